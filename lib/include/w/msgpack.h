@@ -1,0 +1,67 @@
+// Small MessagePack primitives: a packer that appends to a string, a
+// framer that finds where one object ends, and conversions to and from JSON.
+//
+// Records travel between programs as msgpack bytes; these functions let the
+// stream code split, build and convert them without a DOM. Anything that
+// decodes bytes from outside (a pipe, a socket) goes through
+// msgpack_object_size() first, which is fuzzed (test/fuzz/).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "w/status.h"
+
+namespace w::mp {
+
+/// Appends msgpack values to a caller-owned buffer. Cheap to create.
+class Packer {
+ public:
+  explicit Packer(std::string& out) : out_(out) {}
+
+  void map(uint32_t entries);
+  void array(uint32_t items);
+  void str(std::string_view s);
+  void bin(const void* data, size_t n);
+  void integer(int64_t v);
+  void uinteger(uint64_t v);
+  void real(double v);
+  void boolean(bool v) { out_.push_back(v ? '\xc3' : '\xc2'); }
+  void nil() { out_.push_back('\xc0'); }
+  /// Appends bytes that already are one msgpack object.
+  void raw(std::string_view msgpack) { out_.append(msgpack); }
+
+ private:
+  void put_be(uint64_t v, int bytes);
+  std::string& out_;
+};
+
+/// Result of scanning for one object.
+enum : long { kNeedMore = 0, kMalformed = -1 };
+
+/// Size in bytes of the first msgpack object in [data, data+n): a positive
+/// size, kNeedMore if the bytes end inside it, kMalformed if a byte can
+/// never start an object (0xc1). Never reads past n; never recurses.
+long object_size(const uint8_t* data, size_t n);
+
+/// True if `bytes` is exactly one well-formed msgpack object.
+bool is_one_object(std::string_view bytes);
+
+/// True if the first byte starts a msgpack map.
+inline bool starts_map(uint8_t b) { return (b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf; }
+
+/// Appends `msgpack` (one object) as JSON text. bin becomes {"$b64":"..."},
+/// ext becomes {"$ext":type,"$b64":"..."}, NaN/inf become null, whole
+/// doubles keep a ".0" so they read back as doubles.
+Status to_json(std::string_view msgpack, std::string& out);
+
+/// Appends the msgpack form of one JSON text. {"$b64":"..."} becomes bin.
+Status from_json(std::string_view json, std::string& out);
+
+/// Base64 (RFC 4648, with padding).
+std::string base64_encode(std::string_view bytes);
+Result<std::string> base64_decode(std::string_view text);
+
+}  // namespace w::mp

@@ -1,0 +1,188 @@
+// MessagePack packing and framing. Format reference: the msgpack spec
+// (https://github.com/msgpack/msgpack/blob/master/spec.md).
+#include "w/msgpack.h"
+
+#include <cstring>
+
+namespace w::mp {
+
+void Packer::put_be(uint64_t v, int bytes) {
+  for (int i = bytes - 1; i >= 0; --i) out_.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+void Packer::map(uint32_t n) {
+  if (n < 16) {
+    out_.push_back(static_cast<char>(0x80 | n));
+  } else if (n < 65536) {
+    out_.push_back('\xde');
+    put_be(n, 2);
+  } else {
+    out_.push_back('\xdf');
+    put_be(n, 4);
+  }
+}
+
+void Packer::array(uint32_t n) {
+  if (n < 16) {
+    out_.push_back(static_cast<char>(0x90 | n));
+  } else if (n < 65536) {
+    out_.push_back('\xdc');
+    put_be(n, 2);
+  } else {
+    out_.push_back('\xdd');
+    put_be(n, 4);
+  }
+}
+
+void Packer::str(std::string_view s) {
+  size_t n = s.size();
+  if (n < 32) {
+    out_.push_back(static_cast<char>(0xa0 | n));
+  } else if (n < 256) {
+    out_.push_back('\xd9');
+    put_be(n, 1);
+  } else if (n < 65536) {
+    out_.push_back('\xda');
+    put_be(n, 2);
+  } else {
+    out_.push_back('\xdb');
+    put_be(n, 4);
+  }
+  out_.append(s);
+}
+
+void Packer::bin(const void* data, size_t n) {
+  if (n < 256) {
+    out_.push_back('\xc4');
+    put_be(n, 1);
+  } else if (n < 65536) {
+    out_.push_back('\xc5');
+    put_be(n, 2);
+  } else {
+    out_.push_back('\xc6');
+    put_be(n, 4);
+  }
+  out_.append(static_cast<const char*>(data), n);
+}
+
+void Packer::uinteger(uint64_t v) {
+  if (v < 128) {
+    out_.push_back(static_cast<char>(v));
+  } else if (v < 256) {
+    out_.push_back('\xcc');
+    put_be(v, 1);
+  } else if (v < 65536) {
+    out_.push_back('\xcd');
+    put_be(v, 2);
+  } else if (v < (1ULL << 32)) {
+    out_.push_back('\xce');
+    put_be(v, 4);
+  } else {
+    out_.push_back('\xcf');
+    put_be(v, 8);
+  }
+}
+
+void Packer::integer(int64_t v) {
+  if (v >= 0) return uinteger(static_cast<uint64_t>(v));
+  if (v >= -32) {
+    out_.push_back(static_cast<char>(v));
+  } else if (v >= -128) {
+    out_.push_back('\xd0');
+    put_be(static_cast<uint64_t>(v), 1);
+  } else if (v >= -32768) {
+    out_.push_back('\xd1');
+    put_be(static_cast<uint64_t>(v), 2);
+  } else if (v >= INT32_MIN) {
+    out_.push_back('\xd2');
+    put_be(static_cast<uint64_t>(v), 4);
+  } else {
+    out_.push_back('\xd3');
+    put_be(static_cast<uint64_t>(v), 8);
+  }
+}
+
+void Packer::real(double v) {
+  uint64_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  out_.push_back('\xcb');
+  put_be(bits, 8);
+}
+
+namespace {
+
+uint64_t be(const uint8_t* p, int bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+}  // namespace
+
+long object_size(const uint8_t* data, size_t n) {
+  // Walks the objects iteratively: `pending` counts objects still to read,
+  // each container adds its children. 64-bit counters cannot overflow on
+  // declared sizes of at most 2^32 entries.
+  size_t pos = 0;
+  uint64_t pending = 1;
+  while (pending > 0) {
+    if (pos >= n) return kNeedMore;
+    const uint8_t b = data[pos++];
+    --pending;
+    uint64_t skip = 0;  // payload bytes after the header
+    auto need = [&](int bytes, uint64_t& value) {
+      if (n - pos < static_cast<size_t>(bytes)) return false;
+      value = be(data + pos, bytes);
+      pos += static_cast<size_t>(bytes);
+      return true;
+    };
+    uint64_t len = 0;
+    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+      // fixint, nil, bool
+    } else if (b >= 0x80 && b <= 0x8f) {
+      pending += 2ULL * (b & 0x0f);
+    } else if (b >= 0x90 && b <= 0x9f) {
+      pending += b & 0x0f;
+    } else if (b >= 0xa0 && b <= 0xbf) {
+      skip = b & 0x1f;
+    } else {
+      switch (b) {
+        case 0xc4: case 0xd9: if (!need(1, len)) return kNeedMore; skip = len; break;
+        case 0xc5: case 0xda: if (!need(2, len)) return kNeedMore; skip = len; break;
+        case 0xc6: case 0xdb: if (!need(4, len)) return kNeedMore; skip = len; break;
+        case 0xc7: if (!need(1, len)) return kNeedMore; skip = len + 1; break;  // ext 8
+        case 0xc8: if (!need(2, len)) return kNeedMore; skip = len + 1; break;  // ext 16
+        case 0xc9: if (!need(4, len)) return kNeedMore; skip = len + 1; break;  // ext 32
+        case 0xca: skip = 4; break;
+        case 0xcb: skip = 8; break;
+        case 0xcc: case 0xd0: skip = 1; break;
+        case 0xcd: case 0xd1: skip = 2; break;
+        case 0xce: case 0xd2: skip = 4; break;
+        case 0xcf: case 0xd3: skip = 8; break;
+        case 0xd4: skip = 2; break;   // fixext 1
+        case 0xd5: skip = 3; break;   // fixext 2
+        case 0xd6: skip = 5; break;   // fixext 4
+        case 0xd7: skip = 9; break;   // fixext 8
+        case 0xd8: skip = 17; break;  // fixext 16
+        case 0xdc: if (!need(2, len)) return kNeedMore; pending += len; break;
+        case 0xdd: if (!need(4, len)) return kNeedMore; pending += len; break;
+        case 0xde: if (!need(2, len)) return kNeedMore; pending += 2 * len; break;
+        case 0xdf: if (!need(4, len)) return kNeedMore; pending += 2 * len; break;
+        default: return kMalformed;  // 0xc1 is never used
+      }
+    }
+    if (n - pos < skip) return kNeedMore;
+    pos += static_cast<size_t>(skip);
+    // A declared count larger than the bytes that could possibly hold it is
+    // not worth waiting for forever, but we cannot tell on a stream; the
+    // caller's record size cap ends that wait.
+  }
+  return static_cast<long>(pos);
+}
+
+bool is_one_object(std::string_view bytes) {
+  long size = object_size(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  return size > 0 && static_cast<size_t>(size) == bytes.size();
+}
+
+}  // namespace w::mp

@@ -1,0 +1,297 @@
+// MessagePack <-> JSON for the JSON Lines side of every stream.
+//
+// to_json walks msgpack bytes directly (no DOM) because it sits on the output
+// path of wgen and wrun; from_json goes through nlohmann::json because JSON
+// needs a parser anyway and input records are small.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "w/msgpack.h"
+
+namespace w::mp {
+namespace {
+
+constexpr int kMaxDepth = 256;
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+class JsonEmitter {
+ public:
+  JsonEmitter(const uint8_t* p, size_t n, std::string& out) : p_(p), end_(p + n), out_(out) {}
+
+  Status emit(int depth) {
+    if (depth > kMaxDepth) return Status::Invalid("msgpack nested deeper than 256 levels");
+    uint8_t b;
+    if (!take(b)) return truncated();
+    if (b <= 0x7f) return integer(b);
+    if (b >= 0xe0) return integer(static_cast<int8_t>(b));
+    if (b >= 0x80 && b <= 0x8f) return map(b & 0x0f, depth);
+    if (b >= 0x90 && b <= 0x9f) return array(b & 0x0f, depth);
+    if (b >= 0xa0 && b <= 0xbf) return string(b & 0x1f);
+    uint64_t v;
+    switch (b) {
+      case 0xc0: out_ += "null"; return {};
+      case 0xc2: out_ += "false"; return {};
+      case 0xc3: out_ += "true"; return {};
+      case 0xc4: return sized(1, v) ? bin(v) : truncated();
+      case 0xc5: return sized(2, v) ? bin(v) : truncated();
+      case 0xc6: return sized(4, v) ? bin(v) : truncated();
+      case 0xc7: return sized(1, v) ? ext(v) : truncated();
+      case 0xc8: return sized(2, v) ? ext(v) : truncated();
+      case 0xc9: return sized(4, v) ? ext(v) : truncated();
+      case 0xca: {
+        if (!sized(4, v)) return truncated();
+        uint32_t bits = static_cast<uint32_t>(v);
+        float f;
+        std::memcpy(&f, &bits, 4);
+        return real(f);
+      }
+      case 0xcb: {
+        if (!sized(8, v)) return truncated();
+        double d;
+        std::memcpy(&d, &v, 8);
+        return real(d);
+      }
+      case 0xcc: return sized(1, v) ? uinteger(v) : truncated();
+      case 0xcd: return sized(2, v) ? uinteger(v) : truncated();
+      case 0xce: return sized(4, v) ? uinteger(v) : truncated();
+      case 0xcf: return sized(8, v) ? uinteger(v) : truncated();
+      case 0xd0: return sized(1, v) ? integer(static_cast<int8_t>(v)) : truncated();
+      case 0xd1: return sized(2, v) ? integer(static_cast<int16_t>(v)) : truncated();
+      case 0xd2: return sized(4, v) ? integer(static_cast<int32_t>(v)) : truncated();
+      case 0xd3: return sized(8, v) ? integer(static_cast<int64_t>(v)) : truncated();
+      case 0xd4: return ext(1);
+      case 0xd5: return ext(2);
+      case 0xd6: return ext(4);
+      case 0xd7: return ext(8);
+      case 0xd8: return ext(16);
+      case 0xd9: return sized(1, v) ? string(v) : truncated();
+      case 0xda: return sized(2, v) ? string(v) : truncated();
+      case 0xdb: return sized(4, v) ? string(v) : truncated();
+      case 0xdc: return sized(2, v) ? array(v, depth) : truncated();
+      case 0xdd: return sized(4, v) ? array(v, depth) : truncated();
+      case 0xde: return sized(2, v) ? map(v, depth) : truncated();
+      case 0xdf: return sized(4, v) ? map(v, depth) : truncated();
+      default: return Status::Invalid("malformed msgpack: byte 0xc1");
+    }
+  }
+
+  bool at_end() const { return p_ == end_; }
+
+ private:
+  static Status truncated() { return Status::Invalid("truncated msgpack"); }
+
+  bool take(uint8_t& b) {
+    if (p_ == end_) return false;
+    b = *p_++;
+    return true;
+  }
+  bool sized(int bytes, uint64_t& v) {
+    if (end_ - p_ < bytes) return false;
+    v = 0;
+    for (int i = 0; i < bytes; ++i) v = (v << 8) | *p_++;
+    return true;
+  }
+  Status integer(int64_t v) {
+    fmt::format_to(std::back_inserter(out_), "{}", v);
+    return {};
+  }
+  Status uinteger(uint64_t v) {
+    fmt::format_to(std::back_inserter(out_), "{}", v);
+    return {};
+  }
+  Status real(double d) {
+    if (!std::isfinite(d)) {
+      out_ += "null";
+      return {};
+    }
+    size_t start = out_.size();
+    fmt::format_to(std::back_inserter(out_), "{}", d);
+    if (out_.find_first_of(".e", start) == std::string::npos) out_ += ".0";
+    return {};
+  }
+  Status string(uint64_t n) {
+    if (static_cast<uint64_t>(end_ - p_) < n) return truncated();
+    append_escaped(reinterpret_cast<const char*>(p_), n);
+    p_ += n;
+    return {};
+  }
+  void append_escaped(const char* s, size_t n) {
+    out_.push_back('"');
+    for (size_t i = 0; i < n; ++i) {
+      unsigned char c = static_cast<unsigned char>(s[i]);
+      switch (c) {
+        case '"': out_ += "\\\""; break;
+        case '\\': out_ += "\\\\"; break;
+        case '\n': out_ += "\\n"; break;
+        case '\r': out_ += "\\r"; break;
+        case '\t': out_ += "\\t"; break;
+        default:
+          if (c < 0x20) {
+            fmt::format_to(std::back_inserter(out_), "\\u{:04x}", c);
+          } else {
+            out_.push_back(static_cast<char>(c));
+          }
+      }
+    }
+    out_.push_back('"');
+  }
+  Status bin(uint64_t n) {
+    if (static_cast<uint64_t>(end_ - p_) < n) return truncated();
+    out_ += "{\"$b64\":\"";
+    out_ += base64_encode({reinterpret_cast<const char*>(p_), n});
+    out_ += "\"}";
+    p_ += n;
+    return {};
+  }
+  Status ext(uint64_t n) {
+    uint8_t type;
+    if (!take(type)) return truncated();
+    if (static_cast<uint64_t>(end_ - p_) < n) return truncated();
+    fmt::format_to(std::back_inserter(out_), "{{\"$ext\":{},\"$b64\":\"", static_cast<int8_t>(type));
+    out_ += base64_encode({reinterpret_cast<const char*>(p_), n});
+    out_ += "\"}";
+    p_ += n;
+    return {};
+  }
+  Status array(uint64_t n, int depth) {
+    out_.push_back('[');
+    for (uint64_t i = 0; i < n; ++i) {
+      if (i) out_.push_back(',');
+      W_RETURN_IF_ERROR(emit(depth + 1));
+    }
+    out_.push_back(']');
+    return {};
+  }
+  Status map(uint64_t n, int depth) {
+    out_.push_back('{');
+    for (uint64_t i = 0; i < n; ++i) {
+      if (i) out_.push_back(',');
+      // JSON keys are strings: a non-string key is written as its JSON text, quoted.
+      if (p_ < end_ && ((*p_ >= 0xa0 && *p_ <= 0xbf) || (*p_ >= 0xd9 && *p_ <= 0xdb))) {
+        W_RETURN_IF_ERROR(emit(depth + 1));
+      } else {
+        std::string key;
+        JsonEmitter sub(p_, static_cast<size_t>(end_ - p_), key);
+        W_RETURN_IF_ERROR(sub.emit(depth + 1));
+        p_ = sub.p_;
+        append_escaped(key.data(), key.size());
+      }
+      out_.push_back(':');
+      W_RETURN_IF_ERROR(emit(depth + 1));
+    }
+    out_.push_back('}');
+    return {};
+  }
+
+  const uint8_t* p_;
+  const uint8_t* end_;
+  std::string& out_;
+};
+
+Status pack_json(const nlohmann::ordered_json& j, Packer& pk, int depth) {
+  using T = nlohmann::ordered_json::value_t;
+  if (depth > kMaxDepth) return Status::Invalid("JSON nested deeper than 256 levels");
+  switch (j.type()) {
+    case T::null: pk.nil(); return {};
+    case T::boolean: pk.boolean(j.get<bool>()); return {};
+    case T::number_integer: pk.integer(j.get<int64_t>()); return {};
+    case T::number_unsigned: pk.uinteger(j.get<uint64_t>()); return {};
+    case T::number_float: pk.real(j.get<double>()); return {};
+    case T::string: pk.str(j.get_ref<const std::string&>()); return {};
+    case T::binary: pk.bin(j.get_binary().data(), j.get_binary().size()); return {};
+    case T::array:
+      pk.array(static_cast<uint32_t>(j.size()));
+      for (const auto& item : j) W_RETURN_IF_ERROR(pack_json(item, pk, depth + 1));
+      return {};
+    case T::object: {
+      if (j.size() == 1 && j.begin().key() == "$b64" && j.begin()->is_string()) {
+        auto bytes = base64_decode(j.begin()->get_ref<const std::string&>());
+        if (!bytes.ok()) return bytes.status();
+        pk.bin(bytes->data(), bytes->size());
+        return {};
+      }
+      pk.map(static_cast<uint32_t>(j.size()));
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        pk.str(it.key());
+        W_RETURN_IF_ERROR(pack_json(*it, pk, depth + 1));
+      }
+      return {};
+    }
+    case T::discarded: return Status::Invalid("invalid JSON");
+  }
+  return Status::Internal("unknown JSON type");
+}
+
+}  // namespace
+
+Status to_json(std::string_view msgpack, std::string& out) {
+  JsonEmitter emitter(reinterpret_cast<const uint8_t*>(msgpack.data()), msgpack.size(), out);
+  W_RETURN_IF_ERROR(emitter.emit(0));
+  if (!emitter.at_end()) return Status::Invalid("trailing bytes after msgpack object");
+  return {};
+}
+
+Status from_json(std::string_view json, std::string& out) {
+  // Keeps object keys in document order so a record round-trips unchanged.
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(json.begin(), json.end(), nullptr, false);
+  if (j.is_discarded()) return Status::Invalid("invalid JSON");
+  Packer pk(out);
+  return pack_json(j, pk, 0);
+}
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  auto at = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(bytes[k])); };
+  for (; i + 3 <= bytes.size(); i += 3) {
+    uint32_t v = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
+    out += kB64[(v >> 18) & 63];
+    out += kB64[(v >> 12) & 63];
+    out += kB64[(v >> 6) & 63];
+    out += kB64[v & 63];
+  }
+  size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    uint32_t v = at(i) << 16;
+    if (rest == 2) v |= at(i + 1) << 8;
+    out += kB64[(v >> 18) & 63];
+    out += kB64[(v >> 12) & 63];
+    out += rest == 2 ? kB64[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+Result<std::string> base64_decode(std::string_view text) {
+  auto value = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+  };
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  if (text.size() % 4 == 1) return Status::Invalid("invalid base64 length");
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    int v = value(c);
+    if (v < 0) return Status::Invalid(fmt::format("invalid base64 character '{}'", c));
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+}  // namespace w::mp

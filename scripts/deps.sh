@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the Debian packages wkit needs to build and test, and nothing else.
+# Idempotent: packages already present are not touched; apt-get runs only when
+# something is missing. Uses sudo when not root.
+set -euo pipefail
+
+packages=(
+  g++ cmake make pkg-config
+  libfmt-dev libcli11-dev nlohmann-json3-dev libmsgpack-cxx-dev
+  libsqlite3-dev libwebsockets-dev libseccomp-dev libssl-dev
+  catch2 mandoc jq
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "deps: error: need root or sudo to install: ${missing[*]}" >&2; exit 77; }
+  sudo="sudo"
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

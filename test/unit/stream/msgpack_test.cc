@@ -1,0 +1,100 @@
+#include "w/msgpack.h"
+
+#include <catch2/catch.hpp>
+
+using w::mp::Packer;
+
+namespace {
+std::string roundtrip_json(std::string_view json) {
+  std::string mp;
+  REQUIRE(w::mp::from_json(json, mp).ok());
+  std::string out;
+  REQUIRE(w::mp::to_json(mp, out).ok());
+  return out;
+}
+}  // namespace
+
+TEST_CASE("object_size finds the end of nested objects") {
+  // A map with an array and a string, followed by a second object.
+  std::string buf;
+  Packer pk(buf);
+  pk.map(2);
+  pk.str("a");
+  pk.array(3);
+  pk.integer(1);
+  pk.integer(-200);
+  pk.real(2.5);
+  pk.str("b");
+  pk.str(std::string(300, 'x'));
+  const size_t first = buf.size();
+  pk.nil();
+  auto* p = reinterpret_cast<const uint8_t*>(buf.data());
+  CHECK(w::mp::object_size(p, buf.size()) == static_cast<long>(first));
+  for (size_t cut = 0; cut < first; ++cut) CHECK(w::mp::object_size(p, cut) == w::mp::kNeedMore);
+}
+
+TEST_CASE("object_size rejects the never-used byte 0xc1") {
+  // 0xc1 can never start an object.
+  const uint8_t bad[] = {0x81, 0xa1, 'a', 0xc1};
+  CHECK(w::mp::object_size(bad, sizeof bad) == w::mp::kMalformed);
+}
+
+TEST_CASE("integers pack in their smallest form and read back") {
+  // Boundaries of every integer width survive msgpack -> JSON.
+  for (long long v : {0LL, 127LL, 128LL, 255LL, 256LL, 65535LL, 65536LL, 4294967296LL, -1LL, -32LL,
+                      -33LL, -128LL, -129LL, -32768LL, -32769LL, -2147483648LL, -2147483649LL}) {
+    std::string buf;
+    Packer(buf).integer(v);
+    std::string json;
+    REQUIRE(w::mp::to_json(buf, json).ok());
+    CHECK(json == std::to_string(v));
+  }
+}
+
+TEST_CASE("JSON round-trips through msgpack keeping key order and types") {
+  // Key order, doubles that are whole numbers, escapes and nesting survive.
+  CHECK(roundtrip_json(R"({"min":0,"max":100})") == R"({"min":0,"max":100})");
+  CHECK(roundtrip_json(R"({"x":1.0,"y":0.1,"z":-2.5e-10})") == R"({"x":1.0,"y":0.1,"z":-2.5e-10})");
+  CHECK(roundtrip_json(R"({"s":"a\"b\\c\nd\u0001"})") == R"({"s":"a\"b\\c\nd\u0001"})");
+  CHECK(roundtrip_json(R"({"a":[1,[2,{"b":null}],true,false]})") ==
+        R"({"a":[1,[2,{"b":null}],true,false]})");
+  CHECK(roundtrip_json(R"({"big":18446744073709551615,"neg":-9223372036854775808})") ==
+        R"({"big":18446744073709551615,"neg":-9223372036854775808})");
+}
+
+TEST_CASE("bytes travel as msgpack bin and as {\"$b64\"} in JSON") {
+  // {"$b64": ...} becomes bin, and bin comes back as {"$b64": ...}.
+  std::string mp;
+  REQUIRE(w::mp::from_json(R"({"data":{"$b64":"AAEC/w=="}})", mp).ok());
+  std::string expect;
+  Packer pk(expect);
+  pk.map(1);
+  pk.str("data");
+  const unsigned char bytes[] = {0, 1, 2, 255};
+  pk.bin(bytes, 4);
+  CHECK(mp == expect);
+  std::string json;
+  REQUIRE(w::mp::to_json(mp, json).ok());
+  CHECK(json == R"({"data":{"$b64":"AAEC/w=="}})");
+}
+
+TEST_CASE("base64 round-trips every length and rejects garbage") {
+  // Lengths 0..5 cover every padding case.
+  std::string s;
+  for (int n = 0; n < 6; ++n) {
+    auto decoded = w::mp::base64_decode(w::mp::base64_encode(s));
+    REQUIRE(decoded.ok());
+    CHECK(*decoded == s);
+    s.push_back(static_cast<char>(250 - n));
+  }
+  CHECK(w::mp::base64_encode("foobar") == "Zm9vYmFy");
+  CHECK_FALSE(w::mp::base64_decode("Zm9v!").ok());
+}
+
+TEST_CASE("invalid JSON and truncated msgpack are errors, not crashes") {
+  // Malformed input reports a message instead of throwing.
+  std::string out;
+  CHECK_FALSE(w::mp::from_json("{\"a\":", out).ok());
+  const std::string truncated = "\x82\xa1" "a";
+  CHECK_FALSE(w::mp::to_json(truncated, out).ok());
+}

@@ -1,0 +1,82 @@
+// Slot processes: one forked child per worker slot runs the kernel, sandboxed.
+//
+// The child loads the kernel (dlopen), then locks itself down: rlimits (no
+// core files, an address-space cap) and a seccomp filter that allows only
+// what computing needs (read/write on its socket and stderr, memory, time,
+// exit). Then it runs w_init once and w_main for each task frame that
+// arrives on its socketpair, answering each with one frame. Anything that
+// goes wrong inside (a crash, a forbidden call, memory exhaustion) kills
+// only the child; Slot::reap() tells the worker why in words.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "w/status.h"
+
+namespace w::sandbox {
+
+struct SlotConfig {
+  std::string kernel_path;  ///< the kernel's .so
+  std::string static_data;  ///< msgpack bytes for w_init; empty for none
+  size_t memory_mb = 1024;  ///< address-space limit of the child; 0 = none
+  bool seccomp = true;      ///< false only for debugging a kernel
+  double init_timeout = 30; ///< seconds allowed for dlopen + w_init
+};
+
+/// What a slot answered for one task.
+struct Reply {
+  bool ok = false;
+  std::string output;  ///< ok: the kernel's msgpack output (may be empty)
+  std::string error;   ///< !ok: why the task failed
+  double ms = 0;       ///< time spent in w_main, measured in the child
+};
+
+/// One child process. Owned by the worker's executor; the destructor kills
+/// and reaps the child so no zombie outlives its Slot.
+class Slot {
+ public:
+  /// Forks the child and waits until the kernel is loaded and initialised.
+  /// Errors say why ("load kernel 'x.so': ...", "w_init failed: ...").
+  static Result<std::unique_ptr<Slot>> start(const SlotConfig& config, int index);
+  ~Slot();
+  Slot(const Slot&) = delete;
+  Slot& operator=(const Slot&) = delete;
+
+  int fd() const { return fd_; }
+  pid_t pid() const { return pid_; }
+  int index() const { return index_; }
+
+  /// Queues a task frame; flush() writes queued frames without blocking.
+  void queue_task(std::string_view input);
+  Status flush();
+  bool wants_write() const { return !outbox_.empty(); }
+
+  /// Reads what the socket has and appends the finished replies. Returns
+  /// false once the child has gone (its socket closed); call reap() then.
+  Result<bool> read_replies(std::vector<Reply>& replies);
+
+  /// Kills the child (SIGKILL) if still running, waits for it and returns
+  /// why it ended, in words: "crashed: SIGSEGV (Segmentation fault)",
+  /// "forbidden system call: socket", "out of memory (limit 64 MB)".
+  std::string reap();
+
+ private:
+  Slot(pid_t pid, int fd, int index, size_t memory_mb);
+  Result<bool> read_some();
+
+  pid_t pid_;
+  int fd_;
+  int index_;
+  size_t memory_mb_;
+  std::string outbox_;
+  std::unique_ptr<class FrameReader> reader_;
+  int forbidden_syscall_ = -1;  // set when the child reported a seccomp trap
+  bool reaped_ = false;
+};
+
+}  // namespace w::sandbox

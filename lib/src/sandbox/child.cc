@@ -1,0 +1,223 @@
+// The slot child: load the kernel, apply rlimits and seccomp, serve tasks.
+//
+// Order matters: dlopen needs open/mmap of files, so the kernel is loaded
+// first; then the process gives up everything but computing, and only then
+// does any kernel code with data in it (w_init, w_main) run.
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "child.h"
+#include "frame.h"
+#include "w_kernel.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define W_UNDER_ASAN 1
+#else
+#define W_UNDER_ASAN 0
+#endif
+
+namespace w::sandbox {
+namespace {
+
+using InitFn = int (*)(const uint8_t*, size_t);
+using MainFn = int (*)(const uint8_t*, size_t, w_out*);
+
+constexpr size_t kMaxTask = 256u << 20;
+constexpr int kForbiddenExit = 100;
+
+bool send_all(const std::string& data) {
+  const char* p = data.data();
+  size_t left = data.size();
+  while (left > 0) {
+    ssize_t n = ::write(kChildFd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+[[noreturn]] void fail_init(const std::string& why) {
+  std::string frame;
+  append_frame(frame, kFrameInitFailed, why);
+  send_all(frame);
+  _exit(1);
+}
+
+// SIGSYS from the seccomp trap: tell the worker which call it was, then die.
+// Only async-signal-safe calls; the frame is built in a stack buffer.
+void on_sigsys(int, siginfo_t* info, void*) {
+  const uint32_t nr = static_cast<uint32_t>(info->si_syscall);
+  char frame[kFrameHeader + 4] = {4, 0, 0, 0, static_cast<char>(kFrameForbidden),
+                                  static_cast<char>(nr & 0xff), static_cast<char>((nr >> 8) & 0xff),
+                                  static_cast<char>((nr >> 16) & 0xff),
+                                  static_cast<char>((nr >> 24) & 0xff)};
+  ssize_t ignored = ::write(kChildFd, frame, sizeof frame);
+  (void)ignored;
+  _exit(kForbiddenExit);
+}
+
+void set_limits(const SlotConfig& config) {
+  struct rlimit none = {0, 0};
+  setrlimit(RLIMIT_CORE, &none);   // a crashing kernel must not litter core files
+  setrlimit(RLIMIT_FSIZE, &none);  // and cannot write files anyway
+  // ASan reserves terabytes of shadow address space, so an address-space cap
+  // would break the sanitizer build; there the memory limit is not enforced.
+  if (config.memory_mb > 0 && !W_UNDER_ASAN) {
+    rlim_t bytes = static_cast<rlim_t>(config.memory_mb) << 20;
+    struct rlimit as = {bytes, bytes};
+    setrlimit(RLIMIT_AS, &as);
+  }
+}
+
+// Moves the socket to kChildFd, points stdin at /dev/null and stdout at
+// stderr (a kernel's printf must not corrupt the result stream), and closes
+// every other descriptor the worker had open.
+void arrange_fds(int sock) {
+  if (sock != kChildFd) {
+    dup2(sock, kChildFd);
+    close(sock);
+  }
+  int devnull = open("/dev/null", O_RDONLY);
+  if (devnull >= 0) {
+    dup2(devnull, STDIN_FILENO);
+    if (devnull != STDIN_FILENO) close(devnull);
+  }
+  dup2(STDERR_FILENO, STDOUT_FILENO);
+  syscall(SYS_close_range, kChildFd + 1, ~0U, 0);
+}
+
+double now_ms() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+void run_task(MainFn w_main_fn, const std::string& input, std::string& reply) {
+  w_out out;
+  std::memset(&out, 0, sizeof out);
+  const double t0 = now_ms();
+  const int rc = w_main_fn(reinterpret_cast<const uint8_t*>(input.data()), input.size(), &out);
+  const double ms = now_ms() - t0;
+  char ms_bytes[8];
+  std::memcpy(ms_bytes, &ms, sizeof ms_bytes);
+  if (rc == 0) {
+    append_frame(reply, kFrameResult, {ms_bytes, 8},
+                 {reinterpret_cast<const char*>(out.data), out.size});
+  } else {
+    std::string why = out.error ? out.error : "w_main returned " + std::to_string(rc);
+    append_frame(reply, kFrameTaskError, {ms_bytes, 8}, why);
+  }
+  std::free(out.data);
+  std::free(out.error);
+}
+
+}  // namespace
+
+Status install_seccomp() {
+  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+  if (!ctx) return Status::Internal("seccomp_init failed");
+  int rc = 0;
+  auto allow = [&](int nr) { rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0); };
+  // I/O only on the worker's socket and on stderr.
+  for (int fd : {kChildFd, STDERR_FILENO, STDOUT_FILENO}) {
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(read), 1,
+                           SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(fd)));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
+                           SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(fd)));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(writev), 1,
+                           SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(fd)));
+    // stdio asks whether stderr is a terminal the first time it is used.
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+                           SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(fd)),
+                           SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(TCGETS)));
+  }
+  // Memory.
+  for (int nr : {SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap),
+                 SCMP_SYS(mprotect), SCMP_SYS(madvise)})
+    allow(nr);
+  // Time, randomness, and what libc needs to exit, abort and report.
+  for (int nr : {SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(gettimeofday),
+                 SCMP_SYS(time), SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep),
+                 SCMP_SYS(getrandom), SCMP_SYS(futex), SCMP_SYS(sched_yield),
+                 SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(getpid),
+                 SCMP_SYS(gettid), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(exit),
+                 SCMP_SYS(exit_group)})
+    allow(nr);
+  // abort() raises SIGABRT with tgkill on itself; no other signals to others.
+  rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+                         SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(getpid())));
+  if (rc != 0) {
+    seccomp_release(ctx);
+    return Status::Internal("seccomp_rule_add failed");
+  }
+  rc = seccomp_load(ctx);
+  seccomp_release(ctx);
+  if (rc != 0) return errno_status("seccomp_load", -rc);
+  return {};
+}
+
+void child_main(const SlotConfig& config, int sock) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the worker
+  arrange_fds(sock);
+
+  void* handle = dlopen(config.kernel_path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) fail_init(std::string("load kernel: ") + dlerror());
+  auto w_main_fn = reinterpret_cast<MainFn>(dlsym(handle, "w_main"));
+  if (!w_main_fn) fail_init("load kernel '" + config.kernel_path + "': it does not export w_main");
+  auto w_init_fn = reinterpret_cast<InitFn>(dlsym(handle, "w_init"));
+
+  set_limits(config);
+  if (config.seccomp) {
+    struct sigaction sa;
+    std::memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigsys;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGSYS, &sa, nullptr);
+    Status s = install_seccomp();
+    if (!s.ok()) fail_init(s.message());
+  }
+  if (w_init_fn) {
+    const int rc = w_init_fn(reinterpret_cast<const uint8_t*>(config.static_data.data()),
+                             config.static_data.size());
+    if (rc != 0) fail_init("w_init returned " + std::to_string(rc));
+  }
+  std::string out;
+  append_frame(out, kFrameReady, {});
+  if (!send_all(out)) _exit(0);
+
+  FrameReader reader(kMaxTask);
+  Frame frame;
+  char buf[64 * 1024];
+  while (true) {
+    auto got = reader.next(frame);
+    if (!got.ok()) _exit(2);
+    if (*got) {
+      if (frame.type != kFrameTask) _exit(2);
+      out.clear();
+      run_task(w_main_fn, frame.payload, out);
+      if (!send_all(out)) _exit(0);
+      continue;
+    }
+    ssize_t n = ::read(kChildFd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) _exit(0);  // the worker closed the socket: done
+    reader.append(buf, static_cast<size_t>(n));
+  }
+}
+
+}  // namespace w::sandbox

@@ -1,0 +1,56 @@
+// Length-prefixed frames between a worker and its slot processes.
+//
+//   frame = u32 length (little endian, of payload) | u8 type | payload
+//
+// Both ends are ours and share the machine, so the layout is fixed and
+// unversioned; the reader still caps a frame's size so a confused or hostile
+// kernel process cannot make the worker allocate without bound.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "w/status.h"
+
+namespace w::sandbox {
+
+enum FrameType : uint8_t {
+  // worker -> slot
+  kFrameTask = 1,  ///< payload: one dataset (msgpack map)
+  // slot -> worker
+  kFrameReady = 10,      ///< the kernel is loaded and w_init succeeded
+  kFrameInitFailed = 11, ///< payload: why loading or w_init failed
+  kFrameResult = 12,     ///< payload: f64 ms | output msgpack (may be empty)
+  kFrameTaskError = 13,  ///< payload: f64 ms | message
+  kFrameForbidden = 14,  ///< payload: u32 system call number (seccomp trap)
+};
+
+constexpr size_t kFrameHeader = 5;
+
+/// Appends one frame whose payload is `a` followed by `b`.
+void append_frame(std::string& out, FrameType type, std::string_view a, std::string_view b = {});
+
+struct Frame {
+  uint8_t type = 0;
+  std::string payload;
+};
+
+/// Splits a byte stream into frames. Feed bytes with append(), then call
+/// next() until it returns false.
+class FrameReader {
+ public:
+  explicit FrameReader(size_t max_payload) : max_payload_(max_payload) {}
+  void append(const char* data, size_t n) { buf_.append(data, n); }
+  /// True and `frame` filled if a whole frame is buffered; an error if a
+  /// frame announces more than max_payload bytes.
+  Result<bool> next(Frame& frame);
+  bool empty() const { return start_ == buf_.size(); }
+
+ private:
+  size_t max_payload_;
+  std::string buf_;
+  size_t start_ = 0;
+};
+
+}  // namespace w::sandbox

@@ -1,0 +1,216 @@
+// The worker's side of a slot: fork, talk frames, and explain deaths.
+#include <fcntl.h>
+#include <poll.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "child.h"
+#include "frame.h"
+#include "w/sandbox.h"
+
+namespace w::sandbox {
+namespace {
+
+constexpr size_t kMaxReply = 256u << 20;
+
+double take_ms(std::string& payload) {
+  double ms = 0;
+  if (payload.size() >= 8) {
+    std::memcpy(&ms, payload.data(), 8);
+    payload.erase(0, 8);
+  }
+  return ms;
+}
+
+std::string syscall_name(int nr) {
+  char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+  std::string s = name ? name : fmt::format("#{}", nr);
+  std::free(name);
+  return s;
+}
+
+}  // namespace
+
+Slot::Slot(pid_t pid, int fd, int index, size_t memory_mb)
+    : pid_(pid), fd_(fd), index_(index), memory_mb_(memory_mb),
+      reader_(std::make_unique<FrameReader>(kMaxReply)) {}
+
+Slot::~Slot() {
+  if (!reaped_) reap();
+  if (fd_ >= 0) close(fd_);
+}
+
+Result<std::unique_ptr<Slot>> Slot::start(const SlotConfig& config, int index) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    return errno_status("socketpair", errno);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    int err = errno;
+    close(sv[0]);
+    close(sv[1]);
+    return errno_status("fork slot process", err);
+  }
+  if (pid == 0) {
+    close(sv[0]);
+    int sock = fcntl(sv[1], F_DUPFD, kChildFd);  // without CLOEXEC, above stdio
+    child_main(config, sock);
+  }
+  close(sv[1]);
+  std::unique_ptr<Slot> slot(new Slot(pid, sv[0], index, config.memory_mb));
+
+  // Wait for READY (or the reason there will be none) within init_timeout.
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<long>(config.init_timeout * 1000));
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      return Status(Code::kTimeout, fmt::format("kernel '{}' did not initialise within {} s",
+                                                config.kernel_path, config.init_timeout));
+    struct pollfd pfd = {slot->fd_, POLLIN, 0};
+    int rc = poll(&pfd, 1, static_cast<int>(left.count()));
+    if (rc < 0 && errno != EINTR) return errno_status("poll", errno);
+    if (rc <= 0) continue;
+    auto open = slot->read_some();
+    if (!open.ok()) return open.status();
+    Frame frame;
+    auto got = slot->reader_->next(frame);
+    if (!got.ok()) return got.status();
+    if (*got) {
+      if (frame.type == kFrameReady) break;
+      if (frame.type == kFrameInitFailed)
+        return Status(Code::kInvalid, fmt::format("kernel '{}': {}", config.kernel_path, frame.payload));
+      if (frame.type == kFrameForbidden && frame.payload.size() == 4) {
+        uint32_t nr;
+        std::memcpy(&nr, frame.payload.data(), 4);
+        slot->forbidden_syscall_ = static_cast<int>(nr);
+        continue;
+      }
+      return Status::Internal(fmt::format("slot sent frame type {} before READY", frame.type));
+    }
+    if (!*open)
+      return Status(Code::kInvalid, fmt::format("kernel '{}' died while loading: {}",
+                                                config.kernel_path, slot->reap()));
+  }
+  if (fcntl(slot->fd_, F_SETFL, fcntl(slot->fd_, F_GETFL) | O_NONBLOCK) != 0)
+    return errno_status("fcntl", errno);
+  return slot;
+}
+
+void Slot::queue_task(std::string_view input) { append_frame(outbox_, kFrameTask, input); }
+
+Status Slot::flush() {
+  while (!outbox_.empty()) {
+    ssize_t n = ::send(fd_, outbox_.data(), outbox_.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return {};
+      if (errno == EPIPE || errno == ECONNRESET) {
+        outbox_.clear();  // the child is gone; read_replies() will see EOF
+        return {};
+      }
+      return errno_status("write to slot", errno);
+    }
+    outbox_.erase(0, static_cast<size_t>(n));
+  }
+  return {};
+}
+
+Result<bool> Slot::read_some() {
+  char buf[64 * 1024];
+  while (true) {
+    ssize_t n = ::read(fd_, buf, sizeof buf);
+    if (n > 0) {
+      reader_->append(buf, static_cast<size_t>(n));
+      if (static_cast<size_t>(n) < sizeof buf) return true;
+      continue;
+    }
+    if (n == 0) return false;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+    if (errno == ECONNRESET) return false;
+    return errno_status("read from slot", errno);
+  }
+}
+
+Result<bool> Slot::read_replies(std::vector<Reply>& replies) {
+  auto open = read_some();
+  if (!open.ok()) return open.status();
+  Frame frame;
+  while (true) {
+    auto got = reader_->next(frame);
+    if (!got.ok()) return got.status();
+    if (!*got) break;
+    Reply reply;
+    switch (frame.type) {
+      case kFrameResult:
+        reply.ok = true;
+        reply.ms = take_ms(frame.payload);
+        reply.output = std::move(frame.payload);
+        replies.push_back(std::move(reply));
+        break;
+      case kFrameTaskError:
+        reply.ms = take_ms(frame.payload);
+        reply.error = std::move(frame.payload);
+        replies.push_back(std::move(reply));
+        break;
+      case kFrameForbidden:
+        if (frame.payload.size() == 4) {
+          uint32_t nr;
+          std::memcpy(&nr, frame.payload.data(), 4);
+          forbidden_syscall_ = static_cast<int>(nr);
+        }
+        break;
+      default:
+        return Status::Internal(fmt::format("slot sent unexpected frame type {}", frame.type));
+    }
+  }
+  return *open;
+}
+
+std::string Slot::reap() {
+  if (reaped_) return "already stopped";
+  reaped_ = true;
+  int status = 0;
+  struct rusage usage;
+  std::memset(&usage, 0, sizeof usage);
+  pid_t got = wait4(pid_, &status, WNOHANG, &usage);
+  if (got == 0) {
+    kill(pid_, SIGKILL);
+    while ((got = wait4(pid_, &status, 0, &usage)) < 0 && errno == EINTR) {
+    }
+  }
+  if (got < 0) return fmt::format("lost track of slot process {}", pid_);
+  if (forbidden_syscall_ >= 0)
+    return fmt::format("forbidden system call: {} (the sandbox allows only computing)",
+                       syscall_name(forbidden_syscall_));
+  const double peak_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;
+  const bool near_limit = memory_mb_ > 0 && peak_mb >= 0.8 * static_cast<double>(memory_mb_);
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    if (near_limit && sig != SIGKILL)
+      return fmt::format("out of memory: crashed with SIG{} after using {:.0f} MB of its {} MB limit",
+                         sigabbrev_np(sig) ? sigabbrev_np(sig) : std::to_string(sig), peak_mb,
+                         memory_mb_);
+    if (sig == SIGSYS) return "forbidden system call (killed by SIGSYS)";
+    const char* abbrev = sigabbrev_np(sig);
+    return fmt::format("crashed: SIG{} ({})", abbrev ? abbrev : std::to_string(sig),
+                       sigdescr_np(sig) ? sigdescr_np(sig) : "unknown signal");
+  }
+  if (WIFEXITED(status))
+    return fmt::format("kernel process exited with status {}", WEXITSTATUS(status));
+  return "slot process ended";
+}
+
+}  // namespace w::sandbox

@@ -1,0 +1,177 @@
+#include "w/executor.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace w::worker {
+
+// One per slot process; `queue` holds the tasks sent to it, in order, the
+// first being the one it is running (started at `head_started`).
+struct Executor::SlotState {
+  std::unique_ptr<sandbox::Slot> slot;
+  int index = 0;
+  std::deque<Task> queue;
+  Clock::time_point head_started;
+};
+
+Executor::Executor(ExecutorConfig config) : config_(std::move(config)) {}
+Executor::~Executor() = default;
+
+Status Executor::start() {
+  for (int i = 0; i < config_.slots; ++i) {
+    auto slot = sandbox::Slot::start(config_.slot, i);
+    if (!slot.ok()) return slot.status();
+    auto state = std::make_unique<SlotState>();
+    state->slot = std::move(*slot);
+    state->index = i;
+    slots_.push_back(std::move(state));
+  }
+  return {};
+}
+
+int Executor::target_depth() const {
+  // Enough queued work to cover ~2 ms of round trips, at least 2 so a slot
+  // starts its next task the moment it finishes one.
+  if (avg_ms_ < 0) return 2;
+  const double want = 2.0 / std::max(avg_ms_, 1e-3);
+  return std::clamp(static_cast<int>(std::ceil(want)) + 1, 2, config_.max_depth);
+}
+
+bool Executor::can_accept() const {
+  if (!pending_.empty()) return false;
+  const size_t depth = static_cast<size_t>(target_depth());
+  for (const auto& s : slots_)
+    if (s->slot && s->queue.size() < depth) return true;
+  return false;
+}
+
+void Executor::submit(Task task) {
+  ++in_flight_;
+  pending_.push_back(std::move(task));
+  dispatch();
+}
+
+void Executor::dispatch() {
+  const size_t depth = static_cast<size_t>(target_depth());
+  while (!pending_.empty()) {
+    SlotState* best = nullptr;
+    for (auto& s : slots_)
+      if (s->slot && s->queue.size() < depth && (!best || s->queue.size() < best->queue.size()))
+        best = s.get();
+    if (!best) return;
+    if (best->queue.empty()) best->head_started = Clock::now();
+    best->slot->queue_task(pending_.front().input);
+    best->queue.push_back(std::move(pending_.front()));
+    pending_.pop_front();
+  }
+}
+
+Status Executor::fail_and_restart(SlotState& s, std::string why, std::vector<Outcome>& done) {
+  if (!s.queue.empty()) {
+    Outcome out;
+    out.id = s.queue.front().id;
+    out.error = std::move(why);
+    out.ms = std::chrono::duration<double, std::milli>(Clock::now() - s.head_started).count();
+    out.slot = s.index;
+    done.push_back(std::move(out));
+    --in_flight_;
+    s.queue.pop_front();
+  }
+  // The tasks behind it never ran: they go back to the front of the line.
+  while (!s.queue.empty()) {
+    pending_.push_front(std::move(s.queue.back()));
+    s.queue.pop_back();
+  }
+  s.slot.reset();
+  auto slot = sandbox::Slot::start(config_.slot, s.index);
+  if (!slot.ok()) return slot.status().with_context("restart slot");
+  s.slot = std::move(*slot);
+  ++restarts_;
+  dispatch();
+  return {};
+}
+
+Status Executor::handle_slot(SlotState& s, std::vector<Outcome>& done) {
+  std::vector<sandbox::Reply> replies;
+  auto open = s.slot->read_replies(replies);
+  if (!open.ok()) return open.status();
+  for (auto& r : replies) {
+    if (s.queue.empty()) return Status::Internal("slot answered a task it was never given");
+    Outcome out;
+    out.id = s.queue.front().id;
+    out.ok = r.ok;
+    out.output = std::move(r.output);
+    out.error = std::move(r.error);
+    out.ms = r.ms;
+    out.slot = s.index;
+    avg_ms_ = avg_ms_ < 0 ? r.ms : 0.9 * avg_ms_ + 0.1 * r.ms;
+    done.push_back(std::move(out));
+    --in_flight_;
+    s.queue.pop_front();
+    s.head_started = Clock::now();
+  }
+  if (!*open) return fail_and_restart(s, s.slot->reap(), done);
+  return {};
+}
+
+int Executor::next_deadline_ms() const {
+  if (config_.timeout <= 0) return -1;
+  int best = -1;
+  const auto now = Clock::now();
+  for (const auto& s : slots_) {
+    if (!s->slot || s->queue.empty()) continue;
+    auto deadline = s->head_started + std::chrono::microseconds(
+                                          static_cast<long long>(config_.timeout * 1e6));
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1;
+    int ms = static_cast<int>(std::max<long long>(0, left));
+    if (best < 0 || ms < best) best = ms;
+  }
+  return best;
+}
+
+void Executor::check_timeouts(std::vector<Outcome>& done, Status& status) {
+  if (config_.timeout <= 0) return;
+  const auto now = Clock::now();
+  for (auto& s : slots_) {
+    if (!s->slot || s->queue.empty()) continue;
+    const double ran = std::chrono::duration<double>(now - s->head_started).count();
+    if (ran < config_.timeout) continue;
+    s->slot->reap();  // SIGKILL: a task past its deadline is not waited for
+    Status st = fail_and_restart(
+        *s, fmt::format("timeout: still running after {:g} s", config_.timeout), done);
+    if (!st.ok()) status = st;
+  }
+}
+
+Status Executor::poll(int wait_ms, std::vector<Outcome>& done, std::span<struct pollfd> extra) {
+  for (auto& s : slots_)
+    if (s->slot) W_RETURN_IF_ERROR(s->slot->flush());
+  std::vector<struct pollfd> fds;
+  fds.reserve(slots_.size() + extra.size());
+  for (auto& s : slots_)
+    fds.push_back({s->slot->fd(), static_cast<short>(POLLIN | (s->slot->wants_write() ? POLLOUT : 0)), 0});
+  for (auto& e : extra) fds.push_back({e.fd, e.events, 0});
+
+  int deadline = next_deadline_ms();
+  if (deadline >= 0 && (wait_ms < 0 || deadline < wait_ms)) wait_ms = deadline;
+  int rc = ::poll(fds.data(), fds.size(), wait_ms);
+  if (rc < 0 && errno != EINTR) return errno_status("poll", errno);
+  if (rc < 0) rc = 0;  // interrupted by a signal: the caller checks its flags
+
+  for (size_t i = 0; i < extra.size(); ++i) extra[i].revents = rc > 0 ? fds[slots_.size() + i].revents : 0;
+  Status status;
+  for (size_t i = 0; i < slots_.size() && rc > 0; ++i) {
+    if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+      Status st = handle_slot(*slots_[i], done);
+      if (!st.ok()) status = st;
+    }
+  }
+  check_timeouts(done, status);
+  dispatch();
+  return status;
+}
+
+}  // namespace w::worker

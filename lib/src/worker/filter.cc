@@ -1,0 +1,242 @@
+// Filter mode: the loop that joins stdin, the executor and stdout.
+//
+// Input is read only while the executor can take more tasks, so memory stays
+// bounded by the slots' queues (plus the reorder window with --keep-order).
+// One poll() waits on stdin and every slot at once.
+#include "w/filter.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <climits>
+#include <cmath>
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "w/diag.h"
+#include "w/msgpack.h"
+
+namespace w::worker {
+namespace {
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+void on_stop_signal(int sig) { g_stop_signal = sig; }
+
+// With --keep-order, how far input may run ahead of the oldest unfinished task.
+constexpr uint64_t kReorderWindow = 4096;
+
+std::string worker_name(int slot) {
+  char host[256] = "localhost";
+  gethostname(host, sizeof host - 1);
+  return fmt::format("{}:{}", host, slot);
+}
+
+class FilterRun {
+ public:
+  explicit FilterRun(const FilterOptions& o)
+      : o_(o), writer_(o.output_fd, o.format), reader_(o.input_fd) {}
+
+  Status run(Executor& executor);
+
+ private:
+  Status emit(const Outcome& out);
+  Status write_record(uint64_t seq, const Outcome& out);
+  void show_progress(bool force);
+
+  const FilterOptions& o_;
+  stream::RecordWriter writer_;
+  stream::RecordReader reader_;
+  std::map<uint64_t, std::string> inputs_;  // seq -> dataset, until its result is written
+  std::map<uint64_t, Outcome> waiting_;     // --keep-order: finished, not yet written
+  std::vector<std::string> worker_names_;
+  uint64_t next_seq_ = 0;    // the next dataset's number
+  uint64_t next_emit_ = 0;   // --keep-order: the next result to write
+  uint64_t ok_ = 0, failed_ = 0;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_progress_;
+  std::string record_;
+};
+
+Status FilterRun::write_record(uint64_t seq, const Outcome& out) {
+  record_.clear();
+  mp::Packer pk(record_);
+  auto input = inputs_.find(seq);
+  const bool with_input = o_.include_input && input != inputs_.end();
+  pk.map(with_input ? 6 : 5);
+  pk.str("task");
+  pk.uinteger(seq);
+  pk.str("seq");
+  pk.uinteger(seq);
+  if (with_input) {
+    pk.str("input");
+    pk.raw(input->second);
+  }
+  if (out.ok) {
+    pk.str("output");
+    if (out.output.empty()) {
+      pk.nil();
+    } else {
+      pk.raw(out.output);
+    }
+  } else {
+    pk.str("error");
+    pk.str(out.error);
+  }
+  pk.str("worker");
+  pk.str(worker_names_.at(static_cast<size_t>(out.slot)));
+  pk.str("ms");
+  pk.real(std::round(out.ms * 1000) / 1000);
+  if (input != inputs_.end()) inputs_.erase(input);
+  return writer_.write(record_);
+}
+
+Status FilterRun::emit(const Outcome& raw) {
+  Outcome out = raw;
+  if (out.ok && !out.output.empty() && !mp::is_one_object(out.output)) {
+    out.ok = false;
+    out.error = "kernel output is not one msgpack object";
+  }
+  if (out.ok) {
+    ++ok_;
+  } else {
+    ++failed_;
+    diag::warning("task {}: {}", out.id, out.error);
+  }
+  if (!o_.keep_order) return write_record(out.id, out);
+  const uint64_t id = out.id;
+  waiting_.emplace(id, std::move(out));
+  for (auto it = waiting_.find(next_emit_); it != waiting_.end(); it = waiting_.find(next_emit_)) {
+    W_RETURN_IF_ERROR(write_record(it->first, it->second));
+    waiting_.erase(it);
+    ++next_emit_;
+  }
+  return {};
+}
+
+void FilterRun::show_progress(bool force) {
+  auto now = std::chrono::steady_clock::now();
+  if (!force && now - last_progress_ < std::chrono::milliseconds(200)) return;
+  last_progress_ = now;
+  const double secs = std::chrono::duration<double>(now - started_).count();
+  diag::progress(fmt::format("{} done, {} failed, {:.0f} tasks/s", ok_, failed_,
+                             secs > 0 ? static_cast<double>(ok_ + failed_) / secs : 0.0));
+}
+
+Status FilterRun::run(Executor& executor) {
+  for (int i = 0; i < o_.jobs; ++i) worker_names_.push_back(worker_name(i));
+  std::vector<Outcome> done;
+  Status input_error;
+  bool stop_input = false;
+  while (true) {
+    if (g_stop_signal) {
+      stop_input = true;
+      input_error = Status(Code::kInterrupted, fmt::format("interrupted by signal {}", static_cast<int>(g_stop_signal)));
+      break;  // unfinished tasks are abandoned; their slots are killed
+    }
+    // Feed the executor from what is already buffered.
+    while (!stop_input && executor.can_accept() &&
+           (!o_.keep_order || next_seq_ - next_emit_ < kReorderWindow)) {
+      std::string input;
+      auto got = reader_.take(input);
+      if (!got.ok()) {
+        input_error = got.status();
+        stop_input = true;
+        break;
+      }
+      if (!*got) break;
+      if (o_.include_input) inputs_.emplace(next_seq_, input);
+      executor.submit({next_seq_++, std::move(input)});
+    }
+    if (reader_.done()) stop_input = true;
+    const bool want_input = !stop_input && executor.can_accept() &&
+                            (!o_.keep_order || next_seq_ - next_emit_ < kReorderWindow);
+    if (stop_input && executor.in_flight() == 0) break;
+
+    struct pollfd in = {o_.input_fd, POLLIN, 0};
+    done.clear();
+    Status st = executor.poll(diag::stderr_is_tty() ? 200 : -1, done,
+                              want_input ? std::span<struct pollfd>(&in, 1) : std::span<struct pollfd>());
+    if (!st.ok()) return st;
+    for (const Outcome& out : done) {
+      Status ws = emit(out);
+      if (ws.code() == Code::kBrokenPipe) return ws;  // nobody is reading any more
+      if (!ws.ok()) return ws;
+      if (!out.ok && !o_.keep_going) stop_input = true;
+    }
+    if (want_input && (in.revents & (POLLIN | POLLHUP | POLLERR))) W_RETURN_IF_ERROR(reader_.fill());
+    show_progress(false);
+  }
+  diag::finish_progress();
+  W_RETURN_IF_ERROR(writer_.flush());
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  diag::info("{} tasks: {} ok, {} failed in {:.2f} s ({:.0f} tasks/s){}", ok_ + failed_, ok_, failed_,
+             secs, secs > 0 ? static_cast<double>(ok_ + failed_) / secs : 0.0,
+             executor.restarts() ? fmt::format(", {} slot restarts", executor.restarts()) : "");
+  if (!input_error.ok()) return input_error;
+  if (failed_ > 0) {
+    std::string more = o_.keep_going ? "" : " (stopped at the first failure; --keep-going runs the rest)";
+    return Status(Code::kFailed, fmt::format("{} of {} tasks failed{}", failed_, ok_ + failed_, more));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::string> load_static(const std::string& arg) {
+  if (arg.empty()) return std::string();
+  std::string text = arg;
+  struct stat st;
+  const bool is_file = ::stat(arg.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  if (is_file) {
+    std::ifstream in(arg, std::ios::binary);
+    if (!in) return errno_status(fmt::format("open '{}'", arg), errno);
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    text = buf.str();
+    if (!text.empty() && mp::is_one_object(text) && static_cast<unsigned char>(text[0]) >= 0x80)
+      return text;  // already msgpack
+  } else if (!arg.empty() && arg.front() != '{' && arg.front() != '[' && arg.find('/') != std::string::npos) {
+    return Status::NotFound(fmt::format("static dataset '{}': no such file", arg));
+  }
+  std::string out;
+  Status s = mp::from_json(text, out);
+  if (!s.ok())
+    return Status::Invalid(fmt::format("static dataset {}: {}", is_file ? "'" + arg + "'" : "(--static)",
+                                       s.message()));
+  return out;
+}
+
+Status run_filter(const FilterOptions& options) {
+  // dlopen() searches the library path for a bare name; a user means the file.
+  char resolved[PATH_MAX];
+  if (::realpath(options.kernel.c_str(), resolved) == nullptr || ::access(resolved, R_OK) != 0)
+    return errno_status(fmt::format("kernel '{}'", options.kernel), errno);
+  auto static_data = load_static(options.static_arg);
+  if (!static_data.ok()) return static_data.status();
+
+  ExecutorConfig config;
+  config.slot.kernel_path = resolved;
+  config.slot.static_data = std::move(*static_data);
+  config.slot.memory_mb = options.memory_mb;
+  config.slot.seccomp = options.seccomp;
+  config.slots = options.jobs;
+  config.timeout = options.timeout;
+  Executor executor(std::move(config));
+  W_RETURN_IF_ERROR(executor.start());
+
+  struct sigaction sa = {};
+  sa.sa_handler = on_stop_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  FilterRun run(options);
+  return run.run(executor);
+}
+
+}  // namespace w::worker

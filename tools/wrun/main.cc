@@ -1,0 +1,49 @@
+// wrun: run a kernel over a dataset stream with N sandboxed processes.
+#include <thread>
+
+#include "w/cli.h"
+#include "w/filter.h"
+
+namespace {
+
+constexpr const char* kExamples =
+    "  wgen range 0 10000 --step 100 | wrun -k build/kernels/divisible.so --static '{\"divisor\":123}'\n"
+    "  wgen grid lr=0.1,0.01 hidden=8,16 | wrun -k mlp.so -j 2 -f msgpack > out.msgpack\n"
+    "  wrun -k primes.so --timeout 30s --memory 256 --keep-going < datasets.jsonl\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  w::cli::Program prog("wrun",
+                       "Run a kernel over the datasets on stdin; one result record per dataset "
+                       "on stdout.",
+                       kExamples);
+  CLI::App& app = prog.app();
+  w::worker::FilterOptions o;
+  std::string format = "json";
+  std::string timeout = "60s";
+  o.jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  app.add_option("-k,--kernel", o.kernel, "Kernel shared object (.so) to run")->required();
+  app.add_option("--static", o.static_arg,
+                 "Static dataset for w_init: a JSON text or a file (JSON or msgpack)");
+  app.add_option("-j,--jobs", o.jobs, "Slot processes running tasks in parallel")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--timeout", timeout, "Wall-clock limit per task (30, 1.5s, 250ms, 2m; 0 = none)")
+      ->capture_default_str()
+      ->check(w::cli::seconds_validator());
+  app.add_option("--memory", o.memory_mb, "Address-space limit per slot process, in MB (0 = none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 24));
+  app.add_flag("--keep-order", o.keep_order, "Write results in input order");
+  app.add_flag("--keep-going", o.keep_going, "Run every task even after one failed");
+  app.add_flag("!--no-input", o.include_input, "Leave the input out of result records");
+  app.add_option("-f,--format", format, "Output format: json (JSON Lines) or msgpack")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"json", "jsonl", "msgpack"}));
+  return prog.run(argc, argv, [&]() -> w::Status {
+    o.format = *w::stream::parse_format(format);
+    o.timeout = *w::cli::parse_seconds(timeout);
+    return w::worker::run_filter(o);
+  });
+}

@@ -101,6 +101,18 @@ void arrange_fds(int sock) {
   syscall(SYS_close_range, kChildFd + 1, ~0U, 0);
 }
 
+// The worker's signal handlers (and a test harness's) must not run inside
+// the kernel's process: a crash there has to end the child plainly.
+void reset_signals() {
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    signal(sig, SIG_DFL);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
 double now_ms() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -174,6 +186,7 @@ Status install_seccomp() {
 void child_main(const SlotConfig& config, int sock) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the worker
   arrange_fds(sock);
+  reset_signals();
 
   void* handle = dlopen(config.kernel_path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) fail_init(std::string("load kernel: ") + dlerror());

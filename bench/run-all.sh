@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark, figures side by side with their baselines.
+set -euo pipefail
+B=${1:-build}
+cd "$(dirname "$0")/.."
+for b in bench/wgen.sh bench/wrun.sh bench/wbench.sh; do
+  [ -x "$b" ] || continue
+  echo "== $b"
+  "$b" "$B"
+  echo
+done

@@ -1,0 +1,127 @@
+// An HTTP + WebSocket server on one libwebsockets context, for every wkit
+// server (wpool, wsql, wsig).
+//
+// Threading: single-threaded. Every Handler callback, send(), close() and
+// timer runs on the thread inside Server::run(); nothing here may be called
+// from another thread (libwebsockets 4.1 allows only lws_cancel_service()
+// from elsewhere, which stop() uses).
+//
+// A WebSocket is accepted on any path the Handler allows in on_ws_open(), with
+// or without a subprotocol (PeerJS clients send none); named subprotocols in
+// ServerConfig::protocols are accepted too. Messages arrive whole (fragments
+// are joined, up to max_message bytes); send() queues a message and writes
+// it when the socket is writeable.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "w/status.h"
+
+namespace w::net {
+
+using ConnId = uint64_t;
+
+struct HttpRequest {
+  std::string method;  ///< "GET", "POST", "OPTIONS", ...
+  std::string path;    ///< without the query, percent-decoded by lws
+  std::string query;   ///< "a=1&b=2" (each arg as sent, joined by '&')
+  std::string body;    ///< POST body
+  std::string origin;  ///< the Origin header, if any
+  std::string peer;    ///< the client's address
+
+  /// The value of `name` in the query ("" if absent), percent-decoded.
+  std::string arg(std::string_view name) const;
+  bool has_arg(std::string_view name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers
+  std::string file;  ///< if set, serve this file instead of `body`
+
+  static HttpResponse json(int status, std::string body);
+  static HttpResponse text(int status, std::string body);
+};
+
+/// What a server does with requests; implemented by wpool, wsql, wsig.
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  virtual HttpResponse on_http(const HttpRequest& request) = 0;
+  /// A WebSocket upgrade on request.path; return false to refuse it (the
+  /// client gets HTTP 403 unless `refusal` is set, then that status).
+  virtual bool on_ws_open(ConnId, const HttpRequest&, int& refusal) {
+    refusal = 404;
+    return false;
+  }
+  virtual void on_ws_message(ConnId, std::string_view /*data*/, bool /*binary*/) {}
+  virtual void on_ws_close(ConnId) {}
+};
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";  ///< interface address to bind; "" = all
+  int port = 0;                    ///< 0: the kernel picks a free port
+  std::vector<std::string> protocols;  ///< named WebSocket subprotocols
+  size_t max_message = 16u << 20;      ///< bigger incoming messages close the connection
+  size_t max_queued = 64u << 20;       ///< bytes queued to a slow client before it is dropped
+  std::string name = "wkit";           ///< Server header
+};
+
+struct ServerStats {
+  uint64_t http_requests = 0;
+  uint64_t ws_opened = 0;
+  uint64_t ws_open_now = 0;
+  uint64_t messages_in = 0, messages_out = 0;
+  uint64_t bytes_in = 0, bytes_out = 0;
+};
+
+class Server {
+ public:
+  /// Binds and listens; errors name the address ("listen 127.0.0.1:80: ...").
+  static Result<std::unique_ptr<Server>> create(const ServerConfig& config, Handler& handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  int port() const;  ///< the bound port (useful with port 0)
+
+  /// Queues a WebSocket message. Unknown or closed ids are ignored.
+  void send(ConnId id, std::string data, bool binary);
+  /// Closes a WebSocket after what is queued has been written.
+  void close(ConnId id, int code = 1000, std::string reason = "");
+  bool is_open(ConnId id) const;
+
+  /// Calls `fn` every `ms` milliseconds on the service thread.
+  void every(int ms, std::function<void()> fn);
+
+  /// Serves until stop() or SIGINT/SIGTERM (then Code::kInterrupted is not
+  /// returned: a signal is the normal way to end a server).
+  Status run();
+  /// Asks run() to return; safe from a signal handler or another thread.
+  void stop();
+
+  const ServerStats& stats() const { return stats_; }
+
+  struct Impl;
+
+ private:
+  Server() = default;
+  std::unique_ptr<Impl> impl_;
+  ServerStats stats_;
+};
+
+/// Splits "host:port", "port" or ":port" (host defaults to 127.0.0.1).
+Result<std::pair<std::string, int>> parse_listen(std::string_view text);
+
+/// Percent-decodes a URL component ('+' becomes a space).
+std::string url_decode(std::string_view text);
+
+}  // namespace w::net

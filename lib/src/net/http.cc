@@ -1,0 +1,92 @@
+// Transport-independent HTTP helpers: requests, responses, addresses.
+#include <fmt/format.h>
+
+#include "w/cli.h"
+#include "w/net.h"
+
+namespace w::net {
+
+std::string url_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 &&
+               hex(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+namespace {
+// Calls fn(name, value) for each "name=value" in a query string.
+template <class Fn>
+bool for_each_arg(std::string_view query, Fn&& fn) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    size_t eq = part.find('=');
+    std::string_view name = part.substr(0, eq);
+    std::string_view value = eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
+    if (fn(name, value)) return true;
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return false;
+}
+}  // namespace
+
+std::string HttpRequest::arg(std::string_view name) const {
+  std::string found;
+  for_each_arg(query, [&](std::string_view n, std::string_view v) {
+    if (url_decode(n) != name) return false;
+    found = url_decode(v);
+    return true;
+  });
+  return found;
+}
+
+bool HttpRequest::has_arg(std::string_view name) const {
+  return for_each_arg(query, [&](std::string_view n, std::string_view) { return url_decode(n) == name; });
+}
+
+HttpResponse HttpResponse::json(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse HttpResponse::text(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = std::move(body);
+  return r;
+}
+
+Result<std::pair<std::string, int>> parse_listen(std::string_view text) {
+  std::string host = "127.0.0.1";
+  std::string_view port_text = text;
+  if (size_t colon = text.rfind(':'); colon != std::string_view::npos) {
+    if (colon > 0) host = std::string(text.substr(0, colon));
+    port_text = text.substr(colon + 1);
+  }
+  auto port = cli::parse_count(port_text);
+  if (!port.ok() || *port < 0 || *port > 65535)
+    return Status::Invalid(fmt::format("bad listen address '{}' (want HOST:PORT, e.g. 127.0.0.1:7070)", text));
+  return std::make_pair(host, static_cast<int>(*port));
+}
+
+}  // namespace w::net

@@ -1,0 +1,498 @@
+// w::net::Server on libwebsockets 4.1: one context, one vhost, one callback
+// for HTTP and WebSocket alike.
+//
+// Each connection (lws*) has a Session, created at its first callback and
+// destroyed when lws closes it. HTTP: the request is answered in one go, the
+// body written in 16 KiB chunks from HTTP_WRITEABLE. WebSocket: incoming
+// fragments are joined into messages; outgoing messages wait in a queue and
+// are written one per SERVER_WRITEABLE, as lws requires.
+#include <arpa/inet.h>
+#include <libwebsockets.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <deque>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "w/diag.h"
+#include "w/net.h"
+
+namespace w::net {
+namespace {
+
+constexpr size_t kHttpChunk = 16 * 1024;
+
+struct Outgoing {
+  std::string data;  // LWS_PRE bytes of headroom, then the message
+  bool binary = false;
+};
+
+struct Session {
+  ConnId id = 0;
+  bool is_ws = false;
+  bool ws_open = false;  // on_ws_open accepted it: on_ws_close is owed
+  HttpRequest request;
+  HttpResponse response;
+  size_t body_sent = 0;
+  std::string partial;  // WebSocket message being assembled
+  std::deque<Outgoing> out;
+  size_t queued_bytes = 0;
+  bool closing = false;
+  int close_code = 1000;
+  std::string close_reason;
+};
+
+std::atomic<Server*> g_running{nullptr};
+
+void on_signal(int) {
+  if (Server* s = g_running.load()) s->stop();
+}
+
+// lws reports every dropped client as an error; that is our debug level.
+void lws_log_to_diag(int, const char* line) {
+  std::string_view s(line);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
+  diag::debug("lws: {}", s);
+}
+
+std::string header(lws* wsi, lws_token_indexes token) {
+  int n = lws_hdr_total_length(wsi, token);
+  if (n <= 0) return {};
+  std::string v(static_cast<size_t>(n) + 1, '\0');
+  if (lws_hdr_copy(wsi, v.data(), n + 1, token) < 0) return {};
+  v.resize(static_cast<size_t>(n));
+  return v;
+}
+
+std::string query_string(lws* wsi) {
+  std::string q;
+  char buf[4096];
+  for (int i = 0;; ++i) {
+    int n = lws_hdr_copy_fragment(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_URI_ARGS, i);
+    if (n <= 0) break;
+    if (!q.empty()) q += '&';
+    q.append(buf, static_cast<size_t>(n));
+  }
+  return q;
+}
+
+std::string peer_of(lws* wsi) {
+  char name[128] = "";
+  lws_get_peer_simple(wsi, name, sizeof name);
+  return name;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  struct Timer {
+    struct Sul {
+      lws_sorted_usec_list_t sul;  // first member: the callback casts back
+      Timer* owner;
+    } sul;
+    Impl* impl = nullptr;
+    std::function<void()> fn;
+    lws_usec_t period = 0;
+  };
+
+  Server* self = nullptr;
+  Handler* handler = nullptr;
+  ServerConfig config;
+  lws_context* ctx = nullptr;
+  std::vector<std::string> protocol_names;
+  std::vector<lws_protocols> protocols;
+  std::unordered_map<lws*, std::unique_ptr<Session>> sessions;
+  std::unordered_map<ConnId, lws*> conns;
+  ConnId next_id = 1;
+  std::vector<std::unique_ptr<Timer>> timers;
+  std::atomic<bool> stop_requested{false};
+
+  static int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
+  int on_callback(lws* wsi, lws_callback_reasons reason, void* in, size_t len);
+  Session& session(lws* wsi);
+  void drop(lws* wsi);
+  int start_http(lws* wsi, const char* uri);
+  int respond(lws* wsi, Session& s);
+  int write_http_body(lws* wsi, Session& s);
+  int accept_ws(lws* wsi);
+  int receive_ws(lws* wsi, Session& s, const char* data, size_t len);
+  int write_ws(lws* wsi, Session& s);
+  static void timer_fired(lws_sorted_usec_list_t* sul);
+};
+
+Session& Server::Impl::session(lws* wsi) {
+  auto& slot = sessions[wsi];
+  if (!slot) {
+    slot = std::make_unique<Session>();
+    slot->id = next_id++;
+  }
+  return *slot;
+}
+
+void Server::Impl::drop(lws* wsi) {
+  auto it = sessions.find(wsi);
+  if (it == sessions.end()) return;
+  std::unique_ptr<Session> s = std::move(it->second);
+  sessions.erase(it);
+  if (s->is_ws) {
+    conns.erase(s->id);
+    if (s->ws_open) {
+      --self->stats_.ws_open_now;
+      handler->on_ws_close(s->id);
+    }
+  }
+}
+
+int Server::Impl::callback(lws* wsi, lws_callback_reasons reason, void*, void* in, size_t len) {
+  auto* impl = static_cast<Impl*>(lws_context_user(lws_get_context(wsi)));
+  if (!impl) return lws_callback_http_dummy(wsi, reason, nullptr, in, len);
+  return impl->on_callback(wsi, reason, in, len);
+}
+
+int Server::Impl::on_callback(lws* wsi, lws_callback_reasons reason, void* in, size_t len) {
+  switch (reason) {
+    case LWS_CALLBACK_HTTP:
+      return start_http(wsi, static_cast<const char*>(in));
+    case LWS_CALLBACK_HTTP_BODY: {
+      Session& s = session(wsi);
+      if (s.request.body.size() + len > config.max_message) return -1;
+      s.request.body.append(static_cast<const char*>(in), len);
+      self->stats_.bytes_in += len;
+      return 0;
+    }
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+      return respond(wsi, session(wsi));
+    case LWS_CALLBACK_HTTP_WRITEABLE: {
+      auto it = sessions.find(wsi);
+      return it == sessions.end() ? 0 : write_http_body(wsi, *it->second);
+    }
+    case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+      if (lws_http_transaction_completed(wsi)) return -1;
+      return 0;
+    case LWS_CALLBACK_CLOSED_HTTP:
+      drop(wsi);
+      return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+      return accept_ws(wsi);
+    case LWS_CALLBACK_ESTABLISHED: {
+      Session& s = session(wsi);
+      if (!s.out.empty() || s.closing) lws_callback_on_writable(wsi);
+      return 0;
+    }
+    case LWS_CALLBACK_RECEIVE: {
+      auto it = sessions.find(wsi);
+      if (it == sessions.end()) return -1;
+      return receive_ws(wsi, *it->second, static_cast<const char*>(in), len);
+    }
+    case LWS_CALLBACK_SERVER_WRITEABLE: {
+      auto it = sessions.find(wsi);
+      return it == sessions.end() ? 0 : write_ws(wsi, *it->second);
+    }
+    case LWS_CALLBACK_CLOSED:
+    case LWS_CALLBACK_WSI_DESTROY:
+      drop(wsi);
+      return 0;
+    default:
+      break;
+  }
+  return lws_callback_http_dummy(wsi, reason, nullptr, in, len);
+}
+
+int Server::Impl::start_http(lws* wsi, const char* uri) {
+  Session& s = session(wsi);
+  s.request = HttpRequest();
+  s.response = HttpResponse();
+  s.body_sent = 0;
+  s.request.path = uri ? uri : "/";
+  s.request.query = query_string(wsi);
+  s.request.origin = header(wsi, WSI_TOKEN_ORIGIN);
+  s.request.peer = peer_of(wsi);
+  ++self->stats_.http_requests;
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0) {
+    s.request.method = "POST";
+    return 0;  // answered at HTTP_BODY_COMPLETION
+  }
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_OPTIONS_URI) > 0)
+    s.request.method = "OPTIONS";
+  else if (lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI) > 0)
+    s.request.method = "PUT";
+  else if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI) > 0)
+    s.request.method = "DELETE";
+  else if (lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0)
+    s.request.method = "HEAD";
+  else
+    s.request.method = "GET";
+  return respond(wsi, s);
+}
+
+int Server::Impl::respond(lws* wsi, Session& s) {
+  s.response = handler->on_http(s.request);
+  const HttpResponse& r = s.response;
+  if (!r.file.empty()) {
+    std::string extra;
+    for (const auto& [name, value] : r.headers) extra += name + ": " + value + "\r\n";
+    int n = lws_serve_http_file(wsi, r.file.c_str(), r.content_type.c_str(),
+                                extra.empty() ? nullptr : extra.c_str(), static_cast<int>(extra.size()));
+    if (n < 0) return -1;
+    if (n > 0 && lws_http_transaction_completed(wsi)) return -1;
+    return 0;
+  }
+  unsigned char buf[LWS_PRE + 4096];
+  unsigned char* start = buf + LWS_PRE;
+  unsigned char* p = start;
+  unsigned char* end = buf + sizeof buf - 1;
+  if (lws_add_http_common_headers(wsi, static_cast<unsigned int>(r.status), r.content_type.c_str(),
+                                  r.body.size(), &p, end))
+    return 1;
+  for (const auto& [name, value] : r.headers) {
+    std::string key = name + ":";
+    for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(key.c_str()),
+                                    reinterpret_cast<const unsigned char*>(value.data()),
+                                    static_cast<int>(value.size()), &p, end))
+      return 1;
+  }
+  if (lws_finalize_write_http_header(wsi, start, &p, end)) return 1;
+  if (s.request.method == "HEAD") {
+    s.response.body.clear();
+    if (lws_http_transaction_completed(wsi)) return -1;
+    return 0;
+  }
+  lws_callback_on_writable(wsi);
+  return 0;
+}
+
+int Server::Impl::write_http_body(lws* wsi, Session& s) {
+  const std::string& body = s.response.body;
+  const size_t n = std::min(kHttpChunk, body.size() - s.body_sent);
+  const bool final = s.body_sent + n == body.size();
+  std::string buf(LWS_PRE + n, '\0');
+  std::memcpy(buf.data() + LWS_PRE, body.data() + s.body_sent, n);
+  if (lws_write(wsi, reinterpret_cast<unsigned char*>(buf.data() + LWS_PRE), n,
+                final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != static_cast<int>(n))
+    return 1;
+  s.body_sent += n;
+  self->stats_.bytes_out += n;
+  if (!final) {
+    lws_callback_on_writable(wsi);
+    return 0;
+  }
+  if (lws_http_transaction_completed(wsi)) return -1;
+  return 0;
+}
+
+int Server::Impl::accept_ws(lws* wsi) {
+  Session& s = session(wsi);
+  s.is_ws = true;
+  s.request.method = "GET";
+  s.request.path = header(wsi, WSI_TOKEN_GET_URI);
+  if (auto q = s.request.path.find('?'); q != std::string::npos) s.request.path.resize(q);
+  s.request.query = query_string(wsi);
+  s.request.origin = header(wsi, WSI_TOKEN_ORIGIN);
+  s.request.peer = peer_of(wsi);
+  conns[s.id] = wsi;
+  int refusal = 403;
+  if (!handler->on_ws_open(s.id, s.request, refusal)) {
+    conns.erase(s.id);
+    sessions.erase(wsi);
+    lws_return_http_status(wsi, static_cast<unsigned int>(refusal), nullptr);
+    return 1;
+  }
+  s.ws_open = true;
+  ++self->stats_.ws_opened;
+  ++self->stats_.ws_open_now;
+  return 0;
+}
+
+int Server::Impl::receive_ws(lws* wsi, Session& s, const char* data, size_t len) {
+  if (s.partial.size() + len > config.max_message) {
+    lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, nullptr, 0);
+    return -1;
+  }
+  s.partial.append(data, len);
+  self->stats_.bytes_in += len;
+  if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) != 0) return 0;
+  std::string message = std::move(s.partial);
+  s.partial.clear();
+  ++self->stats_.messages_in;
+  handler->on_ws_message(s.id, message, lws_frame_is_binary(wsi) != 0);
+  return 0;
+}
+
+int Server::Impl::write_ws(lws* wsi, Session& s) {
+  if (s.out.empty()) {
+    if (s.closing) {
+      lws_close_reason(wsi, static_cast<lws_close_status>(s.close_code),
+                       reinterpret_cast<unsigned char*>(s.close_reason.data()), s.close_reason.size());
+      return -1;
+    }
+    return 0;
+  }
+  Outgoing& m = s.out.front();
+  const size_t n = m.data.size() - LWS_PRE;
+  if (lws_write(wsi, reinterpret_cast<unsigned char*>(m.data.data() + LWS_PRE), n,
+                m.binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < static_cast<int>(n))
+    return -1;
+  self->stats_.bytes_out += n;
+  ++self->stats_.messages_out;
+  s.queued_bytes -= n;
+  s.out.pop_front();
+  if (!s.out.empty() || s.closing) lws_callback_on_writable(wsi);
+  return 0;
+}
+
+void Server::Impl::timer_fired(lws_sorted_usec_list_t* sul) {
+  Timer* t = reinterpret_cast<Timer::Sul*>(sul)->owner;
+  t->fn();
+  lws_sul_schedule(t->impl->ctx, 0, &t->sul.sul, timer_fired, t->period);
+}
+
+Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, Handler& handler) {
+  // Bind once ourselves first: lws only logs why a bind failed, and a user
+  // needs "Address already in use" in the error.
+  if (config.port != 0) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(config.port));
+    const std::string host = config.host.empty() ? "0.0.0.0" : config.host;
+    if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+      ::close(fd);
+      return Status::Invalid(fmt::format("listen address '{}' is not an IPv4 address", host));
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      int err = errno;
+      ::close(fd);
+      return errno_status(fmt::format("listen {}:{}", host, config.port), err);
+    }
+    ::close(fd);
+  }
+
+  std::unique_ptr<Server> server(new Server());
+  auto impl = std::make_unique<Impl>();
+  impl->self = server.get();
+  impl->handler = &handler;
+  impl->config = config;
+  lws_set_log_level(diag::verbosity() >= 2 ? (LLL_ERR | LLL_WARN | LLL_NOTICE) : 0, lws_log_to_diag);
+
+  // Entry 0 takes plain HTTP and WebSockets without a subprotocol; the named
+  // ones share its callback.
+  impl->protocol_names.push_back("wkit-http");
+  for (const auto& p : config.protocols) impl->protocol_names.push_back(p);
+  for (const auto& name : impl->protocol_names) {
+    lws_protocols p{};
+    p.name = name.c_str();
+    p.callback = &Impl::callback;
+    p.rx_buffer_size = 64 * 1024;
+    impl->protocols.push_back(p);
+  }
+  impl->protocols.push_back(lws_protocols{});  // terminator
+
+  lws_context_creation_info info{};
+  info.port = config.port;
+  info.iface = config.host.empty() ? nullptr : config.host.c_str();
+  info.protocols = impl->protocols.data();
+  info.user = impl.get();
+  info.server_string = config.name.c_str();
+  info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+  info.pt_serv_buf_size = 64 * 1024;
+  impl->ctx = lws_create_context(&info);
+  if (!impl->ctx)
+    return Status::Io(fmt::format("listen {}:{}: libwebsockets could not start the server",
+                                  config.host, config.port));
+  server->impl_ = std::move(impl);
+  return server;
+}
+
+Server::~Server() {
+  if (impl_ && impl_->ctx) {
+    lws_context_destroy(impl_->ctx);
+    impl_->ctx = nullptr;
+  }
+}
+
+int Server::port() const {
+  return lws_get_vhost_listen_port(lws_get_vhost_by_name(impl_->ctx, "default"));
+}
+
+void Server::send(ConnId id, std::string data, bool binary) {
+  auto it = impl_->conns.find(id);
+  if (it == impl_->conns.end()) return;
+  Session& s = *impl_->sessions.at(it->second);
+  if (s.closing) return;
+  if (s.queued_bytes + data.size() > impl_->config.max_queued) {
+    diag::warning("dropping connection {}: more than {} bytes queued to a slow client", id,
+                  impl_->config.max_queued);
+    close(id, 1008, "too slow");
+    return;
+  }
+  Outgoing m;
+  m.binary = binary;
+  m.data.reserve(LWS_PRE + data.size());
+  m.data.assign(LWS_PRE, '\0');
+  m.data += data;
+  s.queued_bytes += data.size();
+  s.out.push_back(std::move(m));
+  lws_callback_on_writable(it->second);
+}
+
+void Server::close(ConnId id, int code, std::string reason) {
+  auto it = impl_->conns.find(id);
+  if (it == impl_->conns.end()) return;
+  Session& s = *impl_->sessions.at(it->second);
+  s.closing = true;
+  s.close_code = code;
+  s.close_reason = std::move(reason);
+  lws_callback_on_writable(it->second);
+}
+
+bool Server::is_open(ConnId id) const {
+  auto it = impl_->conns.find(id);
+  return it != impl_->conns.end() && !impl_->sessions.at(it->second)->closing;
+}
+
+void Server::every(int ms, std::function<void()> fn) {
+  auto t = std::make_unique<Impl::Timer>();
+  t->sul.owner = t.get();
+  t->impl = impl_.get();
+  t->fn = std::move(fn);
+  t->period = static_cast<lws_usec_t>(ms) * LWS_US_PER_MS;
+  lws_sul_schedule(impl_->ctx, 0, &t->sul.sul, Impl::timer_fired, t->period);
+  impl_->timers.push_back(std::move(t));
+}
+
+Status Server::run() {
+  g_running.store(this);
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  struct sigaction old_int {}, old_term {};
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  Status status;
+  while (!impl_->stop_requested.load()) {
+    if (lws_service(impl_->ctx, 0) < 0) {
+      status = Status::Io("libwebsockets service loop failed");
+      break;
+    }
+  }
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  g_running.store(nullptr);
+  return status;
+}
+
+void Server::stop() {
+  impl_->stop_requested.store(true);
+  if (impl_->ctx) lws_cancel_service(impl_->ctx);
+}
+
+}  // namespace w::net

@@ -1,0 +1,314 @@
+// w::net::Client on libwebsockets 4.1: a private context and service thread.
+//
+// Ownership: the Impl lives until ~Client, which stops and joins the thread
+// before destroying the context. Everything touching `wsi` happens on the
+// service thread; the mutex guards the queues and the state flags.
+#include <libwebsockets.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "w/cli.h"
+#include "w/net_client.h"
+
+namespace w::net {
+
+Result<WsUrl> parse_ws_url(std::string_view url) {
+  WsUrl u;
+  std::string_view rest = url;
+  if (rest.substr(0, 5) == "ws://") {
+    rest.remove_prefix(5);
+  } else if (rest.substr(0, 6) == "wss://") {
+    return Status::Invalid(fmt::format("'{}': wss:// is not supported yet; use ws://", url));
+  } else {
+    return Status::Invalid(fmt::format("'{}' is not a ws:// URL (e.g. ws://127.0.0.1:7070)", url));
+  }
+  size_t slash = rest.find_first_of("/?");
+  std::string_view authority = rest.substr(0, slash);
+  if (slash != std::string_view::npos) {
+    u.path = std::string(rest.substr(slash));
+    if (u.path[0] == '?') u.path = "/" + u.path;
+  }
+  size_t colon = authority.rfind(':');
+  u.host = std::string(authority.substr(0, colon));
+  if (colon != std::string_view::npos) {
+    auto port = cli::parse_count(authority.substr(colon + 1));
+    if (!port.ok() || *port <= 0 || *port > 65535)
+      return Status::Invalid(fmt::format("'{}': bad port", url));
+    u.port = static_cast<int>(*port);
+  }
+  if (u.host.empty()) return Status::Invalid(fmt::format("'{}': no host", url));
+  return u;
+}
+
+struct Client::Impl {
+  ClientOptions options;
+  std::string url;
+  WsUrl where;
+  lws_context* ctx = nullptr;
+  lws* wsi = nullptr;  // service thread only
+  std::thread thread;
+  int event_fd = -1;
+  lws_protocols protocols[2] = {};
+  std::string protocol_name;
+
+  mutable std::mutex mu;
+  std::condition_variable cv;
+  // Guarded by mu:
+  std::deque<Message> inbox;
+  std::deque<std::string> outbox;  // each with LWS_PRE bytes of headroom
+  std::deque<bool> outbox_binary;
+  size_t queued_bytes = 0;
+  bool established = false;
+  bool is_closed = false;
+  bool close_requested = false;
+  bool stopping = false;
+  std::string reason;
+
+  std::string partial;  // service thread only
+
+  static int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
+  int on_callback(lws* w, lws_callback_reasons reason, void* in, size_t len);
+  void mark_closed(std::string why);
+  void signal_fd() {
+    uint64_t one = 1;
+    ssize_t ignored = ::write(event_fd, &one, sizeof one);
+    (void)ignored;
+  }
+};
+
+int Client::Impl::callback(lws* w, lws_callback_reasons reason, void*, void* in, size_t len) {
+  auto* impl = static_cast<Impl*>(lws_context_user(lws_get_context(w)));
+  if (!impl) return 0;
+  return impl->on_callback(w, reason, in, len);
+}
+
+void Client::Impl::mark_closed(std::string why) {
+  std::lock_guard lock(mu);
+  if (!is_closed) {
+    is_closed = true;
+    reason = std::move(why);
+  }
+  signal_fd();
+  cv.notify_all();
+}
+
+int Client::Impl::on_callback(lws* w, lws_callback_reasons r, void* in, size_t len) {
+  switch (r) {
+    case LWS_CALLBACK_CLIENT_ESTABLISHED: {
+      std::lock_guard lock(mu);
+      established = true;
+      cv.notify_all();
+      if (!outbox.empty()) lws_callback_on_writable(w);
+      return 0;
+    }
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+      wsi = nullptr;
+      mark_closed(in ? std::string(static_cast<const char*>(in), strnlen(static_cast<const char*>(in), len ? len : 256))
+                     : "connection failed");
+      return 0;
+    case LWS_CALLBACK_CLIENT_RECEIVE: {
+      if (partial.size() + len > options.max_message) return -1;
+      partial.append(static_cast<const char*>(in), len);
+      if (!lws_is_final_fragment(w) || lws_remaining_packet_payload(w) != 0) return 0;
+      std::lock_guard lock(mu);
+      inbox.push_back({std::move(partial), lws_frame_is_binary(w) != 0});
+      partial.clear();
+      signal_fd();
+      cv.notify_all();
+      return 0;
+    }
+    case LWS_CALLBACK_CLIENT_WRITEABLE: {
+      std::string data;
+      bool binary = false;
+      {
+        std::lock_guard lock(mu);
+        if (outbox.empty()) return close_requested ? -1 : 0;
+        data = std::move(outbox.front());
+        binary = outbox_binary.front();
+        outbox.pop_front();
+        outbox_binary.pop_front();
+      }
+      const size_t n = data.size() - LWS_PRE;
+      if (lws_write(w, reinterpret_cast<unsigned char*>(data.data() + LWS_PRE), n,
+                    binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < static_cast<int>(n))
+        return -1;
+      std::lock_guard lock(mu);
+      queued_bytes -= n;
+      cv.notify_all();
+      if (!outbox.empty() || close_requested) lws_callback_on_writable(w);
+      return 0;
+    }
+    case LWS_CALLBACK_CLIENT_CLOSED:
+      wsi = nullptr;
+      mark_closed("closed by the server");
+      return 0;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED: {
+      // Another thread queued something or asked to close: ask for a write.
+      std::lock_guard lock(mu);
+      if (wsi && (!outbox.empty() || close_requested) && established) lws_callback_on_writable(wsi);
+      return 0;
+    }
+    default:
+      return 0;
+  }
+}
+
+Result<std::unique_ptr<Client>> Client::connect(const std::string& url, const ClientOptions& options) {
+  auto where = parse_ws_url(url);
+  if (!where.ok()) return where.status();
+  std::unique_ptr<Client> client(new Client());
+  client->impl_ = std::make_unique<Impl>();
+  Impl& m = *client->impl_;
+  m.options = options;
+  m.url = url;
+  m.where = *where;
+  m.event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (m.event_fd < 0) return errno_status("eventfd", errno);
+
+  m.protocol_name = options.protocol.empty() ? "wkit-client" : options.protocol;
+  m.protocols[0].name = m.protocol_name.c_str();
+  m.protocols[0].callback = &Impl::callback;
+  m.protocols[0].rx_buffer_size = 64 * 1024;
+  lws_set_log_level(0, nullptr);
+  lws_context_creation_info info{};
+  info.port = CONTEXT_PORT_NO_LISTEN;
+  info.protocols = m.protocols;
+  info.user = &m;
+  m.ctx = lws_create_context(&info);
+  if (!m.ctx) return Status::Io("libwebsockets could not create a client context");
+
+  lws_client_connect_info ci{};
+  ci.context = m.ctx;
+  ci.address = m.where.host.c_str();
+  ci.port = m.where.port;
+  ci.path = m.where.path.c_str();
+  ci.host = m.where.host.c_str();
+  ci.origin = m.where.host.c_str();
+  ci.protocol = options.protocol.empty() ? nullptr : options.protocol.c_str();
+  ci.pwsi = &m.wsi;
+  if (!lws_client_connect_via_info(&ci)) {
+    lws_context_destroy(m.ctx);
+    m.ctx = nullptr;
+    return Status::Io(fmt::format("connect {}: could not start the connection", url));
+  }
+  m.thread = std::thread([&m] {
+    while (true) {
+      {
+        std::lock_guard lock(m.mu);
+        if (m.stopping) break;
+      }
+      if (lws_service(m.ctx, 0) < 0) break;
+    }
+  });
+
+  std::unique_lock lock(m.mu);
+  const bool done = m.cv.wait_for(lock, std::chrono::duration<double>(options.connect_timeout),
+                                  [&] { return m.established || m.is_closed; });
+  if (m.established) return client;
+  std::string why = done ? m.reason : fmt::format("no answer within {:g} s", options.connect_timeout);
+  lock.unlock();
+  return Status(Code::kIo, fmt::format("connect {}: {}", url, why));
+}
+
+Client::~Client() {
+  if (!impl_) return;
+  Impl& m = *impl_;
+  if (m.thread.joinable()) {
+    {
+      std::lock_guard lock(m.mu);
+      m.stopping = true;
+    }
+    lws_cancel_service(m.ctx);
+    m.thread.join();
+  }
+  if (m.ctx) lws_context_destroy(m.ctx);
+  if (m.event_fd >= 0) ::close(m.event_fd);
+}
+
+Status Client::send(std::string data, bool binary) {
+  Impl& m = *impl_;
+  std::unique_lock lock(m.mu);
+  m.cv.wait(lock, [&] { return m.is_closed || m.queued_bytes < m.options.max_queued; });
+  if (m.is_closed) return Status(Code::kIo, fmt::format("{}: connection closed: {}", m.url, m.reason));
+  std::string framed(LWS_PRE, '\0');
+  framed += data;
+  m.queued_bytes += data.size();
+  m.outbox.push_back(std::move(framed));
+  m.outbox_binary.push_back(binary);
+  lock.unlock();
+  lws_cancel_service(m.ctx);
+  return {};
+}
+
+Status Client::flush(int timeout_ms) {
+  Impl& m = *impl_;
+  std::unique_lock lock(m.mu);
+  auto pred = [&] { return m.is_closed || m.outbox.empty(); };
+  if (timeout_ms < 0) {
+    m.cv.wait(lock, pred);
+  } else if (!m.cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), pred)) {
+    return Status(Code::kTimeout, fmt::format("{}: sending took longer than {} ms", m.url, timeout_ms));
+  }
+  if (!m.outbox.empty()) return Status(Code::kIo, fmt::format("{}: connection closed: {}", m.url, m.reason));
+  return {};
+}
+
+bool Client::try_receive(Message& message) {
+  Impl& m = *impl_;
+  std::lock_guard lock(m.mu);
+  if (m.inbox.empty()) return false;
+  message = std::move(m.inbox.front());
+  m.inbox.pop_front();
+  if (m.inbox.empty() && !m.is_closed) {
+    uint64_t drained;
+    ssize_t ignored = ::read(m.event_fd, &drained, sizeof drained);
+    (void)ignored;
+  }
+  return true;
+}
+
+Result<bool> Client::receive(Message& message, int timeout_ms) {
+  Impl& m = *impl_;
+  {
+    std::unique_lock lock(m.mu);
+    auto pred = [&] { return !m.inbox.empty() || m.is_closed; };
+    if (timeout_ms < 0) {
+      m.cv.wait(lock, pred);
+    } else if (!m.cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), pred)) {
+      return false;
+    }
+    if (m.inbox.empty()) return Status(Code::kIo, fmt::format("{}: connection closed: {}", m.url, m.reason));
+  }
+  return try_receive(message);
+}
+
+int Client::notify_fd() const { return impl_->event_fd; }
+
+bool Client::closed() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->is_closed;
+}
+
+std::string Client::close_reason() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->reason;
+}
+
+void Client::close() {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->close_requested = true;
+  }
+  lws_cancel_service(impl_->ctx);
+}
+
+}  // namespace w::net

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "w/status.h"
 
@@ -63,5 +65,46 @@ Status from_json(std::string_view json, std::string& out);
 /// Base64 (RFC 4648, with padding).
 std::string base64_encode(std::string_view bytes);
 Result<std::string> base64_decode(std::string_view text);
+
+}  // namespace w::mp
+
+namespace w::mp {
+
+/// Zero-copy view of one msgpack map with string keys: each value is kept
+/// as its raw bytes, decoded on demand. Protocol messages are read with it,
+/// and raw values (datasets, outputs) pass through without re-encoding.
+/// The viewed bytes must outlive the view.
+class MapView {
+ public:
+  /// Fails unless `bytes` is exactly one map whose keys are all strings.
+  static Result<MapView> parse(std::string_view bytes);
+
+  size_t size() const { return entries_.size(); }
+  bool has(std::string_view key) const { return find(key) != nullptr; }
+  /// The raw msgpack bytes of the value at `key`, or empty if absent.
+  std::string_view raw(std::string_view key) const;
+
+  // Typed getters: the value, or `fallback` when the key is absent; an
+  // error when present with another type.
+  Result<int64_t> integer(std::string_view key, int64_t fallback = 0) const;
+  Result<double> number(std::string_view key, double fallback = 0) const;
+  Result<bool> boolean(std::string_view key, bool fallback = false) const;
+  Result<std::string> string(std::string_view key, std::string fallback = {}) const;
+  /// bin or str bytes.
+  Result<std::string> bytes(std::string_view key) const;
+
+  const std::vector<std::pair<std::string_view, std::string_view>>& entries() const { return entries_; }
+
+ private:
+  const std::string_view* find(std::string_view key) const;
+  std::vector<std::pair<std::string_view, std::string_view>> entries_;
+};
+
+/// Decoders for one raw scalar value.
+bool decode_int(std::string_view raw, int64_t& out);
+bool decode_double(std::string_view raw, double& out);  ///< ints widen to double
+bool decode_str(std::string_view raw, std::string_view& out);  ///< str or bin
+/// Element views of a raw array (each element's raw bytes).
+bool decode_array(std::string_view raw, std::vector<std::string_view>& out);
 
 }  // namespace w::mp

@@ -98,3 +98,32 @@ TEST_CASE("invalid JSON and truncated msgpack are errors, not crashes") {
   const std::string truncated = "\x82\xa1" "a";
   CHECK_FALSE(w::mp::to_json(truncated, out).ok());
 }
+
+TEST_CASE("MapView reads typed fields and keeps raw values") {
+  // A protocol message: strings, ints, doubles, bools and a nested raw map.
+  std::string buf;
+  Packer pk(buf);
+  pk.map(5);
+  pk.str("t");
+  pk.str("task");
+  pk.str("id");
+  pk.integer(-70000);
+  pk.str("ms");
+  pk.real(1.5);
+  pk.str("ok");
+  pk.boolean(true);
+  pk.str("input");
+  std::string inner;
+  Packer(inner).map(0);
+  pk.raw(inner);
+  auto v = w::mp::MapView::parse(buf);
+  REQUIRE(v.ok());
+  CHECK(*v->string("t") == "task");
+  CHECK(*v->integer("id") == -70000);
+  CHECK(*v->number("ms") == 1.5);
+  CHECK(*v->boolean("ok"));
+  CHECK(v->raw("input") == inner);
+  CHECK(*v->integer("absent", 7) == 7);
+  CHECK_FALSE(v->integer("t").ok());
+  CHECK_FALSE(w::mp::MapView::parse(std::string("\x92\x01\x02")).ok());
+}

@@ -108,3 +108,48 @@ bool decode_str(std::string_view raw, std::string_view& out);  ///< str or bin
 bool decode_array(std::string_view raw, std::vector<std::string_view>& out);
 
 }  // namespace w::mp
+
+namespace w::mp {
+
+/// Builds one msgpack map whose entry count is known only at the end:
+///   std::string m = MapBuilder().str("t", "task").integer("id", 7).raw("input", in).done();
+class MapBuilder {
+ public:
+  MapBuilder() = default;
+  MapBuilder(const MapBuilder&) = delete;  // packer_ points into body_
+  MapBuilder& operator=(const MapBuilder&) = delete;
+
+  MapBuilder& str(std::string_view key, std::string_view value) { return key_(key).str(value), ++n_, *this; }
+  MapBuilder& integer(std::string_view key, int64_t value) { return key_(key).integer(value), ++n_, *this; }
+  MapBuilder& real(std::string_view key, double value) { return key_(key).real(value), ++n_, *this; }
+  MapBuilder& boolean(std::string_view key, bool value) { return key_(key).boolean(value), ++n_, *this; }
+  MapBuilder& bin(std::string_view key, std::string_view value) {
+    return key_(key).bin(value.data(), value.size()), ++n_, *this;
+  }
+  MapBuilder& nil(std::string_view key) { return key_(key).nil(), ++n_, *this; }
+  /// A value that already is msgpack (an empty view becomes nil).
+  MapBuilder& raw(std::string_view key, std::string_view msgpack) {
+    Packer& p = key_(key);
+    if (msgpack.empty()) p.nil(); else p.raw(msgpack);
+    ++n_;
+    return *this;
+  }
+  /// The header and body so far, as one map.
+  std::string done() const {
+    std::string out;
+    Packer(out).map(n_);
+    out += body_;
+    return out;
+  }
+
+ private:
+  Packer& key_(std::string_view key) {
+    packer_.str(key);
+    return packer_;
+  }
+  std::string body_;
+  Packer packer_{body_};
+  uint32_t n_ = 0;
+};
+
+}  // namespace w::mp

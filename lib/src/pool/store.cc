@@ -1,0 +1,447 @@
+#include "store.h"
+
+#include <ctime>
+
+#include <fmt/format.h>
+
+namespace w::pool {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE kernels(
+  sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, platform TEXT NOT NULL,
+  data BLOB NOT NULL, added INTEGER NOT NULL);
+CREATE TABLE campaigns(
+  id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, kernel TEXT NOT NULL,
+  static BLOB, timeout_ms INTEGER NOT NULL, max_attempts INTEGER NOT NULL,
+  replicas INTEGER NOT NULL, quorum INTEGER NOT NULL, priority INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'running', created INTEGER NOT NULL);
+CREATE TABLE once_keys(
+  campaign INTEGER NOT NULL, key TEXT NOT NULL, PRIMARY KEY(campaign, key)) WITHOUT ROWID;
+-- state: 0 queued, 2 done, 3 failed (leases live in memory only)
+CREATE TABLE tasks(
+  id INTEGER PRIMARY KEY, campaign INTEGER NOT NULL, seq INTEGER NOT NULL,
+  input BLOB NOT NULL, state INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0, errors TEXT NOT NULL DEFAULT '',
+  UNIQUE(campaign, seq));
+CREATE INDEX tasks_queued ON tasks(campaign, state, id);
+-- one row per finished task (done or failed), in the order they finished
+CREATE TABLE results(
+  row INTEGER PRIMARY KEY, task INTEGER UNIQUE NOT NULL, campaign INTEGER NOT NULL,
+  output BLOB, error TEXT, worker TEXT, platform TEXT, ms REAL);
+CREATE INDEX results_campaign ON results(campaign, row);
+CREATE TABLE workers(
+  id TEXT PRIMARY KEY, name TEXT, platform TEXT, slots INTEGER, score REAL,
+  tasks_done INTEGER, tasks_failed INTEGER, flagged INTEGER, last_seen INTEGER);
+)sql";
+
+int64_t now_s() { return static_cast<int64_t>(std::time(nullptr)); }
+
+std::string column_blob(sqlite3_stmt* st, int i) {
+  const void* p = sqlite3_column_blob(st, i);
+  int n = sqlite3_column_bytes(st, i);
+  return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+}
+
+std::string column_text(sqlite3_stmt* st, int i) {
+  const unsigned char* p = sqlite3_column_text(st, i);
+  return p ? reinterpret_cast<const char*>(p) : "";
+}
+
+void bind_blob(sqlite3_stmt* st, int i, std::string_view b) {
+  sqlite3_bind_blob(st, i, b.data(), static_cast<int>(b.size()), SQLITE_TRANSIENT);
+}
+
+void bind_text(sqlite3_stmt* st, int i, std::string_view s) {
+  sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+}
+
+// Resets a cached statement when the caller is done with it.
+struct Reset {
+  sqlite3_stmt* st;
+  ~Reset() {
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+  }
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+  std::unique_ptr<Store> s(new Store());
+  s->path_ = path;
+  if (sqlite3_open_v2(path.c_str(), &s->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK) {
+    std::string why = s->db_ ? sqlite3_errmsg(s->db_) : "out of memory";
+    return Status::Io(fmt::format("open '{}': {}", path, why));
+  }
+  sqlite3_busy_timeout(s->db_, 5000);
+  // WAL + synchronous=NORMAL: a committed transaction survives kill -9 of
+  // the pool (not necessarily a power cut), and commits cost no fsync.
+  W_RETURN_IF_ERROR(s->exec("PRAGMA journal_mode=WAL"));
+  W_RETURN_IF_ERROR(s->exec("PRAGMA synchronous=NORMAL"));
+  W_RETURN_IF_ERROR(s->exec("PRAGMA foreign_keys=OFF"));
+  sqlite3_stmt* st = s->prepare("PRAGMA user_version");
+  if (!st) return s->sql_error("read schema version");
+  int version = 0;
+  {
+    Reset r{st};
+    if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
+  }
+  if (version > kSchemaVersion)
+    return Status::Invalid(fmt::format("'{}' has schema version {}, newer than this wpool ({}); upgrade wkit",
+                                       path, version, kSchemaVersion));
+  if (version == 0) {
+    W_RETURN_IF_ERROR(s->exec("BEGIN"));
+    W_RETURN_IF_ERROR(s->exec(kSchemaV1));
+    W_RETURN_IF_ERROR(s->exec(fmt::format("PRAGMA user_version={}", kSchemaVersion).c_str()));
+    W_RETURN_IF_ERROR(s->exec("COMMIT"));
+  }
+  return s;
+}
+
+Store::~Store() {
+  if (in_txn_) (void)commit();
+  for (auto& [sql, st] : cache_) sqlite3_finalize(st);
+  if (db_) sqlite3_close(db_);
+}
+
+Status Store::sql_error(const char* what) {
+  return Status::Io(fmt::format("{} in '{}': {}", what, path_, sqlite3_errmsg(db_)));
+}
+
+Status Store::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string m = err ? err : "unknown error";
+    sqlite3_free(err);
+    return Status::Io(fmt::format("sqlite '{}': {}", path_, m));
+  }
+  return {};
+}
+
+sqlite3_stmt* Store::prepare(const char* sql) {
+  for (auto& [text, st] : cache_)
+    if (text == sql) return st;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK)
+    return nullptr;
+  cache_.emplace_back(sql, st);
+  return st;
+}
+
+Status Store::begin_if_needed() {
+  if (in_txn_) return {};
+  W_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
+  in_txn_ = true;
+  return {};
+}
+
+Status Store::commit() {
+  if (!in_txn_) return {};
+  in_txn_ = false;
+  return exec("COMMIT");
+}
+
+Status Store::put_kernel(const std::string& sha, const std::string& name, const std::string& platform,
+                         const std::string& data) {
+  W_RETURN_IF_ERROR(begin_if_needed());
+  sqlite3_stmt* st = prepare(
+      "INSERT INTO kernels(sha256,name,platform,data,added) VALUES(?,?,?,?,?) "
+      "ON CONFLICT(sha256) DO UPDATE SET name=excluded.name");
+  if (!st) return sql_error("prepare");
+  Reset r{st};
+  bind_text(st, 1, sha);
+  bind_text(st, 2, name);
+  bind_text(st, 3, platform);
+  bind_blob(st, 4, data);
+  sqlite3_bind_int64(st, 5, now_s());
+  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("store kernel");
+  return {};
+}
+
+Result<std::string> Store::kernel_data(const std::string& sha) {
+  sqlite3_stmt* st = prepare("SELECT data FROM kernels WHERE sha256=?");
+  if (!st) return sql_error("prepare");
+  Reset r{st};
+  bind_text(st, 1, sha);
+  if (sqlite3_step(st) != SQLITE_ROW) return Status::NotFound(fmt::format("no kernel {}", sha));
+  return column_blob(st, 0);
+}
+
+Result<std::vector<std::vector<std::string>>> Store::kernels() {
+  sqlite3_stmt* st = prepare("SELECT sha256,name,platform,length(data) FROM kernels ORDER BY added");
+  if (!st) return sql_error("prepare");
+  Reset r{st};
+  std::vector<std::vector<std::string>> out;
+  while (sqlite3_step(st) == SQLITE_ROW)
+    out.push_back({column_text(st, 0), column_text(st, 1), column_text(st, 2), column_text(st, 3)});
+  return out;
+}
+
+Result<int64_t> Store::create_campaign(const CampaignSpec& c) {
+  W_RETURN_IF_ERROR(begin_if_needed());
+  sqlite3_stmt* st = prepare(
+      "INSERT INTO campaigns(name,kernel,static,timeout_ms,max_attempts,replicas,quorum,priority,"
+      "created) VALUES(?,?,?,?,?,?,?,?,?)");
+  if (!st) return sql_error("prepare");
+  Reset r{st};
+  bind_text(st, 1, c.name);
+  bind_text(st, 2, c.kernel_sha);
+  bind_blob(st, 3, c.static_data);
+  sqlite3_bind_int64(st, 4, c.timeout_ms);
+  sqlite3_bind_int(st, 5, c.max_attempts);
+  sqlite3_bind_int(st, 6, c.replicas);
+  sqlite3_bind_int(st, 7, c.quorum);
+  sqlite3_bind_int(st, 8, c.priority);
+  sqlite3_bind_int64(st, 9, now_s());
+  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("create campaign");
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+}
+
+Result<std::vector<CampaignRow>> Store::campaigns() {
+  sqlite3_stmt* st = prepare(
+      "SELECT c.id,c.name,c.kernel,c.static,c.timeout_ms,c.max_attempts,c.replicas,c.quorum,"
+      "c.priority,c.state,c.created,"
+      " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id),"
+      " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id AND t.state=2),"
+      " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id AND t.state=3)"
+      " FROM campaigns c ORDER BY c.id");
+  if (!st) return sql_error("prepare");
+  Reset r{st};
+  std::vector<CampaignRow> out;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    CampaignRow c;
+    c.id = sqlite3_column_int64(st, 0);
+    c.spec.name = column_text(st, 1);
+    c.spec.kernel_sha = column_text(st, 2);
+    c.spec.static_data = column_blob(st, 3);
+    c.spec.timeout_ms = sqlite3_column_int64(st, 4);
+    c.spec.max_attempts = sqlite3_column_int(st, 5);
+    c.spec.replicas = sqlite3_column_int(st, 6);
+    c.spec.quorum = sqlite3_column_int(st, 7);
+    c.spec.priority = sqlite3_column_int(st, 8);
+    c.state = column_text(st, 9);
+    c.created = sqlite3_column_int64(st, 10);
+    c.total = sqlite3_column_int64(st, 11);
+    c.done = sqlite3_column_int64(st, 12);
+    c.failed = sqlite3_column_int64(st, 13);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Status Store::set_campaign_state(int64_t id, const std::string& state) {
+  W_RETURN_IF_ERROR(begin_if_needed());
+  sqlite3_stmt* st = prepare("UPDATE campaigns SET state=? WHERE id=?");
+  if (!st) return sql_error("prepare");
+  Reset r{st};
+  bind_text(st, 1, state);
+  sqlite3_bind_int64(st, 2, id);
+  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("update campaign");
+  return {};
+}
+
+Status Store::delete_campaign(int64_t id) {
+  W_RETURN_IF_ERROR(begin_if_needed());
+  for (const char* sql : {"DELETE FROM results WHERE campaign=?", "DELETE FROM tasks WHERE campaign=?",
+                          "DELETE FROM once_keys WHERE campaign=?", "DELETE FROM campaigns WHERE id=?"}) {
+    sqlite3_stmt* st = prepare(sql);
+    if (!st) return sql_error("prepare");
+    Reset r{st};
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) != SQLITE_DONE) return sql_error("delete campaign");
+  }
+  return {};
+}
+
+Result<bool> Store::once_key_seen(int64_t campaign, const std::string& key) {
+  W_RETURN_IF_ERROR(begin_if_needed());
+  sqlite3_stmt* st = prepare("INSERT OR IGNORE INTO once_keys(campaign,key) VALUES(?,?)");
+  if (!st) return sql_error("prepare");
+  Reset r{st};
+  sqlite3_bind_int64(st, 1, campaign);
+  bind_text(st, 2, key);
+  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("record once-key");
+  return sqlite3_changes(db_) == 0;
+}
+
+Result<int64_t> Store::next_seq(int64_t campaign) {
+  sqlite3_stmt* st = prepare("SELECT coalesce(max(seq)+1,0) FROM tasks WHERE campaign=?");
+  if (!st) return sql_error("prepare");
+  Reset r{st};
+  sqlite3_bind_int64(st, 1, campaign);
+  if (sqlite3_step(st) != SQLITE_ROW) return sql_error("next seq");
+  return static_cast<int64_t>(sqlite3_column_int64(st, 0));
+}
+
+Result<int64_t> Store::add_task(int64_t campaign, int64_t seq, std::string_view input) {
+  W_RETURN_IF_ERROR(begin_if_needed());
+  sqlite3_stmt* st = prepare("INSERT INTO tasks(campaign,seq,input) VALUES(?,?,?)");
+  if (!st) return sql_error("prepare");
+  Reset r{st};
+  sqlite3_bind_int64(st, 1, campaign);
+  sqlite3_bind_int64(st, 2, seq);
+  bind_blob(st, 3, input);
+  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("add task");
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+}
+
+Result<std::vector<TaskRow>> Store::queued_tasks(int64_t campaign, int64_t after_id, int limit) {
+  sqlite3_stmt* st = prepare(
+      "SELECT id,seq,input,attempts FROM tasks WHERE campaign=? AND state=0 AND id>? "
+      "ORDER BY id LIMIT ?");
+  if (!st) return sql_error("prepare");
+  Reset r{st};
+  sqlite3_bind_int64(st, 1, campaign);
+  sqlite3_bind_int64(st, 2, after_id);
+  sqlite3_bind_int(st, 3, limit);
+  std::vector<TaskRow> out;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    TaskRow t;
+    t.id = sqlite3_column_int64(st, 0);
+    t.campaign = campaign;
+    t.seq = sqlite3_column_int64(st, 1);
+    t.input = column_blob(st, 2);
+    t.attempts = sqlite3_column_int(st, 3);
+    out.push_back(std::move(t));
+  }
+  if (rc != SQLITE_DONE) return sql_error("load tasks");
+  return out;
+}
+
+Result<bool> Store::complete_task(int64_t task, std::string_view output, const std::string& worker,
+                                  const std::string& platform, double ms) {
+  W_RETURN_IF_ERROR(begin_if_needed());
+  sqlite3_stmt* st = prepare("UPDATE tasks SET state=2 WHERE id=? AND state=0");
+  if (!st) return sql_error("prepare");
+  {
+    Reset r{st};
+    sqlite3_bind_int64(st, 1, task);
+    if (sqlite3_step(st) != SQLITE_DONE) return sql_error("complete task");
+  }
+  if (sqlite3_changes(db_) == 0) return false;
+  sqlite3_stmt* ins = prepare(
+      "INSERT INTO results(task,campaign,output,worker,platform,ms) "
+      "SELECT id,campaign,?,?,?,? FROM tasks WHERE id=?");
+  if (!ins) return sql_error("prepare");
+  Reset r{ins};
+  bind_blob(ins, 1, output);
+  bind_text(ins, 2, worker);
+  bind_text(ins, 3, platform);
+  sqlite3_bind_double(ins, 4, ms);
+  sqlite3_bind_int64(ins, 5, task);
+  if (sqlite3_step(ins) != SQLITE_DONE) return sql_error("store result");
+  return true;
+}
+
+Result<bool> Store::fail_attempt(int64_t task, const std::string& error, int max_attempts,
+                                 const std::string& worker) {
+  W_RETURN_IF_ERROR(begin_if_needed());
+  sqlite3_stmt* st = prepare(
+      "UPDATE tasks SET attempts=attempts+1,"
+      " errors=errors || CASE WHEN errors='' THEN '' ELSE '; ' END || ?,"
+      " state=CASE WHEN attempts+1>=? THEN 3 ELSE 0 END"
+      " WHERE id=? AND state=0 RETURNING state, errors");
+  if (!st) return sql_error("prepare");
+  Reset r{st};
+  bind_text(st, 1, error);
+  sqlite3_bind_int(st, 2, max_attempts);
+  sqlite3_bind_int64(st, 3, task);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_DONE) return false;  // already finished
+  if (rc != SQLITE_ROW) return sql_error("record failure");
+  const bool final = sqlite3_column_int(st, 0) == 3;
+  std::string errors = column_text(st, 1);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+  }
+  if (!final) return false;
+  sqlite3_stmt* ins = prepare(
+      "INSERT INTO results(task,campaign,error,worker,platform,ms) "
+      "SELECT id,campaign,?,?,'',0 FROM tasks WHERE id=?");
+  if (!ins) return sql_error("prepare");
+  Reset r2{ins};
+  bind_text(ins, 1, errors);
+  bind_text(ins, 2, worker);
+  sqlite3_bind_int64(ins, 3, task);
+  if (sqlite3_step(ins) != SQLITE_DONE) return sql_error("store failure");
+  return true;
+}
+
+Result<std::vector<ResultRow>> Store::results(int64_t campaign, int64_t since, int limit) {
+  sqlite3_stmt* st = prepare(
+      "SELECT r.row,r.task,t.seq,t.input,r.output,r.error,r.worker,r.platform,r.ms"
+      " FROM results r JOIN tasks t ON t.id=r.task"
+      " WHERE r.campaign=? ORDER BY r.row LIMIT ? OFFSET ?");
+  if (!st) return sql_error("prepare");
+  Reset r{st};
+  sqlite3_bind_int64(st, 1, campaign);
+  sqlite3_bind_int(st, 2, limit);
+  sqlite3_bind_int64(st, 3, since);
+  std::vector<ResultRow> out;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    ResultRow row;
+    row.row = sqlite3_column_int64(st, 0);
+    row.task = sqlite3_column_int64(st, 1);
+    row.seq = sqlite3_column_int64(st, 2);
+    row.input = column_blob(st, 3);
+    row.output = column_blob(st, 4);
+    row.error = column_text(st, 5);
+    row.worker = column_text(st, 6);
+    row.platform = column_text(st, 7);
+    row.ms = sqlite3_column_double(st, 8);
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+Status Store::upsert_worker(const WorkerRow& w) {
+  W_RETURN_IF_ERROR(begin_if_needed());
+  sqlite3_stmt* st = prepare(
+      "INSERT INTO workers(id,name,platform,slots,score,tasks_done,tasks_failed,flagged,last_seen)"
+      " VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET name=excluded.name,"
+      " platform=excluded.platform, slots=excluded.slots, score=excluded.score,"
+      " tasks_done=excluded.tasks_done, tasks_failed=excluded.tasks_failed,"
+      " flagged=excluded.flagged, last_seen=excluded.last_seen");
+  if (!st) return sql_error("prepare");
+  Reset r{st};
+  bind_text(st, 1, w.id);
+  bind_text(st, 2, w.name);
+  bind_text(st, 3, w.platform);
+  sqlite3_bind_int(st, 4, w.slots);
+  sqlite3_bind_double(st, 5, w.score);
+  sqlite3_bind_int64(st, 6, w.tasks_done);
+  sqlite3_bind_int64(st, 7, w.tasks_failed);
+  sqlite3_bind_int(st, 8, w.flagged ? 1 : 0);
+  sqlite3_bind_int64(st, 9, w.last_seen);
+  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("store worker");
+  return {};
+}
+
+Result<std::vector<WorkerRow>> Store::workers() {
+  sqlite3_stmt* st = prepare(
+      "SELECT id,name,platform,slots,score,tasks_done,tasks_failed,flagged,last_seen FROM workers"
+      " ORDER BY last_seen DESC");
+  if (!st) return sql_error("prepare");
+  Reset r{st};
+  std::vector<WorkerRow> out;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    WorkerRow w;
+    w.id = column_text(st, 0);
+    w.name = column_text(st, 1);
+    w.platform = column_text(st, 2);
+    w.slots = sqlite3_column_int(st, 3);
+    w.score = sqlite3_column_double(st, 4);
+    w.tasks_done = sqlite3_column_int64(st, 5);
+    w.tasks_failed = sqlite3_column_int64(st, 6);
+    w.flagged = sqlite3_column_int(st, 7) != 0;
+    w.last_seen = sqlite3_column_int64(st, 8);
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+}  // namespace w::pool

@@ -1,0 +1,127 @@
+// The pool's durable state: one SQLite file (WAL).
+//
+// What is stored: kernels (artifacts by sha256), campaigns, tasks (queued,
+// done or failed, with attempts and error messages), results, workers.
+// Leases are not stored: they live in the scheduler's memory, so after a
+// restart every task that is not done or failed is simply queued again.
+//
+// Writes go into one open transaction that the server commits once per
+// event-loop turn (group commit); nothing is acknowledged to a client before
+// the commit that holds it. REQUIRES: used from the server's thread only.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "w/status.h"
+
+namespace w::pool {
+
+struct CampaignSpec {
+  std::string name;
+  std::string kernel_sha;   ///< linux-x86_64 artifact
+  std::string static_data;  ///< msgpack, may be empty
+  int64_t timeout_ms = 60000;
+  int max_attempts = 3;
+  int replicas = 1;
+  int quorum = 1;
+  int priority = 0;
+};
+
+struct CampaignRow {
+  int64_t id = 0;
+  CampaignSpec spec;
+  std::string state;  ///< running, paused, cancelled
+  int64_t created = 0;
+  int64_t total = 0, done = 0, failed = 0;
+};
+
+struct TaskRow {
+  int64_t id = 0;
+  int64_t campaign = 0;
+  int64_t seq = 0;
+  std::string input;
+  int attempts = 0;
+};
+
+struct ResultRow {
+  int64_t row = 0;  ///< storage order, for --since
+  int64_t task = 0;
+  int64_t seq = 0;
+  std::string input;
+  std::string output;  ///< msgpack; empty when the task failed
+  std::string error;   ///< failed tasks: every attempt's error, joined
+  std::string worker;
+  std::string platform;
+  double ms = 0;
+};
+
+struct WorkerRow {
+  std::string id, name, platform;
+  int slots = 0;
+  double score = 0;
+  int64_t tasks_done = 0, tasks_failed = 0;
+  bool flagged = false;
+  int64_t last_seen = 0;
+};
+
+class Store {
+ public:
+  static Result<std::unique_ptr<Store>> open(const std::string& path);
+  ~Store();
+
+  /// Commits the open transaction (if any writes happened) and starts none:
+  /// the next write begins a new one.
+  Status commit();
+  bool dirty() const { return in_txn_; }
+
+  Status put_kernel(const std::string& sha, const std::string& name, const std::string& platform,
+                    const std::string& data);
+  Result<std::string> kernel_data(const std::string& sha);
+  Result<std::vector<std::vector<std::string>>> kernels();  ///< sha, name, platform, size
+
+  Result<int64_t> create_campaign(const CampaignSpec& spec);
+  Result<std::vector<CampaignRow>> campaigns();  ///< with task counts
+  Status set_campaign_state(int64_t id, const std::string& state);
+  Status delete_campaign(int64_t id);
+  /// True if (campaign, key) was recorded before; records it otherwise.
+  Result<bool> once_key_seen(int64_t campaign, const std::string& key);
+
+  Result<int64_t> next_seq(int64_t campaign);
+  /// Appends one task; returns its id.
+  Result<int64_t> add_task(int64_t campaign, int64_t seq, std::string_view input);
+  /// Queued tasks with id > after_id, oldest first.
+  Result<std::vector<TaskRow>> queued_tasks(int64_t campaign, int64_t after_id, int limit);
+
+  /// Marks the task done and stores its result, once: false if it already
+  /// was done or failed (a duplicate or late result).
+  Result<bool> complete_task(int64_t task, std::string_view output, const std::string& worker,
+                             const std::string& platform, double ms);
+  /// Records a failed attempt; the task is failed for good (true) once
+  /// `max_attempts` attempts have failed, else stays queued.
+  Result<bool> fail_attempt(int64_t task, const std::string& error, int max_attempts,
+                            const std::string& worker);
+
+  Result<std::vector<ResultRow>> results(int64_t campaign, int64_t since, int limit);
+
+  Status upsert_worker(const WorkerRow& w);
+  Result<std::vector<WorkerRow>> workers();
+
+ private:
+  Store() = default;
+  Status begin_if_needed();
+  Status exec(const char* sql);
+  sqlite3_stmt* prepare(const char* sql);
+  Status sql_error(const char* what);
+
+  sqlite3* db_ = nullptr;
+  std::string path_;
+  bool in_txn_ = false;
+  std::vector<std::pair<std::string, sqlite3_stmt*>> cache_;  // prepared statements by SQL
+};
+
+}  // namespace w::pool

@@ -101,6 +101,8 @@ class Server {
 
   /// Calls `fn` every `ms` milliseconds on the service thread.
   void every(int ms, std::function<void()> fn);
+  /// Calls `fn` once, `ms` milliseconds from now (0: after this loop turn).
+  void after(int ms, std::function<void()> fn);
 
   /// Serves until stop() or SIGINT/SIGTERM (then Code::kInterrupted is not
   /// returned: a signal is the normal way to end a server).

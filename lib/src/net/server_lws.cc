@@ -350,8 +350,20 @@ int Server::Impl::write_ws(lws* wsi, Session& s) {
 
 void Server::Impl::timer_fired(lws_sorted_usec_list_t* sul) {
   Timer* t = reinterpret_cast<Timer::Sul*>(sul)->owner;
-  t->fn();
-  lws_sul_schedule(t->impl->ctx, 0, &t->sul.sul, timer_fired, t->period);
+  Impl* impl = t->impl;
+  if (t->period > 0) {
+    t->fn();
+    lws_sul_schedule(impl->ctx, 0, &t->sul.sul, timer_fired, t->period);
+    return;
+  }
+  // One-shot: run it, then free it (fn may schedule new timers).
+  std::function<void()> fn = std::move(t->fn);
+  for (auto it = impl->timers.begin(); it != impl->timers.end(); ++it)
+    if (it->get() == t) {
+      impl->timers.erase(it);
+      break;
+    }
+  fn();
 }
 
 Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, Handler& handler) {
@@ -467,6 +479,17 @@ void Server::every(int ms, std::function<void()> fn) {
   t->fn = std::move(fn);
   t->period = static_cast<lws_usec_t>(ms) * LWS_US_PER_MS;
   lws_sul_schedule(impl_->ctx, 0, &t->sul.sul, Impl::timer_fired, t->period);
+  impl_->timers.push_back(std::move(t));
+}
+
+void Server::after(int ms, std::function<void()> fn) {
+  auto t = std::make_unique<Impl::Timer>();
+  t->sul.owner = t.get();
+  t->impl = impl_.get();
+  t->fn = std::move(fn);
+  t->period = 0;
+  lws_sul_schedule(impl_->ctx, 0, &t->sul.sul, Impl::timer_fired,
+                   static_cast<lws_usec_t>(ms) * LWS_US_PER_MS);
   impl_->timers.push_back(std::move(t));
 }
 

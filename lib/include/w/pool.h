@@ -1,0 +1,60 @@
+// wpool: the pool server and its client commands. See wpool(1) and the
+// protocol in w-protocol(7).
+#pragma once
+
+#include <string>
+
+#include "w/status.h"
+#include "w/stream.h"
+
+namespace w::pool {
+
+/// Protocol version carried in every hello/welcome.
+constexpr int kProtocolVersion = 1;
+
+struct ServeOptions {
+  std::string db = "pool.db";
+  std::string listen = "127.0.0.1:7070";
+  std::string key;                ///< shared key for a LAN; empty = none required
+  double heartbeat = 5;           ///< seconds between worker heartbeats
+  double worker_timeout = 30;     ///< a worker silent this long is dropped
+  size_t max_frame = 16u << 20;   ///< largest message accepted
+  int max_connections = 10000;
+};
+
+/// Runs the server until SIGINT/SIGTERM.
+Status serve(const ServeOptions& options);
+
+/// What every client command needs.
+struct ClientOptions {
+  std::string pool = "ws://127.0.0.1:7070";
+  std::string key;
+  double timeout = 10;  ///< connect timeout, seconds
+};
+
+struct SubmitOptions {
+  std::string campaign;
+  std::string kernel;      ///< path to a .so, or a sha256 already on the pool
+  std::string static_arg;  ///< JSON text or file
+  double timeout = 60;     ///< per task, seconds
+  int max_attempts = 3;
+  int priority = 0;
+  std::string once_key;
+  int batch = 1000;        ///< datasets per message
+  int input_fd = 0;
+};
+Status submit(const ClientOptions& c, const SubmitOptions& s);
+
+Status status(const ClientOptions& c, const std::string& campaign, bool json);
+/// Ok when every task is done; Code::kFailed when some failed;
+/// Code::kTimeout after `timeout` seconds (0 = wait forever).
+Status wait(const ClientOptions& c, const std::string& campaign, double timeout);
+Status results(const ClientOptions& c, const std::string& campaign, long long since, bool follow,
+               stream::Format format, int output_fd);
+Status workers(const ClientOptions& c, bool json);
+/// cancel, pause, resume or delete.
+Status control(const ClientOptions& c, const std::string& action, const std::string& campaign);
+Status kernel_add(const ClientOptions& c, const std::string& path, const std::string& name);
+Status kernel_list(const ClientOptions& c);
+
+}  // namespace w::pool

@@ -1,0 +1,184 @@
+// What the pool tells about itself: GET /api/status (JSON), GET /metrics
+// (Prometheus text), and the status/workers answers to clients (msgpack).
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "pool_server.h"
+#include "w/diag.h"
+
+namespace w::pool {
+namespace {
+
+nlohmann::json campaign_json(const CampaignRow& r, int64_t leased, double rate) {
+  const int64_t left = r.total - r.done - r.failed;
+  return {{"id", r.id},
+          {"name", r.spec.name},
+          {"state", r.state},
+          {"kernel", r.spec.kernel_sha},
+          {"total", r.total},
+          {"done", r.done},
+          {"failed", r.failed},
+          {"leased", leased},
+          {"queued", left - leased},
+          {"rate", rate},
+          {"eta_s", rate > 0 ? static_cast<double>(left) / rate : -1},
+          {"complete", left == 0},
+          {"priority", r.spec.priority},
+          {"created", r.created}};
+}
+
+}  // namespace
+
+std::string PoolServer::status_json() const {
+  nlohmann::json campaigns = nlohmann::json::array();
+  for (const auto& [id, c] : campaigns_) campaigns.push_back(campaign_json(c.row, c.leased, c.done_rate));
+  nlohmann::json workers = nlohmann::json::array();
+  for (const auto& [conn, w] : workers_)
+    workers.push_back({{"id", w.row.id},
+                       {"name", w.row.name},
+                       {"platform", w.row.platform},
+                       {"slots", w.row.slots},
+                       {"score", w.row.score},
+                       {"tasks_done", w.row.tasks_done},
+                       {"tasks_failed", w.row.tasks_failed},
+                       {"flagged", w.row.flagged},
+                       {"leased", w.leases.size()},
+                       {"campaign", w.campaign}});
+  const double up = std::chrono::duration<double>(Clock::now() - started_).count();
+  return nlohmann::json{{"version", kProtocolVersion},
+                        {"uptime_s", up},
+                        {"campaigns", campaigns},
+                        {"workers", workers},
+                        {"results_total", results_total_},
+                        {"failures_total", failures_total_}}
+      .dump();
+}
+
+std::string PoolServer::metrics_text() const {
+  std::string out;
+  auto metric = [&](const char* name, const char* type, const char* help) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  };
+  metric("wpool_campaigns", "gauge", "Campaigns by state.");
+  std::map<std::string, int> by_state;
+  for (const auto& [id, c] : campaigns_) ++by_state[c.row.state];
+  for (const auto& [state, n] : by_state) out += fmt::format("wpool_campaigns{{state=\"{}\"}} {}\n", state, n);
+  metric("wpool_tasks", "gauge", "Tasks by state, over all campaigns.");
+  int64_t done = 0, failed = 0, leased = 0, queued = 0;
+  for (const auto& [id, c] : campaigns_) {
+    done += c.row.done;
+    failed += c.row.failed;
+    leased += c.leased;
+    queued += c.row.total - c.row.done - c.row.failed - c.leased;
+  }
+  out += fmt::format("wpool_tasks{{state=\"queued\"}} {}\nwpool_tasks{{state=\"leased\"}} {}\n", queued, leased);
+  out += fmt::format("wpool_tasks{{state=\"done\"}} {}\nwpool_tasks{{state=\"failed\"}} {}\n", done, failed);
+  metric("wpool_results_total", "counter", "Results stored since start.");
+  out += fmt::format("wpool_results_total {}\n", results_total_);
+  metric("wpool_requeues_total", "counter", "Leases returned to the queue since start.");
+  out += fmt::format("wpool_requeues_total {}\n", requeues_total_);
+  metric("wpool_workers", "gauge", "Connected workers by platform.");
+  std::map<std::string, int> platforms;
+  for (const auto& [conn, w] : workers_) ++platforms[w.row.platform];
+  for (const auto& [p, n] : platforms) out += fmt::format("wpool_workers{{platform=\"{}\"}} {}\n", p, n);
+  metric("wpool_queue_depth", "gauge", "Tasks held by each worker.");
+  for (const auto& [conn, w] : workers_)
+    out += fmt::format("wpool_queue_depth{{worker=\"{}\"}} {}\n", w.row.id, w.leases.size());
+  metric("wpool_commits_total", "counter", "Store transactions committed.");
+  out += fmt::format("wpool_commits_total {}\n", commits_);
+  const net::ServerStats& s = server_->stats();
+  metric("wpool_bytes_in_total", "counter", "Bytes received.");
+  out += fmt::format("wpool_bytes_in_total {}\n", s.bytes_in);
+  metric("wpool_bytes_out_total", "counter", "Bytes sent.");
+  out += fmt::format("wpool_bytes_out_total {}\n", s.bytes_out);
+  metric("wpool_connections", "gauge", "Open WebSocket connections.");
+  out += fmt::format("wpool_connections {}\n", s.ws_open_now);
+  return out;
+}
+
+std::string PoolServer::status_message(const std::string& campaign) const {
+  nlohmann::json j = nlohmann::json::parse(status_json());
+  if (!campaign.empty()) {
+    nlohmann::json only = nlohmann::json::array();
+    for (auto& c : j["campaigns"])
+      if (c["name"] == campaign) only.push_back(c);
+    j["campaigns"] = only;
+  }
+  std::string body;
+  mp::from_json(j.dump(), body).ok();
+  return mp::MapBuilder().str("t", "status").raw("status", body).done();
+}
+
+std::string PoolServer::workers_message() const {
+  nlohmann::json list = nlohmann::json::array();
+  auto rows = store_.workers();
+  std::map<std::string, const Worker*> live;
+  for (const auto& [conn, w] : workers_) live[w.row.id] = &w;
+  if (rows.ok()) {
+    for (const WorkerRow& r : *rows) {
+      const WorkerRow& row = live.count(r.id) ? live[r.id]->row : r;
+      list.push_back({{"id", row.id},
+                      {"name", row.name},
+                      {"platform", row.platform},
+                      {"slots", row.slots},
+                      {"score", row.score},
+                      {"tasks_done", row.tasks_done},
+                      {"tasks_failed", row.tasks_failed},
+                      {"flagged", row.flagged},
+                      {"last_seen", live.count(r.id) ? static_cast<int64_t>(std::time(nullptr)) : r.last_seen},
+                      {"connected", live.count(r.id) > 0}});
+    }
+  }
+  std::string body;
+  mp::from_json(nlohmann::json{{"items", list}}.dump(), body).ok();
+  return mp::MapBuilder().str("t", "workers").raw("workers", body).done();
+}
+
+net::HttpResponse PoolServer::on_http(const net::HttpRequest& request) {
+  if (request.path == "/api/status") return net::HttpResponse::json(200, status_json());
+  if (request.path == "/metrics") {
+    net::HttpResponse r = net::HttpResponse::text(200, metrics_text());
+    r.content_type = "text/plain; version=0.0.4";
+    return r;
+  }
+  if (request.path.rfind("/kernels/", 0) == 0) {
+    std::string sha = request.path.substr(9);
+    if (auto dot = sha.find('.'); dot != std::string::npos) sha.resize(dot);
+    auto data = store_.kernel_data(sha);
+    if (!data.ok()) return net::HttpResponse::text(404, "no such kernel\n");
+    net::HttpResponse r;
+    r.content_type = request.path.size() > 5 && request.path.ends_with(".wasm") ? "application/wasm"
+                                                                               : "application/octet-stream";
+    r.body = std::move(*data);
+    r.headers.emplace_back("ETag", "\"" + sha + "\"");
+    r.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
+    return r;
+  }
+  if (request.path == "/healthz") return net::HttpResponse::text(200, "ok\n");
+  return net::HttpResponse::text(404, "not found\n");
+}
+
+Status serve(const ServeOptions& options) {
+  auto listen = net::parse_listen(options.listen);
+  if (!listen.ok()) return listen.status();
+  auto store = Store::open(options.db);
+  if (!store.ok()) return store.status();
+  PoolServer pool(options, **store);
+  W_RETURN_IF_ERROR(pool.load());
+  net::ServerConfig config;
+  config.host = listen->first;
+  config.port = listen->second;
+  config.max_message = options.max_frame;
+  config.name = "wpool";
+  auto server = net::Server::create(config, pool);
+  if (!server.ok()) return server.status();
+  pool.attach(**server);
+  diag::info("listening on {}:{} (store '{}')", config.host, (*server)->port(), options.db);
+  Status s = (*server)->run();
+  diag::info("stopping");
+  Status c = (*store)->commit();
+  return s.ok() ? c : s;
+}
+
+}  // namespace w::pool

@@ -1,0 +1,337 @@
+// wpool's client commands: submit, status, wait, results, workers, control,
+// kernels. Each opens one WebSocket to the pool's /client endpoint and
+// talks request/response (answers come in order).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <deque>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "w/diag.h"
+#include "w/filter.h"
+#include "w/msgpack.h"
+#include "w/net_client.h"
+#include "w/pool.h"
+
+namespace w::pool {
+namespace {
+
+class PoolClient {
+ public:
+  static Result<std::unique_ptr<PoolClient>> connect(const ClientOptions& o) {
+    net::ClientOptions co;
+    co.connect_timeout = o.timeout;
+    std::string url = o.pool;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    auto c = net::Client::connect(url + "/client", co);
+    if (!c.ok())
+      return Status(c.status().code(), c.status().message() + " (is 'wpool serve' running there? set --pool or W_POOL)");
+    std::unique_ptr<PoolClient> pc(new PoolClient(std::move(*c)));
+    auto welcome = pc->request(mp::MapBuilder().str("t", "hello").integer("v", kProtocolVersion).str("key", o.key).str("role", "client").done());
+    if (!welcome.ok()) return welcome.status();
+    return pc;
+  }
+
+  /// Sends one request and waits for its answer; an "error" answer becomes a Status.
+  Result<std::string> request(std::string message) {
+    W_RETURN_IF_ERROR(send(std::move(message)));
+    return answer();
+  }
+  Status send(std::string message) { return client_->send(std::move(message), true); }
+  Result<std::string> answer() {
+    net::Message m;
+    auto got = client_->receive(m, 120000);
+    if (!got.ok()) return got.status();
+    if (!*got) return Status(Code::kTimeout, "the pool did not answer within 120 s");
+    auto view = mp::MapView::parse(m.data);
+    if (!view.ok()) return Status::Invalid("malformed answer from the pool");
+    if (*view->string("t", "") == "error") {
+      const std::string code = *view->string("code", "");
+      const std::string msg = *view->string("message", "error");
+      return Status(code == "not_found" ? Code::kNotFound : msg.rfind("denied", 0) == 0 ? Code::kDenied : Code::kInvalid, msg);
+    }
+    return std::move(m.data);
+  }
+
+ private:
+  explicit PoolClient(std::unique_ptr<net::Client> c) : client_(std::move(c)) {}
+  std::unique_ptr<net::Client> client_;
+};
+
+Result<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return errno_status(fmt::format("open '{}'", path), errno);
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+bool looks_like_sha(const std::string& s) {
+  return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+Result<nlohmann::json> field_json(const std::string& message, const char* key) {
+  auto view = mp::MapView::parse(message);
+  if (!view.ok()) return view.status();
+  std::string json;
+  W_RETURN_IF_ERROR(mp::to_json(view->raw(key), json));
+  return nlohmann::json::parse(json);
+}
+
+Result<nlohmann::json> fetch_status(PoolClient& pc, const std::string& campaign) {
+  auto answer = pc.request(mp::MapBuilder().str("t", "status").str("campaign", campaign).done());
+  if (!answer.ok()) return answer.status();
+  return field_json(*answer, "status");
+}
+
+std::string bar(double fraction, int width) {
+  int filled = static_cast<int>(fraction * width + 0.5);
+  return std::string(static_cast<size_t>(filled), '#') + std::string(static_cast<size_t>(width - filled), '.');
+}
+
+}  // namespace
+
+Status submit(const ClientOptions& c, const SubmitOptions& s) {
+  auto pc = PoolClient::connect(c);
+  if (!pc.ok()) return pc.status();
+  std::string sha;
+  if (!s.kernel.empty()) {
+    struct stat st;
+    if (::stat(s.kernel.c_str(), &st) == 0) {
+      auto data = read_file(s.kernel);
+      if (!data.ok()) return data.status();
+      std::string name = s.kernel.substr(s.kernel.find_last_of('/') + 1);
+      auto put = (*pc)->request(mp::MapBuilder().str("t", "kernel_put").str("name", name).str("platform", "linux-x86_64").bin("data", *data).done());
+      if (!put.ok()) return put.status();
+      sha = *mp::MapView::parse(*put)->string("sha256");
+    } else if (looks_like_sha(s.kernel)) {
+      sha = s.kernel;
+    } else {
+      return errno_status(fmt::format("kernel '{}'", s.kernel), errno);
+    }
+  }
+  auto static_data = worker::load_static(s.static_arg);
+  if (!static_data.ok()) return static_data.status();
+  auto opened = (*pc)->request(mp::MapBuilder()
+                                   .str("t", "open")
+                                   .str("name", s.campaign)
+                                   .str("kernel", sha)
+                                   .raw("static", *static_data)
+                                   .integer("timeout_ms", static_cast<int64_t>(s.timeout * 1000))
+                                   .integer("max_attempts", s.max_attempts)
+                                   .integer("priority", s.priority)
+                                   .str("once_key", s.once_key)
+                                   .done());
+  if (!opened.ok()) return opened.status();
+  auto ov = mp::MapView::parse(*opened);
+  const int64_t cid = *ov->integer("campaign");
+  if (*ov->boolean("skip")) {
+    diag::info("campaign '{}': once-key '{}' was submitted before; nothing added", s.campaign, s.once_key);
+    return {};
+  }
+  // Stream datasets in batches; at most kWindow batches wait for their
+  // acknowledgement, so memory stays bounded however long the input is.
+  constexpr int kWindow = 4;
+  stream::RecordReader reader(s.input_fd);
+  std::string record, items;
+  int in_batch = 0, unacked = 0;
+  long long sent = 0, acked = 0;
+  int64_t total = 0;
+  auto wait_ack = [&]() -> Status {
+    auto ack = (*pc)->answer();
+    if (!ack.ok()) return ack.status();
+    auto v = mp::MapView::parse(*ack);
+    acked += *v->integer("count");
+    total = *v->integer("total");
+    --unacked;
+    diag::progress(fmt::format("campaign '{}': {} datasets submitted", s.campaign, acked));
+    return {};
+  };
+  auto flush = [&]() -> Status {
+    if (in_batch == 0) return {};
+    std::string arr;
+    mp::Packer pk(arr);
+    pk.array(static_cast<uint32_t>(in_batch));
+    pk.raw(items);
+    W_RETURN_IF_ERROR((*pc)->send(mp::MapBuilder().str("t", "datasets").integer("campaign", cid).raw("items", arr).done()));
+    sent += in_batch;
+    items.clear();
+    in_batch = 0;
+    if (++unacked >= kWindow) return wait_ack();
+    return {};
+  };
+  while (true) {
+    auto got = reader.next(record);
+    if (!got.ok()) {
+      (void)flush();
+      while (unacked > 0 && wait_ack().ok()) {
+      }
+      diag::finish_progress();
+      return got.status().with_context(fmt::format("{} datasets submitted before the error", acked));
+    }
+    if (!*got) break;
+    items += record;
+    if (++in_batch >= s.batch) W_RETURN_IF_ERROR(flush());
+  }
+  W_RETURN_IF_ERROR(flush());
+  while (unacked > 0) W_RETURN_IF_ERROR(wait_ack());
+  diag::finish_progress();
+  diag::info("campaign '{}': {} datasets submitted ({} in all)", s.campaign, acked, total);
+  return {};
+}
+
+Status status(const ClientOptions& c, const std::string& campaign, bool json) {
+  auto pc = PoolClient::connect(c);
+  if (!pc.ok()) return pc.status();
+  auto st = fetch_status(**pc, campaign);
+  if (!st.ok()) return st.status();
+  if (!campaign.empty() && (*st)["campaigns"].empty())
+    return Status::NotFound(fmt::format("no campaign '{}'", campaign));
+  std::string out;
+  if (json) {
+    out = st->dump() + "\n";
+  } else {
+    out += fmt::format("{:<20} {:<9} {:>10} {:>8} {:>10} {:>9} {:>8}  {}\n", "CAMPAIGN", "STATE", "DONE", "FAILED",
+                       "TOTAL", "RATE/s", "ETA", "PROGRESS");
+    for (const auto& cj : (*st)["campaigns"]) {
+      const double total = cj["total"].get<double>();
+      const double frac = total > 0 ? (cj["done"].get<double>() + cj["failed"].get<double>()) / total : 1.0;
+      const double eta = cj["eta_s"].get<double>();
+      out += fmt::format("{:<20} {:<9} {:>10} {:>8} {:>10} {:>9.0f} {:>8}  {} {:3.0f}%\n",
+                         cj["name"].get<std::string>(), cj["state"].get<std::string>(), cj["done"].get<int64_t>(),
+                         cj["failed"].get<int64_t>(), cj["total"].get<int64_t>(), cj["rate"].get<double>(),
+                         eta < 0 ? std::string("-") : fmt::format("{:.0f}s", eta), bar(frac, 20), frac * 100);
+    }
+    out += fmt::format("{} workers connected\n", (*st)["workers"].size());
+  }
+  return stream::write_all(STDOUT_FILENO, out);
+}
+
+Status wait(const ClientOptions& c, const std::string& campaign, double timeout) {
+  auto pc = PoolClient::connect(c);
+  if (!pc.ok()) return pc.status();
+  const auto start = std::chrono::steady_clock::now();
+  while (true) {
+    auto st = fetch_status(**pc, campaign);
+    if (!st.ok()) return st.status();
+    if ((*st)["campaigns"].empty()) return Status::NotFound(fmt::format("no campaign '{}'", campaign));
+    const auto& cj = (*st)["campaigns"][0];
+    const int64_t done = cj["done"], failed = cj["failed"], total = cj["total"];
+    diag::progress(fmt::format("{} {}/{} done, {} failed", bar(total ? double(done + failed) / double(total) : 1, 30),
+                               done, total, failed));
+    if (cj["complete"].get<bool>()) {
+      diag::finish_progress();
+      if (failed > 0) return Status(Code::kFailed, fmt::format("campaign '{}': {} of {} tasks failed", campaign, failed, total));
+      return {};
+    }
+    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (timeout > 0 && waited >= timeout) {
+      diag::finish_progress();
+      return Status(Code::kTimeout, fmt::format("campaign '{}' not complete after {:g} s ({} of {} done)", campaign,
+                                                timeout, done + failed, total));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+Status results(const ClientOptions& c, const std::string& campaign, long long since, bool follow,
+               stream::Format format, int output_fd) {
+  auto pc = PoolClient::connect(c);
+  if (!pc.ok()) return pc.status();
+  stream::RecordWriter writer(output_fd, format);
+  constexpr int kPage = 5000;
+  while (true) {
+    auto answer = (*pc)->request(mp::MapBuilder()
+                                     .str("t", "results")
+                                     .str("campaign", campaign)
+                                     .integer("since", since)
+                                     .integer("limit", kPage)
+                                     .done());
+    if (!answer.ok()) return answer.status();
+    auto v = mp::MapView::parse(*answer);
+    std::vector<std::string_view> items;
+    mp::decode_array(v->raw("items"), items);
+    for (auto item : items) W_RETURN_IF_ERROR(writer.write(item));
+    since = *v->integer("next");
+    if (static_cast<int>(items.size()) == kPage) continue;
+    if (!follow || (*v->boolean("complete") && items.empty())) break;
+    W_RETURN_IF_ERROR(writer.flush());
+    if (*v->boolean("complete")) continue;  // one more page to catch results stored meanwhile
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return writer.flush();
+}
+
+Status workers(const ClientOptions& c, bool json) {
+  auto pc = PoolClient::connect(c);
+  if (!pc.ok()) return pc.status();
+  auto answer = (*pc)->request(mp::MapBuilder().str("t", "workers").done());
+  if (!answer.ok()) return answer.status();
+  auto list = field_json(*answer, "workers");
+  if (!list.ok()) return list.status();
+  const auto& items = (*list)["items"];
+  std::string out;
+  if (json) {
+    out = items.dump() + "\n";
+  } else {
+    out += fmt::format("{:<28} {:<16} {:<13} {:>5} {:>10} {:>9} {:>7} {:<7} {}\n", "ID", "NAME", "PLATFORM", "SLOTS",
+                       "SCORE", "DONE", "FAILED", "FLAGGED", "LAST SEEN");
+    for (const auto& w : items) {
+      const int64_t ago = static_cast<int64_t>(std::time(nullptr)) - w["last_seen"].get<int64_t>();
+      out += fmt::format("{:<28} {:<16} {:<13} {:>5} {:>10.0f} {:>9} {:>7} {:<7} {}\n", w["id"].get<std::string>(),
+                         w["name"].get<std::string>(), w["platform"].get<std::string>(), w["slots"].get<int>(),
+                         w["score"].get<double>(), w["tasks_done"].get<int64_t>(), w["tasks_failed"].get<int64_t>(),
+                         w["flagged"].get<bool>() ? "yes" : "no",
+                         w["connected"].get<bool>() ? std::string("connected") : fmt::format("{}s ago", ago));
+    }
+  }
+  return stream::write_all(STDOUT_FILENO, out);
+}
+
+Status control(const ClientOptions& c, const std::string& action, const std::string& campaign) {
+  auto pc = PoolClient::connect(c);
+  if (!pc.ok()) return pc.status();
+  auto answer = (*pc)->request(mp::MapBuilder().str("t", "control").str("action", action).str("campaign", campaign).done());
+  if (!answer.ok()) return answer.status();
+  diag::info("campaign '{}': {} done", campaign, action);
+  return {};
+}
+
+Status kernel_add(const ClientOptions& c, const std::string& path, const std::string& name) {
+  auto pc = PoolClient::connect(c);
+  if (!pc.ok()) return pc.status();
+  auto data = read_file(path);
+  if (!data.ok()) return data.status();
+  const std::string kname = name.empty() ? path.substr(path.find_last_of('/') + 1) : name;
+  const std::string platform = path.ends_with(".wasm") ? "wasm32" : "linux-x86_64";
+  auto put = (*pc)->request(mp::MapBuilder().str("t", "kernel_put").str("name", kname).str("platform", platform).bin("data", *data).done());
+  if (!put.ok()) return put.status();
+  return stream::write_all(STDOUT_FILENO, *mp::MapView::parse(*put)->string("sha256") + "\n");
+}
+
+Status kernel_list(const ClientOptions& c) {
+  auto pc = PoolClient::connect(c);
+  if (!pc.ok()) return pc.status();
+  auto answer = (*pc)->request(mp::MapBuilder().str("t", "kernels").done());
+  if (!answer.ok()) return answer.status();
+  auto v = mp::MapView::parse(*answer);
+  std::vector<std::string_view> items;
+  mp::decode_array(v->raw("items"), items);
+  std::string out = fmt::format("{:<64}  {:<13} {:>10}  {}\n", "SHA256", "PLATFORM", "BYTES", "NAME");
+  for (auto item : items) {
+    auto k = mp::MapView::parse(item);
+    out += fmt::format("{:<64}  {:<13} {:>10}  {}\n", *k->string("sha256"), *k->string("platform"),
+                       *k->integer("size"), *k->string("name"));
+  }
+  return stream::write_all(STDOUT_FILENO, out);
+}
+
+}  // namespace w::pool

@@ -1,0 +1,375 @@
+// Message handling of the pool server: hello, submit, results, control.
+#include "pool_server.h"
+
+#include <fmt/format.h>
+
+#include "w/diag.h"
+#include "w/sha256.h"
+
+namespace w::pool {
+
+PoolServer::PoolServer(const ServeOptions& options, Store& store) : options_(options), store_(store) {}
+
+Status PoolServer::load() {
+  auto rows = store_.campaigns();
+  if (!rows.ok()) return rows.status();
+  for (auto& row : *rows) {
+    Campaign c;
+    c.row = std::move(row);
+    by_name_[c.row.spec.name] = c.row.id;
+    campaigns_.emplace(c.row.id, std::move(c));
+  }
+  return {};
+}
+
+void PoolServer::attach(net::Server& server) {
+  server_ = &server;
+  server.every(250, [this] { check_deadlines(); });
+}
+
+void PoolServer::reply(net::ConnId id, const std::string& message) { server_->send(id, message, true); }
+
+void PoolServer::reply_after_commit(net::ConnId id, std::string message) {
+  after_commit_.emplace_back(id, std::move(message));
+  schedule_commit();
+}
+
+void PoolServer::refuse(net::ConnId id, const std::string& why) {
+  diag::debug("connection {}: {}", id, why);
+  reply(id, mp::MapBuilder().str("t", "error").str("message", why).done());
+  server_->close(id, 1008, why.substr(0, 100));
+}
+
+void PoolServer::schedule_commit() {
+  if (commit_scheduled_) return;
+  commit_scheduled_ = true;
+  server_->after(0, [this] { commit(); });
+}
+
+void PoolServer::commit() {
+  commit_scheduled_ = false;
+  Status s = store_.commit();
+  if (!s.ok()) {
+    // Without the store nothing can be acknowledged: stop rather than lie.
+    diag::error("{}", s.message());
+    server_->stop();
+    return;
+  }
+  ++commits_;
+  for (auto& [id, message] : after_commit_) reply(id, message);
+  after_commit_.clear();
+}
+
+bool PoolServer::on_ws_open(net::ConnId id, const net::HttpRequest& request, int& refusal) {
+  if (workers_.size() + clients_.size() + pending_worker_.size() >=
+      static_cast<size_t>(options_.max_connections)) {
+    refusal = 503;
+    return false;
+  }
+  if (request.path == "/worker") {
+    pending_worker_[id] = true;
+    return true;
+  }
+  if (request.path == "/client") {
+    clients_[id] = false;
+    return true;
+  }
+  refusal = 404;
+  return false;
+}
+
+void PoolServer::on_ws_close(net::ConnId id) {
+  pending_worker_.erase(id);
+  clients_.erase(id);
+  auto it = workers_.find(id);
+  if (it == workers_.end()) return;
+  Worker& w = it->second;
+  release_leases(w, "worker disconnected");
+  w.row.last_seen = static_cast<int64_t>(std::time(nullptr));
+  (void)store_.upsert_worker(w.row);
+  diag::info("worker {} ({}) left", w.row.id, w.row.name);
+  workers_.erase(it);
+  schedule_commit();
+  top_up_all();
+}
+
+void PoolServer::on_ws_message(net::ConnId id, std::string_view data, bool) {
+  auto m = mp::MapView::parse(data);
+  if (!m.ok()) return refuse(id, "malformed message: " + m.status().message());
+  auto type = m->string("t");
+  if (!type.ok() || type->empty()) return refuse(id, "message without a type ('t')");
+  if (clients_.count(id)) return on_client_message(id, *m, *type);
+  if (pending_worker_.count(id) || workers_.count(id)) return on_worker_message(id, *m, *type);
+}
+
+Status PoolServer::on_hello(net::ConnId id, const mp::MapView& m) {
+  auto v = m.integer("v");
+  if (!v.ok() || *v != kProtocolVersion)
+    return Status::Invalid(fmt::format("protocol version {} is not supported (this pool speaks {})",
+                                       v.ok() ? *v : -1, kProtocolVersion));
+  auto key = m.string("key");
+  if (!options_.key.empty() && (!key.ok() || *key != options_.key))
+    return Status(Code::kDenied, "denied: wrong or missing key (use --key or W_KEY)");
+  return {};
+}
+
+void PoolServer::on_worker_message(net::ConnId id, const mp::MapView& m, const std::string& type) {
+  if (type == "hello") {
+    if (!pending_worker_.count(id)) return refuse(id, "hello sent twice");
+    Status s = on_hello(id, m);
+    if (!s.ok()) return refuse(id, s.message());
+    Worker w;
+    w.conn = id;
+    w.row.id = m.string("id").ok() ? *m.string("id") : "";
+    w.row.name = *m.string("name", "worker");
+    w.row.platform = *m.string("platform", "linux-x86_64");
+    auto slots = m.integer("slots", 1);
+    w.row.slots = slots.ok() ? static_cast<int>(std::clamp<int64_t>(*slots, 1, 4096)) : 1;
+    w.row.score = m.number("score").ok() ? *m.number("score") : 0;
+    if (w.row.id.empty()) w.row.id = fmt::format("{}-{}", w.row.name, id);
+    for (auto& [conn, other] : workers_)  // one id per live connection
+      if (other.row.id == w.row.id) w.row.id += fmt::format("#{}", id);
+    w.last_heard = Clock::now();
+    w.row.last_seen = static_cast<int64_t>(std::time(nullptr));
+    pending_worker_.erase(id);
+    diag::info("worker {} joined: {} slots, {}, score {:.0f}", w.row.id, w.row.slots, w.row.platform,
+               w.row.score);
+    reply(id, mp::MapBuilder()
+                  .str("t", "welcome")
+                  .integer("v", kProtocolVersion)
+                  .str("id", w.row.id)
+                  .integer("heartbeat_ms", static_cast<int64_t>(options_.heartbeat * 1000))
+                  .done());
+    (void)store_.upsert_worker(w.row);
+    schedule_commit();
+    top_up(workers_.emplace(id, std::move(w)).first->second);
+    return;
+  }
+  auto it = workers_.find(id);
+  if (it == workers_.end()) return refuse(id, "say hello first");
+  Worker& w = it->second;
+  w.last_heard = Clock::now();
+  if (type == "results") {
+    Status s = on_results(w, m);
+    if (!s.ok()) return refuse(id, s.message());
+    top_up(w);
+  } else if (type == "heartbeat") {
+    // last_heard is all it updates
+  } else if (type == "fetch") {
+    auto sha = m.string("kernel");
+    auto data = sha.ok() ? store_.kernel_data(*sha) : Result<std::string>(sha.status());
+    if (!data.ok()) return refuse(id, data.status().message());
+    reply(id, mp::MapBuilder().str("t", "artifact").str("kernel", *sha).bin("data", *data).done());
+  } else if (type == "bye") {
+    w.draining = true;
+    std::vector<std::string_view> ids;
+    if (mp::decode_array(m.raw("returned"), ids)) {
+      for (auto raw : ids) {
+        int64_t task;
+        if (!mp::decode_int(raw, task)) continue;
+        auto lease = w.leases.find(task);
+        if (lease == w.leases.end()) continue;
+        campaigns_[lease->second.task.campaign].requeued.push_front(std::move(lease->second.task));
+        --campaigns_[lease->second.task.campaign].leased;
+        w.leases.erase(lease);
+      }
+    }
+    top_up_all();
+  } else {
+    refuse(id, fmt::format("unknown message type '{}'", type));
+  }
+}
+
+void PoolServer::on_client_message(net::ConnId id, const mp::MapView& m, const std::string& type) {
+  if (type == "hello") {
+    Status s = on_hello(id, m);
+    if (!s.ok()) return refuse(id, s.message());
+    clients_[id] = true;
+    return reply(id, mp::MapBuilder().str("t", "welcome").integer("v", kProtocolVersion).done());
+  }
+  if (!clients_[id]) return refuse(id, "say hello first");
+  Status s;
+  if (type == "kernel_put") {
+    s = on_kernel_put(id, m);
+  } else if (type == "open") {
+    s = on_open(id, m);
+  } else if (type == "datasets") {
+    s = on_datasets(id, m);
+  } else if (type == "status") {
+    reply(id, status_message(*m.string("campaign", "")));
+  } else if (type == "workers") {
+    reply(id, workers_message());
+  } else if (type == "results") {
+    s = on_results_query(id, m);
+  } else if (type == "control") {
+    s = on_control(id, m);
+  } else if (type == "kernels") {
+    auto list = store_.kernels();
+    if (!list.ok()) {
+      s = list.status();
+    } else {
+      std::string items;
+      mp::Packer pk(items);
+      pk.array(static_cast<uint32_t>(list->size()));
+      for (auto& k : *list) {
+        pk.map(4);
+        pk.str("sha256"), pk.str(k[0]), pk.str("name"), pk.str(k[1]);
+        pk.str("platform"), pk.str(k[2]), pk.str("size"), pk.integer(std::stoll(k[3]));
+      }
+      reply(id, mp::MapBuilder().str("t", "kernels").raw("items", items).done());
+    }
+  } else {
+    s = Status::Invalid(fmt::format("unknown request '{}'", type));
+  }
+  if (!s.ok())
+    reply(id, mp::MapBuilder()
+                  .str("t", "error")
+                  .str("code", s.code() == Code::kNotFound ? "not_found" : "bad_request")
+                  .str("message", s.message())
+                  .done());
+}
+
+Status PoolServer::on_kernel_put(net::ConnId id, const mp::MapView& m) {
+  auto data = m.bytes("data");
+  if (!data.ok()) return data.status();
+  const std::string sha = sha256_hex(*data);
+  W_RETURN_IF_ERROR(store_.put_kernel(sha, *m.string("name", "kernel"), *m.string("platform", "linux-x86_64"), *data));
+  reply_after_commit(id, mp::MapBuilder().str("t", "kernel").str("sha256", sha).done());
+  return {};
+}
+
+Status PoolServer::on_open(net::ConnId id, const mp::MapView& m) {
+  CampaignSpec spec;
+  spec.name = *m.string("name", "");
+  if (spec.name.empty()) return Status::Invalid("a campaign needs a name");
+  spec.kernel_sha = *m.string("kernel", "");
+  spec.static_data = std::string(m.raw("static"));
+  if (spec.static_data == "\xc0") spec.static_data.clear();
+  spec.timeout_ms = *m.integer("timeout_ms", 60000);
+  spec.max_attempts = static_cast<int>(*m.integer("max_attempts", 3));
+  spec.priority = static_cast<int>(*m.integer("priority", 0));
+  int64_t cid;
+  auto existing = by_name_.find(spec.name);
+  if (existing != by_name_.end()) {
+    cid = existing->second;
+    const Campaign& c = campaigns_.at(cid);
+    if (!spec.kernel_sha.empty() && spec.kernel_sha != c.row.spec.kernel_sha)
+      return Status::Invalid(fmt::format("campaign '{}' exists with another kernel ({}); pick a new name",
+                                         spec.name, c.row.spec.kernel_sha.substr(0, 12)));
+  } else {
+    if (spec.kernel_sha.empty()) return Status::NotFound(fmt::format("no campaign '{}'", spec.name));
+    if (!store_.kernel_data(spec.kernel_sha).ok())
+      return Status::NotFound(fmt::format("kernel {} is not on the pool; add it first", spec.kernel_sha));
+    auto created = store_.create_campaign(spec);
+    if (!created.ok()) return created.status();
+    cid = *created;
+    Campaign c;
+    c.row.id = cid;
+    c.row.spec = spec;
+    c.row.state = "running";
+    c.row.created = static_cast<int64_t>(std::time(nullptr));
+    c.store_exhausted = true;
+    campaigns_.emplace(cid, std::move(c));
+    by_name_[spec.name] = cid;
+    diag::info("campaign {} '{}' created", cid, spec.name);
+  }
+  bool skip = false;
+  const std::string once = *m.string("once_key", "");
+  if (!once.empty()) {
+    auto seen = store_.once_key_seen(cid, once);
+    if (!seen.ok()) return seen.status();
+    skip = *seen;
+  }
+  auto next = store_.next_seq(cid);
+  if (!next.ok()) return next.status();
+  reply_after_commit(id, mp::MapBuilder()
+                             .str("t", "opened")
+                             .integer("campaign", cid)
+                             .integer("next_seq", *next)
+                             .boolean("skip", skip)
+                             .done());
+  return {};
+}
+
+Status PoolServer::on_datasets(net::ConnId id, const mp::MapView& m) {
+  auto cid = m.integer("campaign");
+  if (!cid.ok() || !campaigns_.count(*cid)) return Status::NotFound("no such campaign");
+  Campaign& c = campaigns_.at(*cid);
+  std::vector<std::string_view> items;
+  if (!mp::decode_array(m.raw("items"), items)) return Status::Invalid("datasets: 'items' is not an array");
+  auto next = store_.next_seq(c.row.id);
+  if (!next.ok()) return next.status();
+  int64_t seq = *next;
+  for (auto item : items) {
+    if (item.empty() || !mp::starts_map(static_cast<uint8_t>(item[0])))
+      return Status::Invalid(fmt::format("dataset {} is not a map", seq));
+    auto task = store_.add_task(c.row.id, seq++, item);
+    if (!task.ok()) return task.status();
+  }
+  c.row.total += static_cast<int64_t>(items.size());
+  c.store_exhausted = false;
+  reply_after_commit(id, mp::MapBuilder()
+                             .str("t", "ack")
+                             .integer("count", static_cast<int64_t>(items.size()))
+                             .integer("total", c.row.total)
+                             .done());
+  top_up_all();
+  return {};
+}
+
+Status PoolServer::on_results_query(net::ConnId id, const mp::MapView& m) {
+  auto name = m.string("campaign", "");
+  auto it = by_name_.find(*name);
+  if (it == by_name_.end()) return Status::NotFound(fmt::format("no campaign '{}'", *name));
+  const Campaign& c = campaigns_.at(it->second);
+  const int64_t since = *m.integer("since", 0);
+  const int limit = static_cast<int>(std::clamp<int64_t>(*m.integer("limit", 5000), 1, 100000));
+  auto rows = store_.results(c.row.id, since, limit);
+  if (!rows.ok()) return rows.status();
+  std::string items;
+  mp::Packer pk(items);
+  pk.array(static_cast<uint32_t>(rows->size()));
+  for (const ResultRow& r : *rows) {
+    mp::MapBuilder rec;
+    rec.integer("task", r.task).integer("seq", r.seq).raw("input", r.input);
+    if (r.error.empty())
+      rec.raw("output", r.output);
+    else
+      rec.str("error", r.error);
+    rec.str("worker", r.worker).str("platform", r.platform).real("ms", r.ms);
+    pk.raw(rec.done());
+  }
+  reply(id, mp::MapBuilder()
+                .str("t", "results")
+                .raw("items", items)
+                .integer("next", since + static_cast<int64_t>(rows->size()))
+                .boolean("complete", c.complete())
+                .done());
+  return {};
+}
+
+Status PoolServer::on_control(net::ConnId id, const mp::MapView& m) {
+  const std::string action = *m.string("action", "");
+  const std::string name = *m.string("campaign", "");
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return Status::NotFound(fmt::format("no campaign '{}'", name));
+  const int64_t cid = it->second;
+  if (action == "pause" || action == "resume" || action == "cancel") {
+    const std::string state = action == "pause" ? "paused" : action == "resume" ? "running" : "cancelled";
+    W_RETURN_IF_ERROR(store_.set_campaign_state(cid, state));
+    campaigns_.at(cid).row.state = state;
+  } else if (action == "delete") {
+    for (auto& [conn, w] : workers_)
+      if (w.campaign == cid) release_leases(w, "campaign deleted"), w.campaign = 0;
+    W_RETURN_IF_ERROR(store_.delete_campaign(cid));
+    campaigns_.erase(cid);
+    by_name_.erase(it);
+  } else {
+    return Status::Invalid(fmt::format("unknown action '{}' (cancel, pause, resume, delete)", action));
+  }
+  reply_after_commit(id, mp::MapBuilder().str("t", "ok").done());
+  top_up_all();
+  return {};
+}
+
+}  // namespace w::pool

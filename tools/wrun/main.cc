@@ -3,27 +3,31 @@
 
 #include "w/cli.h"
 #include "w/filter.h"
+#include "w/pool_worker.h"
 
 namespace {
 
 constexpr const char* kExamples =
     "  wgen range 0 10000 --step 100 | wrun -k build/kernels/divisible.so --static '{\"divisor\":123}'\n"
     "  wgen grid lr=0.1,0.01 hidden=8,16 | wrun -k mlp.so -j 2 -f msgpack > out.msgpack\n"
-    "  wrun -k primes.so --timeout 30s --memory 256 --keep-going < datasets.jsonl\n";
+    "  wrun -k primes.so --timeout 30s --memory 256 --keep-going < datasets.jsonl\n"
+    "  wrun ws://127.0.0.1:7070 -j 2          # pool mode: run what the pool sends\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
   w::cli::Program prog("wrun",
-                       "Run a kernel over the datasets on stdin; one result record per dataset "
-                       "on stdout.",
+                       "Run a kernel over the datasets on stdin, one result record per dataset "
+                       "on stdout (filter mode); or, given a pool URL, run what the pool sends.",
                        kExamples);
   CLI::App& app = prog.app();
   w::worker::FilterOptions o;
   std::string format = "json";
   std::string timeout = "60s";
   o.jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  app.add_option("-k,--kernel", o.kernel, "Kernel shared object (.so) to run")->required();
+  w::worker::PoolWorkerOptions p;
+  app.add_option("pool", p.pool, "Pool URL (ws://HOST:PORT): pool mode");
+  app.add_option("-k,--kernel", o.kernel, "Kernel shared object (.so) to run (filter mode)");
   app.add_option("--static", o.static_arg,
                  "Static dataset for w_init: a JSON text or a file (JSON or msgpack)");
   app.add_option("-j,--jobs", o.jobs, "Slot processes running tasks in parallel")
@@ -41,7 +45,18 @@ int main(int argc, char** argv) {
   app.add_option("-f,--format", format, "Output format: json (JSON Lines) or msgpack")
       ->capture_default_str()
       ->check(CLI::IsMember({"json", "jsonl", "msgpack"}));
+  app.add_option("--key", p.key, "Pool mode: the pool's shared key");
+  app.add_option("--name", p.name, "Pool mode: name shown by 'wpool workers' (default: host name)");
+  app.add_option("--cache", p.cache_dir, "Pool mode: cache of kernel artifacts (default ~/.cache/wkit)");
   return prog.run(argc, argv, [&]() -> w::Status {
+    if (!p.pool.empty()) {
+      if (!o.kernel.empty()) return w::Status::Invalid("give a pool URL or --kernel, not both");
+      p.jobs = o.jobs;
+      p.memory_mb = o.memory_mb;
+      return w::worker::run_pool_worker(p);
+    }
+    if (o.kernel.empty())
+      return w::Status(w::Code::kInvalid, "--kernel is required (or a pool URL for pool mode); see 'wrun --help'");
     o.format = *w::stream::parse_format(format);
     o.timeout = *w::cli::parse_seconds(timeout);
     return w::worker::run_filter(o);

@@ -1,0 +1,25 @@
+// wrun's pool mode: connect to a pool, run what it sends, send results back.
+#pragma once
+
+#include <string>
+
+#include "w/status.h"
+
+namespace w::worker {
+
+struct PoolWorkerOptions {
+  std::string pool;         ///< ws://host:port
+  std::string key;          ///< the pool's shared key, if it has one
+  std::string name;         ///< shown in `wpool workers`; default: host name
+  std::string cache_dir;    ///< kernel artifacts by sha256; default ~/.cache/wkit
+  int jobs = 1;
+  size_t memory_mb = 1024;
+  double score = 0;         ///< Dhrystones/s of this machine (0: unknown)
+  bool reconnect = true;    ///< false: exit when the pool goes away
+};
+
+/// Runs until SIGTERM/SIGINT (drains: finishes running tasks, hands back
+/// the rest, exits ok; a second signal exits at once) or a refusal.
+Status run_pool_worker(const PoolWorkerOptions& options);
+
+}  // namespace w::worker

@@ -1,0 +1,312 @@
+// Pool mode: one connection to the pool, one Executor per campaign.
+//
+// The loop polls the connection's notify fd and the executor's slots
+// together. Tasks arrive in batches and wait in `waiting_` until the
+// executor can take them (so tasks not yet started can be handed back on
+// drain); finished tasks are batched into one "results" message per loop
+// turn. When the pool goes away the executor is dropped (its leases expire
+// on the pool) and the worker reconnects with exponential backoff + jitter.
+#include "w/pool_worker.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <deque>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "w/diag.h"
+#include "w/executor.h"
+#include "w/msgpack.h"
+#include "w/net_client.h"
+#include "w/pool.h"
+#include "w/sha256.h"
+
+namespace w::worker {
+namespace {
+
+volatile std::sig_atomic_t g_signals = 0;
+void on_signal(int) { g_signals = g_signals + 1; }
+
+using Clock = std::chrono::steady_clock;
+
+std::string default_cache_dir() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/wkit";
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/wkit";
+  return "/tmp/wkit-cache";
+}
+
+Status make_dirs(const std::string& path) {
+  std::string partial;
+  for (size_t i = 0; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/') {
+      if (!partial.empty() && ::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST)
+        return errno_status(fmt::format("create '{}'", partial), errno);
+    }
+    if (i < path.size()) partial += path[i];
+  }
+  return {};
+}
+
+class PoolSession {
+ public:
+  PoolSession(const PoolWorkerOptions& o, std::unique_ptr<net::Client> c, std::string cache)
+      : o_(o), client_(std::move(c)), cache_(std::move(cache)) {}
+
+  /// Serves until the connection ends (error) or a drain completes (ok).
+  Status run();
+
+ private:
+  Status send(const std::string& m) { return client_->send(m, true); }
+  Status handle(const std::string& data);
+  Status on_campaign(const mp::MapView& m);
+  Status on_artifact(const mp::MapView& m);
+  Status start_executor();
+  void feed();
+  Status send_results(std::vector<Outcome>& done);
+  Status start_drain();
+
+  const PoolWorkerOptions& o_;
+  std::unique_ptr<net::Client> client_;
+  std::string cache_;
+  int64_t campaign_ = 0;
+  std::string kernel_sha_, static_data_;
+  double timeout_s_ = 60;
+  std::unique_ptr<Executor> executor_;
+  std::deque<Task> waiting_;
+  bool draining_ = false;
+  Clock::time_point last_sent_ = Clock::now();
+  int heartbeat_ms_ = 5000;
+};
+
+Status PoolSession::on_campaign(const mp::MapView& m) {
+  // Tasks of the previous campaign are all answered before the pool switches us.
+  executor_.reset();
+  waiting_.clear();
+  campaign_ = *m.integer("campaign");
+  kernel_sha_ = *m.string("kernel");
+  static_data_ = std::string(m.raw("static"));
+  if (static_data_ == "\xc0") static_data_.clear();
+  timeout_s_ = static_cast<double>(*m.integer("timeout_ms", 60000)) / 1000.0;
+  diag::info("campaign {} '{}', kernel {}", campaign_, *m.string("name", ""), kernel_sha_.substr(0, 12));
+  struct stat st;
+  if (::stat((cache_ + "/" + kernel_sha_ + ".so").c_str(), &st) == 0) return start_executor();
+  return send(mp::MapBuilder().str("t", "fetch").str("kernel", kernel_sha_).done());
+}
+
+Status PoolSession::on_artifact(const mp::MapView& m) {
+  auto data = m.bytes("data");
+  if (!data.ok()) return data.status();
+  if (sha256_hex(*data) != kernel_sha_)
+    return Status::Invalid(fmt::format("kernel artifact does not match its sha256 {}", kernel_sha_));
+  W_RETURN_IF_ERROR(make_dirs(cache_));
+  const std::string path = cache_ + "/" + kernel_sha_ + ".so";
+  const std::string tmp = path + fmt::format(".{}.tmp", ::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out.write(data->data(), static_cast<std::streamsize>(data->size()));
+    if (!out) return errno_status(fmt::format("write '{}'", tmp), errno);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return errno_status(fmt::format("rename '{}'", tmp), errno);
+  return start_executor();
+}
+
+Status PoolSession::start_executor() {
+  ExecutorConfig config;
+  config.slot.kernel_path = cache_ + "/" + kernel_sha_ + ".so";
+  config.slot.static_data = static_data_;
+  config.slot.memory_mb = o_.memory_mb;
+  config.slots = o_.jobs;
+  config.timeout = timeout_s_;
+  auto ex = std::make_unique<Executor>(std::move(config));
+  Status s = ex->start();
+  if (!s.ok()) {
+    // A kernel that cannot load here fails every task we hold, with the reason.
+    std::vector<Outcome> failed;
+    for (Task& t : waiting_) failed.push_back({t.id, false, {}, s.message(), 0, 0});
+    waiting_.clear();
+    return send_results(failed);
+  }
+  executor_ = std::move(ex);
+  feed();
+  return {};
+}
+
+void PoolSession::feed() {
+  while (executor_ && !waiting_.empty() && executor_->can_accept()) {
+    executor_->submit(std::move(waiting_.front()));
+    waiting_.pop_front();
+  }
+}
+
+Status PoolSession::send_results(std::vector<Outcome>& done) {
+  if (done.empty()) return {};
+  std::string body;
+  mp::Packer pk(body);
+  for (const Outcome& out : done) {
+    mp::MapBuilder item;
+    item.integer("task", static_cast<int64_t>(out.id)).real("ms", std::round(out.ms * 1000) / 1000);
+    if (out.ok && (out.output.empty() || mp::is_one_object(out.output)))
+      item.raw("output", out.output);
+    else
+      item.str("error", out.ok ? "kernel output is not one msgpack object" : out.error);
+    pk.raw(item.done());
+  }
+  std::string items;
+  mp::Packer(items).array(static_cast<uint32_t>(done.size()));
+  items += body;
+  done.clear();
+  last_sent_ = Clock::now();
+  return send(mp::MapBuilder().str("t", "results").raw("items", items).done());
+}
+
+Status PoolSession::handle(const std::string& data) {
+  auto m = mp::MapView::parse(data);
+  if (!m.ok()) return Status::Invalid("malformed message from the pool");
+  const std::string type = *m->string("t", "");
+  if (type == "campaign") return on_campaign(*m);
+  if (type == "artifact") return on_artifact(*m);
+  if (type == "tasks") {
+    std::vector<std::string_view> items;
+    if (!mp::decode_array(m->raw("items"), items)) return Status::Invalid("tasks: bad items");
+    for (auto raw : items) {
+      auto t = mp::MapView::parse(raw);
+      if (!t.ok()) return Status::Invalid("tasks: bad item");
+      waiting_.push_back({static_cast<uint64_t>(*t->integer("id")), std::string(t->raw("input"))});
+    }
+    feed();
+    return {};
+  }
+  if (type == "error") return Status(Code::kDenied, *m->string("message", "refused by the pool"));
+  if (type == "drain") return start_drain();
+  return {};  // unknown types are ignored: newer pools may send more
+}
+
+Status PoolSession::start_drain() {
+  if (draining_) return {};
+  draining_ = true;
+  diag::info("draining: finishing {} running tasks, handing back {}", executor_ ? executor_->in_flight() : 0,
+             waiting_.size());
+  std::string ids;
+  mp::Packer pk(ids);
+  pk.array(static_cast<uint32_t>(waiting_.size()));
+  for (const Task& t : waiting_) pk.uinteger(t.id);
+  waiting_.clear();
+  return send(mp::MapBuilder().str("t", "bye").raw("returned", ids).done());
+}
+
+Status PoolSession::run() {
+  std::vector<Outcome> done;
+  net::Message msg;
+  while (true) {
+    if (g_signals >= 2) return Status(Code::kInterrupted, "interrupted twice: exiting at once");
+    if (g_signals == 1 && !draining_) W_RETURN_IF_ERROR(start_drain());
+    if (draining_ && (!executor_ || executor_->in_flight() == 0)) {
+      W_RETURN_IF_ERROR(client_->flush(5000));
+      client_->close();
+      return {};
+    }
+    while (client_->try_receive(msg)) W_RETURN_IF_ERROR(handle(msg.data));
+    if (client_->closed()) return Status(Code::kIo, "pool connection closed: " + client_->close_reason());
+    struct pollfd extra = {client_->notify_fd(), POLLIN, 0};
+    const int wait_ms = std::max(50, heartbeat_ms_ / 2);
+    if (executor_) {
+      W_RETURN_IF_ERROR(executor_->poll(wait_ms, done, std::span<struct pollfd>(&extra, 1)));
+    } else {
+      ::poll(&extra, 1, wait_ms);
+    }
+    W_RETURN_IF_ERROR(send_results(done));
+    feed();
+    if (Clock::now() - last_sent_ > std::chrono::milliseconds(heartbeat_ms_)) {
+      last_sent_ = Clock::now();
+      W_RETURN_IF_ERROR(send(mp::MapBuilder().str("t", "heartbeat").done()));
+    }
+  }
+}
+
+Result<std::unique_ptr<net::Client>> connect_and_hello(const PoolWorkerOptions& o, const std::string& name,
+                                                       int& heartbeat_ms) {
+  std::string url = o.pool;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  net::ClientOptions co;
+  co.connect_timeout = 10;
+  auto c = net::Client::connect(url + "/worker", co);
+  if (!c.ok()) return c.status();
+  char host[256] = "localhost";
+  gethostname(host, sizeof host - 1);
+  Status s = (*c)->send(mp::MapBuilder()
+                            .str("t", "hello")
+                            .integer("v", pool::kProtocolVersion)
+                            .str("id", fmt::format("{}-{}", name, ::getpid()))
+                            .str("name", name)
+                            .str("platform", "linux-x86_64")
+                            .integer("slots", o.jobs)
+                            .integer("memory", static_cast<int64_t>(o.memory_mb))
+                            .real("score", o.score)
+                            .str("version", W_VERSION)
+                            .str("key", o.key)
+                            .done(),
+                        true);
+  if (!s.ok()) return s;
+  net::Message m;
+  auto got = (*c)->receive(m, 10000);
+  if (!got.ok()) return got.status();
+  if (!*got) return Status(Code::kTimeout, "the pool did not welcome us within 10 s");
+  auto v = mp::MapView::parse(m.data);
+  if (!v.ok()) return Status::Invalid("malformed welcome");
+  if (*v->string("t", "") == "error") return Status(Code::kDenied, *v->string("message", "refused"));
+  heartbeat_ms = static_cast<int>(*v->integer("heartbeat_ms", 5000));
+  diag::info("connected to {} as {}", o.pool, *v->string("id", ""));
+  return std::move(*c);
+}
+
+}  // namespace
+
+Status run_pool_worker(const PoolWorkerOptions& o) {
+  char host[256] = "localhost";
+  gethostname(host, sizeof host - 1);
+  const std::string name = o.name.empty() ? host : o.name;
+  const std::string cache = (o.cache_dir.empty() ? default_cache_dir() : o.cache_dir) + "/kernels";
+  struct sigaction sa = {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  std::mt19937 rng(static_cast<unsigned>(::getpid()));
+  double backoff = 0.1;
+  while (g_signals == 0) {
+    int heartbeat_ms = 5000;
+    auto client = connect_and_hello(o, name, heartbeat_ms);
+    if (client.ok()) {
+      backoff = 0.1;
+      PoolSession session(o, std::move(*client), cache);
+      Status s = session.run();
+      if (s.ok()) return s;  // drained
+      if (s.code() == Code::kDenied || s.code() == Code::kInterrupted) return s;
+      diag::warning("{}", s.message());
+    } else if (client.status().code() == Code::kDenied) {
+      return client.status();
+    } else {
+      diag::warning("{}", client.status().message());
+    }
+    if (!o.reconnect) return Status(Code::kIo, "lost the pool");
+    // Exponential backoff with jitter so a restarted pool is not hit by every worker at once.
+    std::uniform_real_distribution<double> jitter(0.5, 1.5);
+    const double delay = backoff * jitter(rng);
+    diag::info("reconnecting in {:.1f} s", delay);
+    for (double slept = 0; slept < delay && g_signals == 0; slept += 0.05)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    backoff = std::min(backoff * 2, 30.0);
+  }
+  return {};
+}
+
+}  // namespace w::worker

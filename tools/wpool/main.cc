@@ -47,6 +47,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(w::cli::seconds_validator());
   serve->add_option("--worker-timeout", o.worker_timeout, "Drop a worker silent this long")
       ->capture_default_str()->check(w::cli::seconds_validator());
+  serve->add_option("--max-frame", o.serve.max_frame, "Largest message accepted, in bytes")
+      ->capture_default_str()->check(CLI::Range(size_t{1024}, size_t{1} << 30));
   serve->add_option("--max-connections", o.serve.max_connections, "Most WebSocket connections at once")
       ->capture_default_str()->check(CLI::Range(1, 1000000));
   serve->callback([&] {

@@ -61,7 +61,13 @@ void Program::bind_environment(CLI::App& app) {
     for (char c : opt->get_lnames().front()) env += c == '-' ? '_' : static_cast<char>(std::toupper(c));
     opt->envname(env);
   }
-  for (CLI::App* sub : app.get_subcommands({})) bind_environment(*sub);
+  for (CLI::App* sub : app.get_subcommands({})) {
+    // CLI11 reads the environment of every subcommand, used or not, unless it
+    // has a parse-complete callback; options bound to one variable in several
+    // subcommands (--pool) would otherwise let W_POOL beat the flag.
+    if (!sub->get_name().empty()) sub->parse_complete_callback([] {});
+    bind_environment(*sub);
+  }
 }
 
 int Program::run(int argc, char** argv, const std::function<Status()>& body) {

@@ -1,0 +1,44 @@
+# Helpers for pool tests: start real wpool and wrun processes on a free
+# port, stop exactly the processes started here.
+. "$(dirname "$0")/../cli/common.sh"
+
+PIDS=()
+cleanup_pool() {
+  local p
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup_pool EXIT
+
+# start_pool [PORT]: starts wpool serve on $TMP/pool.db; sets POOL_PID, PORT, POOL.
+start_pool() {
+  local want=${1:-0}
+  wpool serve --db "$TMP/pool.db" --listen "127.0.0.1:$want" ${POOL_ARGS:-} 2>>"$TMP/pool.log" &
+  POOL_PID=$!
+  PIDS+=("$POOL_PID")
+  local i
+  for i in $(seq 1 100); do
+    PORT=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$TMP/pool.log" | tail -1 | cut -d: -f2 || true)
+    if [ -n "$PORT" ] && { [ "$want" = 0 ] || [ "$PORT" = "$want" ]; } &&
+      [ "$(grep -c 'listening on' "$TMP/pool.log")" -ge "${POOL_STARTS:-1}" ]; then
+      POOL=ws://127.0.0.1:$PORT
+      export W_POOL=$POOL
+      return 0
+    fi
+    sleep 0.05
+  done
+  fail "wpool did not start: $(cat "$TMP/pool.log")"
+}
+
+# start_worker NAME [wrun args...]: sets WORKER_PID.
+start_worker() {
+  local name=$1
+  shift
+  wrun "$POOL" --name "$name" --cache "$TMP/cache-$name" "$@" 2>>"$TMP/worker-$name.log" &
+  WORKER_PID=$!
+  PIDS+=("$WORKER_PID")
+}
+
+# datasets N: N JSON lines {"x":i}
+datasets() { seq 0 $(($1 - 1)) | sed 's/.*/{"x":&}/'; }

@@ -3,8 +3,7 @@
 . "$(dirname "$0")/common.sh"
 run wrun
 expect_rc 2
-expect_err "wrun: error: --kernel is required"
-expect_err "run 'wrun --help' for usage"
+expect_err "wrun: error: --kernel is required (or a pool URL for pool mode)"
 
 run wrun -k "$TMP/nope.so" </dev/null
 expect_rc 66

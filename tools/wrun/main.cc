@@ -50,13 +50,13 @@ int main(int argc, char** argv) {
   app.add_option("--cache", p.cache_dir, "Pool mode: cache of kernel artifacts (default ~/.cache/wkit)");
   return prog.run(argc, argv, [&]() -> w::Status {
     if (!p.pool.empty()) {
-      if (!o.kernel.empty()) return w::Status::Invalid("give a pool URL or --kernel, not both");
+      if (!o.kernel.empty()) return w::Status(w::Code::kUsage, "give a pool URL or --kernel, not both");
       p.jobs = o.jobs;
       p.memory_mb = o.memory_mb;
       return w::worker::run_pool_worker(p);
     }
     if (o.kernel.empty())
-      return w::Status(w::Code::kInvalid, "--kernel is required (or a pool URL for pool mode); see 'wrun --help'");
+      return w::Status(w::Code::kUsage, "--kernel is required (or a pool URL for pool mode); see 'wrun --help'");
     o.format = *w::stream::parse_format(format);
     o.timeout = *w::cli::parse_seconds(timeout);
     return w::worker::run_filter(o);

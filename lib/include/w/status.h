@@ -15,7 +15,8 @@ namespace w {
 /// What kind of failure; tools map these to exit codes.
 enum class Code {
   kOk = 0,
-  kInvalid,      ///< bad input or arguments (usage/data error)
+  kInvalid,      ///< bad input data
+  kUsage,        ///< bad arguments: the command line does not make sense
   kNotFound,     ///< a file, kernel or object does not exist
   kIo,           ///< an operating-system call failed
   kTimeout,      ///< something took longer than allowed

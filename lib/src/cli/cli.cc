@@ -20,6 +20,8 @@ int exit_code_for(const Status& status) {
       return kExitOk;
     case Code::kInvalid:
       return kExitDataErr;
+    case Code::kUsage:
+      return kExitUsage;
     case Code::kNotFound:
       return kExitNoInput;
     case Code::kIo:

@@ -50,6 +50,7 @@ Program::Program(std::string name, std::string description, std::string examples
   app_->add_flag("-q,--quiet", quiet_, "Only errors on stderr");
   if (!examples.empty()) app_->footer("\nExamples:\n" + examples);
   app_->get_formatter()->column_width(34);
+  app_->fallthrough();  // -v, -q, -f ... also after a subcommand
 }
 
 void Program::bind_environment(CLI::App& app) {

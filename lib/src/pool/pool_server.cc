@@ -102,7 +102,7 @@ void PoolServer::on_ws_message(net::ConnId id, std::string_view data, bool) {
   if (pending_worker_.count(id) || workers_.count(id)) return on_worker_message(id, *m, *type);
 }
 
-Status PoolServer::on_hello(net::ConnId id, const mp::MapView& m) {
+Status PoolServer::on_hello(net::ConnId, const mp::MapView& m) {
   auto v = m.integer("v");
   if (!v.ok() || *v != kProtocolVersion)
     return Status::Invalid(fmt::format("protocol version {} is not supported (this pool speaks {})",

@@ -1,0 +1,121 @@
+// Calibration, parallel runs and reporting around Dhrystone (dhry_*.cc).
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "dhry.h"
+#include "w/dhrystone.h"
+#include "w/stream.h"
+
+namespace w::bench {
+namespace {
+
+constexpr double kVaxDhrystones = 1757.0;
+
+}  // namespace
+
+Result<DhrystoneResult> run_dhrystone(double min_seconds) {
+  long runs = 1000;
+  while (true) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const char* wrong = dhry::run(runs);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (*wrong) return Status::Internal(fmt::format("Dhrystone value {} is not what it should be", wrong));
+    if (secs >= min_seconds || runs > (1L << 40)) {
+      DhrystoneResult r;
+      r.runs = runs;
+      r.seconds = secs;
+      r.dhrystones_per_second = static_cast<double>(runs) / secs;
+      r.dmips = r.dhrystones_per_second / kVaxDhrystones;
+      return r;
+    }
+    // Aim a little past the target so the next measurement is the last.
+    const double factor = secs > 0.01 ? min_seconds / secs * 1.1 : 10.0;
+    runs = static_cast<long>(static_cast<double>(runs) * std::min(std::max(factor, 2.0), 100.0));
+  }
+}
+
+Result<std::vector<DhrystoneResult>> run_dhrystone_parallel(int jobs, double min_seconds) {
+  if (jobs <= 1) {
+    auto r = run_dhrystone(min_seconds);
+    if (!r.ok()) return r.status();
+    return std::vector<DhrystoneResult>{*r};
+  }
+  std::vector<std::pair<pid_t, int>> children;
+  for (int i = 0; i < jobs; ++i) {
+    int fds[2];
+    if (pipe(fds) != 0) return errno_status("pipe", errno);
+    pid_t pid = fork();
+    if (pid < 0) return errno_status("fork", errno);
+    if (pid == 0) {
+      close(fds[0]);
+      auto r = run_dhrystone(min_seconds);
+      DhrystoneResult out = r.ok() ? *r : DhrystoneResult{};
+      ssize_t n = write(fds[1], &out, sizeof out);
+      _exit(r.ok() && n == static_cast<ssize_t>(sizeof out) ? 0 : 1);
+    }
+    close(fds[1]);
+    children.emplace_back(pid, fds[0]);
+  }
+  std::vector<DhrystoneResult> results;
+  Status status;
+  for (auto [pid, fd] : children) {
+    DhrystoneResult r;
+    ssize_t n = read(fd, &r, sizeof r);
+    close(fd);
+    int wstatus = 0;
+    waitpid(pid, &wstatus, 0);
+    if (n != static_cast<ssize_t>(sizeof r) || !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0)
+      status = Status::Internal("a Dhrystone process failed its check");
+    results.push_back(r);
+  }
+  if (!status.ok()) return status;
+  return results;
+}
+
+Status run_wbench(const WbenchOptions& o) {
+  auto results = run_dhrystone_parallel(o.jobs, o.seconds);
+  if (!results.ok()) return results.status();
+  double total = 0;
+  for (const auto& r : *results) total += r.dhrystones_per_second;
+  std::string out;
+  if (o.json) {
+    out = fmt::format("{{\"dhrystones_per_second\":{:.0f},\"dmips\":{:.1f},\"jobs\":{},\"per_core\":[", total,
+                      total / kVaxDhrystones, o.jobs);
+    for (size_t i = 0; i < results->size(); ++i)
+      out += fmt::format("{}{{\"dhrystones_per_second\":{:.0f},\"dmips\":{:.1f},\"runs\":{},\"seconds\":{:.3f}}}",
+                         i ? "," : "", (*results)[i].dhrystones_per_second, (*results)[i].dmips,
+                         (*results)[i].runs, (*results)[i].seconds);
+    out += "]}\n";
+  } else {
+    for (size_t i = 0; i < results->size(); ++i)
+      out += fmt::format("core {}: {:>14.0f} Dhrystones/s  {:>9.1f} DMIPS  ({} runs in {:.2f} s)\n", i,
+                         (*results)[i].dhrystones_per_second, (*results)[i].dmips, (*results)[i].runs,
+                         (*results)[i].seconds);
+    if (o.jobs > 1)
+      out += fmt::format("total ({} cores): {:>9.0f} Dhrystones/s  {:>9.1f} DMIPS\n", o.jobs, total,
+                         total / kVaxDhrystones);
+  }
+  return stream::write_all(STDOUT_FILENO, out);
+}
+
+double cached_score(const std::string& cache_file) {
+  {
+    std::ifstream in(cache_file);
+    double score = 0;
+    if (in >> score && score > 0) return score;
+  }
+  auto r = run_dhrystone_parallel(1, 0.3);  // in a child: keeps Dhrystone's globals out of the caller
+  if (!r.ok() || r->empty()) return 0;
+  const double score = r->front().dhrystones_per_second;
+  std::ofstream out(cache_file);
+  out << fmt::format("{:.0f}\n", score);
+  return score;
+}
+
+}  // namespace w::bench

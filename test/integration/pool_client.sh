@@ -27,7 +27,7 @@ expect_rc 0
 wpool workers --json >"$TMP/w.json"
 jq -e '.[0] | has("id") and has("name") and has("platform") and has("slots") and has("score") and has("tasks_done") and has("tasks_failed") and has("flagged") and has("last_seen")' "$TMP/w.json" >/dev/null ||
   fail "workers: $(cat "$TMP/w.json")"
-jq -e '.[0].tasks_done == 50 and .[0].name == "a"' "$TMP/w.json" >/dev/null || fail "workers counts: $(cat "$TMP/w.json")"
+jq -e '.[0].tasks_done == 50 and .[0].name == "a" and .[0].score > 0' "$TMP/w.json" >/dev/null || fail "workers counts: $(cat "$TMP/w.json")"
 curl -sf "http://127.0.0.1:$PORT/metrics" >"$TMP/metrics"
 grep -q '^wpool_tasks{state="done"} 50$' "$TMP/metrics" || fail "metrics: $(cat "$TMP/metrics")"
 # Every non-comment line is "name{labels} value" or "name value".

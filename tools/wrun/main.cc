@@ -2,6 +2,7 @@
 #include <thread>
 
 #include "w/cli.h"
+#include "w/dhrystone.h"
 #include "w/filter.h"
 #include "w/pool_worker.h"
 
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
       if (!o.kernel.empty()) return w::Status(w::Code::kUsage, "give a pool URL or --kernel, not both");
       p.jobs = o.jobs;
       p.memory_mb = o.memory_mb;
+      p.score = w::worker::machine_score(p.cache_dir, &w::bench::cached_score);
       return w::worker::run_pool_worker(p);
     }
     if (o.kernel.empty())

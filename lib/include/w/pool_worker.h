@@ -18,6 +18,10 @@ struct PoolWorkerOptions {
   bool reconnect = true;    ///< false: exit when the pool goes away
 };
 
+/// This machine's Dhrystone score, measured once and cached in the cache
+/// directory (`measure(file)` does the work; wbench's cached_score).
+double machine_score(const std::string& cache_dir, double (*measure)(const std::string& file));
+
 /// Runs until SIGTERM/SIGINT (drains: finishes running tasks, hands back
 /// the rest, exits ok; a second signal exits at once) or a refusal.
 Status run_pool_worker(const PoolWorkerOptions& options);

@@ -270,6 +270,12 @@ Result<std::unique_ptr<net::Client>> connect_and_hello(const PoolWorkerOptions& 
 
 }  // namespace
 
+double machine_score(const std::string& cache_dir, double (*measure)(const std::string& file)) {
+  const std::string dir = cache_dir.empty() ? default_cache_dir() : cache_dir;
+  if (!make_dirs(dir).ok()) return 0;
+  return measure(dir + "/dhrystone-score");
+}
+
 Status run_pool_worker(const PoolWorkerOptions& o) {
   char host[256] = "localhost";
   gethostname(host, sizeof host - 1);

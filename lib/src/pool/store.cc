@@ -123,12 +123,12 @@ Status Store::exec(const char* sql) {
 }
 
 sqlite3_stmt* Store::prepare(const char* sql) {
-  for (auto& [text, st] : cache_)
-    if (text == sql) return st;
+  auto it = cache_.find(sql);
+  if (it != cache_.end()) return it->second;
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK)
     return nullptr;
-  cache_.emplace_back(sql, st);
+  cache_.emplace(sql, st);
   return st;
 }
 

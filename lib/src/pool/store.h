@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "w/status.h"
@@ -121,7 +122,9 @@ class Store {
   sqlite3* db_ = nullptr;
   std::string path_;
   bool in_txn_ = false;
-  std::vector<std::pair<std::string, sqlite3_stmt*>> cache_;  // prepared statements by SQL
+  // Prepared statements keyed by the address of their SQL literal: every
+  // caller passes a string literal, so the pointer names the statement.
+  std::unordered_map<const char*, sqlite3_stmt*> cache_;
 };
 
 }  // namespace w::pool

@@ -3,19 +3,38 @@
 # Idempotent: packages already present are not touched; apt-get runs only when
 # something is missing. Uses sudo when not root.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
   g++ cmake make pkg-config
   libfmt-dev libcli11-dev nlohmann-json3-dev libmsgpack-cxx-dev
   libsqlite3-dev libwebsockets-dev libseccomp-dev libssl-dev
-  catch2 mandoc jq bc python3
+  catch2 mandoc jq bc python3 curl
+  libsqlite3-mod-csvtable chromium nodejs
 )
+
+# `deps.sh fuzz` adds what `make fuzz` needs: clang and its libFuzzer runtime.
+if [ "${1:-}" = fuzz ]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
+
+# npm packages for the node-driven tests (ws, the real peer/peerjs, and
+# playwright-core driving Debian's chromium), pinned by package-lock.json.
+npm_deps() {
+  local dir=test/node
+  [ -f "$dir/node_modules/.package-lock.json" ] &&
+    [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ] && return 0
+  command -v npm >/dev/null || { echo "deps: error: npm is missing: install nodejs and npm" >&2; exit 77; }
+  echo "deps: npm ci --prefix $dir" >&2
+  npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
+}
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
+  npm_deps
   exit 0
 fi
 
@@ -28,3 +47,4 @@ echo "deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+npm_deps

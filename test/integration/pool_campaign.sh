@@ -6,6 +6,7 @@ n=10000
 start_pool
 start_worker a -j 2
 start_worker b -j 1
+wait_workers 2
 datasets $n >"$TMP/in"
 run wpool submit echo --kernel "$W_KERNELS/echo.so" <"$TMP/in"
 expect_rc 0

@@ -42,3 +42,14 @@ start_worker() {
 
 # datasets N: N JSON lines {"x":i}
 datasets() { seq 0 $(($1 - 1)) | sed 's/.*/{"x":&}/'; }
+
+# wait_workers N: waits (10 s at most) until N workers are connected, so a
+# test that needs every worker to take part does not race their hellos.
+wait_workers() {
+  local i
+  for i in $(seq 1 200); do
+    [ "$(wpool workers --json 2>/dev/null | jq '[.[] | select(.connected)] | length' 2>/dev/null)" = "$1" ] && return 0
+    sleep 0.05
+  done
+  fail "only $(wpool workers --json | jq '[.[] | select(.connected)] | length') of $1 workers connected"
+}

@@ -34,13 +34,15 @@ Status kernel(const KernelOptions& o, stream::RecordWriter& out) {
     const worker::Outcome& r = done.front();
     if (!r.ok) return Status(Code::kFailed, fmt::format("generator call {}: {}", call, r.error));
     if (r.output.empty() || r.output == "\xc0") return {};
-    if (!mp::is_one_object(r.output)) return Status::Invalid(fmt::format("generator call {}: output is not msgpack", call));
+    if (!mp::is_one_object(r.output))
+      return Status::Invalid(fmt::format("generator call {}: output is not msgpack", call));
     if (mp::starts_map(static_cast<uint8_t>(r.output[0]))) {
       W_RETURN_IF_ERROR(out.write(r.output));
       continue;
     }
     if (!mp::decode_array(r.output, items))
-      return Status::Invalid(fmt::format("generator call {}: return a map, an array of maps, or nil", call));
+      return Status::Invalid(
+          fmt::format("generator call {}: return a map, an array of maps, or nil", call));
     if (items.empty()) return {};
     for (auto item : items) {
       if (item.empty() || !mp::starts_map(static_cast<uint8_t>(item[0])))

@@ -67,12 +67,26 @@ class Handler {
 };
 
 struct ServerConfig {
-  std::string host = "127.0.0.1";  ///< interface address to bind; "" = all
-  int port = 0;                    ///< 0: the kernel picks a free port
+  std::string host = "127.0.0.1";      ///< interface address to bind; "" = all
+  int port = 0;                        ///< 0: the kernel picks a free port
   std::vector<std::string> protocols;  ///< named WebSocket subprotocols
   size_t max_message = 16u << 20;      ///< bigger incoming messages close the connection
   size_t max_queued = 64u << 20;       ///< bytes queued to a slow client before it is dropped
   std::string name = "wkit";           ///< Server header
+  std::string tls_cert;  ///< PEM certificate (chain) file: serve https/wss (needs tls_key)
+  std::string tls_key;   ///< PEM private key file
+  /// Run on libev (epoll) if libev.so.4 is there: each loop turn then costs
+  /// O(ready sockets) instead of poll()'s O(all sockets). For servers that
+  /// hold thousands of connections (wsig).
+  bool libev = false;
+  /// Receive buffer each WebSocket gets from lws. Messages may be bigger
+  /// (they arrive in pieces and are joined); a small one saves a page of
+  /// memory per connection (wsig: 2 KiB).
+  size_t rx_buffer = 64 * 1024;
+  /// send() writes at once when nothing is queued for that socket, instead
+  /// of waiting for it to be reported writeable: one system call per
+  /// message instead of four under light load.
+  bool eager_writes = false;
 };
 
 struct ServerStats {

@@ -32,21 +32,21 @@ extern "C" {
 /* The output of one w_main call. The host zeroes it before each call and
  * frees `data` and `error` (with free()) after reading them. */
 typedef struct w_out {
-  uint8_t *data; /* result bytes: one msgpack object, or none */
+  uint8_t* data; /* result bytes: one msgpack object, or none */
   size_t size;
   size_t cap;
-  char *error; /* set by w_fail: why the task failed */
+  char* error; /* set by w_fail: why the task failed */
   /* Host hook for w_progress; may be NULL. */
-  void (*progress)(struct w_out *out, double fraction);
-  void *host; /* the host's context for the hook */
+  void (*progress)(struct w_out* out, double fraction);
+  void* host; /* the host's context for the hook */
 } w_out;
 
 /* Appends bytes to the result. Returns 0, or -1 when memory ran out. */
-static inline int w_out_write(w_out *out, const void *bytes, size_t n) {
+static inline int w_out_write(w_out* out, const void* bytes, size_t n) {
   if (out->size + n > out->cap) {
     size_t cap = out->cap ? out->cap : 64;
     while (cap < out->size + n) cap *= 2;
-    uint8_t *grown = (uint8_t *)realloc(out->data, cap);
+    uint8_t* grown = (uint8_t*)realloc(out->data, cap);
     if (!grown) return -1;
     out->data = grown;
     out->cap = cap;
@@ -57,16 +57,16 @@ static inline int w_out_write(w_out *out, const void *bytes, size_t n) {
 }
 
 /* Records why the task failed; return its result (1) from w_main. */
-static inline int w_fail(w_out *out, const char *message) {
+static inline int w_fail(w_out* out, const char* message) {
   size_t n = strlen(message);
   free(out->error);
-  out->error = (char *)malloc(n + 1);
+  out->error = (char*)malloc(n + 1);
   if (out->error) memcpy(out->error, message, n + 1);
   return 1;
 }
 
 /* Reports how far the current task is (0..1); the host may show it. */
-static inline void w_progress(w_out *out, double fraction) {
+static inline void w_progress(w_out* out, double fraction) {
   if (out->progress) out->progress(out, fraction);
 }
 
@@ -78,8 +78,8 @@ static inline void w_progress(w_out *out, double fraction) {
 #define W_EXPORT __attribute__((visibility("default")))
 #endif
 
-W_EXPORT int w_init(const uint8_t *static_data, size_t n);
-W_EXPORT int w_main(const uint8_t *in, size_t n, w_out *out);
+W_EXPORT int w_init(const uint8_t* static_data, size_t n);
+W_EXPORT int w_main(const uint8_t* in, size_t n, w_out* out);
 
 #ifdef __cplusplus
 }

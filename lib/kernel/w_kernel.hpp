@@ -57,7 +57,9 @@ inline int fail(w_out* out, const char* prefix, const char* what) {
 }  // namespace detail
 
 /// The campaign's static dataset (nil when there is none).
-inline const msgpack::object& static_data() { return detail::static_handle().get(); }
+inline const msgpack::object& static_data() {
+  return detail::static_handle().get();
+}
 
 /// The value of `key` in a map, converted to T; throws if missing or mistyped.
 template <class T>
@@ -129,12 +131,12 @@ int run_init(const uint8_t* data, size_t n, Init&& init) {
 
 }  // namespace w::kernel
 
-#define W_KERNEL_WITH_INIT(init_fn, main_fn)                                   \
-  extern "C" W_EXPORT int w_init(const uint8_t* data, size_t n) {              \
-    return ::w::kernel::run_init(data, n, init_fn);                            \
-  }                                                                            \
-  extern "C" W_EXPORT int w_main(const uint8_t* in, size_t n, w_out* out) {    \
-    return ::w::kernel::run_main(in, n, out, main_fn);                         \
+#define W_KERNEL_WITH_INIT(init_fn, main_fn)                                \
+  extern "C" W_EXPORT int w_init(const uint8_t* data, size_t n) {           \
+    return ::w::kernel::run_init(data, n, init_fn);                         \
+  }                                                                         \
+  extern "C" W_EXPORT int w_main(const uint8_t* in, size_t n, w_out* out) { \
+    return ::w::kernel::run_main(in, n, out, main_fn);                      \
   }
 
 #define W_KERNEL(main_fn) W_KERNEL_WITH_INIT([](const msgpack::object&) {}, main_fn)

@@ -17,7 +17,8 @@ struct Options {
   w::pool::ServeOptions serve;
   w::pool::ClientOptions client;
   w::pool::SubmitOptions submit;
-  std::string campaign, timeout = "60s", heartbeat = "5s", worker_timeout = "30s", wait_timeout = "0";
+  std::string campaign, timeout = "60s", heartbeat = "5s", worker_timeout = "30s",
+                        wait_timeout = "0";
   std::string format = "json", path, name;
   long long since = 0;
   bool json = false, follow = false;
@@ -31,26 +32,35 @@ void add_client_options(CLI::App& sub, Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  w::cli::Program prog("wpool", "The wkit pool: a durable server of campaigns, and its client commands.",
-                       kExamples);
+  w::cli::Program prog(
+      "wpool", "The wkit pool: a durable server of campaigns, and its client commands.", kExamples);
   CLI::App& app = prog.app();
   app.require_subcommand(1);
   Options o;
   std::function<w::Status()> action;
 
   CLI::App* serve = app.add_subcommand("serve", "Run the pool server until SIGINT/SIGTERM");
-  serve->add_option("--db", o.serve.db, "SQLite file holding the pool's state")->capture_default_str();
-  serve->add_option("--listen", o.serve.listen, "Address to listen on (HOST:PORT; port 0 = any free)")
+  serve->add_option("--db", o.serve.db, "SQLite file holding the pool's state")
+      ->capture_default_str();
+  serve
+      ->add_option("--listen", o.serve.listen,
+                   "Address to listen on (HOST:PORT; port 0 = any free)")
       ->capture_default_str();
   serve->add_option("--key", o.serve.key, "Shared key workers and clients must present");
   serve->add_option("--heartbeat", o.heartbeat, "Interval of worker heartbeats")
-      ->capture_default_str()->check(w::cli::seconds_validator());
+      ->capture_default_str()
+      ->check(w::cli::seconds_validator());
   serve->add_option("--worker-timeout", o.worker_timeout, "Drop a worker silent this long")
-      ->capture_default_str()->check(w::cli::seconds_validator());
+      ->capture_default_str()
+      ->check(w::cli::seconds_validator());
   serve->add_option("--max-frame", o.serve.max_frame, "Largest message accepted, in bytes")
-      ->capture_default_str()->check(CLI::Range(size_t{1024}, size_t{1} << 30));
-  serve->add_option("--max-connections", o.serve.max_connections, "Most WebSocket connections at once")
-      ->capture_default_str()->check(CLI::Range(1, 1000000));
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
+  serve
+      ->add_option("--max-connections", o.serve.max_connections,
+                   "Most WebSocket connections at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   serve->callback([&] {
     action = [&] {
       o.serve.heartbeat = *w::cli::parse_seconds(o.heartbeat);
@@ -59,17 +69,23 @@ int main(int argc, char** argv) {
     };
   });
 
-  CLI::App* submit = app.add_subcommand("submit", "Add the datasets on stdin to a campaign (created if new)");
+  CLI::App* submit =
+      app.add_subcommand("submit", "Add the datasets on stdin to a campaign (created if new)");
   submit->add_option("campaign", o.submit.campaign, "Campaign name")->required();
-  submit->add_option("-k,--kernel", o.submit.kernel, "Kernel .so (uploaded) or the sha256 of one on the pool");
+  submit->add_option("-k,--kernel", o.submit.kernel,
+                     "Kernel .so (uploaded) or the sha256 of one on the pool");
   submit->add_option("--static", o.submit.static_arg, "Static dataset: a JSON text or a file");
   submit->add_option("--timeout", o.timeout, "Wall-clock limit per task")
-      ->capture_default_str()->check(w::cli::seconds_validator());
+      ->capture_default_str()
+      ->check(w::cli::seconds_validator());
   submit->add_option("--max-attempts", o.submit.max_attempts, "Attempts before a task is failed")
-      ->capture_default_str()->check(CLI::Range(1, 1000));
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   submit->add_option("--priority", o.submit.priority, "Higher runs first")->capture_default_str();
-  submit->add_option("--once-key", o.submit.once_key, "Skip if this key was submitted to the campaign before");
-  submit->add_option("--batch", o.submit.batch, "Datasets per message")->capture_default_str()
+  submit->add_option("--once-key", o.submit.once_key,
+                     "Skip if this key was submitted to the campaign before");
+  submit->add_option("--batch", o.submit.batch, "Datasets per message")
+      ->capture_default_str()
       ->check(CLI::Range(1, 100000));
   add_client_options(*submit, o);
   submit->callback([&] {
@@ -85,25 +101,32 @@ int main(int argc, char** argv) {
   add_client_options(*status, o);
   status->callback([&] { action = [&] { return w::pool::status(o.client, o.campaign, o.json); }; });
 
-  CLI::App* wait = app.add_subcommand("wait", "Wait until a campaign is complete (exit 0 ok, 1 failures, 2 timeout)");
+  CLI::App* wait = app.add_subcommand(
+      "wait", "Wait until a campaign is complete (exit 0 ok, 1 failures, 2 timeout)");
   wait->add_option("campaign", o.campaign, "Campaign name")->required();
   wait->add_option("--timeout", o.wait_timeout, "Give up after this long (0 = never)")
-      ->capture_default_str()->check(w::cli::seconds_validator());
+      ->capture_default_str()
+      ->check(w::cli::seconds_validator());
   add_client_options(*wait, o);
   wait->callback([&] {
-    action = [&] { return w::pool::wait(o.client, o.campaign, *w::cli::parse_seconds(o.wait_timeout)); };
+    action = [&] {
+      return w::pool::wait(o.client, o.campaign, *w::cli::parse_seconds(o.wait_timeout));
+    };
   });
 
   CLI::App* results = app.add_subcommand("results", "Print a campaign's results as a stream");
   results->add_option("campaign", o.campaign, "Campaign name")->required();
-  results->add_option("--since", o.since, "Skip the first N results")->check(CLI::NonNegativeNumber);
+  results->add_option("--since", o.since, "Skip the first N results")
+      ->check(CLI::NonNegativeNumber);
   results->add_flag("--follow", o.follow, "Keep printing results until the campaign is complete");
   results->add_option("-f,--format", o.format, "Output format: json or msgpack")
-      ->capture_default_str()->check(CLI::IsMember({"json", "jsonl", "msgpack"}));
+      ->capture_default_str()
+      ->check(CLI::IsMember({"json", "jsonl", "msgpack"}));
   add_client_options(*results, o);
   results->callback([&] {
     action = [&] {
-      return w::pool::results(o.client, o.campaign, o.since, o.follow, *w::stream::parse_format(o.format), 1);
+      return w::pool::results(o.client, o.campaign, o.since, o.follow,
+                              *w::stream::parse_format(o.format), 1);
     };
   });
 
@@ -116,12 +139,14 @@ int main(int argc, char** argv) {
     CLI::App* sub = app.add_subcommand(verb, std::string("Campaign control: ") + verb);
     sub->add_option("campaign", o.campaign, "Campaign name")->required();
     add_client_options(*sub, o);
-    sub->callback([&, verb] { action = [&, verb] { return w::pool::control(o.client, verb, o.campaign); }; });
+    sub->callback(
+        [&, verb] { action = [&, verb] { return w::pool::control(o.client, verb, o.campaign); }; });
   }
 
   CLI::App* kernel = app.add_subcommand("kernel", "Kernel artifacts on the pool");
   kernel->require_subcommand(1);
-  CLI::App* kadd = kernel->add_subcommand("add", "Upload a kernel (.so or .wasm); prints its sha256");
+  CLI::App* kadd =
+      kernel->add_subcommand("add", "Upload a kernel (.so or .wasm); prints its sha256");
   kadd->add_option("path", o.path, "Kernel file")->required()->check(CLI::ExistingFile);
   kadd->add_option("--name", o.name, "Name to show (default: the file name)");
   add_client_options(*kadd, o);

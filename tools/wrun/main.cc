@@ -9,7 +9,8 @@
 namespace {
 
 constexpr const char* kExamples =
-    "  wgen range 0 10000 --step 100 | wrun -k build/kernels/divisible.so --static '{\"divisor\":123}'\n"
+    "  wgen range 0 10000 --step 100 | wrun -k build/kernels/divisible.so --static "
+    "'{\"divisor\":123}'\n"
     "  wgen grid lr=0.1,0.01 hidden=8,16 | wrun -k mlp.so -j 2 -f msgpack > out.msgpack\n"
     "  wrun -k primes.so --timeout 30s --memory 256 --keep-going < datasets.jsonl\n"
     "  wrun ws://127.0.0.1:7070 -j 2          # pool mode: run what the pool sends\n";
@@ -48,17 +49,20 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"json", "jsonl", "msgpack"}));
   app.add_option("--key", p.key, "Pool mode: the pool's shared key");
   app.add_option("--name", p.name, "Pool mode: name shown by 'wpool workers' (default: host name)");
-  app.add_option("--cache", p.cache_dir, "Pool mode: cache of kernel artifacts (default ~/.cache/wkit)");
+  app.add_option("--cache", p.cache_dir,
+                 "Pool mode: cache of kernel artifacts (default ~/.cache/wkit)");
   return prog.run(argc, argv, [&]() -> w::Status {
     if (!p.pool.empty()) {
-      if (!o.kernel.empty()) return w::Status(w::Code::kUsage, "give a pool URL or --kernel, not both");
+      if (!o.kernel.empty())
+        return w::Status(w::Code::kUsage, "give a pool URL or --kernel, not both");
       p.jobs = o.jobs;
       p.memory_mb = o.memory_mb;
       p.score = w::worker::machine_score(p.cache_dir, &w::bench::cached_score);
       return w::worker::run_pool_worker(p);
     }
     if (o.kernel.empty())
-      return w::Status(w::Code::kUsage, "--kernel is required (or a pool URL for pool mode); see 'wrun --help'");
+      return w::Status(w::Code::kUsage,
+                       "--kernel is required (or a pool URL for pool mode); see 'wrun --help'");
     o.format = *w::stream::parse_format(format);
     o.timeout = *w::cli::parse_seconds(timeout);
     return w::worker::run_filter(o);

@@ -10,14 +10,14 @@
 namespace w::worker {
 
 struct FilterOptions {
-  std::string kernel;          ///< path to the kernel .so
-  std::string static_arg;      ///< --static: a file name or a JSON text; empty for none
+  std::string kernel;      ///< path to the kernel .so
+  std::string static_arg;  ///< --static: a file name or a JSON text; empty for none
   int jobs = 1;
-  double timeout = 60;         ///< seconds per task
+  double timeout = 60;  ///< seconds per task
   size_t memory_mb = 1024;
-  bool keep_order = false;     ///< emit results in input order
-  bool keep_going = false;     ///< do not stop at the first failed task
-  bool include_input = true;   ///< copy each dataset into its result record
+  bool keep_order = false;    ///< emit results in input order
+  bool keep_going = false;    ///< do not stop at the first failed task
+  bool include_input = true;  ///< copy each dataset into its result record
   bool seccomp = true;
   stream::Format format = stream::Format::kJson;
   int input_fd = 0;

@@ -52,7 +52,9 @@ long object_size(const uint8_t* data, size_t n);
 bool is_one_object(std::string_view bytes);
 
 /// True if the first byte starts a msgpack map.
-inline bool starts_map(uint8_t b) { return (b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf; }
+inline bool starts_map(uint8_t b) {
+  return (b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf;
+}
 
 /// Appends `msgpack` (one object) as JSON text. bin becomes {"$b64":"..."},
 /// ext becomes {"$ext":type,"$b64":"..."}, NaN/inf become null, whole
@@ -93,7 +95,9 @@ class MapView {
   /// bin or str bytes.
   Result<std::string> bytes(std::string_view key) const;
 
-  const std::vector<std::pair<std::string_view, std::string_view>>& entries() const { return entries_; }
+  const std::vector<std::pair<std::string_view, std::string_view>>& entries() const {
+    return entries_;
+  }
 
  private:
   const std::string_view* find(std::string_view key) const;
@@ -102,7 +106,7 @@ class MapView {
 
 /// Decoders for one raw scalar value.
 bool decode_int(std::string_view raw, int64_t& out);
-bool decode_double(std::string_view raw, double& out);  ///< ints widen to double
+bool decode_double(std::string_view raw, double& out);         ///< ints widen to double
 bool decode_str(std::string_view raw, std::string_view& out);  ///< str or bin
 /// Element views of a raw array (each element's raw bytes).
 bool decode_array(std::string_view raw, std::vector<std::string_view>& out);
@@ -119,10 +123,18 @@ class MapBuilder {
   MapBuilder(const MapBuilder&) = delete;  // packer_ points into body_
   MapBuilder& operator=(const MapBuilder&) = delete;
 
-  MapBuilder& str(std::string_view key, std::string_view value) { return key_(key).str(value), ++n_, *this; }
-  MapBuilder& integer(std::string_view key, int64_t value) { return key_(key).integer(value), ++n_, *this; }
-  MapBuilder& real(std::string_view key, double value) { return key_(key).real(value), ++n_, *this; }
-  MapBuilder& boolean(std::string_view key, bool value) { return key_(key).boolean(value), ++n_, *this; }
+  MapBuilder& str(std::string_view key, std::string_view value) {
+    return key_(key).str(value), ++n_, *this;
+  }
+  MapBuilder& integer(std::string_view key, int64_t value) {
+    return key_(key).integer(value), ++n_, *this;
+  }
+  MapBuilder& real(std::string_view key, double value) {
+    return key_(key).real(value), ++n_, *this;
+  }
+  MapBuilder& boolean(std::string_view key, bool value) {
+    return key_(key).boolean(value), ++n_, *this;
+  }
   MapBuilder& bin(std::string_view key, std::string_view value) {
     return key_(key).bin(value.data(), value.size()), ++n_, *this;
   }
@@ -130,7 +142,10 @@ class MapBuilder {
   /// A value that already is msgpack (an empty view becomes nil).
   MapBuilder& raw(std::string_view key, std::string_view msgpack) {
     Packer& p = key_(key);
-    if (msgpack.empty()) p.nil(); else p.raw(msgpack);
+    if (msgpack.empty())
+      p.nil();
+    else
+      p.raw(msgpack);
     ++n_;
     return *this;
   }

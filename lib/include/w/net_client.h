@@ -40,7 +40,8 @@ Result<WsUrl> parse_ws_url(std::string_view url);
 class Client {
  public:
   /// Connects and waits for the handshake. Errors say where and why.
-  static Result<std::unique_ptr<Client>> connect(const std::string& url, const ClientOptions& options);
+  static Result<std::unique_ptr<Client>> connect(const std::string& url,
+                                                 const ClientOptions& options);
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;

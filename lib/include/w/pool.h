@@ -15,10 +15,10 @@ constexpr int kProtocolVersion = 1;
 struct ServeOptions {
   std::string db = "pool.db";
   std::string listen = "127.0.0.1:7070";
-  std::string key;                ///< shared key for a LAN; empty = none required
-  double heartbeat = 5;           ///< seconds between worker heartbeats
-  double worker_timeout = 30;     ///< a worker silent this long is dropped
-  size_t max_frame = 16u << 20;   ///< largest message accepted
+  std::string key;               ///< shared key for a LAN; empty = none required
+  double heartbeat = 5;          ///< seconds between worker heartbeats
+  double worker_timeout = 30;    ///< a worker silent this long is dropped
+  size_t max_frame = 16u << 20;  ///< largest message accepted
   int max_connections = 10000;
 };
 
@@ -40,7 +40,7 @@ struct SubmitOptions {
   int max_attempts = 3;
   int priority = 0;
   std::string once_key;
-  int batch = 1000;        ///< datasets per message
+  int batch = 1000;  ///< datasets per message
   int input_fd = 0;
 };
 Status submit(const ClientOptions& c, const SubmitOptions& s);

@@ -8,14 +8,14 @@
 namespace w::worker {
 
 struct PoolWorkerOptions {
-  std::string pool;         ///< ws://host:port
-  std::string key;          ///< the pool's shared key, if it has one
-  std::string name;         ///< shown in `wpool workers`; default: host name
-  std::string cache_dir;    ///< kernel artifacts by sha256; default ~/.cache/wkit
+  std::string pool;       ///< ws://host:port
+  std::string key;        ///< the pool's shared key, if it has one
+  std::string name;       ///< shown in `wpool workers`; default: host name
+  std::string cache_dir;  ///< kernel artifacts by sha256; default ~/.cache/wkit
   int jobs = 1;
   size_t memory_mb = 1024;
-  double score = 0;         ///< Dhrystones/s of this machine (0: unknown)
-  bool reconnect = true;    ///< false: exit when the pool goes away
+  double score = 0;       ///< Dhrystones/s of this machine (0: unknown)
+  bool reconnect = true;  ///< false: exit when the pool goes away
 };
 
 /// This machine's Dhrystone score, measured once and cached in the cache

@@ -21,11 +21,11 @@
 namespace w::sandbox {
 
 struct SlotConfig {
-  std::string kernel_path;  ///< the kernel's .so
-  std::string static_data;  ///< msgpack bytes for w_init; empty for none
-  size_t memory_mb = 1024;  ///< address-space limit of the child; 0 = none
-  bool seccomp = true;      ///< false only for debugging a kernel
-  double init_timeout = 30; ///< seconds allowed for dlopen + w_init
+  std::string kernel_path;   ///< the kernel's .so
+  std::string static_data;   ///< msgpack bytes for w_init; empty for none
+  size_t memory_mb = 1024;   ///< address-space limit of the child; 0 = none
+  bool seccomp = true;       ///< false only for debugging a kernel
+  double init_timeout = 30;  ///< seconds allowed for dlopen + w_init
 };
 
 /// What a slot answered for one task.

@@ -57,7 +57,7 @@ Status errno_status(std::string_view what, int err);
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return status_.ok(); }
@@ -78,8 +78,8 @@ class [[nodiscard]] Result {
 }  // namespace w
 
 /// Returns early from the enclosing function if `expr` is not ok.
-#define W_RETURN_IF_ERROR(expr)      \
-  do {                               \
-    ::w::Status w_status_ = (expr);  \
+#define W_RETURN_IF_ERROR(expr)            \
+  do {                                     \
+    ::w::Status w_status_ = (expr);        \
     if (!w_status_.ok()) return w_status_; \
   } while (0)

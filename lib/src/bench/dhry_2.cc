@@ -35,14 +35,16 @@ void Proc_7(One_Fifty Int_1_Par_Val, One_Fifty Int_2_Par_Val, One_Fifty* Int_Par
   *Int_Par_Ref = Int_2_Par_Val + Int_Loc;
 }
 
-void Proc_8(Arr_1_Dim Arr_1_Par_Ref, Arr_2_Dim Arr_2_Par_Ref, int Int_1_Par_Val, int Int_2_Par_Val) {
+void Proc_8(Arr_1_Dim Arr_1_Par_Ref, Arr_2_Dim Arr_2_Par_Ref, int Int_1_Par_Val,
+            int Int_2_Par_Val) {
   One_Fifty Int_Index;
   One_Fifty Int_Loc;
   Int_Loc = Int_1_Par_Val + 5;
   Arr_1_Par_Ref[Int_Loc] = Int_2_Par_Val;
   Arr_1_Par_Ref[Int_Loc + 1] = Arr_1_Par_Ref[Int_Loc];
   Arr_1_Par_Ref[Int_Loc + 30] = Int_Loc;
-  for (Int_Index = Int_Loc; Int_Index <= Int_Loc + 1; ++Int_Index) Arr_2_Par_Ref[Int_Loc][Int_Index] = Int_Loc;
+  for (Int_Index = Int_Loc; Int_Index <= Int_Loc + 1; ++Int_Index)
+    Arr_2_Par_Ref[Int_Loc][Int_Index] = Int_Loc;
   Arr_2_Par_Ref[Int_Loc][Int_Loc - 1] += 1;
   Arr_2_Par_Ref[Int_Loc + 20][Int_Loc] = Arr_1_Par_Ref[Int_Loc];
   Int_Glob = 5;

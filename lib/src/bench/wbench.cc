@@ -24,8 +24,10 @@ Result<DhrystoneResult> run_dhrystone(double min_seconds) {
   while (true) {
     const auto t0 = std::chrono::steady_clock::now();
     const char* wrong = dhry::run(runs);
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (*wrong) return Status::Internal(fmt::format("Dhrystone value {} is not what it should be", wrong));
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (*wrong)
+      return Status::Internal(fmt::format("Dhrystone value {} is not what it should be", wrong));
     if (secs >= min_seconds || runs > (1L << 40)) {
       DhrystoneResult r;
       r.runs = runs;
@@ -85,18 +87,20 @@ Status run_wbench(const WbenchOptions& o) {
   for (const auto& r : *results) total += r.dhrystones_per_second;
   std::string out;
   if (o.json) {
-    out = fmt::format("{{\"dhrystones_per_second\":{:.0f},\"dmips\":{:.1f},\"jobs\":{},\"per_core\":[", total,
-                      total / kVaxDhrystones, o.jobs);
+    out = fmt::format(
+        "{{\"dhrystones_per_second\":{:.0f},\"dmips\":{:.1f},\"jobs\":{},\"per_core\":[", total,
+        total / kVaxDhrystones, o.jobs);
     for (size_t i = 0; i < results->size(); ++i)
-      out += fmt::format("{}{{\"dhrystones_per_second\":{:.0f},\"dmips\":{:.1f},\"runs\":{},\"seconds\":{:.3f}}}",
-                         i ? "," : "", (*results)[i].dhrystones_per_second, (*results)[i].dmips,
-                         (*results)[i].runs, (*results)[i].seconds);
+      out += fmt::format(
+          "{}{{\"dhrystones_per_second\":{:.0f},\"dmips\":{:.1f},\"runs\":{},\"seconds\":{:.3f}}}",
+          i ? "," : "", (*results)[i].dhrystones_per_second, (*results)[i].dmips,
+          (*results)[i].runs, (*results)[i].seconds);
     out += "]}\n";
   } else {
     for (size_t i = 0; i < results->size(); ++i)
-      out += fmt::format("core {}: {:>14.0f} Dhrystones/s  {:>9.1f} DMIPS  ({} runs in {:.2f} s)\n", i,
-                         (*results)[i].dhrystones_per_second, (*results)[i].dmips, (*results)[i].runs,
-                         (*results)[i].seconds);
+      out += fmt::format("core {}: {:>14.0f} Dhrystones/s  {:>9.1f} DMIPS  ({} runs in {:.2f} s)\n",
+                         i, (*results)[i].dhrystones_per_second, (*results)[i].dmips,
+                         (*results)[i].runs, (*results)[i].seconds);
     if (o.jobs > 1)
       out += fmt::format("total ({} cores): {:>9.0f} Dhrystones/s  {:>9.1f} DMIPS\n", o.jobs, total,
                          total / kVaxDhrystones);
@@ -110,7 +114,8 @@ double cached_score(const std::string& cache_file) {
     double score = 0;
     if (in >> score && score > 0) return score;
   }
-  auto r = run_dhrystone_parallel(1, 0.3);  // in a child: keeps Dhrystone's globals out of the caller
+  auto r =
+      run_dhrystone_parallel(1, 0.3);  // in a child: keeps Dhrystone's globals out of the caller
   if (!r.ok() || r->empty()) return 0;
   const double score = r->front().dhrystones_per_second;
   std::ofstream out(cache_file);

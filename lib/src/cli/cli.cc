@@ -61,7 +61,8 @@ void Program::bind_environment(CLI::App& app) {
       continue;
     if (!opt->get_envname().empty()) continue;
     std::string env = "W_";
-    for (char c : opt->get_lnames().front()) env += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+    for (char c : opt->get_lnames().front())
+      env += c == '-' ? '_' : static_cast<char>(std::toupper(c));
     opt->envname(env);
   }
   for (CLI::App* sub : app.get_subcommands({})) {
@@ -108,10 +109,21 @@ Result<long long> parse_count(std::string_view text) {
   if (s.empty()) return Status::Invalid("empty number");
   double scale = 1;
   switch (s.back()) {
-    case 'k': case 'K': scale = 1e3; s.pop_back(); break;
-    case 'M': scale = 1e6; s.pop_back(); break;
-    case 'G': scale = 1e9; s.pop_back(); break;
-    default: break;
+    case 'k':
+    case 'K':
+      scale = 1e3;
+      s.pop_back();
+      break;
+    case 'M':
+      scale = 1e6;
+      s.pop_back();
+      break;
+    case 'G':
+      scale = 1e9;
+      s.pop_back();
+      break;
+    default:
+      break;
   }
   char* end = nullptr;
   errno = 0;
@@ -128,7 +140,8 @@ Result<long long> parse_count(std::string_view text) {
   if (s.empty() || *end != '\0' || errno != 0 || !std::isfinite(d))
     return Status::Invalid(fmt::format("not a number: '{}'", text));
   d *= scale;
-  if (std::fabs(d) >= 9.2e18) return Status::Invalid(fmt::format("number out of range: '{}'", text));
+  if (std::fabs(d) >= 9.2e18)
+    return Status::Invalid(fmt::format("number out of range: '{}'", text));
   if (d != std::floor(d)) return Status::Invalid(fmt::format("not a whole number: '{}'", text));
   return static_cast<long long>(d);
 }
@@ -137,12 +150,21 @@ Result<double> parse_seconds(std::string_view text) {
   std::string s(text);
   double scale = 1;
   auto ends_with = [&](std::string_view suffix) {
-    return s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return s.size() > suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
   };
-  if (ends_with("ms")) { scale = 1e-3; s.resize(s.size() - 2); }
-  else if (ends_with("s")) { s.pop_back(); }
-  else if (ends_with("m")) { scale = 60; s.pop_back(); }
-  else if (ends_with("h")) { scale = 3600; s.pop_back(); }
+  if (ends_with("ms")) {
+    scale = 1e-3;
+    s.resize(s.size() - 2);
+  } else if (ends_with("s")) {
+    s.pop_back();
+  } else if (ends_with("m")) {
+    scale = 60;
+    s.pop_back();
+  } else if (ends_with("h")) {
+    scale = 3600;
+    s.pop_back();
+  }
   char* end = nullptr;
   errno = 0;
   double d = std::strtod(s.c_str(), &end);

@@ -32,10 +32,18 @@ bool use_colour() {
 
 }  // namespace
 
-void set_program(std::string_view name) { g_program = name; }
-const char* program() { return g_program.c_str(); }
-void set_verbosity(int verbosity) { g_verbosity = verbosity; }
-int verbosity() { return g_verbosity; }
+void set_program(std::string_view name) {
+  g_program = name;
+}
+const char* program() {
+  return g_program.c_str();
+}
+void set_verbosity(int verbosity) {
+  g_verbosity = verbosity;
+}
+int verbosity() {
+  return g_verbosity;
+}
 
 bool stderr_is_tty() {
   static const bool tty = ::isatty(STDERR_FILENO) == 1;

@@ -112,7 +112,8 @@ int Client::Impl::on_callback(lws* w, lws_callback_reasons r, void* in, size_t l
     }
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
       wsi = nullptr;
-      mark_closed(in ? std::string(static_cast<const char*>(in), strnlen(static_cast<const char*>(in), len ? len : 256))
+      mark_closed(in ? std::string(static_cast<const char*>(in),
+                                   strnlen(static_cast<const char*>(in), len ? len : 256))
                      : "connection failed");
       return 0;
     case LWS_CALLBACK_CLIENT_RECEIVE: {
@@ -162,7 +163,8 @@ int Client::Impl::on_callback(lws* w, lws_callback_reasons r, void* in, size_t l
   }
 }
 
-Result<std::unique_ptr<Client>> Client::connect(const std::string& url, const ClientOptions& options) {
+Result<std::unique_ptr<Client>> Client::connect(const std::string& url,
+                                                const ClientOptions& options) {
   auto where = parse_ws_url(url);
   if (!where.ok()) return where.status();
   std::unique_ptr<Client> client(new Client());
@@ -214,7 +216,8 @@ Result<std::unique_ptr<Client>> Client::connect(const std::string& url, const Cl
   const bool done = m.cv.wait_for(lock, std::chrono::duration<double>(options.connect_timeout),
                                   [&] { return m.established || m.is_closed; });
   if (m.established) return client;
-  std::string why = done ? m.reason : fmt::format("no answer within {:g} s", options.connect_timeout);
+  std::string why =
+      done ? m.reason : fmt::format("no answer within {:g} s", options.connect_timeout);
   lock.unlock();
   return Status(Code::kIo, fmt::format("connect {}: {}", url, why));
 }
@@ -238,7 +241,8 @@ Status Client::send(std::string data, bool binary) {
   Impl& m = *impl_;
   std::unique_lock lock(m.mu);
   m.cv.wait(lock, [&] { return m.is_closed || m.queued_bytes < m.options.max_queued; });
-  if (m.is_closed) return Status(Code::kIo, fmt::format("{}: connection closed: {}", m.url, m.reason));
+  if (m.is_closed)
+    return Status(Code::kIo, fmt::format("{}: connection closed: {}", m.url, m.reason));
   std::string framed(LWS_PRE, '\0');
   framed += data;
   m.queued_bytes += data.size();
@@ -256,9 +260,11 @@ Status Client::flush(int timeout_ms) {
   if (timeout_ms < 0) {
     m.cv.wait(lock, pred);
   } else if (!m.cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), pred)) {
-    return Status(Code::kTimeout, fmt::format("{}: sending took longer than {} ms", m.url, timeout_ms));
+    return Status(Code::kTimeout,
+                  fmt::format("{}: sending took longer than {} ms", m.url, timeout_ms));
   }
-  if (!m.outbox.empty()) return Status(Code::kIo, fmt::format("{}: connection closed: {}", m.url, m.reason));
+  if (!m.outbox.empty())
+    return Status(Code::kIo, fmt::format("{}: connection closed: {}", m.url, m.reason));
   return {};
 }
 
@@ -286,12 +292,15 @@ Result<bool> Client::receive(Message& message, int timeout_ms) {
     } else if (!m.cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), pred)) {
       return false;
     }
-    if (m.inbox.empty()) return Status(Code::kIo, fmt::format("{}: connection closed: {}", m.url, m.reason));
+    if (m.inbox.empty())
+      return Status(Code::kIo, fmt::format("{}: connection closed: {}", m.url, m.reason));
   }
   return try_receive(message);
 }
 
-int Client::notify_fd() const { return impl_->event_fd; }
+int Client::notify_fd() const {
+  return impl_->event_fd;
+}
 
 bool Client::closed() const {
   std::lock_guard lock(impl_->mu);

@@ -38,7 +38,8 @@ bool for_each_arg(std::string_view query, Fn&& fn) {
     std::string_view part = query.substr(0, amp);
     size_t eq = part.find('=');
     std::string_view name = part.substr(0, eq);
-    std::string_view value = eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
+    std::string_view value =
+        eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
     if (fn(name, value)) return true;
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
@@ -58,7 +59,8 @@ std::string HttpRequest::arg(std::string_view name) const {
 }
 
 bool HttpRequest::has_arg(std::string_view name) const {
-  return for_each_arg(query, [&](std::string_view n, std::string_view) { return url_decode(n) == name; });
+  return for_each_arg(query,
+                      [&](std::string_view n, std::string_view) { return url_decode(n) == name; });
 }
 
 HttpResponse HttpResponse::json(int status, std::string body) {
@@ -85,7 +87,8 @@ Result<std::pair<std::string, int>> parse_listen(std::string_view text) {
   }
   auto port = cli::parse_count(port_text);
   if (!port.ok() || *port < 0 || *port > 65535)
-    return Status::Invalid(fmt::format("bad listen address '{}' (want HOST:PORT, e.g. 127.0.0.1:7070)", text));
+    return Status::Invalid(
+        fmt::format("bad listen address '{}' (want HOST:PORT, e.g. 127.0.0.1:7070)", text));
   return std::make_pair(host, static_cast<int>(*port));
 }
 

@@ -32,7 +32,8 @@ nlohmann::json campaign_json(const CampaignRow& r, int64_t leased, double rate) 
 
 std::string PoolServer::status_json() const {
   nlohmann::json campaigns = nlohmann::json::array();
-  for (const auto& [id, c] : campaigns_) campaigns.push_back(campaign_json(c.row, c.leased, c.done_rate));
+  for (const auto& [id, c] : campaigns_)
+    campaigns.push_back(campaign_json(c.row, c.leased, c.done_rate));
   nlohmann::json workers = nlohmann::json::array();
   for (const auto& [conn, w] : workers_)
     workers.push_back({{"id", w.row.id},
@@ -46,12 +47,9 @@ std::string PoolServer::status_json() const {
                        {"leased", w.leases.size()},
                        {"campaign", w.campaign}});
   const double up = std::chrono::duration<double>(Clock::now() - started_).count();
-  return nlohmann::json{{"version", kProtocolVersion},
-                        {"uptime_s", up},
-                        {"campaigns", campaigns},
-                        {"workers", workers},
-                        {"results_total", results_total_},
-                        {"failures_total", failures_total_}}
+  return nlohmann::json{{"version", kProtocolVersion},     {"uptime_s", up},
+                        {"campaigns", campaigns},          {"workers", workers},
+                        {"results_total", results_total_}, {"failures_total", failures_total_}}
       .dump();
 }
 
@@ -63,7 +61,8 @@ std::string PoolServer::metrics_text() const {
   metric("wpool_campaigns", "gauge", "Campaigns by state.");
   std::map<std::string, int> by_state;
   for (const auto& [id, c] : campaigns_) ++by_state[c.row.state];
-  for (const auto& [state, n] : by_state) out += fmt::format("wpool_campaigns{{state=\"{}\"}} {}\n", state, n);
+  for (const auto& [state, n] : by_state)
+    out += fmt::format("wpool_campaigns{{state=\"{}\"}} {}\n", state, n);
   metric("wpool_tasks", "gauge", "Tasks by state, over all campaigns.");
   int64_t done = 0, failed = 0, leased = 0, queued = 0;
   for (const auto& [id, c] : campaigns_) {
@@ -72,8 +71,10 @@ std::string PoolServer::metrics_text() const {
     leased += c.leased;
     queued += c.row.total - c.row.done - c.row.failed - c.leased;
   }
-  out += fmt::format("wpool_tasks{{state=\"queued\"}} {}\nwpool_tasks{{state=\"leased\"}} {}\n", queued, leased);
-  out += fmt::format("wpool_tasks{{state=\"done\"}} {}\nwpool_tasks{{state=\"failed\"}} {}\n", done, failed);
+  out += fmt::format("wpool_tasks{{state=\"queued\"}} {}\nwpool_tasks{{state=\"leased\"}} {}\n",
+                     queued, leased);
+  out += fmt::format("wpool_tasks{{state=\"done\"}} {}\nwpool_tasks{{state=\"failed\"}} {}\n", done,
+                     failed);
   metric("wpool_results_total", "counter", "Results stored since start.");
   out += fmt::format("wpool_results_total {}\n", results_total_);
   metric("wpool_requeues_total", "counter", "Leases returned to the queue since start.");
@@ -81,7 +82,8 @@ std::string PoolServer::metrics_text() const {
   metric("wpool_workers", "gauge", "Connected workers by platform.");
   std::map<std::string, int> platforms;
   for (const auto& [conn, w] : workers_) ++platforms[w.row.platform];
-  for (const auto& [p, n] : platforms) out += fmt::format("wpool_workers{{platform=\"{}\"}} {}\n", p, n);
+  for (const auto& [p, n] : platforms)
+    out += fmt::format("wpool_workers{{platform=\"{}\"}} {}\n", p, n);
   metric("wpool_queue_depth", "gauge", "Tasks held by each worker.");
   for (const auto& [conn, w] : workers_)
     out += fmt::format("wpool_queue_depth{{worker=\"{}\"}} {}\n", w.row.id, w.leases.size());
@@ -118,16 +120,17 @@ std::string PoolServer::workers_message() const {
   if (rows.ok()) {
     for (const WorkerRow& r : *rows) {
       const WorkerRow& row = live.count(r.id) ? live[r.id]->row : r;
-      list.push_back({{"id", row.id},
-                      {"name", row.name},
-                      {"platform", row.platform},
-                      {"slots", row.slots},
-                      {"score", row.score},
-                      {"tasks_done", row.tasks_done},
-                      {"tasks_failed", row.tasks_failed},
-                      {"flagged", row.flagged},
-                      {"last_seen", live.count(r.id) ? static_cast<int64_t>(std::time(nullptr)) : r.last_seen},
-                      {"connected", live.count(r.id) > 0}});
+      list.push_back(
+          {{"id", row.id},
+           {"name", row.name},
+           {"platform", row.platform},
+           {"slots", row.slots},
+           {"score", row.score},
+           {"tasks_done", row.tasks_done},
+           {"tasks_failed", row.tasks_failed},
+           {"flagged", row.flagged},
+           {"last_seen", live.count(r.id) ? static_cast<int64_t>(std::time(nullptr)) : r.last_seen},
+           {"connected", live.count(r.id) > 0}});
     }
   }
   std::string body;
@@ -148,8 +151,9 @@ net::HttpResponse PoolServer::on_http(const net::HttpRequest& request) {
     auto data = store_.kernel_data(sha);
     if (!data.ok()) return net::HttpResponse::text(404, "no such kernel\n");
     net::HttpResponse r;
-    r.content_type = request.path.size() > 5 && request.path.ends_with(".wasm") ? "application/wasm"
-                                                                               : "application/octet-stream";
+    r.content_type = request.path.size() > 5 && request.path.ends_with(".wasm")
+                         ? "application/wasm"
+                         : "application/octet-stream";
     r.body = std::move(*data);
     r.headers.emplace_back("ETag", "\"" + sha + "\"");
     r.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");

@@ -33,9 +33,16 @@ class PoolClient {
     while (!url.empty() && url.back() == '/') url.pop_back();
     auto c = net::Client::connect(url + "/client", co);
     if (!c.ok())
-      return Status(c.status().code(), c.status().message() + " (is 'wpool serve' running there? set --pool or W_POOL)");
+      return Status(
+          c.status().code(),
+          c.status().message() + " (is 'wpool serve' running there? set --pool or W_POOL)");
     std::unique_ptr<PoolClient> pc(new PoolClient(std::move(*c)));
-    auto welcome = pc->request(mp::MapBuilder().str("t", "hello").integer("v", kProtocolVersion).str("key", o.key).str("role", "client").done());
+    auto welcome = pc->request(mp::MapBuilder()
+                                   .str("t", "hello")
+                                   .integer("v", kProtocolVersion)
+                                   .str("key", o.key)
+                                   .str("role", "client")
+                                   .done());
     if (!welcome.ok()) return welcome.status();
     return pc;
   }
@@ -56,7 +63,10 @@ class PoolClient {
     if (*view->string("t", "") == "error") {
       const std::string code = *view->string("code", "");
       const std::string msg = *view->string("message", "error");
-      return Status(code == "not_found" ? Code::kNotFound : msg.rfind("denied", 0) == 0 ? Code::kDenied : Code::kInvalid, msg);
+      return Status(code == "not_found"           ? Code::kNotFound
+                    : msg.rfind("denied", 0) == 0 ? Code::kDenied
+                                                  : Code::kInvalid,
+                    msg);
     }
     return std::move(m.data);
   }
@@ -94,7 +104,8 @@ Result<nlohmann::json> fetch_status(PoolClient& pc, const std::string& campaign)
 
 std::string bar(double fraction, int width) {
   int filled = static_cast<int>(fraction * width + 0.5);
-  return std::string(static_cast<size_t>(filled), '#') + std::string(static_cast<size_t>(width - filled), '.');
+  return std::string(static_cast<size_t>(filled), '#') +
+         std::string(static_cast<size_t>(width - filled), '.');
 }
 
 }  // namespace
@@ -109,7 +120,12 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
       auto data = read_file(s.kernel);
       if (!data.ok()) return data.status();
       std::string name = s.kernel.substr(s.kernel.find_last_of('/') + 1);
-      auto put = (*pc)->request(mp::MapBuilder().str("t", "kernel_put").str("name", name).str("platform", "linux-x86_64").bin("data", *data).done());
+      auto put = (*pc)->request(mp::MapBuilder()
+                                    .str("t", "kernel_put")
+                                    .str("name", name)
+                                    .str("platform", "linux-x86_64")
+                                    .bin("data", *data)
+                                    .done());
       if (!put.ok()) return put.status();
       sha = *mp::MapView::parse(*put)->string("sha256");
     } else if (looks_like_sha(s.kernel)) {
@@ -134,7 +150,8 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
   auto ov = mp::MapView::parse(*opened);
   const int64_t cid = *ov->integer("campaign");
   if (*ov->boolean("skip")) {
-    diag::info("campaign '{}': once-key '{}' was submitted before; nothing added", s.campaign, s.once_key);
+    diag::info("campaign '{}': once-key '{}' was submitted before; nothing added", s.campaign,
+               s.once_key);
     return {};
   }
   // Stream datasets in batches; at most kWindow batches wait for their
@@ -161,7 +178,8 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
     mp::Packer pk(arr);
     pk.array(static_cast<uint32_t>(in_batch));
     pk.raw(items);
-    W_RETURN_IF_ERROR((*pc)->send(mp::MapBuilder().str("t", "datasets").integer("campaign", cid).raw("items", arr).done()));
+    W_RETURN_IF_ERROR((*pc)->send(
+        mp::MapBuilder().str("t", "datasets").integer("campaign", cid).raw("items", arr).done()));
     sent += in_batch;
     items.clear();
     in_batch = 0;
@@ -175,7 +193,8 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
       while (unacked > 0 && wait_ack().ok()) {
       }
       diag::finish_progress();
-      return got.status().with_context(fmt::format("{} datasets submitted before the error", acked));
+      return got.status().with_context(
+          fmt::format("{} datasets submitted before the error", acked));
     }
     if (!*got) break;
     items += record;
@@ -199,16 +218,18 @@ Status status(const ClientOptions& c, const std::string& campaign, bool json) {
   if (json) {
     out = st->dump() + "\n";
   } else {
-    out += fmt::format("{:<20} {:<9} {:>10} {:>8} {:>10} {:>9} {:>8}  {}\n", "CAMPAIGN", "STATE", "DONE", "FAILED",
-                       "TOTAL", "RATE/s", "ETA", "PROGRESS");
+    out += fmt::format("{:<20} {:<9} {:>10} {:>8} {:>10} {:>9} {:>8}  {}\n", "CAMPAIGN", "STATE",
+                       "DONE", "FAILED", "TOTAL", "RATE/s", "ETA", "PROGRESS");
     for (const auto& cj : (*st)["campaigns"]) {
       const double total = cj["total"].get<double>();
-      const double frac = total > 0 ? (cj["done"].get<double>() + cj["failed"].get<double>()) / total : 1.0;
+      const double frac =
+          total > 0 ? (cj["done"].get<double>() + cj["failed"].get<double>()) / total : 1.0;
       const double eta = cj["eta_s"].get<double>();
-      out += fmt::format("{:<20} {:<9} {:>10} {:>8} {:>10} {:>9.0f} {:>8}  {} {:3.0f}%\n",
-                         cj["name"].get<std::string>(), cj["state"].get<std::string>(), cj["done"].get<int64_t>(),
-                         cj["failed"].get<int64_t>(), cj["total"].get<int64_t>(), cj["rate"].get<double>(),
-                         eta < 0 ? std::string("-") : fmt::format("{:.0f}s", eta), bar(frac, 20), frac * 100);
+      out += fmt::format(
+          "{:<20} {:<9} {:>10} {:>8} {:>10} {:>9.0f} {:>8}  {} {:3.0f}%\n",
+          cj["name"].get<std::string>(), cj["state"].get<std::string>(), cj["done"].get<int64_t>(),
+          cj["failed"].get<int64_t>(), cj["total"].get<int64_t>(), cj["rate"].get<double>(),
+          eta < 0 ? std::string("-") : fmt::format("{:.0f}s", eta), bar(frac, 20), frac * 100);
     }
     out += fmt::format("{} workers connected\n", (*st)["workers"].size());
   }
@@ -222,21 +243,27 @@ Status wait(const ClientOptions& c, const std::string& campaign, double timeout)
   while (true) {
     auto st = fetch_status(**pc, campaign);
     if (!st.ok()) return st.status();
-    if ((*st)["campaigns"].empty()) return Status::NotFound(fmt::format("no campaign '{}'", campaign));
+    if ((*st)["campaigns"].empty())
+      return Status::NotFound(fmt::format("no campaign '{}'", campaign));
     const auto& cj = (*st)["campaigns"][0];
     const int64_t done = cj["done"], failed = cj["failed"], total = cj["total"];
-    diag::progress(fmt::format("{} {}/{} done, {} failed", bar(total ? double(done + failed) / double(total) : 1, 30),
-                               done, total, failed));
+    diag::progress(fmt::format("{} {}/{} done, {} failed",
+                               bar(total ? double(done + failed) / double(total) : 1, 30), done,
+                               total, failed));
     if (cj["complete"].get<bool>()) {
       diag::finish_progress();
-      if (failed > 0) return Status(Code::kFailed, fmt::format("campaign '{}': {} of {} tasks failed", campaign, failed, total));
+      if (failed > 0)
+        return Status(Code::kFailed,
+                      fmt::format("campaign '{}': {} of {} tasks failed", campaign, failed, total));
       return {};
     }
-    const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double waited =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (timeout > 0 && waited >= timeout) {
       diag::finish_progress();
-      return Status(Code::kTimeout, fmt::format("campaign '{}' not complete after {:g} s ({} of {} done)", campaign,
-                                                timeout, done + failed, total));
+      return Status(Code::kTimeout,
+                    fmt::format("campaign '{}' not complete after {:g} s ({} of {} done)", campaign,
+                                timeout, done + failed, total));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -282,15 +309,16 @@ Status workers(const ClientOptions& c, bool json) {
   if (json) {
     out = items.dump() + "\n";
   } else {
-    out += fmt::format("{:<28} {:<16} {:<13} {:>5} {:>10} {:>9} {:>7} {:<7} {}\n", "ID", "NAME", "PLATFORM", "SLOTS",
-                       "SCORE", "DONE", "FAILED", "FLAGGED", "LAST SEEN");
+    out += fmt::format("{:<28} {:<16} {:<13} {:>5} {:>10} {:>9} {:>7} {:<7} {}\n", "ID", "NAME",
+                       "PLATFORM", "SLOTS", "SCORE", "DONE", "FAILED", "FLAGGED", "LAST SEEN");
     for (const auto& w : items) {
       const int64_t ago = static_cast<int64_t>(std::time(nullptr)) - w["last_seen"].get<int64_t>();
-      out += fmt::format("{:<28} {:<16} {:<13} {:>5} {:>10.0f} {:>9} {:>7} {:<7} {}\n", w["id"].get<std::string>(),
-                         w["name"].get<std::string>(), w["platform"].get<std::string>(), w["slots"].get<int>(),
-                         w["score"].get<double>(), w["tasks_done"].get<int64_t>(), w["tasks_failed"].get<int64_t>(),
-                         w["flagged"].get<bool>() ? "yes" : "no",
-                         w["connected"].get<bool>() ? std::string("connected") : fmt::format("{}s ago", ago));
+      out += fmt::format(
+          "{:<28} {:<16} {:<13} {:>5} {:>10.0f} {:>9} {:>7} {:<7} {}\n", w["id"].get<std::string>(),
+          w["name"].get<std::string>(), w["platform"].get<std::string>(), w["slots"].get<int>(),
+          w["score"].get<double>(), w["tasks_done"].get<int64_t>(),
+          w["tasks_failed"].get<int64_t>(), w["flagged"].get<bool>() ? "yes" : "no",
+          w["connected"].get<bool>() ? std::string("connected") : fmt::format("{}s ago", ago));
     }
   }
   return stream::write_all(STDOUT_FILENO, out);
@@ -299,7 +327,8 @@ Status workers(const ClientOptions& c, bool json) {
 Status control(const ClientOptions& c, const std::string& action, const std::string& campaign) {
   auto pc = PoolClient::connect(c);
   if (!pc.ok()) return pc.status();
-  auto answer = (*pc)->request(mp::MapBuilder().str("t", "control").str("action", action).str("campaign", campaign).done());
+  auto answer = (*pc)->request(
+      mp::MapBuilder().str("t", "control").str("action", action).str("campaign", campaign).done());
   if (!answer.ok()) return answer.status();
   diag::info("campaign '{}': {} done", campaign, action);
   return {};
@@ -312,7 +341,12 @@ Status kernel_add(const ClientOptions& c, const std::string& path, const std::st
   if (!data.ok()) return data.status();
   const std::string kname = name.empty() ? path.substr(path.find_last_of('/') + 1) : name;
   const std::string platform = path.ends_with(".wasm") ? "wasm32" : "linux-x86_64";
-  auto put = (*pc)->request(mp::MapBuilder().str("t", "kernel_put").str("name", kname).str("platform", platform).bin("data", *data).done());
+  auto put = (*pc)->request(mp::MapBuilder()
+                                .str("t", "kernel_put")
+                                .str("name", kname)
+                                .str("platform", platform)
+                                .bin("data", *data)
+                                .done());
   if (!put.ok()) return put.status();
   return stream::write_all(STDOUT_FILENO, *mp::MapView::parse(*put)->string("sha256") + "\n");
 }
@@ -325,7 +359,8 @@ Status kernel_list(const ClientOptions& c) {
   auto v = mp::MapView::parse(*answer);
   std::vector<std::string_view> items;
   mp::decode_array(v->raw("items"), items);
-  std::string out = fmt::format("{:<64}  {:<13} {:>10}  {}\n", "SHA256", "PLATFORM", "BYTES", "NAME");
+  std::string out =
+      fmt::format("{:<64}  {:<13} {:>10}  {}\n", "SHA256", "PLATFORM", "BYTES", "NAME");
   for (auto item : items) {
     auto k = mp::MapView::parse(item);
     out += fmt::format("{:<64}  {:<13} {:>10}  {}\n", *k->string("sha256"), *k->string("platform"),

@@ -8,7 +8,8 @@
 
 namespace w::pool {
 
-PoolServer::PoolServer(const ServeOptions& options, Store& store) : options_(options), store_(store) {}
+PoolServer::PoolServer(const ServeOptions& options, Store& store)
+    : options_(options), store_(store) {}
 
 Status PoolServer::load() {
   auto rows = store_.campaigns();
@@ -27,7 +28,9 @@ void PoolServer::attach(net::Server& server) {
   server.every(250, [this] { check_deadlines(); });
 }
 
-void PoolServer::reply(net::ConnId id, const std::string& message) { server_->send(id, message, true); }
+void PoolServer::reply(net::ConnId id, const std::string& message) {
+  server_->send(id, message, true);
+}
 
 void PoolServer::reply_after_commit(net::ConnId id, std::string message) {
   after_commit_.emplace_back(id, std::move(message));
@@ -132,8 +135,8 @@ void PoolServer::on_worker_message(net::ConnId id, const mp::MapView& m, const s
     w.last_heard = Clock::now();
     w.row.last_seen = static_cast<int64_t>(std::time(nullptr));
     pending_worker_.erase(id);
-    diag::info("worker {} joined: {} slots, {}, score {:.0f}", w.row.id, w.row.slots, w.row.platform,
-               w.row.score);
+    diag::info("worker {} joined: {} slots, {}, score {:.0f}", w.row.id, w.row.slots,
+               w.row.platform, w.row.score);
     reply(id, mp::MapBuilder()
                   .str("t", "welcome")
                   .integer("v", kProtocolVersion)
@@ -233,7 +236,8 @@ Status PoolServer::on_kernel_put(net::ConnId id, const mp::MapView& m) {
   auto data = m.bytes("data");
   if (!data.ok()) return data.status();
   const std::string sha = sha256_hex(*data);
-  W_RETURN_IF_ERROR(store_.put_kernel(sha, *m.string("name", "kernel"), *m.string("platform", "linux-x86_64"), *data));
+  W_RETURN_IF_ERROR(store_.put_kernel(sha, *m.string("name", "kernel"),
+                                      *m.string("platform", "linux-x86_64"), *data));
   reply_after_commit(id, mp::MapBuilder().str("t", "kernel").str("sha256", sha).done());
   return {};
 }
@@ -254,12 +258,15 @@ Status PoolServer::on_open(net::ConnId id, const mp::MapView& m) {
     cid = existing->second;
     const Campaign& c = campaigns_.at(cid);
     if (!spec.kernel_sha.empty() && spec.kernel_sha != c.row.spec.kernel_sha)
-      return Status::Invalid(fmt::format("campaign '{}' exists with another kernel ({}); pick a new name",
-                                         spec.name, c.row.spec.kernel_sha.substr(0, 12)));
+      return Status::Invalid(
+          fmt::format("campaign '{}' exists with another kernel ({}); pick a new name", spec.name,
+                      c.row.spec.kernel_sha.substr(0, 12)));
   } else {
-    if (spec.kernel_sha.empty()) return Status::NotFound(fmt::format("no campaign '{}'", spec.name));
+    if (spec.kernel_sha.empty())
+      return Status::NotFound(fmt::format("no campaign '{}'", spec.name));
     if (!store_.kernel_data(spec.kernel_sha).ok())
-      return Status::NotFound(fmt::format("kernel {} is not on the pool; add it first", spec.kernel_sha));
+      return Status::NotFound(
+          fmt::format("kernel {} is not on the pool; add it first", spec.kernel_sha));
     auto created = store_.create_campaign(spec);
     if (!created.ok()) return created.status();
     cid = *created;
@@ -296,7 +303,8 @@ Status PoolServer::on_datasets(net::ConnId id, const mp::MapView& m) {
   if (!cid.ok() || !campaigns_.count(*cid)) return Status::NotFound("no such campaign");
   Campaign& c = campaigns_.at(*cid);
   std::vector<std::string_view> items;
-  if (!mp::decode_array(m.raw("items"), items)) return Status::Invalid("datasets: 'items' is not an array");
+  if (!mp::decode_array(m.raw("items"), items))
+    return Status::Invalid("datasets: 'items' is not an array");
   auto next = store_.next_seq(c.row.id);
   if (!next.ok()) return next.status();
   int64_t seq = *next;
@@ -355,7 +363,9 @@ Status PoolServer::on_control(net::ConnId id, const mp::MapView& m) {
   if (it == by_name_.end()) return Status::NotFound(fmt::format("no campaign '{}'", name));
   const int64_t cid = it->second;
   if (action == "pause" || action == "resume" || action == "cancel") {
-    const std::string state = action == "pause" ? "paused" : action == "resume" ? "running" : "cancelled";
+    const std::string state = action == "pause"    ? "paused"
+                              : action == "resume" ? "running"
+                                                   : "cancelled";
     W_RETURN_IF_ERROR(store_.set_campaign_state(cid, state));
     campaigns_.at(cid).row.state = state;
   } else if (action == "delete") {
@@ -365,7 +375,8 @@ Status PoolServer::on_control(net::ConnId id, const mp::MapView& m) {
     campaigns_.erase(cid);
     by_name_.erase(it);
   } else {
-    return Status::Invalid(fmt::format("unknown action '{}' (cancel, pause, resume, delete)", action));
+    return Status::Invalid(
+        fmt::format("unknown action '{}' (cancel, pause, resume, delete)", action));
   }
   reply_after_commit(id, mp::MapBuilder().str("t", "ok").done());
   top_up_all();

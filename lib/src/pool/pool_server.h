@@ -52,7 +52,7 @@ class PoolServer : public net::Handler {
     int64_t cursor = 0;            // highest task id loaded from the store
     bool store_exhausted = false;  // nothing queued beyond cursor
     int64_t leased = 0;
-    double done_rate = 0;          // results per second, smoothed
+    double done_rate = 0;  // results per second, smoothed
     int64_t done_last_tick = 0;
     bool has_work() const { return !ready.empty() || !requeued.empty() || !store_exhausted; }
     bool complete() const { return row.done + row.failed >= row.total; }
@@ -93,8 +93,8 @@ class PoolServer : public net::Handler {
   int prefetch(const Worker& w) const;
   void release_leases(Worker& w, const std::string& why);
   void check_deadlines();
-  void finish_task(Worker& w, int64_t task, bool ok, std::string_view output, const std::string& error,
-                   double ms);
+  void finish_task(Worker& w, int64_t task, bool ok, std::string_view output,
+                   const std::string& error, double ms);
 
   // Status (api.cc).
   std::string status_json() const;

@@ -10,9 +10,9 @@
 namespace w::pool {
 namespace {
 
-constexpr int kLoadBatch = 2048;      // tasks read from the store at a time
-constexpr size_t kLowWater = 512;     // refill the window below this
-constexpr int kMaxPrefetch = 4096;    // most tasks outstanding per worker
+constexpr int kLoadBatch = 2048;    // tasks read from the store at a time
+constexpr size_t kLowWater = 512;   // refill the window below this
+constexpr int kMaxPrefetch = 4096;  // most tasks outstanding per worker
 constexpr auto kLeaseGrace = std::chrono::seconds(5);
 
 }  // namespace
@@ -94,7 +94,11 @@ void PoolServer::top_up(Worker& w) {
   const auto timeout = std::chrono::milliseconds(c->row.spec.timeout_ms);
   TaskRow task;
   while (static_cast<int>(sent.size()) < want && take_task(*c, task)) {
-    bpk.raw(mp::MapBuilder().integer("id", task.id).integer("seq", task.seq).raw("input", task.input).done());
+    bpk.raw(mp::MapBuilder()
+                .integer("id", task.id)
+                .integer("seq", task.seq)
+                .raw("input", task.input)
+                .done());
     sent.push_back(task.id);
     // The deadline allows for the tasks queued ahead of this one on the worker.
     const auto ahead = static_cast<long>(w.leases.size()) / std::max(1, w.row.slots);
@@ -105,7 +109,9 @@ void PoolServer::top_up(Worker& w) {
   if (sent.empty()) return;
   pk.array(static_cast<uint32_t>(sent.size()));
   pk.raw(body);
-  reply(w.conn, mp::MapBuilder().str("t", "tasks").integer("campaign", c->row.id).raw("items", items).done());
+  reply(
+      w.conn,
+      mp::MapBuilder().str("t", "tasks").integer("campaign", c->row.id).raw("items", items).done());
 }
 
 void PoolServer::top_up_all() {
@@ -166,7 +172,8 @@ void PoolServer::finish_task(Worker& w, int64_t task_id, bool ok, std::string_vi
 
 Status PoolServer::on_results(Worker& w, const mp::MapView& m) {
   std::vector<std::string_view> items;
-  if (!mp::decode_array(m.raw("items"), items)) return Status::Invalid("results: 'items' is not an array");
+  if (!mp::decode_array(m.raw("items"), items))
+    return Status::Invalid("results: 'items' is not an array");
   for (auto raw : items) {
     auto item = mp::MapView::parse(raw);
     if (!item.ok()) return Status::Invalid("results: an item is not a map");
@@ -197,11 +204,13 @@ void PoolServer::check_deadlines() {
     for (int64_t task : expired) {
       auto c = campaigns_.find(w.leases.at(task).task.campaign);
       const int64_t timeout_ms = c == campaigns_.end() ? 0 : c->second.row.spec.timeout_ms;
-      finish_task(w, task, false, {}, fmt::format("lease expired: no result within {} ms", timeout_ms), 0);
+      finish_task(w, task, false, {},
+                  fmt::format("lease expired: no result within {} ms", timeout_ms), 0);
     }
   }
   for (net::ConnId id : gone) {
-    diag::warning("worker {} silent for {:g} s: dropping it", workers_.at(id).row.id, options_.worker_timeout);
+    diag::warning("worker {} silent for {:g} s: dropping it", workers_.at(id).row.id,
+                  options_.worker_timeout);
     server_->close(id, 1001, "silent too long");
     release_leases(workers_.at(id), "worker silent");
   }

@@ -37,7 +37,9 @@ CREATE TABLE workers(
   tasks_done INTEGER, tasks_failed INTEGER, flagged INTEGER, last_seen INTEGER);
 )sql";
 
-int64_t now_s() { return static_cast<int64_t>(std::time(nullptr)); }
+int64_t now_s() {
+  return static_cast<int64_t>(std::time(nullptr));
+}
 
 std::string column_blob(sqlite3_stmt* st, int i) {
   const void* p = sqlite3_column_blob(st, i);
@@ -91,8 +93,9 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
     if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
   }
   if (version > kSchemaVersion)
-    return Status::Invalid(fmt::format("'{}' has schema version {}, newer than this wpool ({}); upgrade wkit",
-                                       path, version, kSchemaVersion));
+    return Status::Invalid(
+        fmt::format("'{}' has schema version {}, newer than this wpool ({}); upgrade wkit", path,
+                    version, kSchemaVersion));
   if (version == 0) {
     W_RETURN_IF_ERROR(s->exec("BEGIN"));
     W_RETURN_IF_ERROR(s->exec(kSchemaV1));
@@ -145,8 +148,8 @@ Status Store::commit() {
   return exec("COMMIT");
 }
 
-Status Store::put_kernel(const std::string& sha, const std::string& name, const std::string& platform,
-                         const std::string& data) {
+Status Store::put_kernel(const std::string& sha, const std::string& name,
+                         const std::string& platform, const std::string& data) {
   W_RETURN_IF_ERROR(begin_if_needed());
   sqlite3_stmt* st = prepare(
       "INSERT INTO kernels(sha256,name,platform,data,added) VALUES(?,?,?,?,?) "
@@ -172,7 +175,8 @@ Result<std::string> Store::kernel_data(const std::string& sha) {
 }
 
 Result<std::vector<std::vector<std::string>>> Store::kernels() {
-  sqlite3_stmt* st = prepare("SELECT sha256,name,platform,length(data) FROM kernels ORDER BY added");
+  sqlite3_stmt* st =
+      prepare("SELECT sha256,name,platform,length(data) FROM kernels ORDER BY added");
   if (!st) return sql_error("prepare");
   Reset r{st};
   std::vector<std::vector<std::string>> out;
@@ -246,8 +250,9 @@ Status Store::set_campaign_state(int64_t id, const std::string& state) {
 
 Status Store::delete_campaign(int64_t id) {
   W_RETURN_IF_ERROR(begin_if_needed());
-  for (const char* sql : {"DELETE FROM results WHERE campaign=?", "DELETE FROM tasks WHERE campaign=?",
-                          "DELETE FROM once_keys WHERE campaign=?", "DELETE FROM campaigns WHERE id=?"}) {
+  for (const char* sql :
+       {"DELETE FROM results WHERE campaign=?", "DELETE FROM tasks WHERE campaign=?",
+        "DELETE FROM once_keys WHERE campaign=?", "DELETE FROM campaigns WHERE id=?"}) {
     sqlite3_stmt* st = prepare(sql);
     if (!st) return sql_error("prepare");
     Reset r{st};

@@ -62,8 +62,13 @@ bool send_all(const std::string& data) {
 // Only async-signal-safe calls; the frame is built in a stack buffer.
 void on_sigsys(int, siginfo_t* info, void*) {
   const uint32_t nr = static_cast<uint32_t>(info->si_syscall);
-  char frame[kFrameHeader + 4] = {4, 0, 0, 0, static_cast<char>(kFrameForbidden),
-                                  static_cast<char>(nr & 0xff), static_cast<char>((nr >> 8) & 0xff),
+  char frame[kFrameHeader + 4] = {4,
+                                  0,
+                                  0,
+                                  0,
+                                  static_cast<char>(kFrameForbidden),
+                                  static_cast<char>(nr & 0xff),
+                                  static_cast<char>((nr >> 8) & 0xff),
                                   static_cast<char>((nr >> 16) & 0xff),
                                   static_cast<char>((nr >> 24) & 0xff)};
   ssize_t ignored = ::write(kChildFd, frame, sizeof frame);
@@ -163,12 +168,12 @@ Status install_seccomp() {
                  SCMP_SYS(mprotect), SCMP_SYS(madvise)})
     allow(nr);
   // Time, randomness, and what libc needs to exit, abort and report.
-  for (int nr : {SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(gettimeofday),
-                 SCMP_SYS(time), SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep),
-                 SCMP_SYS(getrandom), SCMP_SYS(futex), SCMP_SYS(sched_yield),
-                 SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(getpid),
-                 SCMP_SYS(gettid), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(exit),
-                 SCMP_SYS(exit_group)})
+  for (int nr :
+       {SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(gettimeofday), SCMP_SYS(time),
+        SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(getrandom), SCMP_SYS(futex),
+        SCMP_SYS(sched_yield), SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(getpid),
+        SCMP_SYS(gettid), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(exit),
+        SCMP_SYS(exit_group)})
     allow(nr);
   // abort() raises SIGABRT with tgkill on itself; no other signals to others.
   rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,

@@ -8,8 +8,8 @@ namespace w::sandbox {
 /// The fd the child talks to its worker on (the socketpair end is moved here).
 constexpr int kChildFd = 3;
 
-/// Never returns: moves `sock` to kChildFd, loads the kernel, locks the process down, serves tasks on
-/// kChildFd until the worker closes it, then _exit()s.
+/// Never returns: moves `sock` to kChildFd, loads the kernel, locks the process down, serves tasks
+/// on kChildFd until the worker closes it, then _exit()s.
 [[noreturn]] void child_main(const SlotConfig& config, int sock);
 
 /// Installs the seccomp filter that allows only computing (see child.cc).

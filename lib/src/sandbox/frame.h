@@ -19,11 +19,11 @@ enum FrameType : uint8_t {
   // worker -> slot
   kFrameTask = 1,  ///< payload: one dataset (msgpack map)
   // slot -> worker
-  kFrameReady = 10,      ///< the kernel is loaded and w_init succeeded
-  kFrameInitFailed = 11, ///< payload: why loading or w_init failed
-  kFrameResult = 12,     ///< payload: f64 ms | output msgpack (may be empty)
-  kFrameTaskError = 13,  ///< payload: f64 ms | message
-  kFrameForbidden = 14,  ///< payload: u32 system call number (seccomp trap)
+  kFrameReady = 10,       ///< the kernel is loaded and w_init succeeded
+  kFrameInitFailed = 11,  ///< payload: why loading or w_init failed
+  kFrameResult = 12,      ///< payload: f64 ms | output msgpack (may be empty)
+  kFrameTaskError = 13,   ///< payload: f64 ms | message
+  kFrameForbidden = 14,   ///< payload: u32 system call number (seccomp trap)
 };
 
 constexpr size_t kFrameHeader = 5;

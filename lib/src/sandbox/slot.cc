@@ -42,7 +42,10 @@ std::string syscall_name(int nr) {
 }  // namespace
 
 Slot::Slot(pid_t pid, int fd, int index, size_t memory_mb)
-    : pid_(pid), fd_(fd), index_(index), memory_mb_(memory_mb),
+    : pid_(pid),
+      fd_(fd),
+      index_(index),
+      memory_mb_(memory_mb),
       reader_(std::make_unique<FrameReader>(kMaxReply)) {}
 
 Slot::~Slot() {
@@ -90,7 +93,8 @@ Result<std::unique_ptr<Slot>> Slot::start(const SlotConfig& config, int index) {
     if (*got) {
       if (frame.type == kFrameReady) break;
       if (frame.type == kFrameInitFailed)
-        return Status(Code::kInvalid, fmt::format("kernel '{}': {}", config.kernel_path, frame.payload));
+        return Status(Code::kInvalid,
+                      fmt::format("kernel '{}': {}", config.kernel_path, frame.payload));
       if (frame.type == kFrameForbidden && frame.payload.size() == 4) {
         uint32_t nr;
         std::memcpy(&nr, frame.payload.data(), 4);
@@ -108,7 +112,9 @@ Result<std::unique_ptr<Slot>> Slot::start(const SlotConfig& config, int index) {
   return slot;
 }
 
-void Slot::queue_task(std::string_view input) { append_frame(outbox_, kFrameTask, input); }
+void Slot::queue_task(std::string_view input) {
+  append_frame(outbox_, kFrameTask, input);
+}
 
 Status Slot::flush() {
   while (!outbox_.empty()) {
@@ -200,9 +206,9 @@ std::string Slot::reap() {
   if (WIFSIGNALED(status)) {
     const int sig = WTERMSIG(status);
     if (near_limit && sig != SIGKILL)
-      return fmt::format("out of memory: crashed with SIG{} after using {:.0f} MB of its {} MB limit",
-                         sigabbrev_np(sig) ? sigabbrev_np(sig) : std::to_string(sig), peak_mb,
-                         memory_mb_);
+      return fmt::format(
+          "out of memory: crashed with SIG{} after using {:.0f} MB of its {} MB limit",
+          sigabbrev_np(sig) ? sigabbrev_np(sig) : std::to_string(sig), peak_mb, memory_mb_);
     if (sig == SIGSYS) return "forbidden system call (killed by SIGSYS)";
     const char* abbrev = sigabbrev_np(sig);
     return fmt::format("crashed: SIG{} ({})", abbrev ? abbrev : std::to_string(sig),

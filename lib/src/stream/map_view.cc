@@ -46,15 +46,25 @@ bool decode_int(std::string_view raw, int64_t& out) {
   if (b >= 0xe0) return out = static_cast<int8_t>(b), true;
   auto need = [&](size_t n) { return raw.size() >= 1 + n; };
   switch (b) {
-    case 0xcc: return need(1) && (out = p[1], true);
-    case 0xcd: return need(2) && (out = static_cast<int64_t>(be(p + 1, 2)), true);
-    case 0xce: return need(4) && (out = static_cast<int64_t>(be(p + 1, 4)), true);
-    case 0xcf: return need(8) && be(p + 1, 8) <= INT64_MAX && (out = static_cast<int64_t>(be(p + 1, 8)), true);
-    case 0xd0: return need(1) && (out = static_cast<int8_t>(p[1]), true);
-    case 0xd1: return need(2) && (out = static_cast<int16_t>(be(p + 1, 2)), true);
-    case 0xd2: return need(4) && (out = static_cast<int32_t>(be(p + 1, 4)), true);
-    case 0xd3: return need(8) && (out = static_cast<int64_t>(be(p + 1, 8)), true);
-    default: return false;
+    case 0xcc:
+      return need(1) && (out = p[1], true);
+    case 0xcd:
+      return need(2) && (out = static_cast<int64_t>(be(p + 1, 2)), true);
+    case 0xce:
+      return need(4) && (out = static_cast<int64_t>(be(p + 1, 4)), true);
+    case 0xcf:
+      return need(8) && be(p + 1, 8) <= INT64_MAX &&
+             (out = static_cast<int64_t>(be(p + 1, 8)), true);
+    case 0xd0:
+      return need(1) && (out = static_cast<int8_t>(p[1]), true);
+    case 0xd1:
+      return need(2) && (out = static_cast<int16_t>(be(p + 1, 2)), true);
+    case 0xd2:
+      return need(4) && (out = static_cast<int32_t>(be(p + 1, 4)), true);
+    case 0xd3:
+      return need(8) && (out = static_cast<int64_t>(be(p + 1, 8)), true);
+    default:
+      return false;
   }
 }
 
@@ -107,7 +117,8 @@ Result<MapView> MapView::parse(std::string_view bytes) {
   if (!is_one_object(bytes)) return Status::Invalid("not one well-formed msgpack object");
   uint64_t len;
   size_t pos;
-  if (!header(bytes, 0x80, 0x0f, 0, 0xde, 0xdf, len, pos)) return Status::Invalid("not a msgpack map");
+  if (!header(bytes, 0x80, 0x0f, 0, 0xde, 0xdf, len, pos))
+    return Status::Invalid("not a msgpack map");
   MapView view;
   view.entries_.reserve(static_cast<size_t>(len));
   const auto* base = reinterpret_cast<const uint8_t*>(bytes.data());
@@ -140,7 +151,8 @@ Result<int64_t> MapView::integer(std::string_view key, int64_t fallback) const {
   const std::string_view* v = find(key);
   if (!v) return fallback;
   int64_t out;
-  if (!decode_int(*v, out)) return Status::Invalid(fmt::format("field '{}' is not an integer", key));
+  if (!decode_int(*v, out))
+    return Status::Invalid(fmt::format("field '{}' is not an integer", key));
   return out;
 }
 
@@ -148,7 +160,8 @@ Result<double> MapView::number(std::string_view key, double fallback) const {
   const std::string_view* v = find(key);
   if (!v) return fallback;
   double out;
-  if (!decode_double(*v, out)) return Status::Invalid(fmt::format("field '{}' is not a number", key));
+  if (!decode_double(*v, out))
+    return Status::Invalid(fmt::format("field '{}' is not a number", key));
   return out;
 }
 

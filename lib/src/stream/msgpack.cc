@@ -147,28 +147,88 @@ long object_size(const uint8_t* data, size_t n) {
       skip = b & 0x1f;
     } else {
       switch (b) {
-        case 0xc4: case 0xd9: if (!need(1, len)) return kNeedMore; skip = len; break;
-        case 0xc5: case 0xda: if (!need(2, len)) return kNeedMore; skip = len; break;
-        case 0xc6: case 0xdb: if (!need(4, len)) return kNeedMore; skip = len; break;
-        case 0xc7: if (!need(1, len)) return kNeedMore; skip = len + 1; break;  // ext 8
-        case 0xc8: if (!need(2, len)) return kNeedMore; skip = len + 1; break;  // ext 16
-        case 0xc9: if (!need(4, len)) return kNeedMore; skip = len + 1; break;  // ext 32
-        case 0xca: skip = 4; break;
-        case 0xcb: skip = 8; break;
-        case 0xcc: case 0xd0: skip = 1; break;
-        case 0xcd: case 0xd1: skip = 2; break;
-        case 0xce: case 0xd2: skip = 4; break;
-        case 0xcf: case 0xd3: skip = 8; break;
-        case 0xd4: skip = 2; break;   // fixext 1
-        case 0xd5: skip = 3; break;   // fixext 2
-        case 0xd6: skip = 5; break;   // fixext 4
-        case 0xd7: skip = 9; break;   // fixext 8
-        case 0xd8: skip = 17; break;  // fixext 16
-        case 0xdc: if (!need(2, len)) return kNeedMore; pending += len; break;
-        case 0xdd: if (!need(4, len)) return kNeedMore; pending += len; break;
-        case 0xde: if (!need(2, len)) return kNeedMore; pending += 2 * len; break;
-        case 0xdf: if (!need(4, len)) return kNeedMore; pending += 2 * len; break;
-        default: return kMalformed;  // 0xc1 is never used
+        case 0xc4:
+        case 0xd9:
+          if (!need(1, len)) return kNeedMore;
+          skip = len;
+          break;
+        case 0xc5:
+        case 0xda:
+          if (!need(2, len)) return kNeedMore;
+          skip = len;
+          break;
+        case 0xc6:
+        case 0xdb:
+          if (!need(4, len)) return kNeedMore;
+          skip = len;
+          break;
+        case 0xc7:
+          if (!need(1, len)) return kNeedMore;
+          skip = len + 1;
+          break;  // ext 8
+        case 0xc8:
+          if (!need(2, len)) return kNeedMore;
+          skip = len + 1;
+          break;  // ext 16
+        case 0xc9:
+          if (!need(4, len)) return kNeedMore;
+          skip = len + 1;
+          break;  // ext 32
+        case 0xca:
+          skip = 4;
+          break;
+        case 0xcb:
+          skip = 8;
+          break;
+        case 0xcc:
+        case 0xd0:
+          skip = 1;
+          break;
+        case 0xcd:
+        case 0xd1:
+          skip = 2;
+          break;
+        case 0xce:
+        case 0xd2:
+          skip = 4;
+          break;
+        case 0xcf:
+        case 0xd3:
+          skip = 8;
+          break;
+        case 0xd4:
+          skip = 2;
+          break;  // fixext 1
+        case 0xd5:
+          skip = 3;
+          break;  // fixext 2
+        case 0xd6:
+          skip = 5;
+          break;  // fixext 4
+        case 0xd7:
+          skip = 9;
+          break;  // fixext 8
+        case 0xd8:
+          skip = 17;
+          break;  // fixext 16
+        case 0xdc:
+          if (!need(2, len)) return kNeedMore;
+          pending += len;
+          break;
+        case 0xdd:
+          if (!need(4, len)) return kNeedMore;
+          pending += len;
+          break;
+        case 0xde:
+          if (!need(2, len)) return kNeedMore;
+          pending += 2 * len;
+          break;
+        case 0xdf:
+          if (!need(4, len)) return kNeedMore;
+          pending += 2 * len;
+          break;
+        default:
+          return kMalformed;  // 0xc1 is never used
       }
     }
     if (n - pos < skip) return kNeedMore;

@@ -32,15 +32,27 @@ class JsonEmitter {
     if (b >= 0xa0 && b <= 0xbf) return string(b & 0x1f);
     uint64_t v;
     switch (b) {
-      case 0xc0: out_ += "null"; return {};
-      case 0xc2: out_ += "false"; return {};
-      case 0xc3: out_ += "true"; return {};
-      case 0xc4: return sized(1, v) ? bin(v) : truncated();
-      case 0xc5: return sized(2, v) ? bin(v) : truncated();
-      case 0xc6: return sized(4, v) ? bin(v) : truncated();
-      case 0xc7: return sized(1, v) ? ext(v) : truncated();
-      case 0xc8: return sized(2, v) ? ext(v) : truncated();
-      case 0xc9: return sized(4, v) ? ext(v) : truncated();
+      case 0xc0:
+        out_ += "null";
+        return {};
+      case 0xc2:
+        out_ += "false";
+        return {};
+      case 0xc3:
+        out_ += "true";
+        return {};
+      case 0xc4:
+        return sized(1, v) ? bin(v) : truncated();
+      case 0xc5:
+        return sized(2, v) ? bin(v) : truncated();
+      case 0xc6:
+        return sized(4, v) ? bin(v) : truncated();
+      case 0xc7:
+        return sized(1, v) ? ext(v) : truncated();
+      case 0xc8:
+        return sized(2, v) ? ext(v) : truncated();
+      case 0xc9:
+        return sized(4, v) ? ext(v) : truncated();
       case 0xca: {
         if (!sized(4, v)) return truncated();
         uint32_t bits = static_cast<uint32_t>(v);
@@ -54,27 +66,48 @@ class JsonEmitter {
         std::memcpy(&d, &v, 8);
         return real(d);
       }
-      case 0xcc: return sized(1, v) ? uinteger(v) : truncated();
-      case 0xcd: return sized(2, v) ? uinteger(v) : truncated();
-      case 0xce: return sized(4, v) ? uinteger(v) : truncated();
-      case 0xcf: return sized(8, v) ? uinteger(v) : truncated();
-      case 0xd0: return sized(1, v) ? integer(static_cast<int8_t>(v)) : truncated();
-      case 0xd1: return sized(2, v) ? integer(static_cast<int16_t>(v)) : truncated();
-      case 0xd2: return sized(4, v) ? integer(static_cast<int32_t>(v)) : truncated();
-      case 0xd3: return sized(8, v) ? integer(static_cast<int64_t>(v)) : truncated();
-      case 0xd4: return ext(1);
-      case 0xd5: return ext(2);
-      case 0xd6: return ext(4);
-      case 0xd7: return ext(8);
-      case 0xd8: return ext(16);
-      case 0xd9: return sized(1, v) ? string(v) : truncated();
-      case 0xda: return sized(2, v) ? string(v) : truncated();
-      case 0xdb: return sized(4, v) ? string(v) : truncated();
-      case 0xdc: return sized(2, v) ? array(v, depth) : truncated();
-      case 0xdd: return sized(4, v) ? array(v, depth) : truncated();
-      case 0xde: return sized(2, v) ? map(v, depth) : truncated();
-      case 0xdf: return sized(4, v) ? map(v, depth) : truncated();
-      default: return Status::Invalid("malformed msgpack: byte 0xc1");
+      case 0xcc:
+        return sized(1, v) ? uinteger(v) : truncated();
+      case 0xcd:
+        return sized(2, v) ? uinteger(v) : truncated();
+      case 0xce:
+        return sized(4, v) ? uinteger(v) : truncated();
+      case 0xcf:
+        return sized(8, v) ? uinteger(v) : truncated();
+      case 0xd0:
+        return sized(1, v) ? integer(static_cast<int8_t>(v)) : truncated();
+      case 0xd1:
+        return sized(2, v) ? integer(static_cast<int16_t>(v)) : truncated();
+      case 0xd2:
+        return sized(4, v) ? integer(static_cast<int32_t>(v)) : truncated();
+      case 0xd3:
+        return sized(8, v) ? integer(static_cast<int64_t>(v)) : truncated();
+      case 0xd4:
+        return ext(1);
+      case 0xd5:
+        return ext(2);
+      case 0xd6:
+        return ext(4);
+      case 0xd7:
+        return ext(8);
+      case 0xd8:
+        return ext(16);
+      case 0xd9:
+        return sized(1, v) ? string(v) : truncated();
+      case 0xda:
+        return sized(2, v) ? string(v) : truncated();
+      case 0xdb:
+        return sized(4, v) ? string(v) : truncated();
+      case 0xdc:
+        return sized(2, v) ? array(v, depth) : truncated();
+      case 0xdd:
+        return sized(4, v) ? array(v, depth) : truncated();
+      case 0xde:
+        return sized(2, v) ? map(v, depth) : truncated();
+      case 0xdf:
+        return sized(4, v) ? map(v, depth) : truncated();
+      default:
+        return Status::Invalid("malformed msgpack: byte 0xc1");
     }
   }
 
@@ -123,11 +156,21 @@ class JsonEmitter {
     for (size_t i = 0; i < n; ++i) {
       unsigned char c = static_cast<unsigned char>(s[i]);
       switch (c) {
-        case '"': out_ += "\\\""; break;
-        case '\\': out_ += "\\\\"; break;
-        case '\n': out_ += "\\n"; break;
-        case '\r': out_ += "\\r"; break;
-        case '\t': out_ += "\\t"; break;
+        case '"':
+          out_ += "\\\"";
+          break;
+        case '\\':
+          out_ += "\\\\";
+          break;
+        case '\n':
+          out_ += "\\n";
+          break;
+        case '\r':
+          out_ += "\\r";
+          break;
+        case '\t':
+          out_ += "\\t";
+          break;
         default:
           if (c < 0x20) {
             fmt::format_to(std::back_inserter(out_), "\\u{:04x}", c);
@@ -150,7 +193,8 @@ class JsonEmitter {
     uint8_t type;
     if (!take(type)) return truncated();
     if (static_cast<uint64_t>(end_ - p_) < n) return truncated();
-    fmt::format_to(std::back_inserter(out_), "{{\"$ext\":{},\"$b64\":\"", static_cast<int8_t>(type));
+    fmt::format_to(std::back_inserter(out_), "{{\"$ext\":{},\"$b64\":\"",
+                   static_cast<int8_t>(type));
     out_ += base64_encode({reinterpret_cast<const char*>(p_), n});
     out_ += "\"}";
     p_ += n;
@@ -195,13 +239,27 @@ Status pack_json(const nlohmann::ordered_json& j, Packer& pk, int depth) {
   using T = nlohmann::ordered_json::value_t;
   if (depth > kMaxDepth) return Status::Invalid("JSON nested deeper than 256 levels");
   switch (j.type()) {
-    case T::null: pk.nil(); return {};
-    case T::boolean: pk.boolean(j.get<bool>()); return {};
-    case T::number_integer: pk.integer(j.get<int64_t>()); return {};
-    case T::number_unsigned: pk.uinteger(j.get<uint64_t>()); return {};
-    case T::number_float: pk.real(j.get<double>()); return {};
-    case T::string: pk.str(j.get_ref<const std::string&>()); return {};
-    case T::binary: pk.bin(j.get_binary().data(), j.get_binary().size()); return {};
+    case T::null:
+      pk.nil();
+      return {};
+    case T::boolean:
+      pk.boolean(j.get<bool>());
+      return {};
+    case T::number_integer:
+      pk.integer(j.get<int64_t>());
+      return {};
+    case T::number_unsigned:
+      pk.uinteger(j.get<uint64_t>());
+      return {};
+    case T::number_float:
+      pk.real(j.get<double>());
+      return {};
+    case T::string:
+      pk.str(j.get_ref<const std::string&>());
+      return {};
+    case T::binary:
+      pk.bin(j.get_binary().data(), j.get_binary().size());
+      return {};
     case T::array:
       pk.array(static_cast<uint32_t>(j.size()));
       for (const auto& item : j) W_RETURN_IF_ERROR(pack_json(item, pk, depth + 1));
@@ -220,7 +278,8 @@ Status pack_json(const nlohmann::ordered_json& j, Packer& pk, int depth) {
       }
       return {};
     }
-    case T::discarded: return Status::Invalid("invalid JSON");
+    case T::discarded:
+      return Status::Invalid("invalid JSON");
   }
   return Status::Internal("unknown JSON type");
 }
@@ -236,7 +295,8 @@ Status to_json(std::string_view msgpack, std::string& out) {
 
 Status from_json(std::string_view json, std::string& out) {
   // Keeps object keys in document order so a record round-trips unchanged.
-  nlohmann::ordered_json j = nlohmann::ordered_json::parse(json.begin(), json.end(), nullptr, false);
+  nlohmann::ordered_json j =
+      nlohmann::ordered_json::parse(json.begin(), json.end(), nullptr, false);
   if (j.is_discarded()) return Status::Invalid("invalid JSON");
   Packer pk(out);
   return pack_json(j, pk, 0);

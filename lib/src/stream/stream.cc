@@ -14,7 +14,9 @@ namespace {
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr size_t kWriteChunk = 64 * 1024;
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 }  // namespace
 
@@ -24,7 +26,9 @@ Result<Format> parse_format(std::string_view name) {
   return Status::Invalid(fmt::format("unknown format '{}' (use json or msgpack)", name));
 }
 
-const char* format_name(Format f) { return f == Format::kJson ? "json" : "msgpack"; }
+const char* format_name(Format f) {
+  return f == Format::kJson ? "json" : "msgpack";
+}
 
 RecordReader::RecordReader(int fd, std::string name, size_t max_record)
     : fd_(fd), name_(std::move(name)), max_record_(max_record) {}
@@ -72,10 +76,10 @@ Result<bool> RecordReader::take(std::string& record) {
     } else if (mp::starts_map(first)) {
       format_ = Format::kMsgpack;
     } else {
-      return Status::Invalid(fmt::format(
-          "{}: input is neither JSON Lines nor MessagePack maps (first byte 0x{:02x}); "
-          "each record must be a JSON object or a msgpack map",
-          name_, first));
+      return Status::Invalid(
+          fmt::format("{}: input is neither JSON Lines nor MessagePack maps (first byte 0x{:02x}); "
+                      "each record must be a JSON object or a msgpack map",
+                      name_, first));
     }
     format_known_ = true;
   }
@@ -87,8 +91,8 @@ Result<bool> RecordReader::take_json(std::string& record) {
     size_t nl = buf_.find('\n', start_);
     if (nl == std::string::npos) {
       if (buf_.size() - start_ > max_record_)
-        return Status::Invalid(fmt::format("{} line {}: record longer than {} bytes", name_,
-                                           line_ + 1, max_record_));
+        return Status::Invalid(
+            fmt::format("{} line {}: record longer than {} bytes", name_, line_ + 1, max_record_));
       if (!eof_) return false;
       if (start_ == buf_.size()) return false;
       nl = buf_.size();  // last line without a newline
@@ -100,8 +104,8 @@ Result<bool> RecordReader::take_json(std::string& record) {
     while (!line.empty() && is_space(line.front())) line.remove_prefix(1);
     if (line.empty()) continue;  // blank lines separate nothing
     if (line.front() != '{')
-      return Status::Invalid(fmt::format("{} line {}: expected a JSON object, got '{:.40}'", name_,
-                                         line_, line));
+      return Status::Invalid(
+          fmt::format("{} line {}: expected a JSON object, got '{:.40}'", name_, line_, line));
     record.clear();
     Status s = mp::from_json(line, record);
     if (!s.ok()) return s.with_context(fmt::format("{} line {}", name_, line_));
@@ -122,11 +126,11 @@ Result<bool> RecordReader::take_msgpack(std::string& record) {
     return Status::Invalid(fmt::format("{} record {}: malformed msgpack", name_, count_ + 1));
   if (size == mp::kNeedMore) {
     if (avail > max_record_)
-      return Status::Invalid(fmt::format("{} record {}: larger than {} bytes", name_, count_ + 1,
-                                         max_record_));
+      return Status::Invalid(
+          fmt::format("{} record {}: larger than {} bytes", name_, count_ + 1, max_record_));
     if (eof_)
-      return Status::Invalid(fmt::format("{} record {}: truncated msgpack at end of input",
-                                         name_, count_ + 1));
+      return Status::Invalid(
+          fmt::format("{} record {}: truncated msgpack at end of input", name_, count_ + 1));
     return false;
   }
   record.assign(buf_.data() + start_, static_cast<size_t>(size));
@@ -144,7 +148,9 @@ Result<bool> RecordReader::next(std::string& record) {
   }
 }
 
-RecordWriter::~RecordWriter() { (void)flush(); }
+RecordWriter::~RecordWriter() {
+  (void)flush();
+}
 
 Status RecordWriter::write(std::string_view msgpack) {
   if (!failed_.ok()) return failed_;

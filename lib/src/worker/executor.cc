@@ -123,8 +123,8 @@ int Executor::next_deadline_ms() const {
   const auto now = Clock::now();
   for (const auto& s : slots_) {
     if (!s->slot || s->queue.empty()) continue;
-    auto deadline = s->head_started + std::chrono::microseconds(
-                                          static_cast<long long>(config_.timeout * 1e6));
+    auto deadline =
+        s->head_started + std::chrono::microseconds(static_cast<long long>(config_.timeout * 1e6));
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1;
     int ms = static_cast<int>(std::max<long long>(0, left));
     if (best < 0 || ms < best) best = ms;
@@ -152,7 +152,8 @@ Status Executor::poll(int wait_ms, std::vector<Outcome>& done, std::span<struct 
   std::vector<struct pollfd> fds;
   fds.reserve(slots_.size() + extra.size());
   for (auto& s : slots_)
-    fds.push_back({s->slot->fd(), static_cast<short>(POLLIN | (s->slot->wants_write() ? POLLOUT : 0)), 0});
+    fds.push_back(
+        {s->slot->fd(), static_cast<short>(POLLIN | (s->slot->wants_write() ? POLLOUT : 0)), 0});
   for (auto& e : extra) fds.push_back({e.fd, e.events, 0});
 
   int deadline = next_deadline_ms();
@@ -161,7 +162,8 @@ Status Executor::poll(int wait_ms, std::vector<Outcome>& done, std::span<struct 
   if (rc < 0 && errno != EINTR) return errno_status("poll", errno);
   if (rc < 0) rc = 0;  // interrupted by a signal: the caller checks its flags
 
-  for (size_t i = 0; i < extra.size(); ++i) extra[i].revents = rc > 0 ? fds[slots_.size() + i].revents : 0;
+  for (size_t i = 0; i < extra.size(); ++i)
+    extra[i].revents = rc > 0 ? fds[slots_.size() + i].revents : 0;
   Status status;
   for (size_t i = 0; i < slots_.size() && rc > 0; ++i) {
     if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {

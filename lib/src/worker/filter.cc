@@ -27,7 +27,9 @@ namespace w::worker {
 namespace {
 
 volatile std::sig_atomic_t g_stop_signal = 0;
-void on_stop_signal(int sig) { g_stop_signal = sig; }
+void on_stop_signal(int sig) {
+  g_stop_signal = sig;
+}
 
 // With --keep-order, how far input may run ahead of the oldest unfinished task.
 constexpr uint64_t kReorderWindow = 4096;
@@ -56,8 +58,8 @@ class FilterRun {
   std::map<uint64_t, std::string> inputs_;  // seq -> dataset, until its result is written
   std::map<uint64_t, Outcome> waiting_;     // --keep-order: finished, not yet written
   std::vector<std::string> worker_names_;
-  uint64_t next_seq_ = 0;    // the next dataset's number
-  uint64_t next_emit_ = 0;   // --keep-order: the next result to write
+  uint64_t next_seq_ = 0;   // the next dataset's number
+  uint64_t next_emit_ = 0;  // --keep-order: the next result to write
   uint64_t ok_ = 0, failed_ = 0;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_progress_;
@@ -137,7 +139,8 @@ Status FilterRun::run(Executor& executor) {
   while (true) {
     if (g_stop_signal) {
       stop_input = true;
-      input_error = Status(Code::kInterrupted, fmt::format("interrupted by signal {}", static_cast<int>(g_stop_signal)));
+      input_error = Status(Code::kInterrupted, fmt::format("interrupted by signal {}",
+                                                           static_cast<int>(g_stop_signal)));
       break;  // unfinished tasks are abandoned; their slots are killed
     }
     // Feed the executor from what is already buffered.
@@ -161,8 +164,9 @@ Status FilterRun::run(Executor& executor) {
 
     struct pollfd in = {o_.input_fd, POLLIN, 0};
     done.clear();
-    Status st = executor.poll(diag::stderr_is_tty() ? 200 : -1, done,
-                              want_input ? std::span<struct pollfd>(&in, 1) : std::span<struct pollfd>());
+    Status st =
+        executor.poll(diag::stderr_is_tty() ? 200 : -1, done,
+                      want_input ? std::span<struct pollfd>(&in, 1) : std::span<struct pollfd>());
     if (!st.ok()) return st;
     for (const Outcome& out : done) {
       Status ws = emit(out);
@@ -170,19 +174,23 @@ Status FilterRun::run(Executor& executor) {
       if (!ws.ok()) return ws;
       if (!out.ok && !o_.keep_going) stop_input = true;
     }
-    if (want_input && (in.revents & (POLLIN | POLLHUP | POLLERR))) W_RETURN_IF_ERROR(reader_.fill());
+    if (want_input && (in.revents & (POLLIN | POLLHUP | POLLERR)))
+      W_RETURN_IF_ERROR(reader_.fill());
     show_progress(false);
   }
   diag::finish_progress();
   W_RETURN_IF_ERROR(writer_.flush());
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  diag::info("{} tasks: {} ok, {} failed in {:.2f} s ({:.0f} tasks/s){}", ok_ + failed_, ok_, failed_,
-             secs, secs > 0 ? static_cast<double>(ok_ + failed_) / secs : 0.0,
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  diag::info("{} tasks: {} ok, {} failed in {:.2f} s ({:.0f} tasks/s){}", ok_ + failed_, ok_,
+             failed_, secs, secs > 0 ? static_cast<double>(ok_ + failed_) / secs : 0.0,
              executor.restarts() ? fmt::format(", {} slot restarts", executor.restarts()) : "");
   if (!input_error.ok()) return input_error;
   if (failed_ > 0) {
-    std::string more = o_.keep_going ? "" : " (stopped at the first failure; --keep-going runs the rest)";
-    return Status(Code::kFailed, fmt::format("{} of {} tasks failed{}", failed_, ok_ + failed_, more));
+    std::string more =
+        o_.keep_going ? "" : " (stopped at the first failure; --keep-going runs the rest)";
+    return Status(Code::kFailed,
+                  fmt::format("{} of {} tasks failed{}", failed_, ok_ + failed_, more));
   }
   return {};
 }
@@ -202,14 +210,15 @@ Result<std::string> load_static(const std::string& arg) {
     text = buf.str();
     if (!text.empty() && mp::is_one_object(text) && static_cast<unsigned char>(text[0]) >= 0x80)
       return text;  // already msgpack
-  } else if (!arg.empty() && arg.front() != '{' && arg.front() != '[' && arg.find('/') != std::string::npos) {
+  } else if (!arg.empty() && arg.front() != '{' && arg.front() != '[' &&
+             arg.find('/') != std::string::npos) {
     return Status::NotFound(fmt::format("static dataset '{}': no such file", arg));
   }
   std::string out;
   Status s = mp::from_json(text, out);
   if (!s.ok())
-    return Status::Invalid(fmt::format("static dataset {}: {}", is_file ? "'" + arg + "'" : "(--static)",
-                                       s.message()));
+    return Status::Invalid(fmt::format("static dataset {}: {}",
+                                       is_file ? "'" + arg + "'" : "(--static)", s.message()));
   return out;
 }
 

@@ -34,13 +34,17 @@ namespace w::worker {
 namespace {
 
 volatile std::sig_atomic_t g_signals = 0;
-void on_signal(int) { g_signals = g_signals + 1; }
+void on_signal(int) {
+  g_signals = g_signals + 1;
+}
 
 using Clock = std::chrono::steady_clock;
 
 std::string default_cache_dir() {
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/wkit";
-  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/wkit";
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return std::string(xdg) + "/wkit";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return std::string(home) + "/.cache/wkit";
   return "/tmp/wkit-cache";
 }
 
@@ -96,7 +100,8 @@ Status PoolSession::on_campaign(const mp::MapView& m) {
   static_data_ = std::string(m.raw("static"));
   if (static_data_ == "\xc0") static_data_.clear();
   timeout_s_ = static_cast<double>(*m.integer("timeout_ms", 60000)) / 1000.0;
-  diag::info("campaign {} '{}', kernel {}", campaign_, *m.string("name", ""), kernel_sha_.substr(0, 12));
+  diag::info("campaign {} '{}', kernel {}", campaign_, *m.string("name", ""),
+             kernel_sha_.substr(0, 12));
   struct stat st;
   if (::stat((cache_ + "/" + kernel_sha_ + ".so").c_str(), &st) == 0) return start_executor();
   return send(mp::MapBuilder().str("t", "fetch").str("kernel", kernel_sha_).done());
@@ -106,7 +111,8 @@ Status PoolSession::on_artifact(const mp::MapView& m) {
   auto data = m.bytes("data");
   if (!data.ok()) return data.status();
   if (sha256_hex(*data) != kernel_sha_)
-    return Status::Invalid(fmt::format("kernel artifact does not match its sha256 {}", kernel_sha_));
+    return Status::Invalid(
+        fmt::format("kernel artifact does not match its sha256 {}", kernel_sha_));
   W_RETURN_IF_ERROR(make_dirs(cache_));
   const std::string path = cache_ + "/" + kernel_sha_ + ".so";
   const std::string tmp = path + fmt::format(".{}.tmp", ::getpid());
@@ -115,7 +121,8 @@ Status PoolSession::on_artifact(const mp::MapView& m) {
     out.write(data->data(), static_cast<std::streamsize>(data->size()));
     if (!out) return errno_status(fmt::format("write '{}'", tmp), errno);
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return errno_status(fmt::format("rename '{}'", tmp), errno);
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    return errno_status(fmt::format("rename '{}'", tmp), errno);
   return start_executor();
 }
 
@@ -193,8 +200,8 @@ Status PoolSession::handle(const std::string& data) {
 Status PoolSession::start_drain() {
   if (draining_) return {};
   draining_ = true;
-  diag::info("draining: finishing {} running tasks, handing back {}", executor_ ? executor_->in_flight() : 0,
-             waiting_.size());
+  diag::info("draining: finishing {} running tasks, handing back {}",
+             executor_ ? executor_->in_flight() : 0, waiting_.size());
   std::string ids;
   mp::Packer pk(ids);
   pk.array(static_cast<uint32_t>(waiting_.size()));
@@ -215,7 +222,8 @@ Status PoolSession::run() {
       return {};
     }
     while (client_->try_receive(msg)) W_RETURN_IF_ERROR(handle(msg.data));
-    if (client_->closed()) return Status(Code::kIo, "pool connection closed: " + client_->close_reason());
+    if (client_->closed())
+      return Status(Code::kIo, "pool connection closed: " + client_->close_reason());
     struct pollfd extra = {client_->notify_fd(), POLLIN, 0};
     const int wait_ms = std::max(50, heartbeat_ms_ / 2);
     if (executor_) {
@@ -232,8 +240,8 @@ Status PoolSession::run() {
   }
 }
 
-Result<std::unique_ptr<net::Client>> connect_and_hello(const PoolWorkerOptions& o, const std::string& name,
-                                                       int& heartbeat_ms) {
+Result<std::unique_ptr<net::Client>> connect_and_hello(const PoolWorkerOptions& o,
+                                                       const std::string& name, int& heartbeat_ms) {
   std::string url = o.pool;
   while (!url.empty() && url.back() == '/') url.pop_back();
   net::ClientOptions co;
@@ -262,7 +270,8 @@ Result<std::unique_ptr<net::Client>> connect_and_hello(const PoolWorkerOptions& 
   if (!*got) return Status(Code::kTimeout, "the pool did not welcome us within 10 s");
   auto v = mp::MapView::parse(m.data);
   if (!v.ok()) return Status::Invalid("malformed welcome");
-  if (*v->string("t", "") == "error") return Status(Code::kDenied, *v->string("message", "refused"));
+  if (*v->string("t", "") == "error")
+    return Status(Code::kDenied, *v->string("message", "refused"));
   heartbeat_ms = static_cast<int>(*v->integer("heartbeat_ms", 5000));
   diag::info("connected to {} as {}", o.pool, *v->string("id", ""));
   return std::move(*c);

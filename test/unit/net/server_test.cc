@@ -19,7 +19,8 @@ class EchoHandler : public Handler {
   Server* server = nullptr;
   HttpResponse on_http(const HttpRequest& r) override {
     if (r.path == "/hello") return HttpResponse::text(200, "hello " + r.arg("name"));
-    if (r.method == "POST") return HttpResponse::json(200, "{\"got\":" + std::to_string(r.body.size()) + "}");
+    if (r.method == "POST")
+      return HttpResponse::json(200, "{\"got\":" + std::to_string(r.body.size()) + "}");
     return HttpResponse::text(404, "not found");
   }
   bool on_ws_open(ConnId, const HttpRequest& r, int& refusal) override {
@@ -100,7 +101,8 @@ TEST_CASE("GET with a query and POST with a body are answered") {
   close(fd);
 
   fd = connect_to(r.server->port());
-  write_str(fd, "POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nabcde");
+  write_str(fd,
+            "POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nabcde");
   got = read_until(fd, "}");
   CHECK(got.find("{\"got\":5}") != std::string::npos);
   close(fd);

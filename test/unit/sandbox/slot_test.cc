@@ -1,7 +1,7 @@
 #include "w/sandbox.h"
 
-#include <sys/wait.h>
 #include <poll.h>
+#include <sys/wait.h>
 
 #include <catch2/catch.hpp>
 
@@ -52,7 +52,10 @@ TEST_CASE("a crashing kernel ends the slot and reap() names the signal") {
   auto slot = Slot::start(config_for("crash.so"), 0);
   REQUIRE(slot.ok());
   Reply reply;
-  CHECK_FALSE(run_one(**slot, std::string("\x81\xa5" "crash\x01"), reply));
+  CHECK_FALSE(run_one(**slot,
+                      std::string("\x81\xa5"
+                                  "crash\x01"),
+                      reply));
   CHECK((*slot)->reap() == "crashed: SIGSEGV (Segmentation fault)");
 }
 

@@ -95,7 +95,9 @@ TEST_CASE("invalid JSON and truncated msgpack are errors, not crashes") {
   // Malformed input reports a message instead of throwing.
   std::string out;
   CHECK_FALSE(w::mp::from_json("{\"a\":", out).ok());
-  const std::string truncated = "\x82\xa1" "a";
+  const std::string truncated =
+      "\x82\xa1"
+      "a";
   CHECK_FALSE(w::mp::to_json(truncated, out).ok());
 }
 

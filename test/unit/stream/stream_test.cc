@@ -79,7 +79,9 @@ TEST_CASE("bad input names the line and the problem") {
 TEST_CASE("truncated msgpack at end of input is an error, not a silent loss") {
   // The map announces one entry but the stream stops.
   w::Status error;
-  read_all_json(std::string("\x81\xa1" "a"), &error);
+  read_all_json(std::string("\x81\xa1"
+                            "a"),
+                &error);
   CHECK(error.message().find("truncated msgpack") != std::string::npos);
 }
 
@@ -100,7 +102,9 @@ TEST_CASE("the writer reports a closed pipe as kBrokenPipe") {
   close(fds[0]);
   signal(SIGPIPE, SIG_IGN);
   RecordWriter writer(fds[1], Format::kJson);
-  std::string rec = "\x81\xa1" "a\x01";
+  std::string rec =
+      "\x81\xa1"
+      "a\x01";
   REQUIRE(writer.write(rec).ok());  // buffered
   CHECK(writer.flush().code() == w::Code::kBrokenPipe);
   CHECK(writer.write(rec).code() == w::Code::kBrokenPipe);  // sticky

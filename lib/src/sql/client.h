@@ -1,0 +1,20 @@
+// Internals of the wsql client shared by client.cc and commands.cc.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "w/sql.h"
+
+namespace w::sql {
+
+/// `response` if it is a success; otherwise its error as a Status
+/// ("denied: ..." with Code::kDenied, and so on; see Client::receive).
+Result<std::string> check_response(std::string response);
+
+/// One blocking HTTP/1.1 POST (msgpack body, Connection: close); returns
+/// the response body whatever the status, since wsql puts errors there.
+Result<std::string> http_post(const std::string& host, int port, const std::string& path,
+                              std::string_view body, double timeout);
+
+}  // namespace w::sql

@@ -1,0 +1,299 @@
+// Operations that change a database: create, drop, insert, update, delete
+// and merge. Each runs inside its own savepoint of the group transaction,
+// so a failing request (a constraint, a timeout) leaves nothing behind.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "ops.h"
+#include "value.h"
+
+namespace w::sql {
+namespace {
+
+// Words a column type in `create` may use; with DEFAULT followed by a
+// number or one of kDefaults. Anything else is refused, so a type string
+// cannot smuggle SQL into CREATE TABLE.
+constexpr std::string_view kTypeWords[] = {
+    "INTEGER",       "INT",  "BIGINT",  "REAL",    "FLOAT",   "DOUBLE", "TEXT", "VARCHAR",
+    "CHAR",          "BLOB", "NUMERIC", "DECIMAL", "BOOLEAN", "BOOL",   "DATE", "DATETIME",
+    "TIMESTAMP",     "JSON", "ANY",     "PRIMARY", "KEY",     "NOT",    "NULL", "UNIQUE",
+    "AUTOINCREMENT", "ASC",  "DESC",    "COLLATE", "NOCASE",  "BINARY", "RTRIM"};
+constexpr std::string_view kDefaults[] = {
+    "NULL", "TRUE", "FALSE", "CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME"};
+
+bool is_number(std::string_view s) {
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
+  bool digits = false, dot = false;
+  for (char ch : s) {
+    if (std::isdigit(static_cast<unsigned char>(ch)))
+      digits = true;
+    else if (ch == '.' && !dot)
+      dot = true;
+    else
+      return false;
+  }
+  return digits;
+}
+
+// "VARCHAR(20)" -> "VARCHAR" when the parentheses hold only digits/commas.
+std::string_view strip_size(std::string_view word) {
+  size_t open = word.find('(');
+  if (open == std::string_view::npos || word.back() != ')') return word;
+  for (char ch : word.substr(open + 1, word.size() - open - 2))
+    if (!std::isdigit(static_cast<unsigned char>(ch)) && ch != ',') return word;
+  return word.substr(0, open);
+}
+
+Error check_type(std::string_view type, std::string& out) {
+  out.clear();
+  bool after_default = false;
+  size_t pos = 0;
+  while (pos < type.size()) {
+    size_t end = type.find_first_of(" \t", pos);
+    std::string word(type.substr(pos, end - pos));
+    pos = end == std::string_view::npos ? type.size() : end + 1;
+    if (word.empty()) continue;
+    for (char& ch : word) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    auto listed = [&](auto& list) {
+      return std::find(std::begin(list), std::end(list), word) != std::end(list);
+    };
+    bool ok;
+    if (after_default) {
+      ok = is_number(word) || listed(kDefaults);
+      after_default = false;
+    } else if (word == "DEFAULT") {
+      ok = after_default = true;
+    } else {
+      ok = std::find(std::begin(kTypeWords), std::end(kTypeWords), strip_size(word)) !=
+           std::end(kTypeWords);
+    }
+    if (!ok) return bad_request(fmt::format("column type '{}': '{}' is not allowed", type, word));
+    out += (out.empty() ? "" : " ") + word;
+  }
+  if (after_default)
+    return bad_request(fmt::format("column type '{}': DEFAULT needs a value", type));
+  return {};
+}
+
+// "table", "view", or "" when there is no such table.
+Result<std::string> table_type(Database& db, const std::string& name) {
+  sqlite3_stmt* stmt = nullptr;
+  Error e = db.prepare(
+      "SELECT type FROM sqlite_schema WHERE name = ? AND type IN ('table', 'view')", &stmt, true);
+  if (!e.ok()) return Status::Internal(e.message);
+  sqlite3_bind_text(stmt, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+  std::string type;
+  if (sqlite3_step(stmt) == SQLITE_ROW)
+    type = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  sqlite3_reset(stmt);
+  return type;
+}
+
+Error columns_of(Database& db, const std::string& table, std::vector<std::string>& out) {
+  sqlite3_stmt* stmt = nullptr;
+  if (Error e = db.prepare("SELECT name FROM pragma_table_info(?)", &stmt, true); !e.ok()) return e;
+  sqlite3_bind_text(stmt, 1, table.c_str(), -1, SQLITE_TRANSIENT);
+  out.clear();
+  while (sqlite3_step(stmt) == SQLITE_ROW)
+    out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+  sqlite3_reset(stmt);
+  if (out.empty())
+    return {Err::kNotFound, fmt::format("no table '{}' in database '{}'", table, db.name())};
+  return {};
+}
+
+// Runs `body` inside a savepoint; the savepoint is rolled back if it fails.
+template <class Fn>
+Error in_savepoint(OpContext& c, Fn&& body) {
+  if (Error e = c.db.begin_write(); !e.ok()) return e;
+  Error e = body();
+  c.db.end_write(e.ok());
+  return e;
+}
+
+// Binds the request's params from `first_param` on, runs, reports changes.
+Error run_prepared(OpContext& c, sqlite3_stmt* stmt, int first_param, bool report = true) {
+  Error e = bind_params(stmt, first_param, c.r.params);
+  if (e.ok()) e = step_done(c.db, stmt);
+  sqlite3_reset(stmt);
+  if (!e.ok()) return e;
+  if (!report) return {};
+  pack_changes(c);
+  c.stats.rows_written += static_cast<uint64_t>(sqlite3_changes64(c.db.handle()));
+  return {};
+}
+
+Error run_write(OpContext& c, const std::string& sql, bool report = true) {
+  sqlite3_stmt* stmt = nullptr;
+  if (Error e = c.db.prepare(sql, &stmt); !e.ok()) return e;
+  return run_prepared(c, stmt, 1, report);
+}
+
+// The INSERT statement for one set of column names.
+Error insert_statement(OpContext& c, const std::string& table,
+                       const std::vector<std::string_view>& keys, sqlite3_stmt** stmt) {
+  const char* verb = c.r.conflict == "ignore"    ? "INSERT OR IGNORE"
+                     : c.r.conflict == "replace" ? "INSERT OR REPLACE"
+                                                 : "INSERT";
+  if (keys.empty())
+    return c.db.prepare(fmt::format("{} INTO {} DEFAULT VALUES", verb, table), stmt);
+  std::string names, marks, q;
+  for (std::string_view k : keys) {
+    if (Error e = quote_ident(k, q); !e.ok()) return e;
+    names += (names.empty() ? "" : ", ") + q;
+    marks += marks.empty() ? "?" : ", ?";
+  }
+  return c.db.prepare(fmt::format("{} INTO {} ({}) VALUES ({})", verb, table, names, marks), stmt);
+}
+
+Error insert_rows(OpContext& c, const std::string& table, int64_t& changes) {
+  std::vector<std::string_view> keys, prev_keys, values;
+  std::vector<std::pair<std::string_view, std::string_view>> entries;
+  const std::vector<std::string_view> fixed(c.r.columns.begin(), c.r.columns.end());
+  sqlite3_stmt* stmt = nullptr;
+  std::string why;
+  for (size_t i = 0; i < c.r.rows.size(); ++i) {
+    std::string_view raw = c.r.rows[i];
+    if (kind_of(raw) == Kind::kMap) {
+      if (!decode_map(raw, entries))
+        return bad_request(fmt::format("row {}: malformed map", i + 1));
+      keys.clear(), values.clear();
+      for (auto [k, v] : entries) keys.push_back(k), values.push_back(v);
+    } else {
+      if (!mp::decode_array(raw, values) || values.size() != fixed.size())
+        return bad_request(
+            fmt::format("row {}: an array row needs one value per name in 'columns' ({})", i + 1,
+                        fixed.size()));
+      keys = fixed;
+    }
+    if (!stmt || keys != prev_keys) {
+      if (Error e = insert_statement(c, table, keys, &stmt); !e.ok()) {
+        e.message = fmt::format("row {}: {}", i + 1, e.message);
+        return e;
+      }
+      prev_keys = keys;
+    }
+    for (size_t k = 0; k < values.size(); ++k)
+      if (!bind_value(stmt, static_cast<int>(k) + 1, values[k], why))
+        return bad_request(fmt::format("row {}, column '{}': {}", i + 1, keys[k], why));
+    int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE) {
+      Error e = c.db.error_from(rc);
+      e.message = fmt::format("row {}: {}", i + 1, e.message);
+      return e;
+    }
+    changes += sqlite3_changes64(c.db.handle());
+  }
+  return {};
+}
+
+}  // namespace
+
+Error op_create(OpContext& c) {
+  const Request& r = c.r;
+  std::string table, cols, q, type;
+  if (Error e = quote_ident(r.table, table); !e.ok()) return e;
+  auto type_now = table_type(c.db, r.table);
+  if (!type_now.ok()) return {Err::kInternal, type_now.status().message()};
+  if (!type_now->empty()) {
+    if (r.if_not_exists) return c.body.key("created").boolean(false), Error{};
+    return {Err::kExists, fmt::format("table '{}' already exists in '{}'", r.table, c.db.name())};
+  }
+  for (const auto& [name, t] : r.defs) {
+    if (Error e = quote_ident(name, q); !e.ok()) return e;
+    if (Error e = check_type(t, type); !e.ok()) return e;
+    cols += fmt::format("{}{}{}{}", cols.empty() ? "" : ", ", q, type.empty() ? "" : " ", type);
+  }
+  if (!r.primary_key.empty()) {
+    std::string keys;
+    for (const std::string& name : r.primary_key) {
+      if (Error e = quote_ident(name, q); !e.ok()) return e;
+      keys += (keys.empty() ? "" : ", ") + q;
+    }
+    cols += ", PRIMARY KEY (" + keys + ")";
+  }
+  Error e = in_savepoint(
+      c, [&] { return run_write(c, fmt::format("CREATE TABLE {} ({})", table, cols), false); });
+  if (e.ok()) c.body.key("created").boolean(true);
+  return e;
+}
+
+Error op_drop(OpContext& c) {
+  std::string table;
+  if (Error e = quote_ident(c.r.table, table); !e.ok()) return e;
+  auto type = table_type(c.db, c.r.table);
+  if (!type.ok()) return {Err::kInternal, type.status().message()};
+  if (type->empty()) {
+    if (c.r.if_exists) return c.body.key("dropped").boolean(false), Error{};
+    return {Err::kNotFound, fmt::format("no table '{}' in database '{}'", c.r.table, c.db.name())};
+  }
+  Error e = in_savepoint(c, [&] {
+    return run_write(c, (*type == "view" ? "DROP VIEW " : "DROP TABLE ") + table, false);
+  });
+  if (e.ok()) c.body.key("dropped").boolean(true);
+  return e;
+}
+
+Error op_insert(OpContext& c) {
+  std::string table;
+  if (Error e = quote_ident(c.r.table, table); !e.ok()) return e;
+  int64_t changes = 0;
+  Error e = in_savepoint(c, [&] { return insert_rows(c, table, changes); });
+  if (!e.ok()) return e;
+  c.body.key("changes").integer(changes);
+  c.body.key("last_id").integer(sqlite3_last_insert_rowid(c.db.handle()));
+  c.stats.rows_written += static_cast<uint64_t>(changes);
+  return {};
+}
+
+Error op_update(OpContext& c) {
+  std::string table, sets, q;
+  if (Error e = quote_ident(c.r.table, table); !e.ok()) return e;
+  for (const auto& [name, value] : c.r.set) {
+    if (Error e = quote_ident(name, q); !e.ok()) return e;
+    sets += fmt::format("{}{} = ?", sets.empty() ? "" : ", ", q);
+  }
+  std::string sql = fmt::format("UPDATE {} SET {}{}", table, sets, where_clause(c.r));
+  return in_savepoint(c, [&]() -> Error {
+    sqlite3_stmt* stmt = nullptr;
+    if (Error e = c.db.prepare(sql, &stmt); !e.ok()) return e;
+    std::string why;
+    for (size_t i = 0; i < c.r.set.size(); ++i) {
+      if (!bind_value(stmt, static_cast<int>(i) + 1, c.r.set[i].second, why))
+        return bad_request(fmt::format("set '{}': {}", c.r.set[i].first, why));
+    }
+    return run_prepared(c, stmt, static_cast<int>(c.r.set.size()) + 1);
+  });
+}
+
+Error op_delete(OpContext& c) {
+  std::string table;
+  if (Error e = quote_ident(c.r.table, table); !e.ok()) return e;
+  return in_savepoint(
+      c, [&] { return run_write(c, fmt::format("DELETE FROM {}{}", table, where_clause(c.r))); });
+}
+
+Error op_merge(OpContext& c) {
+  std::string dst, src, q;
+  if (Error e = quote_ident(c.r.table, dst); !e.ok()) return e;
+  if (Error e = quote_ident(c.r.from, src); !e.ok()) return e;
+  std::vector<std::string> dst_cols, src_cols;
+  if (Error e = columns_of(c.db, c.r.table, dst_cols); !e.ok()) return e;
+  if (Error e = columns_of(c.db, c.r.from, src_cols); !e.ok()) return e;
+  std::string cols;
+  for (const std::string& name : dst_cols) {
+    if (std::find(src_cols.begin(), src_cols.end(), name) == src_cols.end()) continue;
+    (void)quote_ident(name, q);
+    cols += (cols.empty() ? "" : ", ") + q;
+  }
+  if (cols.empty())
+    return bad_request(fmt::format("tables '{}' and '{}' share no column", c.r.from, c.r.table));
+  std::string sql =
+      fmt::format("INSERT OR IGNORE INTO {} ({}) SELECT {} FROM {}", dst, cols, cols, src);
+  return in_savepoint(c, [&] { return run_write(c, sql); });
+}
+
+}  // namespace w::sql

@@ -1,0 +1,264 @@
+// wsql serve: an Engine behind a w::net::Server.
+//
+//   POST /rpc[?db=DB&cap=CAP]   one request or an array; JSON or msgpack
+//                               (told apart by the first byte), answered in
+//                               the same format
+//   WebSocket /DB?cap=CAP       requests as text (JSON) or binary (msgpack)
+//                               frames, pipelined, answered in order
+//   GET /metrics, /api/status   Prometheus text and a JSON summary
+//
+// Group commit: writes of every client go into one open transaction per
+// database (Engine). A reply that depends on it is held, and so is every
+// later reply on the same connection (answers stay in order), until the
+// commit timer (every commit_ms) has written the group to disk. An HTTP
+// request commits at once, because its answer cannot wait.
+//
+// Threading: everything runs on the server's event-loop thread.
+#include <algorithm>
+#include <ctime>
+#include <deque>
+#include <set>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "request.h"
+#include "w/diag.h"
+#include "w/msgpack.h"
+#include "w/net.h"
+#include "w/sql.h"
+
+namespace w::sql {
+namespace {
+
+struct Held {
+  Engine::Reply reply;
+  bool binary = false;
+};
+
+// One per open WebSocket; freed on close.
+struct Conn {
+  std::string db;
+  std::string cap;
+  std::deque<Held> held;  // replies waiting for the next commit, in order
+};
+
+bool looks_msgpack(std::string_view body) {
+  return !body.empty() && static_cast<uint8_t>(body[0]) >= 0x80;
+}
+
+// HTTP status for a single request's error (batches always answer 200).
+int http_status(std::string_view first_error) {
+  if (first_error.empty()) return 200;
+  if (first_error == "bad_request") return 400;
+  if (first_error == "denied") return 403;
+  if (first_error == "not_found") return 404;
+  if (first_error == "exists") return 409;
+  if (first_error == "too_big") return 413;
+  if (first_error == "sql") return 422;
+  if (first_error == "busy" || first_error == "timeout") return 503;
+  return 500;
+}
+
+class SqlHandler : public net::Handler {
+ public:
+  SqlHandler(Engine& engine, const ServeOptions& options) : engine_(engine), options_(options) {}
+
+  net::Server* server = nullptr;
+
+  net::HttpResponse on_http(const net::HttpRequest& req) override {
+    if (req.path == "/rpc" && req.method == "OPTIONS")
+      return cors(net::HttpResponse::text(204, ""));
+    if (req.path == "/rpc" && req.method == "POST") return rpc(req);
+    if (req.path == "/rpc") return error_page(405, "POST requests to /rpc");
+    if (req.path == "/metrics") return metrics();
+    if (req.path == "/api/status") return status();
+    return error_page(
+        404, fmt::format("no page '{}': POST /rpc, WebSocket /DB, GET /metrics", req.path));
+  }
+
+  bool on_ws_open(net::ConnId id, const net::HttpRequest& req, int& refusal) override {
+    std::string db = req.path.size() > 1 ? req.path.substr(1) : "";
+    if (auto slash = db.find('/'); slash != std::string::npos) db.resize(slash);
+    if (!db.empty() && !cap::valid_name(db)) {
+      refusal = 404;
+      return false;
+    }
+    conns_[id] = Conn{db, req.arg("cap"), {}};
+    return true;
+  }
+
+  void on_ws_message(net::ConnId id, std::string_view data, bool binary) override {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    Conn& c = it->second;
+    Engine::Reply reply = engine_.handle(data, binary, c.db, c.cap);
+    if (reply.dbs.empty() && c.held.empty()) {
+      server->send(id, std::move(reply.bytes), binary);
+      return;
+    }
+    c.held.push_back(Held{std::move(reply), binary});
+    waiting_.insert(id);
+  }
+
+  void on_ws_close(net::ConnId id) override {
+    conns_.erase(id);
+    waiting_.erase(id);
+  }
+
+  /// Commits the open groups, then sends every held reply in order.
+  void flush() {
+    if (!engine_.pending() && waiting_.empty()) return;
+    release(commit());
+  }
+
+ private:
+  static net::HttpResponse cors(net::HttpResponse r) {
+    // Capabilities, not cookies, authorize a request, so any page may call.
+    r.headers.emplace_back("Access-Control-Allow-Origin", "*");
+    r.headers.emplace_back("Access-Control-Allow-Methods", "POST, OPTIONS");
+    r.headers.emplace_back("Access-Control-Allow-Headers", "Content-Type");
+    return r;
+  }
+
+  static net::HttpResponse error_page(int status, std::string message) {
+    std::string body;
+    mp::Packer pk(body);
+    pk.map(1), pk.str("error"), pk.map(2);
+    pk.str("code"), pk.str(status == 404 ? "not_found" : "bad_request");
+    pk.str("message"), pk.str(message);
+    std::string json;
+    (void)mp::to_json(body, json);
+    return net::HttpResponse::json(status, json + "\n");
+  }
+
+  net::HttpResponse rpc(const net::HttpRequest& req) {
+    const bool msgpack = looks_msgpack(req.body);
+    Engine::Reply reply = engine_.handle(req.body, msgpack, req.arg("db"), req.arg("cap"));
+    if (!reply.dbs.empty()) {
+      // Commit now, and with it every WebSocket write in the same group.
+      auto failed = commit();
+      reply.bytes = outcome(reply, msgpack, failed);
+      release(failed);
+    }
+    const int code = http_status(reply.batch ? "" : reply.error);
+    net::HttpResponse r = net::HttpResponse::json(code, std::move(reply.bytes));
+    if (msgpack)
+      r.content_type = "application/msgpack";
+    else
+      r.body += '\n';
+    return cors(std::move(r));
+  }
+
+  std::vector<std::pair<std::string, std::string>> commit() {
+    auto failed = engine_.commit();
+    for (const auto& [db, why] : failed) diag::error("commit '{}': {}", db, why);
+    return failed;
+  }
+
+  // Sends every held reply in order, as failures for groups that failed.
+  void release(const std::vector<std::pair<std::string, std::string>>& failed) {
+    for (net::ConnId id : waiting_) {
+      auto it = conns_.find(id);
+      if (it == conns_.end()) continue;
+      for (Held& h : it->second.held)
+        server->send(id, outcome(h.reply, h.binary, failed), h.binary);
+      it->second.held.clear();
+    }
+    waiting_.clear();
+  }
+
+  static std::string outcome(Engine::Reply& r, bool msgpack,
+                             const std::vector<std::pair<std::string, std::string>>& failed) {
+    for (const auto& [db, why] : failed)
+      if (std::find(r.dbs.begin(), r.dbs.end(), db) != r.dbs.end())
+        return Engine::failed_reply(r, msgpack, why);
+    return std::move(r.bytes);
+  }
+
+  net::HttpResponse metrics() const;
+  net::HttpResponse status() const;
+
+  Engine& engine_;
+  const ServeOptions& options_;
+  std::unordered_map<net::ConnId, Conn> conns_;
+  std::set<net::ConnId> waiting_;  // connections with held replies
+  time_t started_ = time(nullptr);
+};
+
+net::HttpResponse SqlHandler::metrics() const {
+  const EngineStats& s = engine_.stats();
+  const net::ServerStats& n = server->stats();
+  std::string out;
+  auto counter = [&](const char* name, const char* help, uint64_t v) {
+    out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, v);
+  };
+  out += "# HELP wsql_requests_total Requests by operation.\n# TYPE wsql_requests_total counter\n";
+  for (size_t i = 0; i <= static_cast<size_t>(Op::kRestrict); ++i)
+    out += fmt::format("wsql_requests_total{{op=\"{}\"}} {}\n", op_name(static_cast<Op>(i)),
+                       s.by_op[i]);
+  out +=
+      "# HELP wsql_errors_total Failed requests by error code.\n# TYPE wsql_errors_total counter\n";
+  for (size_t i = 1; i <= static_cast<size_t>(Err::kInternal); ++i)
+    out += fmt::format("wsql_errors_total{{code=\"{}\"}} {}\n", err_name(static_cast<Err>(i)),
+                       s.by_error[i]);
+  counter("wsql_rows_read_total", "Rows returned.", s.rows_read);
+  counter("wsql_rows_written_total", "Rows inserted, updated or deleted.", s.rows_written);
+  counter("wsql_commits_total", "Group commits.", s.commits);
+  counter("wsql_commit_failures_total", "Group commits that failed.", s.commit_failures);
+  out += fmt::format(
+      "# HELP wsql_commit_seconds_total Time in COMMIT.\n# TYPE wsql_commit_seconds_total "
+      "counter\nwsql_commit_seconds_total {:.6f}\n",
+      static_cast<double>(s.commit_ns) / 1e9);
+  counter("wsql_http_requests_total", "HTTP requests.", n.http_requests);
+  counter("wsql_ws_messages_in_total", "WebSocket messages received.", n.messages_in);
+  counter("wsql_ws_messages_out_total", "WebSocket messages sent.", n.messages_out);
+  out += fmt::format(
+      "# HELP wsql_open_databases Databases open.\n# TYPE wsql_open_databases gauge\n"
+      "wsql_open_databases {}\n",
+      s.open_databases);
+  out += fmt::format(
+      "# HELP wsql_connections Open WebSockets.\n# TYPE wsql_connections gauge\n"
+      "wsql_connections {}\n",
+      n.ws_open_now);
+  net::HttpResponse r = net::HttpResponse::text(200, out);
+  r.content_type = "text/plain; version=0.0.4";
+  return r;
+}
+
+net::HttpResponse SqlHandler::status() const {
+  const EngineStats& s = engine_.stats();
+  return net::HttpResponse::json(
+      200, fmt::format("{{\"service\":\"wsql\",\"version\":\"{}\",\"uptime_s\":{},\"requests\":{},"
+                       "\"open_databases\":{},\"connections\":{},\"commits\":{}}}\n",
+                       W_VERSION, time(nullptr) - started_, s.requests, s.open_databases,
+                       server->stats().ws_open_now, s.commits));
+}
+
+}  // namespace
+
+Status serve(const ServeOptions& options) {
+  auto engine = Engine::open(options.engine);
+  if (!engine.ok()) return engine.status();
+  auto where = net::parse_listen(options.listen);
+  if (!where.ok()) return where.status();
+  SqlHandler handler(**engine, options);
+  net::ServerConfig config;
+  config.host = where->first;
+  config.port = where->second;
+  config.name = "wsql";
+  config.protocols = {"wsql"};
+  config.max_message = options.max_message;
+  auto server = net::Server::create(config, handler);
+  if (!server.ok()) return server.status();
+  handler.server = server->get();
+  (*server)->every(std::max(1, static_cast<int>(options.commit_ms)), [&] { handler.flush(); });
+  diag::info("listening on {}:{} (databases in {})", config.host, (*server)->port(),
+             options.engine.dir);
+  Status s = (*server)->run();
+  handler.flush();  // writes still waiting are committed and answered
+  diag::info("stopped");
+  return s;
+}
+
+}  // namespace w::sql

@@ -1,0 +1,218 @@
+// wsql: SQLite over RPC with capability rights — the server and its client.
+// One table of subcommands; each is a thin shell over w::sql.
+#include <unistd.h>
+
+#include <cstring>
+#include <string_view>
+
+#include "w/cli.h"
+#include "w/sql.h"
+
+namespace {
+
+constexpr const char* kExamples =
+    "  wsql serve --dir ./data --listen 127.0.0.1:7080 --secret ./wsql.secret &\n"
+    "  wsql cap --secret ./wsql.secret --db runs --rights all\n"
+    "  wsql 'ws://127.0.0.1:7080/runs?cap=CAP' 'SELECT id, loss FROM models WHERE loss < ?' 0.1\n"
+    "  wrun -k mlp.so < in.jsonl | wsql insert --create 'ws://127.0.0.1:7080/runs?cap=CAP' "
+    "results\n"
+    "  wsql tables 'ws://127.0.0.1:7080/runs?cap=CAP'\n"
+    "  wsql copy 'ws://a:7080/runs/models?cap=C1' 'ws://b:7080/archive/models?cap=C2' --create\n";
+
+struct Options {
+  w::sql::ServeOptions serve;
+  w::sql::ClientOptions client;
+  w::sql::CapOptions cap;
+  std::string secret_file, statement_timeout = "10s", timeout = "60s", expires = "0";
+  std::vector<std::string> maps;
+  std::string url, sql, table, src, dst;
+  std::vector<std::string> params;
+};
+
+void add_client(CLI::App& app, Options& o) {
+  app.add_option("--cap", o.client.cap, "Capability, when the URL has no ?cap=")->type_name("CAP");
+  app.add_option("--timeout", o.timeout, "Wait this long to connect and for each answer")
+      ->capture_default_str()
+      ->check(w::cli::seconds_validator());
+}
+
+void add_serve(CLI::App& app, Options& o) {
+  app.add_option("--dir", o.serve.engine.dir, "Directory of the databases (one NAME.db each)")
+      ->type_name("DIR")
+      ->required();
+  app.add_option("--listen", o.serve.listen, "Address to listen on (HOST:PORT; port 0 = any free)")
+      ->type_name("ADDR")
+      ->capture_default_str();
+  app.add_option("--secret", o.secret_file,
+                 "File with the HMAC secret for capabilities (created if missing)")
+      ->type_name("FILE");
+  app.add_option("--key", o.serve.engine.key,
+                 "A plain shared key with every right (for a trusted LAN)")
+      ->type_name("KEY");
+  app.add_option("--map", o.maps, "Serve FILE.csv as the read-only table NAME in every database")
+      ->type_name("NAME=FILE.csv");
+  app.add_option("--memory", o.serve.engine.memory, "Serve an in-memory database NAME (repeatable)")
+      ->type_name("NAME");
+  app.add_option("--statement-timeout", o.statement_timeout,
+                 "Time budget of one request's statements")
+      ->capture_default_str()
+      ->check(w::cli::seconds_validator());
+  app.add_option("--max-result", o.serve.engine.max_result, "Most bytes of rows in one answer")
+      ->type_name("BYTES")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
+}
+
+w::Status run_serve(Options& o) {
+  if (o.secret_file.empty() && o.serve.engine.key.empty())
+    return w::Status::Invalid("serve: give --secret FILE or --key KEY");
+  if (!o.secret_file.empty()) {
+    auto secret = w::cap::load_or_create_secret(o.secret_file);
+    if (!secret.ok()) return secret.status();
+    o.serve.engine.secret = *secret;
+  }
+  for (const std::string& m : o.maps) {
+    size_t eq = m.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == m.size())
+      return w::Status::Invalid("--map wants NAME=FILE.csv, got '" + m + "'");
+    o.serve.engine.maps.emplace_back(m.substr(0, eq), m.substr(eq + 1));
+  }
+  o.serve.engine.timeout = *w::cli::parse_seconds(o.statement_timeout);
+  return w::sql::serve(o.serve);
+}
+
+void add_cap(CLI::App& app, Options& o) {
+  app.add_option("url", o.cap.url, "Ask this server for a weaker copy of the URL's capability");
+  app.add_option("--secret", o.cap.secret_file,
+                 "Mint with the secret in this file (created if missing)")
+      ->type_name("FILE");
+  app.add_option("--key", o.cap.key, "Mint with the server's shared key as the secret")
+      ->type_name("KEY");
+  app.add_option("--db", o.cap.db, "Database it is for, or * for all")
+      ->type_name("NAME")
+      ->capture_default_str();
+  app.add_option("--rights", o.cap.rights, "Rights: read, write, table, db, all (comma-separated)")
+      ->type_name("RIGHTS")
+      ->capture_default_str();
+  app.add_option("--expires", o.expires, "Valid for this long (30m, 24h; 0 = forever)")
+      ->capture_default_str()
+      ->check(w::cli::seconds_validator());
+  add_client(app, o);
+}
+
+w::Status run_cap(Options& o) {
+  o.cap.expires_in = *w::cli::parse_seconds(o.expires);
+  return w::sql::run_cap(o.cap, o.client);
+}
+
+void add_query(CLI::App& app, Options& o) {
+  app.add_option("url", o.url, "Database URL: ws://HOST:PORT/DB?cap=CAP (or http://)")->required();
+  app.add_option("sql", o.sql, "One SQL statement; ? marks a parameter")->required();
+  app.add_option("params", o.params, "Values for the ?s (JSON if they parse as JSON, else text)");
+  app.add_option("-f,--format", o.client.format,
+                 "Output: json (JSON Lines), csv, tsv, table, msgpack")
+      ->type_name("FORMAT")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"json", "jsonl", "csv", "tsv", "table", "msgpack"}));
+  add_client(app, o);
+}
+
+void add_insert(CLI::App& app, Options& o) {
+  app.add_option("url", o.url, "Database URL")->required();
+  app.add_option("table", o.table, "Table to insert into (or URL/DB/TABLE)");
+  app.add_option("--batch", o.client.batch, "Rows per request")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  app.add_flag("--create", o.client.create,
+               "Create the table from the first record if it is missing");
+  app.add_option("--conflict", o.client.conflict, "On a duplicate key: abort, ignore or replace")
+      ->type_name("HOW")
+      ->check(CLI::IsMember({"abort", "ignore", "replace"}));
+  add_client(app, o);
+}
+
+void add_url_only(CLI::App& app, Options& o) {
+  app.add_option("url", o.url, "Server or database URL")->required();
+  add_client(app, o);
+}
+
+void add_schema(CLI::App& app, Options& o) {
+  app.add_option("url", o.url, "Database URL")->required();
+  app.add_option("table", o.table, "Only this table");
+  add_client(app, o);
+}
+
+void add_copy(CLI::App& app, Options& o) {
+  app.add_option("src", o.src, "Source: URL/DB/TABLE")->required();
+  app.add_option("dst", o.dst, "Destination: URL/DB[/TABLE]")->required();
+  app.add_flag("--create", o.client.create,
+               "Create the destination table like the source if missing");
+  app.add_option("--conflict", o.client.conflict, "On a duplicate key: abort, ignore or replace")
+      ->type_name("HOW")
+      ->check(CLI::IsMember({"abort", "ignore", "replace"}));
+  add_client(app, o);
+}
+
+struct Command {
+  const char* name;
+  const char* help;
+  void (*add)(CLI::App&, Options&);
+  w::Status (*run)(Options&);
+};
+
+const Command kCommands[] = {
+    {"serve", "Serve the databases in a directory over HTTP and WebSocket", add_serve, run_serve},
+    {"cap", "Print a capability: minted with the secret, or restricted by a server", add_cap,
+     run_cap},
+    {"query", "Run one SQL statement and print its rows (the default command)", add_query,
+     [](Options& o) { return w::sql::run_query(o.client, o.url, o.sql, o.params); }},
+    {"insert", "Insert the records on stdin (JSON Lines or msgpack) in batches", add_insert,
+     [](Options& o) { return w::sql::run_insert(o.client, o.url, o.table, STDIN_FILENO); }},
+    {"databases", "List the databases the capability can see", add_url_only,
+     [](Options& o) { return w::sql::run_databases(o.client, o.url); }},
+    {"tables", "List the tables of a database", add_url_only,
+     [](Options& o) { return w::sql::run_tables(o.client, o.url); }},
+    {"schema", "Print the tables' columns as JSON Lines", add_schema,
+     [](Options& o) { return w::sql::run_schema(o.client, o.url, o.table); }},
+    {"copy", "Copy a table from one wsql URL to another", add_copy,
+     [](Options& o) { return w::sql::run_copy(o.client, o.src, o.dst); }},
+};
+
+// `wsql [OPTIONS] URL SQL ...` means `wsql query [OPTIONS] URL SQL ...`:
+// a URL before any subcommand name starts a query.
+std::vector<char*> with_default_command(int argc, char** argv) {
+  std::vector<char*> args(argv, argv + argc);
+  static char query[] = "query";
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    for (const Command& c : kCommands)
+      if (arg == c.name) return args;
+    if (arg.find("://") != std::string_view::npos) {
+      args.insert(args.begin() + 1, query);
+      return args;
+    }
+  }
+  return args;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  w::cli::Program prog("wsql", "SQLite databases over HTTP and WebSocket, guarded by capabilities.",
+                       kExamples);
+  CLI::App& app = prog.app();
+  app.require_subcommand(1);
+  Options o;
+  const Command* chosen = nullptr;
+  for (const Command& c : kCommands) {
+    CLI::App* sub = app.add_subcommand(c.name, c.help);
+    c.add(*sub, o);
+    sub->callback([&chosen, &c] { chosen = &c; });
+  }
+  std::vector<char*> args = with_default_command(argc, argv);
+  return prog.run(static_cast<int>(args.size()), args.data(), [&]() -> w::Status {
+    o.client.timeout = *w::cli::parse_seconds(o.timeout);
+    return chosen->run(o);
+  });
+}

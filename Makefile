@@ -5,7 +5,7 @@ PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure test unit asan run bench install clean format
+.PHONY: all deps configure test unit asan asan-build fuzz run bench install clean format
 
 all: configure
 	@cmake --build $(BUILD) -j $(JOBS)
@@ -32,6 +32,22 @@ asan-build: deps
 
 asan: asan-build
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# libFuzzer on every decoder for FUZZ_SECONDS each (clang, ASan+UBSan).
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz:
+	@scripts/deps.sh fuzz
+	@test -f $(FUZZ_BUILD)/CMakeCache.txt || CC=clang CXX=clang++ \
+	  cmake -S . -B $(FUZZ_BUILD) -DW_FUZZ=ON -DW_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $$(cd test/fuzz && ls *_fuzz.cc | sed 's/\.cc$$//')
+	@for f in $(FUZZ_BUILD)/fuzz/*_fuzz; do \
+	  name=$$(basename $$f _fuzz); corpus=test/fuzz/corpus/$$name; \
+	  [ -d $$corpus ] || corpus=test/fuzz/corpus/$${name%%_*}; \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$name; \
+	  echo "== $$f ($(FUZZ_SECONDS) s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 $(FUZZ_BUILD)/corpus/$$name $$corpus || exit 1; \
+	done
 
 run: all
 	@scripts/demo.sh $(BUILD)

@@ -29,5 +29,5 @@ read -r inside total estimate off < <(jq -rs '
   (4 * $in / $n) as $pi | ($pi - 3.141592653589793 | fabs) as $off |
   "\($in) \($n) \($pi) \($off)"' "$results")
 printf 'pi ≈ %.6f (%d of %d points inside; off by %.6f)\n' "$estimate" "$inside" "$total" "$off"
-jq -en "$off < 0.01" >/dev/null || fail "estimate $estimate is $off away from pi"
+jq -en "$off < 0.01" >/dev/null || fail "$(printf "estimate %.6f is %.6f away from pi" "$estimate" "$off")"
 echo "check: pi ok $(printf %.5f "$estimate")"

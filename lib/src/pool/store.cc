@@ -1,14 +1,17 @@
 #include "store.h"
 
 #include <ctime>
+#include <iterator>
 
 #include <fmt/format.h>
 
 namespace w::pool {
 namespace {
 
-constexpr int kSchemaVersion = 1;
-
+// The schema, as the steps that build it: step i takes a file from
+// user_version i to i + 1, in one transaction. A new table or column is a new
+// step at the end; a step that shipped is never edited, so every pool file
+// ever written can be brought up to date.
 constexpr const char* kSchemaV1 = R"sql(
 CREATE TABLE kernels(
   sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, platform TEXT NOT NULL,
@@ -36,6 +39,11 @@ CREATE TABLE workers(
   id TEXT PRIMARY KEY, name TEXT, platform TEXT, slots INTEGER, score REAL,
   tasks_done INTEGER, tasks_failed INTEGER, flagged INTEGER, last_seen INTEGER);
 )sql";
+
+constexpr const char* kMigrations[] = {
+    kSchemaV1,
+};
+constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
 int64_t now_s() {
   return static_cast<int64_t>(std::time(nullptr));
@@ -96,10 +104,10 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
     return Status::Invalid(
         fmt::format("'{}' has schema version {}, newer than this wpool ({}); upgrade wkit", path,
                     version, kSchemaVersion));
-  if (version == 0) {
+  for (; version < kSchemaVersion; ++version) {
     W_RETURN_IF_ERROR(s->exec("BEGIN"));
-    W_RETURN_IF_ERROR(s->exec(kSchemaV1));
-    W_RETURN_IF_ERROR(s->exec(fmt::format("PRAGMA user_version={}", kSchemaVersion).c_str()));
+    W_RETURN_IF_ERROR(s->exec(kMigrations[version]));
+    W_RETURN_IF_ERROR(s->exec(fmt::format("PRAGMA user_version={}", version + 1).c_str()));
     W_RETURN_IF_ERROR(s->exec("COMMIT"));
   }
   return s;

@@ -13,6 +13,17 @@
 // exception's message. W_KERNEL_WITH_INIT(init, fn) also runs
 // `void init(const msgpack::object& static_data)` once per process;
 // w::kernel::static_data() returns the campaign's static dataset either way.
+//
+// A long task saves its state with w::kernel::checkpoint(value) (any value
+// msgpack-c can pack) and, when it is run again after its worker was lost,
+// gets the last one back from w::kernel::restored<T>():
+//
+//   static long long count(const msgpack::object& in) {
+//     long long steps = w::kernel::field<long long>(in, "steps");
+//     long long i = w::kernel::restored<long long>().value_or(0);
+//     for (; i < steps; ++i) { step(i); w::kernel::checkpoint(i + 1); }
+//     return steps;
+//   }
 #pragma once
 
 #ifndef MSGPACK_NO_BOOST
@@ -48,6 +59,19 @@ struct OutBuffer {
   void write(const char* data, size_t n) {
     if (w_out_write(out, data, n) != 0) throw std::bad_alloc();
   }
+};
+
+// The w_out of the w_main call in progress (kernels run one task at a time
+// per process), so checkpoint() and restored() need no argument.
+inline w_out*& current_out() {
+  static w_out* out = nullptr;
+  return out;
+}
+struct CurrentOut {
+  explicit CurrentOut(w_out* out) { current_out() = out; }
+  ~CurrentOut() { current_out() = nullptr; }
+  CurrentOut(const CurrentOut&) = delete;
+  CurrentOut& operator=(const CurrentOut&) = delete;
 };
 
 inline int fail(w_out* out, const char* prefix, const char* what) {
@@ -94,9 +118,40 @@ T field(const msgpack::object& map, std::string_view key, T fallback) {
   return fallback;
 }
 
+/// Saves `state` as the task's checkpoint (see w_checkpoint). False when
+/// the packed state is larger than W_CHECKPOINT_MAX or the host keeps none.
+/// REQUIRES: called while the kernel function runs.
+template <class T>
+bool checkpoint(const T& state) {
+  w_out* out = detail::current_out();
+  if (!out) return false;
+  msgpack::sbuffer buffer;
+  msgpack::pack(buffer, state);
+  return w_checkpoint(out, buffer.data(), buffer.size()) == 0;
+}
+
+/// The state last saved with checkpoint() when this task is run again after
+/// its worker was lost, converted to T; std::nullopt on a fresh start.
+/// Throws (failing the task) if the saved state does not convert to T.
+template <class T>
+std::optional<T> restored() {
+  w_out* out = detail::current_out();
+  if (!out || !out->restore) return std::nullopt;
+  try {
+    msgpack::object_handle handle =
+        msgpack::unpack(reinterpret_cast<const char*>(out->restore), out->restore_n);
+    return handle.get().as<T>();
+  } catch (const msgpack::type_error&) {
+    throw std::runtime_error("the checkpoint has the wrong type");
+  } catch (const msgpack::unpack_error&) {
+    throw std::runtime_error("the checkpoint is not msgpack");
+  }
+}
+
 /// Calls `fn` on one dataset and packs its result into `out`.
 template <class Fn>
 int run_main(const uint8_t* in, size_t n, w_out* out, Fn&& fn) {
+  detail::CurrentOut current(out);
   try {
     msgpack::object_handle handle = msgpack::unpack(reinterpret_cast<const char*>(in), n);
     auto result = fn(handle.get());

@@ -7,7 +7,9 @@
 // tasks, shallow enough that long tasks spread evenly). A task's timeout
 // counts from when its slot starts it. When a slot dies or times out, the
 // task it was running fails with the reason, the tasks queued behind it go
-// back to the front of the line, and the slot is restarted.
+// back to the front of the line, and the slot is restarted. A task may carry
+// a restore state (its last checkpoint), and the checkpoints a running task
+// saves reach the caller through on_checkpoint.
 #pragma once
 
 #include <poll.h>
@@ -15,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -27,7 +30,8 @@ namespace w::worker {
 
 struct Task {
   uint64_t id = 0;
-  std::string input;  ///< one msgpack map
+  std::string input;    ///< one msgpack map
+  std::string restore;  ///< the task's last checkpoint, if it is resumed; else empty
 };
 
 struct Outcome {
@@ -44,6 +48,9 @@ struct ExecutorConfig {
   int slots = 1;
   double timeout = 60;  ///< seconds per task, wall clock; 0 = none
   int max_depth = 64;   ///< most tasks queued on one slot
+  /// Called from poll() with each checkpoint a running task saves
+  /// (w_checkpoint), before that task's Outcome; unset: checkpoints are dropped.
+  std::function<void(uint64_t task, std::string state)> on_checkpoint;
 };
 
 class Executor {

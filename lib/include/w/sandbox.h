@@ -4,7 +4,8 @@
 // core files, an address-space cap) and a seccomp filter that allows only
 // what computing needs (read/write on its socket and stderr, memory, time,
 // exit). Then it runs w_init once and w_main for each task frame that
-// arrives on its socketpair, answering each with one frame. Anything that
+// arrives on its socketpair, answering each with one frame (after any
+// checkpoint frames the kernel sent while it ran). Anything that
 // goes wrong inside (a crash, a forbidden call, memory exhaustion) kills
 // only the child; Slot::reap() tells the worker why in words.
 #pragma once
@@ -28,12 +29,14 @@ struct SlotConfig {
   double init_timeout = 30;  ///< seconds allowed for dlopen + w_init
 };
 
-/// What a slot answered for one task.
+/// What a slot answered for one task, or a checkpoint of the task it is
+/// running (then more replies for the same task follow).
 struct Reply {
   bool ok = false;
-  std::string output;  ///< ok: the kernel's msgpack output (may be empty)
-  std::string error;   ///< !ok: why the task failed
-  double ms = 0;       ///< time spent in w_main, measured in the child
+  bool checkpoint = false;  ///< not an answer: the running task's state, in `output`
+  std::string output;       ///< ok: the kernel's msgpack output (may be empty)
+  std::string error;        ///< !ok: why the task failed
+  double ms = 0;            ///< time spent in w_main, measured in the child
 };
 
 /// One child process. Owned by the worker's executor; the destructor kills
@@ -52,12 +55,15 @@ class Slot {
   int index() const { return index_; }
 
   /// Queues a task frame; flush() writes queued frames without blocking.
-  void queue_task(std::string_view input);
+  /// `restore`, if not empty, is the task's last checkpoint: w_main gets it
+  /// as out->restore.
+  void queue_task(std::string_view input, std::string_view restore = {});
   Status flush();
   bool wants_write() const { return !outbox_.empty(); }
 
-  /// Reads what the socket has and appends the finished replies. Returns
-  /// false once the child has gone (its socket closed); call reap() then.
+  /// Reads what the socket has and appends the finished replies and the
+  /// checkpoints, in the order the child sent them. Returns false once the
+  /// child has gone (its socket closed); call reap() then.
   Result<bool> read_replies(std::vector<Reply>& replies);
 
   /// Kills the child (SIGKILL) if still running, waits for it and returns

@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "child.h"
 #include "frame.h"
@@ -38,9 +39,7 @@ using MainFn = int (*)(const uint8_t*, size_t, w_out*);
 constexpr size_t kMaxTask = 256u << 20;
 constexpr int kForbiddenExit = 100;
 
-bool send_all(const std::string& data) {
-  const char* p = data.data();
-  size_t left = data.size();
+bool send_bytes(const char* p, size_t left) {
   while (left > 0) {
     ssize_t n = ::write(kChildFd, p, left);
     if (n < 0 && errno == EINTR) continue;
@@ -49,6 +48,23 @@ bool send_all(const std::string& data) {
     left -= static_cast<size_t>(n);
   }
   return true;
+}
+
+bool send_all(const std::string& data) {
+  return send_bytes(data.data(), data.size());
+}
+
+// The w_checkpoint hook: one frame with the state, written before w_checkpoint
+// returns (the kernel may reuse its buffer). The write blocks while the worker
+// is behind, which throttles a kernel that checkpoints faster than it can be
+// read. The header goes separately so a large state is not copied.
+int send_checkpoint(w_out*, const void* state, size_t n) {
+  if (n > W_CHECKPOINT_MAX) return -1;
+  char header[kFrameHeader];
+  put_frame_header(header, kFrameCheckpoint, n);
+  if (!send_bytes(header, sizeof header) || !send_bytes(static_cast<const char*>(state), n))
+    _exit(0);  // the worker closed the socket: nobody wants the result either
+  return 0;
 }
 
 [[noreturn]] void fail_init(const std::string& why) {
@@ -124,9 +140,15 @@ double now_ms() {
   return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
 }
 
-void run_task(MainFn w_main_fn, const std::string& input, std::string& reply) {
+void run_task(MainFn w_main_fn, std::string_view input, std::string_view restore,
+              std::string& reply) {
   w_out out;
   std::memset(&out, 0, sizeof out);
+  out.checkpoint = send_checkpoint;
+  if (!restore.empty()) {
+    out.restore = reinterpret_cast<const uint8_t*>(restore.data());
+    out.restore_n = restore.size();
+  }
   const double t0 = now_ms();
   const int rc = w_main_fn(reinterpret_cast<const uint8_t*>(input.data()), input.size(), &out);
   const double ms = now_ms() - t0;
@@ -225,9 +247,14 @@ void child_main(const SlotConfig& config, int sock) {
     auto got = reader.next(frame);
     if (!got.ok()) _exit(2);
     if (*got) {
-      if (frame.type != kFrameTask) _exit(2);
+      std::string_view input = frame.payload, restore;
+      if (frame.type == kFrameTaskRestore) {
+        if (!split_task_restore(frame.payload, input, restore)) _exit(2);
+      } else if (frame.type != kFrameTask) {
+        _exit(2);
+      }
       out.clear();
-      run_task(w_main_fn, frame.payload, out);
+      run_task(w_main_fn, input, restore, out);
       if (!send_all(out)) _exit(0);
       continue;
     }

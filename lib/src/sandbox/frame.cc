@@ -3,19 +3,46 @@
 #include <fmt/format.h>
 
 namespace w::sandbox {
+namespace {
+void put_u32(char* p, uint64_t n) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+}
+}  // namespace
+
+void put_frame_header(char (&header)[kFrameHeader], FrameType type, size_t payload_size) {
+  put_u32(header, payload_size);
+  header[4] = static_cast<char>(type);
+}
 
 void append_frame(std::string& out, FrameType type, std::string_view a, std::string_view b) {
-  const uint64_t n = a.size() + b.size();
-  const char header[kFrameHeader] = {
-      static_cast<char>(n & 0xff),
-      static_cast<char>((n >> 8) & 0xff),
-      static_cast<char>((n >> 16) & 0xff),
-      static_cast<char>((n >> 24) & 0xff),
-      static_cast<char>(type),
-  };
+  char header[kFrameHeader];
+  put_frame_header(header, type, a.size() + b.size());
   out.append(header, kFrameHeader);
   out.append(a);
   out.append(b);
+}
+
+void append_task_frame(std::string& out, std::string_view input, std::string_view restore) {
+  if (restore.empty()) return append_frame(out, kFrameTask, input);
+  char header[kFrameHeader + 4];
+  put_u32(header, 4 + input.size() + restore.size());
+  header[4] = static_cast<char>(kFrameTaskRestore);
+  put_u32(header + kFrameHeader, input.size());
+  out.append(header, sizeof header);
+  out.append(input);
+  out.append(restore);
+}
+
+bool split_task_restore(std::string_view payload, std::string_view& input,
+                        std::string_view& restore) {
+  if (payload.size() < 4) return false;
+  const auto* p = reinterpret_cast<const uint8_t*>(payload.data());
+  const size_t n = static_cast<size_t>(p[0]) | static_cast<size_t>(p[1]) << 8 |
+                   static_cast<size_t>(p[2]) << 16 | static_cast<size_t>(p[3]) << 24;
+  if (n > payload.size() - 4) return false;
+  input = payload.substr(4, n);
+  restore = payload.substr(4 + n);
+  return true;
 }
 
 Result<bool> FrameReader::next(Frame& frame) {

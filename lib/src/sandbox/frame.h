@@ -17,19 +17,32 @@ namespace w::sandbox {
 
 enum FrameType : uint8_t {
   // worker -> slot
-  kFrameTask = 1,  ///< payload: one dataset (msgpack map)
+  kFrameTask = 1,         ///< payload: one dataset (msgpack map)
+  kFrameTaskRestore = 2,  ///< payload: u32 dataset length | dataset | restore state
   // slot -> worker
   kFrameReady = 10,       ///< the kernel is loaded and w_init succeeded
   kFrameInitFailed = 11,  ///< payload: why loading or w_init failed
   kFrameResult = 12,      ///< payload: f64 ms | output msgpack (may be empty)
   kFrameTaskError = 13,   ///< payload: f64 ms | message
   kFrameForbidden = 14,   ///< payload: u32 system call number (seccomp trap)
+  kFrameCheckpoint = 15,  ///< payload: the running task's state (w_checkpoint)
 };
 
 constexpr size_t kFrameHeader = 5;
 
+/// Writes the header of a frame with `payload_size` bytes of payload.
+void put_frame_header(char (&header)[kFrameHeader], FrameType type, size_t payload_size);
+
 /// Appends one frame whose payload is `a` followed by `b`.
 void append_frame(std::string& out, FrameType type, std::string_view a, std::string_view b = {});
+
+/// Appends a task frame: kFrameTask, or kFrameTaskRestore when `restore`
+/// (the task's last checkpoint) is not empty.
+void append_task_frame(std::string& out, std::string_view input, std::string_view restore);
+
+/// Splits a kFrameTaskRestore payload; false if it is too short.
+bool split_task_restore(std::string_view payload, std::string_view& input,
+                        std::string_view& restore);
 
 struct Frame {
   uint8_t type = 0;

@@ -17,6 +17,7 @@
 #include "child.h"
 #include "frame.h"
 #include "w/sandbox.h"
+#include "w_kernel.h"
 
 namespace w::sandbox {
 namespace {
@@ -112,8 +113,8 @@ Result<std::unique_ptr<Slot>> Slot::start(const SlotConfig& config, int index) {
   return slot;
 }
 
-void Slot::queue_task(std::string_view input) {
-  append_frame(outbox_, kFrameTask, input);
+void Slot::queue_task(std::string_view input, std::string_view restore) {
+  append_task_frame(outbox_, input, restore);
 }
 
 Status Slot::flush() {
@@ -169,6 +170,14 @@ Result<bool> Slot::read_replies(std::vector<Reply>& replies) {
       case kFrameTaskError:
         reply.ms = take_ms(frame.payload);
         reply.error = std::move(frame.payload);
+        replies.push_back(std::move(reply));
+        break;
+      case kFrameCheckpoint:
+        // The hook refuses larger states; a kernel that writes its own frames
+        // past the limit loses the checkpoint, not the worker.
+        if (frame.payload.size() > W_CHECKPOINT_MAX) break;
+        reply.checkpoint = true;
+        reply.output = std::move(frame.payload);
         replies.push_back(std::move(reply));
         break;
       case kFrameForbidden:

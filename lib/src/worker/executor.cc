@@ -63,7 +63,7 @@ void Executor::dispatch() {
         best = s.get();
     if (!best) return;
     if (best->queue.empty()) best->head_started = Clock::now();
-    best->slot->queue_task(pending_.front().input);
+    best->slot->queue_task(pending_.front().input, pending_.front().restore);
     best->queue.push_back(std::move(pending_.front()));
     pending_.pop_front();
   }
@@ -100,6 +100,10 @@ Status Executor::handle_slot(SlotState& s, std::vector<Outcome>& done) {
   if (!open.ok()) return open.status();
   for (auto& r : replies) {
     if (s.queue.empty()) return Status::Internal("slot answered a task it was never given");
+    if (r.checkpoint) {
+      if (config_.on_checkpoint) config_.on_checkpoint(s.queue.front().id, std::move(r.output));
+      continue;
+    }
     Outcome out;
     out.id = s.queue.front().id;
     out.ok = r.ok;

@@ -6,6 +6,13 @@
 // drain); finished tasks are batched into one "results" message per loop
 // turn. When the pool goes away the executor is dropped (its leases expire
 // on the pool) and the worker reconnects with exponential backoff + jitter.
+//
+// Checkpoints a running task saves are forwarded as "checkpoint" messages,
+// at most one per task per kCheckpointInterval: a kernel that saves more
+// often has only its latest state sent when the interval is up. A task's
+// pending checkpoint is dropped once its result is in hand (the result
+// supersedes it). A task item that carries "checkpoint" is resumed: the
+// kernel gets those bytes as out->restore.
 #include "w/pool_worker.h"
 
 #include <signal.h>
@@ -20,6 +27,7 @@
 #include <random>
 #include <sstream>
 #include <thread>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -39,6 +47,8 @@ void on_signal(int) {
 }
 
 using Clock = std::chrono::steady_clock;
+
+constexpr auto kCheckpointInterval = std::chrono::milliseconds(100);
 
 std::string default_cache_dir() {
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
@@ -77,6 +87,16 @@ class PoolSession {
   void feed();
   Status send_results(std::vector<Outcome>& done);
   Status start_drain();
+  void on_checkpoint(uint64_t task, std::string state);
+  Status send_checkpoints();
+  int checkpoint_wait_ms() const;
+
+  // The latest checkpoint of a running task, and when one was last sent.
+  struct Checkpoint {
+    std::string state;
+    bool unsent = false;
+    Clock::time_point sent{};
+  };
 
   const PoolWorkerOptions& o_;
   std::unique_ptr<net::Client> client_;
@@ -86,6 +106,7 @@ class PoolSession {
   double timeout_s_ = 60;
   std::unique_ptr<Executor> executor_;
   std::deque<Task> waiting_;
+  std::unordered_map<uint64_t, Checkpoint> checkpoints_;  // by task id, while it runs
   bool draining_ = false;
   Clock::time_point last_sent_ = Clock::now();
   int heartbeat_ms_ = 5000;
@@ -95,6 +116,7 @@ Status PoolSession::on_campaign(const mp::MapView& m) {
   // Tasks of the previous campaign are all answered before the pool switches us.
   executor_.reset();
   waiting_.clear();
+  checkpoints_.clear();
   campaign_ = *m.integer("campaign");
   kernel_sha_ = *m.string("kernel");
   static_data_ = std::string(m.raw("static"));
@@ -133,6 +155,9 @@ Status PoolSession::start_executor() {
   config.slot.memory_mb = o_.memory_mb;
   config.slots = o_.jobs;
   config.timeout = timeout_s_;
+  config.on_checkpoint = [this](uint64_t task, std::string state) {
+    on_checkpoint(task, std::move(state));
+  };
   auto ex = std::make_unique<Executor>(std::move(config));
   Status s = ex->start();
   if (!s.ok()) {
@@ -154,7 +179,58 @@ void PoolSession::feed() {
   }
 }
 
+void PoolSession::on_checkpoint(uint64_t task, std::string state) {
+  Checkpoint& c = checkpoints_[task];
+  c.state = std::move(state);
+  c.unsent = true;
+}
+
+// Sends each task's latest unsent checkpoint whose interval is up.
+Status PoolSession::send_checkpoints() {
+  const auto now = Clock::now();
+  for (auto& [task, c] : checkpoints_) {
+    if (!c.unsent || now - c.sent < kCheckpointInterval) continue;
+    c.unsent = false;
+    c.sent = now;
+    diag::debug("task {}: checkpoint of {} bytes sent", task, c.state.size());
+    W_RETURN_IF_ERROR(send(mp::MapBuilder()
+                               .str("t", "checkpoint")
+                               .integer("task", static_cast<int64_t>(task))
+                               .bin("data", c.state)
+                               .done()));
+    last_sent_ = now;
+  }
+  return {};
+}
+
+// How long the loop may sleep before a held-back checkpoint is due; -1: none is.
+int PoolSession::checkpoint_wait_ms() const {
+  int best = -1;
+  const auto now = Clock::now();
+  for (const auto& [task, c] : checkpoints_) {
+    if (!c.unsent) continue;
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(c.sent + kCheckpointInterval - now)
+            .count() +
+        1;
+    int ms = static_cast<int>(std::max<long long>(0, left));
+    if (best < 0 || ms < best) best = ms;
+  }
+  return best;
+}
+
 Status PoolSession::send_results(std::vector<Outcome>& done) {
+  // A failed task may be tried again: the pool gets its latest state first.
+  // A result makes the task's checkpoint moot.
+  for (const Outcome& out : done) {
+    auto it = checkpoints_.find(out.id);
+    if (it == checkpoints_.end()) continue;
+    if (!out.ok && it->second.unsent) {
+      it->second.sent = {};
+      W_RETURN_IF_ERROR(send_checkpoints());
+    }
+    checkpoints_.erase(it);
+  }
   if (done.empty()) return {};
   std::string body;
   mp::Packer pk(body);
@@ -187,7 +263,14 @@ Status PoolSession::handle(const std::string& data) {
     for (auto raw : items) {
       auto t = mp::MapView::parse(raw);
       if (!t.ok()) return Status::Invalid("tasks: bad item");
-      waiting_.push_back({static_cast<uint64_t>(*t->integer("id")), std::string(t->raw("input"))});
+      Task task{static_cast<uint64_t>(*t->integer("id")), std::string(t->raw("input")), {}};
+      if (t->has("checkpoint")) {
+        auto restore = t->bytes("checkpoint");
+        if (!restore.ok()) return Status::Invalid("tasks: bad checkpoint");
+        task.restore = std::move(*restore);
+        diag::info("task {}: resuming from a checkpoint of {} bytes", task.id, task.restore.size());
+      }
+      waiting_.push_back(std::move(task));
     }
     feed();
     return {};
@@ -225,13 +308,15 @@ Status PoolSession::run() {
     if (client_->closed())
       return Status(Code::kIo, "pool connection closed: " + client_->close_reason());
     struct pollfd extra = {client_->notify_fd(), POLLIN, 0};
-    const int wait_ms = std::max(50, heartbeat_ms_ / 2);
+    int wait_ms = std::max(50, heartbeat_ms_ / 2);
+    if (int due = checkpoint_wait_ms(); due >= 0) wait_ms = std::min(wait_ms, due);
     if (executor_) {
       W_RETURN_IF_ERROR(executor_->poll(wait_ms, done, std::span<struct pollfd>(&extra, 1)));
     } else {
       ::poll(&extra, 1, wait_ms);
     }
     W_RETURN_IF_ERROR(send_results(done));
+    W_RETURN_IF_ERROR(send_checkpoints());
     feed();
     if (Clock::now() - last_sent_ > std::chrono::milliseconds(heartbeat_ms_)) {
       last_sent_ = Clock::now();
@@ -261,6 +346,7 @@ Result<std::unique_ptr<net::Client>> connect_and_hello(const PoolWorkerOptions& 
                             .real("score", o.score)
                             .str("version", W_VERSION)
                             .str("key", o.key)
+                            .str("cap", o.cap)
                             .done(),
                         true);
   if (!s.ok()) return s;

@@ -40,3 +40,30 @@ TEST_CASE("a frame announcing more than the limit is an error") {
   auto r = reader.next(f);
   CHECK_FALSE(r.ok());
 }
+
+TEST_CASE("a task frame carries its restore state only when there is one") {
+  // Without a checkpoint the frame is a plain task; with one, the payload
+  // splits back into the dataset and the state.
+  std::string wire;
+  append_task_frame(wire, "\x81\xa1x\x01", "");
+  append_task_frame(wire, "\x81\xa1x\x02", std::string("st\0te", 5));
+  FrameReader reader(1024);
+  reader.append(wire.data(), wire.size());
+  Frame f;
+  REQUIRE(*reader.next(f));
+  CHECK(f.type == kFrameTask);
+  CHECK(f.payload == "\x81\xa1x\x01");
+  REQUIRE(*reader.next(f));
+  CHECK(f.type == kFrameTaskRestore);
+  std::string_view input, restore;
+  REQUIRE(split_task_restore(f.payload, input, restore));
+  CHECK(input == "\x81\xa1x\x02");
+  CHECK(restore == std::string_view("st\0te", 5));
+}
+
+TEST_CASE("a restore payload whose dataset length runs past its end is rejected") {
+  // The length prefix says 9 bytes of dataset, but only 2 follow.
+  std::string_view input, restore;
+  CHECK_FALSE(split_task_restore(std::string_view("\x09\x00\x00\x00ab", 6), input, restore));
+  CHECK_FALSE(split_task_restore("ab", input, restore));
+}

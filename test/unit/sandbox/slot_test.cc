@@ -33,6 +33,32 @@ bool run_one(Slot& slot, const std::string& input, Reply& reply) {
   return true;
 }
 
+// The 4-byte little-endian step counter steps.so checkpoints.
+std::string step_state(uint32_t step) {
+  std::string s(4, '\0');
+  for (int i = 0; i < 4; ++i) s[static_cast<size_t>(i)] = static_cast<char>(step >> (8 * i));
+  return s;
+}
+
+// Runs one task to its answer, collecting the checkpoints sent before it.
+Reply run_collecting(Slot& slot, const std::string& input, const std::string& restore,
+                     std::vector<std::string>& checkpoints) {
+  slot.queue_task(input, restore);
+  REQUIRE(slot.flush().ok());
+  while (true) {
+    struct pollfd pfd = {slot.fd(), POLLIN, 0};
+    REQUIRE(poll(&pfd, 1, 10000) == 1);
+    std::vector<Reply> replies;
+    auto open = slot.read_replies(replies);
+    REQUIRE(open.ok());
+    for (auto& r : replies) {
+      if (!r.checkpoint) return r;
+      checkpoints.push_back(r.output);
+    }
+    REQUIRE(*open);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("a slot runs the kernel and returns its output") {
@@ -87,4 +113,54 @@ TEST_CASE("destroying a slot kills and reaps its process") {
   }
   CHECK(waitpid(pid, nullptr, WNOHANG) == -1);  // already reaped: not our child any more
   CHECK(errno == ECHILD);
+}
+
+TEST_CASE("checkpoints reach the worker in order, before the task's answer") {
+  // steps.so checkpoints its step counter after each of 3 steps, under seccomp.
+  auto slot = Slot::start(config_for("steps.so"), 0);
+  REQUIRE(slot.ok());
+  std::vector<std::string> checkpoints;
+  Reply reply = run_collecting(**slot, "\x81\xa5steps\x03", "", checkpoints);
+  CHECK(reply.ok);
+  REQUIRE(checkpoints.size() == 3);
+  for (uint32_t i = 0; i < 3; ++i) CHECK(checkpoints[i] == step_state(i + 1));
+  // {"steps":3,"started":0,"ran":3}
+  CHECK(reply.output.find(std::string("started\xce\0\0\0\0", 12)) != std::string::npos);
+}
+
+TEST_CASE("a task given a restore state resumes from it") {
+  // Restored at step 2 of 3: one step runs, one checkpoint (3) is sent.
+  auto slot = Slot::start(config_for("steps.so"), 0);
+  REQUIRE(slot.ok());
+  std::vector<std::string> checkpoints;
+  Reply reply = run_collecting(**slot, "\x81\xa5steps\x03", step_state(2), checkpoints);
+  CHECK(reply.ok);
+  REQUIRE(checkpoints.size() == 1);
+  CHECK(checkpoints[0] == step_state(3));
+  CHECK(reply.output.find(std::string("started\xce\0\0\0\x02", 12)) != std::string::npos);
+  CHECK(reply.output.find(std::string("ran\xce\0\0\0\x01", 8)) != std::string::npos);
+  // The next task on the same slot starts fresh: the restore state was for one task only.
+  checkpoints.clear();
+  reply = run_collecting(**slot, "\x81\xa5steps\x01", "", checkpoints);
+  CHECK(reply.ok);
+  CHECK(checkpoints == std::vector<std::string>{step_state(1)});
+}
+
+TEST_CASE("the C++ helper packs checkpoints and unpacks the restore state") {
+  // steps_hpp.so checkpoints i+1 with msgpack-c; restored from 2 of 3 it
+  // returns [3, 2]; a restore state that is not an integer fails the task.
+  auto slot = Slot::start(config_for("steps_hpp.so"), 0);
+  REQUIRE(slot.ok());
+  std::vector<std::string> checkpoints;
+  Reply reply = run_collecting(**slot, "\x81\xa5steps\x03", "", checkpoints);
+  CHECK(reply.ok);
+  CHECK(checkpoints == std::vector<std::string>{"\x01", "\x02", "\x03"});
+  CHECK(reply.output == std::string("\x92\x03\x00", 3));
+  checkpoints.clear();
+  reply = run_collecting(**slot, "\x81\xa5steps\x03", "\x02", checkpoints);
+  CHECK(reply.output == std::string("\x92\x03\x02", 3));
+  CHECK(checkpoints == std::vector<std::string>{"\x03"});
+  reply = run_collecting(**slot, "\x81\xa5steps\x03", "\xa1x", checkpoints);
+  CHECK_FALSE(reply.ok);
+  CHECK(reply.error == "the checkpoint has the wrong type");
 }

@@ -83,3 +83,28 @@ TEST_CASE("a kernel that cannot load fails start()") {
   auto s = ex.start();
   CHECK_FALSE(s.ok());
 }
+
+TEST_CASE("checkpoints reach on_checkpoint with their task's id, before its outcome") {
+  // Two steps.so tasks on one slot, the second resumed at step 1 of 2: the
+  // callback sees 1,2 for task 7 and 2 for task 8, each before that outcome.
+  std::vector<std::string> events;
+  ExecutorConfig c = config_for("steps.so", 1);
+  c.on_checkpoint = [&](uint64_t task, std::string state) {
+    REQUIRE(state.size() == 4);
+    events.push_back(std::to_string(task) + ":" + std::to_string(static_cast<uint8_t>(state[0])));
+  };
+  Executor ex(std::move(c));
+  REQUIRE(ex.start().ok());
+  const std::string two_steps = "\x81\xa5steps\x02";
+  ex.submit({7, two_steps, {}});
+  ex.submit({8, two_steps, std::string("\x01\0\0\0", 4)});
+  while (ex.in_flight() > 0) {
+    std::vector<Outcome> done;
+    REQUIRE(ex.poll(1000, done).ok());
+    for (auto& o : done) {
+      CHECK(o.ok);
+      events.push_back("done " + std::to_string(o.id));
+    }
+  }
+  CHECK(events == std::vector<std::string>{"7:1", "7:2", "done 7", "8:2", "done 8"});
+}

@@ -94,8 +94,10 @@ void on_sigsys(int, siginfo_t* info, void*) {
 
 void set_limits(const SlotConfig& config) {
   struct rlimit none = {0, 0};
-  setrlimit(RLIMIT_CORE, &none);   // a crashing kernel must not litter core files
-  setrlimit(RLIMIT_FSIZE, &none);  // and cannot write files anyway
+  setrlimit(RLIMIT_CORE, &none);  // a crashing kernel must not litter core files
+  // No RLIMIT_FSIZE: seccomp already keeps the kernel from opening files, and
+  // a zero limit killed it with SIGXFSZ for printing when the worker's stderr
+  // is a log file.
   // ASan reserves terabytes of shadow address space, so an address-space cap
   // would break the sanitizer build; there the memory limit is not enforced.
   if (config.memory_mb > 0 && !W_UNDER_ASAN) {

@@ -2,6 +2,9 @@
 
 #include <poll.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include <catch2/catch.hpp>
 
@@ -163,4 +166,27 @@ TEST_CASE("the C++ helper packs checkpoints and unpacks the restore state") {
   reply = run_collecting(**slot, "\x81\xa5steps\x03", "\xa1x", checkpoints);
   CHECK_FALSE(reply.ok);
   CHECK(reply.error == "the checkpoint has the wrong type");
+}
+
+TEST_CASE("a kernel may print to stderr when the worker's stderr is a file") {
+  // Regression: a zero RLIMIT_FSIZE killed the slot with SIGXFSZ as soon as
+  // steps.so printed a line, when stderr was a log file (as under systemd).
+  char path[] = "/tmp/w-slot-stderr-XXXXXX";
+  const int log = mkstemp(path);
+  REQUIRE(log >= 0);
+  const int saved = dup(STDERR_FILENO);
+  dup2(log, STDERR_FILENO);
+  auto slot = Slot::start(config_for("steps.so"), 0);
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  REQUIRE(slot.ok());
+  std::vector<std::string> checkpoints;
+  Reply reply = run_collecting(**slot, "\x82\xa5steps\x01\xa3log\x01", "", checkpoints);
+  CHECK(reply.ok);
+  CHECK(reply.error == "");
+  char text[256] = {};
+  CHECK(pread(log, text, sizeof text - 1, 0) > 0);
+  CHECK(std::string(text) == "steps: step 1 of 1 done\n");
+  close(log);
+  unlink(path);
 }

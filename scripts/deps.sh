@@ -10,7 +10,7 @@ packages=(
   libfmt-dev libcli11-dev nlohmann-json3-dev libmsgpack-cxx-dev
   libsqlite3-dev libwebsockets-dev libseccomp-dev libssl-dev
   catch2 mandoc jq bc python3 curl
-  libsqlite3-mod-csvtable chromium nodejs
+  libsqlite3-mod-csvtable chromium nodejs emscripten
 )
 
 # `deps.sh fuzz` adds what `make fuzz` needs: clang and its libFuzzer runtime.

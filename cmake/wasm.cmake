@@ -1,0 +1,126 @@
+# The browser side of the build, with Emscripten when `emcc` is on PATH:
+#
+#   build/kernels/NAME.wasm   every w_add_kernel, as a standalone module (its
+#                             own memory and libc; exports the kernel ABI,
+#                             malloc/free and the w_host_out_* accessors)
+#   build/www/wrun.js, .wasm  the browser worker: pool protocol, msgpack,
+#                             one slot per Web Worker
+#   build/www/*               the pages and their glue, copied from www/
+#
+# Target `wasm` builds all of it and is part of `all`. Without emcc the
+# native build is unchanged and `wasm` only says why it cannot run.
+# Emscripten 3.1.6 (Debian) needs NODE_PATH for its optimiser at -O1+, and
+# host headers (msgpack-cxx, fmt) only after its own: -idirafter, never -I.
+find_program(W_EMCC emcc)
+find_program(W_EMXX em++)
+set(W_WASM_OPT -O2 CACHE STRING "Emscripten optimisation level for kernels and wrun.wasm")
+set(w_emenv ${CMAKE_COMMAND} -E env NODE_PATH=/usr/share/nodejs)
+file(MAKE_DIRECTORY ${W_KERNEL_DIR} ${W_WWW_DIR} ${CMAKE_BINARY_DIR}/wasm)
+
+if(W_EMCC AND W_EMXX)
+  message(STATUS "emcc found: building kernels as .wasm and the browser worker (${W_WASM_OPT})")
+  add_custom_target(wasm ALL)
+  # The accessors every kernel module links, compiled once.
+  set(w_kernel_host_o ${CMAKE_BINARY_DIR}/wasm/w_kernel_wasm_host.o)
+  add_custom_command(
+    OUTPUT ${w_kernel_host_o}
+    COMMAND ${w_emenv} ${W_EMCC} ${W_WASM_OPT} -I${PROJECT_SOURCE_DIR}/lib/kernel
+            -c ${PROJECT_SOURCE_DIR}/lib/kernel/w_kernel_wasm_host.c -o ${w_kernel_host_o}
+    DEPENDS ${PROJECT_SOURCE_DIR}/lib/kernel/w_kernel_wasm_host.c
+            ${PROJECT_SOURCE_DIR}/lib/kernel/w_kernel.h
+    COMMENT "emcc w_kernel_wasm_host.o" VERBATIM)
+  # Kernels in other directories see the object only through a target.
+  add_custom_target(w_kernel_wasm_host DEPENDS ${w_kernel_host_o})
+else()
+  add_custom_target(wasm
+    COMMAND ${CMAKE_COMMAND} -E echo "wasm: error: emcc is not installed (make deps installs emscripten)"
+    COMMAND ${CMAKE_COMMAND} -E false
+    VERBATIM)
+endif()
+
+# w_add_kernel_wasm(name src...): NAME.wasm beside NAME.so (see w_add_kernel).
+function(w_add_kernel_wasm name)
+  if(NOT W_EMCC OR NOT W_EMXX)
+    return()
+  endif()
+  set(srcs)
+  set(compiler ${W_EMCC})
+  set(std)
+  foreach(src ${ARGN})
+    get_filename_component(abs ${src} ABSOLUTE BASE_DIR ${CMAKE_CURRENT_SOURCE_DIR})
+    list(APPEND srcs ${abs})
+    if(NOT abs MATCHES "\\.c$")
+      set(compiler ${W_EMXX})
+      set(std -std=c++20)
+    endif()
+  endforeach()
+  set(out ${W_KERNEL_DIR}/${name}.wasm)
+  # -fwasm-exceptions: C++ kernels fail tasks by throwing, and native wasm
+  # exceptions need no JavaScript imports (a standalone module has none).
+  add_custom_command(
+    OUTPUT ${out}
+    COMMAND ${w_emenv} ${compiler} ${W_WASM_OPT} ${std} -fwasm-exceptions
+            -sSTANDALONE_WASM --no-entry -sALLOW_MEMORY_GROWTH=1
+            -sEXPORTED_FUNCTIONS=_malloc,_free
+            -DMSGPACK_NO_BOOST -I${PROJECT_SOURCE_DIR}/lib/kernel -idirafter /usr/include
+            ${srcs} ${w_kernel_host_o} -o ${out}
+    DEPENDS ${srcs} ${w_kernel_host_o} ${PROJECT_SOURCE_DIR}/lib/kernel/w_kernel.h
+            ${PROJECT_SOURCE_DIR}/lib/kernel/w_kernel.hpp
+    COMMENT "emcc ${name}.wasm" VERBATIM)
+  add_custom_target(${name}_wasm DEPENDS ${out})
+  add_dependencies(${name}_wasm w_kernel_wasm_host)
+  add_dependencies(wasm ${name}_wasm)
+endfunction()
+
+# www/: copied on every build (the dashboard needs no wasm).
+file(GLOB w_www_files CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/www/*)
+set(w_www_outputs)
+foreach(f ${w_www_files})
+  get_filename_component(base ${f} NAME)
+  add_custom_command(OUTPUT ${W_WWW_DIR}/${base}
+    COMMAND ${CMAKE_COMMAND} -E copy_if_different ${f} ${W_WWW_DIR}/${base}
+    DEPENDS ${f} VERBATIM)
+  list(APPEND w_www_outputs ${W_WWW_DIR}/${base})
+endforeach()
+add_custom_target(www ALL DEPENDS ${w_www_outputs})
+
+# The browser worker. Its C++ is the platform-neutral part of lib/ plus the
+# *_emscripten.cc files that replace libwebsockets, OpenSSL and the sandbox.
+if(W_EMCC AND W_EMXX)
+  set(w_lib ${PROJECT_SOURCE_DIR}/lib/src)
+  set(w_wrun_sources
+    ${w_lib}/worker/browser_emscripten.cc
+    ${w_lib}/net/client_emscripten.cc
+    ${w_lib}/util/sha256_emscripten.cc
+    ${w_lib}/stream/msgpack.cc
+    ${w_lib}/stream/map_view.cc
+    ${w_lib}/status/status.cc
+    ${w_lib}/diag/diag.cc)
+  file(GLOB w_wrun_headers ${PROJECT_SOURCE_DIR}/lib/include/w/*.h ${w_lib}/net/*.h)
+  set(w_wrun_js ${W_WWW_DIR}/wrun.js)
+  set(w_wrun_objects)
+  foreach(src ${w_wrun_sources})
+    get_filename_component(base ${src} NAME_WE)
+    set(obj ${CMAKE_BINARY_DIR}/wasm/${base}.o)
+    add_custom_command(
+      OUTPUT ${obj}
+      COMMAND ${w_emenv} ${W_EMXX} ${W_WASM_OPT} -std=c++20 -fwasm-exceptions
+              -DMSGPACK_NO_BOOST -DFMT_HEADER_ONLY -DW_VERSION="${PROJECT_VERSION}"
+              -I${PROJECT_SOURCE_DIR}/lib/include -I${PROJECT_SOURCE_DIR}/lib/kernel
+              -idirafter /usr/include -c ${src} -o ${obj}
+      DEPENDS ${src} ${w_wrun_headers}
+      COMMENT "em++ ${base}.o" VERBATIM)
+    list(APPEND w_wrun_objects ${obj})
+  endforeach()
+  add_custom_command(
+    OUTPUT ${w_wrun_js} ${W_WWW_DIR}/wrun.wasm
+    COMMAND ${w_emenv} ${W_EMXX} ${W_WASM_OPT} -fwasm-exceptions
+            -sENVIRONMENT=worker -sALLOW_MEMORY_GROWTH=1 -lwebsocket.js --no-entry
+            -sEXPORTED_FUNCTIONS=_malloc,_free,_w_browser_start,_w_browser_pause,_w_browser_resume,_w_browser_throttle
+            -sEXPORTED_RUNTIME_METHODS=ccall
+            ${w_wrun_objects} -o ${w_wrun_js}
+    DEPENDS ${w_wrun_objects}
+    COMMENT "em++ wrun.js + wrun.wasm" VERBATIM)
+  add_custom_target(wrun_wasm DEPENDS ${w_wrun_js})
+  add_dependencies(wasm wrun_wasm www)
+endif()

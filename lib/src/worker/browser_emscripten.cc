@@ -1,0 +1,329 @@
+// The browser worker (wrun.wasm): one pool slot per Web Worker.
+//
+// The same conversation as wrun's pool mode (w-protocol(7)), event-driven
+// because a browser cannot block: every WebSocket event runs pump(), which
+// handles what arrived; tasks run one at a time from a timer so commands
+// from the page (pause, throttle) get in between. The kernel is a separate
+// standalone .wasm, compiled and instantiated by the JavaScript glue in this
+// same Web Worker (www/worker.js, www/kernel.js); the js_* functions below
+// are the whole interface to it, and bytes are copied across.
+//
+// Pause hands back the tasks not yet started (bye) and closes; resume
+// connects again, so the pool never leases tasks to a paused worker. A
+// lost connection reconnects with exponential backoff and jitter.
+//
+// REQUIRES: everything runs on the Web Worker's one thread.
+#include <emscripten.h>
+#include <emscripten/eventloop.h>
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "../net/client_emscripten.h"
+#include "w/msgpack.h"
+#include "w/net_client.h"
+#include "w/pool.h"
+#include "w/sha256.h"
+
+// The JavaScript side (www/worker.js defines self.wkitHost).
+EM_JS(int, js_kernel_cached, (const char* sha),
+      { return self.wkitHost.hasKernel(UTF8ToString(sha)) ? 1 : 0; });
+// Selects (and, with bytes, first compiles) the kernel; "" or the error.
+EM_JS(char*, js_kernel_use,
+      (const char* sha, const uint8_t* wasm, size_t wasm_n, const uint8_t* stat, size_t stat_n), {
+        const err = self.wkitHost.useKernel(UTF8ToString(sha),
+                                            wasm_n ? HEAPU8.slice(wasm, wasm + wasm_n) : null,
+                                            HEAPU8.slice(stat, stat + stat_n));
+        const n = lengthBytesUTF8(err) + 1;
+        const p = _malloc(n);
+        stringToUTF8(err, p, n);
+        return p;
+      });
+// Runs one task: 0 with *out = the output, or 1 with *out = the error text.
+EM_JS(int, js_kernel_run, (const uint8_t* input, size_t n, uint8_t** out, size_t* out_n), {
+  const r = self.wkitHost.run(HEAPU8.slice(input, input + n));
+  let bytes = r.error != = undefined ? new TextEncoder().encode(r.error) : r.output;
+  const p = _malloc(Math.max(1, bytes.length));
+  HEAPU8.set(bytes, p);
+  HEAPU32[out >> 2] = p;
+  HEAPU32[out_n >> 2] = bytes.length;
+  return r.error != = undefined ? 1 : 0;
+});
+EM_JS(void, js_status, (const char* json), { self.wkitHost.status(UTF8ToString(json)); });
+
+namespace w::worker {
+namespace {
+
+struct Task {
+  int64_t id;
+  std::string input;
+};
+
+class BrowserWorker {
+ public:
+  BrowserWorker(std::string pool, std::string name, std::string key, int throttle)
+      : pool_(std::move(pool)), name_(std::move(name)), key_(std::move(key)), throttle_(throttle) {}
+
+  void connect();
+  void pause();
+  void resume();
+  void set_throttle(int percent) { throttle_ = std::clamp(percent, 1, 100); }
+
+ private:
+  void pump();
+  void handle(const std::string& data);
+  void on_campaign(const mp::MapView& m);
+  void on_artifact(const mp::MapView& m);
+  void use_kernel(const std::string& wasm);
+  void schedule_run(double delay_ms);
+  void run_one();
+  void send_result(int64_t task, bool ok, const std::string& bytes, double ms);
+  void send(const std::string& message);
+  void lost(const std::string& why);
+  void report(const std::string& state, const std::string& detail = "");
+  static void heartbeat(void* self);
+
+  std::string pool_, name_, key_;
+  int throttle_ = 100;  // percent of one core
+  std::unique_ptr<net::Client> client_;
+  std::string id_, state_ = "connecting";
+  bool welcomed_ = false, paused_ = false, run_scheduled_ = false, kernel_ready_ = false;
+  int64_t campaign_ = 0;
+  std::string campaign_name_, kernel_sha_, static_;
+  std::deque<Task> waiting_;
+  int heartbeat_ms_ = 5000;
+  double last_sent_ = 0, backoff_ms_ = 200;
+  long heartbeat_timer_ = 0;
+  int64_t done_ = 0, failed_ = 0;
+};
+
+void BrowserWorker::report(const std::string& state, const std::string& detail) {
+  state_ = state;
+  js_status(fmt::format("{{\"state\":\"{}\",\"id\":\"{}\",\"campaign\":\"{}\",\"done\":{},"
+                        "\"failed\":{},\"queued\":{},\"detail\":\"{}\"}}",
+                        state, id_, campaign_name_, done_, failed_, waiting_.size(),
+                        detail.substr(0, 200))
+                .c_str());
+}
+
+void BrowserWorker::connect() {
+  welcomed_ = false;
+  kernel_ready_ = false;
+  campaign_ = 0;
+  waiting_.clear();
+  report("connecting");
+  auto c = net::Client::connect(pool_ + "/worker", net::ClientOptions{});
+  if (!c.ok()) return lost(c.status().message());
+  client_ = std::move(*c);
+  net::set_client_activity_hook([this] { pump(); });
+  send(mp::MapBuilder()
+           .str("t", "hello")
+           .integer("v", pool::kProtocolVersion)
+           .str("id", "")
+           .str("name", name_)
+           .str("platform", "wasm32")
+           .integer("slots", 1)
+           .integer("memory", 2048)
+           .real("score", 0)
+           .str("version", W_VERSION)
+           .str("key", key_)
+           .done());
+  if (!heartbeat_timer_) heartbeat_timer_ = emscripten_set_interval(heartbeat, 1000, this);
+}
+
+void BrowserWorker::send(const std::string& message) {
+  if (!client_) return;
+  last_sent_ = emscripten_get_now();
+  Status s = client_->send(message, true);
+  if (!s.ok()) lost(s.message());
+}
+
+void BrowserWorker::heartbeat(void* self) {
+  auto* w = static_cast<BrowserWorker*>(self);
+  if (w->client_ && w->welcomed_ && emscripten_get_now() - w->last_sent_ > w->heartbeat_ms_)
+    w->send(mp::MapBuilder().str("t", "heartbeat").done());
+}
+
+void BrowserWorker::lost(const std::string& why) {
+  client_.reset();
+  waiting_.clear();  // the pool requeues our leases when the socket closes
+  if (paused_) return report("paused");
+  const double jitter = 0.5 + emscripten_random();
+  const double delay = backoff_ms_ * jitter;
+  backoff_ms_ = std::min(backoff_ms_ * 2, 30000.0);
+  report("disconnected", fmt::format("{}; retrying in {:.1f} s", why, delay / 1000));
+  emscripten_set_timeout([](void* self) { static_cast<BrowserWorker*>(self)->connect(); }, delay,
+                         this);
+}
+
+void BrowserWorker::pump() {
+  if (!client_) return;
+  net::Message msg;
+  while (client_ && client_->try_receive(msg)) handle(msg.data);
+  if (client_ && client_->closed()) lost("pool connection closed: " + client_->close_reason());
+}
+
+void BrowserWorker::handle(const std::string& data) {
+  auto m = mp::MapView::parse(data);
+  if (!m.ok()) return lost("malformed message from the pool");
+  const std::string type = *m->string("t", "");
+  if (type == "welcome") {
+    welcomed_ = true;
+    backoff_ms_ = 200;
+    id_ = *m->string("id", "");
+    heartbeat_ms_ = static_cast<int>(*m->integer("heartbeat_ms", 5000));
+    report("idle");
+  } else if (type == "campaign") {
+    on_campaign(*m);
+  } else if (type == "artifact") {
+    on_artifact(*m);
+  } else if (type == "tasks") {
+    std::vector<std::string_view> items;
+    if (!mp::decode_array(m->raw("items"), items)) return lost("tasks: bad items");
+    for (auto raw : items) {
+      auto t = mp::MapView::parse(raw);
+      if (!t.ok()) return lost("tasks: bad item");
+      waiting_.push_back({*t->integer("id"), std::string(t->raw("input"))});
+    }
+    schedule_run(0);
+  } else if (type == "error") {
+    paused_ = true;  // refused (wrong key, version): retrying would not help
+    lost(*m->string("message", "refused by the pool"));
+    report("refused", *m->string("message", "refused by the pool"));
+  } else if (type == "drain") {
+    pause();
+  }
+}
+
+void BrowserWorker::on_campaign(const mp::MapView& m) {
+  campaign_ = *m.integer("campaign");
+  campaign_name_ = *m.string("name", "");
+  kernel_sha_ = *m.string("kernel", "");
+  static_ = std::string(m.raw("static"));
+  if (static_ == "\xc0") static_.clear();
+  kernel_ready_ = false;
+  if (js_kernel_cached(kernel_sha_.c_str())) return use_kernel("");
+  send(mp::MapBuilder().str("t", "fetch").str("kernel", kernel_sha_).done());
+  report("fetching", kernel_sha_.substr(0, 12));
+}
+
+void BrowserWorker::on_artifact(const mp::MapView& m) {
+  auto data = m.bytes("data");
+  if (!data.ok()) return lost("artifact without data");
+  if (sha256_hex(*data) != kernel_sha_)
+    return lost(fmt::format("kernel artifact does not match its sha256 {}", kernel_sha_));
+  use_kernel(*data);
+}
+
+void BrowserWorker::use_kernel(const std::string& wasm) {
+  char* err =
+      js_kernel_use(kernel_sha_.c_str(), reinterpret_cast<const uint8_t*>(wasm.data()), wasm.size(),
+                    reinterpret_cast<const uint8_t*>(static_.data()), static_.size());
+  std::string why(err);
+  free(err);
+  if (!why.empty()) {
+    // A kernel that cannot load here fails every task we hold, with the reason.
+    for (const Task& t : waiting_) send_result(t.id, false, why, 0);
+    waiting_.clear();
+    return report("idle", why);
+  }
+  kernel_ready_ = true;
+  schedule_run(0);
+}
+
+void BrowserWorker::schedule_run(double delay_ms) {
+  if (run_scheduled_ || paused_ || !kernel_ready_ || waiting_.empty()) return;
+  run_scheduled_ = true;
+  emscripten_set_timeout(
+      [](void* self) {
+        auto* w = static_cast<BrowserWorker*>(self);
+        w->run_scheduled_ = false;
+        w->run_one();
+      },
+      delay_ms, this);
+}
+
+void BrowserWorker::run_one() {
+  if (paused_ || !kernel_ready_ || waiting_.empty() || !client_) return;
+  Task task = std::move(waiting_.front());
+  waiting_.pop_front();
+  report("working");
+  const double t0 = emscripten_get_now();
+  uint8_t* out = nullptr;
+  size_t out_n = 0;
+  const int rc = js_kernel_run(reinterpret_cast<const uint8_t*>(task.input.data()),
+                               task.input.size(), &out, &out_n);
+  const double ms = emscripten_get_now() - t0;
+  std::string bytes(reinterpret_cast<const char*>(out), out_n);
+  free(out);
+  send_result(task.id, rc == 0, bytes, ms);
+  ++(rc == 0 ? done_ : failed_);
+  report(waiting_.empty() ? "idle" : "working");
+  // The throttle: at p% the worker rests (100/p - 1) times as long as it worked.
+  schedule_run(ms * (100.0 / throttle_ - 1.0));
+}
+
+void BrowserWorker::send_result(int64_t task, bool ok, const std::string& bytes, double ms) {
+  mp::MapBuilder item;
+  item.integer("task", task).real("ms", std::round(ms * 1000) / 1000);
+  if (ok && (bytes.empty() || mp::is_one_object(bytes)))
+    item.raw("output", bytes);
+  else
+    item.str("error", ok ? "kernel output is not one msgpack object" : bytes);
+  std::string items;
+  mp::Packer(items).array(1);
+  items += item.done();
+  send(mp::MapBuilder().str("t", "results").raw("items", items).done());
+}
+
+void BrowserWorker::pause() {
+  if (paused_) return;
+  paused_ = true;
+  if (client_ && welcomed_) {
+    std::string ids;
+    mp::Packer pk(ids);
+    pk.array(static_cast<uint32_t>(waiting_.size()));
+    for (const Task& t : waiting_) pk.integer(t.id);
+    send(mp::MapBuilder().str("t", "bye").raw("returned", ids).done());
+  }
+  waiting_.clear();
+  if (client_) client_->close();  // the browser writes the bye before the close frame
+  client_.reset();
+  report("paused");
+}
+
+void BrowserWorker::resume() {
+  if (!paused_) return;
+  paused_ = false;
+  backoff_ms_ = 200;
+  connect();
+}
+
+BrowserWorker* g_worker = nullptr;  // one per Web Worker, never freed
+
+}  // namespace
+}  // namespace w::worker
+
+// Entry points for www/worker.js.
+extern "C" {
+EMSCRIPTEN_KEEPALIVE void w_browser_start(const char* pool, const char* name, const char* key,
+                                          int throttle) {
+  if (w::worker::g_worker) return;
+  w::worker::g_worker = new w::worker::BrowserWorker(pool, name, key, throttle);
+  w::worker::g_worker->connect();
+}
+EMSCRIPTEN_KEEPALIVE void w_browser_pause() {
+  if (w::worker::g_worker) w::worker::g_worker->pause();
+}
+EMSCRIPTEN_KEEPALIVE void w_browser_resume() {
+  if (w::worker::g_worker) w::worker::g_worker->resume();
+}
+EMSCRIPTEN_KEEPALIVE void w_browser_throttle(int percent) {
+  if (w::worker::g_worker) w::worker::g_worker->set_throttle(percent);
+}
+}

@@ -1,0 +1,97 @@
+// Helpers for the browser worker's tests: a real `wpool serve` on a free
+// port serving build/www, the wkit command-line clients, and headless
+// Chromium (Debian's, driven by playwright-core). Stops only what it started.
+'use strict';
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+
+const BIN = process.env.W_BIN;
+const KERNELS = process.env.W_KERNELS || path.join(BIN, '../kernels');
+const BUILD = process.env.W_BUILD || path.join(BIN, '..');
+const CHROMIUM = process.env.W_CHROMIUM || '/usr/bin/chromium';
+const started = [];
+
+function tmpdir() {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'wkit-browser-'));
+}
+
+// Starts wpool serve on 127.0.0.1:0 with build/www; resolves {port, ws, http, log()}.
+function startPool(dir) {
+  const proc = spawn(path.join(BIN, 'wpool'),
+    ['serve', '--db', path.join(dir, 'pool.db'), '--listen', '127.0.0.1:0',
+      '--www', path.join(BUILD, 'www'), '--heartbeat', '1s'],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  started.push(proc);
+  let log = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('wpool did not start: ' + log)), 10000);
+    proc.stderr.on('data', (d) => {
+      log += d;
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(log);
+      if (m && timer) {
+        clearTimeout(timer);
+        const port = Number(m[1]);
+        resolve({ port, proc, ws: `ws://127.0.0.1:${port}`, http: `http://127.0.0.1:${port}`,
+          log: () => log });
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`wpool exited ${code}: ${log}`)));
+  });
+}
+
+// Starts a native pool worker; returns its process.
+function startNativeWorker(pool, dir, name, jobs = 1) {
+  const proc = spawn(path.join(BIN, 'wrun'),
+    [pool.ws, '--name', name, '--cache', path.join(dir, 'cache-' + name), '-j', String(jobs)],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  started.push(proc);
+  return proc;
+}
+
+// Runs a wkit program to completion; returns stdout (throws with stderr on failure).
+function run(program, args, input) {
+  return execFileSync(path.join(BIN, program), args,
+    { input, encoding: 'utf8', maxBuffer: 256 << 20, stdio: ['pipe', 'pipe', 'pipe'], timeout: 120000 });
+}
+
+// JSON Lines → array of objects.
+function lines(text) {
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+async function launch() {
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+// Polls fn() until it returns a truthy value; throws `what` after ms.
+async function until(what, fn, ms = 30000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('timed out waiting for ' + what);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function status(pool) {
+  const r = await fetch(pool.http + '/api/status');
+  return r.json();
+}
+
+function stopAll() {
+  for (const p of started) if (p.exitCode === null) p.kill('SIGKILL');
+}
+process.on('exit', stopAll);
+
+module.exports = { BIN, KERNELS, BUILD, tmpdir, startPool, startNativeWorker, run, lines, launch,
+  until, status, stopAll };

@@ -1,0 +1,127 @@
+// kernel.js — runs one wkit kernel (a standalone .wasm, see w_kernel(3))
+// inside the current Web Worker, or under node for tests.
+//
+// A kernel module has its own memory and libc; it exports the ABI (w_init,
+// w_main), malloc/free, and the w_host_out_* accessors linked in by the
+// build, so this file never hard-codes w_out's layout. Bytes are copied
+// into the kernel's memory for each call and the result copied out.
+//
+// A trap (unreachable, out-of-bounds access, stack overflow) leaves the
+// instance in an unknown state: run() reports the trap as the task's error
+// and the next call gets a fresh instance of the same compiled module, with
+// w_init run again, as a native slot process would be restarted.
+'use strict';
+
+(function (root) {
+  // WASI and Emscripten imports a standalone module may name. Kernels are
+  // compute only: writes are swallowed, everything else reports ENOSYS.
+  const ENOSYS = 52;
+  function makeImports(module) {
+    const imports = {};
+    for (const imp of WebAssembly.Module.imports(module)) {
+      if (imp.kind !== 'function') continue;
+      imports[imp.module] = imports[imp.module] || {};
+      let fn = () => ENOSYS;
+      if (imp.name === 'proc_exit') {
+        fn = (code) => { throw new KernelExit(code); };
+      } else if (imp.name === 'emscripten_notify_memory_growth') {
+        fn = () => {};
+      } else if (imp.name === 'abort') {
+        fn = () => { throw new WebAssembly.RuntimeError('abort() called'); };
+      }
+      imports[imp.module][imp.name] = fn;
+    }
+    return imports;
+  }
+
+  class KernelExit extends Error {
+    constructor(code) {
+      super('kernel called exit(' + code + ')');
+    }
+  }
+
+  class Kernel {
+    /// code: the .wasm bytes or an already compiled WebAssembly.Module;
+    /// staticData: Uint8Array of msgpack or null. Compiling synchronously
+    /// is allowed off the page's thread.
+    constructor(code, staticData) {
+      this.module = code instanceof WebAssembly.Module ? code : new WebAssembly.Module(code);
+      this.staticData = staticData && staticData.length ? staticData : null;
+      this.instance = null;
+      const names = WebAssembly.Module.exports(this.module).map((e) => e.name);
+      for (const need of ['w_main', 'malloc', 'free', 'w_host_out_new'])
+        if (!names.includes(need)) throw new Error('kernel module does not export ' + need);
+    }
+
+    /// Instantiates (again) and runs w_init; throws with the reason.
+    start() {
+      this.instance = null;
+      const instance = new WebAssembly.Instance(this.module, makeImports(this.module));
+      const x = instance.exports;
+      if (x._initialize) x._initialize();
+      this.out = x.w_host_out_new();
+      if (!this.out) throw new Error('kernel: out of memory');
+      if (x.w_init) {
+        const n = this.staticData ? this.staticData.length : 0;
+        const p = n ? this.copyIn(x, this.staticData) : 0;
+        const rc = x.w_init(p, n);
+        if (p) x.free(p);
+        if (rc !== 0) throw new Error('w_init failed with status ' + rc);
+      }
+      this.instance = instance;
+    }
+
+    copyIn(x, bytes) {
+      const p = x.malloc(Math.max(1, bytes.length));
+      if (!p) throw new Error('kernel: out of memory for the input');
+      new Uint8Array(x.memory.buffer, p, bytes.length).set(bytes);
+      return p;
+    }
+
+    /// Runs one dataset (msgpack bytes). Returns {output: Uint8Array} or
+    /// {error: string}; never throws for the kernel's faults.
+    run(input) {
+      try {
+        if (!this.instance) this.start();
+      } catch (e) {
+        this.instance = null;
+        return { error: 'kernel failed to start: ' + describe(e) };
+      }
+      const x = this.instance.exports;
+      try {
+        const p = this.copyIn(x, input);
+        const rc = x.w_main(p, input.length, this.out);
+        x.free(p);
+        let result;
+        if (rc !== 0) {
+          const e = x.w_host_out_error(this.out);
+          result = { error: e ? cString(x.memory.buffer, e) : 'w_main returned ' + rc };
+        } else {
+          const data = x.w_host_out_data(this.out);
+          const size = x.w_host_out_size(this.out);
+          result = { output: new Uint8Array(x.memory.buffer, data, size).slice() };
+        }
+        x.w_host_out_reset(this.out);
+        return result;
+      } catch (e) {
+        this.instance = null;  // a fresh instance for the next task
+        return { error: describe(e) };
+      }
+    }
+  }
+
+  function describe(e) {
+    if (e instanceof WebAssembly.RuntimeError) return 'kernel trapped: ' + e.message;
+    return e && e.message ? e.message : String(e);
+  }
+
+  function cString(buffer, p) {
+    const bytes = new Uint8Array(buffer);
+    let end = p;
+    while (end < bytes.length && bytes[end] !== 0) end++;
+    return new TextDecoder().decode(bytes.subarray(p, end));
+  }
+
+  root.WKernel = Kernel;
+  if (typeof module !== 'undefined' && module.exports) module.exports = Kernel;
+})(typeof self !== 'undefined' ? self : globalThis);

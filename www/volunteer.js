@@ -1,0 +1,108 @@
+// volunteer.js — the volunteer page: starts one Web Worker per slot, each
+// running wrun.wasm (worker.js) against the pool, and shows what they do.
+// The kernels run inside those workers; this thread only draws.
+//
+// The pool is the origin that served the page, or ?pool=ws://host:port;
+// ?workers=N and ?throttle=P preset the controls, ?key=K is passed on,
+// ?autojoin=1 joins at once (for embedding in an <iframe>).
+'use strict';
+
+const params = new URLSearchParams(location.search);
+const poolUrl = params.get('pool') ||
+  (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host;
+const $ = (id) => document.getElementById(id);
+const slots = [];  // {worker, status}
+let paused = false;
+const history = [];  // [time ms, total done] for the rate over the last 10 s
+
+$('pool').textContent = poolUrl;
+$('workers').value = params.get('workers') || navigator.hardwareConcurrency || 2;
+if (params.get('throttle')) {
+  const radio = document.querySelector(`input[name=throttle][value="${params.get('throttle')}"]`);
+  if (radio) radio.checked = true;
+}
+
+function throttle() {
+  return Number(document.querySelector('input[name=throttle]:checked').value);
+}
+
+function join() {
+  const n = Math.max(1, Math.min(64, Number($('workers').value) || 1));
+  for (let i = 0; i < n; i++) {
+    const worker = new Worker('worker.js');
+    const slot = { worker, status: { state: 'starting', done: 0, failed: 0 } };
+    worker.onmessage = (e) => {
+      if (e.data.type === 'status') slot.status = e.data;
+      draw();
+    };
+    worker.onerror = (e) => {
+      slot.status = { state: 'crashed', done: slot.status.done, failed: slot.status.failed,
+        detail: e.message };
+      draw();
+    };
+    worker.postMessage({ cmd: 'start', pool: poolUrl, name: 'browser-' + (i + 1),
+      key: params.get('key') || '', throttle: throttle() });
+    slots.push(slot);
+  }
+  $('join').disabled = true;
+  $('workers').disabled = true;
+  $('pause').disabled = false;
+  draw();
+}
+
+function togglePause() {
+  paused = !paused;
+  for (const s of slots) s.worker.postMessage({ cmd: paused ? 'pause' : 'resume' });
+  $('pause').textContent = paused ? 'Resume' : 'Pause';
+  $('pause').setAttribute('aria-pressed', String(paused));
+}
+
+function overall() {
+  const states = slots.map((s) => s.status.state);
+  if (!slots.length) return 'not joined';
+  for (const s of ['working', 'fetching', 'idle', 'connecting', 'paused', 'disconnected', 'refused'])
+    if (states.includes(s)) return s === 'idle' ? 'connected, idle' : s;
+  return states[0];
+}
+
+function draw() {
+  const done = slots.reduce((a, s) => a + (s.status.done || 0), 0);
+  const failed = slots.reduce((a, s) => a + (s.status.failed || 0), 0);
+  $('state').textContent = overall();
+  $('done').textContent = done;
+  $('failed').textContent = failed;
+  const campaigns = [...new Set(slots.map((s) => s.status.campaign).filter(Boolean))];
+  $('campaign').textContent = campaigns.join(', ') || '—';
+  const rows = slots.map((s, i) =>
+    `<tr><td>${i + 1}</td><td>${esc(s.status.state)}</td><td>${s.status.done || 0}</td>` +
+    `<td>${s.status.failed || 0}</td><td>${esc(s.status.detail || '')}</td></tr>`);
+  $('slots').innerHTML = rows.join('');
+}
+
+function esc(text) {
+  return String(text).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+}
+
+setInterval(() => {
+  const now = performance.now();
+  const done = slots.reduce((a, s) => a + (s.status.done || 0), 0);
+  history.push([now, done]);
+  while (history.length > 1 && now - history[0][0] > 10000) history.shift();
+  const [t0, d0] = history[0];
+  const rate = now > t0 ? (done - d0) * 1000 / (now - t0) : 0;
+  $('rate').textContent = rate.toFixed(1) + ' tasks/s';
+}, 1000);
+
+$('join').addEventListener('click', join);
+$('pause').addEventListener('click', togglePause);
+for (const radio of document.querySelectorAll('input[name=throttle]'))
+  radio.addEventListener('change', () => {
+    for (const s of slots) s.worker.postMessage({ cmd: 'throttle', percent: throttle() });
+  });
+if (params.get('autojoin') === '1') join();
+
+// For tests and embedding pages: a read-only view of the state.
+window.wkit = {
+  get slots() { return slots.map((s) => Object.assign({}, s.status)); },
+  get paused() { return paused; },
+};

@@ -5,10 +5,15 @@ PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure test unit asan asan-build fuzz run bench install clean format
+.PHONY: all wasm deps configure test unit asan asan-build fuzz run bench install clean format
 
 all: configure
 	@cmake --build $(BUILD) -j $(JOBS)
+
+# The browser side alone: kernels as .wasm, wrun.js + wrun.wasm and www/ in
+# $(BUILD)/www (also part of `all` when emcc is installed).
+wasm: configure
+	@cmake --build $(BUILD) --target wasm -j $(JOBS)
 
 deps:
 	@scripts/deps.sh

@@ -237,6 +237,8 @@ Status run_filter(const FilterOptions& options) {
   config.slot.seccomp = options.seccomp;
   config.slots = options.jobs;
   config.timeout = options.timeout;
+  // on_checkpoint stays unset: filter mode never runs a failed task again,
+  // so a kernel's checkpoints have nothing to resume and are dropped.
   Executor executor(std::move(config));
   W_RETURN_IF_ERROR(executor.start());
 

@@ -10,6 +10,7 @@ namespace w::worker {
 struct PoolWorkerOptions {
   std::string pool;       ///< ws://host:port
   std::string key;        ///< the pool's shared key, if it has one
+  std::string cap;        ///< a capability with the 'work' right (wpool cap)
   std::string name;       ///< shown in `wpool workers`; default: host name
   std::string cache_dir;  ///< kernel artifacts by sha256; default ~/.cache/wkit
   int jobs = 1;

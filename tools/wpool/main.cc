@@ -9,6 +9,7 @@ constexpr const char* kExamples =
     "  wpool serve --db pool.db --listen 127.0.0.1:7070 &\n"
     "  wrun ws://127.0.0.1:7070 -j 2 &\n"
     "  wgen range 0 1e7 --step 1e4 | wpool submit primes --kernel build/kernels/primes.so\n"
+    "  wgen seeds 1000 | wpool submit pi -k pi.so --replicas 2   # two workers must agree\n"
     "  wpool status\n"
     "  wpool wait primes && wpool results primes | jq -c .output\n"
     "  wpool workers --json\n";
@@ -81,6 +82,15 @@ int main(int argc, char** argv) {
   submit->add_option("--max-attempts", o.submit.max_attempts, "Attempts before a task is failed")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
+  submit
+      ->add_option("--replicas", o.submit.replicas,
+                   "Different workers that compute each task, results compared")
+      ->capture_default_str()
+      ->check(CLI::Range(1, w::pool::kMaxReplicas));
+  submit
+      ->add_option("--quorum", o.submit.quorum,
+                   "Agreeing results that accept a task's output (default: a majority)")
+      ->check(CLI::Range(1, w::pool::kMaxReplicas));
   submit->add_option("--priority", o.submit.priority, "Higher runs first")->capture_default_str();
   submit->add_option("--once-key", o.submit.once_key,
                      "Skip if this key was submitted to the campaign before");

@@ -32,12 +32,17 @@ struct ClientOptions {
   double timeout = 10;  ///< connect timeout, seconds
 };
 
+/// Most replicas a campaign may ask for.
+constexpr int kMaxReplicas = 16;
+
 struct SubmitOptions {
   std::string campaign;
   std::string kernel;      ///< path to a .so, or a sha256 already on the pool
   std::string static_arg;  ///< JSON text or file
   double timeout = 60;     ///< per task, seconds
   int max_attempts = 3;
+  int replicas = 1;  ///< workers that compute each task (result verification)
+  int quorum = 0;    ///< agreeing results that accept one; 0 = a majority of replicas
   int priority = 0;
   std::string once_key;
   int batch = 1000;  ///< datasets per message

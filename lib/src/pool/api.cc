@@ -25,6 +25,8 @@ nlohmann::json campaign_json(const CampaignRow& r, int64_t leased, double rate) 
           {"eta_s", rate > 0 ? static_cast<double>(left) / rate : -1},
           {"complete", left == 0},
           {"priority", r.spec.priority},
+          {"replicas", r.spec.replicas},
+          {"quorum", r.spec.quorum},
           {"created", r.created}};
 }
 
@@ -33,7 +35,7 @@ nlohmann::json campaign_json(const CampaignRow& r, int64_t leased, double rate) 
 std::string PoolServer::status_json() const {
   nlohmann::json campaigns = nlohmann::json::array();
   for (const auto& [id, c] : campaigns_)
-    campaigns.push_back(campaign_json(c.row, c.leased, c.done_rate));
+    campaigns.push_back(campaign_json(c.row, in_flight(c), c.done_rate));
   nlohmann::json workers = nlohmann::json::array();
   for (const auto& [conn, w] : workers_)
     workers.push_back({{"id", w.row.id},
@@ -44,6 +46,7 @@ std::string PoolServer::status_json() const {
                        {"tasks_done", w.row.tasks_done},
                        {"tasks_failed", w.row.tasks_failed},
                        {"flagged", w.row.flagged},
+                       {"disagreements", w.row.disagreements},
                        {"leased", w.leases.size()},
                        {"campaign", w.campaign}});
   const double up = std::chrono::duration<double>(Clock::now() - started_).count();
@@ -68,8 +71,8 @@ std::string PoolServer::metrics_text() const {
   for (const auto& [id, c] : campaigns_) {
     done += c.row.done;
     failed += c.row.failed;
-    leased += c.leased;
-    queued += c.row.total - c.row.done - c.row.failed - c.leased;
+    leased += in_flight(c);
+    queued += c.row.total - c.row.done - c.row.failed - in_flight(c);
   }
   out += fmt::format("wpool_tasks{{state=\"queued\"}} {}\nwpool_tasks{{state=\"leased\"}} {}\n",
                      queued, leased);
@@ -87,6 +90,22 @@ std::string PoolServer::metrics_text() const {
   metric("wpool_queue_depth", "gauge", "Tasks held by each worker.");
   for (const auto& [conn, w] : workers_)
     out += fmt::format("wpool_queue_depth{{worker=\"{}\"}} {}\n", w.row.id, w.leases.size());
+  metric("wpool_votes_total", "counter", "Replica results of replicated campaigns since start.");
+  out += fmt::format("wpool_votes_total {}\n", votes_total_);
+  metric("wpool_disagreements_total", "counter",
+         "Replica results that disagreed with an accepted quorum.");
+  out += fmt::format("wpool_disagreements_total {}\n", disagreements_total_);
+  metric("wpool_no_quorum_total", "counter", "Tasks failed for want of a quorum.");
+  out += fmt::format("wpool_no_quorum_total {}\n", no_quorum_total_);
+  metric("wpool_workers_flagged", "gauge", "Workers flagged for disagreeing, connected or not.");
+  out += fmt::format("wpool_workers_flagged {}\n", flagged_.size());
+  metric("wpool_checkpoints_total", "counter", "Task checkpoints stored since start.");
+  out += fmt::format("wpool_checkpoints_total {}\n", checkpoints_total_);
+  metric("wpool_checkpoints_ignored_total", "counter",
+         "Checkpoints ignored: the sender held no lease of the task, or it is replicated.");
+  out += fmt::format("wpool_checkpoints_ignored_total {}\n", checkpoints_ignored_);
+  metric("wpool_checkpoints_kept", "gauge", "Tasks with a stored checkpoint.");
+  out += fmt::format("wpool_checkpoints_kept {}\n", checkpointed_.size());
   metric("wpool_commits_total", "counter", "Store transactions committed.");
   out += fmt::format("wpool_commits_total {}\n", commits_);
   const net::ServerStats& s = server_->stats();
@@ -129,6 +148,7 @@ std::string PoolServer::workers_message() const {
            {"tasks_done", row.tasks_done},
            {"tasks_failed", row.tasks_failed},
            {"flagged", row.flagged},
+           {"disagreements", row.disagreements},
            {"last_seen", live.count(r.id) ? static_cast<int64_t>(std::time(nullptr)) : r.last_seen},
            {"connected", live.count(r.id) > 0}});
     }

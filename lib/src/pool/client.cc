@@ -111,6 +111,9 @@ std::string bar(double fraction, int width) {
 }  // namespace
 
 Status submit(const ClientOptions& c, const SubmitOptions& s) {
+  if (s.quorum > s.replicas)
+    return Status::Invalid(
+        fmt::format("--quorum {} is more than --replicas {}", s.quorum, s.replicas));
   auto pc = PoolClient::connect(c);
   if (!pc.ok()) return pc.status();
   std::string sha;
@@ -143,6 +146,8 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
                                    .raw("static", *static_data)
                                    .integer("timeout_ms", static_cast<int64_t>(s.timeout * 1000))
                                    .integer("max_attempts", s.max_attempts)
+                                   .integer("replicas", s.replicas)
+                                   .integer("quorum", s.quorum)
                                    .integer("priority", s.priority)
                                    .str("once_key", s.once_key)
                                    .done());

@@ -20,6 +20,14 @@ Status PoolServer::load() {
     by_name_[c.row.spec.name] = c.row.id;
     campaigns_.emplace(c.row.id, std::move(c));
   }
+  W_RETURN_IF_ERROR(load_flagged());
+  return load_checkpoints();
+}
+
+Status PoolServer::load_checkpoints() {
+  auto tasks = store_.checkpointed_tasks();
+  if (!tasks.ok()) return tasks.status();
+  checkpointed_ = std::unordered_set<int64_t>(tasks->begin(), tasks->end());
   return {};
 }
 
@@ -134,6 +142,7 @@ void PoolServer::on_worker_message(net::ConnId id, const mp::MapView& m, const s
       if (other.row.id == w.row.id) w.row.id += fmt::format("#{}", id);
     w.last_heard = Clock::now();
     w.row.last_seen = static_cast<int64_t>(std::time(nullptr));
+    restore_worker(w.row);  // a known worker keeps its flag and counts
     pending_worker_.erase(id);
     diag::info("worker {} joined: {} slots, {}, score {:.0f}", w.row.id, w.row.slots,
                w.row.platform, w.row.score);
@@ -155,9 +164,12 @@ void PoolServer::on_worker_message(net::ConnId id, const mp::MapView& m, const s
   if (type == "results") {
     Status s = on_results(w, m);
     if (!s.ok()) return refuse(id, s.message());
-    top_up(w);
+    top_up_after(&w);
   } else if (type == "heartbeat") {
     // last_heard is all it updates
+  } else if (type == "checkpoint") {
+    Status s = on_checkpoint(w, m);
+    if (!s.ok()) return refuse(id, s.message());
   } else if (type == "fetch") {
     auto sha = m.string("kernel");
     auto data = sha.ok() ? store_.kernel_data(*sha) : Result<std::string>(sha.status());
@@ -172,8 +184,8 @@ void PoolServer::on_worker_message(net::ConnId id, const mp::MapView& m, const s
         if (!mp::decode_int(raw, task)) continue;
         auto lease = w.leases.find(task);
         if (lease == w.leases.end()) continue;
-        campaigns_[lease->second.task.campaign].requeued.push_front(std::move(lease->second.task));
-        --campaigns_[lease->second.task.campaign].leased;
+        auto c = campaigns_.find(lease->second.task.campaign);
+        if (c != campaigns_.end()) return_lease(c->second, std::move(lease->second), w.row.id);
         w.leases.erase(lease);
       }
     }
@@ -252,6 +264,13 @@ Status PoolServer::on_open(net::ConnId id, const mp::MapView& m) {
   spec.timeout_ms = *m.integer("timeout_ms", 60000);
   spec.max_attempts = static_cast<int>(*m.integer("max_attempts", 3));
   spec.priority = static_cast<int>(*m.integer("priority", 0));
+  auto replicas = m.integer("replicas", 1), quorum = m.integer("quorum", 0);
+  if (!replicas.ok() || *replicas < 1 || *replicas > kMaxReplicas)
+    return Status::Invalid(fmt::format("replicas must be 1 to {}", kMaxReplicas));
+  if (!quorum.ok() || *quorum < 0 || *quorum > *replicas)
+    return Status::Invalid(fmt::format("quorum must be 1 to replicas ({})", *replicas));
+  spec.replicas = static_cast<int>(*replicas);
+  spec.quorum = *quorum == 0 ? spec.replicas / 2 + 1 : static_cast<int>(*quorum);  // 0: a majority
   int64_t cid;
   auto existing = by_name_.find(spec.name);
   if (existing != by_name_.end()) {
@@ -374,6 +393,7 @@ Status PoolServer::on_control(net::ConnId id, const mp::MapView& m) {
     W_RETURN_IF_ERROR(store_.delete_campaign(cid));
     campaigns_.erase(cid);
     by_name_.erase(it);
+    W_RETURN_IF_ERROR(load_checkpoints());  // the campaign's went with it
   } else {
     return Status::Invalid(
         fmt::format("unknown action '{}' (cancel, pause, resume, delete)", action));

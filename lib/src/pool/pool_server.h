@@ -22,8 +22,10 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
+#include "quorum.h"
 #include "store.h"
 #include "w/msgpack.h"
 #include "w/net.h"
@@ -45,6 +47,19 @@ class PoolServer : public net::Handler {
   void on_ws_close(net::ConnId id) override;
 
  private:
+  // A task of a replicated campaign, from its first replica handed out
+  // until every replica is back (replicas.cc). Its votes are also in the
+  // store; holders are not (leases live in memory only).
+  struct Replicated {
+    TaskRow task;
+    std::vector<std::string> holders;  // workers holding one of its leases now
+    std::vector<Vote> votes;
+    int want = 0;             // further replicas to hand out now
+    bool in_wanting = false;  // listed in Campaign::wanting
+    bool finished = false;    // accepted or failed; kept to judge late replicas
+    bool has_accepted = false;
+    std::string accepted;  // canonical accepted value
+  };
   struct Campaign {
     CampaignRow row;
     std::deque<TaskRow> ready;     // loaded from the store, not yet leased
@@ -54,7 +69,14 @@ class PoolServer : public net::Handler {
     int64_t leased = 0;
     double done_rate = 0;  // results per second, smoothed
     int64_t done_last_tick = 0;
-    bool has_work() const { return !ready.empty() || !requeued.empty() || !store_exhausted; }
+    // Replicated campaigns only: open tasks by id, and those that want more
+    // replicas, oldest first (one entry per task, see Replicated::in_wanting).
+    std::unordered_map<int64_t, Replicated> open;
+    std::deque<int64_t> wanting;
+    bool replicated() const { return row.spec.replicas > 1; }
+    bool has_work() const {
+      return !ready.empty() || !requeued.empty() || !store_exhausted || !wanting.empty();
+    }
     bool complete() const { return row.done + row.failed >= row.total; }
   };
   struct Lease {
@@ -79,6 +101,7 @@ class PoolServer : public net::Handler {
   void on_client_message(net::ConnId id, const mp::MapView& m, const std::string& type);
   Status on_hello(net::ConnId id, const mp::MapView& m);
   Status on_results(Worker& w, const mp::MapView& m);
+  Status on_checkpoint(Worker& w, const mp::MapView& m);
   Status on_kernel_put(net::ConnId id, const mp::MapView& m);
   Status on_open(net::ConnId id, const mp::MapView& m);
   Status on_datasets(net::ConnId id, const mp::MapView& m);
@@ -88,13 +111,39 @@ class PoolServer : public net::Handler {
   // Scheduling (scheduler.cc).
   void top_up(Worker& w);
   void top_up_all();
-  Campaign* pick_campaign(const Worker& w);
+  Campaign* pick_campaign(const Worker& w, int64_t skip = 0);
   bool take_task(Campaign& c, TaskRow& task);
   int prefetch(const Worker& w) const;
   void release_leases(Worker& w, const std::string& why);
   void check_deadlines();
   void finish_task(Worker& w, int64_t task, bool ok, std::string_view output,
                    const std::string& error, double ms);
+  /// A lease ends without a result (worker lost, bye): the task goes back.
+  void return_lease(Campaign& c, Lease&& lease, const std::string& worker);
+  bool send_tasks(Worker& w, Campaign& c, int want);
+  /// After results or lost leases: tops up every worker if a replica is
+  /// wanted (any of them may be the one to take it), else just `w`.
+  void top_up_after(Worker* w);
+
+  // Replicas (replicas.cc).
+  void take_replicas(Campaign& c, const Worker& w, int want, std::vector<TaskRow>& out);
+  void adopt_votes(Campaign& c, std::vector<TaskRow>& loaded);
+  void finish_replica(Worker& w, Campaign& c, int64_t task, bool ok, std::string_view output,
+                      const std::string& error, double ms);
+  /// Accepts, fails or asks for more replicas; `urgent` puts a wanted
+  /// replica first in line (it replaces one that was lost or failed).
+  void judge_task(Campaign& c, Replicated& r, bool urgent);
+  void end_task(Campaign& c, Replicated& r);
+  void end_task(Campaign& c, int64_t task);
+  void close_if_done(Campaign& c, int64_t task);
+  Status load_flagged();
+  void flag(const std::string& worker, int64_t task);
+  void restore_worker(WorkerRow& row);
+  Worker* live_worker(const std::string& id);
+  int64_t in_flight(const Campaign& c) const;
+  QuorumRule quorum_rule(const Campaign& c) const;
+  /// The task is done or failed for good: drops what was kept for it.
+  void forget_task(int64_t task);
 
   // Status (api.cc).
   std::string status_json() const;
@@ -104,6 +153,7 @@ class PoolServer : public net::Handler {
 
   void schedule_commit();
   void commit();
+  Status load_checkpoints();
 
   ServeOptions options_;
   Store& store_;
@@ -117,6 +167,15 @@ class PoolServer : public net::Handler {
   bool commit_scheduled_ = false;
   Clock::time_point started_ = Clock::now();
   uint64_t results_total_ = 0, failures_total_ = 0, requeues_total_ = 0, commits_ = 0;
+  // Tasks with a stored checkpoint: lets the hot path skip the store when
+  // (as for most campaigns) there are none.
+  std::unordered_set<int64_t> checkpointed_;
+  uint64_t checkpoints_total_ = 0, checkpoints_ignored_ = 0;
+  // Workers that disagreed with a quorum, connected or not: their votes no
+  // longer count and they get no replicas.
+  std::unordered_set<std::string> flagged_;
+  bool poke_all_ = false;  // a replica is wanted: top up every worker
+  uint64_t votes_total_ = 0, disagreements_total_ = 0, no_quorum_total_ = 0;
 };
 
 }  // namespace w::pool

@@ -20,6 +20,7 @@ constexpr auto kLeaseGrace = std::chrono::seconds(5);
 int PoolServer::prefetch(const Worker& w) const {
   // Enough tasks in hand to cover ~50 ms of work per slot: tiny tasks need
   // deep queues to hide round trips, long ones shallow so the tail is even.
+  if (w.row.flagged) return 0;  // an untrusted worker gets no more than it can run
   if (w.avg_ms < 0) return w.row.slots * 2;
   const double per_slot = std::ceil(50.0 / std::max(w.avg_ms, 0.001));
   return static_cast<int>(std::clamp(per_slot * w.row.slots, static_cast<double>(w.row.slots),
@@ -38,6 +39,8 @@ bool PoolServer::take_task(Campaign& c, TaskRow& task) {
       diag::error("{}", more.status().message());
     } else {
       if (more->size() < static_cast<size_t>(kLoadBatch)) c.store_exhausted = true;
+      if (!more->empty()) c.cursor = more->back().id;
+      if (c.replicated()) adopt_votes(c, *more);  // tasks with votes in go to c.open
       for (auto& t : *more) {
         c.cursor = t.id;
         c.ready.push_back(std::move(t));
@@ -50,16 +53,20 @@ bool PoolServer::take_task(Campaign& c, TaskRow& task) {
   return true;
 }
 
-PoolServer::Campaign* PoolServer::pick_campaign(const Worker& w) {
+PoolServer::Campaign* PoolServer::pick_campaign(const Worker& w, int64_t skip) {
+  // A flagged worker's results are not trusted: it gets no replicas.
+  auto usable = [&](const Campaign& c) {
+    return c.row.state == "running" && c.has_work() && c.row.id != skip &&
+           !(w.row.flagged && c.replicated());
+  };
   if (w.campaign) {
     auto it = campaigns_.find(w.campaign);
-    if (it != campaigns_.end() && it->second.row.state == "running" && it->second.has_work())
-      return &it->second;
+    if (it != campaigns_.end() && usable(it->second)) return &it->second;
     if (!w.leases.empty()) return nullptr;  // finish the old campaign's tasks first
   }
   Campaign* best = nullptr;
   for (auto& [id, c] : campaigns_) {
-    if (c.row.state != "running" || !c.has_work()) continue;
+    if (!usable(c)) continue;
     // Highest priority first; among equals, the one with fewest leased tasks.
     if (!best || c.row.spec.priority > best->row.spec.priority ||
         (c.row.spec.priority == best->row.spec.priority && c.leased < best->leased))
@@ -73,62 +80,103 @@ void PoolServer::top_up(Worker& w) {
   const int want = w.row.slots + prefetch(w) - static_cast<int>(w.leases.size());
   if (want <= 0) return;
   Campaign* c = pick_campaign(w);
-  if (!c) return;
-  if (c->row.id != w.campaign) {
-    w.campaign = c->row.id;
+  if (!c || send_tasks(w, *c, want) || !c->replicated() || !w.leases.empty()) return;
+  // Every replica this campaign wants now is one this worker already has:
+  // let it serve another campaign meanwhile.
+  if (Campaign* other = pick_campaign(w, c->row.id)) send_tasks(w, *other, want);
+}
+
+bool PoolServer::send_tasks(Worker& w, Campaign& c, int want) {
+  std::vector<TaskRow> replicas;
+  size_t next_replica = 0;
+  if (c.replicated()) take_replicas(c, w, want, replicas);
+  std::string body;
+  mp::Packer bpk(body);
+  int sent = 0;
+  const auto now = Clock::now();
+  const auto timeout = std::chrono::milliseconds(c.row.spec.timeout_ms);
+  TaskRow task;
+  while (sent < want) {
+    if (c.replicated()) {
+      if (next_replica == replicas.size()) break;
+      task = std::move(replicas[next_replica++]);
+    } else if (!take_task(c, task)) {
+      break;
+    }
+    mp::MapBuilder item;
+    item.integer("id", task.id).integer("seq", task.seq).raw("input", task.input);
+    if (!checkpointed_.empty() && checkpointed_.count(task.id)) {
+      auto data = store_.load_checkpoint(task.id);
+      if (data.ok())
+        item.bin("checkpoint", *data);
+      else
+        checkpointed_.erase(task.id);
+    }
+    bpk.raw(item.done());
+    ++sent;
+    // The deadline allows for the tasks queued ahead of this one on the worker.
+    const auto ahead = static_cast<long>(w.leases.size()) / std::max(1, w.row.slots);
+    const int64_t id = task.id;
+    w.leases.emplace(id, Lease{std::move(task), now + timeout * (ahead + 1) + kLeaseGrace});
+    ++c.leased;
+  }
+  if (sent == 0) return false;
+  if (c.row.id != w.campaign) {
+    w.campaign = c.row.id;
     reply(w.conn, mp::MapBuilder()
                       .str("t", "campaign")
-                      .integer("campaign", c->row.id)
-                      .str("name", c->row.spec.name)
-                      .str("kernel", c->row.spec.kernel_sha)
-                      .raw("static", c->row.spec.static_data)
-                      .integer("timeout_ms", c->row.spec.timeout_ms)
+                      .integer("campaign", c.row.id)
+                      .str("name", c.row.spec.name)
+                      .str("kernel", c.row.spec.kernel_sha)
+                      .raw("static", c.row.spec.static_data)
+                      .integer("timeout_ms", c.row.spec.timeout_ms)
                       .done());
   }
   std::string items;
   mp::Packer pk(items);
-  std::vector<int64_t> sent;
-  std::string body;
-  mp::Packer bpk(body);
-  const auto now = Clock::now();
-  const auto timeout = std::chrono::milliseconds(c->row.spec.timeout_ms);
-  TaskRow task;
-  while (static_cast<int>(sent.size()) < want && take_task(*c, task)) {
-    bpk.raw(mp::MapBuilder()
-                .integer("id", task.id)
-                .integer("seq", task.seq)
-                .raw("input", task.input)
-                .done());
-    sent.push_back(task.id);
-    // The deadline allows for the tasks queued ahead of this one on the worker.
-    const auto ahead = static_cast<long>(w.leases.size()) / std::max(1, w.row.slots);
-    Lease lease{std::move(task), now + timeout * (ahead + 1) + kLeaseGrace};
-    w.leases.emplace(sent.back(), std::move(lease));
-    ++c->leased;
-  }
-  if (sent.empty()) return;
-  pk.array(static_cast<uint32_t>(sent.size()));
+  pk.array(static_cast<uint32_t>(sent));
   pk.raw(body);
   reply(
       w.conn,
-      mp::MapBuilder().str("t", "tasks").integer("campaign", c->row.id).raw("items", items).done());
+      mp::MapBuilder().str("t", "tasks").integer("campaign", c.row.id).raw("items", items).done());
+  return true;
+}
+
+void PoolServer::top_up_after(Worker* w) {
+  if (poke_all_) {
+    poke_all_ = false;
+    top_up_all();
+  } else if (w) {
+    top_up(*w);
+  }
 }
 
 void PoolServer::top_up_all() {
+  poke_all_ = false;
   for (auto& [id, w] : workers_) top_up(w);
 }
 
 void PoolServer::release_leases(Worker& w, const std::string& why) {
   if (w.leases.empty()) return;
   diag::debug("{} tasks of worker {} back to the queue: {}", w.leases.size(), w.row.id, why);
-  for (auto& [id, lease] : w.leases) {
-    auto it = campaigns_.find(lease.task.campaign);
-    if (it == campaigns_.end()) continue;
-    --it->second.leased;
-    ++requeues_total_;
-    it->second.requeued.push_front(std::move(lease.task));
-  }
+  auto leases = std::move(w.leases);
   w.leases.clear();
+  for (auto& [id, lease] : leases) {
+    auto it = campaigns_.find(lease.task.campaign);
+    if (it != campaigns_.end()) return_lease(it->second, std::move(lease), w.row.id);
+  }
+}
+
+void PoolServer::return_lease(Campaign& c, Lease&& lease, const std::string& worker) {
+  --c.leased;
+  ++requeues_total_;
+  if (!c.replicated()) return c.requeued.push_front(std::move(lease.task));
+  auto it = c.open.find(lease.task.id);
+  if (it == c.open.end()) return;
+  Replicated& r = it->second;
+  std::erase(r.holders, worker);
+  if (r.finished) return close_if_done(c, lease.task.id);
+  judge_task(c, r, true);
 }
 
 void PoolServer::finish_task(Worker& w, int64_t task_id, bool ok, std::string_view output,
@@ -142,12 +190,14 @@ void PoolServer::finish_task(Worker& w, int64_t task_id, bool ok, std::string_vi
   Campaign& c = cit->second;
   --c.leased;
   w.avg_ms = w.avg_ms < 0 ? ms : 0.95 * w.avg_ms + 0.05 * ms;
+  if (c.replicated()) return finish_replica(w, c, task_id, ok, output, error, ms);
   if (ok) {
     auto stored = store_.complete_task(task_id, output, w.row.id, w.row.platform, ms);
     if (stored.ok() && *stored) {
       ++c.row.done;
       ++w.row.tasks_done;
       ++results_total_;
+      forget_task(task_id);
     } else if (!stored.ok()) {
       diag::error("{}", stored.status().message());
     }
@@ -160,6 +210,7 @@ void PoolServer::finish_task(Worker& w, int64_t task_id, bool ok, std::string_vi
     } else if (*final) {
       ++c.row.failed;
       ++failures_total_;
+      forget_task(task_id);
       diag::warning("task {} of '{}' failed for good after {} attempts", task_id, c.row.spec.name,
                     c.row.spec.max_attempts);
     } else {
@@ -168,6 +219,33 @@ void PoolServer::finish_task(Worker& w, int64_t task_id, bool ok, std::string_vi
     }
   }
   schedule_commit();
+}
+
+void PoolServer::forget_task(int64_t task) {
+  if (checkpointed_.empty() || !checkpointed_.erase(task)) return;
+  if (Status s = store_.delete_checkpoint(task); !s.ok()) diag::error("{}", s.message());
+}
+
+Status PoolServer::on_checkpoint(Worker& w, const mp::MapView& m) {
+  auto task = m.integer("task");
+  if (!task.ok()) return Status::Invalid("checkpoint: 'task' is not an integer");
+  auto data = m.bytes("data");
+  if (!data.ok()) return Status::Invalid("checkpoint: 'data' is not bin");
+  auto lease = w.leases.find(*task);
+  // Only the lease holder may save a task's state. A replica must be
+  // computed independently, so replicated campaigns keep no checkpoints:
+  // one worker's state must never seed another worker's replica.
+  auto c =
+      lease == w.leases.end() ? campaigns_.end() : campaigns_.find(lease->second.task.campaign);
+  if (c == campaigns_.end() || c->second.row.spec.replicas > 1) {
+    ++checkpoints_ignored_;
+    return {};
+  }
+  W_RETURN_IF_ERROR(store_.save_checkpoint(*task, *data));
+  checkpointed_.insert(*task);
+  ++checkpoints_total_;
+  schedule_commit();
+  return {};
 }
 
 Status PoolServer::on_results(Worker& w, const mp::MapView& m) {
@@ -202,7 +280,9 @@ void PoolServer::check_deadlines() {
     for (auto& [task, lease] : w.leases)
       if (lease.deadline < now) expired.push_back(task);
     for (int64_t task : expired) {
-      auto c = campaigns_.find(w.leases.at(task).task.campaign);
+      auto lease = w.leases.find(task);
+      if (lease == w.leases.end()) continue;  // revoked meanwhile (its worker was flagged)
+      auto c = campaigns_.find(lease->second.task.campaign);
       const int64_t timeout_ms = c == campaigns_.end() ? 0 : c->second.row.spec.timeout_ms;
       finish_task(w, task, false, {},
                   fmt::format("lease expired: no result within {} ms", timeout_ms), 0);
@@ -220,7 +300,8 @@ void PoolServer::check_deadlines() {
     c.done_rate = c.done_rate == 0 ? rate : 0.9 * c.done_rate + 0.1 * rate;
     c.done_last_tick = c.row.done + c.row.failed;
   }
-  if (!gone.empty()) top_up_all();
+  if (!gone.empty()) poke_all_ = true;
+  top_up_after(nullptr);
 }
 
 }  // namespace w::pool

@@ -68,6 +68,15 @@ struct WorkerRow {
   int64_t tasks_done = 0, tasks_failed = 0;
   bool flagged = false;
   int64_t last_seen = 0;
+  int disagreements = 0;  ///< results that disagreed with an accepted quorum
+};
+
+/// One replica's result of a task still waiting for its quorum.
+struct VoteRow {
+  int64_t task = 0;
+  std::string worker, platform;
+  std::string output;  ///< msgpack, as the worker sent it
+  double ms = 0;
 };
 
 class Store {
@@ -109,8 +118,29 @@ class Store {
 
   Result<std::vector<ResultRow>> results(int64_t campaign, int64_t since, int limit);
 
+  /// Keeps `data` as the task's checkpoint, replacing any earlier one.
+  Status save_checkpoint(int64_t task, std::string_view data);
+  /// The task's checkpoint; NotFound when it has none.
+  Result<std::string> load_checkpoint(int64_t task);
+  Status delete_checkpoint(int64_t task);
+  /// Ids of the tasks that have a checkpoint (read once at start).
+  Result<std::vector<int64_t>> checkpointed_tasks();
+
+  /// Records one replica's result (replicated campaigns).
+  Status add_vote(int64_t campaign, const VoteRow& vote);
+  /// Votes of the campaign's tasks with ids in [first_task, last_task].
+  Result<std::vector<VoteRow>> votes(int64_t campaign, int64_t first_task, int64_t last_task);
+  /// Drops a task's votes once it is accepted or failed.
+  Status delete_votes(int64_t task);
+
   Status upsert_worker(const WorkerRow& w);
   Result<std::vector<WorkerRow>> workers();
+  /// The stored row of one worker; NotFound if the pool never saw it.
+  Result<WorkerRow> worker(const std::string& id);
+  /// Marks a worker that disagreed with a quorum: flagged, one more
+  /// disagreement, its score halved (for the first ten).
+  Status flag_worker(const std::string& id);
+  Result<std::vector<std::string>> flagged_workers();
 
  private:
   Store() = default;

@@ -1,0 +1,275 @@
+// Replicated campaigns: each task goes to `replicas` different workers, the
+// results are judged (quorum.h), and workers that disagree with an accepted
+// value are flagged.
+//
+// A task enters Campaign::open when its first replica is handed out (or
+// when it is loaded from the store with votes already in, after a restart)
+// and leaves once it is finished and no replica of it is still out; late
+// replicas are compared with the accepted value too. `want` says how many
+// more replicas it needs now; Campaign::wanting lists the tasks that need
+// some, oldest first, and is what workers take from before new tasks. A
+// worker never gets a task it holds or has voted on, and a flagged worker
+// gets no replicas at all: its votes no longer count toward any quorum,
+// including votes it gave before it was flagged.
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "pool_server.h"
+#include "w/diag.h"
+
+namespace w::pool {
+namespace {
+
+// Most open tasks per campaign: bounds memory when one worker runs ahead of
+// the others (its first replicas wait for a second worker).
+constexpr size_t kMaxOpen = 4096;
+
+// Disagreements that each halve a worker's score; later ones leave it be.
+constexpr int kMaxPenalties = 10;
+
+bool has_part(const std::vector<std::string>& holders, const std::vector<Vote>& votes,
+              const std::string& worker) {
+  for (const auto& h : holders)
+    if (h == worker) return true;
+  for (const auto& v : votes)
+    if (v.worker == worker) return true;
+  return false;
+}
+
+}  // namespace
+
+QuorumRule PoolServer::quorum_rule(const Campaign& c) const {
+  return {c.row.spec.replicas, c.row.spec.quorum, c.row.spec.replicas + c.row.spec.max_attempts};
+}
+
+int64_t PoolServer::in_flight(const Campaign& c) const {
+  if (!c.replicated()) return c.leased;
+  int64_t n = 0;
+  for (const auto& [id, r] : c.open) n += r.finished ? 0 : 1;
+  return n;
+}
+
+PoolServer::Worker* PoolServer::live_worker(const std::string& id) {
+  for (auto& [conn, w] : workers_)
+    if (w.row.id == id) return &w;
+  return nullptr;
+}
+
+Status PoolServer::load_flagged() {
+  auto ids = store_.flagged_workers();
+  if (!ids.ok()) return ids.status();
+  flagged_ = std::unordered_set<std::string>(ids->begin(), ids->end());
+  return {};
+}
+
+void PoolServer::restore_worker(WorkerRow& row) {
+  auto known = store_.worker(row.id);
+  if (!known.ok()) return;
+  row.tasks_done = known->tasks_done;
+  row.tasks_failed = known->tasks_failed;
+  row.flagged = known->flagged;
+  row.disagreements = known->disagreements;
+  // hello carries the machine's benchmark; each disagreement halves it.
+  row.score *= std::pow(0.5, std::min(row.disagreements, kMaxPenalties));
+}
+
+void PoolServer::take_replicas(Campaign& c, const Worker& w, int want, std::vector<TaskRow>& out) {
+  if (w.row.flagged) return;
+  // One pass over the wanted replicas, keeping the order of what stays.
+  std::deque<int64_t> keep;
+  size_t i = 0;
+  for (; i < c.wanting.size() && static_cast<int>(out.size()) < want; ++i) {
+    auto it = c.open.find(c.wanting[i]);
+    if (it == c.open.end()) continue;
+    Replicated& r = it->second;
+    if (!r.finished && r.want > 0 && !has_part(r.holders, r.votes, w.row.id)) {
+      r.holders.push_back(w.row.id);
+      --r.want;
+      out.push_back(r.task);
+    }
+    if (!r.finished && r.want > 0)
+      keep.push_back(c.wanting[i]);
+    else
+      r.in_wanting = false;
+  }
+  for (; i < c.wanting.size(); ++i) keep.push_back(c.wanting[i]);
+  c.wanting.swap(keep);
+  // Then new tasks, as long as the open set stays bounded.
+  TaskRow task;
+  while (static_cast<int>(out.size()) < want && c.open.size() < kMaxOpen && take_task(c, task)) {
+    Replicated& r = c.open[task.id];
+    r.task = task;
+    r.holders.push_back(w.row.id);
+    out.push_back(std::move(task));
+    judge_task(c, r, false);
+  }
+}
+
+void PoolServer::adopt_votes(Campaign& c, std::vector<TaskRow>& loaded) {
+  if (loaded.empty()) return;
+  auto votes = store_.votes(c.row.id, loaded.front().id, loaded.back().id);
+  if (!votes.ok()) return diag::error("{}", votes.status().message());
+  if (votes->empty()) return;
+  std::unordered_map<int64_t, std::vector<VoteRow*>> by_task;
+  for (VoteRow& v : *votes) by_task[v.task].push_back(&v);
+  std::vector<TaskRow> fresh;
+  for (TaskRow& t : loaded) {
+    auto it = by_task.find(t.id);
+    if (it == by_task.end()) {
+      fresh.push_back(std::move(t));
+      continue;
+    }
+    const int64_t id = t.id;
+    Replicated& r = c.open[id];
+    r.task = std::move(t);
+    for (VoteRow* v : it->second)
+      r.votes.push_back({v->worker, v->platform, v->output, canonical_msgpack(v->output), v->ms,
+                         !flagged_.count(v->worker)});
+    judge_task(c, r, false);
+  }
+  loaded.swap(fresh);
+}
+
+void PoolServer::finish_replica(Worker& w, Campaign& c, int64_t task, bool ok,
+                                std::string_view output, const std::string& error, double ms) {
+  schedule_commit();
+  auto it = c.open.find(task);
+  if (it == c.open.end()) return;
+  Replicated& r = it->second;
+  std::erase(r.holders, w.row.id);
+  if (r.finished) {
+    // A late replica: the task was decided without it, but it is judged.
+    if (!ok)
+      ++w.row.tasks_failed;
+    else if (r.has_accepted && canonical_msgpack(output) != r.accepted)
+      flag(w.row.id, task);
+    else
+      ++w.row.tasks_done;
+    return close_if_done(c, task);
+  }
+  if (!ok) {
+    ++w.row.tasks_failed;
+    auto final = store_.fail_attempt(task, fmt::format("{}: {}", w.row.id, error),
+                                     c.row.spec.max_attempts, w.row.id);
+    if (!final.ok()) return diag::error("{}", final.status().message());
+    if (!*final) {
+      ++r.task.attempts;
+      return judge_task(c, r, true);
+    }
+    ++c.row.failed;
+    ++failures_total_;
+    diag::warning("task {} of '{}' failed for good after {} attempts", task, c.row.spec.name,
+                  c.row.spec.max_attempts);
+    return end_task(c, r);
+  }
+  VoteRow row{task, w.row.id, w.row.platform, std::string(output), ms};
+  if (Status s = store_.add_vote(c.row.id, row); !s.ok()) diag::error("{}", s.message());
+  r.votes.push_back({w.row.id, w.row.platform, std::move(row.output), canonical_msgpack(output), ms,
+                     !flagged_.count(w.row.id)});
+  ++votes_total_;
+  judge_task(c, r, false);
+}
+
+void PoolServer::judge_task(Campaign& c, Replicated& r, bool urgent) {
+  Verdict v = judge(r.votes, static_cast<int>(r.holders.size()), quorum_rule(c));
+  const int64_t id = r.task.id;
+  if (v.kind == Verdict::kWait) {
+    r.want = v.wanted;
+    if (r.want > 0 && !r.in_wanting) {
+      // A replica lost or failed goes first: its task is the oldest.
+      urgent ? c.wanting.push_front(id) : c.wanting.push_back(id);
+      r.in_wanting = true;
+    }
+    if (r.want > 0) poke_all_ = true;
+    return;
+  }
+  if (v.kind == Verdict::kFail) {
+    auto stored = store_.fail_attempt(id, v.why, 0, "");
+    if (!stored.ok()) diag::error("{}", stored.status().message());
+    ++c.row.failed;
+    ++failures_total_;
+    ++no_quorum_total_;
+    diag::warning("task {} of '{}' failed: {}", id, c.row.spec.name, v.why);
+    return end_task(c, r);
+  }
+  const Vote& a = r.votes[static_cast<size_t>(v.accepted)];
+  auto stored = store_.complete_task(id, a.output, a.worker, a.platform, a.ms);
+  if (!stored.ok()) diag::error("{}", stored.status().message());
+  if (stored.ok() && *stored) {
+    ++c.row.done;
+    ++results_total_;
+  }
+  r.has_accepted = true;
+  r.accepted = a.canon;
+  r.finished = true;  // before flag(): its votes are settled
+  std::vector<std::string> agreed, disagreed;
+  for (const Vote& vote : r.votes)
+    (vote.canon == r.accepted ? agreed : disagreed).push_back(vote.worker);
+  for (const auto& worker : agreed)
+    if (Worker* w = live_worker(worker)) ++w->row.tasks_done;
+  for (const auto& worker : disagreed) flag(worker, id);
+  end_task(c, id);
+}
+
+void PoolServer::end_task(Campaign& c, Replicated& r) {
+  end_task(c, r.task.id);
+}
+
+void PoolServer::end_task(Campaign& c, int64_t task) {
+  auto it = c.open.find(task);
+  if (it == c.open.end()) return;
+  it->second.finished = true;
+  it->second.want = 0;
+  if (Status s = store_.delete_votes(task); !s.ok()) diag::error("{}", s.message());
+  forget_task(task);
+  close_if_done(c, task);
+}
+
+void PoolServer::close_if_done(Campaign& c, int64_t task) {
+  auto it = c.open.find(task);
+  if (it != c.open.end() && it->second.finished && it->second.holders.empty()) c.open.erase(it);
+}
+
+void PoolServer::flag(const std::string& worker, int64_t task) {
+  ++disagreements_total_;
+  diag::warning("worker {} disagreed with the quorum on task {}: flagged", worker, task);
+  if (Status s = store_.flag_worker(worker); !s.ok()) diag::error("{}", s.message());
+  Worker* w = live_worker(worker);
+  if (w) {
+    w->row.flagged = true;
+    if (w->row.disagreements++ < kMaxPenalties) w->row.score /= 2;
+  }
+  if (!flagged_.insert(worker).second) return;
+  // Its replicas still out would not count either: hand them to others now
+  // (what it sends for them later is ignored, as for any lost lease).
+  if (w) {
+    std::vector<int64_t> revoked;
+    for (auto& [id, lease] : w->leases) {
+      auto c = campaigns_.find(lease.task.campaign);
+      if (c != campaigns_.end() && c->second.replicated()) revoked.push_back(id);
+    }
+    for (int64_t id : revoked) {
+      Lease lease = std::move(w->leases.at(id));
+      w->leases.erase(id);
+      return_lease(campaigns_.at(lease.task.campaign), std::move(lease), worker);
+    }
+  }
+  // Its votes on open tasks stop counting: those tasks may want more replicas.
+  std::vector<std::pair<int64_t, int64_t>> touched;
+  for (auto& [cid, c] : campaigns_) {
+    for (auto& [tid, r] : c.open) {
+      if (r.finished) continue;
+      for (Vote& v : r.votes)
+        if (v.worker == worker && v.counted) v.counted = false, touched.emplace_back(cid, tid);
+    }
+  }
+  for (auto [cid, tid] : touched) {
+    auto c = campaigns_.find(cid);
+    auto r = c->second.open.find(tid);
+    if (r != c->second.open.end() && !r->second.finished) judge_task(c->second, r->second, true);
+  }
+}
+
+}  // namespace w::pool

@@ -1,0 +1,108 @@
+#include "../../../lib/src/pool/quorum.h"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+using namespace w::pool;
+
+namespace {
+
+Vote vote(const std::string& worker, const std::string& output, bool counted = true) {
+  return {worker, "linux-x86_64", output, canonical_msgpack(output), 1.0, counted};
+}
+
+const QuorumRule kTwoOfTwo{2, 2, 5};  // --replicas 2 --quorum 2, max attempts 3
+
+}  // namespace
+
+TEST_CASE("quorum: canonical form makes two encodings of one value equal") {
+  // 5 as a fixint and as an int16; {"a":1,"b":2} with its keys in either
+  // order; a float32 and the float64 of the same number.
+  CHECK(canonical_msgpack("\x05") == canonical_msgpack(std::string("\xd1\x00\x05", 3)));
+  CHECK(canonical_msgpack("\x82\xa1"
+                          "a\x01\xa1"
+                          "b\x02") == canonical_msgpack("\x82\xa1"
+                                                        "b\x02\xa1"
+                                                        "a\x01"));
+  CHECK(canonical_msgpack(std::string("\xca\x3f\xc0\x00\x00", 5)) ==
+        canonical_msgpack(std::string("\xcb\x3f\xf8\x00\x00\x00\x00\x00\x00", 9)));
+  // Different values stay different; a str and a bin of the same bytes too.
+  CHECK(canonical_msgpack("\x05") != canonical_msgpack("\x06"));
+  CHECK(canonical_msgpack("\xa1x") != canonical_msgpack(std::string("\xc4\x01x", 3)));
+  // Not one object: compared as they are.
+  CHECK(canonical_msgpack(std::string("\x01\x02", 2)) == std::string("\x01\x02", 2));
+}
+
+TEST_CASE("quorum: deeply nested output is compared as raw bytes, not recursed into") {
+  // A hostile worker's output nested 100000 arrays deep must not blow the stack.
+  std::string deep(100000, '\x91');
+  deep += '\xc0';
+  CHECK(canonical_msgpack(deep) == deep);
+}
+
+TEST_CASE("quorum: two of two agreeing accept the first of them") {
+  // Both replicas return the same value: accepted, naming the first vote.
+  std::vector<Vote> votes{vote("a", "\x01"), vote("b", "\x01")};
+  Verdict v = judge(votes, 0, kTwoOfTwo);
+  CHECK(v.kind == Verdict::kAccept);
+  CHECK(v.accepted == 0);
+}
+
+TEST_CASE("quorum: the first replica out wants one more, the second none") {
+  // One replica handed out of two: one more wanted; both out: wait.
+  CHECK(judge({}, 1, kTwoOfTwo).wanted == 1);
+  CHECK(judge({}, 2, kTwoOfTwo).wanted == 0);
+  CHECK(judge({vote("a", "\x01")}, 1, kTwoOfTwo).kind == Verdict::kWait);
+  CHECK(judge({vote("a", "\x01")}, 1, kTwoOfTwo).wanted == 0);
+  CHECK(judge({vote("a", "\x01")}, 0, kTwoOfTwo).wanted == 1);
+}
+
+TEST_CASE("quorum: a disagreement asks for one extra replica, which decides") {
+  // An honest and a cheating worker disagree: a third replica is wanted;
+  // when it agrees with the honest one, that value is accepted.
+  const std::string wrong =
+      "\xa5"
+      "cheat";
+  std::vector<Vote> votes{vote("cheat", wrong), vote("a", "\x01")};
+  Verdict v = judge(votes, 0, kTwoOfTwo);
+  CHECK(v.kind == Verdict::kWait);
+  CHECK(v.wanted == 1);
+  votes.push_back(vote("b", "\x01"));
+  v = judge(votes, 0, kTwoOfTwo);
+  REQUIRE(v.kind == Verdict::kAccept);
+  CHECK(votes[static_cast<size_t>(v.accepted)].worker == "a");
+}
+
+TEST_CASE("quorum: no quorum within the bound fails the task with the reason") {
+  // Five workers, five different values, bound 5: the task fails.
+  std::vector<Vote> votes;
+  for (int i = 0; i < 5; ++i) votes.push_back(vote(std::string(1, 'a' + i), std::string(1, i)));
+  Verdict v = judge(votes, 0, kTwoOfTwo);
+  REQUIRE(v.kind == Verdict::kFail);
+  CHECK(v.why ==
+        "no quorum: 5 results from different workers, 5 different values, at most 1 agree (2 "
+        "needed)");
+  // With one still running it waits for that one instead.
+  votes.pop_back();
+  CHECK(judge(votes, 1, kTwoOfTwo).kind == Verdict::kWait);
+}
+
+TEST_CASE("quorum: votes of a flagged worker do not count") {
+  // A flagged worker's earlier vote agrees with an honest one, but only
+  // the honest vote counts: one more replica is wanted.
+  std::vector<Vote> votes{vote("cheat", "\x01", false), vote("a", "\x01")};
+  Verdict v = judge(votes, 0, kTwoOfTwo);
+  CHECK(v.kind == Verdict::kWait);
+  CHECK(v.wanted == 1);
+}
+
+TEST_CASE("quorum: three replicas with a quorum of two accept at the second agreement") {
+  // --replicas 3 --quorum 2: two agreeing results decide even while the
+  // third is still running.
+  const QuorumRule rule{3, 2, 6};
+  CHECK(judge({}, 1, rule).wanted == 2);
+  std::vector<Vote> votes{vote("a", "\x07"), vote("b", "\x07")};
+  CHECK(judge(votes, 1, rule).kind == Verdict::kAccept);
+}

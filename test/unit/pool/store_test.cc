@@ -1,0 +1,185 @@
+#include "../../../lib/src/pool/store.h"
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <string>
+
+using namespace w::pool;
+
+namespace {
+
+// A pool file in a fresh temporary directory, removed at the end.
+struct TempDb {
+  std::filesystem::path dir;
+  std::string path;
+  TempDb() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "wkit-store-XXXXXX").string();
+    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+    dir = tmpl;
+    path = (dir / "pool.db").string();
+  }
+  ~TempDb() { std::filesystem::remove_all(dir); }
+  std::unique_ptr<Store> open() const {
+    auto s = Store::open(path);
+    REQUIRE(s.ok());
+    return std::move(*s);
+  }
+};
+
+// A campaign with `n` tasks; returns the campaign id, task ids in `tasks`.
+int64_t make_campaign(Store& s, int n, std::vector<int64_t>& tasks, int replicas = 1,
+                      int quorum = 1) {
+  REQUIRE(s.put_kernel("sha", "k.so", "linux-x86_64", "ELF").ok());
+  CampaignSpec spec;
+  spec.name = "c";
+  spec.kernel_sha = "sha";
+  spec.replicas = replicas;
+  spec.quorum = quorum;
+  auto cid = s.create_campaign(spec);
+  REQUIRE(cid.ok());
+  for (int i = 0; i < n; ++i) {
+    auto t = s.add_task(*cid, i, "\x81\xa1x\x01");
+    REQUIRE(t.ok());
+    tasks.push_back(*t);
+  }
+  REQUIRE(s.commit().ok());
+  return *cid;
+}
+
+}  // namespace
+
+TEST_CASE("store: a checkpoint is saved, replaced by the next one and survives a reopen") {
+  // A worker checkpoints a task twice; after the pool restarts only the
+  // second state is there, and the task is listed as checkpointed.
+  TempDb db;
+  std::vector<int64_t> tasks;
+  {
+    auto s = db.open();
+    make_campaign(*s, 2, tasks);
+    REQUIRE(s->load_checkpoint(tasks[0]).status().code() == w::Code::kNotFound);
+    REQUIRE(s->save_checkpoint(tasks[0], std::string("\xc4\x01\x01", 3)).ok());
+    REQUIRE(s->save_checkpoint(tasks[0], std::string("\xc4\x02\x02\x00", 4)).ok());
+    REQUIRE(s->commit().ok());
+  }
+  auto s = db.open();
+  auto data = s->load_checkpoint(tasks[0]);
+  REQUIRE(data.ok());
+  CHECK(*data == std::string("\xc4\x02\x02\x00", 4));
+  auto listed = s->checkpointed_tasks();
+  REQUIRE(listed.ok());
+  CHECK(*listed == std::vector<int64_t>{tasks[0]});
+  CHECK(s->load_checkpoint(tasks[1]).status().code() == w::Code::kNotFound);
+}
+
+TEST_CASE("store: an uncommitted checkpoint is not there after the pool dies") {
+  // Group commit: a checkpoint written into the open transaction and never
+  // committed (the pool was killed) is gone, the committed one stays.
+  TempDb db;
+  std::vector<int64_t> tasks;
+  {
+    auto s = db.open();
+    make_campaign(*s, 1, tasks);
+    REQUIRE(s->save_checkpoint(tasks[0], "one").ok());
+    REQUIRE(s->commit().ok());
+    REQUIRE(s->save_checkpoint(tasks[0], "two").ok());
+    // A second connection sees only what was committed, as a restarted pool would.
+    auto other = db.open();
+    CHECK(*other->load_checkpoint(tasks[0]) == "one");
+  }
+}
+
+TEST_CASE("store: deleting a checkpoint, and deleting its campaign, remove it") {
+  // The pool deletes a task's checkpoint when the task is finished; a
+  // deleted campaign takes its tasks' checkpoints with it.
+  TempDb db;
+  std::vector<int64_t> tasks;
+  auto s = db.open();
+  const int64_t cid = make_campaign(*s, 3, tasks);
+  for (int64_t t : tasks) REQUIRE(s->save_checkpoint(t, "state").ok());
+  REQUIRE(s->delete_checkpoint(tasks[1]).ok());
+  REQUIRE(s->delete_checkpoint(tasks[1]).ok());  // again: nothing to do, no error
+  CHECK(s->load_checkpoint(tasks[1]).status().code() == w::Code::kNotFound);
+  CHECK(s->checkpointed_tasks()->size() == 2);
+  REQUIRE(s->delete_campaign(cid).ok());
+  REQUIRE(s->commit().ok());
+  CHECK(s->checkpointed_tasks()->empty());
+}
+
+TEST_CASE("store: replica votes are kept per task and worker until deleted") {
+  // Two workers vote on task 0 and one on task 1 of a replicated campaign;
+  // a worker voting again on a task replaces its vote. After a reopen the
+  // votes come back by task range; deleting a task's votes leaves the rest.
+  TempDb db;
+  std::vector<int64_t> tasks;
+  int64_t cid;
+  {
+    auto s = db.open();
+    cid = make_campaign(*s, 3, tasks, 2, 2);
+    REQUIRE(s->add_vote(cid, {tasks[0], "a", "linux-x86_64", "\x01", 1.5}).ok());
+    REQUIRE(s->add_vote(cid, {tasks[0], "b", "wasm32", "\x02", 2.5}).ok());
+    REQUIRE(s->add_vote(cid, {tasks[1], "a", "linux-x86_64", "\x03", 1}).ok());
+    REQUIRE(s->add_vote(cid, {tasks[1], "a", "linux-x86_64", "\x04", 1}).ok());
+    REQUIRE(s->commit().ok());
+  }
+  auto s = db.open();
+  auto all = s->votes(cid, tasks[0], tasks[2]);
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == 3);
+  CHECK((*all)[0].task == tasks[0]);
+  CHECK((*all)[1].worker == "b");
+  CHECK((*all)[1].platform == "wasm32");
+  CHECK((*all)[1].output == "\x02");
+  CHECK((*all)[1].ms == 2.5);
+  CHECK((*all)[2].output == "\x04");
+  CHECK(s->votes(cid, tasks[1], tasks[2])->size() == 1);
+  CHECK(s->votes(cid + 1, tasks[0], tasks[2])->empty());
+  REQUIRE(s->delete_votes(tasks[0]).ok());
+  CHECK(s->votes(cid, tasks[0], tasks[2])->size() == 1);
+  REQUIRE(s->delete_campaign(cid).ok());
+  CHECK(s->votes(cid, tasks[0], tasks[2])->empty());
+}
+
+TEST_CASE("store: flagging a worker halves its score and survives its upserts") {
+  // A worker disagreed twice: flagged, two disagreements, a quarter of its
+  // score; reading it back by id gives the same, and an unknown id is NotFound.
+  TempDb db;
+  auto s = db.open();
+  WorkerRow w;
+  w.id = "cheat-1";
+  w.name = "cheat";
+  w.platform = "linux-x86_64";
+  w.slots = 1;
+  w.score = 1000;
+  REQUIRE(s->upsert_worker(w).ok());
+  REQUIRE(s->flag_worker("cheat-1").ok());
+  REQUIRE(s->flag_worker("cheat-1").ok());
+  REQUIRE(s->commit().ok());
+  auto back = s->worker("cheat-1");
+  REQUIRE(back.ok());
+  CHECK(back->flagged);
+  CHECK(back->disagreements == 2);
+  CHECK(back->score == 250);
+  CHECK(*s->flagged_workers() == std::vector<std::string>{"cheat-1"});
+  CHECK(s->worker("nobody").status().code() == w::Code::kNotFound);
+  // The server writes the row it holds back on disconnect: the counts stay.
+  REQUIRE(s->upsert_worker(*back).ok());
+  CHECK(s->worker("cheat-1")->disagreements == 2);
+}
+
+TEST_CASE("store: a replicated task is completed once, whoever reports the quorum") {
+  // The accepted result is stored once; completing the task again (a late
+  // replica) stores nothing, and failing it after that changes nothing.
+  TempDb db;
+  std::vector<int64_t> tasks;
+  auto s = db.open();
+  const int64_t cid = make_campaign(*s, 1, tasks, 2, 2);
+  CHECK(*s->complete_task(tasks[0], "\x01", "a", "linux-x86_64", 1));
+  CHECK_FALSE(*s->complete_task(tasks[0], "\x01", "b", "linux-x86_64", 1));
+  CHECK_FALSE(*s->fail_attempt(tasks[0], "no quorum: x", 0, ""));
+  auto rows = s->results(cid, 0, 10);
+  REQUIRE(rows->size() == 1);
+  CHECK((*rows)[0].worker == "a");
+}

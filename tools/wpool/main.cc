@@ -62,6 +62,11 @@ int main(int argc, char** argv) {
                    "Most WebSocket connections at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
+  serve
+      ->add_option("--www", o.serve.www,
+                   "Directory of the browser app to serve (default: build/www beside bin/, or "
+                   "the installed share/wkit/www)")
+      ->check(CLI::ExistingDirectory);
   serve->callback([&] {
     action = [&] {
       o.serve.heartbeat = *w::cli::parse_seconds(o.heartbeat);
@@ -75,6 +80,8 @@ int main(int argc, char** argv) {
   submit->add_option("campaign", o.submit.campaign, "Campaign name")->required();
   submit->add_option("-k,--kernel", o.submit.kernel,
                      "Kernel .so (uploaded) or the sha256 of one on the pool");
+  submit->add_option("--kernel-wasm", o.submit.kernel_wasm,
+                     "Kernel .wasm for browser workers (default: the .wasm beside the .so)");
   submit->add_option("--static", o.submit.static_arg, "Static dataset: a JSON text or a file");
   submit->add_option("--timeout", o.timeout, "Wall-clock limit per task")
       ->capture_default_str()

@@ -20,6 +20,7 @@ struct ServeOptions {
   double worker_timeout = 30;    ///< a worker silent this long is dropped
   size_t max_frame = 16u << 20;  ///< largest message accepted
   int max_connections = 10000;
+  std::string www;  ///< directory of the browser app served over HTTP; empty = none
 };
 
 /// Runs the server until SIGINT/SIGTERM.
@@ -38,6 +39,8 @@ constexpr int kMaxReplicas = 16;
 struct SubmitOptions {
   std::string campaign;
   std::string kernel;      ///< path to a .so, or a sha256 already on the pool
+  /// .wasm for browser workers; default: the .wasm beside a --kernel .so, if any
+  std::string kernel_wasm;
   std::string static_arg;  ///< JSON text or file
   double timeout = 60;     ///< per task, seconds
   int max_attempts = 3;

@@ -6,6 +6,7 @@
 
 #include "pool_server.h"
 #include "w/diag.h"
+#include "www.h"
 
 namespace w::pool {
 namespace {
@@ -16,6 +17,7 @@ nlohmann::json campaign_json(const CampaignRow& r, int64_t leased, double rate) 
           {"name", r.spec.name},
           {"state", r.state},
           {"kernel", r.spec.kernel_sha},
+          {"kernel_wasm", r.spec.kernel_wasm},
           {"total", r.total},
           {"done", r.done},
           {"failed", r.failed},
@@ -180,6 +182,7 @@ net::HttpResponse PoolServer::on_http(const net::HttpRequest& request) {
     return r;
   }
   if (request.path == "/healthz") return net::HttpResponse::text(200, "ok\n");
+  if (auto file = www_file(options_.www, request.path)) return *file;
   return net::HttpResponse::text(404, "not found\n");
 }
 
@@ -188,7 +191,10 @@ Status serve(const ServeOptions& options) {
   if (!listen.ok()) return listen.status();
   auto store = Store::open(options.db);
   if (!store.ok()) return store.status();
-  PoolServer pool(options, **store);
+  ServeOptions resolved = options;
+  resolved.www = resolve_www_dir(options.www);
+  if (!resolved.www.empty()) diag::info("serving the browser app from '{}'", resolved.www);
+  PoolServer pool(resolved, **store);
   W_RETURN_IF_ERROR(pool.load());
   net::ServerConfig config;
   config.host = listen->first;

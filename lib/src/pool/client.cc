@@ -116,26 +116,41 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
         fmt::format("--quorum {} is more than --replicas {}", s.quorum, s.replicas));
   auto pc = PoolClient::connect(c);
   if (!pc.ok()) return pc.status();
-  std::string sha;
-  if (!s.kernel.empty()) {
+  // Uploads a kernel file (or takes a sha256 already on the pool).
+  auto put_kernel = [&](const std::string& path, const char* platform) -> Result<std::string> {
     struct stat st;
-    if (::stat(s.kernel.c_str(), &st) == 0) {
-      auto data = read_file(s.kernel);
-      if (!data.ok()) return data.status();
-      std::string name = s.kernel.substr(s.kernel.find_last_of('/') + 1);
-      auto put = (*pc)->request(mp::MapBuilder()
-                                    .str("t", "kernel_put")
-                                    .str("name", name)
-                                    .str("platform", "linux-x86_64")
-                                    .bin("data", *data)
-                                    .done());
-      if (!put.ok()) return put.status();
-      sha = *mp::MapView::parse(*put)->string("sha256");
-    } else if (looks_like_sha(s.kernel)) {
-      sha = s.kernel;
-    } else {
-      return errno_status(fmt::format("kernel '{}'", s.kernel), errno);
+    if (::stat(path.c_str(), &st) != 0) {
+      if (looks_like_sha(path)) return path;
+      return errno_status(fmt::format("kernel '{}'", path), errno);
     }
+    auto data = read_file(path);
+    if (!data.ok()) return data.status();
+    std::string name = path.substr(path.find_last_of('/') + 1);
+    auto put = (*pc)->request(mp::MapBuilder()
+                                  .str("t", "kernel_put")
+                                  .str("name", name)
+                                  .str("platform", platform)
+                                  .bin("data", *data)
+                                  .done());
+    if (!put.ok()) return put.status();
+    return *mp::MapView::parse(*put)->string("sha256");
+  };
+  std::string sha, wasm_sha;
+  if (!s.kernel.empty()) {
+    auto put = put_kernel(s.kernel, "linux-x86_64");
+    if (!put.ok()) return put.status();
+    sha = *put;
+  }
+  // Browsers run the .wasm built beside the .so (cmake/wasm.cmake).
+  std::string wasm = s.kernel_wasm;
+  struct stat wst;
+  if (wasm.empty() && s.kernel.ends_with(".so") &&
+      ::stat((s.kernel.substr(0, s.kernel.size() - 3) + ".wasm").c_str(), &wst) == 0)
+    wasm = s.kernel.substr(0, s.kernel.size() - 3) + ".wasm";
+  if (!wasm.empty()) {
+    auto put = put_kernel(wasm, "wasm32");
+    if (!put.ok()) return put.status();
+    wasm_sha = *put;
   }
   auto static_data = worker::load_static(s.static_arg);
   if (!static_data.ok()) return static_data.status();
@@ -143,6 +158,7 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
                                    .str("t", "open")
                                    .str("name", s.campaign)
                                    .str("kernel", sha)
+                                   .str("kernel_wasm", wasm_sha)
                                    .raw("static", *static_data)
                                    .integer("timeout_ms", static_cast<int64_t>(s.timeout * 1000))
                                    .integer("max_attempts", s.max_attempts)

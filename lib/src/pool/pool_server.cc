@@ -259,6 +259,7 @@ Status PoolServer::on_open(net::ConnId id, const mp::MapView& m) {
   spec.name = *m.string("name", "");
   if (spec.name.empty()) return Status::Invalid("a campaign needs a name");
   spec.kernel_sha = *m.string("kernel", "");
+  spec.kernel_wasm = *m.string("kernel_wasm", "");
   spec.static_data = std::string(m.raw("static"));
   if (spec.static_data == "\xc0") spec.static_data.clear();
   spec.timeout_ms = *m.integer("timeout_ms", 60000);
@@ -283,9 +284,9 @@ Status PoolServer::on_open(net::ConnId id, const mp::MapView& m) {
   } else {
     if (spec.kernel_sha.empty())
       return Status::NotFound(fmt::format("no campaign '{}'", spec.name));
-    if (!store_.kernel_data(spec.kernel_sha).ok())
-      return Status::NotFound(
-          fmt::format("kernel {} is not on the pool; add it first", spec.kernel_sha));
+    for (const std::string& sha : {spec.kernel_sha, spec.kernel_wasm})
+      if (!sha.empty() && !store_.kernel_data(sha).ok())
+        return Status::NotFound(fmt::format("kernel {} is not on the pool; add it first", sha));
     auto created = store_.create_campaign(spec);
     if (!created.ok()) return created.status();
     cid = *created;

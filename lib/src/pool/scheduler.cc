@@ -54,10 +54,12 @@ bool PoolServer::take_task(Campaign& c, TaskRow& task) {
 }
 
 PoolServer::Campaign* PoolServer::pick_campaign(const Worker& w, int64_t skip) {
-  // A flagged worker's results are not trusted: it gets no replicas.
+  // A flagged worker's results are not trusted: it gets no replicas. A
+  // browser (wasm32) gets only campaigns that carry a .wasm kernel.
   auto usable = [&](const Campaign& c) {
     return c.row.state == "running" && c.has_work() && c.row.id != skip &&
-           !(w.row.flagged && c.replicated());
+           !(w.row.flagged && c.replicated()) &&
+           (w.row.platform != "wasm32" || !c.row.spec.kernel_wasm.empty());
   };
   if (w.campaign) {
     auto it = campaigns_.find(w.campaign);
@@ -127,7 +129,8 @@ bool PoolServer::send_tasks(Worker& w, Campaign& c, int want) {
                       .str("t", "campaign")
                       .integer("campaign", c.row.id)
                       .str("name", c.row.spec.name)
-                      .str("kernel", c.row.spec.kernel_sha)
+                      .str("kernel", w.row.platform == "wasm32" ? c.row.spec.kernel_wasm
+                                                                : c.row.spec.kernel_sha)
                       .raw("static", c.row.spec.static_data)
                       .integer("timeout_ms", c.row.spec.timeout_ms)
                       .done());

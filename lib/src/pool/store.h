@@ -25,6 +25,7 @@ namespace w::pool {
 struct CampaignSpec {
   std::string name;
   std::string kernel_sha;   ///< linux-x86_64 artifact
+  std::string kernel_wasm;  ///< wasm32 artifact for browser workers; may be empty
   std::string static_data;  ///< msgpack, may be empty
   int64_t timeout_ms = 60000;
   int max_attempts = 3;

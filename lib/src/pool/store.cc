@@ -5,7 +5,10 @@
 
 #include <fmt/format.h>
 
+#include "store_sql.h"
+
 namespace w::pool {
+using namespace store_sql;
 namespace {
 
 // The schema, as the steps that build it: step i takes a file from
@@ -55,50 +58,16 @@ CREATE TABLE votes(
 ALTER TABLE workers ADD COLUMN disagreements INTEGER NOT NULL DEFAULT 0;
 )sql";
 
-// Browser workers: the campaign's kernel built as a standalone .wasm.
-constexpr const char* kWasmKernels = R"sql(
-ALTER TABLE campaigns ADD COLUMN kernel_wasm TEXT NOT NULL DEFAULT '';
-)sql";
-
 constexpr const char* kMigrations[] = {
     kSchemaV1,
     kCheckpoints,
     kVotes,
-    kWasmKernels,
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
 int64_t now_s() {
   return static_cast<int64_t>(std::time(nullptr));
 }
-
-std::string column_blob(sqlite3_stmt* st, int i) {
-  const void* p = sqlite3_column_blob(st, i);
-  int n = sqlite3_column_bytes(st, i);
-  return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
-}
-
-std::string column_text(sqlite3_stmt* st, int i) {
-  const unsigned char* p = sqlite3_column_text(st, i);
-  return p ? reinterpret_cast<const char*>(p) : "";
-}
-
-void bind_blob(sqlite3_stmt* st, int i, std::string_view b) {
-  sqlite3_bind_blob(st, i, b.data(), static_cast<int>(b.size()), SQLITE_TRANSIENT);
-}
-
-void bind_text(sqlite3_stmt* st, int i, std::string_view s) {
-  sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-}
-
-// Resets a cached statement when the caller is done with it.
-struct Reset {
-  sqlite3_stmt* st;
-  ~Reset() {
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-  }
-};
 
 }  // namespace
 
@@ -220,7 +189,7 @@ Result<int64_t> Store::create_campaign(const CampaignSpec& c) {
   W_RETURN_IF_ERROR(begin_if_needed());
   sqlite3_stmt* st = prepare(
       "INSERT INTO campaigns(name,kernel,static,timeout_ms,max_attempts,replicas,quorum,priority,"
-      "created,kernel_wasm) VALUES(?,?,?,?,?,?,?,?,?,?)");
+      "created) VALUES(?,?,?,?,?,?,?,?,?)");
   if (!st) return sql_error("prepare");
   Reset r{st};
   bind_text(st, 1, c.name);
@@ -232,7 +201,6 @@ Result<int64_t> Store::create_campaign(const CampaignSpec& c) {
   sqlite3_bind_int(st, 7, c.quorum);
   sqlite3_bind_int(st, 8, c.priority);
   sqlite3_bind_int64(st, 9, now_s());
-  bind_text(st, 10, c.kernel_wasm);
   if (sqlite3_step(st) != SQLITE_DONE) return sql_error("create campaign");
   return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
 }
@@ -243,8 +211,7 @@ Result<std::vector<CampaignRow>> Store::campaigns() {
       "c.priority,c.state,c.created,"
       " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id),"
       " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id AND t.state=2),"
-      " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id AND t.state=3),"
-      " c.kernel_wasm"
+      " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id AND t.state=3)"
       " FROM campaigns c ORDER BY c.id");
   if (!st) return sql_error("prepare");
   Reset r{st};
@@ -265,7 +232,6 @@ Result<std::vector<CampaignRow>> Store::campaigns() {
     c.total = sqlite3_column_int64(st, 11);
     c.done = sqlite3_column_int64(st, 12);
     c.failed = sqlite3_column_int64(st, 13);
-    c.spec.kernel_wasm = column_text(st, 14);
     out.push_back(std::move(c));
   }
   return out;
@@ -437,185 +403,6 @@ Result<std::vector<ResultRow>> Store::results(int64_t campaign, int64_t since, i
     out.push_back(std::move(row));
   }
   return out;
-}
-
-Status Store::save_checkpoint(int64_t task, std::string_view data) {
-  W_RETURN_IF_ERROR(begin_if_needed());
-  sqlite3_stmt* st = prepare("INSERT OR REPLACE INTO checkpoints(task,data) VALUES(?,?)");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  sqlite3_bind_int64(st, 1, task);
-  bind_blob(st, 2, data);
-  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("store checkpoint");
-  return {};
-}
-
-Result<std::string> Store::load_checkpoint(int64_t task) {
-  sqlite3_stmt* st = prepare("SELECT data FROM checkpoints WHERE task=?");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  sqlite3_bind_int64(st, 1, task);
-  if (sqlite3_step(st) != SQLITE_ROW)
-    return Status::NotFound(fmt::format("task {} has no checkpoint", task));
-  return column_blob(st, 0);
-}
-
-Status Store::delete_checkpoint(int64_t task) {
-  W_RETURN_IF_ERROR(begin_if_needed());
-  sqlite3_stmt* st = prepare("DELETE FROM checkpoints WHERE task=?");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  sqlite3_bind_int64(st, 1, task);
-  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("delete checkpoint");
-  return {};
-}
-
-Result<std::vector<int64_t>> Store::checkpointed_tasks() {
-  sqlite3_stmt* st = prepare("SELECT task FROM checkpoints");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  std::vector<int64_t> out;
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) out.push_back(sqlite3_column_int64(st, 0));
-  if (rc != SQLITE_DONE) return sql_error("list checkpoints");
-  return out;
-}
-
-Status Store::upsert_worker(const WorkerRow& w) {
-  W_RETURN_IF_ERROR(begin_if_needed());
-  sqlite3_stmt* st = prepare(
-      "INSERT INTO workers(id,name,platform,slots,score,tasks_done,tasks_failed,flagged,last_seen,"
-      "disagreements) VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
-      " name=excluded.name, platform=excluded.platform, slots=excluded.slots,"
-      " score=excluded.score, tasks_done=excluded.tasks_done, tasks_failed=excluded.tasks_failed,"
-      " flagged=excluded.flagged, last_seen=excluded.last_seen,"
-      " disagreements=excluded.disagreements");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  bind_text(st, 1, w.id);
-  bind_text(st, 2, w.name);
-  bind_text(st, 3, w.platform);
-  sqlite3_bind_int(st, 4, w.slots);
-  sqlite3_bind_double(st, 5, w.score);
-  sqlite3_bind_int64(st, 6, w.tasks_done);
-  sqlite3_bind_int64(st, 7, w.tasks_failed);
-  sqlite3_bind_int(st, 8, w.flagged ? 1 : 0);
-  sqlite3_bind_int64(st, 9, w.last_seen);
-  sqlite3_bind_int(st, 10, w.disagreements);
-  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("store worker");
-  return {};
-}
-
-namespace {
-
-WorkerRow worker_row(sqlite3_stmt* st) {
-  WorkerRow w;
-  w.id = column_text(st, 0);
-  w.name = column_text(st, 1);
-  w.platform = column_text(st, 2);
-  w.slots = sqlite3_column_int(st, 3);
-  w.score = sqlite3_column_double(st, 4);
-  w.tasks_done = sqlite3_column_int64(st, 5);
-  w.tasks_failed = sqlite3_column_int64(st, 6);
-  w.flagged = sqlite3_column_int(st, 7) != 0;
-  w.last_seen = sqlite3_column_int64(st, 8);
-  w.disagreements = sqlite3_column_int(st, 9);
-  return w;
-}
-
-}  // namespace
-
-Result<std::vector<WorkerRow>> Store::workers() {
-  sqlite3_stmt* st = prepare(
-      "SELECT id,name,platform,slots,score,tasks_done,tasks_failed,flagged,last_seen,"
-      "disagreements FROM workers ORDER BY last_seen DESC");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  std::vector<WorkerRow> out;
-  while (sqlite3_step(st) == SQLITE_ROW) out.push_back(worker_row(st));
-  return out;
-}
-
-Result<WorkerRow> Store::worker(const std::string& id) {
-  sqlite3_stmt* st = prepare(
-      "SELECT id,name,platform,slots,score,tasks_done,tasks_failed,flagged,last_seen,"
-      "disagreements FROM workers WHERE id=?");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  bind_text(st, 1, id);
-  if (sqlite3_step(st) != SQLITE_ROW) return Status::NotFound(fmt::format("no worker '{}'", id));
-  return worker_row(st);
-}
-
-Status Store::flag_worker(const std::string& id) {
-  W_RETURN_IF_ERROR(begin_if_needed());
-  sqlite3_stmt* st = prepare(
-      "UPDATE workers SET flagged=1, disagreements=disagreements+1,"
-      " score=CASE WHEN disagreements<10 THEN score/2 ELSE score END WHERE id=?");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  bind_text(st, 1, id);
-  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("flag worker");
-  return {};
-}
-
-Result<std::vector<std::string>> Store::flagged_workers() {
-  sqlite3_stmt* st = prepare("SELECT id FROM workers WHERE flagged=1");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  std::vector<std::string> out;
-  while (sqlite3_step(st) == SQLITE_ROW) out.push_back(column_text(st, 0));
-  return out;
-}
-
-Status Store::add_vote(int64_t campaign, const VoteRow& v) {
-  W_RETURN_IF_ERROR(begin_if_needed());
-  sqlite3_stmt* st = prepare(
-      "INSERT OR REPLACE INTO votes(task,worker,campaign,output,platform,ms) VALUES(?,?,?,?,?,?)");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  sqlite3_bind_int64(st, 1, v.task);
-  bind_text(st, 2, v.worker);
-  sqlite3_bind_int64(st, 3, campaign);
-  bind_blob(st, 4, v.output);
-  bind_text(st, 5, v.platform);
-  sqlite3_bind_double(st, 6, v.ms);
-  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("store vote");
-  return {};
-}
-
-Result<std::vector<VoteRow>> Store::votes(int64_t campaign, int64_t first_task, int64_t last_task) {
-  sqlite3_stmt* st = prepare(
-      "SELECT task,worker,platform,output,ms FROM votes WHERE campaign=? AND task BETWEEN ? AND ?"
-      " ORDER BY task");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  sqlite3_bind_int64(st, 1, campaign);
-  sqlite3_bind_int64(st, 2, first_task);
-  sqlite3_bind_int64(st, 3, last_task);
-  std::vector<VoteRow> out;
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    VoteRow v;
-    v.task = sqlite3_column_int64(st, 0);
-    v.worker = column_text(st, 1);
-    v.platform = column_text(st, 2);
-    v.output = column_blob(st, 3);
-    v.ms = sqlite3_column_double(st, 4);
-    out.push_back(std::move(v));
-  }
-  if (rc != SQLITE_DONE) return sql_error("load votes");
-  return out;
-}
-
-Status Store::delete_votes(int64_t task) {
-  W_RETURN_IF_ERROR(begin_if_needed());
-  sqlite3_stmt* st = prepare("DELETE FROM votes WHERE task=?");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  sqlite3_bind_int64(st, 1, task);
-  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("delete votes");
-  return {};
 }
 
 }  // namespace w::pool

@@ -12,12 +12,18 @@ constexpr const char* kExamples =
     "  wgen seeds 1000 | wpool submit pi -k pi.so --replicas 2   # two workers must agree\n"
     "  wpool status\n"
     "  wpool wait primes && wpool results primes | jq -c .output\n"
-    "  wpool workers --json\n";
+    "  wpool workers --json\n"
+    "  wpool serve --secret /etc/wkit/pool.secret &   # capabilities instead of an open pool\n"
+    "  wrun ws://pool:7070 --cap \"$(wpool cap --secret /etc/wkit/pool.secret --rights work)\"\n"
+    "  wpool cap --secret /etc/wkit/pool.secret --rights submit --campaign nightly --expires "
+    "720h\n";
 
 struct Options {
   w::pool::ServeOptions serve;
   w::pool::ClientOptions client;
   w::pool::SubmitOptions submit;
+  w::cap::MintOptions mint;
+  std::string secret_file, expires = "0";
   std::string campaign, timeout = "60s", heartbeat = "5s", worker_timeout = "30s",
                         wait_timeout = "0";
   std::string format = "json", path, name;
@@ -28,6 +34,8 @@ struct Options {
 void add_client_options(CLI::App& sub, Options& o) {
   sub.add_option("--pool", o.client.pool, "Pool URL")->capture_default_str();
   sub.add_option("--key", o.client.key, "Shared key of the pool");
+  sub.add_option("--cap", o.client.cap, "Capability (from 'wpool cap') with the rights needed")
+      ->type_name("CAP");
 }
 
 }  // namespace
@@ -47,7 +55,11 @@ int main(int argc, char** argv) {
       ->add_option("--listen", o.serve.listen,
                    "Address to listen on (HOST:PORT; port 0 = any free)")
       ->capture_default_str();
-  serve->add_option("--key", o.serve.key, "Shared key workers and clients must present");
+  serve
+      ->add_option("--secret", o.secret_file,
+                   "File with the HMAC secret of capabilities (created if missing)")
+      ->type_name("FILE");
+  serve->add_option("--key", o.serve.key, "A plain shared key with every right (for a LAN)");
   serve->add_option("--heartbeat", o.heartbeat, "Interval of worker heartbeats")
       ->capture_default_str()
       ->check(w::cli::seconds_validator());
@@ -71,6 +83,11 @@ int main(int argc, char** argv) {
     action = [&] {
       o.serve.heartbeat = *w::cli::parse_seconds(o.heartbeat);
       o.serve.worker_timeout = *w::cli::parse_seconds(o.worker_timeout);
+      if (!o.secret_file.empty()) {
+        auto secret = w::cap::load_or_create_secret(o.secret_file);
+        if (!secret.ok()) return secret.status();
+        o.serve.secret = *secret;
+      }
       return w::pool::serve(o.serve);
     };
   });
@@ -171,6 +188,31 @@ int main(int argc, char** argv) {
   CLI::App* klist = kernel->add_subcommand("list", "List the kernels on the pool");
   add_client_options(*klist, o);
   klist->callback([&] { action = [&] { return w::pool::kernel_list(o.client); }; });
+
+  CLI::App* cap =
+      app.add_subcommand("cap", "Print a capability for this pool's workers or clients");
+  cap->add_option("--secret", o.mint.secret_file,
+                  "Mint with the pool's secret file (created if missing)")
+      ->type_name("FILE");
+  cap->add_option("--key", o.mint.key, "Mint with the pool's shared key as the secret")
+      ->type_name("KEY");
+  cap->add_option("--rights", o.mint.rights, "Rights: work, submit, admin, all (comma-separated)")
+      ->type_name("RIGHTS")
+      ->required();
+  cap->add_option("--campaign", o.mint.object, "Campaign it is for, or * for all")
+      ->type_name("NAME")
+      ->capture_default_str();
+  cap->add_option("--expires", o.expires, "Valid for this long (30m, 24h, 720h; 0 = forever)")
+      ->capture_default_str()
+      ->check(w::cli::seconds_validator());
+  cap->callback([&] {
+    action = [&]() -> w::Status {
+      o.mint.expires_in = *w::cli::parse_seconds(o.expires);
+      auto text = w::cap::mint_with(w::pool::kService, o.mint, w::pool::right_names(), "campaign");
+      if (!text.ok()) return text.status();
+      return w::stream::write_all(1, *text + "\n");
+    };
+  });
 
   return prog.run(argc, argv, [&]() -> w::Status {
     w::Status s = action();

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"json", "jsonl", "msgpack"}));
   app.add_option("--key", p.key, "Pool mode: the pool's shared key");
+  app.add_option("--cap", p.cap, "Pool mode: a capability with the 'work' right")->type_name("CAP");
   app.add_option("--name", p.name, "Pool mode: name shown by 'wpool workers' (default: host name)");
   app.add_option("--cache", p.cache_dir,
                  "Pool mode: cache of kernel artifacts (default ~/.cache/wkit)");

@@ -21,6 +21,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "w/status.h"
 
@@ -79,5 +80,56 @@ Result<std::string> read_secret(const std::string& path);
 /// does not exist. Creation is atomic, so two programs starting together
 /// agree on one secret.
 Result<std::string> load_or_create_secret(const std::string& path);
+
+// ------------------------------------------------- what servers and tools share
+
+/// A service's check of the capabilities its clients present: the plain
+/// shared key (every right) first, then texts verified before, then the MAC,
+/// expiry and service. One per server. REQUIRES: used from one thread.
+class Verifier {
+ public:
+  /// Either may be empty. Without a secret, capabilities are signed with the
+  /// key (so `SERVICE cap --key KEY` mints for a key-only server).
+  Verifier(std::string_view service, std::string secret, std::string key, uint32_t all_rights);
+
+  /// False when the server has neither: then it checks nothing.
+  bool enabled() const { return !hmac_secret_.empty(); }
+  bool has_secret() const { return has_secret_; }
+  /// True if `text` is the shared key (compared in constant time).
+  bool is_key(std::string_view text) const;
+  /// The secret capabilities are signed with.
+  const std::string& hmac_secret() const { return hmac_secret_; }
+
+  /// The capability `text` grants; every refusal is Code::kDenied with the
+  /// reason (forged, expired, another service, no capability).
+  Result<Capability> check(std::string_view text);
+
+ private:
+  std::string service_, hmac_secret_, key_;
+  uint32_t all_rights_;
+  bool has_secret_;
+  std::unordered_map<std::string, Capability> cache_;  // verified texts, bounded
+};
+
+/// Ok if `c` grants every bit of `need` on `object` ("" = nothing to scope);
+/// else Code::kDenied: "the capability is for KIND 'a', not 'b'" or "this
+/// capability lacks the 'submit' right on KIND 'b'". `kind` names the
+/// service's objects ("database", "campaign").
+Status authorize(const Capability& c, uint32_t need, std::string_view kind, std::string_view object,
+                 RightNames names);
+
+/// What `SERVICE cap` needs to mint a capability locally.
+struct MintOptions {
+  std::string secret_file;  ///< the service's secret file (created if missing)...
+  std::string key;          ///< ...or its plain shared key, used as the secret
+  std::string object = "*";
+  std::string rights;     ///< as parse_rights reads them
+  double expires_in = 0;  ///< seconds from now; 0 = never
+};
+
+/// Parses the rights, loads (or creates) the secret, checks the object name
+/// (`kind` names it in messages) and mints.
+Result<std::string> mint_with(std::string_view service, const MintOptions& o, RightNames names,
+                              std::string_view kind);
 
 }  // namespace w::cap

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "w/cap.h"
 #include "w/status.h"
 #include "w/stream.h"
 
@@ -12,10 +13,24 @@ namespace w::pool {
 /// Protocol version carried in every hello/welcome.
 constexpr int kProtocolVersion = 1;
 
+/// The capability service name.
+inline constexpr std::string_view kService = "wpool";
+
+/// Rights of a wpool capability (bits of cap::Capability::rights); its
+/// object is a campaign name or "*".
+enum Right : uint32_t {
+  kWork = 1,    ///< connect as a worker (to the campaign's tasks only, if scoped)
+  kSubmit = 2,  ///< create and append to campaigns; read status, results, workers
+  kAdmin = 4,   ///< cancel, pause, resume, delete; upload kernels outside a submit
+  kAllRights = 7,
+};
+cap::RightNames right_names();
+
 struct ServeOptions {
   std::string db = "pool.db";
   std::string listen = "127.0.0.1:7070";
-  std::string key;               ///< shared key for a LAN; empty = none required
+  std::string key;               ///< shared key for a LAN (every right); empty = none
+  std::string secret;            ///< HMAC secret of capabilities; with no key either, open
   double heartbeat = 5;          ///< seconds between worker heartbeats
   double worker_timeout = 30;    ///< a worker silent this long is dropped
   size_t max_frame = 16u << 20;  ///< largest message accepted
@@ -30,6 +45,7 @@ Status serve(const ServeOptions& options);
 struct ClientOptions {
   std::string pool = "ws://127.0.0.1:7070";
   std::string key;
+  std::string cap;      ///< a capability string (wpool cap)
   double timeout = 10;  ///< connect timeout, seconds
 };
 

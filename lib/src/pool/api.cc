@@ -161,7 +161,11 @@ std::string PoolServer::workers_message() const {
 }
 
 net::HttpResponse PoolServer::on_http(const net::HttpRequest& request) {
-  if (request.path == "/api/status") return net::HttpResponse::json(200, status_json());
+  if (request.path == "/api/status") {
+    if (Status s = permit_http(request); !s.ok())
+      return net::HttpResponse::text(403, s.message() + "\n");
+    return net::HttpResponse::json(200, status_json());
+  }
   if (request.path == "/metrics") {
     net::HttpResponse r = net::HttpResponse::text(200, metrics_text());
     r.content_type = "text/plain; version=0.0.4";

@@ -41,6 +41,7 @@ class PoolClient {
                                    .str("t", "hello")
                                    .integer("v", kProtocolVersion)
                                    .str("key", o.key)
+                                   .str("cap", o.cap)
                                    .str("role", "client")
                                    .done());
     if (!welcome.ok()) return welcome.status();
@@ -63,9 +64,10 @@ class PoolClient {
     if (*view->string("t", "") == "error") {
       const std::string code = *view->string("code", "");
       const std::string msg = *view->string("message", "error");
-      return Status(code == "not_found"           ? Code::kNotFound
-                    : msg.rfind("denied", 0) == 0 ? Code::kDenied
-                                                  : Code::kInvalid,
+      const bool denied = code == "denied" || msg.rfind("denied", 0) == 0;
+      return Status(code == "not_found" ? Code::kNotFound
+                    : denied            ? Code::kDenied
+                                        : Code::kInvalid,
                     msg);
     }
     return std::move(m.data);
@@ -128,6 +130,7 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
     std::string name = path.substr(path.find_last_of('/') + 1);
     auto put = (*pc)->request(mp::MapBuilder()
                                   .str("t", "kernel_put")
+                                  .str("campaign", s.campaign)  // a submit cap suffices
                                   .str("name", name)
                                   .str("platform", platform)
                                   .bin("data", *data)

@@ -9,7 +9,9 @@
 namespace w::pool {
 
 PoolServer::PoolServer(const ServeOptions& options, Store& store)
-    : options_(options), store_(store) {}
+    : options_(options),
+      store_(store),
+      verifier_(kService, options.secret, options.key, kAllRights) {}
 
 Status PoolServer::load() {
   auto rows = store_.campaigns();
@@ -92,6 +94,7 @@ bool PoolServer::on_ws_open(net::ConnId id, const net::HttpRequest& request, int
 void PoolServer::on_ws_close(net::ConnId id) {
   pending_worker_.erase(id);
   clients_.erase(id);
+  grants_.erase(id);
   auto it = workers_.find(id);
   if (it == workers_.end()) return;
   Worker& w = it->second;
@@ -113,15 +116,13 @@ void PoolServer::on_ws_message(net::ConnId id, std::string_view data, bool) {
   if (pending_worker_.count(id) || workers_.count(id)) return on_worker_message(id, *m, *type);
 }
 
-Status PoolServer::on_hello(net::ConnId, const mp::MapView& m) {
+Status PoolServer::on_hello(net::ConnId id, const mp::MapView& m) {
   auto v = m.integer("v");
   if (!v.ok() || *v != kProtocolVersion)
     return Status::Invalid(fmt::format("protocol version {} is not supported (this pool speaks {})",
                                        v.ok() ? *v : -1, kProtocolVersion));
-  auto key = m.string("key");
-  if (!options_.key.empty() && (!key.ok() || *key != options_.key))
-    return Status(Code::kDenied, "denied: wrong or missing key (use --key or W_KEY)");
-  return {};
+  // A worker needs the right to work; a client's rights are checked per request.
+  return authenticate(id, m, pending_worker_.count(id) ? uint32_t{kWork} : 0u);
 }
 
 void PoolServer::on_worker_message(net::ConnId id, const mp::MapView& m, const std::string& type) {
@@ -160,6 +161,7 @@ void PoolServer::on_worker_message(net::ConnId id, const mp::MapView& m, const s
   auto it = workers_.find(id);
   if (it == workers_.end()) return refuse(id, "say hello first");
   Worker& w = it->second;
+  if (Status s = permit(id, kWork, ""); !s.ok()) return refuse(id, s.message());
   w.last_heard = Clock::now();
   if (type == "results") {
     Status s = on_results(w, m);
@@ -203,15 +205,17 @@ void PoolServer::on_client_message(net::ConnId id, const mp::MapView& m, const s
     return reply(id, mp::MapBuilder().str("t", "welcome").integer("v", kProtocolVersion).done());
   }
   if (!clients_[id]) return refuse(id, "say hello first");
-  Status s;
-  if (type == "kernel_put") {
+  Status s = permit_request(id, m, type);
+  if (!s.ok()) {
+    // refused: answered below like any failed request
+  } else if (type == "kernel_put") {
     s = on_kernel_put(id, m);
   } else if (type == "open") {
     s = on_open(id, m);
   } else if (type == "datasets") {
     s = on_datasets(id, m);
   } else if (type == "status") {
-    reply(id, status_message(*m.string("campaign", "")));
+    reply(id, status_message(visible_campaign(id, *m.string("campaign", ""))));
   } else if (type == "workers") {
     reply(id, workers_message());
   } else if (type == "results") {
@@ -239,7 +243,9 @@ void PoolServer::on_client_message(net::ConnId id, const mp::MapView& m, const s
   if (!s.ok())
     reply(id, mp::MapBuilder()
                   .str("t", "error")
-                  .str("code", s.code() == Code::kNotFound ? "not_found" : "bad_request")
+                  .str("code", s.code() == Code::kNotFound ? "not_found"
+                               : s.code() == Code::kDenied ? "denied"
+                                                           : "bad_request")
                   .str("message", s.message())
                   .done());
 }

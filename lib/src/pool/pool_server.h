@@ -100,6 +100,18 @@ class PoolServer : public net::Handler {
   void on_worker_message(net::ConnId id, const mp::MapView& m, const std::string& type);
   void on_client_message(net::ConnId id, const mp::MapView& m, const std::string& type);
   Status on_hello(net::ConnId id, const mp::MapView& m);
+
+  // Capabilities (auth.cc).
+  /// Checks a hello's capability or key and the right `need`; keeps the grant.
+  Status authenticate(net::ConnId id, const mp::MapView& hello, uint32_t need);
+  /// Ok if the connection's grant holds `need` on `campaign` ("" = unscoped).
+  Status permit(net::ConnId id, uint32_t need, std::string_view campaign) const;
+  /// The right and campaign a client request needs, checked with permit().
+  Status permit_request(net::ConnId id, const mp::MapView& m, const std::string& type) const;
+  /// `asked`, or the one campaign a scoped grant may see when none is asked.
+  std::string visible_campaign(net::ConnId id, const std::string& asked) const;
+  bool may_work_on(const Worker& w, const Campaign& c) const;
+  Status permit_http(const net::HttpRequest& request);
   Status on_results(Worker& w, const mp::MapView& m);
   Status on_checkpoint(Worker& w, const mp::MapView& m);
   Status on_kernel_put(net::ConnId id, const mp::MapView& m);
@@ -176,6 +188,8 @@ class PoolServer : public net::Handler {
   std::unordered_set<std::string> flagged_;
   bool poke_all_ = false;  // a replica is wanted: top up every worker
   uint64_t votes_total_ = 0, disagreements_total_ = 0, no_quorum_total_ = 0;
+  cap::Verifier verifier_;                                   // the --secret and --key
+  std::unordered_map<net::ConnId, cap::Capability> grants_;  // per hello'd connection
 };
 
 }  // namespace w::pool

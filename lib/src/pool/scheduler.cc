@@ -68,7 +68,7 @@ PoolServer::Campaign* PoolServer::pick_campaign(const Worker& w, int64_t skip) {
   }
   Campaign* best = nullptr;
   for (auto& [id, c] : campaigns_) {
-    if (!usable(c)) continue;
+    if (!usable(c) || !may_work_on(w, c)) continue;
     // Highest priority first; among equals, the one with fewest leased tasks.
     if (!best || c.row.spec.priority > best->row.spec.priority ||
         (c.row.spec.priority == best->row.spec.priority && c.leased < best->leased))

@@ -256,17 +256,13 @@ Status run_cap(const CapOptions& o, const ClientOptions& client) {
     if (!text_field.ok()) return text_field.status();
     text = *text_field;
   } else {
-    std::string secret = o.key;
-    if (secret.empty()) {
-      if (o.secret_file.empty())
-        return Status::Invalid("cap: give --secret FILE, --key KEY or a URL");
-      auto s = cap::load_or_create_secret(o.secret_file);
-      if (!s.ok()) return s.status();
-      secret = *s;
-    }
-    if (o.db != "*" && !cap::valid_name(o.db))
-      return Status::Invalid(fmt::format("bad database name '{}'", o.db));
-    text = cap::mint(cap::Capability{std::string(kService), o.db, *rights, expires}, secret);
+    if (o.secret_file.empty() && o.key.empty())
+      return Status::Invalid("cap: give --secret FILE, --key KEY or a URL");
+    auto minted = cap::mint_with(
+        kService, cap::MintOptions{o.secret_file, o.key, o.db, o.rights, o.expires_in},
+        right_names(), "database");
+    if (!minted.ok()) return minted.status();
+    text = *minted;
   }
   return stream::write_all(STDOUT_FILENO, text + "\n");
 }

@@ -6,12 +6,12 @@
 // (a clear refusal before any SQL), and inside SQLite by the authorizer
 // against every table and column a statement touches (database.cc).
 #include <dirent.h>
-#include <openssl/crypto.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -27,7 +27,6 @@ namespace {
 
 constexpr cap::RightName kRightNames[] = {
     {"read", kRead}, {"write", kWrite}, {"table", kTable}, {"db", kDb}};
-constexpr size_t kMaxCachedCaps = 4096;
 
 // Rights an operation needs on its database before any SQL runs.
 uint32_t rights_for(Op op) {
@@ -77,13 +76,12 @@ cap::RightNames right_names() {
 struct Engine::Impl {
   EngineConfig config;
   DatabaseOptions db_options;
-  std::string hmac_secret;
+  std::optional<cap::Verifier> verifier;  // set by open()
   std::map<std::string, std::unique_ptr<Database>> open;
   std::unordered_map<std::string, uint64_t> last_used;
   uint64_t clock = 0;
   std::set<std::string> memory;
   std::set<std::string> grouped;  // databases with an open group transaction
-  std::unordered_map<std::string, cap::Capability> caps;  // verified texts
   EngineStats stats;
 
   Error capability(std::string_view text, cap::Capability& out);
@@ -108,7 +106,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineConfig& config) {
   engine->impl_ = std::make_unique<Impl>();
   Impl& m = *engine->impl_;
   m.config = config;
-  m.hmac_secret = config.secret.empty() ? config.key : config.secret;
+  m.verifier.emplace(kService, config.secret, config.key, kAllRights);
   m.db_options.busy_ms = config.busy_ms;
   m.db_options.maps = config.maps;
   m.db_options.csv_module = config.csv_module;
@@ -231,23 +229,8 @@ void Engine::Impl::run_one(std::string_view raw, std::string_view db, std::strin
 Error Engine::Impl::capability(std::string_view text, cap::Capability& out) {
   if (text.empty())
     return denied("no capability: add ?cap=... to the URL, or 'cap' to the request");
-  const std::string& key = config.key;
-  if (!key.empty() && text.size() == key.size() &&
-      CRYPTO_memcmp(text.data(), key.data(), key.size()) == 0) {
-    out = cap::Capability{std::string(kService), "*", kAllRights, 0};
-    return {};
-  }
-  auto it = caps.find(std::string(text));
-  if (it != caps.end() && (it->second.expires == 0 || it->second.expires > time(nullptr))) {
-    out = it->second;
-    return {};
-  }
-  auto c = cap::verify(text, hmac_secret);
+  auto c = verifier->check(text);
   if (!c.ok()) return denied(c.status().message());
-  if (c->service != kService)
-    return denied(fmt::format("the capability is for service '{}', not {}", c->service, kService));
-  if (caps.size() >= kMaxCachedCaps) caps.clear();
-  caps.emplace(std::string(text), *c);
   out = *c;
   return {};
 }
@@ -297,12 +280,8 @@ Error Engine::Impl::execute(const Request& r, std::string_view default_db,
         "no database: put it in the URL (ws://HOST:PORT/DB) or in the request's 'db'");
   if (!cap::valid_name(db))
     return bad_request(fmt::format("bad database name '{}' (1-64 of A-Z a-z 0-9 _ . -)", db));
-  if (!c.covers(db))
-    return denied(fmt::format("the capability is for database '{}', not '{}'", c.object, db));
-  const uint32_t need = rights_for(r.op);
-  if (!c.allows(need))
-    return denied(fmt::format("the capability lacks the right '{}' on database '{}'",
-                              cap::format_rights(need & ~c.rights, kRightNames), db));
+  if (Status s = cap::authorize(c, rights_for(r.op), "database", db, kRightNames); !s.ok())
+    return denied(s.message());
   if (r.op == Op::kCreateDb) return op_create_db(r, db, body);
   if (r.op == Op::kDropDb) return op_drop_db(r, db, body);
   Database* d = nullptr;
@@ -412,9 +391,10 @@ Error Engine::Impl::op_restrict(const Request& r, std::string_view text, const s
   auto rights = cap::parse_rights(r.rights.empty() ? "all" : r.rights, kRightNames);
   if (!rights.ok()) return bad_request(rights.status().message());
   std::string from(text);
-  if (!config.key.empty() && text == config.key)
-    from = cap::mint(cap::Capability{std::string(kService), "*", kAllRights, 0}, hmac_secret);
-  auto weaker = cap::restrict(from, hmac_secret, *rights, db, r.expires);
+  const std::string& secret = verifier->hmac_secret();
+  if (verifier->is_key(text))
+    from = cap::mint(cap::Capability{std::string(kService), "*", kAllRights, 0}, secret);
+  auto weaker = cap::restrict(from, secret, *rights, db, r.expires);
   if (!weaker.ok())
     return {weaker.status().code() == Code::kDenied ? Err::kDenied : Err::kBadRequest,
             weaker.status().message()};

@@ -1,0 +1,108 @@
+// Who may do what on a pool (DESIGN.md "Capabilities"): a connection's
+// hello carries a capability or the shared key; what it grants is kept for
+// the connection and every message is checked against the right it needs.
+//
+//   work    everything on /worker; a scoped one gets that campaign's tasks only
+//   submit  open, datasets, kernel_put naming its campaign, status, results,
+//           workers, kernels
+//   admin   control (cancel, pause, resume, delete), kernel_put on its own
+//
+// A pool started with neither --secret nor --key grants every right to
+// whoever can reach it; the key alone grants every right too.
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "pool_server.h"
+
+namespace w::pool {
+namespace {
+
+constexpr cap::RightName kRightNames[] = {{"work", kWork}, {"submit", kSubmit}, {"admin", kAdmin}};
+
+Status denied(std::string_view why) {
+  return {Code::kDenied, fmt::format("denied: {}", why)};
+}
+
+}  // namespace
+
+cap::RightNames right_names() {
+  return kRightNames;
+}
+
+Status PoolServer::authenticate(net::ConnId id, const mp::MapView& hello, uint32_t need) {
+  if (!verifier_.enabled()) {
+    grants_[id] = cap::Capability{std::string(kService), "*", kAllRights, 0};
+    return {};
+  }
+  const std::string cap_text = *hello.string("cap", "");
+  const std::string text = cap_text.empty() ? *hello.string("key", "") : cap_text;
+  auto c = verifier_.check(text);
+  if (!c.ok() && cap_text.empty())
+    return denied(verifier_.has_secret() ? "no valid capability (use --cap CAP or W_CAP)"
+                                         : "wrong or missing key (use --key or W_KEY)");
+  if (!c.ok()) return denied(c.status().message());
+  if (Status s = cap::authorize(*c, need, "campaign", "", kRightNames); !s.ok())
+    return denied(s.message());
+  grants_[id] = std::move(*c);
+  return {};
+}
+
+Status PoolServer::permit(net::ConnId id, uint32_t need, std::string_view campaign) const {
+  auto it = grants_.find(id);
+  if (it == grants_.end()) return denied("say hello first");
+  const cap::Capability& c = it->second;
+  // A connection outlives the check at hello; its capability may not.
+  if (c.expires != 0 && static_cast<int64_t>(std::time(nullptr)) >= c.expires)
+    return denied("the capability expired");
+  if (Status s = cap::authorize(c, need, "campaign", campaign, kRightNames); !s.ok())
+    return denied(s.message());
+  return {};
+}
+
+Status PoolServer::permit_request(net::ConnId id, const mp::MapView& m,
+                                  const std::string& type) const {
+  uint32_t need = kSubmit;
+  std::string campaign;
+  if (type == "open") {
+    campaign = *m.string("name", "");
+  } else if (type == "datasets") {
+    auto cid = m.integer("campaign");
+    auto c = cid.ok() ? campaigns_.find(*cid) : campaigns_.end();
+    if (c != campaigns_.end()) campaign = c->second.row.spec.name;
+  } else if (type == "status" || type == "results") {
+    campaign = *m.string("campaign", "");
+  } else if (type == "control") {
+    need = kAdmin;
+    campaign = *m.string("campaign", "");
+  } else if (type == "kernel_put") {
+    // A submit uploads its campaign's kernel; a bare upload is an admin's.
+    campaign = *m.string("campaign", "");
+    if (campaign.empty()) need = kAdmin;
+  }
+  return permit(id, need, campaign);
+}
+
+std::string PoolServer::visible_campaign(net::ConnId id, const std::string& asked) const {
+  auto it = grants_.find(id);
+  if (!asked.empty() || it == grants_.end() || it->second.object == "*") return asked;
+  return it->second.object;
+}
+
+bool PoolServer::may_work_on(const Worker& w, const Campaign& c) const {
+  auto it = grants_.find(w.conn);
+  return it != grants_.end() && it->second.covers(c.row.spec.name);
+}
+
+Status PoolServer::permit_http(const net::HttpRequest& request) {
+  if (!verifier_.enabled()) return {};
+  std::string text = request.arg("cap");
+  if (text.empty()) text = request.arg("key");
+  auto c = verifier_.check(text);
+  if (!c.ok()) return denied(c.status().message() + " (add ?cap=CAP)");
+  if (Status s = cap::authorize(*c, kSubmit, "campaign", "*", kRightNames); !s.ok())
+    return denied(s.message());
+  return {};
+}
+
+}  // namespace w::pool

@@ -36,6 +36,7 @@ Status PoolServer::load_checkpoints() {
 void PoolServer::attach(net::Server& server) {
   server_ = &server;
   server.every(250, [this] { check_deadlines(); });
+  server.every(1000, [this] { close_silent(); });
 }
 
 void PoolServer::reply(net::ConnId id, const std::string& message) {
@@ -81,10 +82,12 @@ bool PoolServer::on_ws_open(net::ConnId id, const net::HttpRequest& request, int
   }
   if (request.path == "/worker") {
     pending_worker_[id] = true;
+    unhelloed_[id] = Clock::now();
     return true;
   }
   if (request.path == "/client") {
     clients_[id] = false;
+    unhelloed_[id] = Clock::now();
     return true;
   }
   refusal = 404;
@@ -95,6 +98,7 @@ void PoolServer::on_ws_close(net::ConnId id) {
   pending_worker_.erase(id);
   clients_.erase(id);
   grants_.erase(id);
+  unhelloed_.erase(id);
   auto it = workers_.find(id);
   if (it == workers_.end()) return;
   Worker& w = it->second;

@@ -112,6 +112,8 @@ class PoolServer : public net::Handler {
   std::string visible_campaign(net::ConnId id, const std::string& asked) const;
   bool may_work_on(const Worker& w, const Campaign& c) const;
   Status permit_http(const net::HttpRequest& request);
+  /// Closes connections that have not said hello within --worker-timeout.
+  void close_silent();
   Status on_results(Worker& w, const mp::MapView& m);
   Status on_checkpoint(Worker& w, const mp::MapView& m);
   Status on_kernel_put(net::ConnId id, const mp::MapView& m);
@@ -188,8 +190,9 @@ class PoolServer : public net::Handler {
   std::unordered_set<std::string> flagged_;
   bool poke_all_ = false;  // a replica is wanted: top up every worker
   uint64_t votes_total_ = 0, disagreements_total_ = 0, no_quorum_total_ = 0;
-  cap::Verifier verifier_;                                   // the --secret and --key
-  std::unordered_map<net::ConnId, cap::Capability> grants_;  // per hello'd connection
+  cap::Verifier verifier_;                                        // the --secret and --key
+  std::unordered_map<net::ConnId, cap::Capability> grants_;       // per hello'd connection
+  std::unordered_map<net::ConnId, Clock::time_point> unhelloed_;  // opened, no hello yet
 };
 
 }  // namespace w::pool

@@ -121,7 +121,7 @@ Status authorize(const Capability& c, uint32_t need, std::string_view kind, std:
 /// What `SERVICE cap` needs to mint a capability locally.
 struct MintOptions {
   std::string secret_file;  ///< the service's secret file (created if missing)...
-  std::string key;          ///< ...or its plain shared key, used as the secret
+  std::string key;          ///< ...else its plain shared key, used as the secret
   std::string object = "*";
   std::string rights;     ///< as parse_rights reads them
   double expires_in = 0;  ///< seconds from now; 0 = never

@@ -66,13 +66,15 @@ Result<std::string> mint_with(std::string_view service, const MintOptions& o, Ri
                               std::string_view kind) {
   auto rights = parse_rights(o.rights, names);
   if (!rights.ok()) return rights.status();
+  // The secret file wins: a key may also come from the environment (W_KEY)
+  // for a LAN pool, and must not silently sign for a pool with a secret.
   std::string secret = o.key;
-  if (secret.empty()) {
-    if (o.secret_file.empty()) return Status::Invalid("cap: give --secret FILE or --key KEY");
+  if (!o.secret_file.empty()) {
     auto s = load_or_create_secret(o.secret_file);
     if (!s.ok()) return s.status();
     secret = *s;
   }
+  if (secret.empty()) return Status::Invalid("cap: give --secret FILE or --key KEY");
   if (o.object != "*" && !valid_name(o.object))
     return Status::Invalid(fmt::format("bad {} name '{}'", kind, o.object));
   const int64_t expires =

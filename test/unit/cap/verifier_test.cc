@@ -1,8 +1,12 @@
 #include "w/cap.h"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <ctime>
+#include <fstream>
 #include <string>
 
 using namespace w::cap;
@@ -91,4 +95,21 @@ TEST_CASE("mint_with parses rights, checks the name and sets the expiry", "[cap]
   CHECK(mint_with("wpool", o, kNames, "campaign").status().message() == "bad campaign name '../x'");
   o.key.clear();
   CHECK(mint_with("wpool", o, kNames, "campaign").status().code() == w::Code::kInvalid);
+}
+
+TEST_CASE("mint_with signs with the secret file even when a key is set too", "[cap]") {
+  // A key from the environment (W_KEY) must not sign for a pool with a secret.
+  char path[] = "/tmp/verifier_test.XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  std::ofstream(path) << kSecret << "\n";
+  MintOptions o;
+  o.secret_file = path;
+  o.key = kKey;
+  o.rights = "work";
+  auto text = mint_with("wpool", o, kNames, "campaign");
+  std::remove(path);
+  REQUIRE(text.ok());
+  CHECK(verify(*text, kSecret).ok());
+  CHECK_FALSE(verify(*text, kKey).ok());
 }

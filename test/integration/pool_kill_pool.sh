@@ -6,7 +6,13 @@ start_worker a -j 2
 datasets 400 >"$TMP/in"
 run wpool submit busy --kernel "$W_KERNELS/busy10ms.so" <"$TMP/in"
 expect_rc 0
-sleep 0.8
+# Kill it mid-run: once the worker is connected and some results are in (a
+# fixed sleep raced a slow first hello on a loaded machine).
+wait_workers 1
+for _ in $(seq 1 200); do
+  [ "$(wpool status busy --json | jq '.campaigns[0].done')" -ge 20 ] && break
+  sleep 0.05
+done
 kill -9 "$POOL_PID"
 wait "$POOL_PID" 2>/dev/null || true
 POOL_STARTS=2 start_pool "$PORT"

@@ -5,7 +5,10 @@
 
 const params = new URLSearchParams(location.search);
 const base = (params.get('pool') || '').replace(/^ws/, 'http').replace(/\/$/, '');
-const statusUrl = base + '/api/status' + (params.get('key') ? '?key=' + encodeURIComponent(params.get('key')) : '');
+const keyArg = params.get('key') ? '?key=' + encodeURIComponent(params.get('key')) : '';
+const statusUrl = base + '/api/status' + keyArg;
+const failuresUrl = base + '/api/failures' + keyArg;
+let failuresSeen = -1;  // failures_total when the list was last read
 const $ = (id) => document.getElementById(id);
 const samples = [];  // [time s, results_total]
 let lastStatus = null;
@@ -58,6 +61,18 @@ function drawChart() {
   ctx.fillText(max.toFixed(1) + '/s', 4, 14);
 }
 
+async function drawFailures(total) {
+  if (total === failuresSeen) return;  // read the list only when it changed
+  failuresSeen = total;
+  const r = await fetch(failuresUrl, { cache: 'no-store' });
+  if (!r.ok) return;
+  const { failures } = await r.json();
+  $('failures').innerHTML = failures.map((f) =>
+    `<tr><td>${esc(f.campaign)}</td><td>${f.seq}</td><td>${esc(f.worker)}</td>` +
+    `<td class="error">${esc(f.error)}</td></tr>`).join('') ||
+    '<tr><td colspan="4">none</td></tr>';
+}
+
 async function poll() {
   try {
     const r = await fetch(statusUrl, { cache: 'no-store' });
@@ -73,6 +88,7 @@ async function poll() {
     drawCampaigns(s.campaigns);
     drawWorkers(s.workers);
     drawChart();
+    await drawFailures(s.failures_total);
   } catch (e) {
     $('summary').textContent = 'cannot read ' + statusUrl + ': ' + e.message;
   }

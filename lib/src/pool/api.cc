@@ -58,6 +58,23 @@ std::string PoolServer::status_json() const {
       .dump();
 }
 
+// The last failed tasks of every campaign that has some, with their errors.
+std::string PoolServer::failures_json() const {
+  nlohmann::json items = nlohmann::json::array();
+  for (const auto& [id, c] : campaigns_) {
+    if (c.row.failed == 0) continue;
+    auto rows = store_.failures(id, 20);
+    if (!rows.ok()) continue;
+    for (const ResultRow& r : *rows)
+      items.push_back({{"campaign", c.row.spec.name},
+                       {"task", r.task},
+                       {"seq", r.seq},
+                       {"error", r.error},
+                       {"worker", r.worker}});
+  }
+  return nlohmann::json{{"failures", items}}.dump();
+}
+
 std::string PoolServer::metrics_text() const {
   std::string out;
   auto metric = [&](const char* name, const char* type, const char* help) {
@@ -165,6 +182,11 @@ net::HttpResponse PoolServer::on_http(const net::HttpRequest& request) {
     if (Status s = permit_http(request); !s.ok())
       return net::HttpResponse::text(403, s.message() + "\n");
     return net::HttpResponse::json(200, status_json());
+  }
+  if (request.path == "/api/failures") {
+    if (Status s = permit_http(request); !s.ok())
+      return net::HttpResponse::text(403, s.message() + "\n");
+    return net::HttpResponse::json(200, failures_json());
   }
   if (request.path == "/metrics") {
     net::HttpResponse r = net::HttpResponse::text(200, metrics_text());

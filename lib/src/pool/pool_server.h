@@ -161,6 +161,7 @@ class PoolServer : public net::Handler {
 
   // Status (api.cc).
   std::string status_json() const;
+  std::string failures_json() const;  ///< GET /api/failures
   std::string metrics_text() const;
   std::string status_message(const std::string& campaign) const;
   std::string workers_message() const;

@@ -405,4 +405,24 @@ Result<std::vector<ResultRow>> Store::results(int64_t campaign, int64_t since, i
   return out;
 }
 
+Result<std::vector<ResultRow>> Store::failures(int64_t campaign, int limit) {
+  sqlite3_stmt* st = prepare(
+      "SELECT r.task,t.seq,r.error,r.worker FROM results r JOIN tasks t ON t.id=r.task"
+      " WHERE r.campaign=? AND r.error IS NOT NULL AND r.error<>'' ORDER BY r.row DESC LIMIT ?");
+  if (!st) return sql_error("prepare");
+  Reset r{st};
+  sqlite3_bind_int64(st, 1, campaign);
+  sqlite3_bind_int(st, 2, limit);
+  std::vector<ResultRow> out;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    ResultRow row;
+    row.task = sqlite3_column_int64(st, 0);
+    row.seq = sqlite3_column_int64(st, 1);
+    row.error = column_text(st, 2);
+    row.worker = column_text(st, 3);
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
 }  // namespace w::pool

@@ -118,6 +118,8 @@ class Store {
                             const std::string& worker);
 
   Result<std::vector<ResultRow>> results(int64_t campaign, int64_t since, int limit);
+  /// The campaign's most recently failed tasks, newest first (for dashboards).
+  Result<std::vector<ResultRow>> failures(int64_t campaign, int limit);
 
   /// Keeps `data` as the task's checkpoint, replacing any earlier one.
   Status save_checkpoint(int64_t task, std::string_view data);

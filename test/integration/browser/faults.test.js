@@ -60,6 +60,15 @@ test('a kernel that traps fails its task with the trap message; the Web Worker g
   assert.equal(slot.failed, 2);
   assert.notEqual(slot.state, 'crashed');
   await page.close();
+  // The dashboard lists both failures with the trap messages.
+  const dash = await browser.newPage();
+  await dash.goto(`${pool.http}/dashboard.html`);
+  const failed = await lib.until('the failed tasks on the dashboard', async () => {
+    const text = await dash.evaluate(() => document.getElementById('failures').textContent);
+    return text.includes('unreachable') && text.includes('out of bounds') && text;
+  }, 10000);
+  assert.match(failed, /browser-1/);  // the Web Worker that ran them
+  await dash.close();
 });
 
 test('pause stops new tasks, resume continues, closing the page returns its tasks', async () => {

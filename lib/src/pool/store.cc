@@ -58,10 +58,16 @@ CREATE TABLE votes(
 ALTER TABLE workers ADD COLUMN disagreements INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Browser workers: the campaign's kernel built as a standalone .wasm.
+constexpr const char* kWasmKernels = R"sql(
+ALTER TABLE campaigns ADD COLUMN kernel_wasm TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr const char* kMigrations[] = {
     kSchemaV1,
     kCheckpoints,
     kVotes,
+    kWasmKernels,
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -189,7 +195,7 @@ Result<int64_t> Store::create_campaign(const CampaignSpec& c) {
   W_RETURN_IF_ERROR(begin_if_needed());
   sqlite3_stmt* st = prepare(
       "INSERT INTO campaigns(name,kernel,static,timeout_ms,max_attempts,replicas,quorum,priority,"
-      "created) VALUES(?,?,?,?,?,?,?,?,?)");
+      "created,kernel_wasm) VALUES(?,?,?,?,?,?,?,?,?,?)");
   if (!st) return sql_error("prepare");
   Reset r{st};
   bind_text(st, 1, c.name);
@@ -201,6 +207,7 @@ Result<int64_t> Store::create_campaign(const CampaignSpec& c) {
   sqlite3_bind_int(st, 7, c.quorum);
   sqlite3_bind_int(st, 8, c.priority);
   sqlite3_bind_int64(st, 9, now_s());
+  bind_text(st, 10, c.kernel_wasm);
   if (sqlite3_step(st) != SQLITE_DONE) return sql_error("create campaign");
   return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
 }
@@ -211,7 +218,8 @@ Result<std::vector<CampaignRow>> Store::campaigns() {
       "c.priority,c.state,c.created,"
       " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id),"
       " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id AND t.state=2),"
-      " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id AND t.state=3)"
+      " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id AND t.state=3),"
+      " c.kernel_wasm"
       " FROM campaigns c ORDER BY c.id");
   if (!st) return sql_error("prepare");
   Reset r{st};
@@ -232,6 +240,7 @@ Result<std::vector<CampaignRow>> Store::campaigns() {
     c.total = sqlite3_column_int64(st, 11);
     c.done = sqlite3_column_int64(st, 12);
     c.failed = sqlite3_column_int64(st, 13);
+    c.spec.kernel_wasm = column_text(st, 14);
     out.push_back(std::move(c));
   }
   return out;

@@ -17,6 +17,12 @@
  * again after its worker was lost, w_main gets the last saved state in
  * out->restore (NULL on a fresh start) and continues from there.
  *
+ * A task of a coupled campaign (`wpool submit --group K`, `wrun --group K`)
+ * runs as K members started together, one per slot: each learns its rank
+ * (w_rank) and K (w_size) and exchanges messages with the others (w_send,
+ * w_recv, w_barrier). Messages between two members arrive in the order they
+ * were sent; the host carries them (the kernel stays sandboxed).
+ *
  * Everything below is header-only so a kernel needs no library to link.
  */
 #ifndef W_KERNEL_H_
@@ -31,11 +37,21 @@
 extern "C" {
 #endif
 
-/* 2 added checkpoints: the fields after `host` in w_out. */
-#define W_KERNEL_ABI_VERSION 2
+/* 2 added checkpoints: the fields after `host` in w_out.
+ * 3 added coupled tasks: the fields after `restore_n`. */
+#define W_KERNEL_ABI_VERSION 3
 
 /* The largest state w_checkpoint accepts, in bytes. */
 #define W_CHECKPOINT_MAX (4u << 20)
+
+/* The largest message w_send accepts, in bytes. */
+#define W_MESSAGE_MAX (16u << 20)
+
+/* What w_send, w_recv and w_barrier return when they fail. */
+#define W_ETIMEOUT (-1) /* nothing arrived within the timeout */
+#define W_EGROUP (-2)   /* a member was lost: the group is being stopped */
+#define W_ERANK (-3)    /* no such rank (or the caller's own), or not coupled */
+#define W_ETOOBIG (-4)  /* the message is larger than W_MESSAGE_MAX */
 
 /* The output of one w_main call. The host zeroes it before each call and
  * frees `data` and `error` (with free()) after reading them. New fields
@@ -56,6 +72,15 @@ typedef struct w_out {
    * the host and valid until w_main returns. */
   const uint8_t* restore;
   size_t restore_n;
+  /* Coupled tasks: this member's rank in 0..size-1 and the group's size K.
+   * A task that is not coupled has rank 0 and size 1 (or 0 from a host that
+   * predates version 3: use w_rank and w_size). */
+  int rank;
+  int size;
+  /* Host hooks for w_send, w_recv and w_barrier; NULL when not coupled. */
+  int (*send)(struct w_out* out, int to, const void* bytes, size_t n);
+  long (*recv)(struct w_out* out, int from, void* buffer, size_t cap, int timeout_ms);
+  int (*barrier)(struct w_out* out, int timeout_ms);
 } w_out;
 
 /* Appends bytes to the result. Returns 0, or -1 when memory ran out. */
@@ -95,6 +120,37 @@ static inline void w_progress(w_out* out, double fraction) {
 static inline int w_checkpoint(w_out* out, const void* state, size_t n) {
   if (!out->checkpoint || n > W_CHECKPOINT_MAX) return -1;
   return out->checkpoint(out, state, n);
+}
+
+/* This member's rank in its group (0 when the task is not coupled). */
+static inline int w_rank(const w_out* out) { return out->size > 0 ? out->rank : 0; }
+
+/* The number of members in the group (1 when the task is not coupled). */
+static inline int w_size(const w_out* out) { return out->size > 0 ? out->size : 1; }
+
+/* Sends n bytes (at most W_MESSAGE_MAX) to the member with rank `to`. The
+ * host copies them before returning; the call may block while earlier
+ * messages to `to` are still in flight. Returns 0 or W_E*. */
+static inline int w_send(w_out* out, int to, const void* bytes, size_t n) {
+  if (!out->send) return W_ERANK;
+  if (n > W_MESSAGE_MAX) return W_ETOOBIG;
+  return out->send(out, to, bytes, n);
+}
+
+/* Waits up to timeout_ms (< 0: for ever) for the next message from the
+ * member with rank `from`. Returns the message's length and copies at most
+ * `cap` bytes of it into `buffer` (a length above cap means it was cut
+ * short), or W_E*. */
+static inline long w_recv(w_out* out, int from, void* buffer, size_t cap, int timeout_ms) {
+  if (!out->recv) return W_ERANK;
+  return out->recv(out, from, buffer, cap, timeout_ms);
+}
+
+/* Returns when every member of the group has called w_barrier (0), or W_E*
+ * after timeout_ms (< 0: for ever). Barrier traffic never shows in w_recv. */
+static inline int w_barrier(w_out* out, int timeout_ms) {
+  if (!out->barrier) return w_size(out) == 1 ? 0 : W_ERANK;
+  return out->barrier(out, timeout_ms);
 }
 
 /* The exported entry points, declared so kernels get the signatures right.

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# PSciLab §8.2: the particle random walk on a cellular automaton, as a
+# coupled task: one world, split into 1, 2 and 4 partitions (each a group
+# member exchanging halos with its neighbours three times a step). Checks
+# that the particle count is the same after every step and that the final
+# world is the same, cell for cell, whatever the partitioning; measures the
+# speed-up S = T1/TPN and the scaling σ = S/PN for 1 and 2 partitions on 1
+# and 2 slots, as the paper reports them.
+#
+# Writes build/examples/randomwalk/: world.png (the final world, particles
+# coloured by id, i.e. by where they started), speedup.png (S and σ over PN)
+# and the raw results.
+#
+# Usage: examples/randomwalk/run.sh [build-dir]
+# Environment (defaults in brackets):
+#   RANDOMWALK_WORLD   rows x cols of the world [200x200]
+#   RANDOMWALK_STEPS   simulation steps [500]
+#   RANDOMWALK_SPLITS  partitionings to compare, rows x cols; the first two
+#                      give the speed-up (PN = 1, PN = 2) [1x1 1x2 2x2]
+#   RANDOMWALK_SEED    the seed [42]
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+fail() {
+  echo "check: randomwalk FAIL $*"
+  exit 1
+}
+build=$(cd "${1:-$here/../../build}" 2>/dev/null && pwd) || fail "no build directory ${1:-$here/../../build}"
+world=${RANDOMWALK_WORLD:-200x200}
+steps=${RANDOMWALK_STEPS:-500}
+splits=${RANDOMWALK_SPLITS:-1x1 1x2 2x2}
+seed=${RANDOMWALK_SEED:-42}
+rows=${world%x*} cols=${world#*x}
+
+for f in bin/wrun kernels/randomwalk.so examples/wplot; do
+  [[ -e $build/$f ]] || fail "$build/$f is missing (build it first)"
+done
+wrun=$build/bin/wrun
+out=$build/examples/randomwalk
+mkdir -p "$out"
+rm -f "$out"/*.txt "$out"/*.jsonl
+
+# Filter mode: one task, its K members on K local slots of one wrun.
+if ! "$wrun" --help 2>&1 | grep -q -- '--group'; then
+  echo "note: this wrun has no --group (coupled tasks): running the 1x1 split only"
+  splits=1x1
+fi
+
+declare -A ms
+first="" pns=()
+for split in $splits; do
+  pr=${split%x*} pc=${split#*x} k=$((${split%x*} * ${split#*x}))
+  input=$(printf '{"rows":%d,"cols":%d,"partitions":[%d,%d],"steps":%d,"P":0.3,"seed":%d}' \
+    "$rows" "$cols" "$pr" "$pc" "$steps" "$seed")
+  group=()
+  ((k > 1)) && group=(--group "$k")
+  echo "$input" | "$wrun" -k "$build/kernels/randomwalk.so" "${group[@]}" -j "$k" --timeout 5m \
+    --no-input >"$out/result-$split.jsonl" || fail "wrun exited with status $? on split $split"
+  read -r members particles nsteps moves slowest < <(python3 "$here/grid.py" assemble \
+    "$out/result-$split.jsonl" "$out/world-$split.txt") || fail "split $split: the check failed"
+  [[ $members == "$k" ]] || fail "split $split: $members members answered, not $k"
+  ((moves > 0)) || fail "split $split: no particle moved"
+  echo "split $split: $k partitions, $particles particles in every one of $nsteps steps, $moves moves, ${slowest} ms"
+  if [[ -z $first ]]; then
+    first=$split
+  else
+    cmp -s "$out/world-$first.txt" "$out/world-$split.txt" ||
+      fail "the final world of split $split differs from that of $first"
+  fi
+  ms[$k]=$slowest
+  pns+=("$k")
+done
+
+# S = T1 / TPN and σ = S / PN, T the slowest member's time in the kernel.
+figure="" speedup=$out/speedup.txt
+if ((${#pns[@]} >= 2)) && [[ ${pns[0]} == 1 ]]; then
+  {
+    echo "# S = T1/TPN"
+    for pn in 1 "${pns[1]}"; do awk -v p="$pn" -v a="${ms[1]}" -v b="${ms[$pn]}" 'BEGIN { print p, a / b }'; done
+    echo "# sigma = S/PN"
+    for pn in 1 "${pns[1]}"; do awk -v p="$pn" -v a="${ms[1]}" -v b="${ms[$pn]}" 'BEGIN { print p, a / b / p }'; done
+  } >"$speedup"
+  figure=$(awk '/^#/ { s++ } !/^#/ && $1 > 1 { v[s] = $2 } END { printf "S=%.2f sigma=%.2f", v[1], v[2] }' "$speedup")
+  "$build/examples/wplot" line "$out/speedup.png" --points --title "Random walk, ${world}, ${steps} steps" \
+    --x-label "PN (partitions = slots)" --y-label "S, sigma" <"$speedup" || fail "wplot line failed"
+else
+  figure="T1=${ms[1]:-?}ms"
+fi
+"$build/examples/wplot" heat "$rows" "$cols" "$out/world.png" --blank 0 \
+  --title "After $steps steps" <"$out/world-$first.txt" || fail "wplot heat failed"
+echo "figures: $out/world.png${figure:+ $out/speedup.png}"
+echo "check: randomwalk ok $figure, same world for ${splits// /, }"

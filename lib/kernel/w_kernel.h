@@ -72,11 +72,11 @@ typedef struct w_out {
    * the host and valid until w_main returns. */
   const uint8_t* restore;
   size_t restore_n;
-  /* Coupled tasks: this member's rank in 0..size-1 and the group's size K.
-   * A task that is not coupled has rank 0 and size 1 (or 0 from a host that
-   * predates version 3: use w_rank and w_size). */
+  /* Coupled tasks: this member's rank in 0..group_size-1 and the group's
+   * size K. A task that is not coupled has rank 0 and group_size 1 (or 0
+   * from a host that predates version 3: use w_rank and w_size). */
   int rank;
-  int size;
+  int group_size;
   /* Host hooks for w_send, w_recv and w_barrier; NULL when not coupled. */
   int (*send)(struct w_out* out, int to, const void* bytes, size_t n);
   long (*recv)(struct w_out* out, int from, void* buffer, size_t cap, int timeout_ms);
@@ -123,10 +123,10 @@ static inline int w_checkpoint(w_out* out, const void* state, size_t n) {
 }
 
 /* This member's rank in its group (0 when the task is not coupled). */
-static inline int w_rank(const w_out* out) { return out->size > 0 ? out->rank : 0; }
+static inline int w_rank(const w_out* out) { return out->group_size > 0 ? out->rank : 0; }
 
 /* The number of members in the group (1 when the task is not coupled). */
-static inline int w_size(const w_out* out) { return out->size > 0 ? out->size : 1; }
+static inline int w_size(const w_out* out) { return out->group_size > 0 ? out->group_size : 1; }
 
 /* Sends n bytes (at most W_MESSAGE_MAX) to the member with rank `to`. The
  * host copies them before returning; the call may block while earlier

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <csignal>
+#include <filesystem>
 #include <cstdlib>
 #include <string>
 
@@ -76,6 +77,17 @@ void Program::bind_environment(CLI::App& app) {
 
 int Program::run(int argc, char** argv, const std::function<Status()>& body) {
   bind_environment(*app_);
+  // CLI11 reads the config file before the environment, so W_CONFIG would
+  // come too late to be read: make it the config option's default instead
+  // (an explicit --config still wins).
+  if (const char* env = std::getenv("W_CONFIG"); env && *env) {
+    if (!std::filesystem::is_regular_file(env)) {
+      diag::error("W_CONFIG={}: no such file", env);
+      return kExitUsage;
+    }
+    app_->set_config("--config", env, "Read options from a TOML or INI file")
+        ->check(CLI::ExistingFile);
+  }
   try {
     app_->parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

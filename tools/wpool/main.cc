@@ -10,6 +10,8 @@ constexpr const char* kExamples =
     "  wrun ws://127.0.0.1:7070 -j 2 &\n"
     "  wgen range 0 1e7 --step 1e4 | wpool submit primes --kernel build/kernels/primes.so\n"
     "  wgen seeds 1000 | wpool submit pi -k pi.so --replicas 2   # two workers must agree\n"
+    "  wgen seeds 10 | wpool submit ring -k ring.so --group 4     # 4 ranks run each task "
+    "together\n"
     "  wpool status\n"
     "  wpool wait primes && wpool results primes | jq -c .output\n"
     "  wpool workers --json\n"
@@ -79,6 +81,10 @@ int main(int argc, char** argv) {
                    "Directory of the browser app to serve (default: build/www beside bin/, or "
                    "the installed share/wkit/www)")
       ->check(CLI::ExistingDirectory);
+  serve
+      ->add_option("--sig", o.serve.sig,
+                   "wsig server coupled tasks relay through, passed to workers (ws://HOST:PORT/)")
+      ->type_name("URL");
   serve->callback([&] {
     action = [&] {
       o.serve.heartbeat = *w::cli::parse_seconds(o.heartbeat);
@@ -116,6 +122,12 @@ int main(int argc, char** argv) {
                    "Agreeing results that accept a task's output (default: a majority)")
       ->check(CLI::Range(1, w::pool::kMaxReplicas));
   submit->add_option("--priority", o.submit.priority, "Higher runs first")->capture_default_str();
+  submit
+      ->add_option("--group", o.submit.group,
+                   "Coupled campaign: K members (ranks) run each task together, on K slots")
+      ->type_name("K")
+      ->capture_default_str()
+      ->check(CLI::Range(1, w::pool::kMaxGroup));
   submit->add_option("--once-key", o.submit.once_key,
                      "Skip if this key was submitted to the campaign before");
   submit->add_option("--batch", o.submit.batch, "Datasets per message")

@@ -36,6 +36,7 @@ struct ServeOptions {
   size_t max_frame = 16u << 20;  ///< largest message accepted
   int max_connections = 10000;
   std::string www;  ///< directory of the browser app served over HTTP; empty = none
+  std::string sig;  ///< wsig URL coupled tasks relay through, passed to workers; empty = none
 };
 
 /// Runs the server until SIGINT/SIGTERM.
@@ -51,10 +52,12 @@ struct ClientOptions {
 
 /// Most replicas a campaign may ask for.
 constexpr int kMaxReplicas = 16;
+/// Largest group (members per task) of a coupled campaign.
+constexpr int kMaxGroup = 1024;
 
 struct SubmitOptions {
   std::string campaign;
-  std::string kernel;      ///< path to a .so, or a sha256 already on the pool
+  std::string kernel;  ///< path to a .so, or a sha256 already on the pool
   /// .wasm for browser workers; default: the .wasm beside a --kernel .so, if any
   std::string kernel_wasm;
   std::string static_arg;  ///< JSON text or file
@@ -63,6 +66,7 @@ struct SubmitOptions {
   int replicas = 1;  ///< workers that compute each task (result verification)
   int quorum = 0;    ///< agreeing results that accept one; 0 = a majority of replicas
   int priority = 0;
+  int group = 1;  ///< coupled campaign: members that run each task together; 1 = not coupled
   std::string once_key;
   int batch = 1000;  ///< datasets per message
   int input_fd = 0;

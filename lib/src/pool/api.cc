@@ -29,6 +29,7 @@ nlohmann::json campaign_json(const CampaignRow& r, int64_t leased, double rate) 
           {"priority", r.spec.priority},
           {"replicas", r.spec.replicas},
           {"quorum", r.spec.quorum},
+          {"group", r.spec.group},
           {"created", r.created}};
 }
 
@@ -49,7 +50,8 @@ std::string PoolServer::status_json() const {
                        {"tasks_failed", w.row.tasks_failed},
                        {"flagged", w.row.flagged},
                        {"disagreements", w.row.disagreements},
-                       {"leased", w.leases.size()},
+                       {"leased", w.busy()},
+                       {"members", w.members.size()},
                        {"campaign", w.campaign}});
   const double up = std::chrono::duration<double>(Clock::now() - started_).count();
   return nlohmann::json{{"version", kProtocolVersion},     {"uptime_s", up},
@@ -108,7 +110,7 @@ std::string PoolServer::metrics_text() const {
     out += fmt::format("wpool_workers{{platform=\"{}\"}} {}\n", p, n);
   metric("wpool_queue_depth", "gauge", "Tasks held by each worker.");
   for (const auto& [conn, w] : workers_)
-    out += fmt::format("wpool_queue_depth{{worker=\"{}\"}} {}\n", w.row.id, w.leases.size());
+    out += fmt::format("wpool_queue_depth{{worker=\"{}\"}} {}\n", w.row.id, w.busy());
   metric("wpool_votes_total", "counter", "Replica results of replicated campaigns since start.");
   out += fmt::format("wpool_votes_total {}\n", votes_total_);
   metric("wpool_disagreements_total", "counter",
@@ -118,6 +120,13 @@ std::string PoolServer::metrics_text() const {
   out += fmt::format("wpool_no_quorum_total {}\n", no_quorum_total_);
   metric("wpool_workers_flagged", "gauge", "Workers flagged for disagreeing, connected or not.");
   out += fmt::format("wpool_workers_flagged {}\n", flagged_.size());
+  metric("wpool_group_runs_total", "counter", "Group runs of coupled campaigns started.");
+  out += fmt::format("wpool_group_runs_total {}\n", group_runs_total_);
+  metric("wpool_group_aborts_total", "counter",
+         "Group runs aborted: a member failed, was lost or missed the deadline.");
+  out += fmt::format("wpool_group_aborts_total {}\n", group_aborts_total_);
+  metric("wpool_group_runs", "gauge", "Group runs running now.");
+  out += fmt::format("wpool_group_runs {}\n", groups_.size());
   metric("wpool_checkpoints_total", "counter", "Task checkpoints stored since start.");
   out += fmt::format("wpool_checkpoints_total {}\n", checkpoints_total_);
   metric("wpool_checkpoints_ignored_total", "counter",
@@ -215,6 +224,9 @@ net::HttpResponse PoolServer::on_http(const net::HttpRequest& request) {
 Status serve(const ServeOptions& options) {
   auto listen = net::parse_listen(options.listen);
   if (!listen.ok()) return listen.status();
+  if (!options.sig.empty() && !options.sig.starts_with("ws://") &&
+      !options.sig.starts_with("wss://"))
+    return Status::Invalid(fmt::format("--sig '{}' is not a ws:// or wss:// URL", options.sig));
   auto store = Store::open(options.db);
   if (!store.ok()) return store.status();
   ServeOptions resolved = options;

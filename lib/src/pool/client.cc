@@ -113,6 +113,10 @@ std::string bar(double fraction, int width) {
 }  // namespace
 
 Status submit(const ClientOptions& c, const SubmitOptions& s) {
+  if (s.group < 1 || s.group > kMaxGroup)
+    return Status::Invalid(fmt::format("--group must be 1 to {}", kMaxGroup));
+  if (s.group > 1 && s.replicas > 1)
+    return Status::Invalid("--group and --replicas cannot be combined");
   if (s.quorum > s.replicas)
     return Status::Invalid(
         fmt::format("--quorum {} is more than --replicas {}", s.quorum, s.replicas));
@@ -168,6 +172,7 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
                                    .integer("replicas", s.replicas)
                                    .integer("quorum", s.quorum)
                                    .integer("priority", s.priority)
+                                   .integer("group", s.group)
                                    .str("once_key", s.once_key)
                                    .done());
   if (!opened.ok()) return opened.status();

@@ -102,6 +102,7 @@ void PoolServer::on_ws_close(net::ConnId id) {
   auto it = workers_.find(id);
   if (it == workers_.end()) return;
   Worker& w = it->second;
+  release_members(w, "worker lost (disconnected)", true);
   release_leases(w, "worker disconnected");
   w.row.last_seen = static_cast<int64_t>(std::time(nullptr));
   (void)store_.upsert_worker(w.row);
@@ -151,12 +152,13 @@ void PoolServer::on_worker_message(net::ConnId id, const mp::MapView& m, const s
     pending_worker_.erase(id);
     diag::info("worker {} joined: {} slots, {}, score {:.0f}", w.row.id, w.row.slots,
                w.row.platform, w.row.score);
-    reply(id, mp::MapBuilder()
-                  .str("t", "welcome")
-                  .integer("v", kProtocolVersion)
-                  .str("id", w.row.id)
-                  .integer("heartbeat_ms", static_cast<int64_t>(options_.heartbeat * 1000))
-                  .done());
+    mp::MapBuilder welcome;
+    welcome.str("t", "welcome")
+        .integer("v", kProtocolVersion)
+        .str("id", w.row.id)
+        .integer("heartbeat_ms", static_cast<int64_t>(options_.heartbeat * 1000));
+    if (!options_.sig.empty()) welcome.str("sig", options_.sig);
+    reply(id, welcome.done());
     (void)store_.upsert_worker(w.row);
     schedule_commit();
     top_up(workers_.emplace(id, std::move(w)).first->second);
@@ -188,6 +190,17 @@ void PoolServer::on_worker_message(net::ConnId id, const mp::MapView& m, const s
       for (auto raw : ids) {
         int64_t task;
         if (!mp::decode_int(raw, task)) continue;
+        // A member it did not start: its run fails, without counting an attempt.
+        for (auto mem = w.members.lower_bound({task, 0});
+             mem != w.members.end() && mem->first.first == task;
+             mem = w.members.lower_bound({task, 0})) {
+          const auto [key, gid] = *mem;
+          w.members.erase(mem);
+          fail_group(gid, key.second,
+                     fmt::format("{}: rank {} of {}: returned (worker draining)", w.row.id,
+                                 key.second, gid),
+                     false);
+        }
         auto lease = w.leases.find(task);
         if (lease == w.leases.end()) continue;
         auto c = campaigns_.find(lease->second.task.campaign);
@@ -282,6 +295,12 @@ Status PoolServer::on_open(net::ConnId id, const mp::MapView& m) {
     return Status::Invalid(fmt::format("quorum must be 1 to replicas ({})", *replicas));
   spec.replicas = static_cast<int>(*replicas);
   spec.quorum = *quorum == 0 ? spec.replicas / 2 + 1 : static_cast<int>(*quorum);  // 0: a majority
+  auto group = m.integer("group", 1);
+  if (!group.ok() || *group < 1 || *group > kMaxGroup)
+    return Status::Invalid(fmt::format("group must be 1 to {}", kMaxGroup));
+  spec.group = static_cast<int>(*group);
+  if (spec.group > 1 && spec.replicas > 1)
+    return Status::Invalid("a coupled campaign (group) cannot have replicas");
   int64_t cid;
   auto existing = by_name_.find(spec.name);
   if (existing != by_name_.end()) {
@@ -399,6 +418,7 @@ Status PoolServer::on_control(net::ConnId id, const mp::MapView& m) {
     W_RETURN_IF_ERROR(store_.set_campaign_state(cid, state));
     campaigns_.at(cid).row.state = state;
   } else if (action == "delete") {
+    drop_groups(cid);
     for (auto& [conn, w] : workers_)
       if (w.campaign == cid) release_leases(w, "campaign deleted"), w.campaign = 0;
     W_RETURN_IF_ERROR(store_.delete_campaign(cid));

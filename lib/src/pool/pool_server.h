@@ -7,7 +7,9 @@
 // so no slot waits on a round trip. A task handed to a worker is leased with
 // a deadline; a lost worker or a missed deadline puts it back at the front
 // of its campaign's queue. Queues hold a bounded window of tasks loaded from
-// the store, so a campaign of any size costs constant memory.
+// the store, so a campaign of any size costs constant memory. Coupled
+// campaigns (`group` K > 1) are gang-scheduled instead, without prefetch:
+// each task runs as K members leased together on K free slots (groups.cc).
 //
 // Durability: state changes go into the store's open transaction; a commit
 // is scheduled for the end of the loop turn, and acknowledgements to
@@ -74,6 +76,7 @@ class PoolServer : public net::Handler {
     std::unordered_map<int64_t, Replicated> open;
     std::deque<int64_t> wanting;
     bool replicated() const { return row.spec.replicas > 1; }
+    bool grouped() const { return row.spec.group > 1; }
     bool has_work() const {
       return !ready.empty() || !requeued.empty() || !store_exhausted || !wanting.empty();
     }
@@ -88,9 +91,28 @@ class PoolServer : public net::Handler {
     WorkerRow row;
     int64_t campaign = 0;  // bound campaign; 0 = none
     std::unordered_map<int64_t, Lease> leases;
+    // Members of group runs it holds: (task, rank) -> group run id.
+    std::map<std::pair<int64_t, int>, std::string> members;
     Clock::time_point last_heard;
     double avg_ms = -1;
     bool draining = false;
+    int busy() const { return static_cast<int>(leases.size() + members.size()); }
+  };
+  // One dispatch of a coupled campaign's task: K members started together
+  // (groups.cc). Lives in memory only, like leases.
+  struct GroupMember {
+    net::ConnId conn = 0;
+    std::string worker;
+    bool done = false;
+    std::string output;  // msgpack; empty = nil
+    double ms = 0;
+  };
+  struct GroupRun {
+    std::string id;
+    TaskRow task;
+    std::vector<GroupMember> members;  // by rank
+    Clock::time_point deadline;
+    int done = 0;
   };
 
   // Messages.
@@ -138,6 +160,28 @@ class PoolServer : public net::Handler {
   /// After results or lost leases: tops up every worker if a replica is
   /// wanted (any of them may be the one to take it), else just `w`.
   void top_up_after(Worker* w);
+
+  // Coupled campaigns (groups.cc).
+  /// Workers that may run members of `c` now, with their free slots.
+  std::vector<std::pair<Worker*, int>> group_candidates(Campaign& c);
+  /// Leases group runs of `c` while K free slots exist among `candidates`.
+  void schedule_groups(Campaign& c, std::vector<std::pair<Worker*, int>> candidates);
+  /// Slots of all connected workers that may run `c`, busy or not.
+  int64_t group_capacity(const Campaign& c) const;
+  /// A member's result; false if `w` holds no such member (late or aborted).
+  bool finish_member(Worker& w, int64_t task, int rank, const std::string& group, bool ok,
+                     std::string_view output, const std::string& error, double ms);
+  /// Ends a group run that failed: aborts the other members, counts one
+  /// attempt (when `count`) and queues the task again.
+  void fail_group(const std::string& group, int rank, const std::string& why, bool count);
+  /// A lost or draining worker's members: each of their runs fails.
+  void release_members(Worker& w, const std::string& why, bool count);
+  void check_group_deadlines();
+  /// Drops the runs of a deleted campaign, aborting their members.
+  void drop_groups(int64_t campaign);
+  std::string new_group_id(const TaskRow& task);
+  /// Sends `campaign` when `w` is not yet bound to `c`.
+  void bind(Worker& w, const Campaign& c);
 
   // Replicas (replicas.cc).
   void take_replicas(Campaign& c, const Worker& w, int want, std::vector<TaskRow>& out);
@@ -191,6 +235,8 @@ class PoolServer : public net::Handler {
   std::unordered_set<std::string> flagged_;
   bool poke_all_ = false;  // a replica is wanted: top up every worker
   uint64_t votes_total_ = 0, disagreements_total_ = 0, no_quorum_total_ = 0;
+  std::unordered_map<std::string, GroupRun> groups_;  // running group runs by id
+  uint64_t group_runs_total_ = 0, group_aborts_total_ = 0;
   cap::Verifier verifier_;                                        // the --secret and --key
   std::unordered_map<net::ConnId, cap::Capability> grants_;       // per hello'd connection
   std::unordered_map<net::ConnId, Clock::time_point> unhelloed_;  // opened, no hello yet

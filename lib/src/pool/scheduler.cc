@@ -64,7 +64,7 @@ PoolServer::Campaign* PoolServer::pick_campaign(const Worker& w, int64_t skip) {
   if (w.campaign) {
     auto it = campaigns_.find(w.campaign);
     if (it != campaigns_.end() && usable(it->second)) return &it->second;
-    if (!w.leases.empty()) return nullptr;  // finish the old campaign's tasks first
+    if (w.busy()) return nullptr;  // finish the old campaign's tasks first
   }
   Campaign* best = nullptr;
   for (auto& [id, c] : campaigns_) {
@@ -79,13 +79,27 @@ PoolServer::Campaign* PoolServer::pick_campaign(const Worker& w, int64_t skip) {
 
 void PoolServer::top_up(Worker& w) {
   if (w.draining || !server_->is_open(w.conn)) return;
-  const int want = w.row.slots + prefetch(w) - static_cast<int>(w.leases.size());
-  if (want <= 0) return;
   Campaign* c = pick_campaign(w);
-  if (!c || send_tasks(w, *c, want) || !c->replicated() || !w.leases.empty()) return;
+  // A coupled campaign's runs need free slots of several workers at once.
+  if (c && c->grouped()) {
+    schedule_groups(*c, group_candidates(*c));
+    // While the connected workers have fewer than K slots in all, the run
+    // can never start: an idle worker serves another campaign meanwhile.
+    if (w.busy() || group_capacity(*c) >= c->row.spec.group) return;
+    c = pick_campaign(w, c->row.id);
+    if (c && c->grouped()) return;
+  }
+  const int want = w.row.slots + prefetch(w) - w.busy();
+  if (want <= 0) return;
+  if (!c || send_tasks(w, *c, want) || !c->replicated() || w.busy()) return;
   // Every replica this campaign wants now is one this worker already has:
   // let it serve another campaign meanwhile.
-  if (Campaign* other = pick_campaign(w, c->row.id)) send_tasks(w, *other, want);
+  if (Campaign* other = pick_campaign(w, c->row.id)) {
+    if (other->grouped())
+      schedule_groups(*other, group_candidates(*other));
+    else
+      send_tasks(w, *other, want);
+  }
 }
 
 bool PoolServer::send_tasks(Worker& w, Campaign& c, int want) {
@@ -123,18 +137,7 @@ bool PoolServer::send_tasks(Worker& w, Campaign& c, int want) {
     ++c.leased;
   }
   if (sent == 0) return false;
-  if (c.row.id != w.campaign) {
-    w.campaign = c.row.id;
-    reply(w.conn, mp::MapBuilder()
-                      .str("t", "campaign")
-                      .integer("campaign", c.row.id)
-                      .str("name", c.row.spec.name)
-                      .str("kernel", w.row.platform == "wasm32" ? c.row.spec.kernel_wasm
-                                                                : c.row.spec.kernel_sha)
-                      .raw("static", c.row.spec.static_data)
-                      .integer("timeout_ms", c.row.spec.timeout_ms)
-                      .done());
-  }
+  bind(w, c);
   std::string items;
   mp::Packer pk(items);
   pk.array(static_cast<uint32_t>(sent));
@@ -156,7 +159,23 @@ void PoolServer::top_up_after(Worker* w) {
 
 void PoolServer::top_up_all() {
   poke_all_ = false;
-  for (auto& [id, w] : workers_) top_up(w);
+  std::vector<Campaign*> coupled;  // scheduled once each, over all their workers
+  for (auto& [id, w] : workers_) {
+    Campaign* c = w.draining ? nullptr : pick_campaign(w);
+    if (!c || !c->grouped()) {
+      top_up(w);
+    } else if (std::find(coupled.begin(), coupled.end(), c) == coupled.end()) {
+      coupled.push_back(c);
+    }
+  }
+  bool short_of_slots = false;
+  for (Campaign* c : coupled) {
+    schedule_groups(*c, group_candidates(*c));
+    short_of_slots |= group_capacity(*c) < c->row.spec.group;
+  }
+  if (!short_of_slots) return;
+  for (auto& [id, w] : workers_)
+    if (!w.busy()) top_up(w);  // idle workers of a group that cannot start: see top_up
 }
 
 void PoolServer::release_leases(Worker& w, const std::string& why) {
@@ -261,6 +280,22 @@ Status PoolServer::on_results(Worker& w, const mp::MapView& m) {
     auto task = item->integer("task");
     if (!task.ok()) return task.status();
     const double ms = item->number("ms").ok() ? *item->number("ms") : 0;
+    if (item->has("rank") || (!w.members.empty() && !w.leases.count(*task))) {
+      // A member of a group run: by its rank, or the one member of the task it holds.
+      int64_t rank = -1;
+      if (auto r = item->integer("rank", -1); r.ok()) rank = *r;
+      if (rank < 0) {
+        auto first = w.members.lower_bound({*task, 0});
+        if (first != w.members.end() && first->first.first == *task &&
+            (std::next(first) == w.members.end() || std::next(first)->first.first != *task))
+          rank = first->first.second;
+      }
+      if (rank >= 0 && rank <= kMaxGroup)
+        finish_member(w, *task, static_cast<int>(rank), *item->string("group", ""),
+                      !item->has("error"), item->raw("output"), *item->string("error", "failed"),
+                      ms);
+      continue;
+    }
     if (item->has("error")) {
       finish_task(w, *task, false, {}, *item->string("error", "failed"), ms);
     } else {
@@ -295,8 +330,11 @@ void PoolServer::check_deadlines() {
     diag::warning("worker {} silent for {:g} s: dropping it", workers_.at(id).row.id,
                   options_.worker_timeout);
     server_->close(id, 1001, "silent too long");
+    release_members(workers_.at(id),
+                    fmt::format("worker lost (silent for {:g} s)", options_.worker_timeout), true);
     release_leases(workers_.at(id), "worker silent");
   }
+  check_group_deadlines();
   // Smoothed completion rate per campaign, for status and ETA.
   for (auto& [id, c] : campaigns_) {
     const double rate = static_cast<double>(c.row.done + c.row.failed - c.done_last_tick) / 0.25;

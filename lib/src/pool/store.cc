@@ -63,11 +63,13 @@ constexpr const char* kWasmKernels = R"sql(
 ALTER TABLE campaigns ADD COLUMN kernel_wasm TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Coupled campaigns: K members run each task together (1 = not coupled).
+constexpr const char* kGroups = R"sql(
+ALTER TABLE campaigns ADD COLUMN group_size INTEGER NOT NULL DEFAULT 1;
+)sql";
+
 constexpr const char* kMigrations[] = {
-    kSchemaV1,
-    kCheckpoints,
-    kVotes,
-    kWasmKernels,
+    kSchemaV1, kCheckpoints, kVotes, kWasmKernels, kGroups,
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -195,7 +197,7 @@ Result<int64_t> Store::create_campaign(const CampaignSpec& c) {
   W_RETURN_IF_ERROR(begin_if_needed());
   sqlite3_stmt* st = prepare(
       "INSERT INTO campaigns(name,kernel,static,timeout_ms,max_attempts,replicas,quorum,priority,"
-      "created,kernel_wasm) VALUES(?,?,?,?,?,?,?,?,?,?)");
+      "created,kernel_wasm,group_size) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
   if (!st) return sql_error("prepare");
   Reset r{st};
   bind_text(st, 1, c.name);
@@ -208,6 +210,7 @@ Result<int64_t> Store::create_campaign(const CampaignSpec& c) {
   sqlite3_bind_int(st, 8, c.priority);
   sqlite3_bind_int64(st, 9, now_s());
   bind_text(st, 10, c.kernel_wasm);
+  sqlite3_bind_int(st, 11, c.group);
   if (sqlite3_step(st) != SQLITE_DONE) return sql_error("create campaign");
   return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
 }
@@ -219,7 +222,7 @@ Result<std::vector<CampaignRow>> Store::campaigns() {
       " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id),"
       " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id AND t.state=2),"
       " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id AND t.state=3),"
-      " c.kernel_wasm"
+      " c.kernel_wasm, c.group_size"
       " FROM campaigns c ORDER BY c.id");
   if (!st) return sql_error("prepare");
   Reset r{st};
@@ -241,6 +244,7 @@ Result<std::vector<CampaignRow>> Store::campaigns() {
     c.done = sqlite3_column_int64(st, 12);
     c.failed = sqlite3_column_int64(st, 13);
     c.spec.kernel_wasm = column_text(st, 14);
+    c.spec.group = sqlite3_column_int(st, 15);
     out.push_back(std::move(c));
   }
   return out;

@@ -32,6 +32,7 @@ struct CampaignSpec {
   int replicas = 1;
   int quorum = 1;
   int priority = 0;
+  int group = 1;  ///< coupled campaigns: members (ranks) per task run; 1 = not coupled
 };
 
 struct CampaignRow {

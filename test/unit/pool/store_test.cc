@@ -183,3 +183,40 @@ TEST_CASE("store: a replicated task is completed once, whoever reports the quoru
   REQUIRE(rows->size() == 1);
   CHECK((*rows)[0].worker == "a");
 }
+
+TEST_CASE("store: a campaign's group size survives a reopen; older files get group 1") {
+  TempDb db;
+  {
+    auto s = db.open();
+    REQUIRE(s->put_kernel("sha", "k.so", "linux-x86_64", "ELF").ok());
+    CampaignSpec spec;
+    spec.name = "ring";
+    spec.kernel_sha = "sha";
+    spec.group = 4;
+    REQUIRE(s->create_campaign(spec).ok());
+    spec.name = "plain";
+    spec.group = 1;
+    REQUIRE(s->create_campaign(spec).ok());
+    REQUIRE(s->commit().ok());
+  }
+  {
+    auto s = db.open();
+    auto rows = s->campaigns();
+    REQUIRE(rows.ok());
+    REQUIRE(rows->size() == 2);
+    CHECK((*rows)[0].spec.group == 4);
+    CHECK((*rows)[1].spec.group == 1);
+  }
+  // A file written before coupled campaigns (schema version 4) is brought up
+  // to date: its campaigns are not coupled.
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(db.path.c_str(), &raw) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, "ALTER TABLE campaigns DROP COLUMN group_size; PRAGMA user_version=4",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(raw);
+  auto s = db.open();
+  auto rows = s->campaigns();
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 2);
+  CHECK((*rows)[0].spec.group == 1);
+}

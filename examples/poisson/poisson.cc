@@ -19,11 +19,10 @@
 //                      "blockMaxItt"?, "maxRes"?, "maxRounds"?, "timeout"? (ms)}
 //                     (the dataset's fields win over the static dataset's)
 //   → each member: {"rank", "blockRow", "blockCol", "row0", "col0", "n", "m",
-//      "rounds", "sweeps", "residual", "ms", "field": bin (n·m little-endian
+//      "rounds", "sweeps", "residual", "field": bin (n·m little-endian
 //      float64, row by row), "history": [[sweeps, residual], ...] (rank 0 only:
 //      the global residual after every round)}
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -39,11 +38,11 @@ namespace {
 struct Result {
   int rank = 0, blockRow = 0, blockCol = 0;
   int64_t row0 = 0, col0 = 0, n = 0, m = 0, rounds = 0, sweeps = 0;
-  double residual = 0, ms = 0;
+  double residual = 0;
   std::vector<unsigned char> field;  // packed as bin
   std::vector<std::vector<double>> history;
-  MSGPACK_DEFINE_MAP(rank, blockRow, blockCol, row0, col0, n, m, rounds, sweeps, residual, ms,
-                     field, history);
+  MSGPACK_DEFINE_MAP(rank, blockRow, blockCol, row0, col0, n, m, rounds, sweeps, residual, field,
+                     history);
 };
 
 // A parameter from the dataset, else the static dataset, else `fallback`.
@@ -209,7 +208,6 @@ double global_max(const Link& link, int rank, int size, double local) {
 }
 
 Result solve(const msgpack::object& in, w_out* out) {
-  const auto start = std::chrono::steady_clock::now();
   const int rows = param(in, "blockRows", 1), cols = param(in, "blockCols", 1);
   const int n = param(in, "n", 0), m = param(in, "m", 0);
   const double block_max_res = param(in, "blockMaxRes", 1e-9);
@@ -247,8 +245,6 @@ Result solve(const msgpack::object& in, w_out* out) {
   }
   result.residual = global;
   result.field = block.interior();
-  result.ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
 

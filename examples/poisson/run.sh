@@ -13,7 +13,7 @@
 #   POISSON_GRID      rows x cols of the whole grid [100x100]
 #   POISSON_SPLITS    partitions to run, blockRows x blockCols [1x1 1x2 2x2]
 #   POISSON_MAXRES    global residual target [1e-6]
-#   POISSON_BLOCKITT  inner sweeps between exchanges (blockMaxItt) [5]
+#   POISSON_BLOCKITT  inner sweeps between exchanges (blockMaxItt) [20]
 #   POISSON_TOLERANCE largest difference to the reference allowed [1e-6]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,7 +25,7 @@ build=$(cd "${1:-$here/../../build}" 2>/dev/null && pwd) || fail "no build direc
 grid=${POISSON_GRID:-100x100}
 splits=${POISSON_SPLITS:-1x1 1x2 2x2}
 maxres=${POISSON_MAXRES:-1e-6}
-blockitt=${POISSON_BLOCKITT:-5}
+blockitt=${POISSON_BLOCKITT:-20}
 tolerance=${POISSON_TOLERANCE:-1e-6}
 rows=${grid%x*} cols=${grid#*x}
 

@@ -6,7 +6,7 @@ checks them.
       world as rows of particle ids (0: free; wplot heat's input). Checks
       that the particle count summed over the partitions is the same after
       every step and that no particle id appears twice. Prints
-      "members particles steps moves ms" (ms: the slowest member's).
+      "members particles steps moves".
 """
 import base64
 import json
@@ -48,7 +48,7 @@ def assemble(results, grid_path):
         for row in grid:
             f.write(" ".join(str(c) for c in row) + "\n")
     moves = sum(m["moves"] for m in members)
-    print(len(members), totals[0], steps, moves, max(m["ms"] for m in members))
+    print(len(members), totals[0], steps, moves)
 
 
 if __name__ == "__main__":

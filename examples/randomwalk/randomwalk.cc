@@ -23,11 +23,10 @@
 //   dataset / static  {"rows", "cols", "partitions"?: [pr, pc] (default [1, 1]),
 //                      "steps", "P"? (density, 0.3), "seed"? (1), "timeout"? (ms)}
 //                     (the dataset's fields win over the static dataset's)
-//   → each member: {"rank", "row0", "col0", "h", "w", "steps", "moves", "ms",
+//   → each member: {"rank", "row0", "col0", "h", "w", "steps", "moves",
 //      "counts": [particles after step 0, 1, ..., steps] (this partition's),
 //      "grid": bin (h·w little-endian uint32 places, row by row)}
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -41,10 +40,9 @@ namespace {
 struct Result {
   int rank = 0;
   int64_t row0 = 0, col0 = 0, h = 0, w = 0, steps = 0, moves = 0;
-  double ms = 0;
   std::vector<int64_t> counts;
   std::vector<unsigned char> grid;  // packed as bin
-  MSGPACK_DEFINE_MAP(rank, row0, col0, h, w, steps, moves, ms, counts, grid);
+  MSGPACK_DEFINE_MAP(rank, row0, col0, h, w, steps, moves, counts, grid);
 };
 
 constexpr uint32_t kWall = 0xFFFFFFFFu;  // a halo cell outside the world
@@ -252,7 +250,6 @@ class Partition {
 };
 
 Result simulate(const msgpack::object& in, w_out* out) {
-  const auto start = std::chrono::steady_clock::now();
   const int64_t rows = param<int64_t>(in, "rows", 0), cols = param<int64_t>(in, "cols", 0);
   const auto partitions = param(in, "partitions", std::vector<int>{1, 1});
   const int64_t steps = param<int64_t>(in, "steps", 0);
@@ -285,8 +282,6 @@ Result simulate(const msgpack::object& in, w_out* out) {
     result.counts.push_back(part.count());
   }
   result.grid = part.cells();
-  result.ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
 

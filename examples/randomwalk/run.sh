@@ -45,7 +45,7 @@ if ! "$wrun" --help 2>&1 | grep -q -- '--group'; then
   splits=1x1
 fi
 
-declare -A ms
+declare -A t
 first="" pns=()
 for split in $splits; do
   pr=${split%x*} pc=${split#*x} k=$((${split%x*} * ${split#*x}))
@@ -53,37 +53,39 @@ for split in $splits; do
     "$rows" "$cols" "$pr" "$pc" "$steps" "$seed")
   group=()
   ((k > 1)) && group=(--group "$k")
+  start=$(date +%s%N)
   echo "$input" | "$wrun" -k "$build/kernels/randomwalk.so" "${group[@]}" -j "$k" --timeout 5m \
     --no-input >"$out/result-$split.jsonl" || fail "wrun exited with status $? on split $split"
-  read -r members particles nsteps moves slowest < <(python3 "$here/grid.py" assemble \
+  seconds=$(awk -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.3f", ns / 1e9 }')
+  read -r members particles nsteps moves < <(python3 "$here/grid.py" assemble \
     "$out/result-$split.jsonl" "$out/world-$split.txt") || fail "split $split: the check failed"
   [[ $members == "$k" ]] || fail "split $split: $members members answered, not $k"
   ((moves > 0)) || fail "split $split: no particle moved"
-  echo "split $split: $k partitions, $particles particles in every one of $nsteps steps, $moves moves, ${slowest} ms"
+  echo "split $split: $k partitions, $particles particles in every one of $nsteps steps, $moves moves, ${seconds} s"
   if [[ -z $first ]]; then
     first=$split
   else
     cmp -s "$out/world-$first.txt" "$out/world-$split.txt" ||
       fail "the final world of split $split differs from that of $first"
   fi
-  ms[$k]=$slowest
+  t[$k]=$seconds
   pns+=("$k")
 done
 
-# S = T1 / TPN and σ = S / PN, T the slowest member's time in the kernel.
+# S = T1 / TPN and σ = S / PN, T the wall time of the wrun run.
 figure="" speedup=$out/speedup.txt
 if ((${#pns[@]} >= 2)) && [[ ${pns[0]} == 1 ]]; then
   {
     echo "# S = T1/TPN"
-    for pn in 1 "${pns[1]}"; do awk -v p="$pn" -v a="${ms[1]}" -v b="${ms[$pn]}" 'BEGIN { print p, a / b }'; done
+    for pn in 1 "${pns[1]}"; do awk -v p="$pn" -v a="${t[1]}" -v b="${t[$pn]}" 'BEGIN { print p, a / b }'; done
     echo "# sigma = S/PN"
-    for pn in 1 "${pns[1]}"; do awk -v p="$pn" -v a="${ms[1]}" -v b="${ms[$pn]}" 'BEGIN { print p, a / b / p }'; done
+    for pn in 1 "${pns[1]}"; do awk -v p="$pn" -v a="${t[1]}" -v b="${t[$pn]}" 'BEGIN { print p, a / b / p }'; done
   } >"$speedup"
   figure=$(awk '/^#/ { s++ } !/^#/ && $1 > 1 { v[s] = $2 } END { printf "S=%.2f sigma=%.2f", v[1], v[2] }' "$speedup")
   "$build/examples/wplot" line "$out/speedup.png" --points --title "Random walk, ${world}, ${steps} steps" \
     --x-label "PN (partitions = slots)" --y-label "S, sigma" <"$speedup" || fail "wplot line failed"
 else
-  figure="T1=${ms[1]:-?}ms"
+  figure="T1=${t[1]:-?}s"
 fi
 "$build/examples/wplot" heat "$rows" "$cols" "$out/world.png" --blank 0 \
   --title "After $steps steps" <"$out/world-$first.txt" || fail "wplot heat failed"

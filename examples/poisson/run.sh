@@ -15,6 +15,9 @@
 #   POISSON_MAXRES    global residual target [1e-6]
 #   POISSON_BLOCKITT  inner sweeps between exchanges (blockMaxItt) [20]
 #   POISSON_TOLERANCE largest difference to the reference allowed [1e-6]
+#   EXAMPLE_MODE      pool: wsig + wpool + 2 workers of 2 slots, each split a
+#                     coupled campaign relayed through wsig; filter: one
+#                     `wrun --group K -j K` per split, members on local slots [pool]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 fail() {
@@ -29,7 +32,8 @@ blockitt=${POISSON_BLOCKITT:-20}
 tolerance=${POISSON_TOLERANCE:-1e-6}
 rows=${grid%x*} cols=${grid#*x}
 
-for f in bin/wrun kernels/poisson.so examples/wplot examples/poisson-reference; do
+mode=${EXAMPLE_MODE:-pool}
+for f in bin/wrun bin/wpool bin/wsig kernels/poisson.so examples/wplot examples/poisson-reference; do
   [[ -e $build/$f ]] || fail "$build/$f is missing (build it first)"
 done
 wrun=$build/bin/wrun
@@ -37,11 +41,28 @@ out=$build/examples/poisson
 mkdir -p "$out"
 rm -f "$out"/*.txt "$out"/*.jsonl
 
-# Filter mode: one task, its K members on K local slots of one wrun.
-if ! "$wrun" --help 2>&1 | grep -q -- '--group'; then
-  echo "note: this wrun has no --group (coupled tasks): running the 1x1 split only"
-  splits=1x1
-fi
+case $mode in
+  pool)
+    . "$here/../common/pool.sh"
+    pool_start "$build" 2 2 || fail "could not start the pool"
+    echo "pool mode: wsig $SIG, wpool $POOL, 2 workers x 2 slots"
+    ;;
+  filter) echo "filter mode: wrun --group K -j K" ;;
+  *) fail "EXAMPLE_MODE is $mode, not pool or filter" ;;
+esac
+
+# run_task SPLIT K: the dataset on stdin as one task of K members, its result
+# record in result-SPLIT.jsonl.
+run_task() {
+  local split=$1 k=$2
+  if [[ $mode == pool ]]; then
+    pool_run "$build" "poisson-$split" "$build/kernels/poisson.so" "$k" "$out/result-$split.jsonl" ||
+      fail "split $split: the campaign failed: $(pool_logs)"
+  else
+    "$wrun" -k "$build/kernels/poisson.so" --group "$k" -j "$k" --timeout 5m --no-input \
+      >"$out/result-$split.jsonl" || fail "wrun exited with status $? on split $split"
+  fi
+}
 
 "$build/examples/poisson-reference" "$rows" "$cols" --tolerance 1e-9 >"$out/reference.txt" \
   2>"$out/reference.log" ||
@@ -53,11 +74,8 @@ for split in $splits; do
   ((rows % br == 0 && cols % bc == 0)) || fail "split $split does not divide the ${grid} grid"
   input=$(printf '{"blockRows":%d,"blockCols":%d,"n":%d,"m":%d,"blockMaxItt":%d,"blockMaxRes":1e-9,"maxRes":%s}' \
     "$br" "$bc" $((rows / br)) $((cols / bc)) "$blockitt" "$maxres")
-  group=()
-  ((k > 1)) && group=(--group "$k")
   start=$(date +%s%N)
-  echo "$input" | "$wrun" -k "$build/kernels/poisson.so" "${group[@]}" -j "$k" --timeout 5m \
-    --no-input >"$out/result-$split.jsonl" || fail "wrun exited with status $? on split $split"
+  run_task "$split" "$k" <<<"$input"
   seconds=$(awk -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.3f", ns / 1e9 }')
   read -r members rounds sweeps residual < <(python3 "$here/field.py" assemble \
     "$out/result-$split.jsonl" "$out/field-$split.txt" "$out/history-$split.txt") ||
@@ -87,4 +105,5 @@ wplot=$build/examples/wplot
 "$wplot" line "$out/walltime.png" --points --title "Wall time, ${grid} grid" --x-label "blocks" \
   --y-label "seconds" <"$out/walltime.txt" || fail "wplot line failed"
 echo "figures: $out/poisson.png $out/convergence.png $out/walltime.png"
-echo "check: poisson ok wall time $figure, max diff $worst"
+[[ $mode == pool ]] && pool_stop
+echo "check: poisson ok $mode mode, wall time $figure, max diff $worst"

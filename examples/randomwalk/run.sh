@@ -18,6 +18,9 @@
 #   RANDOMWALK_SPLITS  partitionings to compare, rows x cols; the first two
 #                      give the speed-up (PN = 1, PN = 2) [1x1 1x2 2x2]
 #   RANDOMWALK_SEED    the seed [42]
+#   EXAMPLE_MODE       pool: wsig + wpool + 2 workers of 2 slots, each split a
+#                      coupled campaign relayed through wsig; filter: one
+#                      `wrun --group K -j K` per split, members on local slots [pool]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 fail() {
@@ -31,7 +34,8 @@ splits=${RANDOMWALK_SPLITS:-1x1 1x2 2x2}
 seed=${RANDOMWALK_SEED:-42}
 rows=${world%x*} cols=${world#*x}
 
-for f in bin/wrun kernels/randomwalk.so examples/wplot; do
+mode=${EXAMPLE_MODE:-pool}
+for f in bin/wrun bin/wpool bin/wsig kernels/randomwalk.so examples/wplot; do
   [[ -e $build/$f ]] || fail "$build/$f is missing (build it first)"
 done
 wrun=$build/bin/wrun
@@ -39,11 +43,28 @@ out=$build/examples/randomwalk
 mkdir -p "$out"
 rm -f "$out"/*.txt "$out"/*.jsonl
 
-# Filter mode: one task, its K members on K local slots of one wrun.
-if ! "$wrun" --help 2>&1 | grep -q -- '--group'; then
-  echo "note: this wrun has no --group (coupled tasks): running the 1x1 split only"
-  splits=1x1
-fi
+case $mode in
+  pool)
+    . "$here/../common/pool.sh"
+    pool_start "$build" 2 2 || fail "could not start the pool"
+    echo "pool mode: wsig $SIG, wpool $POOL, 2 workers x 2 slots"
+    ;;
+  filter) echo "filter mode: wrun --group K -j K" ;;
+  *) fail "EXAMPLE_MODE is $mode, not pool or filter" ;;
+esac
+
+# run_task SPLIT K: the dataset on stdin as one task of K members, its result
+# record in result-SPLIT.jsonl.
+run_task() {
+  local split=$1 k=$2
+  if [[ $mode == pool ]]; then
+    pool_run "$build" "randomwalk-$split" "$build/kernels/randomwalk.so" "$k" \
+      "$out/result-$split.jsonl" || fail "split $split: the campaign failed: $(pool_logs)"
+  else
+    "$wrun" -k "$build/kernels/randomwalk.so" --group "$k" -j "$k" --timeout 5m --no-input \
+      >"$out/result-$split.jsonl" || fail "wrun exited with status $? on split $split"
+  fi
+}
 
 declare -A t
 first="" pns=()
@@ -51,11 +72,8 @@ for split in $splits; do
   pr=${split%x*} pc=${split#*x} k=$((${split%x*} * ${split#*x}))
   input=$(printf '{"rows":%d,"cols":%d,"partitions":[%d,%d],"steps":%d,"P":0.3,"seed":%d}' \
     "$rows" "$cols" "$pr" "$pc" "$steps" "$seed")
-  group=()
-  ((k > 1)) && group=(--group "$k")
   start=$(date +%s%N)
-  echo "$input" | "$wrun" -k "$build/kernels/randomwalk.so" "${group[@]}" -j "$k" --timeout 5m \
-    --no-input >"$out/result-$split.jsonl" || fail "wrun exited with status $? on split $split"
+  run_task "$split" "$k" <<<"$input"
   seconds=$(awk -v ns=$(($(date +%s%N) - start)) 'BEGIN { printf "%.3f", ns / 1e9 }')
   read -r members particles nsteps moves < <(python3 "$here/grid.py" assemble \
     "$out/result-$split.jsonl" "$out/world-$split.txt") || fail "split $split: the check failed"
@@ -90,4 +108,5 @@ fi
 "$build/examples/wplot" heat "$rows" "$cols" "$out/world.png" --blank 0 \
   --title "After $steps steps" <"$out/world-$first.txt" || fail "wplot heat failed"
 echo "figures: $out/world.png${figure:+ $out/speedup.png}"
-echo "check: randomwalk ok $figure, same world for ${splits// /, }"
+[[ $mode == pool ]] && pool_stop
+echo "check: randomwalk ok $mode mode, $figure, same world for ${splits// /, }"

@@ -4,7 +4,7 @@
 # each) of a real pool, from submit to the last result.
 #
 #   bench/mlp.sh [BUILD_DIR] [M]     (defaults: build, 8)
-#   MLP_EPOCHS   epochs per model (default 400: ~0.5 s each on one core)
+#   MLP_EPOCHS   epochs per model (default 1000: ~0.6 s each on one core)
 #
 # For a dynamic-sized problem, whose number of models DN grows with the
 # number of workers PN, the paper has S = DN · T1 / TPN and σ = S / PN: with
@@ -19,7 +19,7 @@ fail() {
 }
 build=$(cd "${1:-$here/../build}" 2>/dev/null && pwd) || fail "no build directory ${1:-$here/../build}"
 m=${2:-8}
-epochs=${MLP_EPOCHS:-400}
+epochs=${MLP_EPOCHS:-1000}
 [[ $m =~ ^[1-9][0-9]*$ ]] || fail "M must be a positive integer, not '$m'"
 for f in bin/wgen bin/wrun bin/wpool kernels/mlp.so; do
   [[ -e $build/$f ]] || fail "$build/$f is missing (build it first)"
@@ -33,7 +33,8 @@ python3 "$here/../examples/mlp/spirals.py" 200 |
            test: map(select(.split == "test") | [.x, .y, .label])}' >"$static"
 mlp_start_pool
 
-# run WORKERS MODELS: prints the wall time in seconds of one campaign.
+# run WORKERS MODELS: one campaign; sets wall (seconds, submit to the last
+# result) and per_model (the mean kernel seconds of a model).
 run() {
   local name=w$1-m$2 t0 t1
   t0=$(date +%s.%N)
@@ -41,27 +42,33 @@ run() {
     "$build/bin/wpool" submit "$name" --kernel "$build/kernels/mlp.so" --static "$static" -q >/dev/null
   "$build/bin/wpool" wait "$name" --timeout 30m -q || fail "campaign $name: wpool wait exited $?"
   t1=$(date +%s.%N)
-  [[ $("$build/bin/wpool" results "$name" | jq -s 'map(select(has("output"))) | length') == "$2" ]] ||
+  "$build/bin/wpool" results "$name" >"$MLP_TMP/$name.jsonl"
+  [[ $(jq -s 'map(select(has("output"))) | length' "$MLP_TMP/$name.jsonl") == "$2" ]] ||
     fail "campaign $name: not every model was trained"
-  echo "$t1 - $t0" | bc
+  wall=$(echo "$t1 - $t0" | bc)
+  per_model=$(jq -s 'map(.ms) | add / length / 1000' "$MLP_TMP/$name.jsonl")
 }
 
-declare -A t
+load0=$(cut -d' ' -f1 /proc/loadavg)
+declare -A t k
 for workers in 1 2; do
   mlp_start_workers "$workers"
   for models in "$m" $((2 * m)); do
-    t[$workers,$models]=$(run "$workers" "$models")
+    run "$workers" "$models"
+    t[$workers,$models]=$wall
+    k[$workers,$models]=$per_model
   done
   mlp_stop_workers
 done
 mlp_stop_all
 
 echo "mlp scaling: models of 2 x 16 tanh units, Adam, $epochs epochs on 300 points, one slot per worker"
-printf '%8s %8s %10s %10s\n' models workers "wall s" "models/s"
+echo "machine: $(nproc) cores, load average $load0 before, $(cut -d' ' -f1 /proc/loadavg) after"
+printf '%8s %8s %10s %10s %16s\n' models workers "wall s" "models/s" "kernel s/model"
 for workers in 1 2; do
   for models in "$m" $((2 * m)); do
-    printf '%8d %8d %10.2f %10.2f\n' "$models" "$workers" "${t[$workers,$models]}" \
-      "$(echo "$models / ${t[$workers,$models]}" | bc -l)"
+    printf '%8d %8d %10.2f %10.2f %16.3f\n' "$models" "$workers" "${t[$workers,$models]}" \
+      "$(echo "$models / ${t[$workers,$models]}" | bc -l)" "${k[$workers,$models]}"
   done
 done
 sigma=$(echo "${t[1,$m]} / ${t[2,$((2 * m))]}" | bc -l)

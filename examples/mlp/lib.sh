@@ -17,7 +17,7 @@ mlp_port() {
   local i
   MLP_PORT=
   for i in $(seq 1 200); do
-    MLP_PORT=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$1" | tail -1 | sed 's/.*://' || true)
+    MLP_PORT=$(grep -so 'listening on 127.0.0.1:[0-9]*' "$1" | tail -1 | sed 's/.*://' || true)
     [[ -n $MLP_PORT ]] && return 0
     kill -0 "$2" 2>/dev/null || fail "$3 exited: $(tail -3 "$1")"
     sleep 0.05

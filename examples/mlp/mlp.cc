@@ -1,7 +1,7 @@
 // mlp — train one small neural network per dataset: PSciLab's multi-model
 // case study (§8.3), a hyper-parameter sweep where every model is a task.
 //
-//   static  {"train": [[x, y, label], ...], "test": [[x, y, label], ...],
+//   static  {"train"?: [[x, y, label], ...], "test"?: [[x, y, label], ...],
 //            "epochs"?: 200, "batch"?: 32, "layers"?: 2, "curve"?: 50}
 //   dataset {"optimizer": "sgd" | "adam", "hidden": units per layer,
 //            "lr": learning rate, "epochs"?, "batch"?, "layers"?, "seed"?: 1}
@@ -10,6 +10,7 @@
 //      evenly spaced epochs], "final_loss", "train_acc", "test_acc",
 //      "diverged": whether training stopped early on a loss that overflowed}
 //
+// Without "train" the kernel makes its own two spirals (see make_spirals).
 // The network is `layers` fully connected tanh layers of `hidden` units
 // between the two inputs and a softmax over the classes, trained by
 // minibatch gradient descent on the cross-entropy (plain SGD, or Adam with
@@ -21,6 +22,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "w_kernel.hpp"
@@ -28,6 +30,7 @@
 namespace {
 
 using w::kernel::field;
+constexpr double kPi = 3.14159265358979323846;
 
 struct Sample {
   double x = 0, y = 0;
@@ -44,6 +47,48 @@ Data& data() {
   return d;
 }
 
+// splitmix64: a counter through a mixer (as in examples/pi).
+struct Rng {
+  uint64_t state;
+  uint64_t next() {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  double unit() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
+};
+
+// Without a static dataset: two spirals as examples/mlp/spirals.py draws
+// them (1.5 turns to radius 1, noise 0.03, every fourth pair held out), with
+// this file's generator instead of Python's, so `wgen grid ... | wrun -k
+// mlp.so` works on its own.
+void make_spirals(Data& d, int n) {
+  Rng rng{7};
+  auto gauss = [&rng] {  // Box–Muller
+    const double u = 1 - rng.unit(), v = rng.unit();
+    return std::sqrt(-2 * std::log(u)) * std::cos(2 * kPi * v);
+  };
+  for (int i = 0; i < n; ++i) {
+    const double r = 0.05 + 0.95 * std::sqrt((i + 0.5) / n), angle = r * 1.5 * 2 * kPi;
+    for (int label = 0; label < 2; ++label) {
+      const double a = angle + label * kPi;
+      const Sample s{r * std::cos(a) + 0.03 * gauss(), r * std::sin(a) + 0.03 * gauss(), label};
+      (i % 4 == 3 ? d.test : d.train).push_back(s);
+    }
+  }
+  d.classes = 2;
+}
+
+bool has(const msgpack::object& map, std::string_view key) {
+  for (uint32_t i = 0; i < map.via.map.size; ++i) {
+    const msgpack::object& k = map.via.map.ptr[i].key;
+    if (k.type == msgpack::type::STR && std::string_view(k.via.str.ptr, k.via.str.size) == key)
+      return true;
+  }
+  return false;
+}
+
 std::vector<Sample> samples(const msgpack::object& view, const char* key) {
   std::vector<Sample> out;
   for (const auto& row : field<std::vector<std::vector<double>>>(view, key)) {
@@ -56,23 +101,12 @@ std::vector<Sample> samples(const msgpack::object& view, const char* key) {
 
 void init(const msgpack::object& view) {
   Data& d = data();
+  if (view.type != msgpack::type::MAP || !has(view, "train")) return make_spirals(d, 200);
   d.train = samples(view, "train");
   d.test = samples(view, "test");
   for (const auto* set : {&d.train, &d.test})
     for (const Sample& s : *set) d.classes = std::max(d.classes, s.label + 1);
 }
-
-// splitmix64: a counter through a mixer (as in examples/pi).
-struct Rng {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  double unit() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
-};
 
 // One fully connected layer: out = W · in + b, W row-major (out × in), with
 // its gradient and Adam's two moment estimates for every parameter.

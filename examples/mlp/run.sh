@@ -83,8 +83,8 @@ best=$("$build/bin/wsql" "$DB" 'SELECT optimizer, hidden, lr, epochs, params, te
 acc=$(jq -r .test_acc <<<"$best")
 echo "best: $(jq -r '"\(.optimizer), hidden \(.hidden), lr \(.lr), \(.epochs) epochs, \(.params) parameters:
       test accuracy \(.test_acc), training accuracy \(.train_acc), loss \(.final_loss | . * 1e4 | round / 1e4)"' <<<"$best")"
-echo "best loss curve: $(jq -r '.loss | fromjson | [.[0], .[length / 4 | floor], .[length / 2 | floor], .[-1]]
-  | map(. * 1000 | round / 1000) | join(" → ")' <<<"$best")"
+jq -r '.loss | fromjson | [.[0], .[length / 4 | floor], .[length / 2 | floor], .[-1]] | @tsv' <<<"$best" |
+  awk -F'\t' '{ printf "best loss curve: %.3g (first epoch) -> %.3g -> %.3g -> %.3g (last)\n", $1, $2, $3, $4 }'
 
 # Accuracy over the grid, per optimizer: hidden × lr.
 image=$build/examples/mlp.png

@@ -215,6 +215,10 @@ Image line_plot(const std::vector<Series>& series, const PlotOptions& options) {
   range_of(xs, &x.lo, &x.hi);
   range_of(ys, &y.lo, &y.hi);
   if (options.log_y) y.lo = std::floor(y.lo), y.hi = std::ceil(y.hi);
+  if (options.y_zero && !options.log_y) y.lo = std::min(y.lo, 0.0), y.hi = std::max(y.hi, 0.0);
+  // Whole-number x data (counts of blocks, workers) gets whole-number ticks.
+  bool whole = true;
+  for (double v : xs) whole = whole && v == std::floor(v);
   if (y.hi == y.lo) y.hi = y.lo + 1;
   const int left = 70, right = 20, top = options.title.empty() ? 20 : 44, bottom = 44;
   x.p0 = left, x.p1 = options.width - right;
@@ -222,6 +226,7 @@ Image line_plot(const std::vector<Series>& series, const PlotOptions& options) {
   image.text(left, 12, options.title, kBlack, 2);
   // Grid lines and tick labels.
   for (double t : nice_ticks(x.lo, x.hi)) {
+    if (whole && t != std::floor(t)) continue;
     image.line(x.at(t), y.p0, x.at(t), y.p1, kGrey);
     const std::string s = label(t);
     image.text(x.at(t) - Image::text_width(s) / 2, y.p0 + 6, s, kBlack);

@@ -66,6 +66,7 @@ struct PlotOptions {
   int width = 640, height = 420;
   bool log_y = false;   // log10 y axis (values <= 0 are left out)
   bool points = false;  // a mark on every point besides the lines
+  bool y_zero = false;  // the y axis reaches down (or up) to 0
   std::string title, x_label, y_label;
 };
 

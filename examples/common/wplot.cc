@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
   line_cmd->add_option("--y-label", plot_options.y_label, "Label of the y axis");
   line_cmd->add_flag("--log-y", plot_options.log_y, "Log10 y axis");
   line_cmd->add_flag("--points", plot_options.points, "Mark every point");
+  line_cmd->add_flag("--y-zero", plot_options.y_zero, "Stretch the y axis to 0");
   line_cmd->add_option("--width", plot_options.width, "Width in pixels")
       ->check(CLI::Range(200, 4000));
   line_cmd->add_option("--height", plot_options.height, "Height in pixels")

@@ -3,7 +3,8 @@
 # shown; each task runs as two members with one group id, ranks 0 and 1,
 # on two one-slot workers, without prefetch; the stored output is the
 # array of the members' outputs by rank; with one free slot nothing is
-# dispatched until a second worker joins; welcome carries --sig.
+# dispatched until a second worker joins; the two slots with the closest
+# dhrystone scores are chosen; welcome carries --sig.
 . "$(dirname "$0")/pool_common.sh"
 /usr/bin/python3 -c 'import msgpack' 2>/dev/null || fail "python3-msgpack is not installed (scripts/deps.sh)"
 POOL_ARGS="--sig ws://127.0.0.1:9/"
@@ -39,6 +40,13 @@ wpool results gang | jq -e -s 'length == 2 and all(.[]; .output | length == 2)' 
 # 3 + 2 runs, and one more: the pair that took the second task left with it.
 curl -sf "http://127.0.0.1:$PORT/metrics" | grep -q '^wpool_group_runs_total 6$' ||
   fail "$(curl -sf "http://127.0.0.1:$PORT/metrics" | grep group)"
+
+# Similar dhrystone scores are preferred.
+run fake scores
+expect_rc 0
+expect_out ok
+wpool results scores | jq -e '.worker == "sy,sz" or .worker == "sz,sy"' >/dev/null ||
+  fail "scores: $(wpool results scores)"
 
 # What the pool refuses.
 run wpool submit bad --kernel "$W_KERNELS/echo.so" --group 2 --replicas 2 </dev/null

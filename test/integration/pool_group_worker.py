@@ -20,10 +20,13 @@ went wrong:
               member's worker gets abort and the re-run completes.
   hold        two workers take a run, print its group id, and hold it until
               the pool goes away.
+  scores      three idle workers (scores 5000, 1000, 1100), then a task is
+              submitted: the two with close scores get it.
 Needs Debian's python3-msgpack (run with /usr/bin/python3).
 """
 import os
 import socket
+import subprocess
 import sys
 import time
 
@@ -43,11 +46,11 @@ def check(cond, what):
         raise Fail(what)
 
 
-def worker(wid, slots=1, sig=None):
+def worker(wid, slots=1, sig=None, score=1000):
     c = Conn(PORT, "/worker")
     c.wid = wid
     c.send({"t": "hello", "v": 1, "id": wid, "name": wid, "platform": "linux-x86_64",
-            "slots": slots, "memory": 64, "score": 1000, "version": "test"})
+            "slots": slots, "memory": 64, "score": score, "version": "test"})
     welcome = c.expect("welcome")
     if sig is not None:
         check(welcome.get("sig") == sig, f"welcome sig {welcome.get('sig')!r}, want {sig!r}")
@@ -224,6 +227,18 @@ def deadline():
     return "ok"
 
 
+def scores():
+    """Three idle workers; the run goes to the two with close scores."""
+    x, y, z = worker("sx", score=5000), worker("sy", score=1000), worker("sz", score=1100)
+    subprocess.run(["wpool", "submit", "scores", "--kernel", os.environ["W_KERNELS"] + "/echo.so",
+                    "--group", "2", "-q"], input=b'{"x":1}\n', check=True, timeout=30)
+    my, mz = one_run(y, z)
+    expect_nothing(x, 0.5)
+    result(y, my)
+    result(z, mz)
+    return "ok"
+
+
 def hold():
     a, b = worker("ha"), worker("hb")
     ma, _ = one_run(a, b)
@@ -247,7 +262,7 @@ def main():
             out = pair(int(sys.argv[3]))
         else:
             out = {"wait": wait, "abort": abort, "fail": fail, "lost": lost,
-                   "deadline": deadline, "hold": hold}[scenario]()
+                   "deadline": deadline, "hold": hold, "scores": scores}[scenario]()
     except Fail as e:
         print(f"{scenario}: {e}")
         return 1

@@ -48,6 +48,15 @@ expect_out ok
 wpool results scores | jq -e '.worker == "sy,sz" or .worker == "sz,sy"' >/dev/null ||
   fail "scores: $(wpool results scores)"
 
+# Too few slots in all for a group: an idle worker serves another campaign.
+echo '{"x":1}' | wpool submit coupled --kernel "$W_KERNELS/echo.so" --group 2 -q
+echo '{"x":1}' | wpool submit plain --kernel "$W_KERNELS/echo.so" -q
+run fake fallback
+expect_rc 0
+expect_out ok
+run timeout 10 wpool wait coupled --timeout 5s
+expect_rc 0
+
 # What the pool refuses.
 run wpool submit bad --kernel "$W_KERNELS/echo.so" --group 2 --replicas 2 </dev/null
 expect_rc 65

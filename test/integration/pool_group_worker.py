@@ -20,6 +20,9 @@ went wrong:
               member's worker gets abort and the re-run completes.
   hold        two workers take a run, print its group id, and hold it until
               the pool goes away.
+  fallback    with a group campaign and a plain one of one task, a lone
+              one-slot worker runs the plain task, then waits; a second
+              worker joins and the run starts.
   scores      three idle workers (scores 5000, 1000, 1100), then a task is
               submitted: the two with close scores get it.
 Needs Debian's python3-msgpack (run with /usr/bin/python3).
@@ -239,6 +242,25 @@ def scores():
     return "ok"
 
 
+def fallback():
+    """One slot in all: an ordinary campaign's task meanwhile, then the run."""
+    a = worker("fa1")
+    m = receive_within(a, 5)
+    while m is not None and m.get("t") == "campaign":
+        check(m.get("name") == "plain" and "group" not in m, f"bound to {m}")
+        m = receive_within(a, 5)
+    check(m is not None and m.get("t") == "tasks", f"expected the plain task, got {m}")
+    item = m["items"][0]
+    check("group" not in item and "rank" not in item, f"plain item {item}")
+    a.send({"t": "results", "items": [{"task": item["id"], "output": 1, "ms": 1}]})
+    expect_nothing(a, 0.5)
+    b = worker("fb1")
+    ma, mb = one_run(a, b)
+    result(a, ma)
+    result(b, mb)
+    return "ok"
+
+
 def hold():
     a, b = worker("ha"), worker("hb")
     ma, _ = one_run(a, b)
@@ -262,7 +284,8 @@ def main():
             out = pair(int(sys.argv[3]))
         else:
             out = {"wait": wait, "abort": abort, "fail": fail, "lost": lost,
-                   "deadline": deadline, "hold": hold, "scores": scores}[scenario]()
+                   "deadline": deadline, "hold": hold, "scores": scores,
+                   "fallback": fallback}[scenario]()
     except Fail as e:
         print(f"{scenario}: {e}")
         return 1

@@ -43,7 +43,9 @@ std::vector<double> nice_ticks(double lo, double hi) {
     }
   }
   std::vector<double> ticks;
-  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push_back(t);
+  // Multiples of step, each computed afresh so none drifts off its value.
+  for (double k = std::ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; ++k)
+    ticks.push_back(k * step);
   return ticks;
 }
 
@@ -220,13 +222,17 @@ Image line_plot(const std::vector<Series>& series, const PlotOptions& options) {
   bool whole = true;
   for (double v : xs) whole = whole && v == std::floor(v);
   if (y.hi == y.lo) y.hi = y.lo + 1;
-  const int left = 70, right = 20, top = options.title.empty() ? 20 : 44, bottom = 44;
+  // A legend, when there is more than one series, gets a band of its own
+  // between the title and the plot.
+  const int legend = series.size() > 1 ? static_cast<int>(series.size()) * 14 : 0;
+  const int left = 70, right = 20, bottom = 44;
+  const int top = (options.title.empty() ? 20 : 44) + legend;
   x.p0 = left, x.p1 = options.width - right;
   y.p0 = options.height - bottom, y.p1 = top;
   image.text(left, 12, options.title, kBlack, 2);
   // Grid lines and tick labels.
   for (double t : nice_ticks(x.lo, x.hi)) {
-    if (whole && t != std::floor(t)) continue;
+    if (whole && std::fabs(t - std::round(t)) > 1e-9) continue;
     image.line(x.at(t), y.p0, x.at(t), y.p1, kGrey);
     const std::string s = label(t);
     image.text(x.at(t) - Image::text_width(s) / 2, y.p0 + 6, s, kBlack);
@@ -270,7 +276,7 @@ Image line_plot(const std::vector<Series>& series, const PlotOptions& options) {
     }
   }
   if (series.size() > 1) {
-    int ly = top + 8;
+    int ly = top - legend - 6;
     for (size_t i = 0; i < series.size(); ++i, ly += 14) {
       const int lx = x.p1 - 12 - Image::text_width(series[i].name) - 24;
       image.fill(lx, ly + 2, lx + 18, ly + 5, kPalette[i % std::size(kPalette)]);

@@ -94,6 +94,20 @@ image=$build/examples/mlp.png
 [[ $(head -c 8 "$image" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] || fail "$image is not a PNG"
 echo "image: $image"
 
+# The loss curves of the best model of each optimizer, drawn by wplot
+# (examples/common) when the build has it.
+curves=$build/examples/mlp-loss.png
+if [[ -x $build/examples/wplot ]]; then
+  "$build/bin/wsql" "$DB" 'SELECT optimizer, hidden, lr, epochs, loss FROM models AS m
+    WHERE rowid = (SELECT rowid FROM models WHERE optimizer = m.optimizer
+                   ORDER BY test_acc DESC, final_loss ASC LIMIT 1) ORDER BY optimizer' |
+    jq -r '.epochs as $e | (.loss | fromjson) as $l | "# \(.optimizer), hidden \(.hidden), lr \(.lr)",
+      (range($l | length) | "\((. + 1) * $e / ($l | length) | round) \([$l[.], 1e-6] | max)")' |
+    "$build/examples/wplot" line "$curves" --log-y --title "training loss of the best models" \
+      --x-label epoch --y-label "cross-entropy" || fail "wplot could not draw $curves"
+  echo "image: $curves"
+fi
+
 mlp_stop_all
 [[ $(mlp_running) == 0 ]] || fail "some processes did not stop"
 seconds=$(echo "$(date +%s.%N) - $start" | bc)

@@ -24,6 +24,19 @@
 //     for (; i < steps; ++i) { step(i); w::kernel::checkpoint(i + 1); }
 //     return steps;
 //   }
+//
+// A member of a coupled task (wrun --group K, wpool submit --group K) talks
+// to the others with rank(), size(), send(to, value), recv<T>(from) and
+// barrier(); each throws w::kernel::group_error (failing the task with a
+// message that names the call and the rank) when the host answers W_E*:
+//
+//   static std::vector<long long> ring(const msgpack::object& in) {
+//     int r = w::kernel::rank(), k = w::kernel::size();
+//     w::kernel::send((r + 1) % k, r);
+//     long long left = w::kernel::recv<long long>((r + k - 1) % k, 5000);
+//     w::kernel::barrier();
+//     return {left};
+//   }
 #pragma once
 
 #ifndef MSGPACK_NO_BOOST
@@ -31,6 +44,7 @@
 #endif
 #include <msgpack.hpp>
 
+#include <memory>
 #include <new>
 #include <optional>
 #include <stdexcept>
@@ -146,6 +160,108 @@ std::optional<T> restored() {
   } catch (const msgpack::unpack_error&) {
     throw std::runtime_error("the checkpoint is not msgpack");
   }
+}
+
+/// A w_send, w_recv or w_barrier that failed; code() is the W_E* code.
+class group_error : public std::runtime_error {
+ public:
+  group_error(const std::string& what, int code) : std::runtime_error(what), code_(code) {}
+  int code() const { return code_; }
+
+ private:
+  int code_;
+};
+
+namespace detail {
+inline std::string group_reason(int code, int timeout_ms) {
+  switch (code) {
+    case W_ETIMEOUT:
+      return "timed out after " + std::to_string(timeout_ms) + " ms";
+    case W_EGROUP:
+      return "a member of the group was lost";
+    case W_ERANK:
+      return "no such rank (or the caller's own), or the task is not coupled";
+    case W_ETOOBIG:
+      return "the message is larger than W_MESSAGE_MAX";
+    default:
+      return "error " + std::to_string(code);
+  }
+}
+inline w_out* member_out(const char* call) {
+  w_out* out = current_out();
+  if (!out) throw std::logic_error(std::string(call) + " called outside the kernel function");
+  return out;
+}
+[[noreturn]] inline void group_fail(const std::string& call, int code, int timeout_ms) {
+  throw group_error(call + ": " + group_reason(code, timeout_ms), code);
+}
+// One buffer per process for w_recv, as large as the largest message;
+// allocated untouched, so only the bytes received are ever paged in.
+inline char* recv_buffer() {
+  static std::unique_ptr<char[]> buffer(new char[W_MESSAGE_MAX]);
+  return buffer.get();
+}
+}  // namespace detail
+
+/// This member's rank in 0..size()-1 (0 when the task is not coupled).
+/// REQUIRES (like the calls below): called while the kernel function runs.
+inline int rank() {
+  return w_rank(detail::member_out("w::kernel::rank"));
+}
+
+/// The number of members in the group, K (1 when the task is not coupled).
+inline int size() {
+  return w_size(detail::member_out("w::kernel::size"));
+}
+
+/// Sends raw bytes to member `to`; throws group_error on W_E*.
+inline void send_bytes(int to, std::string_view bytes) {
+  const int rc = w_send(detail::member_out("w_send"), to, bytes.data(), bytes.size());
+  if (rc != 0) detail::group_fail("w_send to rank " + std::to_string(to), rc, 0);
+}
+
+/// Sends any value msgpack-c can pack to member `to`, packed.
+template <class T>
+void send(int to, const T& value) {
+  msgpack::sbuffer buffer;
+  msgpack::pack(buffer, value);
+  send_bytes(to, std::string_view(buffer.data(), buffer.size()));
+}
+
+/// The next message from member `from`, as raw bytes; waits up to
+/// timeout_ms (< 0: for ever). Throws group_error on W_E* (W_ETIMEOUT when
+/// nothing came in time).
+inline std::string recv_bytes(int from, int timeout_ms = -1) {
+  char* buffer = detail::recv_buffer();
+  const long n = w_recv(detail::member_out("w_recv"), from, buffer, W_MESSAGE_MAX, timeout_ms);
+  if (n < 0)
+    detail::group_fail("w_recv from rank " + std::to_string(from), static_cast<int>(n), timeout_ms);
+  return std::string(buffer, static_cast<size_t>(n));
+}
+
+/// The next message from member `from`, unpacked and converted to T.
+/// Throws group_error as recv_bytes does, std::runtime_error if the message
+/// is not msgpack or not a T.
+template <class T>
+T recv(int from, int timeout_ms = -1) {
+  const std::string bytes = recv_bytes(from, timeout_ms);
+  try {
+    msgpack::object_handle handle = msgpack::unpack(bytes.data(), bytes.size());
+    return handle.get().as<T>();
+  } catch (const msgpack::type_error&) {
+    throw std::runtime_error("w_recv from rank " + std::to_string(from) +
+                             ": the message has the wrong type");
+  } catch (const msgpack::unpack_error&) {
+    throw std::runtime_error("w_recv from rank " + std::to_string(from) +
+                             ": the message is not msgpack");
+  }
+}
+
+/// Waits until every member has called barrier(); throws group_error on W_E*.
+/// After a timeout, calling barrier() again waits for the same barrier.
+inline void barrier(int timeout_ms = -1) {
+  const int rc = w_barrier(detail::member_out("w_barrier"), timeout_ms);
+  if (rc != 0) detail::group_fail("w_barrier", rc, timeout_ms);
 }
 
 /// Calls `fn` on one dataset and packs its result into `out`.

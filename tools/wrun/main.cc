@@ -35,6 +35,11 @@ int main(int argc, char** argv) {
   app.add_option("-j,--jobs", o.jobs, "Slot processes running tasks in parallel")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
+  app.add_option("--group", o.group,
+                 "Run each dataset as K coupled members on K slots (w_send, w_recv, w_barrier)")
+      ->type_name("K")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
   app.add_option("--timeout", timeout, "Wall-clock limit per task (30, 1.5s, 250ms, 2m; 0 = none)")
       ->capture_default_str()
       ->check(w::cli::seconds_validator());
@@ -50,6 +55,9 @@ int main(int argc, char** argv) {
   app.add_option("--key", p.key, "Pool mode: the pool's shared key");
   app.add_option("--cap", p.cap, "Pool mode: a capability with the 'work' right")->type_name("CAP");
   app.add_option("--name", p.name, "Pool mode: name shown by 'wpool workers' (default: host name)");
+  app.add_option("--sig", p.sig,
+                 "Pool mode: wsig URL coupled tasks relay through (overrides the pool's)")
+      ->type_name("URL");
   app.add_option("--cache", p.cache_dir,
                  "Pool mode: cache of kernel artifacts (default ~/.cache/wkit)");
   return prog.run(argc, argv, [&]() -> w::Status {

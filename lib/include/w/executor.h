@@ -10,6 +10,12 @@
 // back to the front of the line, and the slot is restarted. A task may carry
 // a restore state (its last checkpoint), and the checkpoints a running task
 // saves reach the caller through on_checkpoint.
+//
+// A task of a coupled campaign runs as K members (Task::size = K), each on a
+// slot of its own with nothing queued behind it; members go ahead of
+// ordinary tasks and start on idle slots only. Their messages and barriers
+// are routed between the slots here (lib/src/worker/group.h), and to members
+// on other processes through a Remote.
 #pragma once
 
 #include <poll.h>
@@ -32,6 +38,11 @@ struct Task {
   uint64_t id = 0;
   std::string input;    ///< one msgpack map
   std::string restore;  ///< the task's last checkpoint, if it is resumed; else empty
+  // A member of a coupled task: its group run's id, its rank, and K (>= 2).
+  std::string group;
+  int rank = 0;
+  int size = 0;
+  bool member() const { return size > 1; }
 };
 
 struct Outcome {
@@ -41,6 +52,21 @@ struct Outcome {
   std::string error;   ///< why it failed, in words
   double ms = 0;       ///< time in w_main (or until the slot died)
   int slot = 0;
+  std::string group;  ///< a member's group run and rank (Task::group, Task::rank)
+  int rank = 0;
+};
+
+/// Carries coupled tasks' traffic to members that run in other processes
+/// (pool mode: wsig's relay, worker/relay.h). Called from Executor::poll.
+class Remote {
+ public:
+  virtual ~Remote() = default;
+  /// A member of `group` was submitted here / has finished (`failed`: with
+  /// an error) or was stopped (failed too).
+  virtual void member_added(const std::string& group, int rank, int size) = 0;
+  virtual void member_ended(const std::string& group, int rank, bool failed) = 0;
+  /// Sends `body` (the router's framing) from local member `from` to rank `to`.
+  virtual void send(const std::string& group, int from, int to, std::string body) = 0;
 };
 
 struct ExecutorConfig {
@@ -63,6 +89,18 @@ class Executor {
 
   /// True if submit() would queue the task on a slot right away.
   bool can_accept() const;
+  /// True if `size` members submitted now would all start at once.
+  bool can_accept_group(int size) const;
+  /// Stops the members of `group` held here: their slots are killed and
+  /// restarted, queued ones dropped, and no Outcome comes for any of them.
+  /// Returns how many members it stopped.
+  int abort_group(const std::string& group);
+  /// Where members' messages to ranks not held here go; null: nowhere.
+  void set_remote(Remote* remote);
+  /// Traffic from a remote member for local member `to` of `group`.
+  void deliver(const std::string& group, int to, std::string_view body);
+  /// A remote member of `group` was lost.
+  void member_lost(const std::string& group, int rank);
   void submit(Task task);
   /// Tasks submitted and not yet answered.
   size_t in_flight() const { return in_flight_; }
@@ -81,6 +119,9 @@ class Executor {
 
   int target_depth() const;
   void dispatch();
+  void start_on(SlotState& s, Task task);
+  Outcome outcome_of(const SlotState& s) const;
+  void answer(int slot, sandbox::Call call, int rc, std::string_view message);
   Status handle_slot(SlotState& s, std::vector<Outcome>& done);
   Status fail_and_restart(SlotState& s, std::string why, std::vector<Outcome>& done);
   void check_timeouts(std::vector<Outcome>& done, Status& status);
@@ -88,7 +129,10 @@ class Executor {
 
   ExecutorConfig config_;
   std::vector<std::unique_ptr<SlotState>> slots_;
-  std::deque<Task> pending_;  // submitted, not yet on a slot (requeued first)
+  std::deque<Task> pending_;          // submitted, not yet on a slot (requeued first)
+  std::deque<Task> pending_members_;  // members waiting for an idle slot: they go first
+  std::unique_ptr<class Groups> groups_;
+  Status deferred_;  // a slot abort_group could not restart: poll() reports it
   size_t in_flight_ = 0;
   int restarts_ = 0;
   double avg_ms_ = -1;  // moving average of task time, for the queue depth

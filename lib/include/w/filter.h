@@ -13,6 +13,7 @@ struct FilterOptions {
   std::string kernel;      ///< path to the kernel .so
   std::string static_arg;  ///< --static: a file name or a JSON text; empty for none
   int jobs = 1;
+  int group = 1;        ///< --group K: each dataset runs as K coupled members (needs jobs >= K)
   double timeout = 60;  ///< seconds per task
   size_t memory_mb = 1024;
   bool keep_order = false;    ///< emit results in input order

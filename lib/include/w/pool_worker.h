@@ -13,6 +13,7 @@ struct PoolWorkerOptions {
   std::string cap;        ///< a capability with the 'work' right (wpool cap)
   std::string name;       ///< shown in `wpool workers`; default: host name
   std::string cache_dir;  ///< kernel artifacts by sha256; default ~/.cache/wkit
+  std::string sig;        ///< wsig URL for coupled tasks' relay; overrides the pool's
   int jobs = 1;
   size_t memory_mb = 1024;
   double score = 0;       ///< Dhrystones/s of this machine (0: unknown)

@@ -29,14 +29,23 @@ struct SlotConfig {
   double init_timeout = 30;  ///< seconds allowed for dlopen + w_init
 };
 
+/// What a member of a coupled task asks of its worker (see Reply::call).
+enum class Call { kNone, kSend, kRecv, kBarrier };
+
 /// What a slot answered for one task, or a checkpoint of the task it is
-/// running (then more replies for the same task follow).
+/// running, or a call of a member's hook (then more replies for the same
+/// task follow).
 struct Reply {
   bool ok = false;
   bool checkpoint = false;  ///< not an answer: the running task's state, in `output`
-  std::string output;       ///< ok: the kernel's msgpack output (may be empty)
-  std::string error;        ///< !ok: why the task failed
-  double ms = 0;            ///< time spent in w_main, measured in the child
+  /// Not an answer: the member's w_send (`output` to rank `peer`), w_recv
+  /// (from rank `peer`) or w_barrier, waiting for answer_*().
+  Call call = Call::kNone;
+  int peer = 0;
+  int timeout_ms = -1;  ///< of a kRecv or kBarrier; < 0: none
+  std::string output;   ///< ok: the kernel's msgpack output (may be empty)
+  std::string error;    ///< !ok: why the task failed
+  double ms = 0;        ///< time spent in w_main, measured in the child
 };
 
 /// One child process. Owned by the worker's executor; the destructor kills
@@ -58,6 +67,14 @@ class Slot {
   /// `restore`, if not empty, is the task's last checkpoint: w_main gets it
   /// as out->restore.
   void queue_task(std::string_view input, std::string_view restore = {});
+  /// Queues a task that runs as member `rank` of a group of `size` (>= 2):
+  /// its w_out has rank, size and the send/recv/barrier hooks.
+  void queue_member(std::string_view input, std::string_view restore, int rank, int size);
+  /// Answers the member's pending call: w_send's or w_barrier's result, or
+  /// w_recv's (`rc` < 0: W_E*; else `message`). Queued like tasks.
+  void answer_send(int rc);
+  void answer_recv(int rc, std::string_view message);
+  void answer_barrier(int rc);
   Status flush();
   bool wants_write() const { return !outbox_.empty(); }
 

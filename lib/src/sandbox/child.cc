@@ -67,6 +67,81 @@ int send_checkpoint(w_out*, const void* state, size_t n) {
   return 0;
 }
 
+// Frames from the worker. The main loop reads tasks from it and the coupled
+// tasks' hooks read their answers from it; a slot runs one task at a time, so
+// while a member waits in a hook the next frame is that hook's answer.
+FrameReader& reader() {
+  static FrameReader r(kMaxTask);
+  return r;
+}
+
+// Blocks until the worker's next frame arrives. Anything but `type` breaks
+// the protocol: the child ends, and the worker reports it.
+void await_frame(FrameType type, Frame& frame) {
+  char buf[64 * 1024];
+  while (true) {
+    auto got = reader().next(frame);
+    if (!got.ok()) _exit(2);
+    if (*got) {
+      if (frame.type != type) _exit(2);
+      return;
+    }
+    ssize_t n = ::read(kChildFd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) _exit(0);  // the worker closed the socket (the group was stopped)
+    reader().append(buf, static_cast<size_t>(n));
+  }
+}
+
+void send_header_or_exit(FrameType type, size_t n) {
+  char header[kFrameHeader];
+  put_frame_header(header, type, n);
+  if (!send_bytes(header, sizeof header)) _exit(0);
+}
+
+// The w_send hook: one kFrameSend, then the worker's verdict. The worker
+// answers at once unless the destination is far behind, which throttles a
+// member that sends faster than its peer receives.
+int member_send(w_out* out, int to, const void* bytes, size_t n) {
+  if (to < 0 || to >= out->group_size || to == out->rank) return W_ERANK;
+  if (n > W_MESSAGE_MAX) return W_ETOOBIG;
+  std::string head;
+  put_i32(head, to);
+  send_header_or_exit(kFrameSend, 4 + n);
+  if (!send_bytes(head.data(), 4) || !send_bytes(static_cast<const char*>(bytes), n)) _exit(0);
+  Frame frame;
+  await_frame(kFrameSendDone, frame);
+  return get_i32(frame.payload);
+}
+
+long member_recv(w_out* out, int from, void* buffer, size_t cap, int timeout_ms) {
+  if (from < 0 || from >= out->group_size || from == out->rank) return W_ERANK;
+  std::string payload;
+  put_i32(payload, from);
+  put_i32(payload, timeout_ms);
+  std::string frame_bytes;
+  append_frame(frame_bytes, kFrameRecv, payload);
+  if (!send_all(frame_bytes)) _exit(0);
+  Frame frame;
+  await_frame(kFrameRecvDone, frame);
+  const int32_t rc = get_i32(frame.payload);
+  if (rc < 0) return rc;
+  const size_t n = frame.payload.size() - 4;
+  if (buffer && cap > 0) std::memcpy(buffer, frame.payload.data() + 4, n < cap ? n : cap);
+  return static_cast<long>(n);
+}
+
+int member_barrier(w_out*, int timeout_ms) {
+  std::string payload;
+  put_i32(payload, timeout_ms);
+  std::string frame_bytes;
+  append_frame(frame_bytes, kFrameBarrier, payload);
+  if (!send_all(frame_bytes)) _exit(0);
+  Frame frame;
+  await_frame(kFrameBarrierDone, frame);
+  return get_i32(frame.payload);
+}
+
 [[noreturn]] void fail_init(const std::string& why) {
   std::string frame;
   append_frame(frame, kFrameInitFailed, why);
@@ -142,11 +217,18 @@ double now_ms() {
   return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
 }
 
-void run_task(MainFn w_main_fn, std::string_view input, std::string_view restore,
-              std::string& reply) {
+void run_task(MainFn w_main_fn, std::string_view input, std::string_view restore, int rank,
+              int size, std::string& reply) {
   w_out out;
   std::memset(&out, 0, sizeof out);
   out.checkpoint = send_checkpoint;
+  out.rank = rank;
+  out.group_size = size;
+  if (size > 1) {
+    out.send = member_send;
+    out.recv = member_recv;
+    out.barrier = member_barrier;
+  }
   if (!restore.empty()) {
     out.restore = reinterpret_cast<const uint8_t*>(restore.data());
     out.restore_n = restore.size();
@@ -246,28 +328,31 @@ void child_main(const SlotConfig& config, int sock) {
   append_frame(out, kFrameReady, {});
   if (!send_all(out)) _exit(0);
 
-  FrameReader reader(kMaxTask);
   Frame frame;
   char buf[64 * 1024];
   while (true) {
-    auto got = reader.next(frame);
+    auto got = reader().next(frame);
     if (!got.ok()) _exit(2);
     if (*got) {
       std::string_view input = frame.payload, restore;
+      int rank = 0, size = 1;
       if (frame.type == kFrameTaskRestore) {
         if (!split_task_restore(frame.payload, input, restore)) _exit(2);
+      } else if (frame.type == kFrameMember) {
+        if (!split_member(frame.payload, rank, size, input, restore)) _exit(2);
       } else if (frame.type != kFrameTask) {
         _exit(2);
       }
+      // `input` points into `frame`; the hooks read their answers into frames of their own.
       out.clear();
-      run_task(w_main_fn, input, restore, out);
+      run_task(w_main_fn, input, restore, rank, size, out);
       if (!send_all(out)) _exit(0);
       continue;
     }
     ssize_t n = ::read(kChildFd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) _exit(0);  // the worker closed the socket: done
-    reader.append(buf, static_cast<size_t>(n));
+    reader().append(buf, static_cast<size_t>(n));
   }
 }
 

@@ -45,6 +45,44 @@ bool split_task_restore(std::string_view payload, std::string_view& input,
   return true;
 }
 
+void put_i32(std::string& out, int32_t v) {
+  char b[4];
+  put_u32(b, static_cast<uint32_t>(v));
+  out.append(b, 4);
+}
+
+int32_t get_i32(std::string_view bytes, size_t at) {
+  if (bytes.size() < at + 4) return 0;
+  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data() + at);
+  return static_cast<int32_t>(static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
+                              static_cast<uint32_t>(p[2]) << 16 |
+                              static_cast<uint32_t>(p[3]) << 24);
+}
+
+void append_member_frame(std::string& out, int rank, int size, std::string_view input,
+                         std::string_view restore) {
+  char header[kFrameHeader];
+  put_frame_header(header, kFrameMember, 12 + input.size() + restore.size());
+  out.append(header, kFrameHeader);
+  put_i32(out, rank);
+  put_i32(out, size);
+  put_i32(out, static_cast<int32_t>(input.size()));
+  out.append(input);
+  out.append(restore);
+}
+
+bool split_member(std::string_view payload, int& rank, int& size, std::string_view& input,
+                  std::string_view& restore) {
+  if (payload.size() < 12) return false;
+  rank = get_i32(payload, 0);
+  size = get_i32(payload, 4);
+  const auto n = static_cast<uint32_t>(get_i32(payload, 8));
+  if (n > payload.size() - 12 || size < 2 || rank < 0 || rank >= size) return false;
+  input = payload.substr(12, n);
+  restore = payload.substr(12 + n);
+  return true;
+}
+
 Result<bool> FrameReader::next(Frame& frame) {
   const size_t avail = buf_.size() - start_;
   if (avail < kFrameHeader) {

@@ -19,6 +19,10 @@ enum FrameType : uint8_t {
   // worker -> slot
   kFrameTask = 1,         ///< payload: one dataset (msgpack map)
   kFrameTaskRestore = 2,  ///< payload: u32 dataset length | dataset | restore state
+  kFrameMember = 3,       ///< payload: i32 rank | i32 size | u32 dataset length | dataset | restore
+  kFrameSendDone = 4,     ///< payload: i32 result of the member's w_send (0 or W_E*)
+  kFrameRecvDone = 5,     ///< payload: i32 result (0: a message follows, or W_E*) | message
+  kFrameBarrierDone = 6,  ///< payload: i32 result of the member's w_barrier
   // slot -> worker
   kFrameReady = 10,       ///< the kernel is loaded and w_init succeeded
   kFrameInitFailed = 11,  ///< payload: why loading or w_init failed
@@ -26,6 +30,10 @@ enum FrameType : uint8_t {
   kFrameTaskError = 13,   ///< payload: f64 ms | message
   kFrameForbidden = 14,   ///< payload: u32 system call number (seccomp trap)
   kFrameCheckpoint = 15,  ///< payload: the running task's state (w_checkpoint)
+  // slot -> worker, from a member of a coupled task; each waits for its *Done
+  kFrameSend = 16,     ///< payload: u32 destination rank | message
+  kFrameRecv = 17,     ///< payload: u32 source rank | i32 timeout in ms (< 0: none)
+  kFrameBarrier = 18,  ///< payload: i32 timeout in ms (< 0: none)
 };
 
 constexpr size_t kFrameHeader = 5;
@@ -39,6 +47,18 @@ void append_frame(std::string& out, FrameType type, std::string_view a, std::str
 /// Appends a task frame: kFrameTask, or kFrameTaskRestore when `restore`
 /// (the task's last checkpoint) is not empty.
 void append_task_frame(std::string& out, std::string_view input, std::string_view restore);
+
+/// Appends a kFrameMember frame: a task run as member `rank` of a group of `size`.
+void append_member_frame(std::string& out, int rank, int size, std::string_view input,
+                         std::string_view restore);
+
+/// Splits a kFrameMember payload; false if it is malformed.
+bool split_member(std::string_view payload, int& rank, int& size, std::string_view& input,
+                  std::string_view& restore);
+
+/// A little-endian 32-bit field, as the frames carry them.
+void put_i32(std::string& out, int32_t v);
+int32_t get_i32(std::string_view bytes, size_t at = 0);
 
 /// Splits a kFrameTaskRestore payload; false if it is too short.
 bool split_task_restore(std::string_view payload, std::string_view& input,

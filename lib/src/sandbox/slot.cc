@@ -117,6 +117,28 @@ void Slot::queue_task(std::string_view input, std::string_view restore) {
   append_task_frame(outbox_, input, restore);
 }
 
+void Slot::queue_member(std::string_view input, std::string_view restore, int rank, int size) {
+  append_member_frame(outbox_, rank, size, input, restore);
+}
+
+void Slot::answer_send(int rc) {
+  std::string p;
+  put_i32(p, rc);
+  append_frame(outbox_, kFrameSendDone, p);
+}
+
+void Slot::answer_recv(int rc, std::string_view message) {
+  std::string p;
+  put_i32(p, rc);
+  append_frame(outbox_, kFrameRecvDone, p, rc < 0 ? std::string_view() : message);
+}
+
+void Slot::answer_barrier(int rc) {
+  std::string p;
+  put_i32(p, rc);
+  append_frame(outbox_, kFrameBarrierDone, p);
+}
+
 Status Slot::flush() {
   while (!outbox_.empty()) {
     ssize_t n = ::send(fd_, outbox_.data(), outbox_.size(), MSG_NOSIGNAL);
@@ -178,6 +200,28 @@ Result<bool> Slot::read_replies(std::vector<Reply>& replies) {
         if (frame.payload.size() > W_CHECKPOINT_MAX) break;
         reply.checkpoint = true;
         reply.output = std::move(frame.payload);
+        replies.push_back(std::move(reply));
+        break;
+      case kFrameSend:
+        if (frame.payload.size() < 4 || frame.payload.size() - 4 > W_MESSAGE_MAX)
+          return Status::Internal("slot sent a malformed message frame");
+        reply.call = Call::kSend;
+        reply.peer = get_i32(frame.payload);
+        reply.output = frame.payload.substr(4);
+        replies.push_back(std::move(reply));
+        break;
+      case kFrameRecv:
+        if (frame.payload.size() != 8) return Status::Internal("slot sent a malformed recv frame");
+        reply.call = Call::kRecv;
+        reply.peer = get_i32(frame.payload);
+        reply.timeout_ms = get_i32(frame.payload, 4);
+        replies.push_back(std::move(reply));
+        break;
+      case kFrameBarrier:
+        if (frame.payload.size() != 4)
+          return Status::Internal("slot sent a malformed barrier frame");
+        reply.call = Call::kBarrier;
+        reply.timeout_ms = get_i32(frame.payload);
         replies.push_back(std::move(reply));
         break;
       case kFrameForbidden:

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "group.h"
+
 namespace w::worker {
 
 // One per slot process; `queue` holds the tasks sent to it, in order, the
@@ -17,8 +19,46 @@ struct Executor::SlotState {
   Clock::time_point head_started;
 };
 
-Executor::Executor(ExecutorConfig config) : config_(std::move(config)) {}
+Executor::Executor(ExecutorConfig config)
+    : config_(std::move(config)),
+      groups_(std::make_unique<Groups>(
+          [this](int slot, sandbox::Call call, int rc, std::string_view message) {
+            answer(slot, call, rc, message);
+          })) {}
 Executor::~Executor() = default;
+
+void Executor::answer(int slot, sandbox::Call call, int rc, std::string_view message) {
+  if (slot < 0 || static_cast<size_t>(slot) >= slots_.size()) return;
+  auto& s = slots_[static_cast<size_t>(slot)];
+  if (!s->slot) return;
+  switch (call) {
+    case sandbox::Call::kSend:
+      s->slot->answer_send(rc);
+      break;
+    case sandbox::Call::kRecv:
+      s->slot->answer_recv(rc, message);
+      break;
+    case sandbox::Call::kBarrier:
+      s->slot->answer_barrier(rc);
+      break;
+    case sandbox::Call::kNone:
+      return;
+  }
+  // Written now when the socket takes it; poll() writes the rest.
+  (void)s->slot->flush();
+}
+
+void Executor::set_remote(Remote* remote) {
+  groups_->set_remote(remote);
+}
+
+void Executor::deliver(const std::string& group, int to, std::string_view body) {
+  groups_->deliver(group, to, body);
+}
+
+void Executor::member_lost(const std::string& group, int rank) {
+  groups_->lost(group, rank);
+}
 
 Status Executor::start() {
   for (int i = 0; i < config_.slots; ++i) {
@@ -41,41 +81,118 @@ int Executor::target_depth() const {
 }
 
 bool Executor::can_accept() const {
-  if (!pending_.empty()) return false;
+  if (!pending_.empty() || !pending_members_.empty()) return false;
   const size_t depth = static_cast<size_t>(target_depth());
   for (const auto& s : slots_)
     if (s->slot && s->queue.size() < depth) return true;
   return false;
 }
 
+bool Executor::can_accept_group(int size) const {
+  if (!pending_.empty() || !pending_members_.empty()) return false;
+  int idle = 0;
+  for (const auto& s : slots_)
+    if (s->slot && s->queue.empty()) ++idle;
+  return idle >= size;
+}
+
 void Executor::submit(Task task) {
   ++in_flight_;
-  pending_.push_back(std::move(task));
+  if (task.member()) {
+    groups_->add(task.group, task.rank, task.size);
+    pending_members_.push_back(std::move(task));
+  } else {
+    pending_.push_back(std::move(task));
+  }
   dispatch();
 }
 
+void Executor::start_on(SlotState& s, Task task) {
+  if (s.queue.empty()) s.head_started = Clock::now();
+  if (task.member()) {
+    s.slot->queue_member(task.input, task.restore, task.rank, task.size);
+    groups_->start(task.group, task.rank, s.index);
+  } else {
+    s.slot->queue_task(task.input, task.restore);
+  }
+  s.queue.push_back(std::move(task));
+}
+
 void Executor::dispatch() {
+  // Members first, each alone on an idle slot; while one waits for a slot,
+  // no ordinary task takes a slot that comes free.
+  while (!pending_members_.empty()) {
+    SlotState* idle = nullptr;
+    for (auto& s : slots_)
+      if (s->slot && s->queue.empty()) {
+        idle = s.get();
+        break;
+      }
+    if (!idle) return;
+    Task task = std::move(pending_members_.front());
+    pending_members_.pop_front();
+    start_on(*idle, std::move(task));
+  }
   const size_t depth = static_cast<size_t>(target_depth());
   while (!pending_.empty()) {
     SlotState* best = nullptr;
     for (auto& s : slots_)
-      if (s->slot && s->queue.size() < depth && (!best || s->queue.size() < best->queue.size()))
+      if (s->slot && s->queue.size() < depth && (s->queue.empty() || !s->queue.front().member()) &&
+          (!best || s->queue.size() < best->queue.size()))
         best = s.get();
     if (!best) return;
-    if (best->queue.empty()) best->head_started = Clock::now();
-    best->slot->queue_task(pending_.front().input, pending_.front().restore);
-    best->queue.push_back(std::move(pending_.front()));
+    Task task = std::move(pending_.front());
     pending_.pop_front();
+    start_on(*best, std::move(task));
   }
+}
+
+Outcome Executor::outcome_of(const SlotState& s) const {
+  Outcome out;
+  const Task& t = s.queue.front();
+  out.id = t.id;
+  out.slot = s.index;
+  out.group = t.group;
+  out.rank = t.rank;
+  return out;
+}
+
+int Executor::abort_group(const std::string& group) {
+  int stopped = 0;
+  for (auto it = pending_members_.begin(); it != pending_members_.end();) {
+    if (it->group == group) {
+      it = pending_members_.erase(it);
+      --in_flight_;
+      ++stopped;
+    } else {
+      ++it;
+    }
+  }
+  groups_->erase(group);
+  for (auto& s : slots_) {
+    if (s->queue.empty() || s->queue.front().group != group || !s->queue.front().member()) continue;
+    s->queue.clear();  // a member has nothing queued behind it
+    --in_flight_;
+    ++stopped;
+    s->slot.reset();  // SIGKILL and reap
+    auto slot = sandbox::Slot::start(config_.slot, s->index);
+    if (!slot.ok()) {
+      deferred_ = slot.status().with_context("restart slot");
+      continue;
+    }
+    s->slot = std::move(*slot);
+    ++restarts_;
+  }
+  dispatch();
+  return stopped;
 }
 
 Status Executor::fail_and_restart(SlotState& s, std::string why, std::vector<Outcome>& done) {
   if (!s.queue.empty()) {
-    Outcome out;
-    out.id = s.queue.front().id;
+    Outcome out = outcome_of(s);
     out.error = std::move(why);
     out.ms = std::chrono::duration<double, std::milli>(Clock::now() - s.head_started).count();
-    out.slot = s.index;
+    if (s.queue.front().member()) groups_->end(out.group, out.rank, true);
     done.push_back(std::move(out));
     --in_flight_;
     s.queue.pop_front();
@@ -104,14 +221,23 @@ Status Executor::handle_slot(SlotState& s, std::vector<Outcome>& done) {
       if (config_.on_checkpoint) config_.on_checkpoint(s.queue.front().id, std::move(r.output));
       continue;
     }
-    Outcome out;
-    out.id = s.queue.front().id;
+    if (r.call != sandbox::Call::kNone) {
+      const Task& t = s.queue.front();
+      if (!t.member()) return Status::Internal("a task that is not coupled called w_send/w_recv");
+      groups_->call(t.group, t.rank, r);
+      if (!s.slot) return {};  // cannot happen: calls answer, they do not stop slots
+      continue;
+    }
+    Outcome out = outcome_of(s);
     out.ok = r.ok;
     out.output = std::move(r.output);
     out.error = std::move(r.error);
     out.ms = r.ms;
-    out.slot = s.index;
-    avg_ms_ = avg_ms_ < 0 ? r.ms : 0.9 * avg_ms_ + 0.1 * r.ms;
+    if (s.queue.front().member()) {
+      groups_->end(out.group, out.rank, !r.ok);
+    } else {
+      avg_ms_ = avg_ms_ < 0 ? r.ms : 0.9 * avg_ms_ + 0.1 * r.ms;
+    }
     done.push_back(std::move(out));
     --in_flight_;
     s.queue.pop_front();
@@ -122,8 +248,8 @@ Status Executor::handle_slot(SlotState& s, std::vector<Outcome>& done) {
 }
 
 int Executor::next_deadline_ms() const {
-  if (config_.timeout <= 0) return -1;
-  int best = -1;
+  int best = groups_->next_deadline_ms();
+  if (config_.timeout <= 0) return best;
   const auto now = Clock::now();
   for (const auto& s : slots_) {
     if (!s->slot || s->queue.empty()) continue;
@@ -151,6 +277,7 @@ void Executor::check_timeouts(std::vector<Outcome>& done, Status& status) {
 }
 
 Status Executor::poll(int wait_ms, std::vector<Outcome>& done, std::span<struct pollfd> extra) {
+  if (!deferred_.ok()) return deferred_;
   for (auto& s : slots_)
     if (s->slot) W_RETURN_IF_ERROR(s->slot->flush());
   std::vector<struct pollfd> fds;
@@ -175,6 +302,7 @@ Status Executor::poll(int wait_ms, std::vector<Outcome>& done, std::span<struct 
       if (!st.ok()) status = st;
     }
   }
+  groups_->expire();
   check_timeouts(done, status);
   dispatch();
   return status;

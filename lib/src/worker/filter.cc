@@ -3,6 +3,11 @@
 // Input is read only while the executor can take more tasks, so memory stays
 // bounded by the slots' queues (plus the reorder window with --keep-order).
 // One poll() waits on stdin and every slot at once.
+//
+// With --group K each dataset runs as K coupled members on K idle slots
+// (group run "f<seq>"); the record's output is the array of their outputs
+// by rank. The first member to fail fails the dataset: the others are
+// stopped and their slots restarted, and the error names the rank.
 #include "w/filter.h"
 
 #include <fcntl.h>
@@ -10,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cmath>
@@ -49,6 +55,8 @@ class FilterRun {
 
  private:
   Status emit(const Outcome& out);
+  /// Collects one member's outcome; emits the dataset's record when it is decided.
+  Status collect(Executor& executor, const Outcome& out);
   Status write_record(uint64_t seq, const Outcome& out);
   void show_progress(bool force);
 
@@ -57,6 +65,13 @@ class FilterRun {
   stream::RecordReader reader_;
   std::map<uint64_t, std::string> inputs_;  // seq -> dataset, until its result is written
   std::map<uint64_t, Outcome> waiting_;     // --keep-order: finished, not yet written
+  struct Members {
+    std::vector<std::string> outputs;  // by rank
+    int left = 0;
+    double ms = 0;
+    int slot = 0;  // rank 0's, for the record's "worker"
+  };
+  std::map<uint64_t, Members> members_;  // --group: datasets whose members still run
   std::vector<std::string> worker_names_;
   uint64_t next_seq_ = 0;   // the next dataset's number
   uint64_t next_emit_ = 0;  // --keep-order: the next result to write
@@ -122,6 +137,44 @@ Status FilterRun::emit(const Outcome& raw) {
   return {};
 }
 
+Status FilterRun::collect(Executor& executor, const Outcome& out) {
+  auto it = members_.find(out.id);
+  if (it == members_.end()) return {};  // its group was already stopped
+  Members& g = it->second;
+  std::string why;
+  if (!out.ok)
+    why = out.error;
+  else if (!out.output.empty() && !mp::is_one_object(out.output))
+    why = "kernel output is not one msgpack object";
+  if (!why.empty()) {
+    executor.abort_group(out.group);
+    Outcome failed = out;
+    failed.ok = false;
+    failed.error = fmt::format("rank {}: {}", out.rank, why);
+    members_.erase(it);
+    return emit(failed);
+  }
+  g.outputs[static_cast<size_t>(out.rank)] = out.output;
+  g.ms = std::max(g.ms, out.ms);
+  if (out.rank == 0) g.slot = out.slot;
+  if (--g.left > 0) return {};
+  Outcome all;
+  all.id = out.id;
+  all.ok = true;
+  all.ms = g.ms;
+  all.slot = g.slot;
+  mp::Packer pk(all.output);
+  pk.array(static_cast<uint32_t>(g.outputs.size()));
+  for (const std::string& o : g.outputs) {
+    if (o.empty())
+      pk.nil();
+    else
+      pk.raw(o);
+  }
+  members_.erase(it);
+  return emit(all);
+}
+
 void FilterRun::show_progress(bool force) {
   auto now = std::chrono::steady_clock::now();
   if (!force && now - last_progress_ < std::chrono::milliseconds(200)) return;
@@ -144,7 +197,11 @@ Status FilterRun::run(Executor& executor) {
       break;  // unfinished tasks are abandoned; their slots are killed
     }
     // Feed the executor from what is already buffered.
-    while (!stop_input && executor.can_accept() &&
+    const bool coupled = o_.group > 1;
+    auto can_take = [&] {
+      return coupled ? executor.can_accept_group(o_.group) : executor.can_accept();
+    };
+    while (!stop_input && can_take() &&
            (!o_.keep_order || next_seq_ - next_emit_ < kReorderWindow)) {
       std::string input;
       auto got = reader_.take(input);
@@ -155,11 +212,25 @@ Status FilterRun::run(Executor& executor) {
       }
       if (!*got) break;
       if (o_.include_input) inputs_.emplace(next_seq_, input);
-      executor.submit({next_seq_++, std::move(input)});
+      if (coupled) {
+        const uint64_t seq = next_seq_++;
+        Members& g = members_[seq];
+        g.outputs.resize(static_cast<size_t>(o_.group));
+        g.left = o_.group;
+        for (int rank = 0; rank < o_.group; ++rank) {
+          Task t{seq, input, {}};
+          t.group = fmt::format("f{}", seq);
+          t.rank = rank;
+          t.size = o_.group;
+          executor.submit(std::move(t));
+        }
+      } else {
+        executor.submit({next_seq_++, std::move(input)});
+      }
     }
     if (reader_.done()) stop_input = true;
-    const bool want_input = !stop_input && executor.can_accept() &&
-                            (!o_.keep_order || next_seq_ - next_emit_ < kReorderWindow);
+    const bool want_input =
+        !stop_input && can_take() && (!o_.keep_order || next_seq_ - next_emit_ < kReorderWindow);
     if (stop_input && executor.in_flight() == 0) break;
 
     struct pollfd in = {o_.input_fd, POLLIN, 0};
@@ -169,7 +240,7 @@ Status FilterRun::run(Executor& executor) {
                       want_input ? std::span<struct pollfd>(&in, 1) : std::span<struct pollfd>());
     if (!st.ok()) return st;
     for (const Outcome& out : done) {
-      Status ws = emit(out);
+      Status ws = coupled ? collect(executor, out) : emit(out);
       if (ws.code() == Code::kBrokenPipe) return ws;  // nobody is reading any more
       if (!ws.ok()) return ws;
       if (!out.ok && !o_.keep_going) stop_input = true;
@@ -224,6 +295,11 @@ Result<std::string> load_static(const std::string& arg) {
 
 Status run_filter(const FilterOptions& options) {
   // dlopen() searches the library path for a bare name; a user means the file.
+  if (options.group > 1 && options.jobs < options.group)
+    return Status(Code::kUsage,
+                  fmt::format("--group {0} runs each dataset on {0} slots at once: give -j {0} "
+                              "or more (got -j {1})",
+                              options.group, options.jobs));
   char resolved[PATH_MAX];
   if (::realpath(options.kernel.c_str(), resolved) == nullptr || ::access(resolved, R_OK) != 0)
     return errno_status(fmt::format("kernel '{}'", options.kernel), errno);

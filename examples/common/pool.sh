@@ -33,9 +33,11 @@ pool_port() {
   return 1
 }
 
-# pool_start BUILD WORKERS SLOTS: sets POOL (the pool's URL) and SIG.
+# pool_start BUILD WORKERS SLOTS: sets POOL (the pool's URL), SIG and
+# POOL_SLOTS (the slots of all workers: the largest group that can run).
 pool_start() {
   local build=$1 workers=$2 slots=$3 i port
+  POOL_SLOTS=$((workers * slots))
   POOL_TMP=$(mktemp -d)
   trap pool_stop EXIT
   "$build/bin/wsig" --host 127.0.0.1 --port 0 2>"$POOL_TMP/wsig.log" &

@@ -63,8 +63,12 @@ echo "machine: $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg)"
 run_task() {
   local split=$1 k=$2 run=$3
   if [[ $mode == pool ]]; then
+    ((k <= POOL_SLOTS)) || fail "split $split needs $k slots, the pool has $POOL_SLOTS"
     pool_run "$build" "randomwalk-$split-$run" "$build/kernels/randomwalk.so" "$k" \
-      "$out/result-$split.jsonl" || fail "split $split: the campaign failed: $(pool_logs)"
+      "$out/result-$split.jsonl" || {
+      pool_logs >&2
+      fail "split $split: the campaign failed (logs above)"
+    }
   else
     "$wrun" -k "$build/kernels/randomwalk.so" --group "$k" -j "$k" --timeout 5m --no-input \
       >"$out/result-$split.jsonl" || fail "wrun exited with status $? on split $split"

@@ -13,6 +13,14 @@
 // pending checkpoint is dropped once its result is in hand (the result
 // supersedes it). A task item that carries "checkpoint" is resumed: the
 // kernel gets those bytes as out->restore.
+//
+// Coupled campaigns: a task item with `group`, `rank` and `size` is one
+// member of a group run. Members go to the executor at once (it starts them
+// ahead of ordinary tasks, each alone on a slot); their messages to members
+// on other workers travel through wsig's relay (RelayRouter, at the pool's
+// `sig` or --sig). A member's result carries its rank and group. `abort`
+// stops a run's members here without a result; a member that fails here
+// stops its run's other members here too (the pool aborts the rest).
 #include "w/pool_worker.h"
 
 #include <signal.h>
@@ -31,6 +39,7 @@
 
 #include <fmt/format.h>
 
+#include "relay.h"
 #include "w/diag.h"
 #include "w/executor.h"
 #include "w/msgpack.h"
@@ -72,8 +81,9 @@ Status make_dirs(const std::string& path) {
 
 class PoolSession {
  public:
-  PoolSession(const PoolWorkerOptions& o, std::unique_ptr<net::Client> c, std::string cache)
-      : o_(o), client_(std::move(c)), cache_(std::move(cache)) {}
+  PoolSession(const PoolWorkerOptions& o, std::unique_ptr<net::Client> c, std::string cache,
+              std::string sig)
+      : o_(o), client_(std::move(c)), cache_(std::move(cache)), sig_(std::move(sig)) {}
 
   /// Serves until the connection ends (error) or a drain completes (ok).
   Status run();
@@ -87,6 +97,8 @@ class PoolSession {
   void feed();
   Status send_results(std::vector<Outcome>& done);
   Status start_drain();
+  Status on_tasks(const mp::MapView& m);
+  void abort_group(const std::string& group, const std::string& why);
   void on_checkpoint(uint64_t task, std::string state);
   Status send_checkpoints();
   int checkpoint_wait_ms() const;
@@ -101,10 +113,12 @@ class PoolSession {
   const PoolWorkerOptions& o_;
   std::unique_ptr<net::Client> client_;
   std::string cache_;
+  std::string sig_;  // wsig URL for the relay; empty: members talk only within this worker
   int64_t campaign_ = 0;
   std::string kernel_sha_, static_data_;
   double timeout_s_ = 60;
   std::unique_ptr<Executor> executor_;
+  std::unique_ptr<RelayRouter> relay_;  // with executor_, when sig_ is set
   std::deque<Task> waiting_;
   std::unordered_map<uint64_t, Checkpoint> checkpoints_;  // by task id, while it runs
   bool draining_ = false;
@@ -114,6 +128,7 @@ class PoolSession {
 
 Status PoolSession::on_campaign(const mp::MapView& m) {
   // Tasks of the previous campaign are all answered before the pool switches us.
+  relay_.reset();
   executor_.reset();
   waiting_.clear();
   checkpoints_.clear();
@@ -163,20 +178,56 @@ Status PoolSession::start_executor() {
   if (!s.ok()) {
     // A kernel that cannot load here fails every task we hold, with the reason.
     std::vector<Outcome> failed;
-    for (Task& t : waiting_) failed.push_back({t.id, false, {}, s.message(), 0, 0});
+    for (Task& t : waiting_)
+      failed.push_back({t.id, false, {}, s.message(), 0, 0, t.group, t.rank});
     waiting_.clear();
     return send_results(failed);
   }
   executor_ = std::move(ex);
+  if (!sig_.empty()) {
+    relay_ = std::make_unique<RelayRouter>(sig_, *executor_);
+    executor_->set_remote(relay_.get());
+  }
   feed();
   return {};
 }
 
 void PoolSession::feed() {
-  while (executor_ && !waiting_.empty() && executor_->can_accept()) {
+  if (!executor_) return;
+  // Members never wait behind ordinary tasks: all of them go in now.
+  bool members = false;
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if (it->member()) {
+      executor_->submit(std::move(*it));
+      it = waiting_.erase(it);
+      members = true;
+    } else {
+      ++it;
+    }
+  }
+  if (members && relay_) {
+    Status s = relay_->connect_pending();
+    if (!s.ok()) diag::warning("{}", s.message());
+  }
+  while (!waiting_.empty() && executor_->can_accept()) {
     executor_->submit(std::move(waiting_.front()));
     waiting_.pop_front();
   }
+}
+
+void PoolSession::abort_group(const std::string& group, const std::string& why) {
+  int stopped = 0;
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if (it->member() && it->group == group) {
+      it = waiting_.erase(it);
+      ++stopped;
+    } else {
+      ++it;
+    }
+  }
+  if (executor_) stopped += executor_->abort_group(group);
+  if (relay_) relay_->abort(group);
+  if (stopped > 0) diag::info("group {}: stopped {} members ({})", group, stopped, why);
 }
 
 void PoolSession::on_checkpoint(uint64_t task, std::string state) {
@@ -232,11 +283,16 @@ Status PoolSession::send_results(std::vector<Outcome>& done) {
     checkpoints_.erase(it);
   }
   if (done.empty()) return {};
+  // A member that failed here fails its run: its siblings here stop now.
+  for (const Outcome& out : done)
+    if (!out.group.empty() && !out.ok)
+      abort_group(out.group, fmt::format("rank {} failed", out.rank));
   std::string body;
   mp::Packer pk(body);
   for (const Outcome& out : done) {
     mp::MapBuilder item;
     item.integer("task", static_cast<int64_t>(out.id)).real("ms", std::round(out.ms * 1000) / 1000);
+    if (!out.group.empty()) item.integer("rank", out.rank).str("group", out.group);
     if (out.ok && (out.output.empty() || mp::is_one_object(out.output)))
       item.raw("output", out.output);
     else
@@ -257,27 +313,42 @@ Status PoolSession::handle(const std::string& data) {
   const std::string type = *m->string("t", "");
   if (type == "campaign") return on_campaign(*m);
   if (type == "artifact") return on_artifact(*m);
-  if (type == "tasks") {
-    std::vector<std::string_view> items;
-    if (!mp::decode_array(m->raw("items"), items)) return Status::Invalid("tasks: bad items");
-    for (auto raw : items) {
-      auto t = mp::MapView::parse(raw);
-      if (!t.ok()) return Status::Invalid("tasks: bad item");
-      Task task{static_cast<uint64_t>(*t->integer("id")), std::string(t->raw("input")), {}};
-      if (t->has("checkpoint")) {
-        auto restore = t->bytes("checkpoint");
-        if (!restore.ok()) return Status::Invalid("tasks: bad checkpoint");
-        task.restore = std::move(*restore);
-        diag::info("task {}: resuming from a checkpoint of {} bytes", task.id, task.restore.size());
-      }
-      waiting_.push_back(std::move(task));
-    }
-    feed();
+  if (type == "tasks") return on_tasks(*m);
+  if (type == "abort") {
+    abort_group(*m->string("group", ""), *m->string("reason", "aborted by the pool"));
     return {};
   }
   if (type == "error") return Status(Code::kDenied, *m->string("message", "refused by the pool"));
   if (type == "drain") return start_drain();
   return {};  // unknown types are ignored: newer pools may send more
+}
+
+Status PoolSession::on_tasks(const mp::MapView& m) {
+  std::vector<std::string_view> items;
+  if (!mp::decode_array(m.raw("items"), items)) return Status::Invalid("tasks: bad items");
+  for (auto raw : items) {
+    auto t = mp::MapView::parse(raw);
+    if (!t.ok()) return Status::Invalid("tasks: bad item");
+    Task task{static_cast<uint64_t>(*t->integer("id")), std::string(t->raw("input")), {}};
+    if (t->has("group")) {
+      task.group = *t->string("group", "");
+      task.rank = static_cast<int>(*t->integer("rank", 0));
+      task.size = static_cast<int>(*t->integer("size", 0));
+      if (task.group.empty() || task.size < 2 || task.rank < 0 || task.rank >= task.size)
+        return Status::Invalid("tasks: bad group member");
+      waiting_.push_back(std::move(task));
+      continue;
+    }
+    if (t->has("checkpoint")) {
+      auto restore = t->bytes("checkpoint");
+      if (!restore.ok()) return Status::Invalid("tasks: bad checkpoint");
+      task.restore = std::move(*restore);
+      diag::info("task {}: resuming from a checkpoint of {} bytes", task.id, task.restore.size());
+    }
+    waiting_.push_back(std::move(task));
+  }
+  feed();
+  return {};
 }
 
 Status PoolSession::start_drain() {
@@ -288,7 +359,7 @@ Status PoolSession::start_drain() {
   std::string ids;
   mp::Packer pk(ids);
   pk.array(static_cast<uint32_t>(waiting_.size()));
-  for (const Task& t : waiting_) pk.uinteger(t.id);
+  for (const Task& t : waiting_) pk.uinteger(t.id);  // members never wait here (feed)
   waiting_.clear();
   return send(mp::MapBuilder().str("t", "bye").raw("returned", ids).done());
 }
@@ -307,14 +378,19 @@ Status PoolSession::run() {
     while (client_->try_receive(msg)) W_RETURN_IF_ERROR(handle(msg.data));
     if (client_->closed())
       return Status(Code::kIo, "pool connection closed: " + client_->close_reason());
-    struct pollfd extra = {client_->notify_fd(), POLLIN, 0};
+    std::vector<struct pollfd> extra = {{client_->notify_fd(), POLLIN, 0}};
     int wait_ms = std::max(50, heartbeat_ms_ / 2);
     if (int due = checkpoint_wait_ms(); due >= 0) wait_ms = std::min(wait_ms, due);
-    if (executor_) {
-      W_RETURN_IF_ERROR(executor_->poll(wait_ms, done, std::span<struct pollfd>(&extra, 1)));
-    } else {
-      ::poll(&extra, 1, wait_ms);
+    if (relay_) {
+      for (int fd : relay_->fds()) extra.push_back({fd, POLLIN, 0});
+      if (int due = relay_->wait_ms(); due >= 0) wait_ms = std::min(wait_ms, due);
     }
+    if (executor_) {
+      W_RETURN_IF_ERROR(executor_->poll(wait_ms, done, extra));
+    } else {
+      ::poll(extra.data(), extra.size(), wait_ms);
+    }
+    if (relay_) relay_->pump();
     W_RETURN_IF_ERROR(send_results(done));
     W_RETURN_IF_ERROR(send_checkpoints());
     feed();
@@ -326,7 +402,8 @@ Status PoolSession::run() {
 }
 
 Result<std::unique_ptr<net::Client>> connect_and_hello(const PoolWorkerOptions& o,
-                                                       const std::string& name, int& heartbeat_ms) {
+                                                       const std::string& name, int& heartbeat_ms,
+                                                       std::string& sig) {
   std::string url = o.pool;
   while (!url.empty() && url.back() == '/') url.pop_back();
   net::ClientOptions co;
@@ -359,6 +436,7 @@ Result<std::unique_ptr<net::Client>> connect_and_hello(const PoolWorkerOptions& 
   if (*v->string("t", "") == "error")
     return Status(Code::kDenied, *v->string("message", "refused"));
   heartbeat_ms = static_cast<int>(*v->integer("heartbeat_ms", 5000));
+  sig = o.sig.empty() ? *v->string("sig", "") : o.sig;
   diag::info("connected to {} as {}", o.pool, *v->string("id", ""));
   return std::move(*c);
 }
@@ -385,10 +463,11 @@ Status run_pool_worker(const PoolWorkerOptions& o) {
   double backoff = 0.1;
   while (g_signals == 0) {
     int heartbeat_ms = 5000;
-    auto client = connect_and_hello(o, name, heartbeat_ms);
+    std::string sig;
+    auto client = connect_and_hello(o, name, heartbeat_ms, sig);
     if (client.ok()) {
       backoff = 0.1;
-      PoolSession session(o, std::move(*client), cache);
+      PoolSession session(o, std::move(*client), cache, sig);
       Status s = session.run();
       if (s.ok()) return s;  // drained
       if (s.code() == Code::kDenied || s.code() == Code::kInterrupted) return s;

@@ -1,0 +1,345 @@
+#include "relay.h"
+
+#include <algorithm>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "group.h"
+#include "w/diag.h"
+#include "w/msgpack.h"
+
+namespace w::worker {
+namespace {
+
+constexpr size_t kFrameMax = 64u << 10;  // data bytes per relay frame
+constexpr int kRetryMs = 100;            // between opens of a circuit to an absent peer
+constexpr auto kHeartbeat = std::chrono::seconds(20);
+constexpr auto kLinger = std::chrono::seconds(60);  // an ended member's link waits this long
+                                                    // at most for its messages to be read
+
+std::string random_token() {
+  static std::mt19937_64 rng(std::random_device{}());
+  return fmt::format("{:016x}", rng());
+}
+
+void put_u32(std::string& out, size_t n) {
+  for (int i = 0; i < 4; ++i) out += static_cast<char>((n >> (8 * i)) & 0xff);
+}
+
+size_t get_u32(std::string_view b) {
+  const auto* p = reinterpret_cast<const uint8_t*>(b.data());
+  return static_cast<size_t>(p[0]) | static_cast<size_t>(p[1]) << 8 |
+         static_cast<size_t>(p[2]) << 16 | static_cast<size_t>(p[3]) << 24;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RelayLink>> RelayLink::connect(const std::string& sig_url,
+                                                      const std::string& id) {
+  std::string base = sig_url, key = "peerjs";
+  if (size_t q = base.find('?'); q != std::string::npos) {
+    std::string query = base.substr(q + 1);
+    base.erase(q);
+    for (size_t at = 0; at < query.size();) {
+      size_t amp = query.find('&', at);
+      std::string kv = query.substr(at, amp == std::string::npos ? std::string::npos : amp - at);
+      if (kv.rfind("key=", 0) == 0) key = kv.substr(4);
+      if (amp == std::string::npos) break;
+      at = amp + 1;
+    }
+  }
+  if (base.empty() || base.back() != '/') base += '/';
+  const std::string url =
+      fmt::format("{}peerjs?key={}&id={}&token={}", base, key, id, random_token());
+  net::ClientOptions co;
+  co.connect_timeout = 10;
+  auto c = net::Client::connect(url, co);
+  if (!c.ok()) return c.status().with_context(fmt::format("relay peer {} at {}", id, sig_url));
+  return std::unique_ptr<RelayLink>(new RelayLink(id, std::move(*c)));
+}
+
+RelayLink::~RelayLink() {
+  if (client_) client_->close();
+}
+
+Status RelayLink::send_json(const std::string& type, const std::string& dst,
+                            const std::string& extra) {
+  last_sent_ = Clock::now();
+  return client_->send(fmt::format("{{\"type\":\"{}\",\"dst\":\"{}\"{}}}", type, dst, extra),
+                       false);
+}
+
+Status RelayLink::send(const std::string& dst, std::string message) {
+  Circuit& c = circuits_[dst];
+  put_u32(c.out, message.size());
+  c.out += message;
+  if (!c.open && !c.opening && Clock::now() >= c.retry_at) {
+    c.opening = true;
+    W_RETURN_IF_ERROR(send_json("RELAY-OPEN", dst));
+  }
+  return push(dst, c);
+}
+
+Status RelayLink::push(const std::string& dst, Circuit& c) {
+  while (c.open && !c.out.empty() && c.in_flight < c.window) {
+    const size_t n = std::min({c.out.size(), c.window - c.in_flight, kFrameMax});
+    std::string frame;
+    frame.reserve(2 + dst.size() + n);
+    frame += '\0';
+    frame += static_cast<char>(dst.size());
+    frame += dst;
+    frame.append(c.out, 0, n);
+    c.out.erase(0, n);
+    c.in_flight += n;
+    last_sent_ = Clock::now();
+    W_RETURN_IF_ERROR(client_->send(std::move(frame), true));
+  }
+  return {};
+}
+
+Status RelayLink::on_data(std::string_view frame, std::vector<Event>& events) {
+  if (frame.size() < 2) return {};
+  const size_t n = static_cast<uint8_t>(frame[1]);
+  if (frame.size() < 2 + n) return {};
+  const std::string src(frame.substr(2, n));
+  const std::string_view body = frame.substr(2 + n);
+  Circuit& c = circuits_[src];
+  c.in.append(body);
+  W_RETURN_IF_ERROR(send_json("RELAY-ACK", src, fmt::format(",\"bytes\":{}", body.size())));
+  size_t at = 0;
+  while (c.in.size() - at >= 4) {
+    const size_t len = get_u32(std::string_view(c.in).substr(at));
+    if (c.in.size() - at - 4 < len) break;
+    events.push_back({src, false, {}, c.in.substr(at + 4, len)});
+    at += 4 + len;
+  }
+  c.in.erase(0, at);
+  return {};
+}
+
+Status RelayLink::on_text(const std::string& text, std::vector<Event>& events) {
+  std::string packed;
+  if (!mp::from_json(text, packed).ok()) return {};
+  auto m = mp::MapView::parse(packed);
+  if (!m.ok()) return {};
+  const std::string type = *m->string("type", "");
+  const std::string src = *m->string("src", "");
+  if (type == "ERROR" || type == "ID-TAKEN") {
+    std::string why = type;
+    if (auto p = mp::MapView::parse(m->raw("payload")); p.ok()) why = *p->string("msg", type);
+    return Status(Code::kIo, fmt::format("wsig refused relay peer {}: {}", id_, why));
+  }
+  if (src.empty()) return {};
+  if (type == "RELAY-OPEN") {
+    Circuit& c = circuits_[src];
+    c.open = c.was_open = true;
+    c.opening = false;
+    c.window = static_cast<size_t>(std::max<int64_t>(1, *m->integer("window", 256 << 10)));
+    return push(src, c);
+  }
+  if (type == "RELAY-ACK") {
+    auto it = circuits_.find(src);
+    if (it == circuits_.end()) return {};
+    const auto n = static_cast<size_t>(std::max<int64_t>(0, *m->integer("bytes", 0)));
+    it->second.in_flight -= std::min(it->second.in_flight, n);
+    return push(src, it->second);
+  }
+  if (type == "RELAY-CLOSE") {
+    auto it = circuits_.find(src);
+    if (it == circuits_.end()) return {};
+    Circuit& c = it->second;
+    std::string why = "closed";
+    if (auto p = mp::MapView::parse(m->raw("payload")); p.ok()) why = *p->string("msg", why);
+    if (!c.open && why == "Peer is not connected") {
+      c.opening = false;  // not there yet: open again soon
+      c.retry_at = Clock::now() + std::chrono::milliseconds(kRetryMs);
+      return {};
+    }
+    const bool was_open = c.open;
+    c.open = c.opening = false;
+    c.in_flight = 0;
+    if (was_open) events.push_back({src, true, why, {}});
+    return {};
+  }
+  return {};
+}
+
+Status RelayLink::pump(std::vector<Event>& events) {
+  net::Message msg;
+  while (client_->try_receive(msg)) {
+    if (msg.binary && !msg.data.empty() && msg.data[0] == '\0') {
+      W_RETURN_IF_ERROR(on_data(msg.data, events));
+    } else {
+      W_RETURN_IF_ERROR(on_text(msg.data, events));
+    }
+  }
+  if (client_->closed())
+    return Status(Code::kIo, fmt::format("relay peer {}: wsig connection closed: {}", id_,
+                                         client_->close_reason()));
+  const auto now = Clock::now();
+  for (auto& [dst, c] : circuits_) {
+    if (c.open || c.opening || c.out.empty() || now < c.retry_at) continue;
+    c.opening = true;
+    W_RETURN_IF_ERROR(send_json("RELAY-OPEN", dst));
+  }
+  if (now - last_sent_ > kHeartbeat) {
+    last_sent_ = now;
+    W_RETURN_IF_ERROR(client_->send("{\"type\":\"HEARTBEAT\"}", false));
+  }
+  return {};
+}
+
+int RelayLink::wait_ms() const {
+  int best = -1;
+  const auto now = Clock::now();
+  for (const auto& [dst, c] : circuits_) {
+    if (c.open || c.opening || c.out.empty()) continue;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(c.retry_at - now).count() + 1;
+    int ms = static_cast<int>(std::max<long long>(0, left));
+    if (best < 0 || ms < best) best = ms;
+  }
+  auto hb =
+      std::chrono::duration_cast<std::chrono::milliseconds>(last_sent_ + kHeartbeat - now).count();
+  int hb_ms = static_cast<int>(std::max<long long>(0, hb));
+  return best < 0 ? hb_ms : std::min(best, hb_ms);
+}
+
+bool RelayLink::flushed() const {
+  for (const auto& [dst, c] : circuits_)
+    if (!c.out.empty() || c.in_flight > 0) return false;
+  return true;
+}
+
+std::vector<std::string> RelayLink::open_peers() const {
+  std::vector<std::string> out;
+  for (const auto& [dst, c] : circuits_)
+    if (c.open) out.push_back(dst);
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+
+std::string RelayRouter::peer_id(const std::string& group, int rank) {
+  return fmt::format("{}-r{}", group, rank);
+}
+
+RelayRouter::~RelayRouter() = default;
+
+void RelayRouter::member_added(const std::string& group, int rank, int size) {
+  Member& m = members_[{group, rank}];
+  m.size = size;
+}
+
+void RelayRouter::finish(const Key& key, Member& m, bool failed) {
+  m.ended = true;
+  m.ended_at = std::chrono::steady_clock::now();
+  if (!m.link) return;
+  if (failed) {
+    m.link.reset();  // the others see the circuits close: this member is lost
+    return;
+  }
+  // Tell every peer it talked to that it is done, so the circuits closing
+  // later are not taken for a loss.
+  for (const std::string& peer : m.link->open_peers()) {
+    Status s = m.link->send(peer, make_body(kBodyFinished, key.rank, {}));
+    if (!s.ok()) diag::warning("{}", s.message());
+  }
+}
+
+void RelayRouter::member_ended(const std::string& group, int rank, bool failed) {
+  auto it = members_.find({group, rank});
+  if (it == members_.end()) return;
+  finish(it->first, it->second, failed);
+}
+
+void RelayRouter::send(const std::string& group, int from, int to, std::string body) {
+  auto it = members_.find({group, from});
+  if (it == members_.end()) return;
+  Member& m = it->second;
+  if (!m.link) {
+    m.early.push_back(std::move(body));
+    m.early_to.push_back(to);
+    return;
+  }
+  Status s = m.link->send(peer_id(group, to), std::move(body));
+  if (!s.ok()) diag::warning("{}", s.message());
+}
+
+Status RelayRouter::connect_pending() {
+  std::map<std::string, int> local;
+  for (const auto& [key, m] : members_) ++local[key.group];
+  for (auto& [key, m] : members_) {
+    if (m.link || m.ended || local[key.group] >= m.size) continue;
+    auto link = RelayLink::connect(sig_, peer_id(key.group, key.rank));
+    if (!link.ok()) return link.status();
+    m.link = std::move(*link);
+    for (size_t i = 0; i < m.early.size(); ++i)
+      W_RETURN_IF_ERROR(m.link->send(peer_id(key.group, m.early_to[i]), std::move(m.early[i])));
+    m.early.clear();
+    m.early_to.clear();
+  }
+  return {};
+}
+
+void RelayRouter::pump() {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = members_.begin(); it != members_.end();) {
+    const Key& key = it->first;
+    Member& m = it->second;
+    if (m.link) {
+      std::vector<RelayLink::Event> events;
+      Status s = m.link->pump(events);
+      for (auto& e : events) {
+        // Peer ids are "<group>-r<rank>".
+        const size_t dash = e.peer.rfind("-r");
+        if (dash == std::string::npos || e.peer.compare(0, dash, key.group) != 0) continue;
+        const int rank = std::atoi(e.peer.c_str() + dash + 2);
+        if (e.lost) {
+          if (!m.finished.count(rank) && !m.ended) {
+            diag::warning("group {}: rank {} was lost ({})", key.group, rank, e.reason);
+            executor_.member_lost(key.group, rank);
+          }
+        } else if (!e.data.empty() && static_cast<uint8_t>(e.data[0]) == kBodyFinished) {
+          m.finished.insert(rank);
+        } else if (!m.ended) {
+          executor_.deliver(key.group, key.rank, e.data);
+        }
+      }
+      if (!s.ok()) {
+        diag::warning("{}", s.message());
+        m.link.reset();
+        if (!m.ended) executor_.member_lost(key.group, key.rank);
+      }
+    }
+    if (m.ended && (!m.link || m.link->flushed() || now - m.ended_at > kLinger)) {
+      it = members_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::vector<int> RelayRouter::fds() const {
+  std::vector<int> out;
+  for (const auto& [key, m] : members_)
+    if (m.link) out.push_back(m.link->notify_fd());
+  return out;
+}
+
+int RelayRouter::wait_ms() const {
+  int best = -1;
+  for (const auto& [key, m] : members_) {
+    if (!m.link) continue;
+    int ms = m.ended ? 50 : m.link->wait_ms();
+    if (ms >= 0 && (best < 0 || ms < best)) best = ms;
+  }
+  return best;
+}
+
+void RelayRouter::abort(const std::string& group) {
+  for (auto it = members_.begin(); it != members_.end();)
+    it = it->first.group == group ? members_.erase(it) : std::next(it);
+}
+
+}  // namespace w::worker

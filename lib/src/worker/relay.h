@@ -1,0 +1,139 @@
+// Members of coupled tasks on different wrun processes talk through wsig's
+// relay (man/wsig.1 "Relay").
+//
+// RelayLink is one wsig peer: a WebSocket to {path}peerjs?key=K&id=ID&token=T
+// with one circuit per peer it talks to. Each circuit carries a byte stream
+// of messages (u32 little-endian length | bytes), cut into frames that fit
+// the circuit's credit window; every frame received is acknowledged at once
+// (the worker buffers what the kernel has not read yet). A circuit to a peer
+// that is not connected yet (RELAY-CLOSE "Peer is not connected") is opened
+// again every retry interval, its messages kept, in order, until then. A
+// circuit that closes after it was open means the peer went away: unless the
+// peer said it had finished (a message of its own, see RelayRouter), the
+// peer is reported lost.
+//
+// RelayRouter is the executor's Remote in pool mode: it holds one link per
+// local member of a group run that has members elsewhere, with the peer id
+// `<group>-r<rank>`, and hands what arrives to the executor.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "w/executor.h"
+#include "w/net_client.h"
+#include "w/status.h"
+
+namespace w::worker {
+
+class RelayLink {
+ public:
+  /// What pump() found: a message from `peer`, or (lost) its circuit closed.
+  struct Event {
+    std::string peer;
+    bool lost = false;
+    std::string reason;  ///< lost: why, in words
+    std::string data;
+  };
+
+  /// Connects to wsig at `sig_url` (ws://HOST:PORT/PATH, with ?key=K if the
+  /// key is not "peerjs") as peer `id`.
+  static Result<std::unique_ptr<RelayLink>> connect(const std::string& sig_url,
+                                                    const std::string& id);
+  ~RelayLink();
+
+  const std::string& id() const { return id_; }
+  /// Queues one message for peer `dst`, opening the circuit if needed.
+  Status send(const std::string& dst, std::string message);
+  /// Reads what arrived, sends what the windows allow, retries opens that
+  /// are due. Errors when the connection to wsig is gone.
+  Status pump(std::vector<Event>& events);
+  /// Readable when something arrived.
+  int notify_fd() const { return client_->notify_fd(); }
+  /// Milliseconds until the next retry is due; -1: none is waiting.
+  int wait_ms() const;
+  /// Everything queued has been sent and acknowledged.
+  bool flushed() const;
+  /// Peers with an open circuit.
+  std::vector<std::string> open_peers() const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Circuit {
+    bool open = false;
+    bool opening = false;
+    bool was_open = false;
+    Clock::time_point retry_at{};
+    size_t window = 0;
+    size_t in_flight = 0;
+    std::string out;  // stream bytes not yet sent
+    std::string in;   // stream bytes received, not yet a whole message
+  };
+  RelayLink(std::string id, std::unique_ptr<net::Client> client)
+      : id_(std::move(id)), client_(std::move(client)) {}
+  Status send_json(const std::string& type, const std::string& dst, const std::string& extra = {});
+  Status push(const std::string& dst, Circuit& c);
+  Status on_text(const std::string& text, std::vector<Event>& events);
+  Status on_data(std::string_view frame, std::vector<Event>& events);
+
+  std::string id_;
+  std::unique_ptr<net::Client> client_;
+  std::map<std::string, Circuit> circuits_;
+  Clock::time_point last_sent_ = Clock::now();
+};
+
+class RelayRouter : public Remote {
+ public:
+  RelayRouter(std::string sig_url, Executor& executor)
+      : sig_(std::move(sig_url)), executor_(executor) {}
+  ~RelayRouter() override;
+
+  void member_added(const std::string& group, int rank, int size) override;
+  void member_ended(const std::string& group, int rank, bool failed) override;
+  void send(const std::string& group, int from, int to, std::string body) override;
+
+  /// Connects the links the members added since the last call need (one per
+  /// local member of a run with members elsewhere). Call after a batch of
+  /// members was submitted, before they run.
+  Status connect_pending();
+  /// Pumps every link: hands messages to the executor, reports lost peers,
+  /// closes the links of ended members once flushed. Link errors are warnings.
+  void pump();
+  /// The links' notify fds, for poll().
+  std::vector<int> fds() const;
+  int wait_ms() const;
+  /// Drops everything of `group` (it was aborted).
+  void abort(const std::string& group);
+
+  /// The peer id of a member: `<group>-r<rank>`.
+  static std::string peer_id(const std::string& group, int rank);
+
+ private:
+  struct Key {
+    std::string group;
+    int rank;
+    bool operator<(const Key& o) const {
+      return group != o.group ? group < o.group : rank < o.rank;
+    }
+  };
+  struct Member {
+    int size = 0;
+    bool ended = false;
+    std::chrono::steady_clock::time_point ended_at{};
+    std::unique_ptr<RelayLink> link;
+    std::vector<std::string> early;  // messages sent before the link was up
+    std::vector<int> early_to;
+    std::set<int> finished;  // remote ranks that said they finished
+  };
+  void finish(const Key& key, Member& m, bool failed);
+
+  std::string sig_;
+  Executor& executor_;
+  std::map<Key, Member> members_;
+};
+
+}  // namespace w::worker

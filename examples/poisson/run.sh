@@ -16,7 +16,7 @@
 #   POISSON_BLOCKITT  inner sweeps between exchanges (blockMaxItt) [20]
 #   POISSON_TOLERANCE largest difference to the reference allowed [1e-6]
 #   POISSON_REPEAT    runs of each split; its time is the best one [3]
-#   EXAMPLE_MODE      pool: wsig + wpool + 2 workers of 2 slots, each split a
+#   EXAMPLE_MODE      pool: wsig + wpool + 4 one-slot workers, each split a
 #                     coupled campaign relayed through wsig; filter: one
 #                     `wrun --group K -j K` per split, members on local slots [pool]
 set -euo pipefail
@@ -46,8 +46,8 @@ rm -f "$out"/*.txt "$out"/*.jsonl
 case $mode in
   pool)
     . "$here/../common/pool.sh"
-    pool_start "$build" 2 2 || fail "could not start the pool"
-    echo "pool mode: wsig $SIG, wpool $POOL, 2 workers x 2 slots"
+    pool_start "$build" 4 1 || fail "could not start the pool"
+    echo "pool mode: wsig $SIG, wpool $POOL, 4 workers of 1 slot"
     ;;
   filter) echo "filter mode: wrun --group K -j K" ;;
   *) fail "EXAMPLE_MODE is $mode, not pool or filter" ;;
@@ -96,7 +96,7 @@ for split in $splits; do
   diff=$(python3 "$here/field.py" diff "$out/field-$split.txt" "$out/reference.txt" |
     awk '{ printf "%.2g", $1 }') ||
     fail "split $split: cannot compare with the reference"
-  echo "split $split: $k blocks, $rounds rounds, $sweeps sweeps, residual $residual, max |u - reference| $diff, ${seconds} s"
+  echo "split $split: $k blocks, $rounds rounds, $sweeps sweeps, residual $residual, max |u - reference| $diff, ${seconds} s, on $(jq -r .worker "$out/result-$split.jsonl")"
   awk -v d="$diff" -v t="$tolerance" 'BEGIN { exit !(d <= t) }' ||
     fail "split $split: max difference to the reference $diff > $tolerance"
   worst=$(awk -v a="$worst" -v b="$diff" 'BEGIN { print (b > a ? b : a) }')
@@ -116,6 +116,9 @@ wplot=$build/examples/wplot
   --y-label "max residual" <"$out/convergence.txt" || fail "wplot line failed"
 "$wplot" line "$out/walltime.png" --points --y-zero --title "Wall time, ${grid} grid" --x-label "blocks" \
   --y-label "seconds" <"$out/walltime.txt" || fail "wplot line failed"
+for png in "$out/poisson.png" "$out/convergence.png" "$out/walltime.png"; do
+  [[ $(head -c 4 "$png" | od -An -c | tr -d ' ') == '211PNG' ]] || fail "$png is not a PNG file"
+done
 echo "figures: $out/poisson.png $out/convergence.png $out/walltime.png"
 [[ $mode == pool ]] && pool_stop
 echo "check: poisson ok $mode mode, wall time $figure, max diff $worst"

@@ -5,7 +5,7 @@
 # that the particle count is the same after every step and that the final
 # world is the same, cell for cell, whatever the partitioning; measures the
 # speed-up S = T1/TPN and the scaling σ = S/PN for 1 and 2 partitions on 1
-# and 2 slots, as the paper reports them.
+# and 2 workers, as the paper reports them, for this world and a larger one.
 #
 # Writes build/examples/randomwalk/: world.png (the final world, particles
 # coloured by id, i.e. by where they started), speedup.png (S and σ over PN)
@@ -18,8 +18,10 @@
 #   RANDOMWALK_SPLITS  partitionings to compare, rows x cols; the first two
 #                      give the speed-up (PN = 1, PN = 2) [1x1 1x2 2x2]
 #   RANDOMWALK_SEED    the seed [42]
-#   RANDOMWALK_REPEAT runs of each split; its time is the best one [3]
-#   EXAMPLE_MODE       pool: wsig + wpool + 2 workers of 2 slots, each split a
+#   RANDOMWALK_MORE    more worlds for the speed-up, RxC:steps, each run (and
+#                      checked) on 1x1 and 1x2 [1000x1000:50]
+#   RANDOMWALK_REPEAT  runs of each split; its time is the best one [3]
+#   EXAMPLE_MODE       pool: wsig + wpool + 4 one-slot workers, each split a
 #                      coupled campaign relayed through wsig; filter: one
 #                      `wrun --group K -j K` per split, members on local slots [pool]
 set -euo pipefail
@@ -33,6 +35,7 @@ world=${RANDOMWALK_WORLD:-200x200}
 steps=${RANDOMWALK_STEPS:-500}
 splits=${RANDOMWALK_SPLITS:-1x1 1x2 2x2}
 seed=${RANDOMWALK_SEED:-42}
+more=${RANDOMWALK_MORE-1000x1000:50}
 rows=${world%x*} cols=${world#*x}
 
 mode=${EXAMPLE_MODE:-pool}
@@ -48,8 +51,8 @@ rm -f "$out"/*.txt "$out"/*.jsonl
 case $mode in
   pool)
     . "$here/../common/pool.sh"
-    pool_start "$build" 2 2 || fail "could not start the pool"
-    echo "pool mode: wsig $SIG, wpool $POOL, 2 workers x 2 slots"
+    pool_start "$build" 4 1 || fail "could not start the pool"
+    echo "pool mode: wsig $SIG, wpool $POOL, 4 workers of 1 slot"
     ;;
   filter) echo "filter mode: wrun --group K -j K" ;;
   *) fail "EXAMPLE_MODE is $mode, not pool or filter" ;;
@@ -75,51 +78,71 @@ run_task() {
   fi
 }
 
+# simulate WORLD STEPS SPLITS: runs the world on each split (the best time
+# of $repeat runs in t[WORLD:K]), checks each, and that all end the same;
+# the first split's final world is left in world-WORLD.txt.
 declare -A t
-first="" pns=()
-for split in $splits; do
-  pr=${split%x*} pc=${split#*x} k=$((${split%x*} * ${split#*x}))
-  input=$(printf '{"rows":%d,"cols":%d,"partitions":[%d,%d],"steps":%d,"P":0.3,"seed":%d}' \
-    "$rows" "$cols" "$pr" "$pc" "$steps" "$seed")
-  seconds=""  # the best of $repeat runs
-  for ((run = 1; run <= repeat; run++)); do
-    start=$(date +%s%N)
-    run_task "$split" "$k" "$run" <<<"$input"
-    seconds=$(awk -v ns=$(($(date +%s%N) - start)) -v best="$seconds" \
-      'BEGIN { s = ns / 1e9; printf "%.3f", (best == "" || s < best) ? s : best }')
+simulate() {
+  local world=$1 steps=$2 splits=$3 split first="" rows=${1%x*} cols=${1#*x}
+  for split in $splits; do
+    local pr=${split%x*} pc=${split#*x} k=$((${split%x*} * ${split#*x})) run seconds="" start
+    local input members particles nsteps moves tag="$world-$split"
+    input=$(printf '{"rows":%d,"cols":%d,"partitions":[%d,%d],"steps":%d,"P":0.3,"seed":%d}' \
+      "$rows" "$cols" "$pr" "$pc" "$steps" "$seed")
+    for ((run = 1; run <= repeat; run++)); do
+      start=$(date +%s%N)
+      run_task "$tag" "$k" "$run" <<<"$input"
+      seconds=$(awk -v ns=$(($(date +%s%N) - start)) -v best="$seconds" \
+        'BEGIN { s = ns / 1e9; printf "%.3f", (best == "" || s < best) ? s : best }')
+    done
+    read -r members particles nsteps moves < <(python3 "$here/grid.py" assemble \
+      "$out/result-$tag.jsonl" "$out/world-$tag.txt") || fail "$tag: the check failed"
+    [[ $members == "$k" ]] || fail "$tag: $members members answered, not $k"
+    ((moves > 0)) || fail "$tag: no particle moved"
+    echo "$world, split $split: $k partitions, $particles particles in every one of $nsteps steps, $moves moves, ${seconds} s, on $(jq -r .worker "$out/result-$tag.jsonl")"
+    if [[ -z $first ]]; then
+      first=$split
+      cp "$out/world-$tag.txt" "$out/world-$world.txt"
+    else
+      cmp -s "$out/world-$world.txt" "$out/world-$tag.txt" ||
+        fail "$world: the final world of split $split differs from that of $first"
+    fi
+    t[$world:$k]=$seconds
   done
-  read -r members particles nsteps moves < <(python3 "$here/grid.py" assemble \
-    "$out/result-$split.jsonl" "$out/world-$split.txt") || fail "split $split: the check failed"
-  [[ $members == "$k" ]] || fail "split $split: $members members answered, not $k"
-  ((moves > 0)) || fail "split $split: no particle moved"
-  echo "split $split: $k partitions, $particles particles in every one of $nsteps steps, $moves moves, ${seconds} s"
-  if [[ -z $first ]]; then
-    first=$split
-  else
-    cmp -s "$out/world-$first.txt" "$out/world-$split.txt" ||
-      fail "the final world of split $split differs from that of $first"
-  fi
-  t[$k]=$seconds
-  pns+=("$k")
+}
+
+simulate "$world" "$steps" "$splits"
+worlds=("$world")
+for extra in $more; do
+  simulate "${extra%:*}" "${extra#*:}" "1x1 1x2"
+  worlds+=("${extra%:*}")
 done
 
-# S = T1 / TPN and σ = S / PN, T the wall time of the wrun run.
+# S = T1 / TPN and σ = S / PN for PN = 1, 2, T the wall time from submit
+# to result, for each world that ran on 1 and 2 partitions.
 figure="" speedup=$out/speedup.txt
-if ((${#pns[@]} >= 2)) && [[ ${pns[0]} == 1 ]]; then
-  {
-    echo "# S = T1/TPN"
-    for pn in 1 "${pns[1]}"; do awk -v p="$pn" -v a="${t[1]}" -v b="${t[$pn]}" 'BEGIN { print p, a / b }'; done
-    echo "# sigma = S/PN"
-    for pn in 1 "${pns[1]}"; do awk -v p="$pn" -v a="${t[1]}" -v b="${t[$pn]}" 'BEGIN { print p, a / b / p }'; done
-  } >"$speedup"
-  figure=$(awk '/^#/ { s++ } !/^#/ && $1 > 1 { v[s] = $2 } END { printf "S=%.2f sigma=%.2f", v[1], v[2] }' "$speedup")
-  "$build/examples/wplot" line "$out/speedup.png" --points --y-zero --title "Random walk, ${world}, ${steps} steps" \
-    --x-label "PN (partitions = slots)" --y-label "S, sigma" <"$speedup" || fail "wplot line failed"
+: >"$speedup"
+for w in "${worlds[@]}"; do
+  [[ -n ${t[$w:1]:-} && -n ${t[$w:2]:-} ]] || continue
+  awk -v w="$w" -v a="${t[$w:1]}" -v b="${t[$w:2]}" \
+    'BEGIN { printf "# S, %s\n1 1\n2 %g\n# sigma, %s\n1 1\n2 %g\n", w, a / b, w, a / b / 2 }' >>"$speedup"
+  figure+="${figure:+, }$(awk -v w="$w" -v a="${t[$w:1]}" -v b="${t[$w:2]}" \
+    'BEGIN { printf "S=%.2f sigma=%.2f (%s)", a / b, a / b / 2, w }')"
+done
+pngs=("$out/world.png")
+if [[ -n $figure ]]; then
+  "$build/examples/wplot" line "$out/speedup.png" --points --y-zero \
+    --title "Random walk: speed-up S and scaling sigma" --x-label "PN (partitions, one worker each)" \
+    --y-label "S, sigma" <"$speedup" || fail "wplot line failed"
+  pngs+=("$out/speedup.png")
 else
-  figure="T1=${t[1]:-?}s"
+  figure="T1=${t[$world:1]:-?}s"
 fi
 "$build/examples/wplot" heat "$rows" "$cols" "$out/world.png" --blank 0 \
-  --title "After $steps steps" <"$out/world-$first.txt" || fail "wplot heat failed"
-echo "figures: $out/world.png${figure:+ $out/speedup.png}"
+  --title "After $steps steps" <"$out/world-$world.txt" || fail "wplot heat failed"
+for png in "${pngs[@]}"; do
+  [[ $(head -c 4 "$png" | od -An -c | tr -d ' ') == '211PNG' ]] || fail "$png is not a PNG file"
+done
+echo "figures: ${pngs[*]}"
 [[ $mode == pool ]] && pool_stop
 echo "check: randomwalk ok $mode mode, $figure, same world for ${splits// /, }"

@@ -97,7 +97,7 @@ class Block {
       for (int j = -1; j <= m; ++j) {
         const int gi = static_cast<int>(row0) + i, gj = static_cast<int>(col0) + j;
         const bool edge = gi < 0 || gj < 0 || gi >= grid.rows || gj >= grid.cols;
-        if (edge) u_[at(i, j)] = next_[at(i, j)] = grid.g(gi, gj);
+        if (edge) u_[at(i, j)] = grid.g(gi, gj);
         f_[at(i, j)] = edge ? 0.0 : grid.f(gi, gj);
       }
   }
@@ -118,7 +118,7 @@ class Block {
         next_[k] = sum / d;
       }
     }
-    // Swap only the interiors' roles: the halo is the same in both arrays.
+    // The new interior back into u_ (next_'s halo is never read).
     for (int i = 0; i < n_; ++i) std::memcpy(&u_[at(i, 0)], &next_[at(i, 0)], m_ * sizeof(double));
     return worst;
   }
@@ -145,7 +145,6 @@ class Block {
   void put(bool column, int index, const std::vector<double>& line) {
     for (int k = 0; k < static_cast<int>(line.size()); ++k) {
       (column ? u(k, index) : u(index, k)) = line[k];
-      (column ? next_[at(k, index)] : next_[at(index, k)]) = line[k];
     }
   }
 

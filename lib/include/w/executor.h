@@ -67,6 +67,9 @@ class Remote {
   virtual void member_ended(const std::string& group, int rank, bool failed) = 0;
   /// Sends `body` (the router's framing) from local member `from` to rank `to`.
   virtual void send(const std::string& group, int from, int to, std::string body) = 0;
+  /// Bytes local member `from` has sent that are not yet acknowledged by
+  /// their receivers: its w_send is held while this is large.
+  virtual size_t backlog(const std::string& group, int from) const = 0;
 };
 
 struct ExecutorConfig {

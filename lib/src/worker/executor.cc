@@ -225,7 +225,6 @@ Status Executor::handle_slot(SlotState& s, std::vector<Outcome>& done) {
       const Task& t = s.queue.front();
       if (!t.member()) return Status::Internal("a task that is not coupled called w_send/w_recv");
       groups_->call(t.group, t.rank, r);
-      if (!s.slot) return {};  // cannot happen: calls answer, they do not stop slots
       continue;
     }
     Outcome out = outcome_of(s);

@@ -85,8 +85,9 @@ void Groups::break_run(Run& run) {
   for (auto& [rank, m] : run.members)
     if (!m.ended && m.waiting != Call::kNone) answer(m, m.waiting, W_EGROUP);
   for (auto& [rank, m] : run.members)
-    if (!m.ended && m.held_send_to >= 0) {
+    if (!m.ended && (m.held_send_to >= 0 || m.held_remote)) {
       m.held_send_to = -1;
+      m.held_remote = false;
       answer(m, Call::kSend, W_EGROUP);
     }
 }
@@ -197,6 +198,10 @@ void Groups::call(const std::string& group, int rank, const sandbox::Reply& r) {
         m.held_send_to = to;  // answered by release_sender
         return;
       }
+      if (m.route[static_cast<size_t>(to)] == 2 && remote_->backlog(group, rank) > kBacklog) {
+        m.held_remote = true;  // answered by expire() once the backlog is down
+        return;
+      }
       return answer(m, Call::kSend, 0);
     }
     case Call::kRecv:
@@ -250,9 +255,14 @@ int Groups::next_deadline_ms() const {
 void Groups::expire() {
   const auto now = Clock::now();
   for (auto& [g, run] : runs_)
-    for (auto& [rank, m] : run.members)
+    for (auto& [rank, m] : run.members) {
       if (m.waiting != Call::kNone && m.has_deadline && m.deadline <= now)
         answer(m, m.waiting, W_ETIMEOUT);
+      if (m.held_remote && remote_ && remote_->backlog(g, rank) <= kBacklog) {
+        m.held_remote = false;
+        answer(m, Call::kSend, 0);
+      }
+    }
 }
 
 }  // namespace w::worker

@@ -82,7 +82,8 @@ class Groups {
     int waiting_from = 0;
     bool has_deadline = false;
     Clock::time_point deadline;
-    int held_send_to = -1;  // a w_send answered only once `to` has read enough
+    int held_send_to = -1;     // a w_send answered only once `to` has read enough
+    bool held_remote = false;  // a w_send answered once the Remote's backlog is small
   };
   struct Run {
     int size = 0;

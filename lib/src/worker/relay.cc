@@ -205,10 +205,10 @@ int RelayLink::wait_ms() const {
   return best < 0 ? hb_ms : std::min(best, hb_ms);
 }
 
-bool RelayLink::flushed() const {
-  for (const auto& [dst, c] : circuits_)
-    if (!c.out.empty() || c.in_flight > 0) return false;
-  return true;
+size_t RelayLink::backlog() const {
+  size_t n = 0;
+  for (const auto& [dst, c] : circuits_) n += c.out.size() + c.in_flight;
+  return n;
 }
 
 std::vector<std::string> RelayLink::open_peers() const {
@@ -264,6 +264,14 @@ void RelayRouter::send(const std::string& group, int from, int to, std::string b
   }
   Status s = m.link->send(peer_id(group, to), std::move(body));
   if (!s.ok()) diag::warning("{}", s.message());
+}
+
+size_t RelayRouter::backlog(const std::string& group, int from) const {
+  auto it = members_.find({group, from});
+  if (it == members_.end()) return 0;
+  size_t n = 0;
+  for (const std::string& b : it->second.early) n += b.size();
+  return n + (it->second.link ? it->second.link->backlog() : 0);
 }
 
 Status RelayRouter::connect_pending() {

@@ -57,7 +57,9 @@ class RelayLink {
   /// Milliseconds until the next retry is due; -1: none is waiting.
   int wait_ms() const;
   /// Everything queued has been sent and acknowledged.
-  bool flushed() const;
+  bool flushed() const { return backlog() == 0; }
+  /// Bytes queued or sent and not yet acknowledged, on all circuits.
+  size_t backlog() const;
   /// Peers with an open circuit.
   std::vector<std::string> open_peers() const;
 
@@ -95,6 +97,7 @@ class RelayRouter : public Remote {
   void member_added(const std::string& group, int rank, int size) override;
   void member_ended(const std::string& group, int rank, bool failed) override;
   void send(const std::string& group, int from, int to, std::string body) override;
+  size_t backlog(const std::string& group, int from) const override;
 
   /// Connects the links the members added since the last call need (one per
   /// local member of a run with members elsewhere). Call after a batch of

@@ -4,7 +4,8 @@
 // "abort_rank": that rank aborts (SIGABRT) before sending; "sleep_ms": sleep
 // between rounds (time for a test to kill a worker mid-exchange);
 // "timeout_ms": how long w_recv waits (default 20000; w_barrier waits 20 s); "mute_rank": that
-// rank sends nothing (its neighbour's w_recv times out).
+// rank sends nothing (its neighbour's w_recv times out); "pause_ms": sleep
+// before anything (with "rounds":0, a slow task that is not coupled).
 #include <time.h>
 
 #include <cstdlib>
@@ -12,11 +13,17 @@
 
 #include "w_kernel.hpp"
 
+static void sleep_ms(long long ms) {
+  struct timespec ts = {static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000L};
+  nanosleep(&ts, nullptr);
+}
+
 static std::vector<long long> ring(const msgpack::object& in) {
+  if (long long pause = w::kernel::field<long long>(in, "pause_ms", 0); pause > 0) sleep_ms(pause);
   const long long x =
       w::kernel::field<long long>(in, "x", w::kernel::field<long long>(in, "min", 0));
   const long long rounds = w::kernel::field<long long>(in, "rounds", 3);
-  const long long sleep_ms = w::kernel::field<long long>(in, "sleep_ms", 0);
+  const long long pause_ms = w::kernel::field<long long>(in, "sleep_ms", 0);
   const int timeout_ms = w::kernel::field<int>(in, "timeout_ms", 20000);
   const int rank = w::kernel::rank(), size = w::kernel::size();
   if (w::kernel::field<long long>(in, "abort_rank", -1) == rank) std::abort();
@@ -26,11 +33,7 @@ static std::vector<long long> ring(const msgpack::object& in) {
       w::kernel::send((rank + 1) % size, x * 1000 + rank * 10 + r);
     got.push_back(w::kernel::recv<long long>((rank + size - 1) % size, timeout_ms));
     w::kernel::barrier(20000);
-    if (sleep_ms > 0) {
-      struct timespec ts = {static_cast<time_t>(sleep_ms / 1000),
-                            static_cast<long>(sleep_ms % 1000) * 1000000L};
-      nanosleep(&ts, nullptr);
-    }
+    if (pause_ms > 0) sleep_ms(pause_ms);
   }
   return got;
 }

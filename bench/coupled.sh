@@ -8,7 +8,8 @@
 #     through a real wsig's relay,
 # baseline: bench/pingpong_socket, two processes and a socketpair.
 # Each figure is the best of REPS runs (one task per run, bench/pingpong.c).
-# Usage: bench/coupled.sh [BUILD_DIR]
+# Usage: bench/coupled.sh [BUILD_DIR]  (env: N SIZE STREAM_N STREAM_SIZE RELAY_N
+#   RELAY_STREAM_N REPS, WSIG_ARGS e.g. "--relay-window 4096")
 set -euo pipefail
 B=${1:-build}
 BIN=$B/bin K=$B/kernels
@@ -63,7 +64,7 @@ jq -c '.output[0] // error("task failed: \(.)")' "$tmp/local.out" >"$tmp/local.j
 read -r l_rtt l_mbs < <(best "$tmp/local.jsonl")
 
 # (b) Two wrun -j 1 of one pool: the members can only meet through wsig.
-"$BIN/wsig" -p 0 -H 127.0.0.1 2>"$tmp/wsig.log" &
+"$BIN/wsig" -p 0 -H 127.0.0.1 ${WSIG_ARGS:-} 2>"$tmp/wsig.log" &
 pids+=("$!")
 sig_port=$(listening "$tmp/wsig.log")
 "$BIN/wpool" serve --db "$tmp/pool.db" --listen 127.0.0.1:0 --sig "ws://127.0.0.1:$sig_port/" \

@@ -91,7 +91,14 @@ void PoolServer::top_up(Worker& w) {
   }
   const int want = w.row.slots + prefetch(w) - w.busy();
   if (want <= 0) return;
-  if (!c || send_tasks(w, *c, want) || !c->replicated() || w.busy()) return;
+  if (!c || send_tasks(w, *c, want) || w.busy()) return;
+  if (!c->replicated()) {
+    // The campaign only looked like it had work (its tasks had not been read
+    // from the store since a restart, and there were none): try the others,
+    // now that it no longer looks so.
+    if (!c->has_work()) top_up(w);
+    return;
+  }
   // Every replica this campaign wants now is one this worker already has:
   // let it serve another campaign meanwhile.
   if (Campaign* other = pick_campaign(w, c->row.id)) {

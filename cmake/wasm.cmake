@@ -63,8 +63,10 @@ function(w_add_kernel_wasm name)
             -sSTANDALONE_WASM --no-entry -sALLOW_MEMORY_GROWTH=1
             -sEXPORTED_FUNCTIONS=_malloc,_free
             -DMSGPACK_NO_BOOST -I${PROJECT_SOURCE_DIR}/lib/kernel -idirafter /usr/include
+            --js-library ${PROJECT_SOURCE_DIR}/lib/kernel/w_kernel_wasm_host.js
             ${srcs} ${w_kernel_host_o} -o ${out}
     DEPENDS ${srcs} ${w_kernel_host_o} ${PROJECT_SOURCE_DIR}/lib/kernel/w_kernel.h
+            ${PROJECT_SOURCE_DIR}/lib/kernel/w_kernel_wasm_host.js
             ${PROJECT_SOURCE_DIR}/lib/kernel/w_kernel.hpp
     COMMENT "emcc ${name}.wasm" VERBATIM)
   add_custom_target(${name}_wasm DEPENDS ${out})
@@ -90,13 +92,18 @@ if(W_EMCC AND W_EMXX)
   set(w_lib ${PROJECT_SOURCE_DIR}/lib/src)
   set(w_wrun_sources
     ${w_lib}/worker/browser_emscripten.cc
+    ${w_lib}/worker/members_emscripten.cc
+    ${w_lib}/worker/group.cc
+    ${w_lib}/worker/relay.cc
+    ${w_lib}/stream/msgpack_json.cc
     ${w_lib}/net/client_emscripten.cc
     ${w_lib}/util/sha256_emscripten.cc
     ${w_lib}/stream/msgpack.cc
     ${w_lib}/stream/map_view.cc
     ${w_lib}/status/status.cc
     ${w_lib}/diag/diag.cc)
-  file(GLOB w_wrun_headers ${PROJECT_SOURCE_DIR}/lib/include/w/*.h ${w_lib}/net/*.h)
+  file(GLOB w_wrun_headers ${PROJECT_SOURCE_DIR}/lib/include/w/*.h ${w_lib}/net/*.h
+       ${w_lib}/worker/*.h)
   set(w_wrun_js ${W_WWW_DIR}/wrun.js)
   set(w_wrun_objects)
   foreach(src ${w_wrun_sources})
@@ -116,7 +123,7 @@ if(W_EMCC AND W_EMXX)
     OUTPUT ${w_wrun_js} ${W_WWW_DIR}/wrun.wasm
     COMMAND ${w_emenv} ${W_EMXX} ${W_WASM_OPT} -fwasm-exceptions
             -sENVIRONMENT=worker -sALLOW_MEMORY_GROWTH=1 -lwebsocket.js --no-entry
-            -sEXPORTED_FUNCTIONS=_malloc,_free,_w_browser_start,_w_browser_pause,_w_browser_resume,_w_browser_throttle
+            -sEXPORTED_FUNCTIONS=_malloc,_free,_w_browser_start,_w_browser_pause,_w_browser_resume,_w_browser_throttle,_w_browser_member_call,_w_browser_member_done
             -sEXPORTED_RUNTIME_METHODS=ccall
             ${w_wrun_objects} -o ${w_wrun_js}
     DEPENDS ${w_wrun_objects}

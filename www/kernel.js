@@ -6,6 +6,11 @@
 // build, so this file never hard-codes w_out's layout. Bytes are copied
 // into the kernel's memory for each call and the result copied out.
 //
+// A member of a coupled task (run(input, {rank, size})) calls w_send,
+// w_recv and w_barrier through the imports of module "wkit"; they go to the
+// `host` given to the constructor, whose functions block this thread until
+// they have an answer (see kernel_worker.js).
+//
 // A trap (unreachable, out-of-bounds access, stack overflow) leaves the
 // instance in an unknown state: run() reports the trap as the task's error
 // and the next call gets a fresh instance of the same compiled module, with
@@ -16,7 +21,8 @@
   // WASI and Emscripten imports a standalone module may name. Kernels are
   // compute only: writes are swallowed, everything else reports ENOSYS.
   const ENOSYS = 52;
-  function makeImports(module) {
+  const W_ERANK = -3;
+  function makeImports(module, kernel) {
     const imports = {};
     for (const imp of WebAssembly.Module.imports(module)) {
       if (imp.kind !== 'function') continue;
@@ -28,10 +34,31 @@
         fn = () => {};
       } else if (imp.name === 'abort') {
         fn = () => { throw new WebAssembly.RuntimeError('abort() called'); };
+      } else if (imp.module === 'wkit') {
+        fn = groupImport(imp.name, kernel);
       }
       imports[imp.module][imp.name] = fn;
     }
     return imports;
+  }
+
+  // wkit_send(out, to, bytes, n), wkit_recv(out, from, buffer, cap, timeout_ms),
+  // wkit_barrier(out, timeout_ms): copied across the kernel's memory.
+  function groupImport(name, kernel) {
+    const memory = () => new Uint8Array(kernel.live.exports.memory.buffer);
+    if (name === 'wkit_send')
+      return (out, to, p, n) => (kernel.host ? kernel.host.send(to, memory().slice(p, p + n)) : W_ERANK);
+    if (name === 'wkit_recv')
+      return (out, from, p, cap, timeout) => {
+        if (!kernel.host) return W_ERANK;
+        const r = kernel.host.recv(from, timeout);
+        if (typeof r === 'number') return r;
+        memory().set(r.length > cap ? r.subarray(0, cap) : r, p);
+        return r.length;
+      };
+    if (name === 'wkit_barrier')
+      return (out, timeout) => (kernel.host ? kernel.host.barrier(timeout) : W_ERANK);
+    return () => ENOSYS;
   }
 
   class KernelExit extends Error {
@@ -42,12 +69,15 @@
 
   class Kernel {
     /// code: the .wasm bytes or an already compiled WebAssembly.Module;
-    /// staticData: Uint8Array of msgpack or null. Compiling synchronously
-    /// is allowed off the page's thread.
-    constructor(code, staticData) {
+    /// staticData: Uint8Array of msgpack or null; host: {send(to, bytes),
+    /// recv(from, timeout_ms) -> Uint8Array or a W_E* code, barrier(timeout_ms)}
+    /// for members of coupled tasks, or absent. Compiling synchronously is
+    /// allowed off the page's thread.
+    constructor(code, staticData, host) {
       this.module = code instanceof WebAssembly.Module ? code : new WebAssembly.Module(code);
       this.staticData = staticData && staticData.length ? staticData : null;
       this.instance = null;
+      this.host = host || null;
       const names = WebAssembly.Module.exports(this.module).map((e) => e.name);
       for (const need of ['w_main', 'malloc', 'free', 'w_host_out_new'])
         if (!names.includes(need)) throw new Error('kernel module does not export ' + need);
@@ -56,7 +86,8 @@
     /// Instantiates (again) and runs w_init; throws with the reason.
     start() {
       this.instance = null;
-      const instance = new WebAssembly.Instance(this.module, makeImports(this.module));
+      const instance = new WebAssembly.Instance(this.module, makeImports(this.module, this));
+      this.live = instance;  // the wkit imports reach its memory through it
       const x = instance.exports;
       if (x._initialize) x._initialize();
       this.out = x.w_host_out_new();
@@ -78,9 +109,10 @@
       return p;
     }
 
-    /// Runs one dataset (msgpack bytes). Returns {output: Uint8Array} or
-    /// {error: string}; never throws for the kernel's faults.
-    run(input) {
+    /// Runs one dataset (msgpack bytes); group: {rank, size} for a member of
+    /// a coupled task. Returns {output: Uint8Array} or {error: string};
+    /// never throws for the kernel's faults.
+    run(input, group) {
       try {
         if (!this.instance) this.start();
       } catch (e) {
@@ -88,7 +120,10 @@
         return { error: 'kernel failed to start: ' + describe(e) };
       }
       const x = this.instance.exports;
+      if (group && !x.w_host_out_group)
+        return { error: 'this kernel was built without coupled tasks: rebuild it' };
       try {
+        if (group) x.w_host_out_group(this.out, group.rank, group.size);
         const p = this.copyIn(x, input);
         const rc = x.w_main(p, input.length, this.out);
         x.free(p);

@@ -6,11 +6,49 @@
 // {cmd: 'resume'}, {cmd: 'throttle', percent}.
 // Worker → page: {type: 'status', state, campaign, done, failed, ...},
 // {type: 'log', text}.
+//
+// Members of coupled tasks run in an inner Web Worker (kernel_worker.js),
+// because their w_recv blocks: this thread carries their messages (wrun.wasm
+// routes them, to other members through wsig's relay) and answers each call
+// through a SharedArrayBuffer.
 'use strict';
 importScripts('kernel.js');
 
 const modules = new Map();  // sha256 → WebAssembly.Module, compiled once
 let kernel = null;
+let kernelSha = '', kernelStatic = null;
+// The member's inner worker and the buffer its calls are answered through:
+// room for the largest message (W_MESSAGE_MAX) after a 16-byte header.
+const MESSAGE_MAX = 16 << 20;
+let member = null;  // {worker, sab, ctl, data}
+let pending = null;  // bytes of the inner worker's last call or result, for wrun.wasm
+
+// Starts the inner worker ahead of need: one started in the middle of a
+// group run takes seconds to come up in Chromium, and the others wait.
+function memberSpawn() {
+  if (member || typeof SharedArrayBuffer === 'undefined' || !self.crossOriginIsolated) return;
+  const sab = new SharedArrayBuffer(16 + MESSAGE_MAX);
+  member = { worker: new Worker('kernel_worker.js'), sab, ctl: new Int32Array(sab, 0, 4),
+    data: new Uint8Array(sab, 16) };
+  member.worker.onmessage = memberMessage;
+  member.worker.onerror = (e) => {
+    e.preventDefault();
+    memberMessage({ data: { type: 'done', error: 'kernel worker: ' + e.message, ms: 0 } });
+  };
+}
+
+function memberMessage(event) {
+  const m = event.data;
+  if (m.type === 'call') {
+    pending = m.bytes || null;
+    Module._w_browser_member_call(m.call, m.peer, pending ? pending.length : 0, m.timeout);
+  } else if (m.type === 'done') {
+    const ok = !('error' in m);
+    pending = ok ? m.output : new TextEncoder().encode(m.error);
+    Module._w_browser_member_done(ok ? 1 : 0, pending.length, m.ms);
+  }
+  pending = null;
+}
 
 self.wkitHost = {
   hasKernel(sha) {
@@ -20,6 +58,8 @@ self.wkitHost = {
   useKernel(sha, bytes, staticData) {
     try {
       if (bytes) modules.set(sha, new WebAssembly.Module(bytes));
+      kernelSha = sha;
+      kernelStatic = staticData;
       kernel = new WKernel(modules.get(sha), staticData);
       kernel.start();
       return '';
@@ -30,6 +70,37 @@ self.wkitHost = {
   },
   run(input) {
     return kernel ? kernel.run(input) : { error: 'no kernel loaded' };
+  },
+  // Starts a member of a coupled task; returns '' or why it cannot run here.
+  memberStart(input, rank, size) {
+    if (typeof SharedArrayBuffer === 'undefined' || !self.crossOriginIsolated)
+      return 'coupled tasks need a cross-origin isolated page (SharedArrayBuffer): ' +
+        'serve it over https or from localhost, with COOP and COEP headers';
+    if (!modules.has(kernelSha)) return 'no kernel loaded';
+    memberSpawn();
+    member.worker.postMessage({ cmd: 'run', module: modules.get(kernelSha),
+      staticData: kernelStatic, sab: member.sab, input, rank, size });
+    return '';
+  },
+  // Answers the member's waiting call: its rc and, for a w_recv, the message.
+  memberAnswer(rc, bytes) {
+    if (!member) return;
+    const n = bytes ? Math.min(bytes.length, MESSAGE_MAX) : 0;
+    if (n) member.data.set(bytes.subarray(0, n));
+    member.ctl[1] = rc;
+    member.ctl[2] = n;
+    Atomics.store(member.ctl, 0, 1);
+    Atomics.notify(member.ctl, 0);
+  },
+  // Stops the member at once (its run was aborted) and starts a new inner worker.
+  memberStop() {
+    if (member) member.worker.terminate();
+    member = null;
+    memberSpawn();
+  },
+  // Copies the bytes of the call or result being handled into wrun.wasm's memory.
+  takePending(heap, p) {
+    if (pending) heap.set(pending, p);
   },
   status(json) {
     self.postMessage(Object.assign({ type: 'status' }, JSON.parse(json)));
@@ -49,6 +120,7 @@ self.onmessage = async (event) => {
   const m = event.data;
   await ready;
   if (m.cmd === 'start') {
+    memberSpawn();
     Module.ccall('w_browser_start', null, ['string', 'string', 'string', 'number'],
       [m.pool, m.name || 'browser', m.key || '', m.throttle || 100]);
   } else if (m.cmd === 'pause') {

@@ -29,3 +29,33 @@ W_EXPORT size_t w_host_out_size(const w_out* out) {
 W_EXPORT const char* w_host_out_error(const w_out* out) {
   return out->error;
 }
+
+/* Coupled tasks: the host's w_send, w_recv and w_barrier are imports of
+ * module "wkit" (www/kernel.js provides them; they block the kernel's
+ * thread until answered). w_kernel_wasm_host.js declares them to Emscripten. */
+__attribute__((import_module("wkit"), import_name("wkit_send"))) int wkit_send(w_out* out, int to,
+                                                                               const void* bytes,
+                                                                               size_t n);
+__attribute__((import_module("wkit"), import_name("wkit_recv"))) long wkit_recv(
+    w_out* out, int from, void* buffer, size_t cap, int timeout_ms);
+__attribute__((import_module("wkit"), import_name("wkit_barrier"))) int wkit_barrier(
+    w_out* out, int timeout_ms);
+
+static int host_send(w_out* out, int to, const void* bytes, size_t n) {
+  return wkit_send(out, to, bytes, n);
+}
+static long host_recv(w_out* out, int from, void* buffer, size_t cap, int timeout_ms) {
+  return wkit_recv(out, from, buffer, cap, timeout_ms);
+}
+static int host_barrier(w_out* out, int timeout_ms) {
+  return wkit_barrier(out, timeout_ms);
+}
+
+/* Makes the next w_main a member of a coupled task (after w_host_out_reset). */
+W_EXPORT void w_host_out_group(w_out* out, int rank, int size) {
+  out->rank = rank;
+  out->group_size = size;
+  out->send = host_send;
+  out->recv = host_recv;
+  out->barrier = host_barrier;
+}

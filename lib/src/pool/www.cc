@@ -68,6 +68,10 @@ std::optional<net::HttpResponse> www_file(const std::string& dir, const std::str
   r.headers.emplace_back("ETag", "\"" + sha256_hex(bytes) + "\"");
   r.headers.emplace_back("Cache-Control", "no-cache");
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  // Cross-origin isolation: the browser worker's members of coupled tasks
+  // block in w_recv on a SharedArrayBuffer, which needs both (www/worker.js).
+  r.headers.emplace_back("Cross-Origin-Opener-Policy", "same-origin");
+  r.headers.emplace_back("Cross-Origin-Embedder-Policy", "require-corp");
   return r;
 }
 

@@ -184,7 +184,7 @@ class JsonEmitter {
   Status bin(uint64_t n) {
     if (static_cast<uint64_t>(end_ - p_) < n) return truncated();
     out_ += "{\"$b64\":\"";
-    out_ += base64_encode({reinterpret_cast<const char*>(p_), n});
+    out_ += base64_encode({reinterpret_cast<const char*>(p_), static_cast<size_t>(n)});
     out_ += "\"}";
     p_ += n;
     return {};
@@ -195,7 +195,7 @@ class JsonEmitter {
     if (static_cast<uint64_t>(end_ - p_) < n) return truncated();
     fmt::format_to(std::back_inserter(out_), "{{\"$ext\":{},\"$b64\":\"",
                    static_cast<int8_t>(type));
-    out_ += base64_encode({reinterpret_cast<const char*>(p_), n});
+    out_ += base64_encode({reinterpret_cast<const char*>(p_), static_cast<size_t>(n)});
     out_ += "\"}";
     p_ += n;
     return {};

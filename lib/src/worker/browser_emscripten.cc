@@ -12,6 +12,10 @@
 // connects again, so the pool never leases tasks to a paused worker. A
 // lost connection reconnects with exponential backoff and jitter.
 //
+// Members of coupled tasks (items with `group`) go to BrowserMembers
+// (members_emscripten.h): their kernel runs in an inner Web Worker and they
+// talk to the other members through the welcome's `sig` (wsig's relay).
+//
 // REQUIRES: everything runs on the Web Worker's one thread.
 #include <emscripten.h>
 #include <emscripten/eventloop.h>
@@ -26,6 +30,7 @@
 #include <fmt/format.h>
 
 #include "../net/client_emscripten.h"
+#include "members_emscripten.h"
 #include "w/msgpack.h"
 #include "w/net_client.h"
 #include "w/pool.h"
@@ -70,7 +75,15 @@ struct Task {
 class BrowserWorker {
  public:
   BrowserWorker(std::string pool, std::string name, std::string key, int throttle)
-      : pool_(std::move(pool)), name_(std::move(name)), key_(std::move(key)), throttle_(throttle) {}
+      : pool_(std::move(pool)),
+        name_(std::move(name)),
+        key_(std::move(key)),
+        throttle_(throttle),
+        members_([this](std::string item, bool ok) {
+          ++(ok ? done_ : failed_);
+          send_results({std::move(item)});
+          report(members_.busy() ? "working" : "idle");
+        }) {}
 
   void connect();
   void pause();
@@ -104,6 +117,7 @@ class BrowserWorker {
   double last_sent_ = 0, backoff_ms_ = 200;
   long heartbeat_timer_ = 0;
   int64_t done_ = 0, failed_ = 0;
+  BrowserMembers members_;  // coupled tasks' members
 };
 
 void BrowserWorker::report(const std::string& state, const std::string& detail) {
@@ -120,6 +134,7 @@ void BrowserWorker::connect() {
   kernel_ready_ = false;
   campaign_ = 0;
   waiting_.clear();
+  members_.clear();
   report("connecting");
   auto c = net::Client::connect(pool_ + "/worker", net::ClientOptions{});
   if (!c.ok()) return lost(c.status().message());
@@ -156,6 +171,7 @@ void BrowserWorker::heartbeat(void* self) {
 void BrowserWorker::lost(const std::string& why) {
   client_.reset();
   waiting_.clear();  // the pool requeues our leases when the socket closes
+  members_.clear();
   if (paused_) return report("paused");
   const double jitter = 0.5 + emscripten_random();
   const double delay = backoff_ms_ * jitter;
@@ -166,6 +182,7 @@ void BrowserWorker::lost(const std::string& why) {
 }
 
 void BrowserWorker::pump() {
+  members_.pump();  // the hook is global: wsig's relay links land here too
   if (!client_) return;
   net::Message msg;
   while (client_ && client_->try_receive(msg)) handle(msg.data);
@@ -181,6 +198,7 @@ void BrowserWorker::handle(const std::string& data) {
     backoff_ms_ = 200;
     id_ = *m->string("id", "");
     heartbeat_ms_ = static_cast<int>(*m->integer("heartbeat_ms", 5000));
+    members_.set_sig(*m->string("sig", ""));
     report("idle");
   } else if (type == "campaign") {
     on_campaign(*m);
@@ -192,9 +210,23 @@ void BrowserWorker::handle(const std::string& data) {
     for (auto raw : items) {
       auto t = mp::MapView::parse(raw);
       if (!t.ok()) return lost("tasks: bad item");
+      if (t->has("group")) {
+        const int rank = static_cast<int>(*t->integer("rank", 0));
+        const int size = static_cast<int>(*t->integer("size", 0));
+        std::string group = *t->string("group", "");
+        if (group.empty() || size < 2 || rank < 0 || rank >= size)
+          return lost("tasks: bad group member");
+        members_.submit(*t->integer("id"), std::move(group), rank, size,
+                        std::string(t->raw("input")));
+        report("working");
+        continue;
+      }
       waiting_.push_back({*t->integer("id"), std::string(t->raw("input"))});
     }
     schedule_run(0);
+  } else if (type == "abort") {
+    members_.abort(*m->string("group", ""));
+    report(members_.busy() ? "working" : "idle");
   } else if (type == "error") {
     paused_ = true;  // refused (wrong key, version): retrying would not help
     lost(*m->string("message", "refused by the pool"));
@@ -211,6 +243,7 @@ void BrowserWorker::on_campaign(const mp::MapView& m) {
   static_ = std::string(m.raw("static"));
   if (static_ == "\xc0") static_.clear();
   kernel_ready_ = false;
+  members_.set_kernel(false);
   if (js_kernel_cached(kernel_sha_.c_str())) return use_kernel("");
   send(mp::MapBuilder().str("t", "fetch").str("kernel", kernel_sha_).done());
   report("fetching", kernel_sha_.substr(0, 12));
@@ -236,9 +269,11 @@ void BrowserWorker::use_kernel(const std::string& wasm) {
     for (const Task& t : waiting_) items.push_back(result_item(t.id, false, why, 0));
     waiting_.clear();
     send_results(items);
+    members_.set_kernel(false, why);
     return report("idle", why);
   }
   kernel_ready_ = true;
+  members_.set_kernel(true);
   schedule_run(0);
 }
 
@@ -308,11 +343,14 @@ void BrowserWorker::pause() {
   if (client_ && welcomed_) {
     std::string ids;
     mp::Packer pk(ids);
-    pk.array(static_cast<uint32_t>(waiting_.size()));
+    const std::vector<int64_t> held = members_.held();  // their runs end without an attempt
+    pk.array(static_cast<uint32_t>(waiting_.size() + held.size()));
     for (const Task& t : waiting_) pk.integer(t.id);
+    for (int64_t id : held) pk.integer(id);
     send(mp::MapBuilder().str("t", "bye").raw("returned", ids).done());
   }
   waiting_.clear();
+  members_.clear();
   if (client_) client_->close();  // the browser writes the bye before the close frame
   client_.reset();
   report("paused");

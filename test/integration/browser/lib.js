@@ -18,11 +18,12 @@ function tmpdir() {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'wkit-browser-'));
 }
 
-// Starts wpool serve on 127.0.0.1:0 with build/www; resolves {port, ws, http, log()}.
-function startPool(dir) {
+// Starts wpool serve on 127.0.0.1:0 with build/www (and `extra` flags);
+// resolves {port, ws, http, log()}.
+function startPool(dir, extra = []) {
   const proc = spawn(path.join(BIN, 'wpool'),
     ['serve', '--db', path.join(dir, 'pool.db'), '--listen', '127.0.0.1:0',
-      '--www', path.join(BUILD, 'www'), '--heartbeat', '1s'],
+      '--www', path.join(BUILD, 'www'), '--heartbeat', '1s', ...extra],
     { stdio: ['ignore', 'ignore', 'pipe'] });
   started.push(proc);
   let log = '';
@@ -39,6 +40,28 @@ function startPool(dir) {
       }
     });
     proc.on('exit', (code) => reject(new Error(`wpool exited ${code}: ${log}`)));
+  });
+}
+
+// Starts a real wsig on 127.0.0.1:0; resolves {port, url, http, log()}.
+function startWsig() {
+  const proc = spawn(path.join(BIN, 'wsig'), ['-p', '0', '-H', '127.0.0.1'],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
+  started.push(proc);
+  let log = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('wsig did not start: ' + log)), 10000);
+    proc.stderr.on('data', (d) => {
+      log += d;
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(log);
+      if (m && timer) {
+        clearTimeout(timer);
+        const port = Number(m[1]);
+        resolve({ port, proc, url: `ws://127.0.0.1:${port}/`, http: `http://127.0.0.1:${port}`,
+          log: () => log });
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`wsig exited ${code}: ${log}`)));
   });
 }
 
@@ -93,5 +116,5 @@ function stopAll() {
 }
 process.on('exit', stopAll);
 
-module.exports = { BIN, KERNELS, BUILD, tmpdir, startPool, startNativeWorker, run, lines, launch,
+module.exports = { BIN, KERNELS, BUILD, tmpdir, startPool, startWsig, startNativeWorker, run, lines, launch,
   until, status, stopAll };

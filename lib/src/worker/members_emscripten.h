@@ -1,0 +1,95 @@
+// The browser worker's members of coupled tasks (w-protocol(7) "Coupled
+// campaigns"): wrun.wasm's counterpart of the executor's group machinery.
+//
+// One Web Worker is one slot, so it runs one member at a time; the member's
+// kernel runs in an inner Web Worker (www/kernel_worker.js) and its w_send,
+// w_recv and w_barrier come here as calls that the same router as native
+// wrun (Groups, group.h) answers. Every other member of its run is remote:
+// messages travel through wsig's relay on a RelayLink (relay.h) with the
+// peer id `<group>-r<rank>` and the same framing as a native worker, so
+// browser and native members of one run talk to each other.
+//
+// REQUIRES: everything runs on the Web Worker's one thread.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "group.h"
+#include "relay.h"
+
+namespace w::worker {
+
+class BrowserMembers : public Remote {
+ public:
+  /// Sends one `results` item (a member's result, with rank and group).
+  using ResultFn = std::function<void(std::string item, bool ok)>;
+  explicit BrowserMembers(ResultFn on_result);
+  ~BrowserMembers() override;
+
+  /// wsig's URL (the welcome's `sig`); empty: members cannot reach the others.
+  void set_sig(std::string sig) { sig_ = std::move(sig); }
+  /// Members start only while the campaign's kernel is ready; a kernel that
+  /// cannot load (`why`) fails the members waiting for it.
+  void set_kernel(bool ready, const std::string& why = {});
+
+  /// A member from a `tasks` item; it starts once the one before it ended.
+  void submit(int64_t id, std::string group, int rank, int size, std::string input);
+  /// The ids of the members not finished here (a `bye`'s `returned`).
+  std::vector<int64_t> held() const;
+  /// `abort`: stops that run's member here, with no result.
+  void abort(const std::string& group);
+  /// The pool connection is gone: everything is dropped (the pool re-queues).
+  void clear();
+  bool busy() const { return running_ || !waiting_.empty(); }
+
+  /// From the inner worker: a call of the running member's hooks
+  /// (sandbox::Call as int), and its end.
+  void on_call(int call, int peer, std::string bytes, int timeout_ms);
+  void on_done(bool ok, std::string bytes, double ms);
+
+  /// Reads the relay links, expires timed-out calls, retries opens; call
+  /// on every WebSocket event and from a timer.
+  void pump();
+
+  // Remote
+  void member_added(const std::string& group, int rank, int size) override;
+  void member_ended(const std::string& group, int rank, bool failed) override;
+  void send(const std::string& group, int from, int to, std::string body) override;
+  size_t backlog(const std::string& group, int from) const override;
+
+ private:
+  struct Member {
+    int64_t id = 0;
+    std::string group;
+    int rank = 0, size = 0;
+    std::string input;
+  };
+  struct Link {
+    std::unique_ptr<RelayLink> link;
+    bool ended = false;
+    double ended_at = 0;
+    std::set<int> finished;  // remote ranks that said they finished
+  };
+  void start_next();
+  void finish(bool ok, const std::string& bytes, double ms);
+  void schedule_tick();
+  static void tick(void* self);
+
+  ResultFn on_result_;
+  std::string sig_;
+  Groups groups_;
+  std::deque<Member> waiting_;
+  bool running_ = false, ready_ = false;
+  Member current_;
+  std::map<std::pair<std::string, int>, Link> links_;  // by (group, local rank)
+  long timer_ = 0;
+};
+
+}  // namespace w::worker

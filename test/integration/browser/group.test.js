@@ -1,0 +1,93 @@
+// Coupled tasks with browser members: a real wsig, a real wpool serve --sig,
+// the volunteer page in headless Chromium with 2 Web Workers (one slot each)
+// and one native wrun -j 2. A K=4 ring campaign needs all 4 slots for every
+// group run, so each run has two browser members and two native ones, all
+// talking through wsig's relay; it completes with outputs equal, task by
+// task, to the filter-mode run `wrun -k ring.so --group 4 -j 4`.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const lib = require('./lib');
+
+test('a K=4 ring campaign over two browser members and two native ones', async () => {
+  const dir = lib.tmpdir();
+  const sig = await lib.startWsig();
+  const pool = await lib.startPool(dir, ['--sig', sig.url]);
+  // 8 tasks of 5 rounds each; the x make every message different.
+  const datasets = Array.from({ length: 8 }, (_, i) => JSON.stringify({ x: 7 + i, rounds: 5 }))
+    .join('\n') + '\n';
+  lib.run('wpool', ['submit', 'ring', '--pool', pool.ws, '--kernel',
+    path.join(lib.KERNELS, 'ring.so'), '--group', '4', '--timeout', '60s'], datasets);
+  lib.run('wpool', ['pause', 'ring', '--pool', pool.ws]);
+
+  const browser = await lib.launch();
+  const nativeLog = path.join(dir, 'native.log');
+  try {
+    const page = await browser.newPage();
+    const logs = [];
+    page.on('console', (m) => logs.push(m.text()));
+    page.on('pageerror', (e) => logs.push('pageerror: ' + e.message));
+    // What the Web Workers print (wrun.wasm's warnings) goes to the page's log.
+    await page.addInitScript(() => {
+      const Base = self.Worker;
+      self.Worker = class extends Base {
+        constructor(...args) {
+          super(...args);
+          this.addEventListener('message', (e) => {
+            if (e.data && e.data.type === 'log') console.log('worker: ' + e.data.text);
+          });
+        }
+      };
+    });
+    await page.goto(`${pool.http}/?workers=2`);
+    assert.equal(await page.evaluate(() => self.crossOriginIsolated), true,
+      'the volunteer page is not cross-origin isolated (COOP/COEP)');
+    await page.getByRole('button', { name: 'Join' }).click();
+    const native = spawn(path.join(lib.BIN, 'wrun'),
+      [pool.ws, '--name', 'native', '--cache', path.join(dir, 'cache'), '-j', '2'],
+      { stdio: ['ignore', 'ignore', fs.openSync(nativeLog, 'w')] });
+    let failures = '';
+    const why = () => '; page log: ' + logs.join(' | ') + '; native log: ' +
+      fs.readFileSync(nativeLog, 'utf8') + '; failures: ' + failures;
+    try {
+      await lib.until('2 browser workers and a native one', async () => {
+        const platforms = (await lib.status(pool)).workers.map((w) => w.platform);
+        return platforms.filter((p) => p === 'wasm32').length === 2 &&
+          platforms.includes('linux-x86_64');
+      }, 20000);
+      lib.run('wpool', ['resume', 'ring', '--pool', pool.ws]);
+      lib.run('wpool', ['wait', 'ring', '--pool', pool.ws, '--timeout', '90s']);
+    } catch (e) {
+      failures = await (await fetch(pool.http + '/api/failures')).text();
+      failures += ' slots: ' + JSON.stringify(await page.evaluate(() => wkit.slots));
+      throw new Error(e.message + why());
+    } finally {
+      native.kill('SIGKILL');
+    }
+
+    const results = lib.lines(lib.run('wpool', ['results', 'ring', '--pool', pool.ws]));
+    assert.equal(results.length, 8);
+    assert.deepEqual(results.filter((r) => r.error), [], why());
+    // The same datasets in filter mode, all 4 members on one wrun.
+    const want = lib.lines(lib.run('wrun', ['-k', path.join(lib.KERNELS, 'ring.so'),
+      '--group', '4', '-j', '4'], datasets));
+    const bySeq = (rs) => new Map(rs.map((r) => [r.seq, JSON.stringify(r.output)]));
+    assert.deepEqual(bySeq(results), bySeq(want));
+    assert.deepEqual(want[0].output[0], [7030, 7031, 7032, 7033, 7034]);
+
+    // Both Web Workers ran members, and their messages went through the relay.
+    const slots = await page.evaluate(() => wkit.slots);
+    assert.equal(slots.length, 2);
+    assert.ok(slots.every((s) => s.done > 0 && s.failed === 0),
+      'a Web Worker ran no member: ' + JSON.stringify(slots) + why());
+    const metrics = await (await fetch(sig.http + '/metrics')).text();
+    const frames = Number((/^wsig_relay_frames_total (\d+)/m.exec(metrics) || [0, 0])[1]);
+    assert.ok(frames > 0, 'nothing went through wsig\'s relay: ' + metrics);
+  } finally {
+    await browser.close();
+    lib.stopAll();
+  }
+});

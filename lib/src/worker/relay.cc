@@ -82,15 +82,22 @@ Status RelayLink::send(const std::string& dst, std::string message) {
 }
 
 Status RelayLink::push(const std::string& dst, Circuit& c) {
-  while (c.open && !c.out.empty() && c.in_flight < c.window) {
-    const size_t n = std::min({c.out.size(), c.window - c.in_flight, kFrameMax});
+  while (c.open && c.pending() > 0 && c.in_flight < c.window) {
+    const size_t n = std::min({c.pending(), c.window - c.in_flight, kFrameMax});
     std::string frame;
     frame.reserve(2 + dst.size() + n);
     frame += '\0';
     frame += static_cast<char>(dst.size());
     frame += dst;
-    frame.append(c.out, 0, n);
-    c.out.erase(0, n);
+    frame.append(c.out, c.out_at, n);
+    c.out_at += n;
+    if (c.pending() == 0) {
+      c.out.clear();
+      c.out_at = 0;
+    } else if (c.out_at > (1u << 20) && c.out_at > c.pending()) {
+      c.out.erase(0, c.out_at);  // compact now and then: amortised O(1) per byte
+      c.out_at = 0;
+    }
     c.in_flight += n;
     last_sent_ = Clock::now();
     W_RETURN_IF_ERROR(client_->send(std::move(frame), true));
@@ -179,7 +186,7 @@ Status RelayLink::pump(std::vector<Event>& events) {
                                          client_->close_reason()));
   const auto now = Clock::now();
   for (auto& [dst, c] : circuits_) {
-    if (c.open || c.opening || c.out.empty() || now < c.retry_at) continue;
+    if (c.open || c.opening || c.pending() == 0 || now < c.retry_at) continue;
     c.opening = true;
     W_RETURN_IF_ERROR(send_json("RELAY-OPEN", dst));
   }
@@ -194,7 +201,7 @@ int RelayLink::wait_ms() const {
   int best = -1;
   const auto now = Clock::now();
   for (const auto& [dst, c] : circuits_) {
-    if (c.open || c.opening || c.out.empty()) continue;
+    if (c.open || c.opening || c.pending() == 0) continue;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(c.retry_at - now).count() + 1;
     int ms = static_cast<int>(std::max<long long>(0, left));
     if (best < 0 || ms < best) best = ms;
@@ -207,7 +214,7 @@ int RelayLink::wait_ms() const {
 
 size_t RelayLink::backlog() const {
   size_t n = 0;
-  for (const auto& [dst, c] : circuits_) n += c.out.size() + c.in_flight;
+  for (const auto& [dst, c] : circuits_) n += c.pending() + c.in_flight;
   return n;
 }
 

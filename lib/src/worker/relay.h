@@ -72,7 +72,10 @@ class RelayLink {
     Clock::time_point retry_at{};
     size_t window = 0;
     size_t in_flight = 0;
-    std::string out;  // stream bytes not yet sent
+    std::string out;    // stream bytes, sent from out_at on
+    size_t out_at = 0;  // a read offset: erasing each sent frame's bytes
+                        // from the front made a long stream quadratic
+    size_t pending() const { return out.size() - out_at; }
     std::string in;   // stream bytes received, not yet a whole message
   };
   RelayLink(std::string id, std::unique_ptr<net::Client> client)

@@ -10,7 +10,8 @@
 // The page must be cross-origin isolated for SharedArrayBuffer (wpool sends
 // COOP and COEP with its pages).
 //
-// worker.js → here: {cmd: 'run', module, staticData, sab, input, rank, size}.
+// worker.js → here: {cmd: 'run', module, epoch, staticData, sab, input, rank, size}
+// (a new epoch: a new campaign, so a fresh instance and w_init).
 // here → worker.js: {type: 'call', call: 1 send | 2 recv | 3 barrier, peer,
 // bytes, timeout}, then {type: 'done', output | error, ms}.
 'use strict';
@@ -18,7 +19,7 @@ importScripts('kernel.js');
 
 const CALL_SEND = 1, CALL_RECV = 2, CALL_BARRIER = 3;
 let ctl = null, data = null;
-let kernel = null, kernelModule = null;
+let kernel = null, kernelEpoch = -1;
 
 // Sends one call to worker.js and sleeps until it is answered.
 function call(kind, peer, bytes, timeout) {
@@ -49,13 +50,14 @@ self.onmessage = (event) => {
   const t0 = performance.now();
   let r;
   try {
-    if (kernelModule !== m.module) {
+    if (kernelEpoch !== m.epoch) {
       kernel = new WKernel(m.module, m.staticData, host);
-      kernelModule = m.module;
+      kernelEpoch = m.epoch;
     }
     r = kernel.run(m.input, { rank: m.rank, size: m.size });
   } catch (e) {
-    kernel = kernelModule = null;
+    kernel = null;
+    kernelEpoch = -1;
     r = { error: 'kernel cannot run in this browser: ' + (e && e.message ? e.message : e) };
   }
   self.postMessage(Object.assign({ type: 'done', ms: performance.now() - t0 }, r));

@@ -16,7 +16,7 @@ importScripts('kernel.js');
 
 const modules = new Map();  // sha256 → WebAssembly.Module, compiled once
 let kernel = null;
-let kernelSha = '', kernelStatic = null;
+let kernelSha = '', kernelStatic = null, kernelEpoch = 0;  // epoch: one per useKernel
 // The member's inner worker and the buffer its calls are answered through:
 // room for the largest message (W_MESSAGE_MAX) after a 16-byte header.
 const MESSAGE_MAX = 16 << 20;
@@ -60,6 +60,7 @@ self.wkitHost = {
       if (bytes) modules.set(sha, new WebAssembly.Module(bytes));
       kernelSha = sha;
       kernelStatic = staticData;
+      ++kernelEpoch;
       kernel = new WKernel(modules.get(sha), staticData);
       kernel.start();
       return '';
@@ -78,7 +79,7 @@ self.wkitHost = {
         'serve it over https or from localhost, with COOP and COEP headers';
     if (!modules.has(kernelSha)) return 'no kernel loaded';
     memberSpawn();
-    member.worker.postMessage({ cmd: 'run', module: modules.get(kernelSha),
+    member.worker.postMessage({ cmd: 'run', module: modules.get(kernelSha), epoch: kernelEpoch,
       staticData: kernelStatic, sab: member.sab, input, rank, size });
     return '';
   },

@@ -3,14 +3,26 @@
 // and one native wrun -j 2. A K=4 ring campaign needs all 4 slots for every
 // group run, so each run has two browser members and two native ones, all
 // talking through wsig's relay; it completes with outputs equal, task by
-// task, to the filter-mode run `wrun -k ring.so --group 4 -j 4`.
+// task, to the filter-mode run `wrun -k ring.so --group 4 -j 4`. Then a
+// campaign where some runs fail (a browser member traps, or a native one
+// crashes and the browser members are aborted): those tasks fail naming the
+// rank, the others complete on the same Web Workers.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
+const { spawn, execFile } = require('node:child_process');
 const lib = require('./lib');
+
+// `wpool wait` without blocking node: Playwright must keep reading the
+// browser's events meanwhile, or the browser stalls behind them.
+function wait(pool, name) {
+  return new Promise((resolve, reject) => {
+    execFile(path.join(lib.BIN, 'wpool'), ['wait', name, '--pool', pool.ws, '--timeout', '90s'],
+      { timeout: 100000 }, (e, stdout, stderr) => (e ? reject(new Error(stderr || e.message)) : resolve()));
+  });
+}
 
 test('a K=4 ring campaign over two browser members and two native ones', async () => {
   const dir = lib.tmpdir();
@@ -51,7 +63,8 @@ test('a K=4 ring campaign over two browser members and two native ones', async (
       { stdio: ['ignore', 'ignore', fs.openSync(nativeLog, 'w')] });
     let failures = '';
     const why = () => '; page log: ' + logs.join(' | ') + '; native log: ' +
-      fs.readFileSync(nativeLog, 'utf8') + '; failures: ' + failures;
+      fs.readFileSync(nativeLog, 'utf8') + '; failures: ' + failures + '; pool log: ' +
+      pool.log().slice(-3000);
     try {
       await lib.until('2 browser workers and a native one', async () => {
         const platforms = (await lib.status(pool)).workers.map((w) => w.platform);
@@ -59,7 +72,7 @@ test('a K=4 ring campaign over two browser members and two native ones', async (
           platforms.includes('linux-x86_64');
       }, 20000);
       lib.run('wpool', ['resume', 'ring', '--pool', pool.ws]);
-      lib.run('wpool', ['wait', 'ring', '--pool', pool.ws, '--timeout', '90s']);
+      await wait(pool, 'ring');
     } catch (e) {
       failures = await (await fetch(pool.http + '/api/failures')).text();
       failures += ' slots: ' + JSON.stringify(await page.evaluate(() => wkit.slots));
@@ -86,6 +99,44 @@ test('a K=4 ring campaign over two browser members and two native ones', async (
     const metrics = await (await fetch(sig.http + '/metrics')).text();
     const frames = Number((/^wsig_relay_frames_total (\d+)/m.exec(metrics) || [0, 0])[1]);
     assert.ok(frames > 0, 'nothing went through wsig\'s relay: ' + metrics);
+
+    // A second campaign on the same page: in each of 4 tasks one rank
+    // aborts (a browser member traps, or a native one crashes and the pool
+    // aborts the browser members); those fail once and for all, naming the
+    // rank, and the good tasks around them still complete.
+    const mixed = [0, 1, 2, 3].map((r) => [{ x: 50 + r, rounds: 2 }, { x: 60 + r, abort_rank: r }])
+      .flat().map((o) => JSON.stringify(o)).join('\n') + '\n';
+    lib.run('wpool', ['submit', 'mixed', '--pool', pool.ws, '--kernel',
+      path.join(lib.KERNELS, 'ring.so'), '--group', '4', '--timeout', '60s',
+      '--max-attempts', '1'], mixed);
+    const native2 = spawn(path.join(lib.BIN, 'wrun'),
+      [pool.ws, '--name', 'native2', '--cache', path.join(dir, 'cache'), '-j', '2'],
+      { stdio: ['ignore', 'ignore', fs.openSync(nativeLog, 'a')] });
+    try {
+      await wait(pool, 'mixed');
+    } catch (e) {
+      failures = await fetch(pool.http + '/api/failures').then((r) => r.text(), (x) => String(x));
+      if (!/failed/.test(e.message)) throw new Error(e.message + why());
+    } finally {
+      native2.kill('SIGKILL');
+    }
+    const got = lib.lines(lib.run('wpool', ['results', 'mixed', '--pool', pool.ws]));
+    const good = got.filter((r) => !r.error);
+    let filtered;  // wrun exits 1 for the failed tasks
+    try {
+      filtered = lib.run('wrun', ['-k', path.join(lib.KERNELS, 'ring.so'), '--group', '4', '-j', '4',
+        '--keep-going'], mixed);
+    } catch (e) {
+      filtered = e.stdout;
+    }
+    assert.deepEqual(bySeq(good), bySeq(lib.lines(filtered).filter((r) => !r.error)),
+      JSON.stringify(got.map((r) => [r.seq, r.error])) + why());
+    assert.equal(good.length, 4, why());
+    const bad = got.filter((r) => r.error);
+    assert.equal(bad.length, 4, JSON.stringify(got));
+    for (const r of bad) assert.match(r.error, /rank \d/, JSON.stringify(r));
+    const after = await page.evaluate(() => wkit.slots);
+    assert.ok(after.some((s) => s.failed > 0), 'no browser member failed: ' + JSON.stringify(after));
   } finally {
     await browser.close();
     lib.stopAll();

@@ -254,9 +254,13 @@ Status status(const ClientOptions& c, const std::string& campaign, bool json) {
       const double frac =
           total > 0 ? (cj["done"].get<double>() + cj["failed"].get<double>()) / total : 1.0;
       const double eta = cj["eta_s"].get<double>();
+      // A running campaign with every task finished shows as done (it still
+      // takes more tasks from a later submit).
+      std::string state = cj["state"].get<std::string>();
+      if (state == "running" && cj.value("complete", false)) state = "done";
       out += fmt::format(
           "{:<20} {:<9} {:>10} {:>8} {:>10} {:>9.0f} {:>8}  {} {:3.0f}%\n",
-          cj["name"].get<std::string>(), cj["state"].get<std::string>(), cj["done"].get<int64_t>(),
+          cj["name"].get<std::string>(), state, cj["done"].get<int64_t>(),
           cj["failed"].get<int64_t>(), cj["total"].get<int64_t>(), cj["rate"].get<double>(),
           eta < 0 ? std::string("-") : fmt::format("{:.0f}s", eta), bar(frac, 20), frac * 100);
     }

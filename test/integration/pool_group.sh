@@ -4,7 +4,8 @@
 # on two one-slot workers, without prefetch; the stored output is the
 # array of the members' outputs by rank; with one free slot nothing is
 # dispatched until a second worker joins; the two slots with the closest
-# dhrystone scores are chosen; welcome carries --sig.
+# dhrystone scores are chosen; welcome carries --sig; a worker whose hello
+# says coupled=false gets no member.
 . "$(dirname "$0")/pool_common.sh"
 /usr/bin/python3 -c 'import msgpack' 2>/dev/null || fail "python3-msgpack is not installed (scripts/deps.sh)"
 POOL_ARGS="--sig ws://127.0.0.1:9/"
@@ -55,6 +56,14 @@ run fake fallback
 expect_rc 0
 expect_out ok
 run timeout 10 wpool wait coupled --timeout 5s
+expect_rc 0
+
+# A worker that cannot run members (coupled=false) is left out of the runs.
+echo '{"x":1}' | wpool submit uncoupled --kernel "$W_KERNELS/echo.so" --group 2 -q
+run fake uncoupled
+expect_rc 0
+expect_out ok
+run timeout 10 wpool wait uncoupled --timeout 5s
 expect_rc 0
 
 # What the pool refuses.

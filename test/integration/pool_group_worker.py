@@ -25,6 +25,9 @@ went wrong:
               worker joins and the run starts.
   scores      three idle workers (scores 5000, 1000, 1100), then a task is
               submitted: the two with close scores get it.
+  uncoupled   a two-slot worker whose hello says coupled=false (a browser
+              that is not cross-origin isolated) gets no member, neither
+              alone nor beside two one-slot workers that run the task.
 Needs Debian's python3-msgpack (run with /usr/bin/python3).
 """
 import os
@@ -49,11 +52,14 @@ def check(cond, what):
         raise Fail(what)
 
 
-def worker(wid, slots=1, sig=None, score=1000):
+def worker(wid, slots=1, sig=None, score=1000, coupled=None):
     c = Conn(PORT, "/worker")
     c.wid = wid
-    c.send({"t": "hello", "v": 1, "id": wid, "name": wid, "platform": "linux-x86_64",
-            "slots": slots, "memory": 64, "score": score, "version": "test"})
+    hello = {"t": "hello", "v": 1, "id": wid, "name": wid, "platform": "linux-x86_64",
+             "slots": slots, "memory": 64, "score": score, "version": "test"}
+    if coupled is not None:
+        hello["coupled"] = coupled
+    c.send(hello)
     welcome = c.expect("welcome")
     if sig is not None:
         check(welcome.get("sig") == sig, f"welcome sig {welcome.get('sig')!r}, want {sig!r}")
@@ -261,6 +267,18 @@ def fallback():
     return "ok"
 
 
+def uncoupled():
+    u = worker("ua", slots=2, score=1000, coupled=False)
+    expect_nothing(u, 1.5)
+    a, b = worker("ub", score=1000, coupled=True), worker("uc", score=1000)
+    ma, mb = one_run(a, b)
+    expect_nothing(u, 0.5)
+    result(a, ma)
+    result(b, mb)
+    expect_nothing(u, 0.5)
+    return "ok"
+
+
 def hold():
     a, b = worker("ha"), worker("hb")
     ma, _ = one_run(a, b)
@@ -285,7 +303,7 @@ def main():
         else:
             out = {"wait": wait, "abort": abort, "fail": fail, "lost": lost,
                    "deadline": deadline, "hold": hold, "scores": scores,
-                   "fallback": fallback}[scenario]()
+                   "fallback": fallback, "uncoupled": uncoupled}[scenario]()
     except Fail as e:
         print(f"{scenario}: {e}")
         return 1

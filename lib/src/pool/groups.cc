@@ -71,7 +71,7 @@ std::vector<std::pair<PoolServer::Worker*, int>> PoolServer::group_candidates(Ca
 int64_t PoolServer::group_capacity(const Campaign& c) const {
   int64_t n = 0;
   for (const auto& [conn, w] : workers_)
-    if (!w.draining && may_work_on(w, c) &&
+    if (!w.draining && w.coupled && may_work_on(w, c) &&
         (w.row.platform != "wasm32" || !c.row.spec.kernel_wasm.empty()))
       n += w.row.slots;
   return n;

@@ -143,6 +143,10 @@ void PoolServer::on_worker_message(net::ConnId id, const mp::MapView& m, const s
     auto slots = m.integer("slots", 1);
     w.row.slots = slots.ok() ? static_cast<int>(std::clamp<int64_t>(*slots, 1, 4096)) : 1;
     w.row.score = m.number("score").ok() ? *m.number("score") : 0;
+    // A browser that is not cross-origin isolated cannot run members; a
+    // worker older than the field can.
+    auto coupled = m.boolean("coupled", true);
+    w.coupled = !coupled.ok() || *coupled;
     if (w.row.id.empty()) w.row.id = fmt::format("{}-{}", w.row.name, id);
     for (auto& [conn, other] : workers_)  // one id per live connection
       if (other.row.id == w.row.id) w.row.id += fmt::format("#{}", id);

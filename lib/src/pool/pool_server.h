@@ -96,6 +96,7 @@ class PoolServer : public net::Handler {
     Clock::time_point last_heard;
     double avg_ms = -1;
     bool draining = false;
+    bool coupled = true;  // hello's `coupled`: may run members of group runs
     int busy() const { return static_cast<int>(leases.size() + members.size()); }
   };
   // One dispatch of a coupled campaign's task: K members started together

@@ -55,10 +55,11 @@ bool PoolServer::take_task(Campaign& c, TaskRow& task) {
 
 PoolServer::Campaign* PoolServer::pick_campaign(const Worker& w, int64_t skip) {
   // A flagged worker's results are not trusted: it gets no replicas. A
-  // browser (wasm32) gets only campaigns that carry a .wasm kernel.
+  // browser (wasm32) gets only campaigns that carry a .wasm kernel, and a
+  // worker that cannot run members (hello's coupled=false) no coupled ones.
   auto usable = [&](const Campaign& c) {
     return c.row.state == "running" && c.has_work() && c.row.id != skip &&
-           !(w.row.flagged && c.replicated()) &&
+           !(w.row.flagged && c.replicated()) && (w.coupled || !c.grouped()) &&
            (w.row.platform != "wasm32" || !c.row.spec.kernel_wasm.empty());
   };
   if (w.campaign) {

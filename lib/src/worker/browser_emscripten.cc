@@ -62,6 +62,9 @@ EM_JS(int, js_kernel_run, (const uint8_t* input, size_t n, uint8_t** out, size_t
   return 'error' in r ? 1 : 0;
 });
 EM_JS(void, js_status, (const char* json), { self.wkitHost.status(UTF8ToString(json)); });
+// Members of coupled tasks need SharedArrayBuffer (www/worker.js): a page
+// that is not cross-origin isolated tells the pool so in its hello.
+EM_JS(int, js_coupled, (), { return self.crossOriginIsolated && self.SharedArrayBuffer ? 1 : 0; });
 // clang-format on
 
 namespace w::worker {
@@ -149,6 +152,7 @@ void BrowserWorker::connect() {
            .integer("slots", 1)
            .integer("memory", 2048)
            .real("score", 0)
+           .boolean("coupled", js_coupled() != 0)
            .str("version", W_VERSION)
            .str("key", key_)
            .done());

@@ -421,6 +421,7 @@ Result<std::unique_ptr<net::Client>> connect_and_hello(const PoolWorkerOptions& 
                             .integer("slots", o.jobs)
                             .integer("memory", static_cast<int64_t>(o.memory_mb))
                             .real("score", o.score)
+                            .boolean("coupled", true)
                             .str("version", W_VERSION)
                             .str("key", o.key)
                             .str("cap", o.cap)

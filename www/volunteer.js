@@ -35,6 +35,7 @@ function join() {
       if (e.data.type === 'status') slot.status = e.data;
       draw();
     };
+    if (window.wkitChannels) wkitChannels.attach(worker);  // members' DataChannels
     worker.onerror = (e) => {
       slot.status = { state: 'crashed', done: slot.status.done, failed: slot.status.failed,
         detail: e.message };

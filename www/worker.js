@@ -11,6 +11,12 @@
 // because their w_recv blocks: this thread carries their messages (wrun.wasm
 // routes them, to other members through wsig's relay) and answers each call
 // through a SharedArrayBuffer.
+//
+// Two browser members of one run also try a WebRTC DataChannel, which only
+// the page can open: this thread asks it ({type: 'dc-open', sig, group,
+// rank, peer}) and gets a MessagePort ({cmd: 'dc-port', key, port}) that
+// carries {ev: 'open'}, {ev: 'data', bytes} and {ev: 'closed', why} from the
+// channel, and bytes and {close: true} to it (datachannel.js).
 'use strict';
 importScripts('kernel.js');
 
@@ -48,6 +54,38 @@ function memberMessage(event) {
     Module._w_browser_member_done(ok ? 1 : 0, pending.length, m.ms);
   }
   pending = null;
+}
+
+// DataChannels by `${group}/${rank}/${peer}`: {port (once the page sent
+// it), closed}.
+const channels = new Map();
+
+function channelEvent(group, rank, peer, m) {
+  if (m.ev === 'open') {
+    Module.ccall('w_browser_dc_open', null, ['string', 'number', 'number'], [group, rank, peer]);
+  } else if (m.ev === 'data') {
+    pending = new Uint8Array(m.bytes);
+    Module.ccall('w_browser_dc_data', null, ['string', 'number', 'number', 'number'],
+      [group, rank, peer, pending.length]);
+    pending = null;
+  } else if (m.ev === 'closed') {
+    channels.delete(`${group}/${rank}/${peer}`);
+    Module.ccall('w_browser_dc_closed', null, ['string', 'number', 'number', 'string'],
+      [group, rank, peer, m.why || 'closed']);
+  }
+}
+
+function channelPort(key, port) {
+  const c = channels.get(key);
+  if (!c || c.closed) {
+    channels.delete(key);
+    port.postMessage({ close: true });
+    port.close();
+    return;
+  }
+  const [group, rank, peer] = key.split('/');
+  c.port = port;
+  port.onmessage = (e) => channelEvent(group, Number(rank), Number(peer), e.data);
 }
 
 self.wkitHost = {
@@ -103,6 +141,28 @@ self.wkitHost = {
   takePending(heap, p) {
     if (pending) heap.set(pending, p);
   },
+  // Asks the page for a DataChannel from local member `rank` to `peer`.
+  channelOpen(sig, group, rank, peer) {
+    const key = `${group}/${rank}/${peer}`;
+    channels.set(key, { port: null, closed: false });
+    self.postMessage({ type: 'dc-open', key, sig, group, rank, peer });
+  },
+  channelSend(group, rank, peer, bytes) {
+    const c = channels.get(`${group}/${rank}/${peer}`);
+    if (c && c.port) c.port.postMessage(bytes.buffer, [bytes.buffer]);
+  },
+  channelClose(group, rank, peer) {
+    const key = `${group}/${rank}/${peer}`;
+    const c = channels.get(key);
+    if (!c) return;
+    if (c.port) {
+      c.port.postMessage({ close: true });
+      c.port.close();
+      channels.delete(key);
+    } else {
+      c.closed = true;  // the port, when it comes, is closed at once
+    }
+  },
   status(json) {
     self.postMessage(Object.assign({ type: 'status' }, JSON.parse(json)));
   },
@@ -124,6 +184,8 @@ self.onmessage = async (event) => {
     memberSpawn();
     Module.ccall('w_browser_start', null, ['string', 'string', 'string', 'number'],
       [m.pool, m.name || 'browser', m.key || '', m.throttle || 100]);
+  } else if (m.cmd === 'dc-port') {
+    channelPort(m.key, m.port);
   } else if (m.cmd === 'pause') {
     Module._w_browser_pause();
   } else if (m.cmd === 'resume') {

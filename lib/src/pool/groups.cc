@@ -116,20 +116,32 @@ void PoolServer::schedule_groups(Campaign& c, std::vector<std::pair<Worker*, int
       run.members[static_cast<size_t>(r)].conn = candidates[i].first->conn;
       run.members[static_cast<size_t>(r)].worker = candidates[i].first->row.id;
     }
+    // Browser members open WebRTC DataChannels to each other (w-protocol(7)
+    // `browsers`): the ranks on wasm32 workers, told to those workers.
+    std::vector<int> browsers;
+    for (int r = 0; r < k; ++r)
+      if (candidates[slots[best + static_cast<size_t>(r)]].first->row.platform == "wasm32")
+        browsers.push_back(r);
+    std::string browsers_packed;
+    mp::Packer bp(browsers_packed);
+    bp.array(static_cast<uint32_t>(browsers.size()));
+    for (int r : browsers) bp.integer(r);
     for (auto& [i, ranks] : ranks_of) {
       Worker& w = *candidates[i].first;
       std::string items;
       mp::Packer pk(items);
       pk.array(static_cast<uint32_t>(ranks.size()));
       for (int r : ranks) {
-        pk.raw(mp::MapBuilder()
-                   .integer("id", task.id)
-                   .integer("seq", task.seq)
-                   .raw("input", task.input)
-                   .str("group", run.id)
-                   .integer("rank", r)
-                   .integer("size", k)
-                   .done());
+        mp::MapBuilder item;
+        item.integer("id", task.id)
+            .integer("seq", task.seq)
+            .raw("input", task.input)
+            .str("group", run.id)
+            .integer("rank", r)
+            .integer("size", k);
+        if (w.row.platform == "wasm32" && browsers.size() > 1)
+          item.raw("browsers", browsers_packed);
+        pk.raw(item.done());
         w.members.emplace(std::make_pair(task.id, r), run.id);
       }
       bind(w, c);

@@ -24,6 +24,7 @@
 #include <cmath>
 #include <deque>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -220,8 +221,15 @@ void BrowserWorker::handle(const std::string& data) {
         std::string group = *t->string("group", "");
         if (group.empty() || size < 2 || rank < 0 || rank >= size)
           return lost("tasks: bad group member");
+        // The ranks on browsers, which open DataChannels to each other.
+        std::set<int> browsers;
+        std::vector<std::string_view> ranks;
+        if (t->has("browsers") && mp::decode_array(t->raw("browsers"), ranks))
+          for (auto r : ranks)
+            if (int64_t v; mp::decode_int(r, v) && v >= 0 && v < size && v != rank)
+              browsers.insert(static_cast<int>(v));
         members_.submit(*t->integer("id"), std::move(group), rank, size,
-                        std::string(t->raw("input")));
+                        std::string(t->raw("input")), std::move(browsers));
         report("working");
         continue;
       }

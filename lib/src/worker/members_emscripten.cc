@@ -3,6 +3,7 @@
 #include <emscripten.h>
 #include <emscripten/eventloop.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -25,6 +26,13 @@ EM_JS(void, js_member_answer, (int rc, const uint8_t* msg, size_t n),
 EM_JS(void, js_member_stop, (), { self.wkitHost.memberStop(); });
 // The bytes of the inner worker's call or result being handled.
 EM_JS(void, js_take_pending, (uint8_t * p), { self.wkitHost.takePending(HEAPU8, p); });
+// DataChannels, which the page opens and bridges (www/datachannel.js).
+EM_JS(void, js_dc_open, (const char* sig, const char* group, int rank, int peer),
+      { self.wkitHost.channelOpen(UTF8ToString(sig), UTF8ToString(group), rank, peer); });
+EM_JS(void, js_dc_send, (const char* group, int rank, int peer, const uint8_t* p, size_t n),
+      { self.wkitHost.channelSend(UTF8ToString(group), rank, peer, HEAPU8.slice(p, p + n)); });
+EM_JS(void, js_dc_close, (const char* group, int rank, int peer),
+      { self.wkitHost.channelClose(UTF8ToString(group), rank, peer); });
 // clang-format on
 
 namespace w::worker {
@@ -32,8 +40,10 @@ namespace {
 
 using sandbox::Call;
 
-constexpr double kLingerMs = 60000;  // an ended member's link waits this long for its acks
-constexpr int kTickMs = 50;          // relay retries and call timeouts
+constexpr double kLingerMs = 60000;      // an ended member's link waits this long for its acks
+constexpr int kTickMs = 50;              // relay retries and call timeouts
+constexpr double kChannelWaitMs = 3000;  // a DataChannel not open by then: the relay
+constexpr size_t kChunkMax = 64u << 10;  // bytes per DataChannel message
 
 BrowserMembers* g_members = nullptr;  // the one of this Web Worker
 
@@ -58,7 +68,9 @@ BrowserMembers::~BrowserMembers() {
   if (g_members == this) g_members = nullptr;
 }
 
-void BrowserMembers::submit(int64_t id, std::string group, int rank, int size, std::string input) {
+void BrowserMembers::submit(int64_t id, std::string group, int rank, int size, std::string input,
+                            std::set<int> browsers) {
+  if (!browsers.empty()) browsers_[group] = std::move(browsers);
   groups_.add(group, rank, size);  // messages for it are kept from now on
   waiting_.push_back({id, std::move(group), rank, size, std::move(input)});
   start_next();
@@ -128,6 +140,15 @@ void BrowserMembers::abort(const std::string& group) {
   groups_.erase(group);
   for (auto it = links_.begin(); it != links_.end();)
     it = it->first.first == group ? links_.erase(it) : std::next(it);
+  for (auto it = channels_.begin(); it != channels_.end();) {
+    if (std::get<0>(it->first) != group) {
+      ++it;
+      continue;
+    }
+    close_channel(it->first, it->second);
+    it = channels_.erase(it);
+  }
+  browsers_.erase(group);
   start_next();
 }
 
@@ -137,6 +158,9 @@ void BrowserMembers::clear() {
   current_ = {};
   waiting_.clear();
   links_.clear();
+  for (auto& [key, c] : channels_) close_channel(key, c);
+  channels_.clear();
+  browsers_.clear();
   groups_ = Groups([this](int, Call, int rc, std::string_view message) {
     if (running_)
       js_member_answer(rc, reinterpret_cast<const uint8_t*>(message.data()), message.size());
@@ -166,14 +190,23 @@ void BrowserMembers::member_added(const std::string& group, int rank, int) {
     return;  // its sends find no link and pump() reports it lost
   }
   links_[{group, rank}].link = std::move(*link);
+  auto b = browsers_.find(group);
+  if (b == browsers_.end()) return;  // no other browser: the relay only
+  for (int peer : b->second) {
+    if (peer == rank) continue;
+    Channel& c = channels_[{group, rank, peer}];
+    c.asked_at = emscripten_get_now();
+    js_dc_open(sig_.c_str(), group.c_str(), rank, peer);
+  }
 }
 
 void BrowserMembers::member_ended(const std::string& group, int rank, bool failed) {
   auto it = links_.find({group, rank});
-  if (it == links_.end()) return;
+  if (it == links_.end()) return drop_channels(group, rank);
   Link& l = it->second;
   if (failed || !l.link) {
     links_.erase(it);  // the others see the circuits close: this member is lost
+    drop_channels(group, rank);
     return;
   }
   l.ended = true;
@@ -183,9 +216,120 @@ void BrowserMembers::member_ended(const std::string& group, int rank, bool faile
     Status s = l.link->send(peer, make_body(kBodyFinished, rank, {}));
     if (!s.ok()) diag::warning("{}", s.message());
   }
+  for (auto& [key, c] : channels_)
+    if (std::get<0>(key) == group && std::get<1>(key) == rank && c.open && !c.closed)
+      channel_send(key, make_body(kBodyFinished, rank, {}));
 }
 
 void BrowserMembers::send(const std::string& group, int from, int to, std::string body) {
+  auto ch = channels_.find({group, from, to});
+  if (ch == channels_.end()) return relay_send(group, from, to, std::move(body));
+  Channel& c = ch->second;
+  switch (c.route) {
+    case Channel::kUndecided:
+      c.queued.push_back(std::move(body));
+      return;
+    case Channel::kChannel:
+      if (!c.closed) channel_send(ch->first, body);
+      return;  // closed: the peer finished or was lost
+    case Channel::kRelay:
+      return relay_send(group, from, to, std::move(body));
+  }
+}
+
+void BrowserMembers::decide(const ChannelKey& key, Channel& c, Channel::Route route) {
+  if (c.route != Channel::kUndecided) return;
+  c.route = route;
+  const auto& [group, from, to] = key;
+  if (route == Channel::kRelay && !c.queued.empty())
+    diag::info("group {}: rank {} to {} goes by the relay (no DataChannel)", group, from, to);
+  std::vector<std::string> queued = std::move(c.queued);
+  c.queued.clear();
+  for (std::string& body : queued) send(group, from, to, std::move(body));
+}
+
+void BrowserMembers::channel_send(const ChannelKey& key, const std::string& body) {
+  // A stream of u32 little-endian length | body, in chunks a DataChannel takes.
+  std::string frame;
+  frame.reserve(4 + body.size());
+  for (int i = 0; i < 4; ++i) frame += static_cast<char>((body.size() >> (8 * i)) & 0xff);
+  frame += body;
+  const auto& [group, from, to] = key;
+  for (size_t at = 0; at < frame.size(); at += kChunkMax)
+    js_dc_send(group.c_str(), from, to, reinterpret_cast<const uint8_t*>(frame.data()) + at,
+               std::min(kChunkMax, frame.size() - at));
+}
+
+void BrowserMembers::close_channel(const ChannelKey& key, Channel& c) {
+  if (c.closed) return;
+  c.closed = true;
+  js_dc_close(std::get<0>(key).c_str(), std::get<1>(key), std::get<2>(key));
+}
+
+void BrowserMembers::drop_channels(const std::string& group, int rank) {
+  for (auto it = channels_.begin(); it != channels_.end();) {
+    if (std::get<0>(it->first) != group || std::get<1>(it->first) != rank) {
+      ++it;
+      continue;
+    }
+    close_channel(it->first, it->second);
+    it = channels_.erase(it);
+  }
+}
+
+void BrowserMembers::on_channel_open(const std::string& group, int rank, int peer) {
+  auto it = channels_.find({group, rank, peer});
+  if (it == channels_.end() || it->second.closed) return;
+  it->second.open = true;
+  decide(it->first, it->second, Channel::kChannel);
+}
+
+void BrowserMembers::on_channel_data(const std::string& group, int rank, int peer,
+                                     std::string_view bytes) {
+  auto it = channels_.find({group, rank, peer});
+  if (it == channels_.end()) return;
+  Channel& c = it->second;
+  c.in.append(bytes);
+  auto link = links_.find({group, rank});
+  const bool ended = link == links_.end() || link->second.ended;
+  size_t at = 0;
+  while (c.in.size() - at >= 4) {
+    const auto* p = reinterpret_cast<const uint8_t*>(c.in.data() + at);
+    const size_t len = static_cast<size_t>(p[0]) | static_cast<size_t>(p[1]) << 8 |
+                       static_cast<size_t>(p[2]) << 16 | static_cast<size_t>(p[3]) << 24;
+    if (c.in.size() - at - 4 < len) break;
+    std::string_view body(c.in.data() + at + 4, len);
+    at += 4 + len;
+    if (!body.empty() && static_cast<uint8_t>(body[0]) == kBodyFinished) {
+      c.peer_finished = true;
+      if (link != links_.end()) link->second.finished.insert(peer);
+    } else if (!ended) {
+      groups_.deliver(group, rank, body);
+    }
+  }
+  c.in.erase(0, at);
+}
+
+void BrowserMembers::on_channel_closed(const std::string& group, int rank, int peer,
+                                       const std::string& why) {
+  auto it = channels_.find({group, rank, peer});
+  if (it == channels_.end() || it->second.closed) return;
+  Channel& c = it->second;
+  c.closed = true;
+  if (!c.open) {
+    diag::info("group {}: no DataChannel from rank {} to {}: {}", group, rank, peer, why);
+    return decide(it->first, c, Channel::kRelay);
+  }
+  auto link = links_.find({group, rank});
+  const bool finished =
+      c.peer_finished || (link != links_.end() && link->second.finished.count(peer));
+  if (!finished && link != links_.end() && !link->second.ended) {
+    diag::warning("group {}: rank {} was lost (its DataChannel closed: {})", group, peer, why);
+    groups_.lost(group, peer);
+  }
+}
+
+void BrowserMembers::relay_send(const std::string& group, int from, int to, std::string body) {
   auto it = links_.find({group, from});
   if (it == links_.end() || !it->second.link) return;
   Status s = it->second.link->send(peer_id(group, to), std::move(body));
@@ -199,6 +343,9 @@ size_t BrowserMembers::backlog(const std::string& group, int from) const {
 
 void BrowserMembers::pump() {
   const double now = emscripten_get_now();
+  for (auto& [key, c] : channels_)
+    if (c.route == Channel::kUndecided && now - c.asked_at > kChannelWaitMs)
+      decide(key, c, Channel::kRelay);
   for (auto it = links_.begin(); it != links_.end();) {
     const std::string group = it->first.first;
     const int local = it->first.second;
@@ -227,12 +374,30 @@ void BrowserMembers::pump() {
         if (!l.ended) groups_.lost(group, local);
       }
     }
-    if (l.ended && (!l.link || l.link->flushed() || now - l.ended_at > kLingerMs))
+    // An ended member's channels close once their peer finished too (it
+    // has read what it needed), or when the link goes.
+    bool channels_done = true;
+    if (l.ended)
+      for (auto& [key, c] : channels_)
+        if (std::get<0>(key) == group && std::get<1>(key) == local && !c.closed) {
+          if (c.route == Channel::kUndecided)
+            channels_done = false;  // its messages wait for the choice
+          else if (c.peer_finished || l.finished.count(std::get<2>(key)) || !c.open)
+            close_channel(key, c);
+          else
+            channels_done = false;
+        }
+    if (l.ended &&
+        ((channels_done && (!l.link || l.link->flushed())) || now - l.ended_at > kLingerMs)) {
+      drop_channels(group, local);
       it = links_.erase(it);
-    else
+    } else {
       ++it;
+    }
   }
   groups_.expire();
+  for (auto it = browsers_.begin(); it != browsers_.end();)  // runs no member here holds
+    it = groups_.holds(it->first) ? std::next(it) : browsers_.erase(it);
   if (!running_ && waiting_.empty() && links_.empty() && timer_) {
     emscripten_clear_interval(timer_);
     timer_ = 0;
@@ -255,6 +420,18 @@ EMSCRIPTEN_KEEPALIVE void w_browser_member_call(int call, int peer, size_t n, in
   std::string bytes(n, '\0');
   if (n) js_take_pending(reinterpret_cast<uint8_t*>(bytes.data()));
   if (w::worker::g_members) w::worker::g_members->on_call(call, peer, std::move(bytes), timeout_ms);
+}
+EMSCRIPTEN_KEEPALIVE void w_browser_dc_open(const char* group, int rank, int peer) {
+  if (w::worker::g_members) w::worker::g_members->on_channel_open(group, rank, peer);
+}
+EMSCRIPTEN_KEEPALIVE void w_browser_dc_data(const char* group, int rank, int peer, size_t n) {
+  std::string bytes(n, '\0');
+  if (n) js_take_pending(reinterpret_cast<uint8_t*>(bytes.data()));
+  if (w::worker::g_members) w::worker::g_members->on_channel_data(group, rank, peer, bytes);
+}
+EMSCRIPTEN_KEEPALIVE void w_browser_dc_closed(const char* group, int rank, int peer,
+                                              const char* why) {
+  if (w::worker::g_members) w::worker::g_members->on_channel_closed(group, rank, peer, why);
 }
 EMSCRIPTEN_KEEPALIVE void w_browser_member_done(int ok, size_t n, double ms) {
   std::string bytes(n, '\0');

@@ -9,6 +9,17 @@
 // peer id `<group>-r<rank>` and the same framing as a native worker, so
 // browser and native members of one run talk to each other.
 //
+// Two browser members (the tasks item's `browsers`) also try a WebRTC
+// DataChannel, which only the page's thread can open: wrun.wasm asks it
+// (www/datachannel.js, by way of worker.js) for a channel to each other
+// browser rank, and the page does the offer, answer and ICE candidates
+// through wsig and bridges the channel's bytes over a MessagePort. The
+// transport of each direction of a pair is chosen before its first message
+// and never changed, so messages arrive in order: the channel if it opens
+// within kChannelWaitMs, else the relay (messages sent meanwhile wait, then
+// go the chosen way). A receiver takes traffic from both. An open channel
+// that closes before its peer said it finished means the peer is lost.
+//
 // REQUIRES: everything runs on the Web Worker's one thread.
 #pragma once
 
@@ -19,6 +30,8 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "group.h"
@@ -40,7 +53,9 @@ class BrowserMembers : public Remote {
   void set_kernel(bool ready, const std::string& why = {});
 
   /// A member from a `tasks` item; it starts once the one before it ended.
-  void submit(int64_t id, std::string group, int rank, int size, std::string input);
+  /// `browsers`: the other ranks of the run on browsers (DataChannel peers).
+  void submit(int64_t id, std::string group, int rank, int size, std::string input,
+              std::set<int> browsers = {});
   /// The ids of the members not finished here (a `bye`'s `returned`).
   std::vector<int64_t> held() const;
   /// `abort`: stops that run's member here, with no result.
@@ -53,6 +68,12 @@ class BrowserMembers : public Remote {
   /// (sandbox::Call as int), and its end.
   void on_call(int call, int peer, std::string bytes, int timeout_ms);
   void on_done(bool ok, std::string bytes, double ms);
+
+  /// From the page: local member `rank`'s DataChannel to `peer` opened,
+  /// carried stream bytes, or closed (or could not be made: `why`).
+  void on_channel_open(const std::string& group, int rank, int peer);
+  void on_channel_data(const std::string& group, int rank, int peer, std::string_view bytes);
+  void on_channel_closed(const std::string& group, int rank, int peer, const std::string& why);
 
   /// Reads the relay links, expires timed-out calls, retries opens; call
   /// on every WebSocket event and from a timer.
@@ -77,6 +98,22 @@ class BrowserMembers : public Remote {
     double ended_at = 0;
     std::set<int> finished;  // remote ranks that said they finished
   };
+  // One local member's DataChannel to a browser peer (see above).
+  struct Channel {
+    enum Route { kUndecided, kChannel, kRelay } route = kUndecided;
+    bool open = false, closed = false;
+    bool peer_finished = false;
+    double asked_at = 0;
+    std::vector<std::string> queued;  // bodies sent while undecided
+    std::string in;                   // stream bytes, not yet a whole body
+  };
+  using ChannelKey = std::tuple<std::string, int, int>;  // group, local rank, peer
+  void decide(const ChannelKey& key, Channel& c, Channel::Route route);
+  void channel_send(const ChannelKey& key, const std::string& body);
+  void relay_send(const std::string& group, int from, int to, std::string body);
+  void close_channel(const ChannelKey& key, Channel& c);
+  /// Closes and drops the channels of local member (group, rank).
+  void drop_channels(const std::string& group, int rank);
   void start_next();
   void finish(bool ok, const std::string& bytes, double ms);
   void schedule_tick();
@@ -89,6 +126,8 @@ class BrowserMembers : public Remote {
   bool running_ = false, ready_ = false;
   Member current_;
   std::map<std::pair<std::string, int>, Link> links_;  // by (group, local rank)
+  std::map<std::string, std::set<int>> browsers_;      // group -> browser ranks
+  std::map<ChannelKey, Channel> channels_;
   long timer_ = 0;
 };
 

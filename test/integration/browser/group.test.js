@@ -1,12 +1,13 @@
 // Coupled tasks with browser members: a real wsig, a real wpool serve --sig,
 // the volunteer page in headless Chromium with 2 Web Workers (one slot each)
 // and one native wrun -j 2. A K=4 ring campaign needs all 4 slots for every
-// group run, so each run has two browser members and two native ones, all
-// talking through wsig's relay; it completes with outputs equal, task by
-// task, to the filter-mode run `wrun -k ring.so --group 4 -j 4`. Then a
-// campaign where some runs fail (a browser member traps, or a native one
-// crashes and the browser members are aborted): those tasks fail naming the
-// rank, the others complete on the same Web Workers.
+// group run, so each run has two browser members and two native ones, the
+// browser pair over a WebRTC DataChannel and the rest through wsig's relay;
+// it completes with outputs equal, task by task, to the filter-mode run
+// `wrun -k ring.so --group 4 -j 4`. Then a campaign where some runs fail (a
+// browser member traps, or a native one crashes and the browser members are
+// aborted): those tasks fail naming the rank, the others complete on the
+// same Web Workers.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -99,6 +100,11 @@ test('a K=4 ring campaign over two browser members and two native ones', async (
     const metrics = await (await fetch(sig.http + '/metrics')).text();
     const frames = Number((/^wsig_relay_frames_total (\d+)/m.exec(metrics) || [0, 0])[1]);
     assert.ok(frames > 0, 'nothing went through wsig\'s relay: ' + metrics);
+    // The two browser members of each run talked over a DataChannel
+    // (browser_datachannel tests it alone), the others through the relay.
+    const channels = await page.evaluate(() => wkitChannels.stats);
+    assert.ok(channels.opened >= 2 * 8 && channels.failed === 0 && channels.sent > 0,
+      'DataChannels: ' + JSON.stringify(channels) + why());
 
     // A second campaign on the same page: in each of 4 tasks one rank
     // aborts (a browser member traps, or a native one crashes and the pool

@@ -5,6 +5,9 @@
 #                             malloc/free and the w_host_out_* accessors)
 #   build/www/wrun.js, .wasm  the browser worker: pool protocol, msgpack,
 #                             one slot per Web Worker
+#   build/www/wbench.js, .wasm
+#                             Dhrystone 2.1 as in wbench(1), the volunteer
+#                             page's rating of this browser
 #   build/www/*               the pages and their glue, copied from www/
 #
 # Target `wasm` builds all of it and is part of `all`. Without emcc the
@@ -130,4 +133,37 @@ if(W_EMCC AND W_EMXX)
     COMMENT "em++ wrun.js + wrun.wasm" VERBATIM)
   add_custom_target(wrun_wasm DEPENDS ${w_wrun_js})
   add_dependencies(wasm wrun_wasm www)
+endif()
+
+# wbench.wasm: the volunteer page's Dhrystone rating (www/bench.js runs it in
+# a Web Worker). The same sources as native wbench and the same rules: two
+# translation units, -O2 -fno-inline, no LTO; wbench.cc's calibration and
+# "should be" checks, and wbench_emscripten.cc's w_wbench_run entry point.
+if(W_EMCC AND W_EMXX)
+  set(w_bench_dir ${CMAKE_BINARY_DIR}/wasm/bench)
+  file(MAKE_DIRECTORY ${w_bench_dir})
+  set(w_wbench_objects)
+  foreach(src bench/dhry_1.cc bench/dhry_2.cc bench/wbench.cc bench/wbench_emscripten.cc
+              status/status.cc)
+    get_filename_component(base ${src} NAME_WE)
+    set(obj ${w_bench_dir}/${base}.o)
+    add_custom_command(
+      OUTPUT ${obj}
+      COMMAND ${w_emenv} ${W_EMXX} -O2 -fno-inline -fno-lto -std=c++20 -fwasm-exceptions
+              -DFMT_HEADER_ONLY -I${PROJECT_SOURCE_DIR}/lib/include -idirafter /usr/include
+              -c ${w_lib}/${src} -o ${obj}
+      DEPENDS ${w_lib}/${src} ${w_lib}/bench/dhry.h ${w_wrun_headers}
+      COMMENT "em++ bench/${base}.o" VERBATIM)
+    list(APPEND w_wbench_objects ${obj})
+  endforeach()
+  set(w_wbench_js ${W_WWW_DIR}/wbench.js)
+  add_custom_command(
+    OUTPUT ${w_wbench_js} ${W_WWW_DIR}/wbench.wasm
+    COMMAND ${w_emenv} ${W_EMXX} -O2 -fwasm-exceptions -sENVIRONMENT=worker
+            -sALLOW_MEMORY_GROWTH=1 --no-entry -sEXPORTED_FUNCTIONS=_w_wbench_run
+            -sEXPORTED_RUNTIME_METHODS=ccall ${w_wbench_objects} -o ${w_wbench_js}
+    DEPENDS ${w_wbench_objects}
+    COMMENT "em++ wbench.js + wbench.wasm" VERBATIM)
+  add_custom_target(wbench_wasm DEPENDS ${w_wbench_js})
+  add_dependencies(wasm wbench_wasm)
 endif()

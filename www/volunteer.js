@@ -5,6 +5,10 @@
 // The pool is the origin that served the page, or ?pool=ws://host:port;
 // ?workers=N and ?throttle=P preset the controls, ?key=K is passed on,
 // ?autojoin=1 joins at once (for embedding in an <iframe>).
+//
+// On load a short Dhrystone run (wbench.wasm in its own Web Worker,
+// bench.js) rates this browser, once per tab (kept in sessionStorage); the
+// page shows the score and every worker sends it to the pool in its hello.
 'use strict';
 
 const params = new URLSearchParams(location.search);
@@ -26,7 +30,65 @@ function throttle() {
   return Number(document.querySelector('input[name=throttle]:checked').value);
 }
 
-function join() {
+// This browser's Dhrystone score: {dhrystones_per_second, dmips, runs,
+// seconds} or {error}; null while it is measured.
+const BENCH_KEY = 'wkit.dhrystone';
+const BENCH_SECONDS = 0.5;  // the last measurement; about 1 s with calibration
+let bench = null;
+
+function cachedScore() {
+  try {
+    const r = JSON.parse(sessionStorage.getItem(BENCH_KEY));
+    return r && r.dhrystones_per_second > 0 ? r : null;
+  } catch (e) {
+    return null;  // no sessionStorage (a sandboxed frame): measure again
+  }
+}
+
+function measure() {
+  const cached = cachedScore();
+  if (cached) return Promise.resolve(cached);
+  return new Promise((resolve) => {
+    let worker;
+    const finish = (r) => {
+      clearTimeout(timer);
+      if (worker) worker.terminate();
+      if (r.dhrystones_per_second > 0) {
+        try { sessionStorage.setItem(BENCH_KEY, JSON.stringify(r)); } catch (e) { /* unsaved */ }
+      }
+      resolve(r);
+    };
+    const timer = setTimeout(() => finish({ error: 'Dhrystone did not finish in 30 s' }), 30000);
+    try {
+      worker = new Worker('bench.js');
+    } catch (e) {
+      return finish({ error: String(e.message || e) });
+    }
+    worker.onmessage = (e) => { if (e.data.type === 'score') finish(e.data); };
+    worker.onerror = (e) => { e.preventDefault(); finish({ error: e.message || 'bench.js failed' }); };
+    worker.postMessage({ cmd: 'run', seconds: BENCH_SECONDS });
+  });
+}
+
+const scored = measure().then((r) => {
+  bench = r;
+  drawScore();
+  return r.dhrystones_per_second > 0 ? r.dhrystones_per_second : 0;
+});
+
+function drawScore() {
+  const el = $('score');
+  if (!bench) el.textContent = 'measuring…';
+  else if (bench.error) el.textContent = 'unavailable (' + bench.error + ')';
+  else el.textContent = Math.round(bench.dhrystones_per_second).toLocaleString('en') +
+    ' Dhrystones/s, ' + bench.dmips.toFixed(1) + ' DMIPS';
+}
+
+async function join() {
+  $('join').disabled = true;
+  $('workers').disabled = true;
+  if (!bench) $('state').textContent = 'measuring this browser';
+  const score = await scored;  // before any worker starts: nothing else is running
   const n = Math.max(1, Math.min(64, Number($('workers').value) || 1));
   for (let i = 0; i < n; i++) {
     const worker = new Worker('worker.js');
@@ -42,11 +104,9 @@ function join() {
       draw();
     };
     worker.postMessage({ cmd: 'start', pool: poolUrl, name: 'browser-' + (i + 1),
-      key: params.get('key') || '', throttle: throttle() });
+      key: params.get('key') || '', throttle: throttle(), score });
     slots.push(slot);
   }
-  $('join').disabled = true;
-  $('workers').disabled = true;
   $('pause').disabled = false;
   draw();
 }
@@ -94,6 +154,7 @@ setInterval(() => {
   $('rate').textContent = rate.toFixed(1) + ' tasks/s';
 }, 1000);
 
+drawScore();
 $('join').addEventListener('click', join);
 $('pause').addEventListener('click', togglePause);
 for (const radio of document.querySelectorAll('input[name=throttle]'))
@@ -106,4 +167,5 @@ if (params.get('autojoin') === '1') join();
 window.wkit = {
   get slots() { return slots.map((s) => Object.assign({}, s.status)); },
   get paused() { return paused; },
+  get score() { return bench && Object.assign({}, bench); },
 };

@@ -2,7 +2,7 @@
 // protocol, in C++) and gives it self.wkitHost: the kernel, compiled and
 // run here (kernel.js), never on the page's thread.
 //
-// Page → worker: {cmd: 'start', pool, name, key, throttle}, {cmd: 'pause'},
+// Page → worker: {cmd: 'start', pool, name, key, throttle, score}, {cmd: 'pause'},
 // {cmd: 'resume'}, {cmd: 'throttle', percent}.
 // Worker → page: {type: 'status', state, campaign, done, failed, ...},
 // {type: 'log', text}.
@@ -182,8 +182,8 @@ self.onmessage = async (event) => {
   await ready;
   if (m.cmd === 'start') {
     memberSpawn();
-    Module.ccall('w_browser_start', null, ['string', 'string', 'string', 'number'],
-      [m.pool, m.name || 'browser', m.key || '', m.throttle || 100]);
+    Module.ccall('w_browser_start', null, ['string', 'string', 'string', 'number', 'number'],
+      [m.pool, m.name || 'browser', m.key || '', m.throttle || 100, m.score || 0]);
   } else if (m.cmd === 'dc-port') {
     channelPort(m.key, m.port);
   } else if (m.cmd === 'pause') {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -16,6 +17,9 @@ namespace w::bench {
 namespace {
 
 constexpr double kVaxDhrystones = 1757.0;
+// Past this a measurement stops growing, and the next run count (at most 100
+// times it) still fits a long, which has 32 bits in wasm32 (wbench.wasm).
+constexpr long kMaxRuns = std::numeric_limits<long>::max() / 100;
 
 }  // namespace
 
@@ -28,7 +32,7 @@ Result<DhrystoneResult> run_dhrystone(double min_seconds) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (*wrong)
       return Status::Internal(fmt::format("Dhrystone value {} is not what it should be", wrong));
-    if (secs >= min_seconds || runs > (1L << 40)) {
+    if (secs >= min_seconds || runs > kMaxRuns) {
       DhrystoneResult r;
       r.runs = runs;
       r.seconds = secs;

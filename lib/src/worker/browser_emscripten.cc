@@ -76,6 +76,10 @@ struct Task {
   std::string input;
 };
 
+// This browser's Dhrystones/s (www/bench.js runs wbench.wasm before the
+// workers start), sent in every hello; 0 if it could not be measured.
+double g_score = 0;
+
 class BrowserWorker {
  public:
   BrowserWorker(std::string pool, std::string name, std::string key, int throttle)
@@ -152,7 +156,7 @@ void BrowserWorker::connect() {
            .str("platform", "wasm32")
            .integer("slots", 1)
            .integer("memory", 2048)
-           .real("score", 0)
+           .real("score", g_score)
            .boolean("coupled", js_coupled() != 0)
            .str("version", W_VERSION)
            .str("key", key_)
@@ -383,8 +387,9 @@ BrowserWorker* g_worker = nullptr;  // one per Web Worker, never freed
 // Entry points for www/worker.js.
 extern "C" {
 EMSCRIPTEN_KEEPALIVE void w_browser_start(const char* pool, const char* name, const char* key,
-                                          int throttle) {
+                                          int throttle, double score) {
   if (w::worker::g_worker) return;
+  w::worker::g_score = score > 0 ? score : 0;
   w::worker::g_worker = new w::worker::BrowserWorker(pool, name, key, throttle);
   w::worker::g_worker->connect();
 }

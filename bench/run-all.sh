@@ -3,7 +3,8 @@
 set -euo pipefail
 B=${1:-build}
 cd "$(dirname "$0")/.."
-for b in bench/wgen.sh bench/wrun.sh bench/wbench.sh bench/pool.sh bench/wsig.sh bench/coupled.sh; do
+for b in bench/wgen.sh bench/wrun.sh bench/wbench.sh bench/pool.sh bench/wsig.sh bench/coupled.sh \
+  bench/coupled_browser.sh; do
   [ -x "$b" ] || continue
   echo "== $b"
   "$b" "$B"

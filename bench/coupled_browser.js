@@ -1,0 +1,116 @@
+// bench/coupled_browser.sh's driver: w_send/w_recv between two browser
+// members of coupled tasks (issue 7). A real wsig, a real `wpool serve
+// --sig`, the volunteer page in headless Chromium with 2 Web Workers (one
+// slot each); a --group 2 campaign of bench/pingpong.c (REPS tasks) runs
+// both ranks on the page,
+//   (a) over WebRTC DataChannels the page opens through wsig's signalling,
+//   (b) on a fresh page with ?datachannel=fail, over wsig's relay.
+// Prints one JSON line per case: {case, rtt_ms, stream_mb_s (best of the
+// runs), runs, relay_frames, channels (the page's wkitChannels.stats)}.
+//   W_BIN, W_BUILD, W_KERNELS   the build;  N SIZE STREAM_N STREAM_SIZE REPS
+//
+// The kernel times itself with clock_gettime(CLOCK_MONOTONIC); www/kernel.js
+// answers WASI clock_time_get with ENOSYS, so (only while it does) this
+// driver serves the page a kernel.js whose clock_time_get reads
+// performance.now() (nanoseconds, as WASI wants). Nothing else is changed.
+'use strict';
+const path = require('node:path');
+const fs = require('node:fs');
+const { execFile } = require('node:child_process');
+const lib = require('../test/integration/browser/lib');
+
+const env = (k, d) => Number(process.env[k] || d);
+const N = env('N', 2000), SIZE = env('SIZE', 64), STREAM_N = env('STREAM_N', 50);
+const STREAM_SIZE = env('STREAM_SIZE', 1048576), REPS = env('REPS', 3);
+const kernel = path.join(lib.KERNELS, 'pingpong.so');
+
+function wait(pool, name) {
+  return new Promise((resolve, reject) => {
+    execFile(path.join(lib.BIN, 'wpool'), ['wait', name, '--pool', pool.ws, '--timeout', '170s'],
+      { timeout: 180000 }, (e, stdout, stderr) => (e ? reject(new Error(stderr || e.message)) : resolve()));
+  });
+}
+
+async function relayFrames(sig) {
+  const metrics = await (await fetch(sig.http + '/metrics')).text();
+  return Number((/^wsig_relay_frames_total (\d+)/m.exec(metrics) || [0, 0])[1]);
+}
+
+// kernel.js with a WASI clock, when the build's has none.
+const CLOCK = `if (imp.name === 'clock_time_get') {
+        fn = (id, precision, out) => {
+          const ns = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
+          new DataView(kernel.live.exports.memory.buffer).setBigUint64(out, ns, true);
+          return 0;
+        };
+      } else `;
+function kernelJs() {
+  const src = fs.readFileSync(path.join(lib.BUILD, 'www', 'kernel.js'), 'utf8');
+  if (src.includes('clock_time_get')) return null;
+  const at = "if (imp.name === 'proc_exit')";
+  if (!src.includes(at)) throw new Error('www/kernel.js changed: cannot add clock_time_get');
+  return src.replace(at, CLOCK + at);
+}
+
+async function run(browser, pool, sig, name, query, clock) {
+  const inputs = Array.from({ length: REPS }, (_, i) => JSON.stringify(
+    { n: N, size: SIZE, stream_n: STREAM_N, stream_size: STREAM_SIZE, rep: i + 1 })).join('\n') + '\n';
+  lib.run('wpool', ['submit', name, '--pool', pool.ws, '--kernel', kernel, '--group', '2',
+    '--timeout', '120s', '-q'], inputs);
+  const context = await browser.newContext();
+  if (clock) {
+    await context.route(/\/kernel\.js(\?.*)?$/, async (route) => {
+      const r = await route.fetch();
+      route.fulfill({ response: r, body: clock });
+    });
+  }
+  const page = await context.newPage();
+  const logs = [];
+  page.on('console', (m) => logs.push(m.text()));
+  page.on('pageerror', (e) => logs.push('pageerror: ' + e.message));
+  const frames0 = await relayFrames(sig);
+  try {
+    await page.goto(`${pool.http}/?workers=2${query}`);
+    if (!(await page.evaluate(() => self.crossOriginIsolated))) throw new Error('page not cross-origin isolated');
+    await page.getByRole('button', { name: 'Join' }).click();
+    await wait(pool, name);
+  } catch (e) {
+    throw new Error(`${name}: ${e.message}; page log: ${logs.join(' | ')}; pool log: ${pool.log().slice(-2000)}`);
+  }
+  const results = lib.lines(lib.run('wpool', ['results', name, '--pool', pool.ws]));
+  const bad = results.filter((r) => r.error || !r.output || !r.output[0]);
+  if (bad.length || results.length !== REPS)
+    throw new Error(`${name}: ${JSON.stringify(bad.length ? bad : results)}; page log: ${logs.join(' | ')}`);
+  const outs = results.map((r) => r.output[0]);
+  const channels = await page.evaluate(() => (self.wkitChannels ? wkitChannels.stats : null));
+  await context.close();
+  return {
+    case: name,
+    rtt_ms: Math.min(...outs.map((o) => o.rtt_ms)),
+    stream_mb_s: Math.max(...outs.map((o) => o.stream_mb_s)),
+    runs: outs,
+    relay_frames: (await relayFrames(sig)) - frames0,
+    channels,
+  };
+}
+
+async function main() {
+  const dir = lib.tmpdir();
+  const sig = await lib.startWsig();
+  const pool = await lib.startPool(dir, ['--sig', sig.url]);
+  const browser = await lib.launch();
+  const clock = kernelJs();
+  try {
+    for (const [name, query] of [['datachannel', ''], ['relay', '&datachannel=fail']]) {
+      const r = await run(browser, pool, sig, name, query, clock);
+      r.clock_shim = !!clock;
+      console.log(JSON.stringify(r));
+    }
+  } finally {
+    await browser.close();
+    lib.stopAll();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => { console.error('bench/coupled_browser: error: ' + e.message); process.exit(1); });

@@ -9,10 +9,8 @@
 // runs), runs, relay_frames, channels (the page's wkitChannels.stats)}.
 //   W_BIN, W_BUILD, W_KERNELS   the build;  N SIZE STREAM_N STREAM_SIZE REPS
 //
-// The kernel times itself with clock_gettime(CLOCK_MONOTONIC); www/kernel.js
-// answers WASI clock_time_get with ENOSYS, so (only while it does) this
-// driver serves the page a kernel.js whose clock_time_get reads
-// performance.now() (nanoseconds, as WASI wants). Nothing else is changed.
+// The kernel times itself with clock_gettime(CLOCK_MONOTONIC), which
+// www/kernel.js answers from performance.now().
 'use strict';
 const path = require('node:path');
 const fs = require('node:fs');
@@ -36,34 +34,12 @@ async function relayFrames(sig) {
   return Number((/^wsig_relay_frames_total (\d+)/m.exec(metrics) || [0, 0])[1]);
 }
 
-// kernel.js with a WASI clock, when the build's has none.
-const CLOCK = `if (imp.name === 'clock_time_get') {
-        fn = (id, precision, out) => {
-          const ns = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6));
-          new DataView(kernel.live.exports.memory.buffer).setBigUint64(out, ns, true);
-          return 0;
-        };
-      } else `;
-function kernelJs() {
-  const src = fs.readFileSync(path.join(lib.BUILD, 'www', 'kernel.js'), 'utf8');
-  if (src.includes('clock_time_get')) return null;
-  const at = "if (imp.name === 'proc_exit')";
-  if (!src.includes(at)) throw new Error('www/kernel.js changed: cannot add clock_time_get');
-  return src.replace(at, CLOCK + at);
-}
-
-async function run(browser, pool, sig, name, query, clock) {
+async function run(browser, pool, sig, name, query) {
   const inputs = Array.from({ length: REPS }, (_, i) => JSON.stringify(
     { n: N, size: SIZE, stream_n: STREAM_N, stream_size: STREAM_SIZE, rep: i + 1 })).join('\n') + '\n';
   lib.run('wpool', ['submit', name, '--pool', pool.ws, '--kernel', kernel, '--group', '2',
     '--timeout', '120s', '-q'], inputs);
   const context = await browser.newContext();
-  if (clock) {
-    await context.route(/\/kernel\.js(\?.*)?$/, async (route) => {
-      const r = await route.fetch();
-      route.fulfill({ response: r, body: clock });
-    });
-  }
   const page = await context.newPage();
   const logs = [];
   page.on('console', (m) => logs.push(m.text()));
@@ -99,11 +75,9 @@ async function main() {
   const sig = await lib.startWsig();
   const pool = await lib.startPool(dir, ['--sig', sig.url]);
   const browser = await lib.launch();
-  const clock = kernelJs();
   try {
     for (const [name, query] of [['datachannel', ''], ['relay', '&datachannel=fail']]) {
-      const r = await run(browser, pool, sig, name, query, clock);
-      r.clock_shim = !!clock;
+      const r = await run(browser, pool, sig, name, query);
       console.log(JSON.stringify(r));
     }
   } finally {

@@ -58,5 +58,4 @@ printf '%-66s %12.1f\n' "stream, $kib KiB msgs, 2 Web Workers via wsig relay (MB
   "$(fig relay stream_mb_s)"
 printf '%-66s %12.1f\n' "stream, $kib KiB msgs, one native wrun -j 2 (MB/s, $NATIVE_STREAM_N)" "$n_mbs"
 echo "DataChannel case: $(fig datachannel channels.opened) channels opened, $(fig datachannel channels.sent) messages" \
-  "sent on them, $(fig datachannel relay_frames) relay frames; relay case: $(fig relay relay_frames) relay frames" \
-  "$( [ "$(fig datachannel clock_shim)" = true ] && echo '(kernel clock: performance.now() shim, see coupled_browser.js)')"
+  "sent on them, $(fig datachannel relay_frames) relay frames; relay case: $(fig relay relay_frames) relay frames"

@@ -19,7 +19,8 @@
 
 (function (root) {
   // WASI and Emscripten imports a standalone module may name. Kernels are
-  // compute only: writes are swallowed, everything else reports ENOSYS.
+  // compute only: writes are swallowed, clocks read (as clock_gettime works
+  // in a native slot), everything else reports ENOSYS.
   const ENOSYS = 52;
   const W_ERANK = -3;
   function makeImports(module, kernel) {
@@ -34,12 +35,24 @@
         fn = () => {};
       } else if (imp.name === 'abort') {
         fn = () => { throw new WebAssembly.RuntimeError('abort() called'); };
+      } else if (imp.name === 'clock_time_get') {
+        fn = clockImport(kernel);
       } else if (imp.module === 'wkit') {
         fn = groupImport(imp.name, kernel);
       }
       imports[imp.module][imp.name] = fn;
     }
     return imports;
+  }
+
+  // WASI clock_time_get(id, precision, *time): nanoseconds, realtime (0)
+  // from the epoch, the others from the page's time origin.
+  function clockImport(kernel) {
+    return (id, precision, p) => {
+      const ms = id === 0 ? performance.timeOrigin + performance.now() : performance.now();
+      new DataView(kernel.live.exports.memory.buffer).setBigUint64(p, BigInt(Math.round(ms * 1e6)), true);
+      return 0;
+    };
   }
 
   // wkit_send(out, to, bytes, n), wkit_recv(out, from, buffer, cap, timeout_ms),

@@ -19,9 +19,11 @@ start_pool() {
   PIDS+=("$POOL_PID")
   local i
   for i in $(seq 1 100); do
+    # Count the starts before reading the port: read the other way round, a
+    # restart's line could land between the two and leave the old port.
+    [ "$(grep -c 'listening on' "$TMP/pool.log")" -ge "${POOL_STARTS:-1}" ] || { sleep 0.05; continue; }
     PORT=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$TMP/pool.log" | tail -1 | cut -d: -f2 || true)
-    if [ -n "$PORT" ] && { [ "$want" = 0 ] || [ "$PORT" = "$want" ]; } &&
-      [ "$(grep -c 'listening on' "$TMP/pool.log")" -ge "${POOL_STARTS:-1}" ]; then
+    if [ -n "$PORT" ] && { [ "$want" = 0 ] || [ "$PORT" = "$want" ]; }; then
       POOL=ws://127.0.0.1:$PORT
       export W_POOL=$POOL
       return 0

@@ -4,6 +4,7 @@ ASAN_BUILD ?= build-asan
 PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc)
 CMAKE_FLAGS ?=
+MAKEFLAGS  += --no-print-directory
 
 .PHONY: all wasm deps configure test unit asan asan-build fuzz run bench install clean format
 

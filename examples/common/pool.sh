@@ -84,3 +84,38 @@ pool_logs() {
     tail -5 "$f"
   done
 }
+
+# The case studies run each split either as a campaign on this pool or
+# through `wrun --group K` alone ($EXAMPLE_MODE). Both call fail() of the
+# sourcing script.
+#
+# coupled_start BUILD MODE: starts the pool (4 workers of 1 slot) in pool
+# mode, and says which mode runs and how busy the machine is (timings mean
+# little on a busy one).
+coupled_start() {
+  case $2 in
+    pool)
+      pool_start "$1" 4 1 || fail "could not start the pool"
+      echo "pool mode: wsig $SIG, wpool $POOL, 4 workers of 1 slot"
+      ;;
+    filter) echo "filter mode: wrun --group K -j K" ;;
+    *) fail "EXAMPLE_MODE is $2, not pool or filter" ;;
+  esac
+  echo "machine: $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg)"
+}
+
+# coupled_task BUILD MODE KERNEL NAME K RESULT: the dataset on stdin as one
+# task of K members (campaign NAME in pool mode), its result record in RESULT.
+coupled_task() {
+  local build=$1 mode=$2 kernel=$3 name=$4 k=$5 result=$6
+  if [[ $mode == pool ]]; then
+    ((k <= POOL_SLOTS)) || fail "$name needs $k slots, the pool has $POOL_SLOTS"
+    pool_run "$build" "$name" "$kernel" "$k" "$result" || {
+      pool_logs >&2
+      fail "$name: the campaign failed (logs above)"
+    }
+  else
+    "$build/bin/wrun" -k "$kernel" --group "$k" -j "$k" --timeout 5m --no-input >"$result" ||
+      fail "wrun exited with status $? on $name"
+  fi
+}

@@ -43,39 +43,17 @@ repeat=${RANDOMWALK_REPEAT:-3}
 for f in bin/wrun bin/wpool bin/wsig kernels/randomwalk.so examples/wplot; do
   [[ -e $build/$f ]] || fail "$build/$f is missing (build it first)"
 done
-wrun=$build/bin/wrun
 out=$build/examples/randomwalk
 mkdir -p "$out"
 rm -f "$out"/*.txt "$out"/*.jsonl
 
-case $mode in
-  pool)
-    . "$here/../common/pool.sh"
-    pool_start "$build" 4 1 || fail "could not start the pool"
-    echo "pool mode: wsig $SIG, wpool $POOL, 4 workers of 1 slot"
-    ;;
-  filter) echo "filter mode: wrun --group K -j K" ;;
-  *) fail "EXAMPLE_MODE is $mode, not pool or filter" ;;
-esac
-
-# Timings mean little on a busy machine: say how busy it is.
-echo "machine: $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg)"
+. "$here/../common/pool.sh"
+coupled_start "$build" "$mode"
 
 # run_task SPLIT K RUN: the dataset on stdin as one task of K members, its
 # result record in result-SPLIT.jsonl.
 run_task() {
-  local split=$1 k=$2 run=$3
-  if [[ $mode == pool ]]; then
-    ((k <= POOL_SLOTS)) || fail "split $split needs $k slots, the pool has $POOL_SLOTS"
-    pool_run "$build" "randomwalk-$split-$run" "$build/kernels/randomwalk.so" "$k" \
-      "$out/result-$split.jsonl" || {
-      pool_logs >&2
-      fail "split $split: the campaign failed (logs above)"
-    }
-  else
-    "$wrun" -k "$build/kernels/randomwalk.so" --group "$k" -j "$k" --timeout 5m --no-input \
-      >"$out/result-$split.jsonl" || fail "wrun exited with status $? on split $split"
-  fi
+  coupled_task "$build" "$mode" "$build/kernels/randomwalk.so" "randomwalk-$1-$3" "$2" "$out/result-$1.jsonl"
 }
 
 # simulate WORLD STEPS SPLITS: runs the world on each split (the best time

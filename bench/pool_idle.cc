@@ -11,8 +11,8 @@
 // a connection not welcomed within --timeout seconds counts as failed, as does one the pool closes.
 //
 // One thread, epoll, no TLS, no libwebsockets: the tool should cost the
-// machine as little as possible next to the pool it measures. Client frames
-// are masked with a zero key (allowed by RFC 6455, and free).
+// machine as little as possible next to the pool it measures. The
+// WebSocket side (zero-key client frames) is ws_client.h's.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -28,6 +28,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "ws_client.h"
 
 namespace {
 
@@ -65,17 +67,7 @@ double now_s() {
 // A client binary frame with a zero mask key.
 std::string frame(std::string_view payload) {
   std::string f;
-  f += '\x82';
-  const size_t n = payload.size();
-  if (n < 126) {
-    f += static_cast<char>(0x80 | n);
-  } else {
-    f += static_cast<char>(0x80 | 126);
-    f += static_cast<char>(n >> 8);
-    f += static_cast<char>(n & 255);
-  }
-  f.append(4, '\0');
-  f += payload;
+  ws_client::append_frame(f, '\x82', payload);
   return f;
 }
 
@@ -109,26 +101,7 @@ std::string heartbeat() {
 // Takes whole server frames (unmasked) off `in`; returns the payloads.
 std::vector<std::string> take_frames(std::string& in) {
   std::vector<std::string> got;
-  size_t pos = 0;
-  while (in.size() - pos >= 2) {
-    const auto* p = reinterpret_cast<const unsigned char*>(in.data() + pos);
-    uint64_t len = p[1] & 0x7f;
-    size_t head = 2;
-    if (len == 126) {
-      if (in.size() - pos < 4) break;
-      len = (uint64_t{p[2]} << 8) | p[3];
-      head = 4;
-    } else if (len == 127) {
-      if (in.size() - pos < 10) break;
-      len = 0;
-      for (int i = 0; i < 8; ++i) len = (len << 8) | p[2 + i];
-      head = 10;
-    }
-    if (in.size() - pos < head + len) break;
-    got.emplace_back(in, pos + head, len);
-    pos += head + len;
-  }
-  in.erase(0, pos);
+  ws_client::take_frames(in, [&](unsigned, std::string_view m) { got.emplace_back(m); });
   return got;
 }
 
@@ -241,10 +214,7 @@ class Load {
     ev.events = EPOLLIN;  // EPOLLOUT again only if a write ever blocks (it does not: tiny frames)
     ev.data.u32 = static_cast<uint32_t>(i);
     epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
-    send(c, "GET /worker HTTP/1.1\r\nHost: " + o_.host + ":" + std::to_string(o_.port) +
-                "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                "Sec-WebSocket-Version: 13\r\n\r\n");
+    send(c, ws_client::upgrade_request("/worker", o_.host + ":" + std::to_string(o_.port)));
   }
 
   void receive(Conn& c) {
@@ -256,10 +226,9 @@ class Load {
       c.in.append(buf, static_cast<size_t>(n));
     }
     if (c.state == State::kUpgrading) {
-      const size_t end = c.in.find("\r\n\r\n");
-      if (end == std::string::npos) return;
-      if (c.in.compare(0, 12, "HTTP/1.1 101") != 0) return fail(c);
-      c.in.erase(0, end + 4);
+      const ws_client::Upgrade up = ws_client::take_upgrade(c.in);
+      if (up == ws_client::Upgrade::kPending) return;
+      if (up == ws_client::Upgrade::kRefused) return fail(c);
       c.state = State::kHello;
       send(c, hello(static_cast<int>(&c - conns_.data()), o_.key));
     }
@@ -300,13 +269,20 @@ Options parse(int argc, char** argv) {
       std::exit(2);
     }
     std::string v = argv[++i];
-    if (a == "--host") o.host = v;
-    else if (a == "--port") o.port = std::atoi(v.c_str());
-    else if (a == "--conns") o.conns = std::atoi(v.c_str());
-    else if (a == "--hold") o.hold_s = std::atof(v.c_str());
-    else if (a == "--heartbeat") o.heartbeat_s = std::atof(v.c_str());
-    else if (a == "--timeout") o.timeout_s = std::atof(v.c_str());
-    else if (a == "--key") o.key = v;
+    if (a == "--host")
+      o.host = v;
+    else if (a == "--port")
+      o.port = std::atoi(v.c_str());
+    else if (a == "--conns")
+      o.conns = std::atoi(v.c_str());
+    else if (a == "--hold")
+      o.hold_s = std::atof(v.c_str());
+    else if (a == "--heartbeat")
+      o.heartbeat_s = std::atof(v.c_str());
+    else if (a == "--timeout")
+      o.timeout_s = std::atof(v.c_str());
+    else if (a == "--key")
+      o.key = v;
     else {
       std::fprintf(stderr, "pool_idle: error: unknown option '%s'\n", a.c_str());
       std::exit(2);

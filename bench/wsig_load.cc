@@ -14,8 +14,8 @@
 //    sent, received, lost, latency percentiles and, given --server-pid, the
 //    server's CPU time per message.
 //
-// One thread, epoll, no TLS. Frames are masked with a zero key (allowed by
-// RFC 6455, and free), so the generator spends its time on syscalls only.
+// One thread, epoll, no TLS. The WebSocket side is ws_client.h's: frames
+// masked with a zero key, so the generator spends its time on syscalls only.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -32,6 +32,8 @@
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include "ws_client.h"
 
 namespace {
 
@@ -70,42 +72,7 @@ int64_t now_ns() {
 
 // A client text frame with a zero mask key.
 void append_frame(std::string& out, std::string_view payload) {
-  out += '\x81';
-  const size_t n = payload.size();
-  if (n < 126) {
-    out += static_cast<char>(0x80 | n);
-  } else {
-    out += static_cast<char>(0x80 | 126);
-    out += static_cast<char>(n >> 8);
-    out += static_cast<char>(n & 255);
-  }
-  out.append(4, '\0');
-  out += payload;
-}
-
-// Pops whole server frames (unmasked) off `in`, calling fn(payload).
-template <class Fn>
-void for_each_frame(std::string& in, Fn&& fn) {
-  size_t at = 0;
-  while (in.size() - at >= 2) {
-    const auto* p = reinterpret_cast<const unsigned char*>(in.data() + at);
-    uint64_t n = p[1] & 0x7f;
-    size_t head = 2;
-    if (n == 126) {
-      if (in.size() - at < 4) break;
-      n = (uint64_t{p[2]} << 8) | p[3];
-      head = 4;
-    } else if (n == 127) {
-      if (in.size() - at < 10) break;
-      n = 0;
-      for (int i = 0; i < 8; ++i) n = (n << 8) | p[2 + i];
-      head = 10;
-    }
-    if (in.size() - at < head + n) break;
-    if ((p[0] & 0x0f) <= 2) fn(std::string_view(in.data() + at + head, n));
-    at += head + n;
-  }
-  in.erase(0, at);
+  ws_client::append_frame(out, '\x81', payload);
 }
 
 class Load {
@@ -186,10 +153,8 @@ class Load {
     if (::connect(c.fd, reinterpret_cast<sockaddr*>(&addr_), sizeof addr_) < 0 &&
         errno != EINPROGRESS)
       die("connect");
-    c.out = "GET " + o_.path + "peerjs?key=" + o_.key + "&id=p" + std::to_string(i) +
-            "&token=t HTTP/1.1\r\nHost: " + o_.host +
-            "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    c.out = ws_client::upgrade_request(
+        o_.path + "peerjs?key=" + o_.key + "&id=p" + std::to_string(i) + "&token=t", o_.host);
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
     ev.data.u64 = i;
@@ -243,16 +208,17 @@ class Load {
       c.in.append(buf, static_cast<size_t>(n));
     }
     if (!c.upgraded) {
-      const size_t end = c.in.find("\r\n\r\n");
-      if (end == std::string::npos) return;
-      if (c.in.compare(0, 12, "HTTP/1.1 101") != 0) {
+      const ws_client::Upgrade up = ws_client::take_upgrade(c.in);
+      if (up == ws_client::Upgrade::kPending) return;
+      if (up == ws_client::Upgrade::kRefused) {
         std::fprintf(stderr, "wsig_load: p%zu refused: %s\n", i, c.in.substr(0, 80).c_str());
         std::exit(1);
       }
       c.upgraded = true;
-      c.in.erase(0, end + 4);
     }
-    for_each_frame(c.in, [&](std::string_view m) { on_message(c, m); });
+    ws_client::take_frames(c.in, [&](unsigned op, std::string_view m) {
+      if (op <= 2) on_message(c, m);
+    });
   }
 
   void on_message(Conn& c, std::string_view m) {

@@ -6,34 +6,17 @@
       history as "sweeps residual" lines; prints "members rounds sweeps residual"
   field.py diff A B                         max |A - B| of two such fields
 """
-import base64
-import json
-import struct
+import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import blocks  # noqa: E402
 
 
 def assemble(results, field_path, history_path):
-    records = [json.loads(line) for line in open(results) if line.strip()]
-    if len(records) != 1:
-        sys.exit(f"{results}: {len(records)} result records, expected 1")
-    record = records[0]
-    if "error" in record:
-        sys.exit(f"the task failed: {record['error']}")
-    members = record["output"]
-    if isinstance(members, dict):  # one member: not a group
-        members = [members]
-    if any(m is None for m in members):
-        sys.exit("a member returned nothing")
-    rows = max(m["row0"] + m["n"] for m in members)
-    cols = max(m["col0"] + m["m"] for m in members)
-    field = [[None] * cols for _ in range(rows)]
-    for m in members:
-        n, w = m["n"], m["m"]
-        values = struct.unpack(f"<{n * w}d", base64.b64decode(m["field"]["$b64"]))
-        for i in range(n):
-            field[m["row0"] + i][m["col0"]:m["col0"] + w] = values[i * w:(i + 1) * w]
-    if any(v is None for row in field for v in row):
-        sys.exit("the blocks do not cover the grid")
+    members = blocks.members(results)
+    field = blocks.stitch(members, "n", "m", "field", "d", "the blocks do not cover the grid")
     with open(field_path, "w") as f:
         for row in field:
             f.write(" ".join(repr(v) for v in row) + "\n")

@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/halo.hpp"
 #include "problem.h"
 #include "w_kernel.hpp"
 
@@ -45,46 +46,8 @@ struct Result {
                      history);
 };
 
-// A parameter from the dataset, else the static dataset, else `fallback`.
-template <class T>
-T param(const msgpack::object& in, const char* key, T fallback) {
-  using w::kernel::field;
-  return field<T>(in, key, field<T>(w::kernel::static_data(), key, fallback));
-}
-
-const char* error_name(long code) {
-  switch (code) {
-    case W_ETIMEOUT:
-      return "timed out";
-    case W_EGROUP:
-      return "a member was lost";
-    case W_ERANK:
-      return "no such rank";
-    case W_ETOOBIG:
-      return "message too large";
-    default:
-      return "failed";
-  }
-}
-
-// One member's link to the others: sends and receives that throw on failure.
-struct Link {
-  w_out* out;
-  int timeout_ms;
-  void send(int to, const void* bytes, size_t n) const {
-    if (int rc = w_send(out, to, bytes, n); rc != 0)
-      throw std::runtime_error("w_send to rank " + std::to_string(to) + ": " + error_name(rc));
-  }
-  // Receives exactly n bytes from `from`.
-  void recv(int from, void* buffer, size_t n) const {
-    const long got = w_recv(out, from, buffer, n, timeout_ms);
-    if (got < 0)
-      throw std::runtime_error("w_recv from rank " + std::to_string(from) + ": " + error_name(got));
-    if (static_cast<size_t>(got) != n)
-      throw std::runtime_error("w_recv from rank " + std::to_string(from) + ": " +
-                               std::to_string(got) + " bytes, expected " + std::to_string(n));
-  }
-};
+using halo::Link;
+using halo::param;
 
 // A block of n × m cells with a one-cell halo: (n+2) × (m+2) values, the
 // block's cell (i, j) at (i+1, j+1). The halo holds the boundary values on

@@ -8,34 +8,17 @@ checks them.
       every step and that no particle id appears twice. Prints
       "members particles steps moves".
 """
-import base64
-import json
-import struct
+import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import blocks  # noqa: E402
 
 
 def assemble(results, grid_path):
-    records = [json.loads(line) for line in open(results) if line.strip()]
-    if len(records) != 1:
-        sys.exit(f"{results}: {len(records)} result records, expected 1")
-    record = records[0]
-    if "error" in record:
-        sys.exit(f"the task failed: {record['error']}")
-    members = record["output"]
-    if isinstance(members, dict):  # one member: not a group
-        members = [members]
-    if any(m is None for m in members):
-        sys.exit("a member returned nothing")
-    rows = max(m["row0"] + m["h"] for m in members)
-    cols = max(m["col0"] + m["w"] for m in members)
-    grid = [[None] * cols for _ in range(rows)]
-    for m in members:
-        h, w = m["h"], m["w"]
-        cells = struct.unpack(f"<{h * w}I", base64.b64decode(m["grid"]["$b64"]))
-        for i in range(h):
-            grid[m["row0"] + i][m["col0"]:m["col0"] + w] = cells[i * w:(i + 1) * w]
-    if any(c is None for row in grid for c in row):
-        sys.exit("the partitions do not cover the world")
+    members = blocks.members(results)
+    grid = blocks.stitch(members, "h", "w", "grid", "I", "the partitions do not cover the world")
     steps = members[0]["steps"]
     totals = [sum(m["counts"][t] for m in members) for t in range(steps + 1)]
     for t, total in enumerate(totals):

@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/halo.hpp"
 #include "w_kernel.hpp"
 
 namespace {
@@ -47,11 +48,7 @@ struct Result {
 
 constexpr uint32_t kWall = 0xFFFFFFFFu;  // a halo cell outside the world
 
-template <class T>
-T param(const msgpack::object& in, const char* key, T fallback) {
-  using w::kernel::field;
-  return field<T>(in, key, field<T>(w::kernel::static_data(), key, fallback));
-}
+using halo::param;
 
 // splitmix64's finalizer: a counter-based generator, one value per key.
 uint64_t mix(uint64_t x) {
@@ -64,36 +61,14 @@ uint64_t random_at(uint64_t seed, uint64_t step, uint64_t cell) {
   return mix(mix(mix(seed) ^ step) ^ cell);
 }
 
-const char* error_name(long code) {
-  switch (code) {
-    case W_ETIMEOUT:
-      return "timed out";
-    case W_EGROUP:
-      return "a member was lost";
-    case W_ERANK:
-      return "no such rank";
-    case W_ETOOBIG:
-      return "message too large";
-    default:
-      return "failed";
-  }
-}
-
 // The 8 Moore directions, in the fixed order choices are made in.
 constexpr int kDirs[8][2] = {{-1, -1}, {-1, 0}, {-1, 1}, {0, -1}, {0, 1}, {1, -1}, {1, 0}, {1, 1}};
 
 // One partition: h × w cells with a halo, cell (i, j) at (i+1, j+1).
 class Partition {
  public:
-  Partition(w_out* out, int timeout_ms, int prow, int pcol, int pr, int pc, int64_t rows,
-            int64_t cols)
-      : out_(out),
-        timeout_ms_(timeout_ms),
-        prow_(prow),
-        pcol_(pcol),
-        pr_(pr),
-        pc_(pc),
-        cols_(cols) {
+  Partition(halo::Link link, int prow, int pcol, int pr, int pc, int64_t rows, int64_t cols)
+      : link_(link), prow_(prow), pcol_(pcol), pr_(pr), pc_(pc), cols_(cols) {
     row0_ = prow * rows / pr;
     col0_ = pcol * cols / pc;
     h_ = static_cast<int>((prow + 1) * rows / pr - row0_);
@@ -213,20 +188,14 @@ class Partition {
       buffer.clear();
       for (int i = b.i0; i < b.i1; ++i)
         for (int j = b.j0; j < b.j1; ++j) buffer.push_back(cells[at(i, j)]);
-      if (int rc = w_send(out_, rank, buffer.data(), buffer.size() * 4); rc != 0)
-        throw std::runtime_error("w_send to rank " + std::to_string(rank) + ": " + error_name(rc));
+      link_.send(rank, buffer.data(), buffer.size() * 4);
     }
     for (const auto& d : kDirs) {
       const int rank = neighbour(d);
       if (rank < 0) continue;
       const Box b = face(d, !merge);
       buffer.resize(static_cast<size_t>(b.i1 - b.i0) * (b.j1 - b.j0));
-      const long got = w_recv(out_, rank, buffer.data(), buffer.size() * 4, timeout_ms_);
-      if (got < 0)
-        throw std::runtime_error("w_recv from rank " + std::to_string(rank) + ": " +
-                                 error_name(got));
-      if (static_cast<size_t>(got) != buffer.size() * 4)
-        throw std::runtime_error("w_recv from rank " + std::to_string(rank) + ": wrong size");
+      link_.recv(rank, buffer.data(), buffer.size() * 4);
       size_t n = 0;
       for (int i = b.i0; i < b.i1; ++i)
         for (int j = b.j0; j < b.j1; ++j, ++n) {
@@ -241,8 +210,8 @@ class Partition {
     return r < 0 || c < 0 || r >= pr_ || c >= pc_ ? -1 : r * pc_ + c;
   }
 
-  w_out* out_;
-  int timeout_ms_, prow_, pcol_, pr_, pc_;
+  halo::Link link_;
+  int prow_, pcol_, pr_, pc_;
   int64_t cols_, row0_ = 0, col0_ = 0;
   int h_ = 0, w_ = 0;
   std::vector<uint32_t> place_, claim_;
@@ -267,7 +236,7 @@ Result simulate(const msgpack::object& in, w_out* out) {
     throw std::runtime_error("the group has " + std::to_string(size) + " members for " +
                              std::to_string(pr * pc) + " partitions");
 
-  Partition part(out, timeout_ms, rank / pc, rank % pc, pr, pc, rows, cols);
+  Partition part(halo::Link{out, timeout_ms}, rank / pc, rank % pc, pr, pc, rows, cols);
   part.init(seed, density);
   Result result;
   result.rank = rank;

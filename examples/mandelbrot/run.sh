@@ -4,17 +4,11 @@
 # Usage: examples/mandelbrot/run.sh [build-dir] [RxC] [NxM]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-fail() {
-  echo "check: mandelbrot FAIL $*"
-  exit 1
-}
-build=$(cd "${1:-$here/../../build}" 2>/dev/null && pwd) || fail "no build directory ${1:-$here/../../build}"
+. "$here/../common/example.sh"
+example_start mandelbrot "${1:-}" bin/wgen bin/wrun kernels/mandelbrot.so
 blocks=${2:-3x4}
 size=${3:-100x100}
 
-for f in bin/wgen bin/wrun kernels/mandelbrot.so; do
-  [[ -e $build/$f ]] || fail "$build/$f is missing (build it first)"
-done
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 image=$build/examples/mandelbrot.pgm

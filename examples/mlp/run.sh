@@ -11,14 +11,8 @@
 #   MLP_MIN_ACC      the best test accuracy to clear (default 0.9)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-fail() {
-  echo "check: mlp FAIL $*"
-  exit 1
-}
-build=$(cd "${1:-$here/../../build}" 2>/dev/null && pwd) || fail "no build directory ${1:-$here/../../build}"
-for f in bin/wgen bin/wrun bin/wpool bin/wsql kernels/mlp.so examples/mlp_heatmap; do
-  [[ -e $build/$f ]] || fail "$build/$f is missing (build it first)"
-done
+. "$here/../common/example.sh"
+example_start mlp "${1:-}" bin/wgen bin/wrun bin/wpool bin/wsql kernels/mlp.so examples/mlp_heatmap
 for tool in jq curl python3; do
   command -v "$tool" >/dev/null || fail "$tool is not installed (make deps)"
 done

@@ -3,17 +3,11 @@
 # Usage: examples/pi/run.sh [build-dir] [seeds] [samples-per-seed]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-fail() {
-  echo "check: pi FAIL $*"
-  exit 1
-}
-build=$(cd "${1:-$here/../../build}" 2>/dev/null && pwd) || fail "no build directory ${1:-$here/../../build}"
+. "$here/../common/example.sh"
+example_start pi "${1:-}" bin/wgen bin/wrun kernels/pi.so
 seeds=${2:-64}
 samples=${3:-1000000}
 
-for f in bin/wgen bin/wrun kernels/pi.so; do
-  [[ -e $build/$f ]] || fail "$build/$f is missing (build it first)"
-done
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 

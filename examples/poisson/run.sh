@@ -21,11 +21,8 @@
 #                     `wrun --group K -j K` per split, members on local slots [pool]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-fail() {
-  echo "check: poisson FAIL $*"
-  exit 1
-}
-build=$(cd "${1:-$here/../../build}" 2>/dev/null && pwd) || fail "no build directory ${1:-$here/../../build}"
+. "$here/../common/example.sh"
+example_start poisson "${1:-}" bin/wrun bin/wpool bin/wsig kernels/poisson.so examples/wplot examples/poisson-reference
 grid=${POISSON_GRID:-100x100}
 splits=${POISSON_SPLITS:-1x1 1x2 2x2}
 maxres=${POISSON_MAXRES:-1e-6}
@@ -35,9 +32,6 @@ rows=${grid%x*} cols=${grid#*x}
 
 mode=${EXAMPLE_MODE:-pool}
 repeat=${POISSON_REPEAT:-3}
-for f in bin/wrun bin/wpool bin/wsig kernels/poisson.so examples/wplot examples/poisson-reference; do
-  [[ -e $build/$f ]] || fail "$build/$f is missing (build it first)"
-done
 out=$build/examples/poisson
 mkdir -p "$out"
 rm -f "$out"/*.txt "$out"/*.jsonl

@@ -4,15 +4,9 @@
 # Usage: examples/primes/run.sh [build-dir]   (default: build/ in the repo)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-fail() {
-  echo "check: primes FAIL $*"
-  exit 1
-}
-build=$(cd "${1:-$here/../../build}" 2>/dev/null && pwd) || fail "no build directory ${1:-$here/../../build}"
+. "$here/../common/example.sh"
+example_start primes "${1:-}" bin/wgen bin/wrun kernels/primes.so
 
-for f in bin/wgen bin/wrun kernels/primes.so; do
-  [[ -e $build/$f ]] || fail "$build/$f is missing (build it first)"
-done
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 first_error() { jq -r 'select(has("error")) | "task \(.seq): \(.error)"' "$results" | head -n 1; }

@@ -26,11 +26,8 @@
 #                      `wrun --group K -j K` per split, members on local slots [pool]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-fail() {
-  echo "check: randomwalk FAIL $*"
-  exit 1
-}
-build=$(cd "${1:-$here/../../build}" 2>/dev/null && pwd) || fail "no build directory ${1:-$here/../../build}"
+. "$here/../common/example.sh"
+example_start randomwalk "${1:-}" bin/wrun bin/wpool bin/wsig kernels/randomwalk.so examples/wplot
 world=${RANDOMWALK_WORLD:-200x200}
 steps=${RANDOMWALK_STEPS:-500}
 splits=${RANDOMWALK_SPLITS:-1x1 1x2 2x2}
@@ -40,9 +37,6 @@ rows=${world%x*} cols=${world#*x}
 
 mode=${EXAMPLE_MODE:-pool}
 repeat=${RANDOMWALK_REPEAT:-3}
-for f in bin/wrun bin/wpool bin/wsig kernels/randomwalk.so examples/wplot; do
-  [[ -e $build/$f ]] || fail "$build/$f is missing (build it first)"
-done
 out=$build/examples/randomwalk
 mkdir -p "$out"
 rm -f "$out"/*.txt "$out"/*.jsonl

@@ -465,11 +465,13 @@ Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, Handl
   impl->protocols.push_back(lws_protocols{});  // terminator
 
   lws_context_creation_info info{};
-  info.port = config.port;
-  info.iface = config.host.empty() ? nullptr : config.host.c_str();
+  // Strings from impl->config, not the caller's: lws keeps the pointers
+  // (the Server header was read from a dead stack frame).
+  info.port = impl->config.port;
+  info.iface = impl->config.host.empty() ? nullptr : impl->config.host.c_str();
   info.protocols = impl->protocols.data();
   info.user = impl.get();
-  info.server_string = config.name.c_str();
+  info.server_string = impl->config.name.c_str();
   info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
   // libev's loop, when asked for and present: lws then waits with epoll and
   // services only the sockets that are ready. Its default poll() loop scans

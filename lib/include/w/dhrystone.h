@@ -10,14 +10,16 @@ namespace w::bench {
 
 struct DhrystoneResult {
   double dhrystones_per_second = 0;
-  double dmips = 0;  ///< Dhrystones/s / 1757 (the VAX 11/780's score)
-  long runs = 0;
-  double seconds = 0;
+  double dmips = 0;      ///< Dhrystones/s / 1757 (the VAX 11/780's score)
+  long runs = 0;         ///< main-loop runs per measurement
+  double seconds = 0;    ///< time of all measurements, >= the minimum asked for
+  int measurements = 0;  ///< how many; the score is the fastest one's
 };
 
-/// Runs Dhrystone on this thread, doubling the run count until one
-/// measurement lasts at least `min_seconds`. Fails if a final value is not
-/// what Dhrystone says it should be (a miscompiled or broken benchmark).
+/// Runs Dhrystone on this thread: calibrates the run count to a twentieth of
+/// `min_seconds`, measures until `min_seconds` are spent and scores the
+/// fastest measurement. Fails if a final value is not what Dhrystone says
+/// it should be (a miscompiled or broken benchmark).
 Result<DhrystoneResult> run_dhrystone(double min_seconds);
 
 /// One Dhrystone per job in forked processes (Dhrystone uses globals), all

@@ -10,6 +10,8 @@ TEST_CASE("Dhrystone's final values are what they should be, and it scores") {
   REQUIRE(r.ok());
   CHECK(r->runs >= 1000);
   CHECK(r->seconds >= 0.05);
+  CHECK(r->measurements >= 2);  // a twentieth of the time each: several, the best scored
+  CHECK(static_cast<double>(r->runs) / r->dhrystones_per_second <= r->seconds);
   CHECK(std::isfinite(r->dhrystones_per_second));
   CHECK(r->dhrystones_per_second > 0);
   CHECK(r->dmips == Approx(r->dhrystones_per_second / 1757.0));

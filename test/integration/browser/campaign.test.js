@@ -21,10 +21,7 @@ test('a divisible campaign over a browser and a native worker', async () => {
 
   const browser = await lib.launch();
   try {
-    const page = await browser.newPage();
-    const logs = [];
-    page.on('console', (m) => logs.push(m.text()));
-    page.on('pageerror', (e) => logs.push('pageerror: ' + e.message));
+    const { page, logs } = await lib.newPage(browser);
     await page.goto(`${pool.http}/?workers=2`);
     // Held paused until both platforms are connected, so both take part.
     lib.run('wpool', ['pause', 'div', '--pool', pool.ws]);

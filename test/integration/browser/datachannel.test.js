@@ -34,21 +34,7 @@ function datasets(n, x0) {
 async function campaign(browser, pool, name, data, query) {
   lib.run('wpool', ['submit', name, '--pool', pool.ws, '--kernel',
     path.join(lib.KERNELS, 'ring.so'), '--group', '2', '--timeout', '60s'], data);
-  const page = await browser.newPage();
-  const logs = [];
-  page.on('console', (m) => logs.push(m.text()));
-  page.on('pageerror', (e) => logs.push('pageerror: ' + e.message));
-  await page.addInitScript(() => {
-    const Base = self.Worker;
-    self.Worker = class extends Base {
-      constructor(...args) {
-        super(...args);
-        this.addEventListener('message', (e) => {
-          if (e.data && e.data.type === 'log') console.log('worker: ' + e.data.text);
-        });
-      }
-    };
-  });
+  const { page, logs } = await lib.newPage(browser, { workerLogs: true });
   const why = () => '; page log: ' + logs.join(' | ') + '; pool log: ' + pool.log().slice(-3000);
   try {
     await page.goto(`${pool.http}/?workers=2${query}`);

@@ -39,22 +39,8 @@ test('a K=4 ring campaign over two browser members and two native ones', async (
   const browser = await lib.launch();
   const nativeLog = path.join(dir, 'native.log');
   try {
-    const page = await browser.newPage();
-    const logs = [];
-    page.on('console', (m) => logs.push(m.text()));
-    page.on('pageerror', (e) => logs.push('pageerror: ' + e.message));
     // What the Web Workers print (wrun.wasm's warnings) goes to the page's log.
-    await page.addInitScript(() => {
-      const Base = self.Worker;
-      self.Worker = class extends Base {
-        constructor(...args) {
-          super(...args);
-          this.addEventListener('message', (e) => {
-            if (e.data && e.data.type === 'log') console.log('worker: ' + e.data.text);
-          });
-        }
-      };
-    });
+    const { page, logs } = await lib.newPage(browser, { workerLogs: true });
     await page.goto(`${pool.http}/?workers=2`);
     assert.equal(await page.evaluate(() => self.crossOriginIsolated), true,
       'the volunteer page is not cross-origin isolated (COOP/COEP)');

@@ -18,51 +18,40 @@ function tmpdir() {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'wkit-browser-'));
 }
 
-// Starts wpool serve on 127.0.0.1:0 with build/www (and `extra` flags);
-// resolves {port, ws, http, log()}.
-function startPool(dir, extra = []) {
-  const proc = spawn(path.join(BIN, 'wpool'),
-    ['serve', '--db', path.join(dir, 'pool.db'), '--listen', '127.0.0.1:0',
-      '--www', path.join(BUILD, 'www'), '--heartbeat', '1s', ...extra],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
+// Spawns BIN/program with args; resolves, once its log says "listening on
+// 127.0.0.1:PORT", {port, proc, http, log()} and what urls(port) adds.
+function startListening(program, args, urls) {
+  const proc = spawn(path.join(BIN, program), args, { stdio: ['ignore', 'ignore', 'pipe'] });
   started.push(proc);
   let log = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('wpool did not start: ' + log)), 10000);
+    const timer = setTimeout(() => reject(new Error(`${program} did not start: ` + log)), 10000);
     proc.stderr.on('data', (d) => {
       log += d;
       const m = /listening on 127\.0\.0\.1:(\d+)/.exec(log);
       if (m && timer) {
         clearTimeout(timer);
         const port = Number(m[1]);
-        resolve({ port, proc, ws: `ws://127.0.0.1:${port}`, http: `http://127.0.0.1:${port}`,
-          log: () => log });
+        resolve({ port, proc, ...urls(port), http: `http://127.0.0.1:${port}`, log: () => log });
       }
     });
-    proc.on('exit', (code) => reject(new Error(`wpool exited ${code}: ${log}`)));
+    proc.on('exit', (code) => reject(new Error(`${program} exited ${code}: ${log}`)));
   });
+}
+
+// Starts wpool serve on 127.0.0.1:0 with build/www (and `extra` flags);
+// resolves {port, ws, http, log()}.
+function startPool(dir, extra = []) {
+  return startListening('wpool',
+    ['serve', '--db', path.join(dir, 'pool.db'), '--listen', '127.0.0.1:0',
+      '--www', path.join(BUILD, 'www'), '--heartbeat', '1s', ...extra],
+    (port) => ({ ws: `ws://127.0.0.1:${port}` }));
 }
 
 // Starts a real wsig on 127.0.0.1:0; resolves {port, url, http, log()}.
 function startWsig() {
-  const proc = spawn(path.join(BIN, 'wsig'), ['-p', '0', '-H', '127.0.0.1'],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
-  started.push(proc);
-  let log = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('wsig did not start: ' + log)), 10000);
-    proc.stderr.on('data', (d) => {
-      log += d;
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(log);
-      if (m && timer) {
-        clearTimeout(timer);
-        const port = Number(m[1]);
-        resolve({ port, proc, url: `ws://127.0.0.1:${port}/`, http: `http://127.0.0.1:${port}`,
-          log: () => log });
-      }
-    });
-    proc.on('exit', (code) => reject(new Error(`wsig exited ${code}: ${log}`)));
-  });
+  return startListening('wsig', ['-p', '0', '-H', '127.0.0.1'],
+    (port) => ({ url: `ws://127.0.0.1:${port}/` }));
 }
 
 // Starts a native pool worker; returns its process.
@@ -95,6 +84,31 @@ async function launch() {
   });
 }
 
+// A new page on `browser` whose console messages and uncaught errors
+// collect in `logs`, for failure messages; with workerLogs, what its Web
+// Workers print (wrun.wasm's warnings) goes to the page's console too.
+// Resolves {page, logs}.
+async function newPage(browser, { workerLogs = false } = {}) {
+  const page = await browser.newPage();
+  const logs = [];
+  page.on('console', (m) => logs.push(m.text()));
+  page.on('pageerror', (e) => logs.push('pageerror: ' + e.message));
+  if (workerLogs) {
+    await page.addInitScript(() => {
+      const Base = self.Worker;
+      self.Worker = class extends Base {
+        constructor(...args) {
+          super(...args);
+          this.addEventListener('message', (e) => {
+            if (e.data && e.data.type === 'log') console.log('worker: ' + e.data.text);
+          });
+        }
+      };
+    });
+  }
+  return { page, logs };
+}
+
 // Polls fn() until it returns a truthy value; throws `what` after ms.
 async function until(what, fn, ms = 30000) {
   const end = Date.now() + ms;
@@ -117,4 +131,4 @@ function stopAll() {
 process.on('exit', stopAll);
 
 module.exports = { BIN, KERNELS, BUILD, tmpdir, startPool, startWsig, startNativeWorker, run, lines, launch,
-  until, status, stopAll };
+  newPage, until, status, stopAll };

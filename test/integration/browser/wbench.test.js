@@ -13,10 +13,7 @@ test('the volunteer page rates the browser and its workers report the score', as
   const pool = await lib.startPool(dir);
   const browser = await lib.launch();
   try {
-    const page = await browser.newPage();
-    const logs = [];
-    page.on('console', (m) => logs.push(m.text()));
-    page.on('pageerror', (e) => logs.push('pageerror: ' + e.message));
+    const { page, logs } = await lib.newPage(browser);
     // The page's thread ticks every 20 ms; a Dhrystone run on it would
     // leave a gap as long as the run.
     await page.addInitScript(() => {

@@ -46,6 +46,7 @@ std::string PoolServer::new_group_id(const TaskRow& task) {
 void PoolServer::bind(Worker& w, const Campaign& c) {
   if (c.row.id == w.campaign) return;
   w.campaign = c.row.id;
+  w.avg_ms = -1;  // the task time of the old campaign says nothing of this one
   mp::MapBuilder m;
   m.str("t", "campaign")
       .integer("campaign", c.row.id)

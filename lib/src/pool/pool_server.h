@@ -150,7 +150,7 @@ class PoolServer : public net::Handler {
   void top_up_all();
   Campaign* pick_campaign(const Worker& w, int64_t skip = 0);
   bool take_task(Campaign& c, TaskRow& task);
-  int prefetch(const Worker& w) const;
+  int prefetch(const Worker& w, const Campaign& c) const;
   void release_leases(Worker& w, const std::string& why);
   void check_deadlines();
   void finish_task(Worker& w, int64_t task, bool ok, std::string_view output,

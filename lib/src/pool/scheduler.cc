@@ -17,14 +17,25 @@ constexpr auto kLeaseGrace = std::chrono::seconds(5);
 
 }  // namespace
 
-int PoolServer::prefetch(const Worker& w) const {
+int PoolServer::prefetch(const Worker& w, const Campaign& c) const {
   // Enough tasks in hand to cover ~50 ms of work per slot: tiny tasks need
   // deep queues to hide round trips, long ones shallow so the tail is even.
   if (w.row.flagged) return 0;  // an untrusted worker gets no more than it can run
-  if (w.avg_ms < 0) return w.row.slots * 2;
+  // avg_ms is the bound campaign's: another campaign's tasks may be 1000x
+  // shorter (no-op tasks before 10 ms ones got a worker all 2,000 of them).
+  if (w.avg_ms < 0 || w.campaign != c.row.id) return w.row.slots * 2;
   const double per_slot = std::ceil(50.0 / std::max(w.avg_ms, 0.001));
-  return static_cast<int>(std::clamp(per_slot * w.row.slots, static_cast<double>(w.row.slots),
-                                     static_cast<double>(kMaxPrefetch)));
+  int depth = static_cast<int>(std::clamp(per_slot * w.row.slots, static_cast<double>(w.row.slots),
+                                          static_cast<double>(kMaxPrefetch)));
+  // Near the end no worker holds more than its share of what is left, so
+  // the others are not idle while it works through a queue of its own.
+  if (!c.replicated() && !workers_.empty()) {
+    const int64_t open = c.row.total - c.row.done - c.row.failed;
+    const auto n = static_cast<int64_t>(workers_.size());
+    const int64_t share = (open + n - 1) / n;
+    depth = static_cast<int>(std::min<int64_t>(depth, std::max<int64_t>(0, share - w.row.slots)));
+  }
+  return depth;
 }
 
 bool PoolServer::take_task(Campaign& c, TaskRow& task) {
@@ -90,9 +101,10 @@ void PoolServer::top_up(Worker& w) {
     c = pick_campaign(w, c->row.id);
     if (c && c->grouped()) return;
   }
-  const int want = w.row.slots + prefetch(w) - w.busy();
+  if (!c) return;
+  const int want = w.row.slots + prefetch(w, *c) - w.busy();
   if (want <= 0) return;
-  if (!c || send_tasks(w, *c, want) || w.busy()) return;
+  if (send_tasks(w, *c, want) || w.busy()) return;
   if (!c->replicated()) {
     // The campaign only looked like it had work (its tasks had not been read
     // from the store since a restart, and there were none): try the others,
@@ -105,8 +117,8 @@ void PoolServer::top_up(Worker& w) {
   if (Campaign* other = pick_campaign(w, c->row.id)) {
     if (other->grouped())
       schedule_groups(*other, group_candidates(*other));
-    else
-      send_tasks(w, *other, want);
+    else if (int more = w.row.slots + prefetch(w, *other) - w.busy(); more > 0)
+      send_tasks(w, *other, more);
   }
 }
 

@@ -308,19 +308,19 @@ Status results(const ClientOptions& c, const std::string& campaign, long long si
   if (!pc.ok()) return pc.status();
   stream::RecordWriter writer(output_fd, format);
   constexpr int kPage = 5000;
+  int64_t after = -1;  // the last row received: the next page seeks past it
   while (true) {
-    auto answer = (*pc)->request(mp::MapBuilder()
-                                     .str("t", "results")
-                                     .str("campaign", campaign)
-                                     .integer("since", since)
-                                     .integer("limit", kPage)
-                                     .done());
+    mp::MapBuilder ask;
+    ask.str("t", "results").str("campaign", campaign).integer("since", since);
+    if (after >= 0) ask.integer("after", after);
+    auto answer = (*pc)->request(ask.integer("limit", kPage).done());
     if (!answer.ok()) return answer.status();
     auto v = mp::MapView::parse(*answer);
     std::vector<std::string_view> items;
     mp::decode_array(v->raw("items"), items);
     for (auto item : items) W_RETURN_IF_ERROR(writer.write(item));
     since = *v->integer("next");
+    after = *v->integer("after", after);
     if (static_cast<int>(items.size()) == kPage) continue;
     if (!follow || (*v->boolean("complete") && items.empty())) break;
     W_RETURN_IF_ERROR(writer.flush());

@@ -385,7 +385,10 @@ Status PoolServer::on_results_query(net::ConnId id, const mp::MapView& m) {
   const Campaign& c = campaigns_.at(it->second);
   const int64_t since = *m.integer("since", 0);
   const int limit = static_cast<int>(std::clamp<int64_t>(*m.integer("limit", 5000), 1, 100000));
-  auto rows = store_.results(c.row.id, since, limit);
+  // `after` (the previous page's last row) makes a page an index seek;
+  // `since` alone walks past that many rows, so clients send it only first.
+  const int64_t after = *m.integer("after", -1);
+  auto rows = store_.results(c.row.id, since, limit, after);
   if (!rows.ok()) return rows.status();
   std::string items;
   mp::Packer pk(items);
@@ -404,6 +407,7 @@ Status PoolServer::on_results_query(net::ConnId id, const mp::MapView& m) {
                 .str("t", "results")
                 .raw("items", items)
                 .integer("next", since + static_cast<int64_t>(rows->size()))
+                .integer("after", rows->empty() ? after : rows->back().row)
                 .boolean("complete", c.complete())
                 .done());
   return {};

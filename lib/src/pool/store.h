@@ -118,7 +118,11 @@ class Store {
   Result<bool> fail_attempt(int64_t task, const std::string& error, int max_attempts,
                             const std::string& worker);
 
-  Result<std::vector<ResultRow>> results(int64_t campaign, int64_t since, int limit);
+  /// Up to `limit` results in storage order: those after row `after_row`
+  /// when it is >= 0 (an index seek: how pages follow each other), else
+  /// from the `since`-th on (a walk past `since` rows).
+  Result<std::vector<ResultRow>> results(int64_t campaign, int64_t since, int limit,
+                                         int64_t after_row = -1);
   /// The campaign's most recently failed tasks, newest first (for dashboards).
   Result<std::vector<ResultRow>> failures(int64_t campaign, int limit);
 

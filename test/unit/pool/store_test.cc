@@ -49,6 +49,22 @@ int64_t make_campaign(Store& s, int n, std::vector<int64_t>& tasks, int replicas
   return *cid;
 }
 
+// Takes a pool file back to schema version 5 (before the lean indexes), as
+// a wpool of then wrote it.
+constexpr const char* kBackToV5 = R"sql(
+DROP INDEX tasks_open;
+DROP INDEX tasks_failed;
+CREATE INDEX tasks_queued ON tasks(campaign, state, id);
+CREATE TABLE results_v5(
+  row INTEGER PRIMARY KEY, task INTEGER UNIQUE NOT NULL, campaign INTEGER NOT NULL,
+  output BLOB, error TEXT, worker TEXT, platform TEXT, ms REAL);
+INSERT INTO results_v5 SELECT * FROM results;
+DROP TABLE results;
+ALTER TABLE results_v5 RENAME TO results;
+CREATE INDEX results_campaign ON results(campaign, row);
+PRAGMA user_version=5;
+)sql";
+
 }  // namespace
 
 TEST_CASE("store: a checkpoint is saved, replaced by the next one and survives a reopen") {
@@ -184,7 +200,7 @@ TEST_CASE("store: a replicated task is completed once, whoever reports the quoru
   CHECK((*rows)[0].worker == "a");
 }
 
-TEST_CASE("store: a campaign's group size survives a reopen; older files get group 1") {
+TEST_CASE("store: a campaign's group size survives a reopen: older files get group 1") {
   TempDb db;
   {
     auto s = db.open();
@@ -211,6 +227,7 @@ TEST_CASE("store: a campaign's group size survives a reopen; older files get gro
   // to date: its campaigns are not coupled.
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(db.path.c_str(), &raw) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, kBackToV5, nullptr, nullptr, nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_exec(raw, "ALTER TABLE campaigns DROP COLUMN group_size; PRAGMA user_version=4",
                        nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(raw);
@@ -219,4 +236,54 @@ TEST_CASE("store: a campaign's group size survives a reopen; older files get gro
   REQUIRE(rows.ok());
   REQUIRE(rows->size() == 2);
   CHECK((*rows)[0].spec.group == 1);
+}
+
+TEST_CASE("store: a version 5 file keeps its tasks and results through the index migration") {
+  TempDb db;
+  std::vector<int64_t> tasks;
+  {
+    auto s = db.open();
+    make_campaign(*s, 10, tasks);
+    for (int i = 0; i < 4; ++i) REQUIRE(*s->complete_task(tasks[i], "\x07", "w1", "p", 1.5));
+    REQUIRE(*s->fail_attempt(tasks[4], "boom", 1, "w1"));
+    REQUIRE(s->commit().ok());
+  }
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(db.path.c_str(), &raw) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw, kBackToV5, nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(raw);
+
+  auto s = db.open();
+  auto rows = s->campaigns();
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 1);
+  const CampaignRow& c = (*rows)[0];
+  CHECK(c.total == 10);
+  CHECK(c.done == 4);
+  CHECK(c.failed == 1);
+  auto queued = s->queued_tasks(c.id, 0, 100);
+  REQUIRE(queued.ok());
+  REQUIRE(queued->size() == 5);
+  CHECK(queued->front().id == tasks[5]);
+  // Finishing a task twice stores one result, without UNIQUE(task) now.
+  CHECK(*s->complete_task(tasks[5], "\x08", "w2", "p", 2));
+  CHECK_FALSE(*s->complete_task(tasks[5], "\x09", "w2", "p", 2));
+  REQUIRE(s->commit().ok());
+  auto all = s->results(c.id, 0, 100);
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == 6);
+  CHECK((*all)[4].error == "boom");
+  CHECK((*all)[5].output == "\x08");
+  // Pages: by offset, and by seeking past the previous page's last row.
+  auto page1 = s->results(c.id, 0, 4);
+  REQUIRE(page1.ok());
+  REQUIRE(page1->size() == 4);
+  auto page2 = s->results(c.id, 4, 4, page1->back().row);
+  auto by_offset = s->results(c.id, 4, 4);
+  REQUIRE(page2.ok());
+  REQUIRE(by_offset.ok());
+  REQUIRE(page2->size() == 2);
+  REQUIRE(by_offset->size() == 2);
+  CHECK((*page2)[0].task == (*by_offset)[0].task);
+  CHECK((*page2)[1].task == tasks[5]);
 }

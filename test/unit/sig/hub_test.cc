@@ -42,7 +42,7 @@ using Msgs = std::vector<std::string>;
 
 }  // namespace
 
-TEST_CASE("a new id gets OPEN; a refused socket gets the reason and is closed") {
+TEST_CASE("a new id gets OPEN: a refused socket gets the reason and is closed") {
   // Missing fields, wrong key, bad id: one ERROR each, then close.
   Fixture f;
   f.hub->open(1, "", "a", "t");
@@ -60,7 +60,7 @@ TEST_CASE("a new id gets OPEN; a refused socket gets the reason and is closed") 
   CHECK(f.hub->stats().refused == 3);
 }
 
-TEST_CASE("an id with another token is taken; the same token takes over") {
+TEST_CASE("an id with another token is taken: the same token takes over") {
   // ID-TAKEN for a stranger; the owner's new socket gets OPEN and the old closes.
   Fixture f;
   f.connect(1, "a", "t1");
@@ -191,7 +191,7 @@ TEST_CASE("groups: create, join announcements, disconnect and timeouts") {
   CHECK(f.hub->groups().count() == 0);
 }
 
-TEST_CASE("relay: data flows inside the window; over it the circuit closes") {
+TEST_CASE("relay: data flows inside the window: over it the circuit closes") {
   // Window 4 KiB: 4000 bytes pass, 200 more close the circuit on both sides.
   SigOptions o;
   o.relay_window = 4096;

@@ -4,7 +4,7 @@
 
 using namespace w::sig;
 
-TEST_CASE("the fields wsig reads are found; payload is the raw value text") {
+TEST_CASE("the fields wsig reads are found: payload is the raw value text") {
   // A PeerJS OFFER with odd spacing, escapes and numbers keeps its payload bytes.
   const std::string payload =
       R"({ "sdp" : "v=0\r\n", "n": 1.0e+2, "u": "\u00e9\ud83d\ude00" , "a":[1, {}]})";

@@ -3,7 +3,7 @@
 # doing the same work in the same run (bench/pool_dask.py):
 #   1. no-op tasks/s from `wpool submit` to every result stored (durable)
 #   2. 2,000 tasks of 10 ms: efficiency against the ideal (the same loop in
-#      two plain processes side by side)
+#      two plain processes side by side), best of 2 interleaved rounds
 #   3. time from `wrun` start to its first result, the pool already up
 #   4. 5,000 idle worker connections: pool RSS per connection and the time
 #      to accept them (bench/pool_idle)
@@ -108,20 +108,29 @@ t1=$(now)
 noop_rate=$(calc "$NOOP_N / ($t1 - $t0)")
 stored=$(wpool results noop -f msgpack | wc -c)
 
-# 2. 10 ms tasks
+# 2. 10 ms tasks, and the ideal: the same loop in two plain C processes side
+# by side, half the tasks each (the work itself on both cores at once; both
+# vCPUs busy run ~3% slower here than one alone, so half of one process's
+# CPU time, printed too, is an ideal no program reaches). The host slows
+# this VM by a few % for seconds at a time: the two are interleaved, twice,
+# and the best of each is kept.
 wgen seeds "$BUSY_N" >"$work/busy.in"
-t0=$(now)
-wpool submit busy -k "$B/kernels/busy10ms.so" -q <"$work/busy.in"
-wpool wait busy -q
-t1=$(now)
-busy_wall=$(calc "$t1 - $t0")
-# The ideal: the same loop in two plain C processes side by side, half the
-# tasks each: the wall time of the work itself on both cores at once. (Both
-# vCPUs busy run ~3% slower here than one alone, so half the one-process
-# CPU time would be an ideal no program reaches; it is printed too.)
-TIMEFORMAT='%R'
-ideal=$({ time { "$B/bench/busy_baseline" $((BUSY_N / 2)) >/dev/null &
-  "$B/bench/busy_baseline" $((BUSY_N - BUSY_N / 2)) >/dev/null; wait; }; } 2>&1)
+min() { calc "if ($1 < $2) $1 else $2"; }
+ideal_pair() {
+  local TIMEFORMAT='%R'
+  { time { "$B/bench/busy_baseline" $((BUSY_N / 2)) >/dev/null &
+    "$B/bench/busy_baseline" $((BUSY_N - BUSY_N / 2)) >/dev/null; wait; }; } 2>&1
+}
+ideal=1000000000
+busy_wall=1000000000
+for round in 1 2; do
+  ideal=$(min "$ideal" "$(ideal_pair)")
+  t0=$(now)
+  wpool submit "busy$round" -k "$B/kernels/busy10ms.so" -q <"$work/busy.in"
+  wpool wait "busy$round" -q
+  t1=$(now)
+  busy_wall=$(min "$busy_wall" "$(calc "$t1 - $t0")")
+done
 TIMEFORMAT='%U %S'
 read -r bu bs < <({ time "$B/bench/busy_baseline" "$BUSY_N" >/dev/null; } 2>&1)
 unset TIMEFORMAT

@@ -4,7 +4,8 @@
 // page's thread.
 //
 // Page → worker: {cmd: 'run', seconds}.
-// Worker → page: {type: 'score', dhrystones_per_second, dmips, runs, seconds}
+// Worker → page: {type: 'score', dhrystones_per_second, dmips, runs, seconds,
+// measurements}
 // or {type: 'score', error}.
 'use strict';
 

@@ -7,8 +7,9 @@
 // ?autojoin=1 joins at once (for embedding in an <iframe>).
 //
 // On load a short Dhrystone run (wbench.wasm in its own Web Worker,
-// bench.js) rates this browser, once per tab (kept in sessionStorage); the
-// page shows the score and every worker sends it to the pool in its hello.
+// bench.js) rates this browser, once a day (kept in localStorage, so a new
+// tab does not measure again); the page shows the score and every worker
+// sends it to the pool in its hello.
 'use strict';
 
 const params = new URLSearchParams(location.search);
@@ -31,17 +32,18 @@ function throttle() {
 }
 
 // This browser's Dhrystone score: {dhrystones_per_second, dmips, runs,
-// seconds} or {error}; null while it is measured.
+// seconds, measurements} or {error}; null while it is measured.
 const BENCH_KEY = 'wkit.dhrystone';
-const BENCH_SECONDS = 0.5;  // the last measurement; about 1 s with calibration
+const BENCH_SECONDS = 0.5;  // all measurements; about 0.6 s with calibration
+const BENCH_MAX_AGE_MS = 24 * 3600 * 1000;  // then measure again (a new browser, a new CPU)
 let bench = null;
 
 function cachedScore() {
   try {
-    const r = JSON.parse(sessionStorage.getItem(BENCH_KEY));
-    return r && r.dhrystones_per_second > 0 ? r : null;
+    const { at, ...r } = JSON.parse(localStorage.getItem(BENCH_KEY)) || {};
+    return r.dhrystones_per_second > 0 && Date.now() - at < BENCH_MAX_AGE_MS ? r : null;
   } catch (e) {
-    return null;  // no sessionStorage (a sandboxed frame): measure again
+    return null;  // no localStorage (a sandboxed frame): measure again
   }
 }
 
@@ -54,7 +56,9 @@ function measure() {
       clearTimeout(timer);
       if (worker) worker.terminate();
       if (r.dhrystones_per_second > 0) {
-        try { sessionStorage.setItem(BENCH_KEY, JSON.stringify(r)); } catch (e) { /* unsaved */ }
+        try {
+          localStorage.setItem(BENCH_KEY, JSON.stringify({ ...r, at: Date.now() }));
+        } catch (e) { /* unsaved: the next page measures again */ }
       }
       resolve(r);
     };

@@ -89,7 +89,9 @@ async function launch() {
 // Workers print (wrun.wasm's warnings) goes to the page's console too.
 // Resolves {page, logs}.
 async function newPage(browser, { workerLogs = false } = {}) {
-  const page = await browser.newPage();
+  // A context of its own (as browser.newPage() makes) that may hold more
+  // tabs: page.context().newPage() is a second tab of the same profile.
+  const page = await (await browser.newContext()).newPage();
   const logs = [];
   page.on('console', (m) => logs.push(m.text()));
   page.on('pageerror', (e) => logs.push('pageerror: ' + e.message));

@@ -187,6 +187,7 @@ std::string PoolServer::workers_message() const {
 }
 
 net::HttpResponse PoolServer::on_http(const net::HttpRequest& request) {
+  observe();  // status and metrics show only what a crash cannot take back
   if (request.path == "/api/status") {
     if (Status s = permit_http(request); !s.ok())
       return net::HttpResponse::text(403, s.message() + "\n");
@@ -239,6 +240,7 @@ Status serve(const ServeOptions& options) {
   config.port = listen->second;
   config.max_message = options.max_frame;
   config.name = "wpool";
+  config.libev = true;
   auto server = net::Server::create(config, pool);
   if (!server.ok()) return server.status();
   pool.attach(**server);

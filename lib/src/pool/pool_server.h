@@ -12,8 +12,10 @@
 // each task runs as K members leased together on K free slots (groups.cc).
 //
 // Durability: state changes go into the store's open transaction; a commit
-// is scheduled for the end of the loop turn, and acknowledgements to
-// clients wait for it (`after_commit_`).
+// follows at the end of the loop turn when an acknowledgement waits for it
+// (`after_commit_`), else within kCommitDelayMs, and before any client
+// request or HTTP query is answered (observe()), so nothing a client has
+// seen can be lost.
 //
 // REQUIRES: everything runs on the server thread.
 #pragma once
@@ -212,6 +214,8 @@ class PoolServer : public net::Handler {
   std::string workers_message() const;
 
   void schedule_commit();
+  /// Commits now if anything is pending: before a client sees the state.
+  void observe();
   void commit();
   Status load_checkpoints();
 
@@ -224,7 +228,8 @@ class PoolServer : public net::Handler {
   std::unordered_map<net::ConnId, bool> clients_;  // connected client sessions (true once hello'd)
   std::unordered_map<net::ConnId, bool> pending_worker_;  // /worker connections before hello
   std::vector<std::pair<net::ConnId, std::string>> after_commit_;
-  bool commit_scheduled_ = false;
+  static constexpr int kCommitDelayMs = 20;  // longest a write waits for company
+  bool commit_soon_ = false, commit_later_ = false;
   Clock::time_point started_ = Clock::now();
   uint64_t results_total_ = 0, failures_total_ = 0, requeues_total_ = 0, commits_ = 0;
   // Tasks with a stored checkpoint: lets the hot path skip the store when

@@ -5,9 +5,9 @@
 // Leases are not stored: they live in the scheduler's memory, so after a
 // restart every task that is not done or failed is simply queued again.
 //
-// Writes go into one open transaction that the server commits once per
-// event-loop turn (group commit); nothing is acknowledged to a client before
-// the commit that holds it. REQUIRES: used from the server's thread only.
+// Writes go into one open transaction that the server commits for many
+// writes at once (group commit, pool_server.h); nothing is acknowledged to
+// a client before the commit that holds it. REQUIRES: used from the server's thread only.
 #pragma once
 
 #include <sqlite3.h>

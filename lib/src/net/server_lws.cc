@@ -8,6 +8,7 @@
 // are written one per SERVER_WRITEABLE, as lws requires.
 #include <arpa/inet.h>
 #include <dlfcn.h>
+#include <ev.h>
 #include <libwebsockets.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -55,13 +56,16 @@ struct Session {
 
 std::atomic<Server*> g_running{nullptr};
 
-// The four libev calls a foreign loop needs, found at run time: lws already
-// loads libev.so.4 for its evlib plugin, and this way no build needs libev's
-// headers or a link line. Absent libev, servers fall back to poll().
+// The libev calls a foreign loop and its timers need, found at run time:
+// lws already loads libev.so.4 for its evlib plugin, and this way no build
+// needs a link line (only <ev.h>, which libwebsockets-dev brings). Absent
+// libev, servers fall back to poll().
 struct LibEv {
   void* (*loop_new)(unsigned flags);
   int (*run)(void* loop, int flags);
   void (*loop_destroy)(void* loop);
+  void (*timer_start)(struct ev_loop* loop, ev_timer* w);
+  void (*timer_stop)(struct ev_loop* loop, ev_timer* w);
 
   static const LibEv* load() {
     static const LibEv* loaded = [] {
@@ -71,7 +75,12 @@ struct LibEv {
       ev.loop_new = reinterpret_cast<void* (*)(unsigned)>(dlsym(lib, "ev_loop_new"));
       ev.run = reinterpret_cast<int (*)(void*, int)>(dlsym(lib, "ev_run"));
       ev.loop_destroy = reinterpret_cast<void (*)(void*)>(dlsym(lib, "ev_loop_destroy"));
-      return ev.loop_new && ev.run && ev.loop_destroy ? &ev : nullptr;
+      ev.timer_start =
+          reinterpret_cast<void (*)(struct ev_loop*, ev_timer*)>(dlsym(lib, "ev_timer_start"));
+      ev.timer_stop =
+          reinterpret_cast<void (*)(struct ev_loop*, ev_timer*)>(dlsym(lib, "ev_timer_stop"));
+      return ev.loop_new && ev.run && ev.loop_destroy && ev.timer_start && ev.timer_stop ? &ev
+                                                                                         : nullptr;
     }();
     return loaded;
   }
@@ -119,11 +128,16 @@ std::string peer_of(lws* wsi) {
 }  // namespace
 
 struct Server::Impl {
+  // On libev a timer is an ev_timer of its own: lws 4.1 keeps one libev
+  // timer for all its suls and cannot bring it forward (ev_timer_set on an
+  // active watcher is ignored), so a sul due before lws's next one waited
+  // for it (wsql's 1 ms commit timer: for ever). On poll() it is a sul.
   struct Timer {
     struct Sul {
       lws_sorted_usec_list_t sul;  // first member: the callback casts back
       Timer* owner;
     } sul;
+    ev_timer ev{};
     Impl* impl = nullptr;
     std::function<void()> fn;
     lws_usec_t period = 0;
@@ -156,6 +170,10 @@ struct Server::Impl {
   int write_ws(lws* wsi, Session& s);
   void write_now(lws* wsi, Session& s, std::string_view data, bool binary);
   static void timer_fired(lws_sorted_usec_list_t* sul);
+  static void ev_timer_fired(struct ev_loop* loop, ev_timer* w, int revents);
+  /// Runs timer `t` (every `period`, or once after `delay` us, then frees it).
+  void schedule(std::unique_ptr<Timer> t, lws_usec_t delay);
+  void fire(Timer* t);
 };
 
 Session& Server::Impl::session(lws* wsi) {
@@ -404,20 +422,42 @@ void Server::Impl::write_now(lws* wsi, Session& s, std::string_view data, bool b
 
 void Server::Impl::timer_fired(lws_sorted_usec_list_t* sul) {
   Timer* t = reinterpret_cast<Timer::Sul*>(sul)->owner;
-  Impl* impl = t->impl;
+  t->impl->fire(t);
+}
+
+void Server::Impl::ev_timer_fired(struct ev_loop*, ev_timer* w, int) {
+  Timer* t = static_cast<Timer*>(w->data);
+  t->impl->fire(t);
+}
+
+void Server::Impl::fire(Timer* t) {
   if (t->period > 0) {
-    t->fn();
-    lws_sul_schedule(impl->ctx, 0, &t->sul.sul, timer_fired, t->period);
+    t->fn();  // an ev_timer repeats by itself
+    if (!ev_loop) lws_sul_schedule(ctx, 0, &t->sul.sul, timer_fired, t->period);
     return;
   }
   // One-shot: run it, then free it (fn may schedule new timers).
   std::function<void()> fn = std::move(t->fn);
-  for (auto it = impl->timers.begin(); it != impl->timers.end(); ++it)
+  for (auto it = timers.begin(); it != timers.end(); ++it)
     if (it->get() == t) {
-      impl->timers.erase(it);
+      timers.erase(it);
       break;
     }
   fn();
+}
+
+void Server::Impl::schedule(std::unique_ptr<Timer> t, lws_usec_t delay) {
+  t->sul.owner = t.get();
+  t->impl = this;
+  if (ev_loop) {
+    const double repeat = static_cast<double>(t->period) / 1e6;
+    ev_timer_init(&t->ev, ev_timer_fired, static_cast<double>(delay) / 1e6, repeat);
+    t->ev.data = t.get();
+    ev->timer_start(static_cast<struct ev_loop*>(ev_loop), &t->ev);
+  } else {
+    lws_sul_schedule(ctx, 0, &t->sul.sul, timer_fired, delay);
+  }
+  timers.push_back(std::move(t));
 }
 
 Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, Handler& handler) {
@@ -512,7 +552,11 @@ Server::~Server() {
     lws_context_destroy(impl_->ctx);
     impl_->ctx = nullptr;
   }
-  if (impl_ && impl_->ev_loop) impl_->ev->loop_destroy(impl_->ev_loop);
+  if (impl_ && impl_->ev_loop) {
+    for (auto& t : impl_->timers)
+      impl_->ev->timer_stop(static_cast<struct ev_loop*>(impl_->ev_loop), &t->ev);
+    impl_->ev->loop_destroy(impl_->ev_loop);
+  }
 }
 
 int Server::port() const {
@@ -562,23 +606,16 @@ bool Server::is_open(ConnId id) const {
 
 void Server::every(int ms, std::function<void()> fn) {
   auto t = std::make_unique<Impl::Timer>();
-  t->sul.owner = t.get();
-  t->impl = impl_.get();
   t->fn = std::move(fn);
   t->period = static_cast<lws_usec_t>(ms) * LWS_US_PER_MS;
-  lws_sul_schedule(impl_->ctx, 0, &t->sul.sul, Impl::timer_fired, t->period);
-  impl_->timers.push_back(std::move(t));
+  const lws_usec_t first = t->period;
+  impl_->schedule(std::move(t), first);
 }
 
 void Server::after(int ms, std::function<void()> fn) {
   auto t = std::make_unique<Impl::Timer>();
-  t->sul.owner = t.get();
-  t->impl = impl_.get();
   t->fn = std::move(fn);
-  t->period = 0;
-  lws_sul_schedule(impl_->ctx, 0, &t->sul.sul, Impl::timer_fired,
-                   static_cast<lws_usec_t>(ms) * LWS_US_PER_MS);
-  impl_->timers.push_back(std::move(t));
+  impl_->schedule(std::move(t), static_cast<lws_usec_t>(ms) * LWS_US_PER_MS);
 }
 
 Status Server::run() {

@@ -240,7 +240,6 @@ Status serve(const ServeOptions& options) {
   config.port = listen->second;
   config.max_message = options.max_frame;
   config.name = "wpool";
-  config.libev = true;
   auto server = net::Server::create(config, pool);
   if (!server.ok()) return server.status();
   pool.attach(**server);

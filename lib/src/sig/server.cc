@@ -31,7 +31,6 @@ class SigServer final : public net::Handler, public Outbox {
     c.name = "wsig";
     c.tls_cert = options_.ssl_cert;
     c.tls_key = options_.ssl_key;
-    c.libev = true;     // thousands of sockets: see net.h
     c.rx_buffer = 512;  // signalling messages are small; memory per peer counts
     c.eager_writes = true;
     auto server = net::Server::create(c, *this);

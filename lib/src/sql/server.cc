@@ -10,7 +10,8 @@
 // Group commit: writes of every client go into one open transaction per
 // database (Engine). A reply that depends on it is held, and so is every
 // later reply on the same connection (answers stay in order), until the
-// commit timer (every commit_ms) has written the group to disk. An HTTP
+// commit timer (commit_ms after the first held reply) has written the group
+// to disk. An HTTP
 // request commits at once, because its answer cannot wait.
 //
 // Threading: everything runs on the server's event-loop thread.
@@ -99,6 +100,15 @@ class SqlHandler : public net::Handler {
     }
     c.held.push_back(Held{std::move(reply), binary});
     waiting_.insert(id);
+    if (!flush_armed_) {
+      // The group commit waits commit_ms for company; an idle server sets no
+      // timer at all (a 1 ms one woke it 1,000 times a second).
+      flush_armed_ = true;
+      server->after(std::max(1, static_cast<int>(options_.commit_ms)), [this] {
+        flush_armed_ = false;
+        flush();
+      });
+    }
   }
 
   void on_ws_close(net::ConnId id) override {
@@ -183,6 +193,7 @@ class SqlHandler : public net::Handler {
   const ServeOptions& options_;
   std::unordered_map<net::ConnId, Conn> conns_;
   std::set<net::ConnId> waiting_;  // connections with held replies
+  bool flush_armed_ = false;       // a flush() is due commit_ms after the first held reply
   time_t started_ = time(nullptr);
 };
 
@@ -252,7 +263,6 @@ Status serve(const ServeOptions& options) {
   auto server = net::Server::create(config, handler);
   if (!server.ok()) return server.status();
   handler.server = server->get();
-  (*server)->every(std::max(1, static_cast<int>(options.commit_ms)), [&] { handler.flush(); });
   diag::info("listening on {}:{} (databases in {})", config.host, (*server)->port(),
              options.engine.dir);
   Status s = (*server)->run();

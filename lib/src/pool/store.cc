@@ -99,6 +99,11 @@ int64_t now_s() {
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+  // No memory statistics: they take a global mutex on every allocation.
+  // Only possible before SQLite's first use in the process; later it fails
+  // harmlessly.
+  static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)memstatus_off;
   std::unique_ptr<Store> s(new Store());
   s->path_ = path;
   // NOMUTEX: only the event loop's thread uses a store; the per-call mutex

@@ -20,12 +20,16 @@ inline std::string column_text(sqlite3_stmt* st, int i) {
   return p ? reinterpret_cast<const char*>(p) : "";
 }
 
+// SQLITE_STATIC: SQLite reads the caller's bytes instead of copying them,
+// so they must outlive the statement's steps: bind only what is declared
+// before the statement's Reset (a copy per bound value was 5% of the pool's
+// CPU with tiny tasks).
 inline void bind_blob(sqlite3_stmt* st, int i, std::string_view b) {
-  sqlite3_bind_blob(st, i, b.data(), static_cast<int>(b.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_blob(st, i, b.data(), static_cast<int>(b.size()), SQLITE_STATIC);
 }
 
 inline void bind_text(sqlite3_stmt* st, int i, std::string_view s) {
-  sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
 }
 
 // Resets a cached statement when the caller is done with it.

@@ -206,8 +206,9 @@ int RelayLink::wait_ms() const {
     int ms = static_cast<int>(std::max<long long>(0, left));
     if (best < 0 || ms < best) best = ms;
   }
-  auto hb =
-      std::chrono::duration_cast<std::chrono::milliseconds>(last_sent_ + kHeartbeat - now).count();
+  auto hb =  // + 1: floored to 0 ms, the last millisecond would be a busy loop
+      std::chrono::duration_cast<std::chrono::milliseconds>(last_sent_ + kHeartbeat - now).count() +
+      1;
   int hb_ms = static_cast<int>(std::max<long long>(0, hb));
   return best < 0 ? hb_ms : std::min(best, hb_ms);
 }

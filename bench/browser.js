@@ -72,12 +72,18 @@ async function main() {
   };
   const datasets = json.map(enc);
   await wasmMs(page, base, 'primes', datasets.slice(0, 2));  // warm-up: tier-up
-  const wasm = await wasmMs(page, base, 'primes', datasets);
-  const native = execFileSync(path.join(lib.BIN, 'wrun'),
+  // The host slows this VM by a few % to 30% for seconds at a time, and one
+  // round is ~0.1 s: the best of 7 interleaved rounds on each side.
+  const nativeMs = () => execFileSync(path.join(lib.BIN, 'wrun'),
     ['-k', path.join(kernels, 'primes.so'), '-j', '1'],
     { input: json.map((o) => JSON.stringify(o)).join('\n') + '\n', encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'] })
     .trim().split('\n').map((l) => JSON.parse(l).ms).reduce((a, b) => a + b, 0);
-  console.log(`primes below 2e7 (20 tasks): wasm in Chromium ${wasm.toFixed(0)} ms, native .so ${native.toFixed(0)} ms,` +
+  let wasm = Infinity, native = Infinity;
+  for (let round = 0; round < 7; round++) {
+    wasm = Math.min(wasm, await wasmMs(page, base, 'primes', datasets));
+    native = Math.min(native, nativeMs());
+  }
+  console.log(`primes below 2e7 (20 tasks, best of 7): wasm in Chromium ${wasm.toFixed(0)} ms, native .so ${native.toFixed(0)} ms,` +
     ` speed ${(native / wasm).toFixed(2)}x native (${process.env.W_WASM_OPT || '-O2'})`);
 
   // Page load to first result, and no-op tasks per Web Worker, against a real pool.

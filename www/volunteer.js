@@ -34,7 +34,8 @@ function throttle() {
 // This browser's Dhrystone score: {dhrystones_per_second, dmips, runs,
 // seconds, measurements} or {error}; null while it is measured.
 const BENCH_KEY = 'wkit.dhrystone';
-const BENCH_SECONDS = 0.5;  // all measurements; about 0.6 s with calibration
+const BENCH_SECONDS = 0.1;  // all 20 measurements; ~0.15 s with calibration: the first
+                            // visit's first result waits for it (target < 500 ms)
 const BENCH_MAX_AGE_MS = 24 * 3600 * 1000;  // then measure again (a new browser, a new CPU)
 let bench = null;
 
@@ -92,8 +93,11 @@ async function join() {
   $('join').disabled = true;
   $('workers').disabled = true;
   if (!bench) $('state').textContent = 'measuring this browser';
-  const score = await scored;  // before any worker starts: nothing else is running
+  // The workers load and compile wrun.wasm while the rating runs (it keeps
+  // its fastest of 20 measurements, so the few this slows do not count);
+  // none connects before the score is known, for its hello.
   const n = Math.max(1, Math.min(64, Number($('workers').value) || 1));
+  const starting = [];
   for (let i = 0; i < n; i++) {
     const worker = new Worker('worker.js');
     const slot = { worker, status: { state: 'starting', done: 0, failed: 0 } };
@@ -107,10 +111,13 @@ async function join() {
         detail: e.message };
       draw();
     };
-    worker.postMessage({ cmd: 'start', pool: poolUrl, name: 'browser-' + (i + 1),
-      key: params.get('key') || '', throttle: throttle(), score });
+    starting.push({ worker, name: 'browser-' + (i + 1) });
     slots.push(slot);
   }
+  const score = await scored;
+  for (const { worker, name } of starting)
+    worker.postMessage({ cmd: 'start', pool: poolUrl, name, key: params.get('key') || '',
+      throttle: throttle(), score });
   $('pause').disabled = false;
   draw();
 }

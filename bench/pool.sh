@@ -3,20 +3,22 @@
 # doing the same work in the same run (bench/pool_dask.py):
 #   1. no-op tasks/s from `wpool submit` to every result stored (durable)
 #   2. 2,000 tasks of 10 ms: efficiency against the ideal (the same loop in
-#      two plain processes side by side), best of 2 interleaved rounds
+#      two plain processes side by side), best of 3 interleaved rounds
 #   3. time from `wrun` start to its first result, the pool already up
 #   4. 5,000 idle worker connections: pool RSS per connection and the time
 #      to accept them (bench/pool_idle)
 # The machine's free cores are probed first and last: on a busy machine the
 # figures are noise, and the script says so.
 # Usage: bench/pool.sh [BUILD_DIR]
-#   NOOP_N, BUSY_N, IDLE_N, DASK_NOOP_N set the sizes; DASK=0 skips Dask.
+#   NOOP_N, BUSY_N, BUSY_ROUNDS, IDLE_N, DASK_NOOP_N set the sizes; DASK=0
+#   skips Dask.
 set -euo pipefail
 B=$(cd "${1:-build}" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
 export PATH="$B/bin:$PATH"
 NOOP_N=${NOOP_N:-200000}
 BUSY_N=${BUSY_N:-2000}
+BUSY_ROUNDS=${BUSY_ROUNDS:-3}
 IDLE_N=${IDLE_N:-5000}
 DASK_NOOP_N=${DASK_NOOP_N:-20000} # Dask does ~1,000/s: 200,000 would take minutes
 DASK=${DASK:-1}
@@ -112,8 +114,8 @@ stored=$(wpool results noop -f msgpack | wc -c)
 # by side, half the tasks each (the work itself on both cores at once; both
 # vCPUs busy run ~3% slower here than one alone, so half of one process's
 # CPU time, printed too, is an ideal no program reaches). The host slows
-# this VM by a few % for seconds at a time: the two are interleaved, twice,
-# and the best of each is kept.
+# this VM by a few % for seconds at a time: the two are interleaved,
+# BUSY_ROUNDS times, and the best of each is kept.
 wgen seeds "$BUSY_N" >"$work/busy.in"
 min() { calc "if ($1 < $2) $1 else $2"; }
 ideal_pair() {
@@ -123,7 +125,7 @@ ideal_pair() {
 }
 ideal=1000000000
 busy_wall=1000000000
-for round in 1 2; do
+for round in $(seq 1 "$BUSY_ROUNDS"); do
   ideal=$(min "$ideal" "$(ideal_pair)")
   t0=$(now)
   wpool submit "busy$round" -k "$B/kernels/busy10ms.so" -q <"$work/busy.in"

@@ -45,6 +45,8 @@ std::string PoolServer::new_group_id(const TaskRow& task) {
 
 void PoolServer::bind(Worker& w, const Campaign& c) {
   if (c.row.id == w.campaign) return;
+  if (auto old = campaigns_.find(w.campaign); old != campaigns_.end()) --old->second.bound;
+  ++campaigns_.at(c.row.id).bound;
   w.campaign = c.row.id;
   w.avg_ms = -1;  // the task time of the old campaign says nothing of this one
   mp::MapBuilder m;

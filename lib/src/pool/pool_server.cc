@@ -122,6 +122,7 @@ void PoolServer::on_ws_close(net::ConnId id) {
   auto it = workers_.find(id);
   if (it == workers_.end()) return;
   Worker& w = it->second;
+  if (auto c = campaigns_.find(w.campaign); c != campaigns_.end()) --c->second.bound;
   release_members(w, "worker lost (disconnected)", true);
   release_leases(w, "worker disconnected");
   w.row.last_seen = static_cast<int64_t>(std::time(nullptr));

@@ -71,6 +71,7 @@ class PoolServer : public net::Handler {
     int64_t cursor = 0;            // highest task id loaded from the store
     bool store_exhausted = false;  // nothing queued beyond cursor
     int64_t leased = 0;
+    int64_t bound = 0;     // workers bound to it (Worker::campaign)
     double done_rate = 0;  // results per second, smoothed
     int64_t done_last_tick = 0;
     // Replicated campaigns only: open tasks by id, and those that want more

@@ -29,9 +29,10 @@ int PoolServer::prefetch(const Worker& w, const Campaign& c) const {
                                           static_cast<double>(kMaxPrefetch)));
   // Near the end no worker holds more than its share of what is left, so
   // the others are not idle while it works through a queue of its own.
-  if (!c.replicated() && !workers_.empty()) {
+  if (!c.replicated()) {
+    // Shared among the workers on this campaign (w is one: it is bound).
     const int64_t open = c.row.total - c.row.done - c.row.failed;
-    const auto n = static_cast<int64_t>(workers_.size());
+    const int64_t n = std::max<int64_t>(1, c.bound);
     const int64_t share = (open + n - 1) / n;
     depth = static_cast<int>(std::min<int64_t>(depth, std::max<int64_t>(0, share - w.row.slots)));
   }

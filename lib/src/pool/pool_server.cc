@@ -57,7 +57,8 @@ void PoolServer::refuse(net::ConnId id, const std::string& why) {
 void PoolServer::schedule_commit() {
   // A reply waits: commit at the end of this turn. Otherwise (results of
   // slow tasks arriving one per turn) let writes gather for kCommitDelayMs:
-  // a commit per result cost ~50 us of the cores the tasks run on. Nothing
+  // a commit per result cost ~50 us of the cores the tasks run on (at 100 ms,
+  // 10 ms tasks on 2 workers commit 10 times a second, not 200). Nothing
   // unacknowledged is at risk (a lost result's task is still queued in the
   // store), and whatever a client may see is committed first (observe()).
   if (!after_commit_.empty()) {

@@ -229,7 +229,7 @@ class PoolServer : public net::Handler {
   std::unordered_map<net::ConnId, bool> clients_;  // connected client sessions (true once hello'd)
   std::unordered_map<net::ConnId, bool> pending_worker_;  // /worker connections before hello
   std::vector<std::pair<net::ConnId, std::string>> after_commit_;
-  static constexpr int kCommitDelayMs = 20;  // longest a write waits for company
+  static constexpr int kCommitDelayMs = 100;  // longest a write waits for company
   bool commit_soon_ = false, commit_later_ = false;
   Clock::time_point started_ = Clock::now();
   uint64_t results_total_ = 0, failures_total_ = 0, requeues_total_ = 0, commits_ = 0;

@@ -10,7 +10,7 @@ packages=(
   libfmt-dev libcli11-dev nlohmann-json3-dev libmsgpack-cxx-dev
   libsqlite3-dev libwebsockets-dev libseccomp-dev libssl-dev
   catch2 mandoc jq bc python3 python3-msgpack curl libpng-dev
-  libsqlite3-mod-csvtable chromium nodejs emscripten
+  libsqlite3-mod-csvtable chromium firefox-esr nodejs emscripten
 )
 
 # `deps.sh fuzz` adds what `make fuzz` needs: clang and its libFuzzer runtime.

@@ -57,6 +57,20 @@ function(w_add_kernel_wasm name)
       set(std -std=c++20)
     endif()
   endforeach()
+  # The headers a kernel may include: its own directory's and the shared
+  # examples/common ones (a custom command knows no header dependencies,
+  # and emcc -MD cannot name one depfile for a compile-and-link of several
+  # sources).
+  set(headers)
+  foreach(abs ${srcs})
+    get_filename_component(dir ${abs} DIRECTORY)
+    file(GLOB dir_headers CONFIGURE_DEPENDS ${dir}/*.h ${dir}/*.hpp)
+    list(APPEND headers ${dir_headers})
+  endforeach()
+  file(GLOB common_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/examples/common/*.h
+       ${PROJECT_SOURCE_DIR}/examples/common/*.hpp)
+  list(APPEND headers ${common_headers})
+  list(REMOVE_DUPLICATES headers)
   set(out ${W_KERNEL_DIR}/${name}.wasm)
   # -fwasm-exceptions: C++ kernels fail tasks by throwing, and native wasm
   # exceptions need no JavaScript imports (a standalone module has none).
@@ -68,7 +82,7 @@ function(w_add_kernel_wasm name)
             -DMSGPACK_NO_BOOST -I${PROJECT_SOURCE_DIR}/lib/kernel -idirafter /usr/include
             --js-library ${PROJECT_SOURCE_DIR}/lib/kernel/w_kernel_wasm_host.js
             ${srcs} ${w_kernel_host_o} -o ${out}
-    DEPENDS ${srcs} ${w_kernel_host_o} ${PROJECT_SOURCE_DIR}/lib/kernel/w_kernel.h
+    DEPENDS ${srcs} ${headers} ${w_kernel_host_o} ${PROJECT_SOURCE_DIR}/lib/kernel/w_kernel.h
             ${PROJECT_SOURCE_DIR}/lib/kernel/w_kernel_wasm_host.js
             ${PROJECT_SOURCE_DIR}/lib/kernel/w_kernel.hpp
     COMMENT "emcc ${name}.wasm" VERBATIM)

@@ -19,7 +19,12 @@ test('a divisible campaign on the volunteer page in Firefox', async () => {
     path.join(lib.KERNELS, 'divisible.so'), '--static', STATIC], datasets);
   const firefox = await launchFirefox();
   try {
+    // Held paused until both Web Workers are connected, so both take part.
+    lib.run('wpool', ['pause', 'div', '--pool', pool.ws]);
     await firefox.goto(`${pool.http}/?workers=2&autojoin=1`);
+    await lib.until('2 Firefox workers', async () =>
+      (await lib.status(pool)).workers.filter((w) => w.platform === 'wasm32').length === 2, 20000);
+    lib.run('wpool', ['resume', 'div', '--pool', pool.ws]);
     lib.run('wpool', ['wait', 'div', '--pool', pool.ws, '--timeout', '60s']);
     const results = lib.lines(lib.run('wpool', ['results', 'div', '--pool', pool.ws]));
     assert.equal(results.length, 200);

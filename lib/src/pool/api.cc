@@ -187,7 +187,11 @@ std::string PoolServer::workers_message() const {
 }
 
 net::HttpResponse PoolServer::on_http(const net::HttpRequest& request) {
-  observe();  // status and metrics show only what a crash cannot take back
+  // Status and metrics show only what a crash cannot take back; static
+  // files and kernels do not need a commit.
+  if (request.path == "/api/status" || request.path == "/api/failures" ||
+      request.path == "/metrics")
+    observe();
   if (request.path == "/api/status") {
     if (Status s = permit_http(request); !s.ok())
       return net::HttpResponse::text(403, s.message() + "\n");

@@ -61,20 +61,14 @@ void PoolServer::schedule_commit() {
   // 10 ms tasks on 2 workers commit 10 times a second, not 200). Nothing
   // unacknowledged is at risk (a lost result's task is still queued in the
   // store), and whatever a client may see is committed first (observe()).
-  if (!after_commit_.empty()) {
-    if (commit_soon_) return;
-    commit_soon_ = true;
-    server_->after(0, [this] {
-      commit_soon_ = false;
-      commit();
-    });
-  } else if (!commit_later_) {
-    commit_later_ = true;
-    server_->after(kCommitDelayMs, [this] {
-      commit_later_ = false;
-      commit();
-    });
-  }
+  const bool soon = !after_commit_.empty();
+  bool& armed = soon ? commit_soon_ : commit_later_;
+  if (armed) return;
+  armed = true;
+  server_->after(soon ? 0 : kCommitDelayMs, [this, &armed] {
+    armed = false;
+    commit();
+  });
 }
 
 void PoolServer::observe() {

@@ -426,26 +426,18 @@ Result<bool> Store::fail_attempt(int64_t task, const std::string& error, int max
 
 Result<std::vector<ResultRow>> Store::results(int64_t campaign, int64_t since, int limit,
                                               int64_t after_row) {
-  sqlite3_stmt* st =
-      after_row >= 0
-          ? prepare(
-                "SELECT r.row,r.task,t.seq,t.input,r.output,r.error,r.worker,r.platform,r.ms"
-                " FROM results r JOIN tasks t ON t.id=r.task"
-                " WHERE r.campaign=? AND r.row>? ORDER BY r.row LIMIT ?")
-          : prepare(
-                "SELECT r.row,r.task,t.seq,t.input,r.output,r.error,r.worker,r.platform,r.ms"
-                " FROM results r JOIN tasks t ON t.id=r.task"
-                " WHERE r.campaign=? ORDER BY r.row LIMIT ? OFFSET ?");
+  // With after_row the page starts past it (an index seek); without, it
+  // walks past `since` rows.
+  sqlite3_stmt* st = prepare(
+      "SELECT r.row,r.task,t.seq,t.input,r.output,r.error,r.worker,r.platform,r.ms"
+      " FROM results r JOIN tasks t ON t.id=r.task"
+      " WHERE r.campaign=? AND r.row>? ORDER BY r.row LIMIT ? OFFSET ?");
   if (!st) return sql_error("prepare");
   Reset r{st};
   sqlite3_bind_int64(st, 1, campaign);
-  if (after_row >= 0) {
-    sqlite3_bind_int64(st, 2, after_row);
-    sqlite3_bind_int(st, 3, limit);
-  } else {
-    sqlite3_bind_int(st, 2, limit);
-    sqlite3_bind_int64(st, 3, since);
-  }
+  sqlite3_bind_int64(st, 2, after_row);
+  sqlite3_bind_int(st, 3, limit);
+  sqlite3_bind_int64(st, 4, after_row >= 0 ? 0 : since);
   std::vector<ResultRow> out;
   while (sqlite3_step(st) == SQLITE_ROW) {
     ResultRow row;

@@ -8,6 +8,7 @@
 // runs the same checks:
 // - nothing crashes, reads out of bounds or loops;
 // - object_size never claims more bytes than it was given;
+// - msgpack becomes at most 16 bytes of JSON per byte (no key bombs);
 // - msgpack that converts to JSON converts back to msgpack that converts to
 //   the same JSON (a fixed point after one round);
 // - a frame reader never returns a frame larger than its limit.
@@ -38,6 +39,7 @@ void one_input(std::string_view bytes) {
     std::string_view obj = bytes.substr(0, static_cast<size_t>(size));
     std::string json;
     if (w::mp::to_json(obj, json).ok()) {
+      check(json.size() <= 16 * obj.size() + 64, "JSON more than 16x its msgpack");
       std::string again;
       if (w::mp::from_json(json, again).ok()) {
         std::string json2;

@@ -56,10 +56,19 @@ inline bool starts_map(uint8_t b) {
   return (b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf;
 }
 
+/// Most JSON text one record may become (to_json's default cap).
+constexpr size_t kMaxJsonRecord = 64u << 20;
+
 /// Appends `msgpack` (one object) as JSON text. bin becomes {"$b64":"..."},
 /// ext becomes {"$ext":type,"$b64":"..."}, NaN/inf become null, whole
-/// doubles keep a ".0" so they read back as doubles.
-Status to_json(std::string_view msgpack, std::string& out);
+/// doubles keep a ".0" so they read back as doubles. JSON keys are strings:
+/// a number, boolean or nil key is written as its text ("1", "true"), a
+/// composite key (array, map, bin, ext) as its JSON text in one string, and
+/// a composite key inside such a key as "$msgpack:" + base64 of its bytes,
+/// so the text is never escaped twice: the output is at most ~16 bytes per
+/// input byte. More than `max_bytes` of output is an error ("... larger
+/// than N MiB as JSON") and leaves `out` partly written.
+Status to_json(std::string_view msgpack, std::string& out, size_t max_bytes = kMaxJsonRecord);
 
 /// Appends the msgpack form of one JSON text. {"$b64":"..."} becomes bin.
 Status from_json(std::string_view json, std::string& out);

@@ -5,6 +5,7 @@
 // needs a parser anyway and input records are small.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -19,10 +20,19 @@ constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 
 class JsonEmitter {
  public:
-  JsonEmitter(const uint8_t* p, size_t n, std::string& out) : p_(p), end_(p + n), out_(out) {}
+  /// `in_key`: this emitter writes the text of a composite map key, whose
+  /// own composite keys must not be escaped a second time (see map()).
+  JsonEmitter(const uint8_t* p, size_t n, std::string& out, size_t max_bytes, bool in_key = false)
+      : p_(p),
+        end_(p + n),
+        out_(out),
+        max_(max_bytes),
+        limit_(out.size() + max_bytes),
+        in_key_(in_key) {}
 
   Status emit(int depth) {
     if (depth > kMaxDepth) return Status::Invalid("msgpack nested deeper than 256 levels");
+    if (out_.size() > limit_) return too_large();
     uint8_t b;
     if (!take(b)) return truncated();
     if (b <= 0x7f) return integer(b);
@@ -112,9 +122,16 @@ class JsonEmitter {
   }
 
   bool at_end() const { return p_ == end_; }
+  /// Checked once more at the end: the last value may have passed the cap.
+  Status check_size() const { return out_.size() > limit_ ? too_large() : Status(); }
 
  private:
   static Status truncated() { return Status::Invalid("truncated msgpack"); }
+  Status too_large() const {
+    const std::string cap =
+        max_ >= (1u << 20) ? fmt::format("{} MiB", max_ >> 20) : fmt::format("{} bytes", max_);
+    return Status::Invalid(fmt::format("record larger than {} as JSON (use -f msgpack)", cap));
+  }
 
   bool take(uint8_t& b) {
     if (p_ == end_) return false;
@@ -213,16 +230,7 @@ class JsonEmitter {
     out_.push_back('{');
     for (uint64_t i = 0; i < n; ++i) {
       if (i) out_.push_back(',');
-      // JSON keys are strings: a non-string key is written as its JSON text, quoted.
-      if (p_ < end_ && ((*p_ >= 0xa0 && *p_ <= 0xbf) || (*p_ >= 0xd9 && *p_ <= 0xdb))) {
-        W_RETURN_IF_ERROR(emit(depth + 1));
-      } else {
-        std::string key;
-        JsonEmitter sub(p_, static_cast<size_t>(end_ - p_), key);
-        W_RETURN_IF_ERROR(sub.emit(depth + 1));
-        p_ = sub.p_;
-        append_escaped(key.data(), key.size());
-      }
+      W_RETURN_IF_ERROR(key(depth + 1));
       out_.push_back(':');
       W_RETURN_IF_ERROR(emit(depth + 1));
     }
@@ -230,9 +238,43 @@ class JsonEmitter {
     return {};
   }
 
+  // JSON keys are strings. A string key is written as is; a scalar one as
+  // its text, quoted; a composite one as its JSON text, escaped into one
+  // string. Escaping roughly doubles a text, so a key inside such a key
+  // (in_key_) is not escaped again but written as "$msgpack:" + base64 of
+  // its bytes: each level of nesting used to double the size (a 57-byte
+  // output became gigabytes).
+  Status key(int depth) {
+    if (p_ == end_) return truncated();
+    const uint8_t b = *p_;
+    if ((b >= 0xa0 && b <= 0xbf) || (b >= 0xd9 && b <= 0xdb)) return emit(depth);
+    const bool composite = (b >= 0x80 && b <= 0x9f) || (b >= 0xc4 && b <= 0xc9) ||
+                           (b >= 0xd4 && b <= 0xd8) || (b >= 0xdc && b <= 0xdf);
+    if (composite && in_key_) {
+      const long size = object_size(p_, static_cast<size_t>(end_ - p_));
+      if (size <= 0) return truncated();
+      out_ += "\"$msgpack:";
+      out_ += base64_encode({reinterpret_cast<const char*>(p_), static_cast<size_t>(size)});
+      out_ += '"';
+      p_ += size;
+      return {};
+    }
+    std::string text;
+    JsonEmitter sub(p_, static_cast<size_t>(end_ - p_), text,
+                    limit_ - std::min(limit_, out_.size()), true);
+    W_RETURN_IF_ERROR(sub.emit(depth));
+    W_RETURN_IF_ERROR(sub.check_size());
+    p_ = sub.p_;
+    append_escaped(text.data(), text.size());
+    return {};
+  }
+
   const uint8_t* p_;
   const uint8_t* end_;
   std::string& out_;
+  size_t max_;    // the caller's cap, for the message
+  size_t limit_;  // out_'s size at which the cap is passed
+  bool in_key_;
 };
 
 Status pack_json(const nlohmann::ordered_json& j, Packer& pk, int depth) {
@@ -286,9 +328,11 @@ Status pack_json(const nlohmann::ordered_json& j, Packer& pk, int depth) {
 
 }  // namespace
 
-Status to_json(std::string_view msgpack, std::string& out) {
-  JsonEmitter emitter(reinterpret_cast<const uint8_t*>(msgpack.data()), msgpack.size(), out);
+Status to_json(std::string_view msgpack, std::string& out, size_t max_bytes) {
+  JsonEmitter emitter(reinterpret_cast<const uint8_t*>(msgpack.data()), msgpack.size(), out,
+                      max_bytes);
   W_RETURN_IF_ERROR(emitter.emit(0));
+  W_RETURN_IF_ERROR(emitter.check_size());
   if (!emitter.at_end()) return Status::Invalid("trailing bytes after msgpack object");
   return {};
 }

@@ -129,3 +129,49 @@ TEST_CASE("MapView reads typed fields and keeps raw values") {
   CHECK_FALSE(v->integer("t").ok());
   CHECK_FALSE(w::mp::MapView::parse(std::string("\x92\x01\x02")).ok());
 }
+
+namespace {
+// A map whose only key is the map one level down: {{{...:1}:1}:1}.
+std::string key_bomb(int levels) {
+  std::string bytes;
+  for (int i = 0; i < levels; ++i) bytes += '\x81';
+  bytes += '\x01';  // the innermost key
+  for (int i = 0; i < levels; ++i) bytes += '\x01';
+  return bytes;
+}
+}  // namespace
+
+TEST_CASE("maps nested as keys stay small as JSON (key bomb)") {
+  // Each level of a key that is itself a map used to be escaped again by
+  // every level around it: 57 bytes became gigabytes.
+  for (int levels : {1, 2, 8, 28}) {
+    const std::string bytes = key_bomb(levels);
+    std::string out;
+    REQUIRE(w::mp::to_json(bytes, out).ok());
+    CHECK(out.size() <= 16 * bytes.size() + 64);
+  }
+}
+
+TEST_CASE("non-string keys: scalars as their text, composites once, deeper ones as msgpack") {
+  // {1: "a", true: nil, [1,2]: 3, {[4]: 5}: 6}
+  const std::string bytes = std::string(
+      "\x84\x01\xa1"
+      "a"
+      "\xc3\xc0\x92\x01\x02\x03\x81\x91\x04\x05\x06",
+      15);
+  std::string out;
+  REQUIRE(w::mp::to_json(bytes, out).ok());
+  CHECK(out == R"({"1":"a","true":null,"[1,2]":3,"{\"$msgpack:kQQ=\":5}":6})");
+}
+
+TEST_CASE("a record whose JSON would pass the cap is an error that says so") {
+  // 1,000 nils are 1,001 bytes of msgpack and ~5 KB of JSON.
+  std::string bytes = "\xdc\x03\xe8";
+  bytes += std::string(1000, '\xc0');
+  std::string out;
+  auto s = w::mp::to_json(bytes, out, 1024);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find("larger than") != std::string::npos);
+  out.clear();
+  CHECK(w::mp::to_json(bytes, out).ok());
+}

@@ -16,6 +16,7 @@ struct PoolWorkerOptions {
   std::string sig;        ///< wsig URL for coupled tasks' relay; overrides the pool's
   int jobs = 1;
   size_t memory_mb = 1024;
+  bool insecure_sandbox = false;  ///< --insecure-sandbox: seccomp alone without Landlock
   double score = 0;       ///< Dhrystones/s of this machine (0: unknown)
   bool reconnect = true;  ///< false: exit when the pool goes away
 };

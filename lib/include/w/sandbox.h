@@ -1,9 +1,11 @@
 // Slot processes: one forked child per worker slot runs the kernel, sandboxed.
 //
-// The child loads the kernel (dlopen), then locks itself down: rlimits (no
-// core files, an address-space cap) and a seccomp filter that allows only
-// what computing needs (read/write on its socket and stderr, memory, time,
-// exit). Then it runs w_init once and w_main for each task frame that
+// The child locks itself down before it loads the kernel (its constructors
+// run inside dlopen): rlimits (no core files, an address-space cap),
+// Landlock (read-only access to the kernel file and the system libraries)
+// and a seccomp filter allowing what dlopen needs; after dlopen a stricter
+// filter allows only computing (read/write on its socket and stderr, memory
+// never executable, time, exit); see src/sandbox/confine.h. Then it runs w_init once and w_main for each task frame that
 // arrives on its socketpair, answering each with one frame (after any
 // checkpoint frames the kernel sent while it ran). Anything that
 // goes wrong inside (a crash, a forbidden call, memory exhaustion) kills
@@ -26,8 +28,17 @@ struct SlotConfig {
   std::string static_data;   ///< msgpack bytes for w_init; empty for none
   size_t memory_mb = 1024;   ///< address-space limit of the child; 0 = none
   bool seccomp = true;       ///< false only for debugging a kernel
+  /// Without Landlock (Linux < 5.13, or not enabled) load kernels under
+  /// seccomp alone instead of refusing to: --insecure-sandbox.
+  bool insecure_sandbox = false;
   double init_timeout = 30;  ///< seconds allowed for dlopen + w_init
 };
+
+/// Ok if slots with `config` can confine their kernels on this machine:
+/// Landlock is there, or config.insecure_sandbox accepts seccomp alone (a
+/// warning is printed once then). Checked before any slot starts, so the
+/// refusal is one clear message instead of one per task.
+Status check_confinement(const SlotConfig& config);
 
 /// What a member of a coupled task asks of its worker (see Reply::call).
 enum class Call { kNone, kSend, kRecv, kBarrier };

@@ -61,6 +61,7 @@ void Executor::member_lost(const std::string& group, int rank) {
 }
 
 Status Executor::start() {
+  W_RETURN_IF_ERROR(sandbox::check_confinement(config_.slot));
   for (int i = 0; i < config_.slots; ++i) {
     auto slot = sandbox::Slot::start(config_.slot, i);
     if (!slot.ok()) return slot.status();

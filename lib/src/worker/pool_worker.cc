@@ -97,6 +97,8 @@ class PoolSession {
   Status on_campaign(const mp::MapView& m);
   Status on_artifact(const mp::MapView& m);
   Status start_executor();
+  /// Fails every waiting task with why the campaign's kernel cannot load.
+  Status fail_waiting(const Status& why);
   void feed();
   Status send_results(std::vector<Outcome>& done);
   /// Whether the results in `done` go now. Results of a busy worker wait up
@@ -128,6 +130,7 @@ class PoolSession {
   std::string kernel_sha_, static_data_;
   double timeout_s_ = 60;
   std::unique_ptr<Executor> executor_;
+  Status load_failed_;                  // why this campaign's kernel cannot run here, if it cannot
   std::unique_ptr<RelayRouter> relay_;  // with executor_, when sig_ is set
   std::deque<Task> waiting_;
   std::unordered_map<uint64_t, Checkpoint> checkpoints_;  // by task id, while it runs
@@ -143,6 +146,7 @@ Status PoolSession::on_campaign(const mp::MapView& m) {
   executor_.reset();
   waiting_.clear();
   checkpoints_.clear();
+  load_failed_ = {};
   campaign_ = *m.integer("campaign");
   kernel_sha_ = *m.string("kernel");
   static_data_ = std::string(m.raw("static"));
@@ -179,6 +183,7 @@ Status PoolSession::start_executor() {
   config.slot.kernel_path = cache_ + "/" + kernel_sha_ + ".so";
   config.slot.static_data = static_data_;
   config.slot.memory_mb = o_.memory_mb;
+  config.slot.insecure_sandbox = o_.insecure_sandbox;
   config.slots = o_.jobs;
   config.timeout = timeout_s_;
   config.on_checkpoint = [this](uint64_t task, std::string state) {
@@ -187,12 +192,11 @@ Status PoolSession::start_executor() {
   auto ex = std::make_unique<Executor>(std::move(config));
   Status s = ex->start();
   if (!s.ok()) {
-    // A kernel that cannot load here fails every task we hold, with the reason.
-    std::vector<Outcome> failed;
-    for (Task& t : waiting_)
-      failed.push_back({t.id, false, {}, s.message(), 0, 0, t.group, t.rank});
-    waiting_.clear();
-    return send_results(failed);
+    // A kernel that cannot load here fails every task we hold, and every
+    // task of the campaign sent later, with the reason (the pool counts the
+    // attempts and moves on).
+    load_failed_ = s;
+    return fail_waiting(s);
   }
   executor_ = std::move(ex);
   if (!sig_.empty()) {
@@ -201,6 +205,14 @@ Status PoolSession::start_executor() {
   }
   feed();
   return {};
+}
+
+Status PoolSession::fail_waiting(const Status& why) {
+  std::vector<Outcome> failed;
+  for (Task& t : waiting_)
+    failed.push_back({t.id, false, {}, why.message(), 0, 0, t.group, t.rank});
+  waiting_.clear();
+  return send_results(failed);
 }
 
 void PoolSession::feed() {
@@ -377,6 +389,7 @@ Status PoolSession::on_tasks(const mp::MapView& m) {
     }
     waiting_.push_back(std::move(task));
   }
+  if (!load_failed_.ok()) return fail_waiting(load_failed_);
   feed();
   return {};
 }

@@ -176,7 +176,8 @@ void PoolServer::on_worker_message(net::ConnId id, const mp::MapView& m, const s
     welcome.str("t", "welcome")
         .integer("v", kProtocolVersion)
         .str("id", w.row.id)
-        .integer("heartbeat_ms", static_cast<int64_t>(options_.heartbeat * 1000));
+        .integer("heartbeat_ms", static_cast<int64_t>(options_.heartbeat * 1000))
+        .integer("max_frame", static_cast<int64_t>(options_.max_frame));
     if (!options_.sig.empty()) welcome.str("sig", options_.sig);
     reply(id, welcome.done());
     (void)store_.upsert_worker(w.row);

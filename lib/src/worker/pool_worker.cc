@@ -61,6 +61,9 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kCheckpointInterval = std::chrono::milliseconds(100);
 constexpr auto kResultHold = std::chrono::milliseconds(20);  // see results_due()
 constexpr size_t kResultBatch = 4096;
+// Room in a message for everything but the results' outputs: the envelope
+// and each item's task, ms, group and error (errors are kept under 4 KiB).
+constexpr size_t kEnvelope = 64 * 1024;
 
 std::string default_cache_dir() {
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
@@ -85,8 +88,12 @@ Status make_dirs(const std::string& path) {
 class PoolSession {
  public:
   PoolSession(const PoolWorkerOptions& o, std::unique_ptr<net::Client> c, std::string cache,
-              std::string sig)
-      : o_(o), client_(std::move(c)), cache_(std::move(cache)), sig_(std::move(sig)) {}
+              std::string sig, size_t max_frame)
+      : o_(o),
+        client_(std::move(c)),
+        cache_(std::move(cache)),
+        sig_(std::move(sig)),
+        max_frame_(max_frame) {}
 
   /// Serves until the connection ends (error) or a drain completes (ok).
   Status run();
@@ -125,7 +132,8 @@ class PoolSession {
   const PoolWorkerOptions& o_;
   std::unique_ptr<net::Client> client_;
   std::string cache_;
-  std::string sig_;  // wsig URL for the relay; empty: members talk only within this worker
+  std::string sig_;   // wsig URL for the relay; empty: members talk only within this worker
+  size_t max_frame_;  // the pool's largest message: results are batched under it
   int64_t campaign_ = 0;
   std::string kernel_sha_, static_data_;
   double timeout_s_ = 60;
@@ -184,6 +192,8 @@ Status PoolSession::start_executor() {
   config.slot.static_data = static_data_;
   config.slot.memory_mb = o_.memory_mb;
   config.slot.insecure_sandbox = o_.insecure_sandbox;
+  // A result the pool would refuse fails its task here, with the reason.
+  config.slot.max_output = max_frame_ - kEnvelope;
   config.slots = o_.jobs;
   config.timeout = timeout_s_;
   config.on_checkpoint = [this](uint64_t task, std::string state) {
@@ -329,8 +339,18 @@ Status PoolSession::send_results(std::vector<Outcome>& done) {
   for (const Outcome& out : done)
     if (!out.group.empty() && !out.ok)
       abort_group(out.group, fmt::format("rank {} failed", out.rank));
+  // As many messages as it takes to keep each under the pool's max_frame.
   std::string body;
-  mp::Packer pk(body);
+  uint32_t count = 0;
+  auto flush = [&]() -> Status {
+    if (count == 0) return {};
+    std::string items;
+    mp::Packer(items).array(count);
+    items += body;
+    body.clear();
+    count = 0;
+    return send(mp::MapBuilder().str("t", "results").raw("items", items).done());
+  };
   for (const Outcome& out : done) {
     mp::MapBuilder item;
     item.integer("task", static_cast<int64_t>(out.id)).real("ms", std::round(out.ms * 1000) / 1000);
@@ -339,14 +359,14 @@ Status PoolSession::send_results(std::vector<Outcome>& done) {
       item.raw("output", out.output);
     else
       item.str("error", out.ok ? "kernel output is not one msgpack object" : out.error);
-    pk.raw(item.done());
+    std::string bytes = item.done();
+    if (body.size() + bytes.size() + kEnvelope > max_frame_) W_RETURN_IF_ERROR(flush());
+    body += bytes;
+    ++count;
   }
-  std::string items;
-  mp::Packer(items).array(static_cast<uint32_t>(done.size()));
-  items += body;
   done.clear();
   last_sent_ = Clock::now();
-  return send(mp::MapBuilder().str("t", "results").raw("items", items).done());
+  return flush();
 }
 
 Status PoolSession::handle(const std::string& data) {
@@ -448,7 +468,7 @@ Status PoolSession::run() {
 
 Result<std::unique_ptr<net::Client>> connect_and_hello(const PoolWorkerOptions& o,
                                                        const std::string& name, int& heartbeat_ms,
-                                                       std::string& sig) {
+                                                       std::string& sig, size_t& max_frame) {
   std::string url = o.pool;
   while (!url.empty() && url.back() == '/') url.pop_back();
   net::ClientOptions co;
@@ -482,6 +502,10 @@ Result<std::unique_ptr<net::Client>> connect_and_hello(const PoolWorkerOptions& 
   if (*v->string("t", "") == "error")
     return Status(Code::kDenied, *v->string("message", "refused"));
   heartbeat_ms = static_cast<int>(*v->integer("heartbeat_ms", 5000));
+  // Pools before the field took 16 MiB; less than 1 MiB is not a pool's.
+  const auto frame = v->integer("max_frame", 16 << 20);
+  max_frame = frame.ok() ? static_cast<size_t>(std::clamp<int64_t>(*frame, 1 << 20, 1LL << 32))
+                         : size_t{16} << 20;
   sig = o.sig.empty() ? *v->string("sig", "") : o.sig;
   diag::info("connected to {} as {}", o.pool, *v->string("id", ""));
   return std::move(*c);
@@ -510,10 +534,11 @@ Status run_pool_worker(const PoolWorkerOptions& o) {
   while (g_signals == 0) {
     int heartbeat_ms = 5000;
     std::string sig;
-    auto client = connect_and_hello(o, name, heartbeat_ms, sig);
+    size_t max_frame = 16u << 20;
+    auto client = connect_and_hello(o, name, heartbeat_ms, sig, max_frame);
     if (client.ok()) {
       backoff = 0.1;
-      PoolSession session(o, std::move(*client), cache, sig);
+      PoolSession session(o, std::move(*client), cache, sig, max_frame);
       Status s = session.run();
       if (s.ok()) return s;  // drained
       if (s.code() == Code::kDenied || s.code() == Code::kInterrupted) return s;

@@ -121,6 +121,13 @@ int main(int argc, char** argv) {
       ->add_option("--quorum", o.submit.quorum,
                    "Agreeing results that accept a task's output (default: a majority)")
       ->check(CLI::Range(1, w::pool::kMaxReplicas));
+  submit
+      ->add_option("--quorum-tolerance", o.submit.quorum_tolerance,
+                   "Replicas agree when their numbers differ by at most this relative amount "
+                   "(compared across platforms); 0: equal, and only among one platform")
+      ->type_name("REL")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   submit->add_option("--priority", o.submit.priority, "Higher runs first")->capture_default_str();
   submit
       ->add_option("--group", o.submit.group,

@@ -65,6 +65,9 @@ struct SubmitOptions {
   int max_attempts = 3;
   int replicas = 1;  ///< workers that compute each task (result verification)
   int quorum = 0;    ///< agreeing results that accept one; 0 = a majority of replicas
+  /// 0: results agree when equal, compared among workers of one platform;
+  /// > 0: numbers agree within this relative difference, across platforms.
+  double quorum_tolerance = 0;
   int priority = 0;
   int group = 1;  ///< coupled campaign: members that run each task together; 1 = not coupled
   std::string once_key;

@@ -29,6 +29,7 @@ nlohmann::json campaign_json(const CampaignRow& r, int64_t leased, double rate) 
           {"priority", r.spec.priority},
           {"replicas", r.spec.replicas},
           {"quorum", r.spec.quorum},
+          {"quorum_tolerance", r.spec.quorum_tolerance},
           {"group", r.spec.group},
           {"created", r.created}};
 }

@@ -172,6 +172,7 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
                                    .integer("max_attempts", s.max_attempts)
                                    .integer("replicas", s.replicas)
                                    .integer("quorum", s.quorum)
+                                   .real("quorum_tolerance", s.quorum_tolerance)
                                    .integer("priority", s.priority)
                                    .integer("group", s.group)
                                    .str("once_key", s.once_key)

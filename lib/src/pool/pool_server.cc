@@ -317,6 +317,11 @@ Status PoolServer::on_open(net::ConnId id, const mp::MapView& m) {
     return Status::Invalid(fmt::format("quorum must be 1 to replicas ({})", *replicas));
   spec.replicas = static_cast<int>(*replicas);
   spec.quorum = *quorum == 0 ? spec.replicas / 2 + 1 : static_cast<int>(*quorum);  // 0: a majority
+  auto tolerance = m.number("quorum_tolerance");
+  if (m.has("quorum_tolerance") &&
+      (!tolerance.ok() || !(*tolerance >= 0 && *tolerance <= 1)))  // NaN fails too
+    return Status::Invalid("quorum_tolerance must be a number from 0 to 1");
+  spec.quorum_tolerance = m.has("quorum_tolerance") ? *tolerance : 0;
   auto group = m.integer("group", 1);
   if (!group.ok() || *group < 1 || *group > kMaxGroup)
     return Status::Invalid(fmt::format("group must be 1 to {}", kMaxGroup));

@@ -62,7 +62,10 @@ class PoolServer : public net::Handler {
     bool in_wanting = false;  // listed in Campaign::wanting
     bool finished = false;    // accepted or failed; kept to judge late replicas
     bool has_accepted = false;
-    std::string accepted;  // canonical accepted value
+    Vote accepted;  // the first vote for the accepted value
+    // Since when it has wanted a replica that no connected worker may take
+    // (every one has had its part): past the campaign's timeout it fails.
+    Clock::time_point starved_since{};
   };
   struct Campaign {
     CampaignRow row;
@@ -198,6 +201,9 @@ class PoolServer : public net::Handler {
   void end_task(Campaign& c, Replicated& r);
   void end_task(Campaign& c, int64_t task);
   void close_if_done(Campaign& c, int64_t task);
+  /// Fails tasks that have wanted a replica no connected worker may take
+  /// for longer than their campaign's timeout ("no quorum: ...").
+  void check_starved(Clock::time_point now);
   Status load_flagged();
   void flag(const std::string& worker, int64_t task);
   void restore_worker(WorkerRow& row);

@@ -14,7 +14,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include <set>
+#include <unordered_set>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "pool_server.h"
 #include "w/diag.h"
@@ -41,7 +45,8 @@ bool has_part(const std::vector<std::string>& holders, const std::vector<Vote>& 
 }  // namespace
 
 QuorumRule PoolServer::quorum_rule(const Campaign& c) const {
-  return {c.row.spec.replicas, c.row.spec.quorum, c.row.spec.replicas + c.row.spec.max_attempts};
+  return {c.row.spec.replicas, c.row.spec.quorum, c.row.spec.replicas + c.row.spec.max_attempts,
+          c.row.spec.quorum_tolerance};
 }
 
 int64_t PoolServer::in_flight(const Campaign& c) const {
@@ -141,9 +146,10 @@ void PoolServer::finish_replica(Worker& w, Campaign& c, int64_t task, bool ok,
   std::erase(r.holders, w.row.id);
   if (r.finished) {
     // A late replica: the task was decided without it, but it is judged.
+    const Vote late{w.row.id, w.row.platform, {}, ok ? canonical_msgpack(output) : "", ms};
     if (!ok)
       ++w.row.tasks_failed;
-    else if (r.has_accepted && canonical_msgpack(output) != r.accepted)
+    else if (r.has_accepted && disagrees(late, r.accepted, quorum_rule(c)))
       flag(w.row.id, task);
     else
       ++w.row.tasks_done;
@@ -202,15 +208,68 @@ void PoolServer::judge_task(Campaign& c, Replicated& r, bool urgent) {
     ++results_total_;
   }
   r.has_accepted = true;
-  r.accepted = a.canon;
-  r.finished = true;  // before flag(): its votes are settled
+  r.accepted = a;
+  r.accepted.output.clear();  // stored; only the canonical form is compared
+  r.finished = true;          // before flag(): its votes are settled
+  // A vote of another platform (without a tolerance) is neither: it could
+  // not be compared, so it is neither counted nor held against its worker.
+  const QuorumRule rule = quorum_rule(c);
   std::vector<std::string> agreed, disagreed;
-  for (const Vote& vote : r.votes)
-    (vote.canon == r.accepted ? agreed : disagreed).push_back(vote.worker);
+  for (const Vote& vote : r.votes) {
+    if (agree(vote, r.accepted, rule))
+      agreed.push_back(vote.worker);
+    else if (disagrees(vote, r.accepted, rule))
+      disagreed.push_back(vote.worker);
+  }
   for (const auto& worker : agreed)
     if (Worker* w = live_worker(worker)) ++w->row.tasks_done;
   for (const auto& worker : disagreed) flag(worker, id);
   end_task(c, id);
+}
+
+void PoolServer::check_starved(Clock::time_point now) {
+  for (auto& [cid, c] : campaigns_) {
+    if (!c.replicated() || c.wanting.empty()) continue;
+    // Workers that may take this campaign's replicas at all.
+    std::unordered_set<std::string> able;
+    for (const auto& [conn, w] : workers_)
+      if (!w.draining && !w.row.flagged && may_work_on(w, c) &&
+          (w.row.platform != "wasm32" || !c.row.spec.kernel_wasm.empty()))
+        able.insert(w.row.id);
+    std::vector<int64_t> starved;
+    for (int64_t tid : c.wanting) {
+      auto it = c.open.find(tid);
+      if (it == c.open.end() || it->second.finished || it->second.want <= 0) continue;
+      Replicated& r = it->second;
+      size_t taken = 0;  // able workers that have had their part already
+      for (const auto& id : able) taken += has_part(r.holders, r.votes, id) ? 1 : 0;
+      if (taken < able.size()) {
+        r.starved_since = {};
+        continue;
+      }
+      if (r.starved_since == Clock::time_point{}) r.starved_since = now;
+      if (now - r.starved_since > std::chrono::milliseconds(c.row.spec.timeout_ms))
+        starved.push_back(tid);
+    }
+    for (int64_t tid : starved) {
+      Replicated& r = c.open.at(tid);
+      std::set<std::string> platforms;
+      for (const Vote& v : r.votes) platforms.insert(v.platform);
+      const std::string why = fmt::format(
+          "no quorum: {} results from {} platform{} ({}), {} needed to agree, and no other "
+          "worker to ask for {} ms",
+          r.votes.size(), platforms.size(), platforms.size() == 1 ? "" : "s",
+          fmt::join(platforms, ", "), c.row.spec.quorum, c.row.spec.timeout_ms);
+      auto stored = store_.fail_attempt(tid, why, 0, "");
+      if (!stored.ok()) diag::error("{}", stored.status().message());
+      ++c.row.failed;
+      ++failures_total_;
+      ++no_quorum_total_;
+      diag::warning("task {} of '{}' failed: {}", tid, c.row.spec.name, why);
+      end_task(c, r);
+    }
+    if (!starved.empty()) schedule_commit();
+  }
 }
 
 void PoolServer::end_task(Campaign& c, Replicated& r) {

@@ -356,6 +356,7 @@ void PoolServer::check_deadlines() {
     release_leases(workers_.at(id), "worker silent");
   }
   check_group_deadlines();
+  check_starved(now);
   // Smoothed completion rate per campaign, for status and ETA.
   for (auto& [id, c] : campaigns_) {
     const double rate = static_cast<double>(c.row.done + c.row.failed - c.done_last_tick) / 0.25;

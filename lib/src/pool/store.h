@@ -33,6 +33,9 @@ struct CampaignSpec {
   int quorum = 1;
   int priority = 0;
   int group = 1;  ///< coupled campaigns: members (ranks) per task run; 1 = not coupled
+  /// Replicas: 0 compares results exactly, among workers of one platform;
+  /// > 0 compares numbers within this relative difference, across platforms.
+  double quorum_tolerance = 0;
 };
 
 struct CampaignRow {

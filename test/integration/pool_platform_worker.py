@@ -4,7 +4,8 @@ its own: each task's output is its input, with every float nudged by MODE:
   same     unchanged (an honest worker of that platform)
   ulp      the next float up (a browser whose floats differ in the last bit)
   cheat    +1 (a cheater)
-Usage: pool_platform_worker.py PORT ID PLATFORM MODE   (runs until killed)
+  fail     no output: every task fails ("broken")
+Usage: pool_platform_worker.py PORT ID PLATFORM MODE [SLOTS]   (runs until killed)
 Needs Debian's python3-msgpack (run with /usr/bin/python3).
 """
 import math
@@ -29,8 +30,9 @@ def nudge(value, mode):
 
 def main() -> int:
     port, wid, platform, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+    slots = int(sys.argv[5]) if len(sys.argv) > 5 else 1
     c = Conn(port, "/worker")
-    c.send({"t": "hello", "v": 1, "id": wid, "name": wid, "platform": platform, "slots": 1,
+    c.send({"t": "hello", "v": 1, "id": wid, "name": wid, "platform": platform, "slots": slots,
             "memory": 64, "score": 1000, "version": "test"})
     c.expect("welcome")
     while True:
@@ -41,7 +43,10 @@ def main() -> int:
             continue
         items = []
         for task in m["items"]:
-            items.append({"task": task["id"], "output": nudge(task["input"], mode), "ms": 1.0})
+            if mode == "fail":
+                items.append({"task": task["id"], "error": "broken", "ms": 1.0})
+            else:
+                items.append({"task": task["id"], "output": nudge(task["input"], mode), "ms": 1.0})
         c.send({"t": "results", "items": items})
 
 

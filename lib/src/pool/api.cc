@@ -117,6 +117,9 @@ std::string PoolServer::metrics_text() const {
   metric("wpool_disagreements_total", "counter",
          "Replica results that disagreed with an accepted quorum.");
   out += fmt::format("wpool_disagreements_total {}\n", disagreements_total_);
+  metric("wpool_quarantines_total", "counter",
+         "Workers quarantined for failing far more than others.");
+  out += fmt::format("wpool_quarantines_total {}\n", quarantines_total_);
   metric("wpool_no_quorum_total", "counter", "Tasks failed for want of a quorum.");
   out += fmt::format("wpool_no_quorum_total {}\n", no_quorum_total_);
   metric("wpool_workers_flagged", "gauge", "Workers flagged for disagreeing, connected or not.");
@@ -160,6 +163,17 @@ std::string PoolServer::status_message(const std::string& campaign) const {
   return mp::MapBuilder().str("t", "status").raw("status", body).done();
 }
 
+nlohmann::json PoolServer::quarantine_json(const std::string& worker) const {
+  auto it = quarantines_.find(worker);
+  if (it == quarantines_.end()) return nullptr;
+  const Quarantine& q = it->second;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(q.until - Clock::now());
+  return {{"active", q.until > Clock::now()},
+          {"seconds_left", q.until > Clock::now() ? static_cast<double>(left.count()) / 1000 : 0},
+          {"times", q.times},
+          {"why", q.why}};
+}
+
 std::string PoolServer::workers_message() const {
   nlohmann::json list = nlohmann::json::array();
   auto rows = store_.workers();
@@ -178,6 +192,7 @@ std::string PoolServer::workers_message() const {
            {"tasks_failed", row.tasks_failed},
            {"flagged", row.flagged},
            {"disagreements", row.disagreements},
+           {"quarantined", quarantine_json(r.id)},
            {"last_seen", live.count(r.id) ? static_cast<int64_t>(std::time(nullptr)) : r.last_seen},
            {"connected", live.count(r.id) > 0}});
     }

@@ -366,6 +366,10 @@ Status workers(const ClientOptions& c, bool json) {
           w["score"].get<double>(), w["tasks_done"].get<int64_t>(),
           w["tasks_failed"].get<int64_t>(), w["flagged"].get<bool>() ? "yes" : "no",
           w["connected"].get<bool>() ? std::string("connected") : fmt::format("{}s ago", ago));
+      const auto& q = w.value("quarantined", nlohmann::json());
+      if (q.is_object() && q.value("active", false))
+        out += fmt::format("  quarantined for {:.0f} more s: {}\n", q.value("seconds_left", 0.0),
+                           q.value("why", std::string()));
     }
   }
   return stream::write_all(STDOUT_FILENO, out);

@@ -29,6 +29,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "quorum.h"
 #include "store.h"
 #include "w/msgpack.h"
@@ -81,6 +83,10 @@ class PoolServer : public net::Handler {
     // replicas, oldest first (one entry per task, see Replicated::in_wanting).
     std::unordered_map<int64_t, Replicated> open;
     std::deque<int64_t> wanting;
+    // Requeued tasks that failed: the workers they failed on, so a retry
+    // goes to another worker when there is one (BOINC: a job is not sent
+    // to the same host twice). Dropped when the task ends.
+    std::unordered_map<int64_t, std::vector<std::string>> failed_on;
     bool replicated() const { return row.spec.replicas > 1; }
     bool grouped() const { return row.spec.group > 1; }
     bool has_work() const {
@@ -91,6 +97,20 @@ class PoolServer : public net::Handler {
   struct Lease {
     TaskRow task;
     Clock::time_point deadline;
+  };
+  // A worker's last outcomes on one campaign (quarantine.cc).
+  struct Outcomes {
+    static constexpr int kWindow = 32;
+    uint32_t failed_bits = 0;  // bit i: the i-th latest outcome failed
+    int seen = 0;              // outcomes in the window, up to kWindow
+    int failed() const;
+  };
+  // A worker that failed far more than the others on a campaign gets no
+  // tasks until `until`; each quarantine doubles the next one's length.
+  struct Quarantine {
+    Clock::time_point until{};
+    int times = 0;
+    std::string why;
   };
   struct Worker {
     net::ConnId conn = 0;
@@ -103,6 +123,7 @@ class PoolServer : public net::Handler {
     double avg_ms = -1;
     bool draining = false;
     bool coupled = true;  // hello's `coupled`: may run members of group runs
+    std::unordered_map<int64_t, Outcomes> outcomes;  // by campaign
     int busy() const { return static_cast<int>(leases.size() + members.size()); }
   };
   // One dispatch of a coupled campaign's task: K members started together
@@ -151,11 +172,25 @@ class PoolServer : public net::Handler {
   Status on_results_query(net::ConnId id, const mp::MapView& m);
   Status on_control(net::ConnId id, const mp::MapView& m);
 
+  // Quarantine of workers that fail too much (quarantine.cc).
+  /// Records a finished task of `c` on `w`; a failure may quarantine `w`.
+  void record_outcome(Worker& w, const Campaign& c, bool failed);
+  bool quarantined(const Worker& w) const;
+  /// Most tasks of `c` that `w` may hold now: a worker earns its slots on
+  /// a campaign by returning results (see quarantine.cc).
+  int allowance(const Worker& w, const Campaign& c) const;
+  /// True if a connected worker other than `w` may take tasks of `c`.
+  bool another_worker_for(const Worker& w, const Campaign& c) const;
+  /// Lets quarantines that ran out end (their workers are topped up).
+  void end_quarantines(Clock::time_point now);
+
   // Scheduling (scheduler.cc).
   void top_up(Worker& w);
   void top_up_all();
   Campaign* pick_campaign(const Worker& w, int64_t skip = 0);
-  bool take_task(Campaign& c, TaskRow& task);
+  /// The next task of `c` for `w`: a requeued one first, unless it failed
+  /// on `w` and another worker works on `c`.
+  bool take_task(Campaign& c, TaskRow& task, const Worker* worker = nullptr);
   int prefetch(const Worker& w, const Campaign& c) const;
   void release_leases(Worker& w, const std::string& why);
   void check_deadlines();
@@ -219,6 +254,8 @@ class PoolServer : public net::Handler {
   std::string metrics_text() const;
   std::string status_message(const std::string& campaign) const;
   std::string workers_message() const;
+  /// null, or why `worker` is (or was last) quarantined and for how long.
+  nlohmann::json quarantine_json(const std::string& worker) const;
 
   void schedule_commit();
   /// Commits now if anything is pending: before a client sees the state.
@@ -250,6 +287,8 @@ class PoolServer : public net::Handler {
   uint64_t votes_total_ = 0, disagreements_total_ = 0, no_quorum_total_ = 0;
   std::unordered_map<std::string, GroupRun> groups_;  // running group runs by id
   uint64_t group_runs_total_ = 0, group_aborts_total_ = 0;
+  std::unordered_map<std::string, Quarantine> quarantines_;  // by worker id
+  uint64_t quarantines_total_ = 0;
   cap::Verifier verifier_;                                        // the --secret and --key
   std::unordered_map<net::ConnId, cap::Capability> grants_;       // per hello'd connection
   std::unordered_map<net::ConnId, Clock::time_point> unhelloed_;  // opened, no hello yet

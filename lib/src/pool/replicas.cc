@@ -155,6 +155,7 @@ void PoolServer::finish_replica(Worker& w, Campaign& c, int64_t task, bool ok,
       ++w.row.tasks_done;
     return close_if_done(c, task);
   }
+  record_outcome(w, c, !ok);
   if (!ok) {
     ++w.row.tasks_failed;
     auto final = store_.fail_attempt(task, fmt::format("{}: {}", w.row.id, error),

@@ -15,6 +15,7 @@ constexpr const char* kExamples =
     "  wpool status\n"
     "  wpool wait primes && wpool results primes | jq -c .output\n"
     "  wpool workers --json\n"
+    "  wpool workers unflag k-3f2a9c81d0e4b7a2\n"
     "  wpool serve --secret /etc/wkit/pool.secret &   # capabilities instead of an open pool\n"
     "  wrun ws://pool:7070 --cap \"$(wpool cap --secret /etc/wkit/pool.secret --rights work)\"\n"
     "  wpool cap --secret /etc/wkit/pool.secret --rights submit --campaign nightly --expires "
@@ -186,7 +187,14 @@ int main(int argc, char** argv) {
   CLI::App* workers = app.add_subcommand("workers", "Workers known to the pool");
   workers->add_flag("--json", o.json, "Print JSON");
   add_client_options(*workers, o);
-  workers->callback([&] { action = [&] { return w::pool::workers(o.client, o.json); }; });
+  CLI::App* unflag = workers->add_subcommand(
+      "unflag", "Lift a worker's flag (it disagreed with a quorum): it gets tasks again");
+  unflag->add_option("worker", o.name, "Worker id, as 'wpool workers' shows it")->required();
+  add_client_options(*unflag, o);
+  unflag->callback([&] { action = [&] { return w::pool::unflag(o.client, o.name); }; });
+  workers->callback([&] {
+    if (!unflag->parsed()) action = [&] { return w::pool::workers(o.client, o.json); };
+  });
 
   for (const char* verb : {"cancel", "pause", "resume", "delete"}) {
     CLI::App* sub = app.add_subcommand(verb, std::string("Campaign control: ") + verb);

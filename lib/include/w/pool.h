@@ -83,6 +83,8 @@ Status wait(const ClientOptions& c, const std::string& campaign, double timeout)
 Status results(const ClientOptions& c, const std::string& campaign, long long since, bool follow,
                stream::Format format, int output_fd);
 Status workers(const ClientOptions& c, bool json);
+/// Lifts the flag of worker `id` (the admin right).
+Status unflag(const ClientOptions& c, const std::string& id);
 /// cancel, pause, resume or delete.
 Status control(const ClientOptions& c, const std::string& action, const std::string& campaign);
 Status kernel_add(const ClientOptions& c, const std::string& path, const std::string& name);

@@ -39,16 +39,16 @@ cap::RightNames right_names();
 // ---------------------------------------------------------------- server
 
 struct EngineConfig {
-  std::string dir;      ///< one NAME.db file per database
-  std::string secret;   ///< HMAC secret for capabilities ("" = none)
-  std::string key;      ///< a plain shared key with every right ("" = none)
+  std::string dir;     ///< one NAME.db file per database
+  std::string secret;  ///< HMAC secret for capabilities ("" = none)
+  std::string key;     ///< a plain shared key with every right ("" = none)
   std::vector<std::pair<std::string, std::string>> maps;  ///< --map NAME=FILE.csv
   std::vector<std::string> memory;                        ///< --memory NAME
   double timeout = 10;            ///< seconds a request's statements may run
   size_t max_result = 16u << 20;  ///< bytes of rows in one response
   int busy_ms = 2000;             ///< wait for another process's lock
   std::string csv_module = "/usr/lib/x86_64-linux-gnu/libsqlite3_mod_csvtable.so";
-  size_t max_open = 128;          ///< database files kept open at once
+  size_t max_open = 128;  ///< database files kept open at once
 };
 
 struct EngineStats {
@@ -70,11 +70,11 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   struct Reply {
-    std::string bytes;              ///< the response, in the request's format
-    std::vector<std::string> dbs;   ///< databases whose open group it depends on
-    std::vector<std::string> ids;   ///< raw msgpack ids of its requests (for failures)
-    bool batch = false;             ///< the message was an array
-    std::string error;              ///< error code of the last failed request ("" = none)
+    std::string bytes;             ///< the response, in the request's format
+    std::vector<std::string> dbs;  ///< databases whose open group it depends on
+    std::vector<std::string> ids;  ///< raw msgpack ids of its requests (for failures)
+    bool batch = false;            ///< the message was an array
+    std::string error;             ///< error code of the last failed request ("" = none)
   };
 
   /// Executes one message: a request or an array of requests, JSON text or
@@ -142,13 +142,13 @@ class Client {
 };
 
 struct ClientOptions {
-  std::string cap;         ///< --cap, when the URL has none
+  std::string cap;              ///< --cap, when the URL has none
   std::string format = "json";  ///< json, csv, tsv, table, msgpack
-  double timeout = 60;     ///< seconds to connect and to wait for an answer
-  int batch = 10000;       ///< insert: rows per request
-  int window = 4;          ///< insert/copy: requests in flight
-  bool create = false;     ///< insert/copy: create the table if missing
-  std::string conflict;    ///< insert/copy: "", "ignore" or "replace"
+  double timeout = 60;          ///< seconds to connect and to wait for an answer
+  int batch = 10000;            ///< insert: rows per request
+  int window = 4;               ///< insert/copy: requests in flight
+  bool create = false;          ///< insert/copy: create the table if missing
+  std::string conflict;         ///< insert/copy: "", "ignore" or "replace"
 };
 
 Status run_query(const ClientOptions& o, const std::string& url, const std::string& sql,

@@ -174,6 +174,25 @@ nlohmann::json PoolServer::quarantine_json(const std::string& worker) const {
           {"why", q.why}};
 }
 
+nlohmann::json PoolServer::flag_evidence_json(const std::string& worker) const {
+  nlohmann::json list = nlohmann::json::array();
+  auto rows = store_.flag_evidence(worker, 3);
+  if (!rows.ok()) return list;
+  auto as_json = [](const std::string& msgpack) {
+    std::string text;
+    if (!mp::to_json(msgpack, text, 4096).ok()) return nlohmann::json("(too large to show)");
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    return j.is_discarded() ? nlohmann::json(nullptr) : j;
+  };
+  for (const FlagRow& f : *rows)
+    list.push_back({{"task", f.task},
+                    {"campaign", f.campaign},
+                    {"at", f.at},
+                    {"output", as_json(f.output)},
+                    {"accepted", as_json(f.accepted)}});
+  return list;
+}
+
 std::string PoolServer::workers_message() const {
   nlohmann::json list = nlohmann::json::array();
   auto rows = store_.workers();
@@ -193,6 +212,7 @@ std::string PoolServer::workers_message() const {
            {"flagged", row.flagged},
            {"disagreements", row.disagreements},
            {"quarantined", quarantine_json(r.id)},
+           {"evidence", row.flagged ? flag_evidence_json(r.id) : nlohmann::json::array()},
            {"last_seen", live.count(r.id) ? static_cast<int64_t>(std::time(nullptr)) : r.last_seen},
            {"connected", live.count(r.id) > 0}});
     }

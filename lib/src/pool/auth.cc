@@ -76,7 +76,7 @@ Status PoolServer::permit_request(net::ConnId id, const mp::MapView& m,
     if (c != campaigns_.end()) campaign = c->second.row.spec.name;
   } else if (type == "status" || type == "results") {
     campaign = *m.string("campaign", "");
-  } else if (type == "control") {
+  } else if (type == "control" || type == "unflag") {
     need = kAdmin;
     campaign = *m.string("campaign", "");
   } else if (type == "kernel_put") {

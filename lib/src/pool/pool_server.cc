@@ -137,6 +137,22 @@ void PoolServer::on_ws_message(net::ConnId id, std::string_view data, bool) {
   if (pending_worker_.count(id) || workers_.count(id)) return on_worker_message(id, *m, *type);
 }
 
+std::string PoolServer::worker_identity(net::ConnId id, const mp::MapView& hello) const {
+  // A worker is known by what it cannot shed by restarting: the key in its
+  // cache (wrun) or local storage (browser), sent in hello and kept only as
+  // a hash; else the capability it works with; else (an old worker) the id
+  // it names itself, unique per process.
+  if (auto key = hello.string("worker_key"); key.ok() && key->size() >= 32 && key->size() <= 256)
+    return "k-" + sha256_hex(*key).substr(0, 16);
+  // (hello was authenticated: a capability it carries is a valid one)
+  if (auto cap = hello.string("cap", ""); cap.ok() && !cap->empty() && verifier_.has_secret())
+    return "c-" + sha256_hex(*cap).substr(0, 16);
+  std::string named = hello.string("id").ok() ? *hello.string("id") : "";
+  for (const auto& [conn, other] : workers_)  // one such id per live connection
+    if (other.row.id == named) named += fmt::format("#{}", id);
+  return named;
+}
+
 Status PoolServer::on_hello(net::ConnId id, const mp::MapView& m) {
   auto v = m.integer("v");
   if (!v.ok() || *v != kProtocolVersion)
@@ -153,8 +169,8 @@ void PoolServer::on_worker_message(net::ConnId id, const mp::MapView& m, const s
     if (!s.ok()) return refuse(id, s.message());
     Worker w;
     w.conn = id;
-    w.row.id = m.string("id").ok() ? *m.string("id") : "";
     w.row.name = *m.string("name", "worker");
+    w.row.id = worker_identity(id, m);
     w.row.platform = *m.string("platform", "linux-x86_64");
     auto slots = m.integer("slots", 1);
     w.row.slots = slots.ok() ? static_cast<int>(std::clamp<int64_t>(*slots, 1, 4096)) : 1;
@@ -164,8 +180,6 @@ void PoolServer::on_worker_message(net::ConnId id, const mp::MapView& m, const s
     auto coupled = m.boolean("coupled", true);
     w.coupled = !coupled.ok() || *coupled;
     if (w.row.id.empty()) w.row.id = fmt::format("{}-{}", w.row.name, id);
-    for (auto& [conn, other] : workers_)  // one id per live connection
-      if (other.row.id == w.row.id) w.row.id += fmt::format("#{}", id);
     w.last_heard = Clock::now();
     w.row.last_seen = static_cast<int64_t>(std::time(nullptr));
     restore_worker(w.row);  // a known worker keeps its flag and counts
@@ -261,6 +275,8 @@ void PoolServer::on_client_message(net::ConnId id, const mp::MapView& m, const s
     s = on_results_query(id, m);
   } else if (type == "control") {
     s = on_control(id, m);
+  } else if (type == "unflag") {
+    s = on_unflag(id, m);
   } else if (type == "kernels") {
     auto list = store_.kernels();
     if (!list.ok()) {
@@ -433,6 +449,20 @@ Status PoolServer::on_results_query(net::ConnId id, const mp::MapView& m) {
                 .integer("after", rows->empty() ? after : rows->back().row)
                 .boolean("complete", c.complete())
                 .done());
+  return {};
+}
+
+Status PoolServer::on_unflag(net::ConnId id, const mp::MapView& m) {
+  auto worker = m.string("worker");
+  if (!worker.ok() || worker->empty())
+    return Status::Invalid("unflag: 'worker' must name a worker");
+  W_RETURN_IF_ERROR(store_.unflag_worker(*worker));
+  flagged_.erase(*worker);
+  for (auto& [conn, w] : workers_)
+    if (w.row.id == *worker) w.row.flagged = false;
+  diag::info("worker {}: flag lifted", *worker);
+  reply_after_commit(id, mp::MapBuilder().str("t", "ok").done());
+  top_up_all();
   return {};
 }
 

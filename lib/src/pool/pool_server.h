@@ -150,6 +150,8 @@ class PoolServer : public net::Handler {
   void on_worker_message(net::ConnId id, const mp::MapView& m, const std::string& type);
   void on_client_message(net::ConnId id, const mp::MapView& m, const std::string& type);
   Status on_hello(net::ConnId id, const mp::MapView& m);
+  /// The identity a worker's flag, counts and quarantine belong to.
+  std::string worker_identity(net::ConnId id, const mp::MapView& hello) const;
 
   // Capabilities (auth.cc).
   /// Checks a hello's capability or key and the right `need`; keeps the grant.
@@ -171,6 +173,7 @@ class PoolServer : public net::Handler {
   Status on_datasets(net::ConnId id, const mp::MapView& m);
   Status on_results_query(net::ConnId id, const mp::MapView& m);
   Status on_control(net::ConnId id, const mp::MapView& m);
+  Status on_unflag(net::ConnId id, const mp::MapView& m);
 
   // Quarantine of workers that fail too much (quarantine.cc).
   /// Records a finished task of `c` on `w`; a failure may quarantine `w`.
@@ -240,7 +243,10 @@ class PoolServer : public net::Handler {
   /// for longer than their campaign's timeout ("no quorum: ...").
   void check_starved(Clock::time_point now);
   Status load_flagged();
-  void flag(const std::string& worker, int64_t task);
+  /// Flags `worker` (every connection of it): it returned `output` for
+  /// `task` of `c`, and the quorum accepted `accepted`.
+  void flag(const std::string& worker, const Campaign& c, int64_t task, std::string_view output,
+            std::string_view accepted);
   void restore_worker(WorkerRow& row);
   Worker* live_worker(const std::string& id);
   int64_t in_flight(const Campaign& c) const;
@@ -256,6 +262,8 @@ class PoolServer : public net::Handler {
   std::string workers_message() const;
   /// null, or why `worker` is (or was last) quarantined and for how long.
   nlohmann::json quarantine_json(const std::string& worker) const;
+  /// The last disagreements a flagged worker was flagged for.
+  nlohmann::json flag_evidence_json(const std::string& worker) const;
 
   void schedule_commit();
   /// Commits now if anything is pending: before a client sees the state.

@@ -150,7 +150,7 @@ void PoolServer::finish_replica(Worker& w, Campaign& c, int64_t task, bool ok,
     if (!ok)
       ++w.row.tasks_failed;
     else if (r.has_accepted && disagrees(late, r.accepted, quorum_rule(c)))
-      flag(w.row.id, task);
+      flag(w.row.id, c, task, output, r.accepted.canon);
     else
       ++w.row.tasks_done;
     return close_if_done(c, task);
@@ -215,16 +215,16 @@ void PoolServer::judge_task(Campaign& c, Replicated& r, bool urgent) {
   // A vote of another platform (without a tolerance) is neither: it could
   // not be compared, so it is neither counted nor held against its worker.
   const QuorumRule rule = quorum_rule(c);
-  std::vector<std::string> agreed, disagreed;
+  std::vector<const Vote*> disagreed;
   for (const Vote& vote : r.votes) {
-    if (agree(vote, r.accepted, rule))
-      agreed.push_back(vote.worker);
-    else if (disagrees(vote, r.accepted, rule))
-      disagreed.push_back(vote.worker);
+    if (agree(vote, r.accepted, rule)) {
+      if (Worker* w = live_worker(vote.worker)) ++w->row.tasks_done;
+    } else if (disagrees(vote, r.accepted, rule)) {
+      disagreed.push_back(&vote);
+    }
   }
-  for (const auto& worker : agreed)
-    if (Worker* w = live_worker(worker)) ++w->row.tasks_done;
-  for (const auto& worker : disagreed) flag(worker, id);
+  // flag() may judge other tasks again, never this finished one: its votes stay put.
+  for (const Vote* vote : disagreed) flag(vote->worker, c, id, vote->output, r.accepted.canon);
   end_task(c, id);
 }
 
@@ -292,43 +292,54 @@ void PoolServer::close_if_done(Campaign& c, int64_t task) {
   if (it != c.open.end() && it->second.finished && it->second.holders.empty()) c.open.erase(it);
 }
 
-void PoolServer::flag(const std::string& worker, int64_t task) {
+void PoolServer::flag(const std::string& worker, const Campaign& c, int64_t task,
+                      std::string_view output, std::string_view accepted) {
   ++disagreements_total_;
-  diag::warning("worker {} disagreed with the quorum on task {}: flagged", worker, task);
+  diag::warning("worker {} disagreed with the quorum on task {} of '{}': flagged", worker, task,
+                c.row.spec.name);
   if (Status s = store_.flag_worker(worker); !s.ok()) diag::error("{}", s.message());
-  Worker* w = live_worker(worker);
-  if (w) {
+  FlagRow evidence{worker,
+                   task,
+                   c.row.spec.name,
+                   static_cast<int64_t>(std::time(nullptr)),
+                   std::string(output),
+                   std::string(accepted)};
+  if (Status s = store_.add_flag_evidence(evidence); !s.ok()) diag::error("{}", s.message());
+  std::vector<Worker*> live;
+  for (auto& [conn, w] : workers_)
+    if (w.row.id == worker) live.push_back(&w);
+  for (Worker* w : live) {
     w->row.flagged = true;
     if (w->row.disagreements++ < kMaxPenalties) w->row.score /= 2;
   }
   if (!flagged_.insert(worker).second) return;
-  // Its replicas still out would not count either: hand them to others now
-  // (what it sends for them later is ignored, as for any lost lease).
-  if (w) {
+  // A flagged worker gets no tasks at all until an admin lifts its flag,
+  // and its leases are handed to others now (what it sends for them later
+  // is ignored, as for any lost lease).
+  for (Worker* w : live) {
     std::vector<int64_t> revoked;
-    for (auto& [id, lease] : w->leases) {
-      auto c = campaigns_.find(lease.task.campaign);
-      if (c != campaigns_.end() && c->second.replicated()) revoked.push_back(id);
-    }
+    for (auto& [id, lease] : w->leases) revoked.push_back(id);
     for (int64_t id : revoked) {
       Lease lease = std::move(w->leases.at(id));
       w->leases.erase(id);
-      return_lease(campaigns_.at(lease.task.campaign), std::move(lease), worker);
+      auto lc = campaigns_.find(lease.task.campaign);
+      if (lc != campaigns_.end()) return_lease(lc->second, std::move(lease), worker);
     }
   }
   // Its votes on open tasks stop counting: those tasks may want more replicas.
   std::vector<std::pair<int64_t, int64_t>> touched;
-  for (auto& [cid, c] : campaigns_) {
-    for (auto& [tid, r] : c.open) {
+  for (auto& [cid, camp] : campaigns_) {
+    for (auto& [tid, r] : camp.open) {
       if (r.finished) continue;
       for (Vote& v : r.votes)
         if (v.worker == worker && v.counted) v.counted = false, touched.emplace_back(cid, tid);
     }
   }
   for (auto [cid, tid] : touched) {
-    auto c = campaigns_.find(cid);
-    auto r = c->second.open.find(tid);
-    if (r != c->second.open.end() && !r->second.finished) judge_task(c->second, r->second, true);
+    auto camp = campaigns_.find(cid);
+    auto r = camp->second.open.find(tid);
+    if (r != camp->second.open.end() && !r->second.finished)
+      judge_task(camp->second, r->second, true);
   }
 }
 

@@ -86,7 +86,9 @@ PoolServer::Campaign* PoolServer::pick_campaign(const Worker& w, int64_t skip) {
   // A flagged worker's results are not trusted: it gets no replicas. A
   // browser (wasm32) gets only campaigns that carry a .wasm kernel, and a
   // worker that cannot run members (hello's coupled=false) no coupled ones.
-  if (quarantined(w)) return nullptr;
+  // A flagged worker gets nothing until `wpool workers unflag`; a
+  // quarantined one nothing until its quarantine is over.
+  if (w.row.flagged || quarantined(w)) return nullptr;
   auto usable = [&](const Campaign& c) {
     return c.row.state == "running" && c.has_work() && c.row.id != skip &&
            !(w.row.flagged && c.replicated()) && (w.coupled || !c.grouped()) &&

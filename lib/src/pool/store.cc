@@ -87,9 +87,14 @@ ALTER TABLE results_v6 RENAME TO results;
 CREATE INDEX results_campaign ON results(campaign, row);
 )sql";
 
-// Untrusted workers: replicas compared within a tolerance.
+// Untrusted workers: replicas compared within a tolerance, and why each
+// flagged worker was flagged (the task, its result and the accepted one).
 constexpr const char* kTrust = R"sql(
 ALTER TABLE campaigns ADD COLUMN quorum_tolerance REAL NOT NULL DEFAULT 0;
+CREATE TABLE flags(
+  worker TEXT NOT NULL, task INTEGER NOT NULL, campaign TEXT NOT NULL, at INTEGER NOT NULL,
+  output BLOB, accepted BLOB);
+CREATE INDEX flags_worker ON flags(worker, at);
 )sql";
 
 constexpr const char* kMigrations[] = {

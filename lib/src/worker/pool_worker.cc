@@ -23,7 +23,9 @@
 // stops its run's other members here too (the pool aborts the rest).
 #include "w/pool_worker.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -83,6 +85,43 @@ Status make_dirs(const std::string& path) {
     if (i < path.size()) partial += path[i];
   }
   return {};
+}
+
+// The worker's identity: 32 random bytes (hex) in the cache directory,
+// created on the first run (mode 0600, written beside and linked into
+// place, so two workers starting at once agree on one). The pool keeps a
+// hash of it; its flags and counts follow the key across restarts.
+Result<std::string> worker_key(const std::string& dir) {
+  W_RETURN_IF_ERROR(make_dirs(dir));
+  const std::string path = dir + "/worker.key";
+  auto read_key = [&]() -> Result<std::string> {
+    std::ifstream in(path);
+    std::string key;
+    in >> key;
+    if (key.size() != 64 || key.find_first_not_of("0123456789abcdef") != std::string::npos)
+      return Status::Invalid(fmt::format(
+          "'{}' is not a worker key (64 hex digits): remove it to make a new one", path));
+    return key;
+  };
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) return read_key();
+  unsigned char bytes[32];
+  if (getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes))
+    return errno_status("getrandom", errno);
+  std::string key;
+  for (unsigned char b : bytes) key += fmt::format("{:02x}", b);
+  const std::string tmp = path + fmt::format(".{}.tmp", ::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return errno_status(fmt::format("create '{}'", tmp), errno);
+  const std::string line = key + "\n";
+  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  const int linked = written ? ::link(tmp.c_str(), path.c_str()) : -1;
+  const int err = errno;
+  ::unlink(tmp.c_str());
+  if (!written) return errno_status(fmt::format("write '{}'", tmp), err);
+  if (linked != 0 && err != EEXIST) return errno_status(fmt::format("create '{}'", path), err);
+  return read_key();  // ours, or the one another worker linked first
 }
 
 class PoolSession {
@@ -490,6 +529,7 @@ Result<std::unique_ptr<net::Client>> connect_and_hello(const PoolWorkerOptions& 
                             .str("version", W_VERSION)
                             .str("key", o.key)
                             .str("cap", o.cap)
+                            .str("worker_key", o.worker_key)
                             .done(),
                         true);
   if (!s.ok()) return s;
@@ -523,7 +563,12 @@ Status run_pool_worker(const PoolWorkerOptions& o) {
   char host[256] = "localhost";
   gethostname(host, sizeof host - 1);
   const std::string name = o.name.empty() ? host : o.name;
-  const std::string cache = (o.cache_dir.empty() ? default_cache_dir() : o.cache_dir) + "/kernels";
+  const std::string cache_root = o.cache_dir.empty() ? default_cache_dir() : o.cache_dir;
+  const std::string cache = cache_root + "/kernels";
+  PoolWorkerOptions with_key = o;
+  auto key = worker_key(cache_root);
+  if (!key.ok()) return key.status();
+  with_key.worker_key = *key;
   struct sigaction sa = {};
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, nullptr);
@@ -535,10 +580,10 @@ Status run_pool_worker(const PoolWorkerOptions& o) {
     int heartbeat_ms = 5000;
     std::string sig;
     size_t max_frame = 16u << 20;
-    auto client = connect_and_hello(o, name, heartbeat_ms, sig, max_frame);
+    auto client = connect_and_hello(with_key, name, heartbeat_ms, sig, max_frame);
     if (client.ok()) {
       backoff = 0.1;
-      PoolSession session(o, std::move(*client), cache, sig, max_frame);
+      PoolSession session(with_key, std::move(*client), cache, sig, max_frame);
       Status s = session.run();
       if (s.ok()) return s;  // drained
       if (s.code() == Code::kDenied || s.code() == Code::kInterrupted) return s;

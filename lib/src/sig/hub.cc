@@ -36,10 +36,11 @@ std::string Hub::fresh_id() const {
   return id;
 }
 
-void Hub::refuse(ConnId conn, std::string_view type, std::string_view msg) {
+bool Hub::refuse(ConnId conn, std::string_view type, std::string_view msg) {
   ++stats_.refused;
   out_.send(conn, build_notice(type, msg), false);
   out_.close(conn);
+  return false;
 }
 
 bool Hub::group_allowed(std::string_view id, std::string_view token, std::string_view cap) const {
@@ -52,7 +53,7 @@ bool Hub::group_allowed(std::string_view id, std::string_view token, std::string
          check_group_capability(options_.group_secret, token, group, kRightJoin);
 }
 
-void Hub::open(ConnId conn, std::string_view key, std::string_view id, std::string_view token,
+bool Hub::open(ConnId conn, std::string_view key, std::string_view id, std::string_view token,
                std::string_view cap) {
   if (id.empty() || token.empty() || key.empty())
     return refuse(conn, "ERROR", "No id, token, or key supplied to websocket server");
@@ -68,10 +69,10 @@ void Hub::open(ConnId conn, std::string_view key, std::string_view id, std::stri
     return refuse(conn, "ERROR", "Server has reached its concurrent user limit");
   if (!group_allowed(id, token, cap))
     return refuse(conn, "ERROR", "A capability is required to connect in this group");
-  register_peer(conn, id, token);
+  return register_peer(conn, id, token);
 }
 
-void Hub::take_over(ConnId conn, PeerMap::iterator it) {
+bool Hub::take_over(ConnId conn, PeerMap::iterator it) {
   Peer& p = it->second;
   by_conn_.erase(p.conn);
   out_.close(p.conn);
@@ -80,9 +81,10 @@ void Hub::take_over(ConnId conn, PeerMap::iterator it) {
   by_conn_[conn] = &*it;
   ++stats_.takeovers;
   out_.send(conn, "{\"type\":\"OPEN\"}", false);
+  return true;
 }
 
-void Hub::register_peer(ConnId conn, std::string_view id, std::string_view token) {
+bool Hub::register_peer(ConnId conn, std::string_view id, std::string_view token) {
   auto [it, inserted] = peers_.try_emplace(std::string(id));
   Peer& p = it->second;
   p.token = std::string(token);
@@ -96,6 +98,7 @@ void Hub::register_peer(ConnId conn, std::string_view id, std::string_view token
     ++stats_.delivered;
   }
   groups_.on_connect(it->first);
+  return true;
 }
 
 void Hub::message(ConnId conn, std::string_view data, bool binary) {

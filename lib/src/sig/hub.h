@@ -62,8 +62,9 @@ class Hub : public Directory {
   ~Hub() override;
 
   /// A WebSocket opened at {path}peerjs with these query arguments ("" if
-  /// absent); `cap` is an optional group capability.
-  void open(ConnId conn, std::string_view key, std::string_view id, std::string_view token,
+  /// absent); `cap` is an optional group capability. True if `conn` is now
+  /// a peer's (new, or taking over); false if it was refused.
+  bool open(ConnId conn, std::string_view key, std::string_view id, std::string_view token,
             std::string_view cap = {});
   void message(ConnId conn, std::string_view data, bool binary);
   void closed(ConnId conn);
@@ -95,9 +96,9 @@ class Hub : public Directory {
   };
   using PeerMap = std::unordered_map<std::string, Peer, IdHash, std::equal_to<>>;
 
-  void refuse(ConnId conn, std::string_view type, std::string_view msg);
-  void take_over(ConnId conn, PeerMap::iterator it);
-  void register_peer(ConnId conn, std::string_view id, std::string_view token);
+  bool refuse(ConnId conn, std::string_view type, std::string_view msg);
+  bool take_over(ConnId conn, PeerMap::iterator it);
+  bool register_peer(ConnId conn, std::string_view id, std::string_view token);
   void transmit(const std::string& src, const Message& m);
   void remove(PeerMap::iterator it);
   void tell_expired(const std::string& src, const std::string& dst);

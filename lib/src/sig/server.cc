@@ -57,8 +57,10 @@ class SigServer final : public net::Handler, public Outbox {
       return false;
     }
     // Accepted even when refused by the protocol: PeerJS clients expect the
-    // reason as an ERROR message on an open socket.
-    hub_.open(conn, r.arg("key"), r.arg("id"), r.arg("token"), r.arg("cap"));
+    // reason as an ERROR message on an open socket. A registered peer is
+    // authenticated (w/net.h): a refused one is closed anyway.
+    if (hub_.open(conn, r.arg("key"), r.arg("id"), r.arg("token"), r.arg("cap")))
+      server_->authenticate(conn);
     return true;
   }
 

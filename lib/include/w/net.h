@@ -21,7 +21,7 @@
 // are unauthenticated at once: a newcomer past that closes the oldest, so
 // they can never take the places of authenticated ones. Past
 // max_connections, a newcomer closes the oldest unauthenticated connection,
-// or is refused when every connection is authenticated.
+// or is refused (503) when every connection is authenticated.
 #pragma once
 
 #include <cstdint>

@@ -13,7 +13,8 @@
 //                newcomer is refused: answered 503 (kMaxOverLimit of
 //                them at a time, uncounted), or past that hung up on.
 //   messages     capped at max_unauthenticated_message until authenticated
-//                (receive_ws, receive_body in server_lws.cc).
+//                (receive_ws in server_lws.cc, receive_body in
+//                server_http_lws.cc).
 //   deadline     sweep(): an unauthenticated WebSocket connected more than
 //                auth_timeout_s ago is closed (1008); HTTP connections are
 //                bounded by lws's own timeouts and the POST body deadline.

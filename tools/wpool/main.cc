@@ -28,7 +28,7 @@ struct Options {
   w::cap::MintOptions mint;
   std::string secret_file, expires = "0";
   std::string campaign, timeout = "60s", heartbeat = "5s", worker_timeout = "30s",
-                        wait_timeout = "0";
+                        wait_timeout = "0", auth_timeout = "10s";
   std::string format = "json", path, name;
   long long since = 0;
   bool json = false, follow = false;
@@ -74,9 +74,14 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
   serve
       ->add_option("--max-connections", o.serve.max_connections,
-                   "Most WebSocket connections at once")
+                   "Most connections at once (half at most before their hello)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
+  serve
+      ->add_option("--auth-timeout", o.auth_timeout,
+                   "Close a connection without a valid hello this long")
+      ->capture_default_str()
+      ->check(w::cli::seconds_validator());
   serve
       ->add_option("--www", o.serve.www,
                    "Directory of the browser app to serve (default: build/www beside bin/, or "
@@ -90,6 +95,7 @@ int main(int argc, char** argv) {
     action = [&] {
       o.serve.heartbeat = *w::cli::parse_seconds(o.heartbeat);
       o.serve.worker_timeout = *w::cli::parse_seconds(o.worker_timeout);
+      o.serve.auth_timeout = *w::cli::parse_seconds(o.auth_timeout);
       if (!o.secret_file.empty()) {
         auto secret = w::cap::load_or_create_secret(o.secret_file);
         if (!secret.ok()) return secret.status();

@@ -33,9 +33,10 @@ struct ServeOptions {
   std::string secret;            ///< HMAC secret of capabilities; with no key either, open
   double heartbeat = 5;          ///< seconds between worker heartbeats
   double worker_timeout = 30;    ///< a worker silent this long is dropped
-  size_t max_frame = 16u << 20;  ///< largest message accepted
-  int max_connections = 10000;
-  std::string www;  ///< directory of the browser app served over HTTP; empty = none
+  size_t max_frame = 16u << 20;  ///< largest message accepted (64 KiB before hello)
+  int max_connections = 10000;   ///< half at most without a hello yet
+  double auth_timeout = 10;      ///< seconds a connection may go without a valid hello
+  std::string www;               ///< directory of the browser app served over HTTP; empty = none
   std::string sig;  ///< wsig URL coupled tasks relay through, passed to workers; empty = none
 };
 

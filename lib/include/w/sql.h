@@ -39,16 +39,16 @@ cap::RightNames right_names();
 // ---------------------------------------------------------------- server
 
 struct EngineConfig {
-  std::string dir;     ///< one NAME.db file per database
-  std::string secret;  ///< HMAC secret for capabilities ("" = none)
-  std::string key;     ///< a plain shared key with every right ("" = none)
+  std::string dir;      ///< one NAME.db file per database
+  std::string secret;   ///< HMAC secret for capabilities ("" = none)
+  std::string key;      ///< a plain shared key with every right ("" = none)
   std::vector<std::pair<std::string, std::string>> maps;  ///< --map NAME=FILE.csv
   std::vector<std::string> memory;                        ///< --memory NAME
   double timeout = 10;            ///< seconds a request's statements may run
   size_t max_result = 16u << 20;  ///< bytes of rows in one response
   int busy_ms = 2000;             ///< wait for another process's lock
   std::string csv_module = "/usr/lib/x86_64-linux-gnu/libsqlite3_mod_csvtable.so";
-  size_t max_open = 128;  ///< database files kept open at once
+  size_t max_open = 128;          ///< database files kept open at once
 };
 
 struct EngineStats {
@@ -70,11 +70,12 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   struct Reply {
-    std::string bytes;             ///< the response, in the request's format
-    std::vector<std::string> dbs;  ///< databases whose open group it depends on
-    std::vector<std::string> ids;  ///< raw msgpack ids of its requests (for failures)
-    bool batch = false;            ///< the message was an array
-    std::string error;             ///< error code of the last failed request ("" = none)
+    std::string bytes;              ///< the response, in the request's format
+    std::vector<std::string> dbs;   ///< databases whose open group it depends on
+    std::vector<std::string> ids;   ///< raw msgpack ids of its requests (for failures)
+    bool batch = false;             ///< the message was an array
+    std::string error;              ///< error code of the last failed request ("" = none)
+    bool authenticated = false;     ///< a request's capability (or key) checked out
   };
 
   /// Executes one message: a request or an array of requests, JSON text or
@@ -105,6 +106,9 @@ struct ServeOptions {
   std::string listen = "127.0.0.1:7080";
   size_t max_message = 64u << 20;  ///< largest request message
   double commit_ms = 1;            ///< group-commit interval
+  size_t max_connections = 0;      ///< 0: what the descriptor limit leaves after the databases
+  double auth_timeout = 10;        ///< seconds a connection may go without a valid capability
+  double idle_timeout = 300;       ///< seconds an authenticated WebSocket may send nothing
 };
 
 /// Serves until SIGINT/SIGTERM. Logs "listening on HOST:PORT" at start.
@@ -142,13 +146,13 @@ class Client {
 };
 
 struct ClientOptions {
-  std::string cap;              ///< --cap, when the URL has none
+  std::string cap;         ///< --cap, when the URL has none
   std::string format = "json";  ///< json, csv, tsv, table, msgpack
-  double timeout = 60;          ///< seconds to connect and to wait for an answer
-  int batch = 10000;            ///< insert: rows per request
-  int window = 4;               ///< insert/copy: requests in flight
-  bool create = false;          ///< insert/copy: create the table if missing
-  std::string conflict;         ///< insert/copy: "", "ignore" or "replace"
+  double timeout = 60;     ///< seconds to connect and to wait for an answer
+  int batch = 10000;       ///< insert: rows per request
+  int window = 4;          ///< insert/copy: requests in flight
+  bool create = false;     ///< insert/copy: create the table if missing
+  std::string conflict;    ///< insert/copy: "", "ignore" or "replace"
 };
 
 Status run_query(const ClientOptions& o, const std::string& url, const std::string& sql,

@@ -147,6 +147,7 @@ std::string PoolServer::metrics_text() const {
   out += fmt::format("wpool_bytes_out_total {}\n", s.bytes_out);
   metric("wpool_connections", "gauge", "Open WebSocket connections.");
   out += fmt::format("wpool_connections {}\n", s.ws_open_now);
+  net::append_admission_metrics(out, "wpool", s);
   return out;
 }
 
@@ -279,6 +280,10 @@ Status serve(const ServeOptions& options) {
   config.host = listen->first;
   config.port = listen->second;
   config.max_message = options.max_frame;
+  config.max_connections = static_cast<size_t>(options.max_connections);
+  config.auth_timeout_s = options.auth_timeout;
+  // Workers heartbeat and clients poll: any connection silent this long is gone.
+  config.idle_timeout_s = options.worker_timeout;
   config.name = "wpool";
   auto server = net::Server::create(config, pool);
   if (!server.ok()) return server.status();

@@ -36,7 +36,6 @@ Status PoolServer::load_checkpoints() {
 void PoolServer::attach(net::Server& server) {
   server_ = &server;
   server.every(250, [this] { check_deadlines(); });
-  server.every(1000, [this] { close_silent(); });
 }
 
 void PoolServer::reply(net::ConnId id, const std::string& message) {
@@ -89,20 +88,15 @@ void PoolServer::commit() {
   after_commit_.clear();
 }
 
+// Connection limits (--max-connections, and the room and deadline of those
+// not hello'd yet) are the net layer's: authenticate() lifts them.
 bool PoolServer::on_ws_open(net::ConnId id, const net::HttpRequest& request, int& refusal) {
-  if (workers_.size() + clients_.size() + pending_worker_.size() >=
-      static_cast<size_t>(options_.max_connections)) {
-    refusal = 503;
-    return false;
-  }
   if (request.path == "/worker") {
     pending_worker_[id] = true;
-    unhelloed_[id] = Clock::now();
     return true;
   }
   if (request.path == "/client") {
     clients_[id] = false;
-    unhelloed_[id] = Clock::now();
     return true;
   }
   refusal = 404;
@@ -113,7 +107,6 @@ void PoolServer::on_ws_close(net::ConnId id) {
   pending_worker_.erase(id);
   clients_.erase(id);
   grants_.erase(id);
-  unhelloed_.erase(id);
   auto it = workers_.find(id);
   if (it == workers_.end()) return;
   Worker& w = it->second;

@@ -164,8 +164,6 @@ class PoolServer : public net::Handler {
   std::string visible_campaign(net::ConnId id, const std::string& asked) const;
   bool may_work_on(const Worker& w, const Campaign& c) const;
   Status permit_http(const net::HttpRequest& request);
-  /// Closes connections that have not said hello within --worker-timeout.
-  void close_silent();
   Status on_results(Worker& w, const mp::MapView& m);
   Status on_checkpoint(Worker& w, const mp::MapView& m);
   Status on_kernel_put(net::ConnId id, const mp::MapView& m);
@@ -297,9 +295,8 @@ class PoolServer : public net::Handler {
   uint64_t group_runs_total_ = 0, group_aborts_total_ = 0;
   std::unordered_map<std::string, Quarantine> quarantines_;  // by worker id
   uint64_t quarantines_total_ = 0;
-  cap::Verifier verifier_;                                        // the --secret and --key
-  std::unordered_map<net::ConnId, cap::Capability> grants_;       // per hello'd connection
-  std::unordered_map<net::ConnId, Clock::time_point> unhelloed_;  // opened, no hello yet
+  cap::Verifier verifier_;                                   // the --secret and --key
+  std::unordered_map<net::ConnId, cap::Capability> grants_;  // per hello'd connection
 };
 
 }  // namespace w::pool

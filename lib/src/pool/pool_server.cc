@@ -49,6 +49,7 @@ void PoolServer::reply_after_commit(net::ConnId id, std::string message) {
 
 void PoolServer::refuse(net::ConnId id, const std::string& why) {
   diag::debug("connection {}: {}", id, why);
+  if (auto w = workers_.find(id); w != workers_.end()) w->second.violation = why;
   reply(id, mp::MapBuilder().str("t", "error").str("message", why).done());
   server_->close(id, 1008, why.substr(0, 100));
 }
@@ -112,6 +113,15 @@ void PoolServer::on_ws_close(net::ConnId id) {
   Worker& w = it->second;
   if (auto c = campaigns_.find(w.campaign); c != campaigns_.end()) --c->second.bound;
   release_members(w, "worker lost (disconnected)", true);
+  if (!w.violation.empty()) {
+    // A worker that broke the protocol fails what it held: a task whose
+    // result it cannot send (too large, malformed) must not come back for
+    // ever without counting an attempt.
+    std::vector<int64_t> held;
+    for (const auto& [task, lease] : w.leases) held.push_back(task);
+    for (int64_t task : held)
+      finish_task(w, task, false, {}, "worker connection closed: " + w.violation, 0);
+  }
   release_leases(w, "worker disconnected");
   w.row.last_seen = static_cast<int64_t>(std::time(nullptr));
   (void)store_.upsert_worker(w.row);
@@ -119,6 +129,14 @@ void PoolServer::on_ws_close(net::ConnId id) {
   workers_.erase(it);
   schedule_commit();
   top_up_all();
+}
+
+void PoolServer::on_ws_too_large(net::ConnId id, size_t limit) {
+  auto it = workers_.find(id);
+  if (it == workers_.end()) return;
+  it->second.violation = limit % (1u << 20) == 0
+                             ? fmt::format("it sent a message larger than {} MiB", limit >> 20)
+                             : fmt::format("it sent a message larger than {} bytes", limit);
 }
 
 void PoolServer::on_ws_message(net::ConnId id, std::string_view data, bool) {

@@ -51,6 +51,7 @@ class PoolServer : public net::Handler {
   bool on_ws_open(net::ConnId id, const net::HttpRequest& request, int& refusal) override;
   void on_ws_message(net::ConnId id, std::string_view data, bool binary) override;
   void on_ws_close(net::ConnId id) override;
+  void on_ws_too_large(net::ConnId id, size_t limit) override;
 
  private:
   // A task of a replicated campaign, from its first replica handed out
@@ -123,7 +124,9 @@ class PoolServer : public net::Handler {
     double avg_ms = -1;
     bool draining = false;
     bool coupled = true;  // hello's `coupled`: may run members of group runs
-    std::unordered_map<int64_t, Outcomes> outcomes;  // by campaign
+    // Why the pool is closing its connection, when the worker broke the
+    // protocol: its leases then fail (an attempt each) instead of returning.
+    std::string violation;
     int busy() const { return static_cast<int>(leases.size() + members.size()); }
   };
   // One dispatch of a coupled campaign's task: K members started together
@@ -294,6 +297,9 @@ class PoolServer : public net::Handler {
   std::unordered_map<std::string, GroupRun> groups_;  // running group runs by id
   uint64_t group_runs_total_ = 0, group_aborts_total_ = 0;
   std::unordered_map<std::string, Quarantine> quarantines_;  // by worker id
+  // Each worker's last outcomes per campaign, by worker id (so they survive
+  // a reconnect) and campaign id.
+  std::unordered_map<std::string, std::unordered_map<int64_t, Outcomes>> outcomes_;
   uint64_t quarantines_total_ = 0;
   cap::Verifier verifier_;                                   // the --secret and --key
   std::unordered_map<net::ConnId, cap::Capability> grants_;  // per hello'd connection

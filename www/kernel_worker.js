@@ -1,25 +1,39 @@
-// kernel_worker.js — runs the members of coupled tasks for worker.js, in a
-// Web Worker of its own (one per slot, started on the first member).
+// kernel_worker.js — the kernel's own Web Worker: one per slot, started by
+// worker.js, which runs wrun.wasm and the pool's WebSocket on its thread
+// and never runs kernel code itself. So a kernel that loops or hangs
+// blocks only this thread: worker.js, the watchdog, sees the task run past
+// the campaign's timeout, terminates this worker and starts another, and
+// the pool connection never notices.
 //
-// A member's w_recv and w_barrier must block the kernel until the message
-// arrives, and a kernel runs synchronously: so it runs here, and worker.js
-// (whose thread stays free for the pool's and wsig's WebSockets) answers
-// each call through a SharedArrayBuffer the kernel's thread waits on with
-// Atomics.wait. Layout of the buffer: Int32 [0] state (0 waiting, 1
-// answered), [1] rc, [2] message length; the message's bytes from byte 16.
-// The page must be cross-origin isolated for SharedArrayBuffer (wpool sends
-// COOP and COEP with its pages).
+// Ordinary tasks come in slices: this worker runs the tasks of a `tasks`
+// message in order and posts each result as it ends (so worker.js always
+// knows which task is running, and since when), stopping after sliceMs so
+// that worker.js can rest for the throttle and take pause in between; the
+// last result of a slice says `end` and the tasks after it were not run.
 //
-// worker.js → here: {cmd: 'run', module, epoch, staticData, sab, input, rank, size}
-// (a new epoch: a new campaign, so a fresh instance and w_init).
-// here → worker.js: {type: 'call', call: 1 send | 2 recv | 3 barrier, peer,
-// bytes, timeout}, then {type: 'done', output | error, ms}.
+// Members of coupled tasks run here too, because their w_recv blocks: it
+// calls worker.js (whose thread carries their messages) and sleeps on a
+// SharedArrayBuffer until it is answered. Layout of the buffer: Int32 [0]
+// state (0 waiting, 1 answered), [1] rc, [2] message length; the message's
+// bytes from byte 16. The page must be cross-origin isolated for
+// SharedArrayBuffer (wpool sends COOP and COEP with its pages).
+//
+// worker.js → here:
+//   {cmd: 'kernel', epoch, module, staticData, memoryMB}: the campaign's
+//     kernel (a new epoch: fresh instances, w_init run again);
+//   {cmd: 'tasks', batch, sliceMs, tasks: [{id, input}]};
+//   {cmd: 'run', sab, input, rank, size}: one member.
+// here → worker.js:
+//   {type: 'result', batch, id, output | error, ms, end} per task;
+//   {type: 'call', call: 1 send | 2 recv | 3 barrier, peer, bytes, timeout},
+//   then {type: 'done', output | error, ms} for a member.
 'use strict';
 importScripts('kernel.js');
 
 const CALL_SEND = 1, CALL_RECV = 2, CALL_BARRIER = 3;
 let ctl = null, data = null;
-let kernel = null, kernelEpoch = -1;
+let current = null;  // {epoch, module, staticData, memoryMB} of the campaign's kernel
+let plain = null, member = null;  // WKernel instances: tasks, and members (with host)
 
 // Sends one call to worker.js and sleeps until it is answered.
 function call(kind, peer, bytes, timeout) {
@@ -42,23 +56,47 @@ const host = {
   },
 };
 
-self.onmessage = (event) => {
-  const m = event.data;
-  if (m.cmd !== 'run') return;
+// A WKernel for the current kernel, or {error} when it cannot be made.
+function kernelFor(withHost) {
+  if (!current) return { error: 'no kernel loaded' };
+  try {
+    return new WKernel(current.module, current.staticData, withHost ? host : null, current.memoryMB);
+  } catch (e) {
+    return { error: 'kernel cannot run in this browser: ' + (e && e.message ? e.message : e) };
+  }
+}
+
+function runTasks(m) {
+  if (!plain) plain = kernelFor(false);
+  const start = performance.now();
+  for (let i = 0; i < m.tasks.length; i++) {
+    const t0 = performance.now();
+    const r = plain.error ? { error: plain.error } : plain.run(m.tasks[i].input);
+    const now = performance.now();
+    const end = i + 1 === m.tasks.length || now - start >= m.sliceMs;
+    self.postMessage(Object.assign({ type: 'result', batch: m.batch, id: m.tasks[i].id,
+      ms: now - t0, end }, r), r.output ? [r.output.buffer] : []);
+    if (end) return;
+  }
+}
+
+function runMember(m) {
   ctl = new Int32Array(m.sab, 0, 4);
   data = new Uint8Array(m.sab, 16);
   const t0 = performance.now();
-  let r;
-  try {
-    if (kernelEpoch !== m.epoch) {
-      kernel = new WKernel(m.module, m.staticData, host);
-      kernelEpoch = m.epoch;
-    }
-    r = kernel.run(m.input, { rank: m.rank, size: m.size });
-  } catch (e) {
-    kernel = null;
-    kernelEpoch = -1;
-    r = { error: 'kernel cannot run in this browser: ' + (e && e.message ? e.message : e) };
-  }
+  if (!member) member = kernelFor(true);
+  const r = member.error ? { error: member.error } : member.run(m.input, { rank: m.rank, size: m.size });
   self.postMessage(Object.assign({ type: 'done', ms: performance.now() - t0 }, r));
+}
+
+self.onmessage = (event) => {
+  const m = event.data;
+  if (m.cmd === 'kernel') {
+    current = m;
+    plain = member = null;
+  } else if (m.cmd === 'tasks') {
+    runTasks(m);
+  } else if (m.cmd === 'run') {
+    runMember(m);
+  }
 };

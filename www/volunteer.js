@@ -3,8 +3,13 @@
 // The kernels run inside those workers; this thread only draws.
 //
 // The pool is the origin that served the page, or ?pool=ws://host:port;
-// ?workers=N and ?throttle=P preset the controls, ?key=K is passed on,
-// ?autojoin=1 joins at once (for embedding in an <iframe>).
+// ?workers=N, ?throttle=P and ?memory=MB preset the controls, ?key=K is
+// passed on, ?autojoin=1 joins at once (for embedding in an <iframe>).
+//
+// Each worker runs its kernel under a watchdog (worker.js): a task past
+// the campaign's timeout fails with "timeout" and the kernel's Web Worker
+// is replaced; a kernel whose memory grows past the memory setting (MB per
+// worker, as wrun --memory) fails its task with "out of memory".
 //
 // On load a short Dhrystone run (wbench.wasm in its own Web Worker,
 // bench.js) rates this browser, once a day (kept in localStorage, so a new
@@ -22,6 +27,7 @@ const history = [];  // [time ms, total done] for the rate over the last 10 s
 
 $('pool').textContent = poolUrl;
 $('workers').value = params.get('workers') || navigator.hardwareConcurrency || 2;
+if (params.get('memory')) $('memory').value = params.get('memory');
 if (params.get('throttle')) {
   const radio = document.querySelector(`input[name=throttle][value="${params.get('throttle')}"]`);
   if (radio) radio.checked = true;
@@ -92,11 +98,13 @@ function drawScore() {
 async function join() {
   $('join').disabled = true;
   $('workers').disabled = true;
+  $('memory').disabled = true;
   if (!bench) $('state').textContent = 'measuring this browser';
   // The workers load and compile wrun.wasm while the rating runs (it keeps
   // its fastest of 20 measurements, so the few this slows do not count);
   // none connects before the score is known, for its hello.
   const n = Math.max(1, Math.min(64, Number($('workers').value) || 1));
+  const memory = Math.max(16, Math.min(4096, Number($('memory').value) || 512));
   const starting = [];
   for (let i = 0; i < n; i++) {
     const worker = new Worker('worker.js');
@@ -117,7 +125,7 @@ async function join() {
   const score = await scored;
   for (const { worker, name } of starting)
     worker.postMessage({ cmd: 'start', pool: poolUrl, name, key: params.get('key') || '',
-      throttle: throttle(), score });
+      throttle: throttle(), score, memory });
   $('pause').disabled = false;
   draw();
 }

@@ -1,16 +1,19 @@
 // worker.js — one Web Worker = one pool slot. Loads wrun.wasm (the pool
-// protocol, in C++) and gives it self.wkitHost: the kernel, compiled and
-// run here (kernel.js), never on the page's thread.
+// protocol, in C++) and gives it self.wkitHost. The kernel never runs on
+// this thread: it runs in an inner Web Worker (kernel_worker.js), so this
+// one stays free for the pool's WebSocket and is the kernel's watchdog
+// (wrun.wasm terminates the inner worker when a task runs past the
+// campaign's timeout, and starts another).
 //
-// Page → worker: {cmd: 'start', pool, name, key, throttle, score}, {cmd: 'pause'},
-// {cmd: 'resume'}, {cmd: 'throttle', percent}.
+// Page → worker: {cmd: 'start', pool, name, key, throttle, score, memory},
+// {cmd: 'pause'}, {cmd: 'resume'}, {cmd: 'throttle', percent}.
 // Worker → page: {type: 'status', state, campaign, done, failed, ...},
 // {type: 'log', text}.
 //
-// Members of coupled tasks run in an inner Web Worker (kernel_worker.js),
-// because their w_recv blocks: this thread carries their messages (wrun.wasm
-// routes them, to other members through wsig's relay) and answers each call
-// through a SharedArrayBuffer.
+// Members of coupled tasks run in the inner worker too, because their
+// w_recv blocks: this thread carries their messages (wrun.wasm routes them,
+// to other members through wsig's relay) and answers each call through a
+// SharedArrayBuffer.
 //
 // Two browser members of one run also try a WebRTC DataChannel, which only
 // the page can open: this thread asks it ({type: 'dc-open', sig, group,
@@ -20,35 +23,71 @@
 'use strict';
 importScripts('kernel.js');
 
-const modules = new Map();  // sha256 → WebAssembly.Module, compiled once
-let kernel = null;
+const modules = new Map();  // sha256 → WebAssembly.Module, compiled (memory-capped) once
 let kernelSha = '', kernelStatic = null, kernelEpoch = 0;  // epoch: one per useKernel
-// The member's inner worker and the buffer its calls are answered through:
-// room for the largest message (W_MESSAGE_MAX) after a 16-byte header.
+// The kernel's memory cap in MB (the page's setting, as wrun --memory).
+const MEMORY_MIN = 16, MEMORY_MAX = 4096;
+let memoryMB = 512;
+// The inner worker and, on a cross-origin isolated page, the buffer its
+// members' calls are answered through: room for the largest message
+// (W_MESSAGE_MAX) after a 16-byte header.
 const MESSAGE_MAX = 16 << 20;
-let member = null;  // {worker, sab, ctl, data}
+let inner = null;  // {worker, epoch, busy: '' | 'tasks' | 'member', sab, ctl, data}
+let tasks = [];  // the slice being put together by wrun.wasm: [{id, input}]
 let pending = null;  // bytes of the inner worker's last call or result, for wrun.wasm
 
 // Starts the inner worker ahead of need: one started in the middle of a
 // group run takes seconds to come up in Chromium, and the others wait.
-function memberSpawn() {
-  if (member || typeof SharedArrayBuffer === 'undefined' || !self.crossOriginIsolated) return;
-  const sab = new SharedArrayBuffer(16 + MESSAGE_MAX);
-  member = { worker: new Worker('kernel_worker.js'), sab, ctl: new Int32Array(sab, 0, 4),
-    data: new Uint8Array(sab, 16) };
-  member.worker.onmessage = memberMessage;
-  member.worker.onerror = (e) => {
-    e.preventDefault();
-    memberMessage({ data: { type: 'done', error: 'kernel worker: ' + e.message, ms: 0 } });
+function innerSpawn() {
+  if (inner) return;
+  const worker = new Worker('kernel_worker.js');
+  inner = { worker, epoch: -1, busy: '' };
+  if (typeof SharedArrayBuffer !== 'undefined' && self.crossOriginIsolated) {
+    inner.sab = new SharedArrayBuffer(16 + MESSAGE_MAX);
+    inner.ctl = new Int32Array(inner.sab, 0, 4);
+    inner.data = new Uint8Array(inner.sab, 16);
+  }
+  worker.onmessage = innerMessage;
+  worker.onerror = (e) => {
+    e.preventDefault();  // an uncaught error in kernel_worker.js: a new one, and the task fails
+    const busy = inner.busy;
+    innerStop();
+    const why = 'kernel worker failed: ' + (e.message || 'unknown error');
+    if (busy === 'member') innerMessage({ data: { type: 'done', error: why, ms: 0 } });
+    else if (busy === 'tasks') Module.ccall('w_browser_kernel_failed', null, ['string'], [why]);
   };
 }
 
-function memberMessage(event) {
+// Terminates the inner worker at once (whatever it runs) and starts another.
+function innerStop() {
+  if (inner) {
+    inner.worker.onmessage = inner.worker.onerror = null;  // nothing more from it
+    inner.worker.terminate();
+  }
+  inner = null;
+  innerSpawn();
+}
+
+// Hands the current kernel to the inner worker if it does not have it yet.
+function innerKernel() {
+  if (inner.epoch === kernelEpoch) return;
+  inner.worker.postMessage({ cmd: 'kernel', epoch: kernelEpoch, module: modules.get(kernelSha),
+    staticData: kernelStatic, memoryMB });
+  inner.epoch = kernelEpoch;
+}
+
+function innerMessage(event) {
   const m = event.data;
-  if (m.type === 'call') {
+  if (m.type === 'result') {
+    const ok = !('error' in m);
+    if (m.end) inner.busy = '';
+    pending = ok ? m.output : new TextEncoder().encode(m.error);
+    Module._w_browser_task_done(m.batch, m.id, ok ? 1 : 0, pending.length, m.ms, m.end ? 1 : 0);
+  } else if (m.type === 'call') {
     pending = m.bytes || null;
     Module._w_browser_member_call(m.call, m.peer, pending ? pending.length : 0, m.timeout);
   } else if (m.type === 'done') {
+    inner.busy = '';
     const ok = !('error' in m);
     pending = ok ? m.output : new TextEncoder().encode(m.error);
     Module._w_browser_member_done(ok ? 1 : 0, pending.length, m.ms);
@@ -92,50 +131,64 @@ self.wkitHost = {
   hasKernel(sha) {
     return modules.has(sha);
   },
-  // Returns '' or why the kernel cannot run here.
+  // Compiles (with bytes) and selects the kernel; returns '' or why it
+  // cannot run here. It is instantiated, and w_init run, in the inner
+  // worker, under the watchdog.
   useKernel(sha, bytes, staticData) {
     try {
-      if (bytes) modules.set(sha, new WebAssembly.Module(bytes));
+      if (bytes) {
+        const module = new WebAssembly.Module(WKernel.limitMemory(bytes, memoryMB));
+        new WKernel(module, null, null, memoryMB);  // checks its exports
+        modules.set(sha, module);
+      }
       kernelSha = sha;
       kernelStatic = staticData;
       ++kernelEpoch;
-      kernel = new WKernel(modules.get(sha), staticData);
-      kernel.start();
       return '';
     } catch (e) {
-      kernel = null;
       return 'kernel cannot run in this browser: ' + (e && e.message ? e.message : e);
     }
   },
-  run(input) {
-    return kernel ? kernel.run(input) : { error: 'no kernel loaded' };
+  // Adds a task to the next slice.
+  addTask(id, input) {
+    tasks.push({ id, input });
+  },
+  // Runs the slice in the inner worker; results come to _w_browser_task_done.
+  runTasks(batch, sliceMs) {
+    innerKernel();
+    inner.busy = 'tasks';
+    inner.worker.postMessage({ cmd: 'tasks', batch, sliceMs, tasks },
+      tasks.map((t) => t.input.buffer));
+    tasks = [];
+  },
+  // The watchdog: the running task is past its timeout.
+  stopKernel() {
+    innerStop();
   },
   // Starts a member of a coupled task; returns '' or why it cannot run here.
   memberStart(input, rank, size) {
-    if (typeof SharedArrayBuffer === 'undefined' || !self.crossOriginIsolated)
+    if (!inner.sab)
       return 'coupled tasks need a cross-origin isolated page (SharedArrayBuffer): ' +
         'serve it over https or from localhost, with COOP and COEP headers';
     if (!modules.has(kernelSha)) return 'no kernel loaded';
-    memberSpawn();
-    member.worker.postMessage({ cmd: 'run', module: modules.get(kernelSha), epoch: kernelEpoch,
-      staticData: kernelStatic, sab: member.sab, input, rank, size });
+    innerKernel();
+    inner.busy = 'member';
+    inner.worker.postMessage({ cmd: 'run', sab: inner.sab, input, rank, size });
     return '';
   },
   // Answers the member's waiting call: its rc and, for a w_recv, the message.
   memberAnswer(rc, bytes) {
-    if (!member) return;
+    if (!inner || !inner.sab) return;
     const n = bytes ? Math.min(bytes.length, MESSAGE_MAX) : 0;
-    if (n) member.data.set(bytes.subarray(0, n));
-    member.ctl[1] = rc;
-    member.ctl[2] = n;
-    Atomics.store(member.ctl, 0, 1);
-    Atomics.notify(member.ctl, 0);
+    if (n) inner.data.set(bytes.subarray(0, n));
+    inner.ctl[1] = rc;
+    inner.ctl[2] = n;
+    Atomics.store(inner.ctl, 0, 1);
+    Atomics.notify(inner.ctl, 0);
   },
   // Stops the member at once (its run was aborted) and starts a new inner worker.
   memberStop() {
-    if (member) member.worker.terminate();
-    member = null;
-    memberSpawn();
+    innerStop();
   },
   // Copies the bytes of the call or result being handled into wrun.wasm's memory.
   takePending(heap, p) {
@@ -181,9 +234,11 @@ self.onmessage = async (event) => {
   const m = event.data;
   await ready;
   if (m.cmd === 'start') {
-    memberSpawn();
-    Module.ccall('w_browser_start', null, ['string', 'string', 'string', 'number', 'number'],
-      [m.pool, m.name || 'browser', m.key || '', m.throttle || 100, m.score || 0]);
+    memoryMB = Math.min(MEMORY_MAX, Math.max(MEMORY_MIN, Math.round(Number(m.memory)) || memoryMB));
+    innerSpawn();
+    Module.ccall('w_browser_start', null,
+      ['string', 'string', 'string', 'number', 'number', 'number'],
+      [m.pool, m.name || 'browser', m.key || '', m.throttle || 100, m.score || 0, memoryMB]);
   } else if (m.cmd === 'dc-port') {
     channelPort(m.key, m.port);
   } else if (m.cmd === 'pause') {

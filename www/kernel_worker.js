@@ -1,9 +1,16 @@
 // kernel_worker.js — the kernel's own Web Worker: one per slot, started by
-// worker.js, which runs wrun.wasm and the pool's WebSocket on its thread
-// and never runs kernel code itself. So a kernel that loops or hangs
-// blocks only this thread: worker.js, the watchdog, sees the task run past
-// the campaign's timeout, terminates this worker and starts another, and
-// the pool connection never notices.
+// the page beside the slot's worker.js, which runs wrun.wasm and the pool's
+// WebSocket on its thread and never runs kernel code itself. So a kernel
+// that loops or hangs blocks only this thread: worker.js, the watchdog,
+// sees the task run past the campaign's timeout, drops its port to this
+// worker and has the page terminate it and start another, and the pool
+// connection never notices.
+//
+// The page's first message is {cmd: 'port', port}: a MessagePort to
+// worker.js, which every message below goes through; this worker answers
+// it with {type: 'ready'}, and worker.js sends nothing before that (Firefox
+// cannot deserialize a WebAssembly.Module posted while the port's other
+// end is still on its way here: a messageerror).
 //
 // Ordinary tasks come in slices: this worker runs the tasks of a `tasks`
 // message in order and posts each result as it ends (so worker.js always
@@ -32,13 +39,14 @@ importScripts('kernel.js');
 
 const CALL_SEND = 1, CALL_RECV = 2, CALL_BARRIER = 3;
 let ctl = null, data = null;
-let current = null;  // {epoch, module, staticData, memoryMB} of the campaign's kernel
+let out = null;  // the port to worker.js
+let current = null;  // {epoch, module, staticData, memoryMB} or {error} of the campaign's kernel
 let plain = null, member = null;  // WKernel instances: tasks, and members (with host)
 
 // Sends one call to worker.js and sleeps until it is answered.
 function call(kind, peer, bytes, timeout) {
   Atomics.store(ctl, 0, 0);
-  self.postMessage({ type: 'call', call: kind, peer, bytes, timeout });
+  out.postMessage({ type: 'call', call: kind, peer, bytes, timeout });
   while (Atomics.load(ctl, 0) === 0) Atomics.wait(ctl, 0, 0);
   return { rc: ctl[1], length: ctl[2] };
 }
@@ -59,6 +67,7 @@ const host = {
 // A WKernel for the current kernel, or {error} when it cannot be made.
 function kernelFor(withHost) {
   if (!current) return { error: 'no kernel loaded' };
+  if (current.error) return current;
   try {
     return new WKernel(current.module, current.staticData, withHost ? host : null, current.memoryMB);
   } catch (e) {
@@ -74,7 +83,7 @@ function runTasks(m) {
     const r = plain.error ? { error: plain.error } : plain.run(m.tasks[i].input);
     const now = performance.now();
     const end = i + 1 === m.tasks.length || now - start >= m.sliceMs;
-    self.postMessage(Object.assign({ type: 'result', batch: m.batch, id: m.tasks[i].id,
+    out.postMessage(Object.assign({ type: 'result', batch: m.batch, id: m.tasks[i].id,
       ms: now - t0, end }, r), r.output ? [r.output.buffer] : []);
     if (end) return;
   }
@@ -86,10 +95,10 @@ function runMember(m) {
   const t0 = performance.now();
   if (!member) member = kernelFor(true);
   const r = member.error ? { error: member.error } : member.run(m.input, { rank: m.rank, size: m.size });
-  self.postMessage(Object.assign({ type: 'done', ms: performance.now() - t0 }, r));
+  out.postMessage(Object.assign({ type: 'done', ms: performance.now() - t0 }, r));
 }
 
-self.onmessage = (event) => {
+function handle(event) {
   const m = event.data;
   if (m.cmd === 'kernel') {
     current = m;
@@ -99,4 +108,17 @@ self.onmessage = (event) => {
   } else if (m.cmd === 'run') {
     runMember(m);
   }
+}
+
+self.onmessage = (event) => {
+  if (event.data.cmd !== 'port' || out) return;
+  out = event.data.port;
+  out.onmessage = handle;
+  // A message that cannot be deserialized here (a kernel module, say):
+  // the tasks fail with the reason until the next kernel.
+  out.onmessageerror = () => {
+    current = { error: 'the kernel could not be passed to its Web Worker' };
+    plain = member = null;
+  };
+  out.postMessage({ type: 'ready' });
 };

@@ -6,10 +6,15 @@
 // ?workers=N, ?throttle=P and ?memory=MB preset the controls, ?key=K is
 // passed on, ?autojoin=1 joins at once (for embedding in an <iframe>).
 //
-// Each worker runs its kernel under a watchdog (worker.js): a task past
-// the campaign's timeout fails with "timeout" and the kernel's Web Worker
-// is replaced; a kernel whose memory grows past the memory setting (MB per
-// worker, as wrun --memory) fails its task with "out of memory".
+// Each slot is two Web Workers started here: worker.js (wrun.wasm and the
+// pool connection) and the kernel's (kernel_worker.js), joined by a
+// MessageChannel. worker.js is the kernel's watchdog: a task past the
+// campaign's timeout fails with "timeout" and worker.js asks for a new
+// kernel worker, which this page starts after terminating the old one (not
+// worker.js itself: Firefox can block a Web Worker for good in `new
+// Worker()` when its siblings construct theirs at the same moment). A
+// kernel whose memory grows past the memory setting (MB per worker, as
+// wrun --memory) fails its task with "out of memory".
 //
 // On load a short Dhrystone run (wbench.wasm in its own Web Worker,
 // bench.js) rates this browser, once a day (kept in localStorage, so a new
@@ -21,7 +26,7 @@ const params = new URLSearchParams(location.search);
 const poolUrl = params.get('pool') ||
   (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host;
 const $ = (id) => document.getElementById(id);
-const slots = [];  // {worker, status}
+const slots = [];  // {worker, kernel, gen, status}
 let paused = false;
 const history = [];  // [time ms, total done] for the rate over the last 10 s
 
@@ -95,6 +100,22 @@ function drawScore() {
     ' Dhrystones/s, ' + bench.dmips.toFixed(1) + ' DMIPS';
 }
 
+// Starts slot's kernel worker (terminating the one before) and hands
+// worker.js its port; `gen` tells its errors from an old one's.
+function startKernel(slot) {
+  if (slot.kernel) slot.kernel.terminate();
+  const kernel = new Worker('kernel_worker.js');
+  const gen = ++slot.gen;
+  const channel = new MessageChannel();
+  kernel.postMessage({ cmd: 'port', port: channel.port1 }, [channel.port1]);
+  kernel.onerror = (e) => {
+    e.preventDefault();
+    slot.worker.postMessage({ cmd: 'kernel-error', gen, message: e.message });
+  };
+  slot.worker.postMessage({ cmd: 'kernel-port', port: channel.port2, gen }, [channel.port2]);
+  slot.kernel = kernel;
+}
+
 async function join() {
   $('join').disabled = true;
   $('workers').disabled = true;
@@ -108,8 +129,9 @@ async function join() {
   const starting = [];
   for (let i = 0; i < n; i++) {
     const worker = new Worker('worker.js');
-    const slot = { worker, status: { state: 'starting', done: 0, failed: 0 } };
+    const slot = { worker, kernel: null, gen: 0, status: { state: 'starting', done: 0, failed: 0 } };
     worker.onmessage = (e) => {
+      if (e.data.type === 'kernel-restart') return startKernel(slot);
       if (e.data.type === 'status') slot.status = e.data;
       draw();
     };
@@ -119,6 +141,7 @@ async function join() {
         detail: e.message };
       draw();
     };
+    startKernel(slot);
     starting.push({ worker, name: 'browser-' + (i + 1) });
     slots.push(slot);
   }

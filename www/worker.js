@@ -1,16 +1,25 @@
 // worker.js — one Web Worker = one pool slot. Loads wrun.wasm (the pool
 // protocol, in C++) and gives it self.wkitHost. The kernel never runs on
-// this thread: it runs in an inner Web Worker (kernel_worker.js), so this
-// one stays free for the pool's WebSocket and is the kernel's watchdog
-// (wrun.wasm terminates the inner worker when a task runs past the
-// campaign's timeout, and starts another).
+// this thread: it runs in the slot's kernel Web Worker (kernel_worker.js),
+// so this one stays free for the pool's WebSocket and is the kernel's
+// watchdog (wrun.wasm stops the kernel when a task runs past the
+// campaign's timeout).
+//
+// The page starts the kernel's Web Worker and hands this one a MessagePort
+// to it ({cmd: 'kernel-port', port, gen}); to stop the kernel, this one
+// closes the port and asks for another ({type: 'kernel-restart'}), and the
+// page terminates the old one. Not `new Worker()` here: Firefox can block a
+// Web Worker for good in that constructor when sibling workers construct
+// nested ones at the same moment (a page of 8 workers in 4 of 10 loads).
 //
 // Page → worker: {cmd: 'start', pool, name, key, throttle, score, memory},
-// {cmd: 'pause'}, {cmd: 'resume'}, {cmd: 'throttle', percent}.
+// {cmd: 'kernel-port', port, gen}, {cmd: 'kernel-error', gen, message} (an
+// uncaught error in kernel_worker.js), {cmd: 'pause'}, {cmd: 'resume'},
+// {cmd: 'throttle', percent}.
 // Worker → page: {type: 'status', state, campaign, done, failed, ...},
-// {type: 'log', text}.
+// {type: 'kernel-restart'}, {type: 'log', text}.
 //
-// Members of coupled tasks run in the inner worker too, because their
+// Members of coupled tasks run in the kernel's worker too, because their
 // w_recv blocks: this thread carries their messages (wrun.wasm routes them,
 // to other members through wsig's relay) and answers each call through a
 // SharedArrayBuffer.
@@ -28,66 +37,84 @@ let kernelSha = '', kernelStatic = null, kernelEpoch = 0;  // epoch: one per use
 // The kernel's memory cap in MB (the page's setting, as wrun --memory).
 const MEMORY_MIN = 16, MEMORY_MAX = 4096;
 let memoryMB = 512;
-// The inner worker and, on a cross-origin isolated page, the buffer its
+// The kernel's worker and, on a cross-origin isolated page, the buffer its
 // members' calls are answered through: room for the largest message
-// (W_MESSAGE_MAX) after a 16-byte header.
+// (W_MESSAGE_MAX) after a 16-byte header. A new buffer per kernel worker:
+// an old one, until the page has terminated it, may still touch its own.
 const MESSAGE_MAX = 16 << 20;
-let inner = null;  // {worker, epoch, busy: '' | 'tasks' | 'member', sab, ctl, data}
+const isolated = typeof SharedArrayBuffer !== 'undefined' && !!self.crossOriginIsolated;
+let inner = null;  // {port, gen, epoch, busy: '' | 'tasks' | 'member', sab, ctl, data}
+let waitingInner = [];  // what to send once the kernel worker is ready: functions
 let tasks = [];  // the slice being put together by wrun.wasm: [{id, input}]
-let pending = null;  // bytes of the inner worker's last call or result, for wrun.wasm
+let pending = null;  // bytes of the kernel worker's last call or result, for wrun.wasm
 
-// Starts the inner worker ahead of need: one started in the middle of a
-// group run takes seconds to come up in Chromium, and the others wait.
-function innerSpawn() {
-  if (inner) return;
-  const worker = new Worker('kernel_worker.js');
-  inner = { worker, epoch: -1, busy: '' };
-  if (typeof SharedArrayBuffer !== 'undefined' && self.crossOriginIsolated) {
+// The page started a kernel worker for this slot (at join, and after each
+// kernel-restart); what waited for one goes once it says it holds its end
+// of the port (kernel_worker.js says why).
+function innerAttach(port, gen) {
+  inner = { port, gen, epoch: -1, busy: '', ready: false };
+  if (isolated) {
     inner.sab = new SharedArrayBuffer(16 + MESSAGE_MAX);
     inner.ctl = new Int32Array(inner.sab, 0, 4);
     inner.data = new Uint8Array(inner.sab, 16);
   }
-  worker.onmessage = innerMessage;
-  worker.onerror = (e) => {
-    e.preventDefault();  // an uncaught error in kernel_worker.js: a new one, and the task fails
-    const busy = inner.busy;
-    innerStop();
-    const why = 'kernel worker failed: ' + (e.message || 'unknown error');
-    if (busy === 'member') innerMessage({ data: { type: 'done', error: why, ms: 0 } });
-    else if (busy === 'tasks') Module.ccall('w_browser_kernel_failed', null, ['string'], [why]);
-  };
+  port.onmessage = innerMessage;
 }
 
-// Terminates the inner worker at once (whatever it runs) and starts another.
+// Runs send() now, or once the kernel worker is ready.
+function innerSend(send) {
+  if (inner && inner.ready) send();
+  else waitingInner.push(send);
+}
+
+// Stops the kernel at once, whatever it runs: nothing more is read from
+// its worker, and the page terminates it and starts another.
 function innerStop() {
   if (inner) {
-    inner.worker.onmessage = inner.worker.onerror = null;  // nothing more from it
-    inner.worker.terminate();
+    inner.port.onmessage = null;
+    inner.port.close();
+    inner = null;
+    self.postMessage({ type: 'kernel-restart' });
   }
-  inner = null;
-  innerSpawn();
+  waitingInner = [];
 }
 
-// Hands the current kernel to the inner worker if it does not have it yet.
+// An uncaught error in kernel_worker.js (not a kernel's fault, which
+// kernel.js reports as the task's error): a new one, and the task fails.
+function innerError(gen, message) {
+  if (!inner || inner.gen !== gen) return;
+  const busy = inner.busy;
+  innerStop();
+  const why = 'kernel worker failed: ' + (message || 'unknown error');
+  if (busy === 'member') innerMessage({ data: { type: 'done', error: why, ms: 0 } });
+  else if (busy === 'tasks') Module.ccall('w_browser_kernel_failed', null, ['string'], [why]);
+}
+
+// Hands the current kernel to the kernel worker if it does not have it yet.
 function innerKernel() {
   if (inner.epoch === kernelEpoch) return;
-  inner.worker.postMessage({ cmd: 'kernel', epoch: kernelEpoch, module: modules.get(kernelSha),
+  inner.port.postMessage({ cmd: 'kernel', epoch: kernelEpoch, module: modules.get(kernelSha),
     staticData: kernelStatic, memoryMB });
   inner.epoch = kernelEpoch;
 }
 
 function innerMessage(event) {
   const m = event.data;
-  if (m.type === 'result') {
+  if (m.type === 'ready') {
+    inner.ready = true;
+    const queued = waitingInner;
+    waitingInner = [];
+    for (const send of queued) send();
+  } else if (m.type === 'result') {
     const ok = !('error' in m);
-    if (m.end) inner.busy = '';
+    if (m.end && inner) inner.busy = '';
     pending = ok ? m.output : new TextEncoder().encode(m.error);
     Module._w_browser_task_done(m.batch, m.id, ok ? 1 : 0, pending.length, m.ms, m.end ? 1 : 0);
   } else if (m.type === 'call') {
     pending = m.bytes || null;
     Module._w_browser_member_call(m.call, m.peer, pending ? pending.length : 0, m.timeout);
   } else if (m.type === 'done') {
-    inner.busy = '';
+    if (inner) inner.busy = '';
     const ok = !('error' in m);
     pending = ok ? m.output : new TextEncoder().encode(m.error);
     Module._w_browser_member_done(ok ? 1 : 0, pending.length, m.ms);
@@ -153,13 +180,16 @@ self.wkitHost = {
   addTask(id, input) {
     tasks.push({ id, input });
   },
-  // Runs the slice in the inner worker; results come to _w_browser_task_done.
+  // Runs the slice in the kernel worker; results come to _w_browser_task_done.
   runTasks(batch, sliceMs) {
-    innerKernel();
-    inner.busy = 'tasks';
-    inner.worker.postMessage({ cmd: 'tasks', batch, sliceMs, tasks },
-      tasks.map((t) => t.input.buffer));
+    const slice = tasks;
     tasks = [];
+    innerSend(() => {
+      innerKernel();
+      inner.busy = 'tasks';
+      inner.port.postMessage({ cmd: 'tasks', batch, sliceMs, tasks: slice },
+        slice.map((t) => t.input.buffer));
+    });
   },
   // The watchdog: the running task is past its timeout.
   stopKernel() {
@@ -167,13 +197,15 @@ self.wkitHost = {
   },
   // Starts a member of a coupled task; returns '' or why it cannot run here.
   memberStart(input, rank, size) {
-    if (!inner.sab)
+    if (!isolated)
       return 'coupled tasks need a cross-origin isolated page (SharedArrayBuffer): ' +
         'serve it over https or from localhost, with COOP and COEP headers';
     if (!modules.has(kernelSha)) return 'no kernel loaded';
-    innerKernel();
-    inner.busy = 'member';
-    inner.worker.postMessage({ cmd: 'run', sab: inner.sab, input, rank, size });
+    innerSend(() => {
+      innerKernel();
+      inner.busy = 'member';
+      inner.port.postMessage({ cmd: 'run', sab: inner.sab, input, rank, size });
+    });
     return '';
   },
   // Answers the member's waiting call: its rc and, for a w_recv, the message.
@@ -186,7 +218,7 @@ self.wkitHost = {
     Atomics.store(inner.ctl, 0, 1);
     Atomics.notify(inner.ctl, 0);
   },
-  // Stops the member at once (its run was aborted) and starts a new inner worker.
+  // Stops the member at once (its run was aborted or timed out).
   memberStop() {
     innerStop();
   },
@@ -232,13 +264,15 @@ importScripts('wrun.js');
 
 self.onmessage = async (event) => {
   const m = event.data;
+  if (m.cmd === 'kernel-port') return innerAttach(m.port, m.gen);
   await ready;
   if (m.cmd === 'start') {
     memoryMB = Math.min(MEMORY_MAX, Math.max(MEMORY_MIN, Math.round(Number(m.memory)) || memoryMB));
-    innerSpawn();
     Module.ccall('w_browser_start', null,
       ['string', 'string', 'string', 'number', 'number', 'number'],
       [m.pool, m.name || 'browser', m.key || '', m.throttle || 100, m.score || 0, memoryMB]);
+  } else if (m.cmd === 'kernel-error') {
+    innerError(m.gen, m.message);
   } else if (m.cmd === 'dc-port') {
     channelPort(m.key, m.port);
   } else if (m.cmd === 'pause') {

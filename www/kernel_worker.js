@@ -31,7 +31,9 @@
 //   {cmd: 'tasks', batch, sliceMs, tasks: [{id, input}]};
 //   {cmd: 'run', sab, input, rank, size}: one member.
 // here → worker.js:
-//   {type: 'result', batch, id, output | error, ms, end} per task;
+//   {type: 'ready'} once, on the port;
+//   {type: 'started', batch}, then {type: 'result', batch, id, output |
+//     error, ms, end} per task;
 //   {type: 'call', call: 1 send | 2 recv | 3 barrier, peer, bytes, timeout},
 //   then {type: 'done', output | error, ms} for a member.
 'use strict';
@@ -76,6 +78,7 @@ function kernelFor(withHost) {
 }
 
 function runTasks(m) {
+  out.postMessage({ type: 'started', batch: m.batch });  // the tasks' clock starts
   if (!plain) plain = kernelFor(false);
   const start = performance.now();
   for (let i = 0; i < m.tasks.length; i++) {

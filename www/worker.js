@@ -105,6 +105,8 @@ function innerMessage(event) {
     const queued = waitingInner;
     waitingInner = [];
     for (const send of queued) send();
+  } else if (m.type === 'started') {
+    Module._w_browser_slice_started(m.batch);
   } else if (m.type === 'result') {
     const ok = !('error' in m);
     if (m.end && inner) inner.busy = '';

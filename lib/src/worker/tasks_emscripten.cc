@@ -29,6 +29,7 @@ namespace {
 constexpr size_t kSliceTasks = 64;  // tasks handed to the inner worker at once
 constexpr double kSliceMs = 20;     // it comes back after this much work
 constexpr double kHoldMs = 20;      // results wait at most this long to share a message
+constexpr double kStartMs = 30000;  // the inner worker's time to come up, beyond the timeout
 
 BrowserTasks* g_tasks = nullptr;  // the one of this Web Worker
 
@@ -40,6 +41,7 @@ BrowserTasks::BrowserTasks(SendFn send, ChangeFn changed)
 }
 
 BrowserTasks::~BrowserTasks() {
+  if (watchdog_timer_) emscripten_clear_timeout(watchdog_timer_);
   if (g_tasks == this) g_tasks = nullptr;
 }
 
@@ -97,10 +99,21 @@ void BrowserTasks::run_slice() {
                 t.input.size());
   }
   batch_ = last_batch_ = last_batch_ % 1000000 + 1;
+  started_ = false;
   slice_start_ = task_start_ = emscripten_get_now();
   js_tasks_run(batch_, kSliceMs);
   arm_watchdog();
   changed_();
+}
+
+void BrowserTasks::on_started(int batch) {
+  if (batch != batch_ || started_) return;
+  started_ = true;
+  slice_start_ = task_start_ = emscripten_get_now();
+  // The deadline came nearer (the start's grace is over): set the timer again.
+  if (watchdog_timer_) emscripten_clear_timeout(watchdog_timer_);
+  watchdog_timer_ = 0;
+  arm_watchdog();
 }
 
 void BrowserTasks::on_result(int batch, int64_t id, bool ok, const std::string& bytes, double ms,
@@ -138,11 +151,14 @@ void BrowserTasks::end_slice(const std::string& why) {
   schedule_run((now - slice_start_) * (100.0 / throttle_ - 1.0));
 }
 
+double BrowserTasks::deadline() const {
+  return task_start_ + static_cast<double>(timeout_ms_) + (started_ ? 0 : kStartMs);
+}
+
 void BrowserTasks::arm_watchdog() {
-  if (watchdog_armed_ || timeout_ms_ <= 0 || running_.empty()) return;
-  watchdog_armed_ = true;
-  const double left = task_start_ + static_cast<double>(timeout_ms_) - emscripten_get_now();
-  emscripten_set_timeout(watchdog, std::max(left, 0.0) + 1, nullptr);
+  if (watchdog_timer_ || timeout_ms_ <= 0 || running_.empty()) return;
+  watchdog_timer_ = emscripten_set_timeout(
+      watchdog, std::max(deadline() - emscripten_get_now(), 0.0) + 1, nullptr);
 }
 
 // One timer at a time, set for the running task's deadline; when that task
@@ -150,13 +166,14 @@ void BrowserTasks::arm_watchdog() {
 void BrowserTasks::watchdog(void*) {
   BrowserTasks* t = g_tasks;
   if (!t) return;
-  t->watchdog_armed_ = false;
+  t->watchdog_timer_ = 0;
   if (!t->batch_ || t->running_.empty()) return;
-  if (emscripten_get_now() - t->task_start_ < static_cast<double>(t->timeout_ms_))
-    return t->arm_watchdog();
+  if (emscripten_get_now() < t->deadline()) return t->arm_watchdog();
   js_kernel_stop();
-  t->end_slice(fmt::format("timeout: still running after {:g} s",
-                           static_cast<double>(t->timeout_ms_) / 1000));
+  const double s = static_cast<double>(t->timeout_ms_) / 1000;
+  t->end_slice(t->started_ ? fmt::format("timeout: still running after {:g} s", s)
+                           : fmt::format("timeout: the kernel's Web Worker did not start in {:g} s",
+                                         s + kStartMs / 1000));
 }
 
 void BrowserTasks::hold(std::string item, bool ok) {
@@ -201,6 +218,9 @@ EMSCRIPTEN_KEEPALIVE void w_browser_task_done(int batch, double id, int ok, size
   if (n) js_take_result(reinterpret_cast<uint8_t*>(bytes.data()));
   if (w::worker::g_tasks)
     w::worker::g_tasks->on_result(batch, static_cast<int64_t>(id), ok != 0, bytes, ms, end != 0);
+}
+EMSCRIPTEN_KEEPALIVE void w_browser_slice_started(int batch) {
+  if (w::worker::g_tasks) w::worker::g_tasks->on_started(batch);
 }
 EMSCRIPTEN_KEEPALIVE void w_browser_kernel_failed(const char* why) {
   if (w::worker::g_tasks) w::worker::g_tasks->on_kernel_failed(why);

@@ -12,9 +12,11 @@
 // fails with "timeout: still running after N s" (an attempt, as in native
 // wrun), the inner worker is terminated and replaced, and the slice's tasks
 // after it go back to the front of the queue, unfailed, to run on the new
-// one. The kernel's memory is capped in the glue (www/kernel.js): past the
-// cap the task fails with "out of memory" and the next one gets a fresh
-// instance.
+// one. A slice's clock starts when the inner worker says it began it (a
+// replacement may take seconds to come up); one that has not begun within
+// the timeout plus kStartMs fails its first task the same way. The kernel's memory is capped in the
+// glue (www/kernel.js): past the cap the task fails with "out of memory" and the next one gets a
+// fresh instance.
 //
 // Results are held up to kHoldMs to share a message; a failure, or the end
 // of the work, sends them at once.
@@ -63,6 +65,9 @@ class BrowserTasks {
   /// Counts a result sent by someone else (a member's) in done()/failed().
   void count(bool ok) { ++(ok ? done_ : failed_); }
 
+  /// From the inner worker: it began slice `batch` (its clock starts now:
+  /// a kernel worker that was still starting does not count against it).
+  void on_started(int batch);
   /// From the inner worker: the result of task `id` of slice `batch`;
   /// `end`: the slice is over (the tasks after this one were not run).
   void on_result(int batch, int64_t id, bool ok, const std::string& bytes, double ms, bool end);
@@ -78,6 +83,7 @@ class BrowserTasks {
   void schedule_run(double delay_ms);
   void run_slice();
   void end_slice(const std::string& why);
+  double deadline() const;  // of the running task (or of the slice's start)
   void arm_watchdog();
   static void watchdog(void* self);
   void hold(std::string item, bool ok);
@@ -87,11 +93,13 @@ class BrowserTasks {
   ChangeFn changed_;
   int64_t timeout_ms_ = 60000;
   int throttle_ = 100;  // percent of one core
-  bool ready_ = false, run_scheduled_ = false, watchdog_armed_ = false, hold_timer_ = false;
+  bool ready_ = false, run_scheduled_ = false, hold_timer_ = false;
+  int watchdog_timer_ = 0;          // the armed watchdog's timeout id (0: none)
+  bool started_ = false;            // the inner worker said it began the slice in flight
   std::deque<Task> waiting_;        // received, not handed to the inner worker
   std::deque<Task> running_;        // the slice in the inner worker, in order, not finished
   int batch_ = 0, last_batch_ = 0;  // the slice in flight (0: none), the last one's number
-  double slice_start_ = 0;          // when the slice was handed over
+  double slice_start_ = 0;          // when the slice was handed over, then began
   double task_start_ = 0;           // when running_.front() began (its predecessor's end)
   std::vector<std::string> held_;   // results not sent yet
   int64_t done_ = 0, failed_ = 0;

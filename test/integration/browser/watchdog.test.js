@@ -49,7 +49,11 @@ async function browserWorkers() {
 
 test('loop.wasm, membomb.wasm, spinning members, then a normal campaign on the same page', async () => {
   const { page, logs } = await lib.newPage(browser, { workerLogs: true });
-  const why = (e) => { throw new Error(e.message + '; page log: ' + logs.slice(-30).join(' | ')); };
+  const why = async (e) => {
+    const slots = await page.evaluate(() => wkit.slots).catch((x) => x.message);
+    throw new Error(`${e.message}; slots: ${JSON.stringify(slots)}; page log: ` +
+      logs.slice(-30).join(' | ') + '; pool log: ' + pool.log().slice(-3000));
+  };
   await page.goto(`${pool.http}/?workers=2&memory=64&autojoin=1`);
   await lib.until('2 browser workers', async () => (await browserWorkers()).length === 2, 20000)
     .catch(why);

@@ -24,6 +24,7 @@ struct Options {
   w::sql::ClientOptions client;
   w::sql::CapOptions cap;
   std::string secret_file, statement_timeout = "10s", timeout = "60s", expires = "0";
+  std::string auth_timeout = "10s", idle_timeout = "5m";
   std::vector<std::string> maps;
   std::string url, sql, table, src, dst;
   std::vector<std::string> params;
@@ -61,6 +62,18 @@ void add_serve(CLI::App& app, Options& o) {
       ->type_name("BYTES")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
+  app.add_option("--max-connections", o.serve.max_connections,
+                 "Most connections at once (default: what ulimit -n leaves after the databases)")
+      ->type_name("N")
+      ->check(CLI::Range(size_t{1}, size_t{1000000}));
+  app.add_option("--auth-timeout", o.auth_timeout,
+                 "Close a connection that shows no valid capability this long")
+      ->capture_default_str()
+      ->check(w::cli::seconds_validator());
+  app.add_option("--idle-timeout", o.idle_timeout,
+                 "Close a WebSocket that sends no request this long (0 = never)")
+      ->capture_default_str()
+      ->check(w::cli::seconds_validator());
 }
 
 w::Status run_serve(Options& o) {
@@ -78,6 +91,8 @@ w::Status run_serve(Options& o) {
     o.serve.engine.maps.emplace_back(m.substr(0, eq), m.substr(eq + 1));
   }
   o.serve.engine.timeout = *w::cli::parse_seconds(o.statement_timeout);
+  o.serve.auth_timeout = *w::cli::parse_seconds(o.auth_timeout);
+  o.serve.idle_timeout = *w::cli::parse_seconds(o.idle_timeout);
   return w::sql::serve(o.serve);
 }
 

@@ -75,6 +75,7 @@ class Engine {
     std::vector<std::string> ids;   ///< raw msgpack ids of its requests (for failures)
     bool batch = false;             ///< the message was an array
     std::string error;              ///< error code of the last failed request ("" = none)
+    bool authenticated = false;     ///< a request's capability (or key) checked out
   };
 
   /// Executes one message: a request or an array of requests, JSON text or
@@ -105,6 +106,9 @@ struct ServeOptions {
   std::string listen = "127.0.0.1:7080";
   size_t max_message = 64u << 20;  ///< largest request message
   double commit_ms = 1;            ///< group-commit interval
+  size_t max_connections = 0;      ///< 0: what the descriptor limit leaves after the databases
+  double auth_timeout = 10;        ///< seconds a connection may go without a valid capability
+  double idle_timeout = 300;       ///< seconds an authenticated WebSocket may send nothing
 };
 
 /// Serves until SIGINT/SIGTERM. Logs "listening on HOST:PORT" at start.

@@ -272,6 +272,7 @@ Error Engine::Impl::execute(const Request& r, std::string_view default_db,
   cap::Capability c;
   std::string_view text = r.cap.empty() ? cap_text : std::string_view(r.cap);
   if (Error e = capability(text, c); !e.ok()) return e;
+  reply.authenticated = true;  // the server lifts its pre-authentication limits
   const std::string db(r.db.empty() ? default_db : std::string_view(r.db));
   if (r.op == Op::kDatabases) return op_databases(c, body);
   if (r.op == Op::kRestrict) return op_restrict(r, text, db, body);

@@ -47,6 +47,21 @@ let inner = null;  // {port, gen, epoch, busy: '' | 'tasks' | 'member', sab, ctl
 let waitingInner = [];  // what to send once the kernel worker is ready: functions
 let tasks = [];  // the slice being put together by wrun.wasm: [{id, input}]
 let pending = null;  // bytes of the kernel worker's last call or result, for wrun.wasm
+// The largest output a result may carry (the pool's max_frame less room for
+// the message): a larger one fails its task here, before it is copied.
+let maxOutput = (16 << 20) - 65536;
+
+function mib(n) {
+  return n % 1048576 === 0 ? `${n / 1048576} MiB` : `${n} bytes`;
+}
+
+// A task's or member's result message, with an output over maxOutput
+// turned into an error (as native wrun words it).
+function bounded(m) {
+  if ('error' in m || !m.output || m.output.length <= maxOutput) return m;
+  return Object.assign({}, m, { output: undefined,
+    error: `result larger than ${mib(maxOutput)} (the kernel returned ${mib(m.output.length)})` });
+}
 
 // The page started a kernel worker for this slot (at join, and after each
 // kernel-restart); what waited for one goes once it says it holds its end
@@ -99,7 +114,7 @@ function innerKernel() {
 }
 
 function innerMessage(event) {
-  const m = event.data;
+  let m = event.data;
   if (m.type === 'ready') {
     inner.ready = true;
     const queued = waitingInner;
@@ -108,6 +123,7 @@ function innerMessage(event) {
   } else if (m.type === 'started') {
     Module._w_browser_slice_started(m.batch);
   } else if (m.type === 'result') {
+    m = bounded(m);
     const ok = !('error' in m);
     if (m.end && inner) inner.busy = '';
     pending = ok ? m.output : new TextEncoder().encode(m.error);
@@ -117,6 +133,7 @@ function innerMessage(event) {
     Module._w_browser_member_call(m.call, m.peer, pending ? pending.length : 0, m.timeout);
   } else if (m.type === 'done') {
     if (inner) inner.busy = '';
+    m = bounded(m);
     const ok = !('error' in m);
     pending = ok ? m.output : new TextEncoder().encode(m.error);
     Module._w_browser_member_done(ok ? 1 : 0, pending.length, m.ms);
@@ -249,6 +266,9 @@ self.wkitHost = {
     } else {
       c.closed = true;  // the port, when it comes, is closed at once
     }
+  },
+  setMaxOutput(bytes) {
+    maxOutput = bytes;
   },
   status(json) {
     self.postMessage(Object.assign({ type: 'status' }, JSON.parse(json)));

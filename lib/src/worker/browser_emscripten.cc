@@ -10,7 +10,10 @@
 // Ordinary tasks and their watchdog are BrowserTasks' (tasks_emscripten.h):
 // a task past the campaign's timeout fails with "timeout: ..." and the
 // kernel's Web Worker is replaced, while this thread and the pool
-// connection carry on.
+// connection carry on. A kernel output that would not fit in a message
+// under the pool's max_frame (welcome) fails its task with "result larger
+// than ...", as in native wrun: sent, it would close the connection and
+// come back without an attempt, for ever.
 //
 // Pause hands back the tasks not yet started (bye) and closes; resume
 // connects again, so the pool never leases tasks to a paused worker. A
@@ -56,6 +59,8 @@ EM_JS(char*, js_kernel_use,
         return p;
       });
 EM_JS(void, js_status, (const char* json), { self.wkitHost.status(UTF8ToString(json)); });
+// The largest kernel output a result may carry: a larger one fails its task.
+EM_JS(void, js_set_max_output, (double bytes), { self.wkitHost.setMaxOutput(bytes); });
 // Members of coupled tasks need SharedArrayBuffer (www/worker.js): a page
 // that is not cross-origin isolated tells the pool so in its hello.
 EM_JS(int, js_coupled, (), { return self.crossOriginIsolated && self.SharedArrayBuffer ? 1 : 0; });
@@ -78,6 +83,9 @@ std::string json_text(const std::string& text) {
   }
   return out;
 }
+
+// Room in a results message for everything but the items' outputs.
+constexpr size_t kEnvelope = 64 * 1024;
 
 // This browser's Dhrystones/s (www/bench.js runs wbench.wasm before the
 // workers start), sent in every hello; 0 if it could not be measured.
@@ -127,6 +135,7 @@ class BrowserWorker {
   int64_t campaign_ = 0;
   std::string campaign_name_, kernel_sha_, static_;
   int heartbeat_ms_ = 5000;
+  size_t max_frame_ = 16u << 20;  // the pool's largest message (welcome's max_frame)
   double last_sent_ = 0, backoff_ms_ = 200;
   long heartbeat_timer_ = 0;
   BrowserTasks tasks_;      // ordinary tasks, under the watchdog
@@ -213,6 +222,10 @@ void BrowserWorker::handle(const std::string& data) {
   const std::string type = *m->string("t", "");
   if (type == "welcome") {
     welcomed_ = true;
+    // The pool's largest message (absent before it was sent: its default).
+    max_frame_ = static_cast<size_t>(
+        std::clamp<int64_t>(*m->integer("max_frame", 16 << 20), 1 << 20, int64_t{1} << 32));
+    js_set_max_output(static_cast<double>(max_frame_ - kEnvelope));
     backoff_ms_ = 200;
     id_ = *m->string("id", "");
     heartbeat_ms_ = static_cast<int>(*m->integer("heartbeat_ms", 5000));
@@ -300,12 +313,26 @@ void BrowserWorker::use_kernel(const std::string& wasm) {
   members_.set_kernel(true);
 }
 
+// As many messages as it takes to keep each under the pool's max_frame
+// (an item is never larger: worker.js fails a task whose output is).
 void BrowserWorker::send_results(const std::vector<std::string>& items) {
-  if (items.empty()) return;
   std::string body;
-  mp::Packer(body).array(static_cast<uint32_t>(items.size()));
-  for (const std::string& item : items) body += item;
-  send(mp::MapBuilder().str("t", "results").raw("items", body).done());
+  uint32_t count = 0;
+  auto flush = [&] {
+    if (count == 0) return;
+    std::string all;
+    mp::Packer(all).array(count);
+    all += body;
+    send(mp::MapBuilder().str("t", "results").raw("items", all).done());
+    body.clear();
+    count = 0;
+  };
+  for (const std::string& item : items) {
+    if (body.size() + item.size() + kEnvelope > max_frame_) flush();
+    body += item;
+    ++count;
+  }
+  flush();
 }
 
 void BrowserWorker::pause() {

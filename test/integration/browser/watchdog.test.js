@@ -2,14 +2,15 @@
 // real wsig for coupled tasks): one volunteer page (2 Web Workers,
 // ?memory=64) takes a loop.wasm campaign with a 1 s timeout, then a
 // membomb.wasm campaign, then a coupled campaign whose 2 members spin, then
-// a divisible one. The looping task fails with "timeout" once per attempt
-// until --max-attempts, the other tasks of the campaign are done without a
-// failed attempt (the ones prefetched behind the loop are not failed with
-// it); the memory bomb fails with "out of memory" at the page's cap; the
-// spinning members fail with "timeout" from the page's watchdog, before the
-// pool's deadline for the run; and the same page, still connected,
-// completes the divisible campaign with results equal to the filter-mode
-// run.
+// a campaign with a 20 MB result, then a divisible one. The looping task
+// fails with "timeout" once per attempt until --max-attempts, the other
+// tasks of the campaign are done without a failed attempt (the ones
+// prefetched behind the loop are not failed with it); the memory bomb
+// fails with "out of memory" at the page's cap; the spinning members fail
+// with "timeout" from the page's watchdog, before the pool's deadline for
+// the run; the 20 MB result fails with "result larger than" once per
+// attempt; and the same page, still connected through it all, completes
+// the divisible campaign with results equal to the filter-mode run.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -47,7 +48,7 @@ async function browserWorkers() {
   return (await lib.status(pool)).workers.filter((w) => w.platform === 'wasm32');
 }
 
-test('loop.wasm, membomb.wasm, spinning members, then a normal campaign on the same page', async () => {
+test('loop.wasm, membomb.wasm, spinning members, a 20 MB result, then a normal campaign on the same page', async () => {
   const { page, logs } = await lib.newPage(browser, { workerLogs: true });
   const why = async (e) => {
     const slots = await page.evaluate(() => wkit.slots).catch((x) => x.message);
@@ -107,7 +108,23 @@ test('loop.wasm, membomb.wasm, spinning members, then a normal campaign on the s
     JSON.stringify(spin.results[0]));
   console.log(`spin campaign complete in ${spin.seconds.toFixed(1)} s: ${spin.results[0].error}`);
 
-  // 4. A normal campaign on the same page, through the same connections.
+  // 4. A result over the pool's --max-frame (16 MiB): the page fails that
+  // task with the reason (an attempt), instead of sending it and having its
+  // connection closed, the task back in the queue without an attempt.
+  const poison = ['{"x":1}', '{"big":20}', '{"x":2}', '{"x":3}'];
+  lib.run('wpool', ['submit', 'poison', '--pool', pool.ws, '--kernel',
+    path.join(lib.KERNELS, 'poison.so'), '--max-attempts', '2'], poison.join('\n') + '\n');
+  const big = await finished('poison', 20000).catch(why);
+  const bigBySeq = new Map(big.results.map((r) => [r.seq, r]));
+  assert.equal(big.results.length, 4);
+  const tooBig = (bigBySeq.get(1).error || '').split('; ');
+  assert.equal(tooBig.length, 2, JSON.stringify(bigBySeq.get(1)));
+  for (const a of tooBig)
+    assert.match(a, /^[^:]+: result larger than \d+ bytes \(the kernel returned 20971525 bytes\)$/);
+  for (const seq of [0, 2, 3]) assert.deepEqual(bigBySeq.get(seq).output, JSON.parse(poison[seq]));
+  console.log(`poison campaign complete in ${big.seconds.toFixed(1)} s: ${bigBySeq.get(1).error}`);
+
+  // 5. A normal campaign on the same page, through the same connections.
   const datasets = lib.run('wgen', ['range', '0', '50000', '--step', '250']);  // 200 ranges
   lib.run('wpool', ['submit', 'div', '--pool', pool.ws, '--kernel',
     path.join(lib.KERNELS, 'divisible.so'), '--static', STATIC], datasets);

@@ -284,6 +284,7 @@ void PoolServer::finish_task(Worker& w, int64_t task_id, bool ok, std::string_vi
     } else {
       ++lease.task.attempts;
       c.failed_on[task_id].push_back(w.row.id);
+      poke_all_ = true;  // this worker passes it on: another, maybe idle, must be offered it
       c.requeued.push_back(std::move(lease.task));
     }
   }

@@ -160,7 +160,7 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
     if (!put.ok()) return put.status();
     wasm_sha = *put;
   }
-  auto static_data = worker::load_static(s.static_arg);
+  auto static_data = stream::load_static(s.static_arg);
   if (!static_data.ok()) return static_data.status();
   auto opened = (*pc)->request(mp::MapBuilder()
                                    .str("t", "open")

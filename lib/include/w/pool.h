@@ -48,10 +48,9 @@ struct ClientOptions {
   double timeout = 10;  ///< connect timeout, seconds
 };
 
-// The protocol's version and the limits of a campaign's settings (w/proto.h).
+// Limits of a campaign's settings (the protocol's: w/proto.h).
 using proto::kMaxGroup;
 using proto::kMaxReplicas;
-using proto::kProtocolVersion;
 
 struct SubmitOptions {
   std::string campaign;

@@ -31,10 +31,10 @@
 #include <fmt/format.h>
 
 #include "../net/client_emscripten.h"
+#include "../proto/worker_messages.h"
 #include "members_emscripten.h"
 #include "w/msgpack.h"
 #include "w/net_client.h"
-#include "w/pool.h"
 #include "w/sha256.h"
 
 // The JavaScript side (www/worker.js defines self.wkitHost).
@@ -101,8 +101,9 @@ class BrowserWorker {
  private:
   void pump();
   void handle(const std::string& data);
-  void on_campaign(const mp::MapView& m);
-  void on_artifact(const mp::MapView& m);
+  void on_tasks(const proto::Tasks& m);
+  void on_campaign(const proto::CampaignBind& m);
+  void on_artifact(const proto::Artifact& m);
   void use_kernel(const std::string& wasm);
   void schedule_run(double delay_ms);
   void run_batch();
@@ -148,19 +149,17 @@ void BrowserWorker::connect() {
   if (!c.ok()) return lost(c.status().message());
   client_ = std::move(*c);
   net::set_client_activity_hook([this] { pump(); });
-  send(mp::MapBuilder()
-           .str("t", "hello")
-           .integer("v", pool::kProtocolVersion)
-           .str("id", "")
-           .str("name", name_)
-           .str("platform", "wasm32")
-           .integer("slots", 1)
-           .integer("memory", 2048)
-           .real("score", g_score)
-           .boolean("coupled", js_coupled() != 0)
-           .str("version", W_VERSION)
-           .str("key", key_)
-           .done());
+  proto::WorkerHello hello;
+  hello.v = proto::kProtocolVersion;
+  hello.name = name_;  // no id: the pool names each tab's worker
+  hello.platform = "wasm32";
+  hello.slots = 1;
+  hello.memory_mb = 2048;
+  hello.score = g_score;
+  hello.coupled = js_coupled() != 0;
+  hello.version = W_VERSION;
+  hello.key = key_;
+  send(proto::encode(hello));
   if (!heartbeat_timer_) heartbeat_timer_ = emscripten_set_interval(heartbeat, 1000, this);
 }
 
@@ -174,7 +173,7 @@ void BrowserWorker::send(const std::string& message) {
 void BrowserWorker::heartbeat(void* self) {
   auto* w = static_cast<BrowserWorker*>(self);
   if (w->client_ && w->welcomed_ && emscripten_get_now() - w->last_sent_ > w->heartbeat_ms_)
-    w->send(mp::MapBuilder().str("t", "heartbeat").done());
+    w->send(proto::encode(proto::Heartbeat{}));
 }
 
 void BrowserWorker::lost(const std::string& why) {
@@ -199,78 +198,68 @@ void BrowserWorker::pump() {
 }
 
 void BrowserWorker::handle(const std::string& data) {
-  auto m = mp::MapView::parse(data);
-  if (!m.ok()) return lost("malformed message from the pool");
-  const std::string type = *m->string("t", "");
-  if (type == "welcome") {
+  auto m = proto::decode_to_worker(data);
+  if (!m.ok()) return lost("malformed message from the pool: " + m.status().message());
+  if (auto* welcome = std::get_if<proto::Welcome>(&*m)) {
     welcomed_ = true;
     backoff_ms_ = 200;
-    id_ = *m->string("id", "");
-    heartbeat_ms_ = static_cast<int>(*m->integer("heartbeat_ms", 5000));
-    members_.set_sig(*m->string("sig", ""));
+    id_ = welcome->id;
+    heartbeat_ms_ = static_cast<int>(welcome->heartbeat_ms);
+    members_.set_sig(welcome->sig);
     report("idle");
-  } else if (type == "campaign") {
-    on_campaign(*m);
-  } else if (type == "artifact") {
-    on_artifact(*m);
-  } else if (type == "tasks") {
-    std::vector<std::string_view> items;
-    if (!mp::decode_array(m->raw("items"), items)) return lost("tasks: bad items");
-    for (auto raw : items) {
-      auto t = mp::MapView::parse(raw);
-      if (!t.ok()) return lost("tasks: bad item");
-      if (t->has("group")) {
-        const int rank = static_cast<int>(*t->integer("rank", 0));
-        const int size = static_cast<int>(*t->integer("size", 0));
-        std::string group = *t->string("group", "");
-        if (group.empty() || size < 2 || rank < 0 || rank >= size)
-          return lost("tasks: bad group member");
-        // The ranks on browsers, which open DataChannels to each other.
-        std::set<int> browsers;
-        std::vector<std::string_view> ranks;
-        if (t->has("browsers") && mp::decode_array(t->raw("browsers"), ranks))
-          for (auto r : ranks)
-            if (int64_t v; mp::decode_int(r, v) && v >= 0 && v < size && v != rank)
-              browsers.insert(static_cast<int>(v));
-        members_.submit(*t->integer("id"), std::move(group), rank, size,
-                        std::string(t->raw("input")), std::move(browsers));
-        report("working");
-        continue;
-      }
-      waiting_.push_back({*t->integer("id"), std::string(t->raw("input"))});
-    }
-    schedule_run(0);
-  } else if (type == "abort") {
-    members_.abort(*m->string("group", ""));
+  } else if (auto* campaign = std::get_if<proto::CampaignBind>(&*m)) {
+    on_campaign(*campaign);
+  } else if (auto* artifact = std::get_if<proto::Artifact>(&*m)) {
+    on_artifact(*artifact);
+  } else if (auto* tasks = std::get_if<proto::Tasks>(&*m)) {
+    on_tasks(*tasks);
+  } else if (auto* abort = std::get_if<proto::Abort>(&*m)) {
+    members_.abort(abort->group);
     report(members_.busy() ? "working" : "idle");
-  } else if (type == "error") {
+  } else if (auto* error = std::get_if<proto::Error>(&*m)) {
     paused_ = true;  // refused (wrong key, version): retrying would not help
-    lost(*m->string("message", "refused by the pool"));
-    report("refused", *m->string("message", "refused by the pool"));
-  } else if (type == "drain") {
+    const std::string why = error->message;
+    lost(why);
+    report("refused", why);
+  } else if (std::holds_alternative<proto::Drain>(*m)) {
     pause();
   }
 }
 
-void BrowserWorker::on_campaign(const mp::MapView& m) {
-  campaign_ = *m.integer("campaign");
-  campaign_name_ = *m.string("name", "");
-  kernel_sha_ = *m.string("kernel", "");
-  static_ = std::string(m.raw("static"));
-  if (static_ == "\xc0") static_.clear();
+void BrowserWorker::on_tasks(const proto::Tasks& m) {
+  // proto/ checked every item (a member's rank is below its size >= 2).
+  for (const proto::TaskItem& t : m.items) {
+    if (!t.member()) {
+      waiting_.push_back({t.id, std::string(t.input)});
+      continue;
+    }
+    // The ranks on browsers, which open DataChannels to each other.
+    std::set<int> browsers;
+    for (int r : t.browsers)
+      if (r != t.rank) browsers.insert(r);
+    members_.submit(t.id, t.group, t.rank, t.size, std::string(t.input), std::move(browsers));
+    report("working");
+  }
+  schedule_run(0);
+}
+
+void BrowserWorker::on_campaign(const proto::CampaignBind& m) {
+  campaign_ = m.campaign;
+  campaign_name_ = m.name;
+  kernel_sha_ = m.kernel;
+  static_ = std::string(m.static_data);
   kernel_ready_ = false;
   members_.set_kernel(false);
   if (js_kernel_cached(kernel_sha_.c_str())) return use_kernel("");
-  send(mp::MapBuilder().str("t", "fetch").str("kernel", kernel_sha_).done());
+  send(proto::encode(proto::Fetch{kernel_sha_}));
   report("fetching", kernel_sha_.substr(0, 12));
 }
 
-void BrowserWorker::on_artifact(const mp::MapView& m) {
-  auto data = m.bytes("data");
-  if (!data.ok()) return lost("artifact without data");
-  if (sha256_hex(*data) != kernel_sha_)
+void BrowserWorker::on_artifact(const proto::Artifact& m) {
+  const std::string data(m.data);
+  if (sha256_hex(data) != kernel_sha_)
     return lost(fmt::format("kernel artifact does not match its sha256 {}", kernel_sha_));
-  use_kernel(*data);
+  use_kernel(data);
 }
 
 void BrowserWorker::use_kernel(const std::string& wasm) {
@@ -335,35 +324,33 @@ void BrowserWorker::run_batch() {
   schedule_run(worked * (100.0 / throttle_ - 1.0));
 }
 
+// One result item, encoded on its own: members_ (members_emscripten.h)
+// hands over its members' results this way too.
 std::string BrowserWorker::result_item(int64_t task, bool ok, const std::string& bytes, double ms) {
-  mp::MapBuilder item;
-  item.integer("task", task).real("ms", std::round(ms * 1000) / 1000);
-  if (ok && (bytes.empty() || mp::is_one_object(bytes)))
-    item.raw("output", bytes);
+  proto::ResultItem item;
+  item.task = task;
+  item.ms = std::round(ms * 1000) / 1000;
+  item.ok = ok;
+  if (ok)
+    item.output = bytes;  // one msgpack object, or the encoder makes it an error
   else
-    item.str("error", ok ? "kernel output is not one msgpack object" : bytes);
-  return item.done();
+    item.error = bytes;
+  return proto::encode_result_item(item);
 }
 
 void BrowserWorker::send_results(const std::vector<std::string>& items) {
   if (items.empty()) return;
-  std::string body;
-  mp::Packer(body).array(static_cast<uint32_t>(items.size()));
-  for (const std::string& item : items) body += item;
-  send(mp::MapBuilder().str("t", "results").raw("items", body).done());
+  send(proto::encode_results(items));
 }
 
 void BrowserWorker::pause() {
   if (paused_) return;
   paused_ = true;
   if (client_ && welcomed_) {
-    std::string ids;
-    mp::Packer pk(ids);
-    const std::vector<int64_t> held = members_.held();  // their runs end without an attempt
-    pk.array(static_cast<uint32_t>(waiting_.size() + held.size()));
-    for (const Task& t : waiting_) pk.integer(t.id);
-    for (int64_t id : held) pk.integer(id);
-    send(mp::MapBuilder().str("t", "bye").raw("returned", ids).done());
+    proto::Bye bye;
+    for (const Task& t : waiting_) bye.returned.push_back(t.id);
+    for (int64_t id : members_.held()) bye.returned.push_back(id);  // runs end without an attempt
+    send(proto::encode(bye));
   }
   waiting_.clear();
   members_.clear();

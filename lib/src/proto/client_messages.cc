@@ -163,7 +163,7 @@ Result<KernelList> kernel_list(Fields& f) {
   if (!f.ok()) return f.status();
   m.items.resize(raws.size());
   for (size_t i = 0; i < raws.size(); ++i) {
-    Fields k(raws[i], f.type(), f.element("items", i));
+    Fields k(raws[i], f, "items", i);
     read_sha(k, "sha256", m.items[i].sha256, Need::kRequired);
     k.text("name", m.items[i].name, kMaxName, Text::kName);
     k.text("platform", m.items[i].platform, kMaxName, Text::kToken);

@@ -117,28 +117,42 @@ std::string clean_text(std::string_view s, size_t max_bytes) {
 
 Fields::Fields(std::string_view bytes, std::string type, std::string at)
     : type_(std::move(type)), at_(std::move(at)) {
+  parse(bytes);
+}
+
+Fields::Fields(std::string_view bytes, const Fields& parent, std::string_view key, size_t index)
+    : parent_(&parent), key_(key), index_(index) {
+  parse(bytes);
+}
+
+void Fields::parse(std::string_view bytes) {
+  auto where = [this] {
+    const std::string path = at();
+    return path.empty() ? type() : type() + ": " + path;
+  };
   if (bytes.empty() || !mp::starts_map(static_cast<uint8_t>(bytes[0]))) {
-    status_ = Status::Invalid(fmt::format("{}{}expected a map, got {}", type_,
-                                          at_.empty() ? ": " : ": " + at_ + ": ", kind_of(bytes)));
+    status_ = Status::Invalid(fmt::format("{}: expected a map, got {}", where(), kind_of(bytes)));
     return;
   }
   auto map = mp::MapView::parse(bytes);
   if (!map.ok()) {
-    status_ = Status::Invalid(fmt::format("{}{}{}", type_, at_.empty() ? ": " : ": " + at_ + ": ",
-                                          map.status().message()));
+    status_ = Status::Invalid(fmt::format("{}: {}", where(), map.status().message()));
     return;
   }
   map_ = std::move(*map);
 }
 
-std::string Fields::element(std::string_view key, size_t i) const {
-  return fmt::format("{}{}{}[{}]", at_, at_.empty() ? "" : ".", key, i);
+std::string Fields::at() const {
+  if (!parent_) return at_;
+  const std::string up = parent_->at();
+  return fmt::format("{}{}{}[{}]", up, up.empty() ? "" : ".", key_, index_);
 }
 
 void Fields::fail(std::string_view key, std::string_view why) {
   if (!ok()) return;
-  status_ =
-      Status::Invalid(fmt::format("{}: {}{}{}: {}", type_, at_, at_.empty() ? "" : ".", key, why));
+  const std::string path = at();
+  status_ = Status::Invalid(
+      fmt::format("{}: {}{}{}: {}", type(), path, path.empty() ? "" : ".", key, why));
 }
 
 void Fields::wrong(std::string_view key, std::string_view expected, std::string_view raw) {
@@ -178,7 +192,7 @@ void Fields::integer(std::string_view key, int64_t& out, int64_t min, int64_t ma
     return fail(key,
                 fmt::format("{} is out of range ({} to {})",
                             be(reinterpret_cast<const uint8_t*>(raw.data()) + 1, 8), min, max));
-  if (!mp::decode_int(raw, v) || kind_of(raw) != "an integer") return wrong(key, "an integer", raw);
+  if (!mp::decode_int(raw, v)) return wrong(key, "an integer", raw);
   if (v < min || v > max)
     return fail(key, fmt::format("{} is out of range ({} to {})", v, min, max));
   out = v;
@@ -193,10 +207,8 @@ void Fields::integer(std::string_view key, int& out, int min, int max, Need need
 void Fields::number(std::string_view key, double& out, double min, double max, Need need) {
   const std::string_view raw = find(key, need);
   if (raw.empty()) return;
-  double v;
-  const std::string_view kind = kind_of(raw);
-  if ((kind != "an integer" && kind != "a float") || !mp::decode_double(raw, v))
-    return wrong(key, "a number", raw);
+  double v;  // decode_double takes integers and floats only
+  if (!mp::decode_double(raw, v)) return wrong(key, "a number", raw);
   if (!std::isfinite(v) || v < min || v > max)
     return fail(key, fmt::format("{:g} is out of range ({:g} to {:g})", v, min, max));
   out = v;
@@ -230,7 +242,7 @@ void Fields::array(std::string_view key, std::vector<std::string_view>& out, siz
                    Need need) {
   const std::string_view raw = find(key, need);
   if (raw.empty()) return;
-  if (kind_of(raw) != "an array" || !mp::decode_array(raw, out)) return wrong(key, "an array", raw);
+  if (!mp::decode_array(raw, out)) return wrong(key, "an array", raw);
   if (out.size() > max_items)
     fail(key, fmt::format("{} items is more than the limit ({})", out.size(), max_items));
 }
@@ -244,11 +256,11 @@ void Fields::integers(std::string_view key, std::vector<int64_t>& out, size_t ma
   out.reserve(raws.size());
   for (size_t i = 0; i < raws.size(); ++i) {
     int64_t v;
-    const std::string name = fmt::format("{}[{}]", key, i);
-    if (huge_uint(raws[i]) || !mp::decode_int(raws[i], v) || kind_of(raws[i]) != "an integer")
-      return wrong(name, "an integer", raws[i]);
+    if (!mp::decode_int(raws[i], v))
+      return wrong(fmt::format("{}[{}]", key, i), "an integer", raws[i]);
     if (v < min || v > max)
-      return fail(name, fmt::format("{} is out of range ({} to {})", v, min, max));
+      return fail(fmt::format("{}[{}]", key, i),
+                  fmt::format("{} is out of range ({} to {})", v, min, max));
     out.push_back(v);
   }
 }

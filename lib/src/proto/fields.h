@@ -54,6 +54,9 @@ class Fields {
   /// names the message in errors, `at` the map's path inside it ("" for
   /// the message itself, "items[3]" for an element).
   Fields(std::string_view bytes, std::string type, std::string at = "");
+  /// Element `index` of the array at `key` in `parent` (which must outlive
+  /// it); its path is built only for an error, so items cost no strings.
+  Fields(std::string_view bytes, const Fields& parent, std::string_view key, size_t index);
 
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
@@ -86,18 +89,23 @@ class Fields {
   void fail(std::string_view key, std::string_view why);
 
   /// The message type errors name; set_type() renames it once `t` is known.
-  const std::string& type() const { return type_; }
+  const std::string& type() const { return parent_ ? parent_->type() : type_; }
   void set_type(std::string type) { type_ = std::move(type); }
-  /// "items[3]" for element 3 of `key` here.
-  std::string element(std::string_view key, size_t i) const;
+  /// This map's path in the message: "" for the message, "items[3]", ...
+  std::string at() const;
 
  private:
   // The raw value at `key`, or empty (after an error if required) when absent.
   std::string_view find(std::string_view key, Need need);
   void wrong(std::string_view key, std::string_view expected, std::string_view raw);
 
+  void parse(std::string_view bytes);
+
   mp::MapView map_;
   std::string type_, at_;
+  const Fields* parent_ = nullptr;  // set for an array's element
+  std::string_view key_;            // ... the array's key in parent_
+  size_t index_ = 0;                // ... and the element's index
   Status status_;
 };
 

@@ -3,6 +3,9 @@
 // in the error; the limits are those of w/proto.h and w-protocol(7).
 #include "worker_messages.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "fields.h"
@@ -64,7 +67,7 @@ Result<Results> results(Fields& f) {
   if (!f.ok()) return f.status();
   m.items.resize(raws.size());
   for (size_t i = 0; i < raws.size(); ++i) {
-    Fields item(raws[i], f.type(), f.element("items", i));
+    Fields item(raws[i], f, "items", i);
     W_RETURN_IF_ERROR(result_item(item, m.items[i]));
   }
   return m;
@@ -147,7 +150,7 @@ Result<Tasks> tasks(Fields& f) {
   if (!f.ok()) return f.status();
   m.items.resize(raws.size());
   for (size_t i = 0; i < raws.size(); ++i) {
-    Fields item(raws[i], f.type(), f.element("items", i));
+    Fields item(raws[i], f, "items", i);
     W_RETURN_IF_ERROR(task_item(item, m.items[i]));
   }
   return m;
@@ -236,6 +239,8 @@ Result<Error> decode_error(std::string_view b) {
 // ---- encoders ----
 
 std::string encode(const WorkerHello& m) {
+  // A benchmark that went wrong (inf, NaN) must not get the worker refused.
+  const double score = std::isfinite(m.score) ? std::clamp(m.score, 0.0, kMaxScore) : 0.0;
   return mp::MapBuilder()
       .str("t", "hello")
       .integer("v", m.v)
@@ -243,8 +248,8 @@ std::string encode(const WorkerHello& m) {
       .str("name", m.name)
       .str("platform", m.platform)
       .integer("slots", m.slots)
-      .integer("memory", m.memory_mb)
-      .real("score", m.score)
+      .integer("memory", std::clamp<int64_t>(m.memory_mb, 0, kMaxMemoryMb))
+      .real("score", score)
       .boolean("coupled", m.coupled)
       .str("version", m.version)
       .str("key", m.key)

@@ -163,7 +163,7 @@ std::string PoolServer::status_message(const std::string& campaign) const {
     j["campaigns"] = only;
   }
   std::string body;
-  if (!mp::from_json(j.dump(), body).ok()) body = "\x80";  // JSON we wrote ourselves: never
+  if (!mp::from_json(dump(j), body).ok()) body = "\x80";  // JSON we wrote ourselves: never
   return proto::encode(proto::StatusAnswer{body});
 }
 

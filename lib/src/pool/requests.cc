@@ -120,16 +120,8 @@ Status PoolServer::on_results_query(net::ConnId id, const proto::ResultsQuery& m
   if (!rows.ok()) return rows.status();
   std::string items;
   mp::Packer pk(items);
-  for (const ResultRow& r : *rows) {
-    mp::MapBuilder rec;
-    rec.integer("task", r.task).integer("seq", r.seq).raw("input", r.input);
-    if (r.error.empty())
-      rec.raw("output", r.output);
-    else
-      rec.str("error", r.error);
-    rec.str("worker", r.worker).str("platform", r.platform).real("ms", r.ms);
-    pk.raw(rec.done());
-  }
+  for (const ResultRow& r : *rows)
+    proto::append(pk, {r.task, r.seq, r.input, r.output, r.error, r.worker, r.platform, r.ms});
   reply(id, proto::encode_results_page(static_cast<uint32_t>(rows->size()), items,
                                        m.since + static_cast<int64_t>(rows->size()),
                                        rows->empty() ? m.after : rows->back().row, c.complete()));

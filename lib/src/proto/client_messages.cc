@@ -347,6 +347,17 @@ std::string encode(const WorkersAnswer& m) {
   return mp::MapBuilder().str("t", "workers").raw("workers", m.workers).done();
 }
 
+void append(mp::Packer& items, const ResultRecord& r) {
+  mp::MapBuilder rec;
+  rec.integer("task", r.task).integer("seq", r.seq).raw("input", r.input);
+  if (r.error.empty())
+    rec.raw("output", r.output);
+  else
+    rec.str("error", clean_text(r.error, kMaxErrorText));
+  rec.str("worker", r.worker).str("platform", r.platform).real("ms", r.ms);
+  items.raw(rec.done());
+}
+
 std::string encode_results_page(uint32_t count, std::string_view packed_items, int64_t next,
                                 int64_t after, bool complete) {
   std::string items;

@@ -154,8 +154,19 @@ std::string encode(const ResultsPage& m);
 std::string encode(const Ok& m);
 std::string encode(const KernelList& m);
 
-/// Builds a `results` page record by record (the records are msgpack maps
-/// the caller packs).
+/// One record of a results page, as `wpool results` prints it.
+struct ResultRecord {
+  int64_t task = 0, seq = 0;
+  std::string_view input;   ///< the dataset (msgpack)
+  std::string_view output;  ///< msgpack, when error is empty; empty = nil
+  std::string_view error;   ///< non-empty: the task failed
+  std::string_view worker, platform;
+  double ms = 0;
+};
+/// Appends one record (a msgpack map) to a page's items.
+void append(mp::Packer& items, const ResultRecord& r);
+
+/// A `results` page of `count` records already appended to `packed_items`.
 std::string encode_results_page(uint32_t count, std::string_view packed_items, int64_t next,
                                 int64_t after, bool complete);
 

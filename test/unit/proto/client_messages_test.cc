@@ -160,6 +160,24 @@ TEST_CASE("pool to client: answers are checked before use") {
       {{"t", "kernels"},
        {"items", {{{"sha256", kSha}, {"name", "k"}, {"platform", "wasm32"}, {"size", 1}}}}},
       {{"items", {"array"}, true}, {"items/0/sha256", {}, true}, {"items/0/size", {"int"}}});
+  // A page of records: outputs pass through, a stored error that is not
+  // UTF-8 (from an older pool) is cleaned on the way out.
+  std::string items;
+  w::mp::Packer pk(items);
+  const std::string in = pack({{"x", 1}}), out = pack({{"y", 2}});
+  append(pk, {1, 0, in, out, "", "w1", "linux-x86_64", 1.5});
+  append(pk, {2, 1, in, "", "bad \xff", "w1", "linux-x86_64", 0});
+  auto page = decode_results_page(encode_results_page(2, items, 2, 9, true));
+  REQUIRE(page.ok());
+  REQUIRE(page->items.size() == 2);
+  CHECK(page->after == 9);
+  CHECK(page->complete);
+  const Json first = Json::from_msgpack(page->items[0]);
+  CHECK(first["output"] == Json({{"y", 2}}));
+  CHECK(first["worker"] == "w1");
+  const Json second = Json::from_msgpack(page->items[1]);
+  CHECK(second["error"] == "bad \xef\xbf\xbd");
+  CHECK_FALSE(second.contains("output"));
   CHECK(decode_ok(encode(Ok{})).ok());
   CHECK_FALSE(decode_ok(encode(Ack{1, 1})).ok());
 }

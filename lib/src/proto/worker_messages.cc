@@ -95,7 +95,7 @@ Result<Bye> bye(Fields& f) {
 Result<Welcome> welcome(Fields& f) {
   Welcome m;
   f.integer("v", m.v, 0, INT32_MAX, Need::kRequired);
-  f.text("id", m.id, kMaxName + 16, Text::kName);
+  f.text("id", m.id, kMaxName + 32, Text::kName);  // the pool may add "-<n>" or "#<n>"
   f.integer("heartbeat_ms", m.heartbeat_ms, 0, kMaxHeartbeatMs);
   f.text("sig", m.sig, kMaxUrl);
   return finish(f, std::move(m));

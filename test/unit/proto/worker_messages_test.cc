@@ -210,6 +210,10 @@ TEST_CASE("pool to worker: welcome, campaign, artifact, abort, error are checked
   check_fields(status_of(decode_error), "error",
                {{"t", "error"}, {"code", "denied"}, {"message", "no"}},
                {{"code", {"string"}, false, {"not a token"}}, {"message", {"string"}}});
+  // The pool names a worker "<name>-<connection>", or appends "#<connection>".
+  Welcome long_id;
+  long_id.id = std::string(kMaxName, 'n') + "-18446744073709551615";
+  CHECK(decode_welcome(encode(long_id)).ok());
   auto c = decode_campaign(encode(CampaignBind{3, "c", kSha, {}, 1000, 1}));
   REQUIRE(c.ok());
   CHECK(c->static_data.empty());

@@ -55,13 +55,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(again.ok(), "an encoded request does not decode");
     check(encoded(*again) == once, "encode . decode is not a fixed point");
   }
-  answer(decode_kernel_stored, bytes);
-  answer(decode_opened, bytes);
-  answer(decode_ack, bytes);
-  answer(decode_status_answer, bytes);
-  answer(decode_workers_answer, bytes);
-  answer(decode_results_page, bytes);
-  answer(decode_kernel_list, bytes);
+  answer<KernelStored>(decode_kernel_stored, bytes);
+  answer<Opened>(decode_opened, bytes);
+  answer<Ack>(decode_ack, bytes);
+  answer<StatusAnswer>(decode_status_answer, bytes);
+  answer<WorkersAnswer>(decode_workers_answer, bytes);
+  answer<ResultsPage>(decode_results_page, bytes);
+  answer<KernelList>(decode_kernel_list, bytes);
   return 0;
 }
 

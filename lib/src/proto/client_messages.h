@@ -75,14 +75,22 @@ using FromClient = std::variant<ClientHello, KernelPut, Open, Datasets, StatusQu
 
 /// The message's type, then its decoder. An unknown `t` is an error.
 Result<FromClient> decode_from_client(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_from_client);
 
 Result<ClientHello> decode_client_hello(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_client_hello);
 Result<KernelPut> decode_kernel_put(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_kernel_put);
 Result<Open> decode_open(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_open);
 Result<Datasets> decode_datasets(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_datasets);
 Result<StatusQuery> decode_status_query(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_status_query);
 Result<ResultsQuery> decode_results_query(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_results_query);
 Result<Control> decode_control(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_control);
 
 std::string encode(const ClientHello& m);
 std::string encode(const KernelPut& m);
@@ -137,13 +145,21 @@ struct KernelList {
 };
 
 Result<KernelStored> decode_kernel_stored(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_kernel_stored);
 Result<Opened> decode_opened(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_opened);
 Result<Ack> decode_ack(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_ack);
 Result<StatusAnswer> decode_status_answer(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_status_answer);
 Result<WorkersAnswer> decode_workers_answer(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_workers_answer);
 Result<ResultsPage> decode_results_page(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_results_page);
 Result<Ok> decode_ok(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_ok);
 Result<KernelList> decode_kernel_list(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_kernel_list);
 
 std::string encode(const KernelStored& m);
 std::string encode(const Opened& m);

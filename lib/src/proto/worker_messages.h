@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -25,6 +26,14 @@
 #include "w/status.h"
 
 namespace w::proto {
+
+/// Decoded structs hold views into the bytes they came from: decoding a
+/// temporary std::string would leave them dangling, so it does not compile.
+template <class T>
+concept TemporaryString = std::is_same_v<T, std::string>;
+#define W_PROTO_NOT_FROM_TEMPORARY(decoder) \
+  template <TemporaryString T>              \
+  void decoder(T&&) = delete
 
 // ---- worker -> pool ----
 
@@ -74,12 +83,18 @@ using FromWorker = std::variant<WorkerHello, Results, Heartbeat, Checkpoint, Fet
 
 /// The message's type, then its decoder. An unknown `t` is an error.
 Result<FromWorker> decode_from_worker(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_from_worker);
 
 Result<WorkerHello> decode_worker_hello(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_worker_hello);
 Result<Results> decode_results(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_results);
 Result<Checkpoint> decode_checkpoint(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_checkpoint);
 Result<Fetch> decode_fetch(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_fetch);
 Result<Bye> decode_bye(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_bye);
 
 std::string encode(const WorkerHello& m);
 /// Error texts are cleaned (valid UTF-8, at most kMaxErrorText bytes), and
@@ -149,13 +164,20 @@ struct Unknown {
 using ToWorker = std::variant<Welcome, CampaignBind, Artifact, Tasks, Abort, Error, Drain, Unknown>;
 
 Result<ToWorker> decode_to_worker(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_to_worker);
 
 Result<Welcome> decode_welcome(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_welcome);
 Result<CampaignBind> decode_campaign(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_campaign);
 Result<Artifact> decode_artifact(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_artifact);
 Result<Tasks> decode_tasks(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_tasks);
 Result<Abort> decode_abort(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_abort);
 Result<Error> decode_error(std::string_view bytes);
+W_PROTO_NOT_FROM_TEMPORARY(decode_error);
 
 std::string encode(const Welcome& m);
 std::string encode(const CampaignBind& m);

@@ -21,13 +21,13 @@ Json open_json() {
 
 TEST_CASE("client hello and kernel_put: every field is checked and named") {
   // A client hello's version and credentials; an upload's bin data and names.
-  check_fields(status_of(decode_client_hello), "hello",
+  check_fields(W_STATUS_OF(decode_client_hello), "hello",
                {{"t", "hello"}, {"v", 1}, {"role", "client"}, {"key", ""}, {"cap", "c"}},
                {{"v", {}, true, {0, 2}},
                 {"role", {"string"}, false, {"a b"}},
                 {"key", {"string"}},
                 {"cap", {"string"}, false, {std::string(kMaxCredential + 1, 'c')}}});
-  check_fields(status_of(decode_kernel_put), "kernel_put",
+  check_fields(W_STATUS_OF(decode_kernel_put), "kernel_put",
                {{"t", "kernel_put"},
                 {"name", "k.so"},
                 {"platform", "linux-x86_64"},
@@ -41,7 +41,7 @@ TEST_CASE("client hello and kernel_put: every field is checked and named") {
 
 TEST_CASE("open: every setting is checked against its range") {
   // replicas 1..16, quorum 0..replicas, group 1..1024 and not with replicas.
-  check_fields(status_of(decode_open), "open", open_json(),
+  check_fields(W_STATUS_OF(decode_open), "open", open_json(),
                {{"name", {"string"}, true, {""}},
                 {"kernel", {}, false, {std::string(64, 'B')}},
                 {"kernel_wasm", {}, false, {"abc"}},
@@ -54,7 +54,7 @@ TEST_CASE("open: every setting is checked against its range") {
                 {"once_key", {"string"}}});
   Json coupled = open_json();
   coupled["group"] = 4;
-  auto r = decode_open(pack(coupled));
+  auto r = decode_open(kept(pack(coupled)));
   CHECK(r.status().message() == "open: group: a coupled campaign (group) cannot have replicas");
 }
 
@@ -71,7 +71,7 @@ TEST_CASE("open: what a submit sends comes back as sent") {
   o.quorum = 0;
   o.priority = -4;
   o.once_key = "nightly";
-  auto r = decode_open(encode(o));
+  auto r = decode_open(kept(encode(o)));
   REQUIRE(r.ok());
   CHECK(r->name == "c");
   CHECK(r->kernel == kSha);
@@ -84,7 +84,7 @@ TEST_CASE("open: what a submit sends comes back as sent") {
   CHECK(r->once_key == "nightly");
   Open no_static;
   no_static.name = "d";
-  auto n = decode_open(encode(no_static));
+  auto n = decode_open(kept(encode(no_static)));
   REQUIRE(n.ok());
   CHECK(n->static_data.empty());  // nil is none
 }
@@ -92,57 +92,57 @@ TEST_CASE("open: what a submit sends comes back as sent") {
 TEST_CASE("datasets, status, results and control: fields checked and named") {
   // Every dataset is a map; results pages are bounded; actions are a list.
   check_fields(
-      status_of(decode_datasets), "datasets",
+      W_STATUS_OF(decode_datasets), "datasets",
       {{"t", "datasets"}, {"campaign", 1}, {"items", {{{"x", 1}}, {{"x", 2}}}}},
       {{"campaign", {"int"}, true, {0}}, {"items", {"array"}, true}, {"items/1", {"map"}}});
-  check_fields(status_of(decode_status_query), "status", {{"t", "status"}, {"campaign", "c"}},
+  check_fields(W_STATUS_OF(decode_status_query), "status", {{"t", "status"}, {"campaign", "c"}},
                {{"campaign", {"string"}}});
-  check_fields(status_of(decode_results_query), "results",
+  check_fields(W_STATUS_OF(decode_results_query), "results",
                {{"t", "results"}, {"campaign", "c"}, {"since", 0}, {"limit", 10}, {"after", -1}},
                {{"campaign", {"string"}, true},
                 {"since", {"int"}},
                 {"limit", {"int"}, false, {0, kMaxResultsPage + 1}},
                 {"after", {"int"}, false, {-2}}});
-  check_fields(status_of(decode_control), "control",
+  check_fields(W_STATUS_OF(decode_control), "control",
                {{"t", "control"}, {"action", "pause"}, {"campaign", "c"}},
                {{"action", {}, true, {"explode"}}, {"campaign", {"string"}, true}});
 }
 
 TEST_CASE("decode_from_client: each request reaches its struct") {
   // Requests without fields decode too; unknown types are refused naming t.
-  CHECK(std::holds_alternative<WorkersQuery>(*decode_from_client(encode(WorkersQuery{}))));
-  CHECK(std::holds_alternative<KernelsQuery>(*decode_from_client(encode(KernelsQuery{}))));
-  CHECK(std::holds_alternative<Control>(*decode_from_client(encode(Control{"delete", "c"}))));
-  auto q = decode_from_client(encode(ResultsQuery{"c", 10, 50, 77}));
+  CHECK(std::holds_alternative<WorkersQuery>(*decode_from_client(kept(encode(WorkersQuery{})))));
+  CHECK(std::holds_alternative<KernelsQuery>(*decode_from_client(kept(encode(KernelsQuery{})))));
+  CHECK(std::holds_alternative<Control>(*decode_from_client(kept(encode(Control{"delete", "c"})))));
+  auto q = decode_from_client(kept(encode(ResultsQuery{"c", 10, 50, 77})));
   REQUIRE(q.ok());
   CHECK(std::get<ResultsQuery>(*q).after == 77);
   CHECK(std::get<ResultsQuery>(*q).limit == 50);
-  auto d = decode_from_client(encode_datasets(2, 2, pack({{"a", 1}}) + pack({{"b", 2}})));
+  auto d = decode_from_client(kept(encode_datasets(2, 2, pack({{"a", 1}}) + pack({{"b", 2}}))));
   REQUIRE(d.ok());
   CHECK(std::get<Datasets>(*d).items.size() == 2);
-  CHECK(decode_from_client(pack({{"t", "drop_tables"}})).status().message() ==
+  CHECK(decode_from_client(kept(pack({{"t", "drop_tables"}}))).status().message() ==
         "message: t: unknown message type 'drop_tables'");
 }
 
 TEST_CASE("pool to client: answers are checked before use") {
   // The client reads the pool's answers through decoders as well.
-  auto opened = decode_opened(encode(Opened{3, 10, true}));
+  auto opened = decode_opened(kept(encode(Opened{3, 10, true})));
   REQUIRE(opened.ok());
   CHECK(opened->campaign == 3);
   CHECK(opened->next_seq == 10);
   CHECK(opened->skip);
-  check_fields(status_of(decode_opened), "opened",
+  check_fields(W_STATUS_OF(decode_opened), "opened",
                {{"t", "opened"}, {"campaign", 3}, {"next_seq", 0}, {"skip", false}},
                {{"campaign", {"int"}, true, {0}}, {"next_seq", {"int"}}, {"skip", {"bool"}}});
-  check_fields(status_of(decode_ack), "ack", {{"t", "ack"}, {"count", 2}, {"total", 5}},
+  check_fields(W_STATUS_OF(decode_ack), "ack", {{"t", "ack"}, {"count", 2}, {"total", 5}},
                {{"count", {"int"}, true}, {"total", {"int"}, true}});
-  check_fields(status_of(decode_kernel_stored), "kernel", {{"t", "kernel"}, {"sha256", kSha}},
+  check_fields(W_STATUS_OF(decode_kernel_stored), "kernel", {{"t", "kernel"}, {"sha256", kSha}},
                {{"sha256", {}, true}});
-  check_fields(status_of(decode_status_answer), "status",
+  check_fields(W_STATUS_OF(decode_status_answer), "status",
                {{"t", "status"}, {"status", {{"campaigns", Json::array()}}}},
                {{"status", {"map"}, true}});
   check_fields(
-      status_of(decode_results_page), "results",
+      W_STATUS_OF(decode_results_page), "results",
       {{"t", "results"}, {"items", {{{"task", 1}}}}, {"next", 1}, {"after", 4}, {"complete", true}},
       {{"items", {"array"}, true},
        {"items/0", {"map"}},
@@ -151,12 +151,12 @@ TEST_CASE("pool to client: answers are checked before use") {
        {"complete", {"bool"}}});
   KernelList list;
   list.items.push_back({kSha, "k.so", "linux-x86_64", 100});
-  auto k = decode_kernel_list(encode(list));
+  auto k = decode_kernel_list(kept(encode(list)));
   REQUIRE(k.ok());
   REQUIRE(k->items.size() == 1);
   CHECK(k->items[0].size == 100);
   check_fields(
-      status_of(decode_kernel_list), "kernels",
+      W_STATUS_OF(decode_kernel_list), "kernels",
       {{"t", "kernels"},
        {"items", {{{"sha256", kSha}, {"name", "k"}, {"platform", "wasm32"}, {"size", 1}}}}},
       {{"items", {"array"}, true}, {"items/0/sha256", {}, true}, {"items/0/size", {"int"}}});
@@ -167,7 +167,7 @@ TEST_CASE("pool to client: answers are checked before use") {
   const std::string in = pack({{"x", 1}}), out = pack({{"y", 2}});
   append(pk, {1, 0, in, out, "", "w1", "linux-x86_64", 1.5});
   append(pk, {2, 1, in, "", "bad \xff", "w1", "linux-x86_64", 0});
-  auto page = decode_results_page(encode_results_page(2, items, 2, 9, true));
+  auto page = decode_results_page(kept(encode_results_page(2, items, 2, 9, true)));
   REQUIRE(page.ok());
   REQUIRE(page->items.size() == 2);
   CHECK(page->after == 9);
@@ -178,6 +178,6 @@ TEST_CASE("pool to client: answers are checked before use") {
   const Json second = Json::from_msgpack(page->items[1]);
   CHECK(second["error"] == "bad \xef\xbf\xbd");
   CHECK_FALSE(second.contains("output"));
-  CHECK(decode_ok(encode(Ok{})).ok());
-  CHECK_FALSE(decode_ok(encode(Ack{1, 1})).ok());
+  CHECK(decode_ok(kept(encode(Ok{}))).ok());
+  CHECK_FALSE(decode_ok(kept(encode(Ack{1, 1}))).ok());
 }

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <deque>
 #include <functional>
 #include <string>
 #include <vector>
@@ -114,9 +115,14 @@ inline void check_fields(const Decode& decode, const std::string& type, const Js
   }
 }
 
-template <class T>
-Decode status_of(Result<T> (*decode)(std::string_view)) {
-  return [decode](std::string_view bytes) { return decode(bytes).status(); };
+/// A decoder as a Decode (an overload set cannot be passed as a pointer).
+#define W_STATUS_OF(decoder) [](std::string_view bytes) { return decoder(bytes).status(); }
+
+/// Keeps `bytes` for the rest of the run: decoded structs view into the
+/// bytes they came from, and decoders refuse a temporary std::string.
+inline const std::string& kept(std::string bytes) {
+  static std::deque<std::string> store;
+  return store.emplace_back(std::move(bytes));
 }
 
 }  // namespace w::proto::test

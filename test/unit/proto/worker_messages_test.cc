@@ -30,7 +30,7 @@ Json hello_json() {
 
 TEST_CASE("worker hello: every field is checked and named") {
   // Each field of hello with each wrong type, missing or out of range.
-  check_fields(status_of(decode_worker_hello), "hello", hello_json(),
+  check_fields(W_STATUS_OF(decode_worker_hello), "hello", hello_json(),
                {{"t", {}, true},
                 {"v", {}, true, {2, 0}},
                 {"id", {"string"}, false, {"a\x01", std::string(300, 'x'), "\xff"}},
@@ -47,7 +47,7 @@ TEST_CASE("worker hello: every field is checked and named") {
 
 TEST_CASE("worker hello: defaults for absent fields, values as sent") {
   // A minimal hello takes the protocol's defaults; a full one round-trips.
-  auto min = decode_worker_hello(pack({{"t", "hello"}, {"v", 1}}));
+  auto min = decode_worker_hello(kept(pack({{"t", "hello"}, {"v", 1}})));
   REQUIRE(min.ok());
   CHECK(min->name == "worker");
   CHECK(min->platform == "linux-x86_64");
@@ -65,7 +65,7 @@ TEST_CASE("worker hello: defaults for absent fields, values as sent") {
   h.version = "9";
   h.key = "k";
   h.cap = "c";
-  auto back = decode_worker_hello(encode(h));
+  auto back = decode_worker_hello(kept(encode(h)));
   REQUIRE(back.ok());
   CHECK(back->id == "x-1");
   CHECK(back->platform == "wasm32");
@@ -79,8 +79,8 @@ TEST_CASE("worker hello: defaults for absent fields, values as sent") {
 
 TEST_CASE("results: an integer error is refused, naming the item and field") {
   // The message that crashed a release wpool: {"error": 5} in an item.
-  auto r = decode_results(
-      pack({{"t", "results"}, {"items", {{{"task", 9}, {"ms", 1}}, {{"task", 7}, {"error", 5}}}}}));
+  auto r = decode_results(kept(pack(
+      {{"t", "results"}, {"items", {{{"task", 9}, {"ms", 1}}, {{"task", 7}, {"error", 5}}}}})));
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().message() == "results: items[1].error: expected a string, got an integer");
 }
@@ -88,26 +88,26 @@ TEST_CASE("results: an integer error is refused, naming the item and field") {
 TEST_CASE("results: every field of an item is checked and named") {
   // Output may be anything (a kernel's result); every other field is typed.
   const Json ok_item = {{"task", 3}, {"output", {{"y", 1}}}, {"ms", 1.25}};
-  check_fields(status_of(decode_results), "results", {{"t", "results"}, {"items", {ok_item}}},
+  check_fields(W_STATUS_OF(decode_results), "results", {{"t", "results"}, {"items", {ok_item}}},
                {{"items", {"array"}, true},
                 {"items/0", {"map"}},
                 {"items/0/task", {"int"}, true, {0}},
                 {"items/0/ms", {"int", "float"}, false, {-1.0, 1e13}},
                 {"items/0/rank", {"int"}, false, {kMaxGroup}},
                 {"items/0/group", {"string"}, false, {"g 1", std::string(65, 'g')}}});
-  check_fields(status_of(decode_results), "results",
+  check_fields(W_STATUS_OF(decode_results), "results",
                {{"t", "results"}, {"items", {{{"task", 3}, {"error", "boom"}}}}},
                {{"items/0/error", {"string"}, false, {"\xc3\x28", std::string(70000, 'e')}}});
 }
 
 TEST_CASE("results: items decode to what the worker meant") {
   // ok with an output, a failure with its error, a member with rank and group.
-  auto r = decode_results(pack({{"t", "results"},
-                                {"items",
-                                 {{{"task", 1}, {"output", {{"y", 2}}}, {"ms", 2}},
-                                  {{"task", 2}, {"error", "boom"}, {"ms", 0.5}},
-                                  {{"task", 3}, {"rank", 1}, {"group", "g3a1xabc"}},
-                                  {{"task", 4}}}}}));
+  auto r = decode_results(kept(pack({{"t", "results"},
+                                     {"items",
+                                      {{{"task", 1}, {"output", {{"y", 2}}}, {"ms", 2}},
+                                       {{"task", 2}, {"error", "boom"}, {"ms", 0.5}},
+                                       {{"task", 3}, {"rank", 1}, {"group", "g3a1xabc"}},
+                                       {{"task", 4}}}}})));
   REQUIRE(r.ok());
   REQUIRE(r->items.size() == 4);
   CHECK(r->items[0].ok);
@@ -130,7 +130,7 @@ TEST_CASE("results: the encoder makes what the decoder accepts") {
   m.items.push_back({1, true, bad_output, "", 1.5, std::nullopt, ""});
   m.items.push_back({2, false, {}, "bad \xff byte", 0, 2, "g2a1x"});
   m.items.push_back({3, false, {}, std::string(kMaxErrorText + 10, 'e'), 0, std::nullopt, ""});
-  auto r = decode_results(encode(m));
+  auto r = decode_results(kept(encode(m)));
   REQUIRE(r.ok());
   CHECK_FALSE(r->items[0].ok);
   CHECK(r->items[0].error == "kernel output is not one msgpack object");
@@ -141,17 +141,17 @@ TEST_CASE("results: the encoder makes what the decoder accepts") {
 
 TEST_CASE("checkpoint, fetch and bye: every field is checked and named") {
   // data must be bin (not a string), kernel a sha256, returned task ids.
-  check_fields(status_of(decode_checkpoint), "checkpoint",
+  check_fields(W_STATUS_OF(decode_checkpoint), "checkpoint",
                {{"t", "checkpoint"}, {"task", 5}, {"data", bin({1, 2, 3})}},
                {{"task", {"int"}, true, {0}}, {"data", {"bin"}, true}});
-  check_fields(status_of(decode_fetch), "fetch", {{"t", "fetch"}, {"kernel", kSha}},
+  check_fields(W_STATUS_OF(decode_fetch), "fetch", {{"t", "fetch"}, {"kernel", kSha}},
                {{"kernel", {}, true, {std::string(64, 'A'), "../../etc/passwd", ""}}});
-  check_fields(status_of(decode_bye), "bye", {{"t", "bye"}, {"returned", {4, 5}}},
+  check_fields(W_STATUS_OF(decode_bye), "bye", {{"t", "bye"}, {"returned", {4, 5}}},
                {{"returned", {"array"}}, {"returned/1", {"int"}, false, {0}}});
-  auto bye = decode_bye(encode(Bye{{1, 2, 3}}));
+  auto bye = decode_bye(kept(encode(Bye{{1, 2, 3}})));
   REQUIRE(bye.ok());
   CHECK(bye->returned == std::vector<int64_t>{1, 2, 3});
-  auto cp = decode_checkpoint(encode(Checkpoint{7, std::string_view("\0s", 2)}));
+  auto cp = decode_checkpoint(kept(encode(Checkpoint{7, std::string_view("\0s", 2)})));
   REQUIRE(cp.ok());
   CHECK(cp->task == 7);
   CHECK(cp->data == std::string_view("\0s", 2));
@@ -159,20 +159,21 @@ TEST_CASE("checkpoint, fetch and bye: every field is checked and named") {
 
 TEST_CASE("decode_from_worker: the type first, then its decoder") {
   // Each worker message reaches its struct; anything else is refused with `t` named.
-  CHECK(std::holds_alternative<Heartbeat>(*decode_from_worker(pack({{"t", "heartbeat"}}))));
+  CHECK(std::holds_alternative<Heartbeat>(*decode_from_worker(kept(pack({{"t", "heartbeat"}})))));
   CHECK(std::holds_alternative<Results>(
-      *decode_from_worker(pack({{"t", "results"}, {"items", Json::array()}}))));
-  CHECK(std::holds_alternative<WorkerHello>(*decode_from_worker(pack({{"t", "hello"}, {"v", 1}}))));
-  auto unknown = decode_from_worker(pack({{"t", "nope"}}));
+      *decode_from_worker(kept(pack({{"t", "results"}, {"items", Json::array()}})))));
+  CHECK(std::holds_alternative<WorkerHello>(
+      *decode_from_worker(kept(pack({{"t", "hello"}, {"v", 1}})))));
+  auto unknown = decode_from_worker(kept(pack({{"t", "nope"}})));
   CHECK(unknown.status().message() == "message: t: unknown message type 'nope'");
   for (auto& [kind, value] : wrong_values()) {
     if (kind == "string") continue;
     INFO(kind);
-    auto r = decode_from_worker(pack({{"t", value}}));
+    auto r = decode_from_worker(kept(pack({{"t", value}})));
     CHECK_THAT(r.status().message(), Catch::StartsWith("message: t: expected a string, got"));
   }
-  CHECK(decode_from_worker(pack(Json::object())).status().message() == "message: t: missing");
-  CHECK(decode_from_worker(pack(7)).status().message() ==
+  CHECK(decode_from_worker(kept(pack(Json::object()))).status().message() == "message: t: missing");
+  CHECK(decode_from_worker(kept(pack(7))).status().message() ==
         "message: expected a map, got an integer");
   CHECK(decode_from_worker("\x81\xa1t").status().message() ==
         "message: not one well-formed msgpack object");
@@ -182,13 +183,13 @@ TEST_CASE("decode_from_worker: the type first, then its decoder") {
 
 TEST_CASE("pool to worker: welcome, campaign, artifact, abort, error are checked") {
   // What a worker reads from a pool is checked like what the pool reads.
-  check_fields(status_of(decode_welcome), "welcome",
+  check_fields(W_STATUS_OF(decode_welcome), "welcome",
                {{"t", "welcome"}, {"v", 1}, {"id", "w-1"}, {"heartbeat_ms", 5000}, {"sig", ""}},
                {{"v", {"int"}, true},
                 {"id", {"string"}},
                 {"heartbeat_ms", {"int"}, false, {86400001}},
                 {"sig", {"string"}}});
-  check_fields(status_of(decode_campaign), "campaign",
+  check_fields(W_STATUS_OF(decode_campaign), "campaign",
                {{"t", "campaign"},
                 {"campaign", 3},
                 {"name", "c"},
@@ -201,20 +202,20 @@ TEST_CASE("pool to worker: welcome, campaign, artifact, abort, error are checked
                 {"kernel", {}, true, {"../../../tmp/x"}},
                 {"timeout_ms", {"int"}, false, {kMaxTimeoutMs + 1}},
                 {"group", {"int"}, false, {0, kMaxGroup + 1}}});
-  check_fields(status_of(decode_artifact), "artifact",
+  check_fields(W_STATUS_OF(decode_artifact), "artifact",
                {{"t", "artifact"}, {"kernel", kSha}, {"data", bin({0x7f})}},
                {{"kernel", {}, true}, {"data", {"bin"}, true}});
-  check_fields(status_of(decode_abort), "abort",
+  check_fields(W_STATUS_OF(decode_abort), "abort",
                {{"t", "abort"}, {"group", "g1a1xab"}, {"reason", "r"}},
                {{"group", {"string"}, true, {"g/1"}}, {"reason", {"string"}}});
-  check_fields(status_of(decode_error), "error",
+  check_fields(W_STATUS_OF(decode_error), "error",
                {{"t", "error"}, {"code", "denied"}, {"message", "no"}},
                {{"code", {"string"}, false, {"not a token"}}, {"message", {"string"}}});
   // The pool names a worker "<name>-<connection>", or appends "#<connection>".
   Welcome long_id;
   long_id.id = std::string(kMaxName, 'n') + "-18446744073709551615";
-  CHECK(decode_welcome(encode(long_id)).ok());
-  auto c = decode_campaign(encode(CampaignBind{3, "c", kSha, {}, 1000, 1}));
+  CHECK(decode_welcome(kept(encode(long_id))).ok());
+  auto c = decode_campaign(kept(encode(CampaignBind{3, "c", kSha, {}, 1000, 1})));
   REQUIRE(c.ok());
   CHECK(c->static_data.empty());
   CHECK(c->group == 1);
@@ -224,7 +225,7 @@ TEST_CASE("tasks: items, members and checkpoints are checked") {
   // A member's rank must be below its size; browsers are ranks of the run.
   const Json item = {{"id", 4},   {"seq", 0},  {"input", {{"x", 1}}}, {"group", "g4a1xq"},
                      {"rank", 1}, {"size", 2}, {"browsers", {0, 1}}};
-  check_fields(status_of(decode_tasks), "tasks",
+  check_fields(W_STATUS_OF(decode_tasks), "tasks",
                {{"t", "tasks"}, {"campaign", 1}, {"items", {item}}},
                {{"campaign", {"int"}, true, {0}},
                 {"items", {"array"}, true},
@@ -237,7 +238,7 @@ TEST_CASE("tasks: items, members and checkpoints are checked") {
                 {"items/0/browsers/1", {"int"}, false, {2}}});
   Json plain = {{"id", 4}, {"input", {{"x", 1}}}, {"checkpoint", bin({9})}};
   check_fields(
-      status_of(decode_tasks), "tasks", {{"t", "tasks"}, {"campaign", 1}, {"items", {plain}}},
+      W_STATUS_OF(decode_tasks), "tasks", {{"t", "tasks"}, {"campaign", 1}, {"items", {plain}}},
       {{"items/0/input",
         {"string", "int", "float", "bool", "nil", "array", "map", "bin", "huge", "negative"},
         true},
@@ -258,7 +259,7 @@ TEST_CASE("tasks: the builder's message decodes to the items given") {
   m.browsers = {0, 1};
   b.add(m);
   CHECK(b.size() == 2);
-  auto t = decode_tasks(b.done());
+  auto t = decode_tasks(kept(b.done()));
   REQUIRE(t.ok());
   CHECK(t->campaign == 9);
   REQUIRE(t->items.size() == 2);
@@ -273,15 +274,15 @@ TEST_CASE("tasks: the builder's message decodes to the items given") {
 
 TEST_CASE("decode_to_worker: unknown types pass as Unknown") {
   // A newer pool may send more; the worker ignores what it does not know.
-  auto u = decode_to_worker(pack({{"t", "newer_thing"}, {"x", 1}}));
+  auto u = decode_to_worker(kept(pack({{"t", "newer_thing"}, {"x", 1}})));
   REQUIRE(u.ok());
   REQUIRE(std::holds_alternative<Unknown>(*u));
   CHECK(std::get<Unknown>(*u).type == "newer_thing");
-  CHECK(std::holds_alternative<Drain>(*decode_to_worker(encode(Drain{}))));
-  auto e = decode_to_worker(encode(Error{"", "refused"}));
+  CHECK(std::holds_alternative<Drain>(*decode_to_worker(kept(encode(Drain{})))));
+  auto e = decode_to_worker(kept(encode(Error{"", "refused"})));
   REQUIRE(e.ok());
   CHECK(std::get<Error>(*e).message == "refused");
-  auto w = decode_to_worker(encode(Welcome{}));
+  auto w = decode_to_worker(kept(encode(Welcome{})));
   REQUIRE(w.ok());
   CHECK(std::get<Welcome>(*w).v == kProtocolVersion);
 }

@@ -118,10 +118,12 @@ if(W_EMCC AND W_EMXX)
     ${w_lib}/util/sha256_emscripten.cc
     ${w_lib}/stream/msgpack.cc
     ${w_lib}/stream/map_view.cc
+    ${w_lib}/proto/fields.cc
+    ${w_lib}/proto/worker_messages.cc
     ${w_lib}/status/status.cc
     ${w_lib}/diag/diag.cc)
   file(GLOB w_wrun_headers ${PROJECT_SOURCE_DIR}/lib/include/w/*.h ${w_lib}/net/*.h
-       ${w_lib}/worker/*.h)
+       ${w_lib}/worker/*.h ${w_lib}/proto/*.h)
   set(w_wrun_js ${W_WWW_DIR}/wrun.js)
   set(w_wrun_objects)
   foreach(src ${w_wrun_sources})

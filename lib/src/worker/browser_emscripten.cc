@@ -36,11 +36,11 @@
 #include <fmt/format.h>
 
 #include "../net/client_emscripten.h"
+#include "../proto/worker_messages.h"
 #include "members_emscripten.h"
 #include "tasks_emscripten.h"
 #include "w/msgpack.h"
 #include "w/net_client.h"
-#include "w/pool.h"
 #include "w/sha256.h"
 
 // The JavaScript side (www/worker.js defines self.wkitHost).
@@ -116,8 +116,9 @@ class BrowserWorker {
  private:
   void pump();
   void handle(const std::string& data);
-  void on_campaign(const mp::MapView& m);
-  void on_artifact(const mp::MapView& m);
+  void on_campaign(const proto::CampaignBind& m);
+  void on_artifact(const proto::Artifact& m);
+  void on_tasks(const proto::Tasks& m);
   void use_kernel(const std::string& wasm);
   bool busy() const { return tasks_.busy() || members_.busy(); }
   void send_results(const std::vector<std::string>& items);
@@ -160,19 +161,17 @@ void BrowserWorker::connect() {
   if (!c.ok()) return lost(c.status().message());
   client_ = std::move(*c);
   net::set_client_activity_hook([this] { pump(); });
-  send(mp::MapBuilder()
-           .str("t", "hello")
-           .integer("v", pool::kProtocolVersion)
-           .str("id", "")
-           .str("name", name_)
-           .str("platform", "wasm32")
-           .integer("slots", 1)
-           .integer("memory", memory_mb_)
-           .real("score", g_score)
-           .boolean("coupled", js_coupled() != 0)
-           .str("version", W_VERSION)
-           .str("key", key_)
-           .done());
+  proto::WorkerHello hello;
+  hello.v = proto::kProtocolVersion;
+  hello.name = name_;  // no id: the pool names each tab's worker
+  hello.platform = "wasm32";
+  hello.slots = 1;
+  hello.memory_mb = memory_mb_;
+  hello.score = g_score;
+  hello.coupled = js_coupled() != 0;
+  hello.version = W_VERSION;
+  hello.key = key_;
+  send(proto::encode(hello));
   if (!heartbeat_timer_) heartbeat_timer_ = emscripten_set_interval(heartbeat, 1000, this);
 }
 
@@ -186,7 +185,7 @@ void BrowserWorker::send(const std::string& message) {
 void BrowserWorker::heartbeat(void* self) {
   auto* w = static_cast<BrowserWorker*>(self);
   if (w->client_ && w->welcomed_ && emscripten_get_now() - w->last_sent_ > w->heartbeat_ms_)
-    w->send(mp::MapBuilder().str("t", "heartbeat").done());
+    w->send(proto::encode(proto::Heartbeat{}));
 }
 
 // The pool requeues our leases when the socket closes: what we hold, run
@@ -217,84 +216,73 @@ void BrowserWorker::pump() {
 }
 
 void BrowserWorker::handle(const std::string& data) {
-  auto m = mp::MapView::parse(data);
-  if (!m.ok()) return lost("malformed message from the pool");
-  const std::string type = *m->string("t", "");
-  if (type == "welcome") {
+  auto m = proto::decode_to_worker(data);
+  if (!m.ok()) return lost("malformed message from the pool: " + m.status().message());
+  if (auto* welcome = std::get_if<proto::Welcome>(&*m)) {
     welcomed_ = true;
-    // The pool's largest message (absent before it was sent: its default).
-    max_frame_ = static_cast<size_t>(
-        std::clamp<int64_t>(*m->integer("max_frame", 16 << 20), 1 << 20, int64_t{1} << 32));
+    // The pool's largest message (a pool before the field took 16 MiB).
+    max_frame_ =
+        welcome->max_frame > 0 ? static_cast<size_t>(welcome->max_frame) : size_t{16} << 20;
     js_set_max_output(static_cast<double>(max_frame_ - kEnvelope));
     backoff_ms_ = 200;
-    id_ = *m->string("id", "");
-    heartbeat_ms_ = static_cast<int>(*m->integer("heartbeat_ms", 5000));
-    members_.set_sig(*m->string("sig", ""));
+    id_ = welcome->id;
+    heartbeat_ms_ = static_cast<int>(welcome->heartbeat_ms);
+    members_.set_sig(welcome->sig);
     report("idle");
-  } else if (type == "campaign") {
-    on_campaign(*m);
-  } else if (type == "artifact") {
-    on_artifact(*m);
-  } else if (type == "tasks") {
-    std::vector<std::string_view> items;
-    if (!mp::decode_array(m->raw("items"), items)) return lost("tasks: bad items");
-    for (auto raw : items) {
-      auto t = mp::MapView::parse(raw);
-      if (!t.ok()) return lost("tasks: bad item");
-      if (t->has("group")) {
-        const int rank = static_cast<int>(*t->integer("rank", 0));
-        const int size = static_cast<int>(*t->integer("size", 0));
-        std::string group = *t->string("group", "");
-        if (group.empty() || size < 2 || rank < 0 || rank >= size)
-          return lost("tasks: bad group member");
-        // The ranks on browsers, which open DataChannels to each other.
-        std::set<int> browsers;
-        std::vector<std::string_view> ranks;
-        if (t->has("browsers") && mp::decode_array(t->raw("browsers"), ranks))
-          for (auto r : ranks)
-            if (int64_t v; mp::decode_int(r, v) && v >= 0 && v < size && v != rank)
-              browsers.insert(static_cast<int>(v));
-        members_.submit(*t->integer("id"), std::move(group), rank, size,
-                        std::string(t->raw("input")), std::move(browsers));
-        report("working");
-        continue;
-      }
-      tasks_.add(*t->integer("id"), std::string(t->raw("input")));
-    }
-  } else if (type == "abort") {
-    members_.abort(*m->string("group", ""));
+  } else if (auto* campaign = std::get_if<proto::CampaignBind>(&*m)) {
+    on_campaign(*campaign);
+  } else if (auto* artifact = std::get_if<proto::Artifact>(&*m)) {
+    on_artifact(*artifact);
+  } else if (auto* tasks = std::get_if<proto::Tasks>(&*m)) {
+    on_tasks(*tasks);
+  } else if (auto* abort = std::get_if<proto::Abort>(&*m)) {
+    members_.abort(abort->group);
     report(busy() ? "working" : "idle");
-  } else if (type == "error") {
+  } else if (auto* error = std::get_if<proto::Error>(&*m)) {
     paused_ = true;  // refused (wrong key, version): retrying would not help
-    lost(*m->string("message", "refused by the pool"));
-    report("refused", *m->string("message", "refused by the pool"));
-  } else if (type == "drain") {
+    const std::string why = error->message;
+    lost(why);
+    report("refused", why);
+  } else if (std::holds_alternative<proto::Drain>(*m)) {
     pause();
   }
 }
 
-void BrowserWorker::on_campaign(const mp::MapView& m) {
-  campaign_ = *m.integer("campaign");
-  campaign_name_ = *m.string("name", "");
-  const int64_t timeout_ms = std::max<int64_t>(0, *m.integer("timeout_ms", 60000));
-  tasks_.set_timeout(timeout_ms);
-  members_.set_timeout(timeout_ms);
-  kernel_sha_ = *m.string("kernel", "");
-  static_ = std::string(m.raw("static"));
-  if (static_ == "\xc0") static_.clear();
+void BrowserWorker::on_tasks(const proto::Tasks& m) {
+  // proto/ checked every item (a member's rank is below its size >= 2).
+  for (const proto::TaskItem& t : m.items) {
+    if (!t.member()) {
+      tasks_.add(t.id, std::string(t.input));
+      continue;
+    }
+    // The ranks on browsers, which open DataChannels to each other.
+    std::set<int> browsers;
+    for (int r : t.browsers)
+      if (r != t.rank) browsers.insert(r);
+    members_.submit(t.id, t.group, t.rank, t.size, std::string(t.input), std::move(browsers));
+    report("working");
+  }
+}
+
+void BrowserWorker::on_campaign(const proto::CampaignBind& m) {
+  campaign_ = m.campaign;
+  campaign_name_ = m.name;
+  tasks_.set_timeout(m.timeout_ms);
+  members_.set_timeout(m.timeout_ms);
+  kernel_sha_ = m.kernel;  // a sha256 (proto/ checked)
+  static_ = std::string(m.static_data);
   tasks_.set_kernel(false);
   members_.set_kernel(false);
   if (js_kernel_cached(kernel_sha_.c_str())) return use_kernel("");
-  send(mp::MapBuilder().str("t", "fetch").str("kernel", kernel_sha_).done());
+  send(proto::encode(proto::Fetch{kernel_sha_}));
   report("fetching", kernel_sha_.substr(0, 12));
 }
 
-void BrowserWorker::on_artifact(const mp::MapView& m) {
-  auto data = m.bytes("data");
-  if (!data.ok()) return lost("artifact without data");
-  if (sha256_hex(*data) != kernel_sha_)
+void BrowserWorker::on_artifact(const proto::Artifact& m) {
+  const std::string data(m.data);
+  if (sha256_hex(data) != kernel_sha_)
     return lost(fmt::format("kernel artifact does not match its sha256 {}", kernel_sha_));
-  use_kernel(*data);
+  use_kernel(data);
 }
 
 void BrowserWorker::use_kernel(const std::string& wasm) {
@@ -316,23 +304,18 @@ void BrowserWorker::use_kernel(const std::string& wasm) {
 // As many messages as it takes to keep each under the pool's max_frame
 // (an item is never larger: worker.js fails a task whose output is).
 void BrowserWorker::send_results(const std::vector<std::string>& items) {
-  std::string body;
-  uint32_t count = 0;
-  auto flush = [&] {
-    if (count == 0) return;
-    std::string all;
-    mp::Packer(all).array(count);
-    all += body;
-    send(mp::MapBuilder().str("t", "results").raw("items", all).done());
-    body.clear();
-    count = 0;
-  };
+  std::vector<std::string> batch;
+  size_t bytes = 0;
   for (const std::string& item : items) {
-    if (body.size() + item.size() + kEnvelope > max_frame_) flush();
-    body += item;
-    ++count;
+    if (!batch.empty() && bytes + item.size() + kEnvelope > max_frame_) {
+      send(proto::encode_results(batch));
+      batch.clear();
+      bytes = 0;
+    }
+    bytes += item.size();
+    batch.push_back(item);
   }
-  flush();
+  if (!batch.empty()) send(proto::encode_results(batch));
 }
 
 void BrowserWorker::pause() {
@@ -340,15 +323,12 @@ void BrowserWorker::pause() {
   paused_ = true;
   if (client_ && welcomed_) {
     tasks_.flush();  // what finished goes before the bye
-    std::string ids;
-    mp::Packer pk(ids);
     // The running tasks are stopped with the kernel's Web Worker, and
     // members' runs end without an attempt.
-    std::vector<int64_t> held = tasks_.held();
-    for (int64_t id : members_.held()) held.push_back(id);
-    pk.array(static_cast<uint32_t>(held.size()));
-    for (int64_t id : held) pk.integer(id);
-    send(mp::MapBuilder().str("t", "bye").raw("returned", ids).done());
+    proto::Bye bye;
+    bye.returned = tasks_.held();
+    for (int64_t id : members_.held()) bye.returned.push_back(id);
+    send(proto::encode(bye));
   }
   drop_tasks();
   if (client_) client_->close();  // the browser writes the bye before the close frame

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "../proto/worker_messages.h"
 #include "w/diag.h"
 #include "w/msgpack.h"
 
@@ -117,16 +118,17 @@ void BrowserMembers::finish(bool ok, const std::string& bytes, double ms) {
   const Member m = std::move(current_);
   current_ = {};
   groups_.end(m.group, m.rank, !ok);
-  mp::MapBuilder item;
-  item.integer("task", m.id)
-      .real("ms", std::round(ms * 1000) / 1000)
-      .integer("rank", m.rank)
-      .str("group", m.group);
-  if (ok && (bytes.empty() || mp::is_one_object(bytes)))
-    item.raw("output", bytes);
+  proto::ResultItem item;
+  item.task = m.id;
+  item.ms = std::round(ms * 1000) / 1000;
+  item.rank = m.rank;
+  item.group = m.group;
+  item.ok = ok;
+  if (ok)
+    item.output = bytes;  // one msgpack object, or the encoder makes it an error
   else
-    item.str("error", ok ? "kernel output is not one msgpack object" : bytes);
-  on_result_(item.done(), ok);
+    item.error = bytes;
+  on_result_(proto::encode_result_item(item), ok);
   start_next();
 }
 

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "../proto/worker_messages.h"
 #include "w/msgpack.h"
 
 // The JavaScript side (www/worker.js, self.wkitHost).
@@ -199,13 +200,15 @@ void BrowserTasks::flush() {
 }
 
 std::string BrowserTasks::result_item(int64_t task, bool ok, const std::string& bytes, double ms) {
-  mp::MapBuilder item;
-  item.integer("task", task).real("ms", std::round(ms * 1000) / 1000);
-  if (ok && (bytes.empty() || mp::is_one_object(bytes)))
-    item.raw("output", bytes);
+  proto::ResultItem item;
+  item.task = task;
+  item.ms = std::round(ms * 1000) / 1000;
+  item.ok = ok;
+  if (ok)
+    item.output = bytes;  // one msgpack object, or the encoder makes it an error
   else
-    item.str("error", ok ? "kernel output is not one msgpack object" : bytes);
-  return item.done();
+    item.error = bytes;
+  return proto::encode_result_item(item);
 }
 
 }  // namespace w::worker

@@ -20,6 +20,15 @@
 // bench.js) rates this browser, once a day (kept in localStorage, so a new
 // tab does not measure again); the page shows the score and every worker
 // sends it to the pool in its hello.
+//
+// The browser's identity: a random key made on its first visit and kept in
+// localStorage (wrun keeps its own in its cache), sent in every worker's
+// hello; the pool knows a worker by the key's hash, so a flag or a
+// quarantine outlives a reload. Each Web Worker sends the key with its own
+// name appended: the pool counts tasks, slots and leases per identity and
+// connection alike, and a page's workers are separate connections (any
+// stranger can make as many keys as it likes; a key is continuity, not
+// proof of being one machine).
 'use strict';
 
 const params = new URLSearchParams(location.search);
@@ -49,6 +58,21 @@ const BENCH_SECONDS = 0.1;  // all 20 measurements; ~0.15 s with calibration: th
                             // visit's first result waits for it (target < 500 ms)
 const BENCH_MAX_AGE_MS = 24 * 3600 * 1000;  // then measure again (a new browser, a new CPU)
 let bench = null;
+
+const WORKER_KEY = 'wkit-worker-key';
+function workerKey() {
+  try {
+    let key = localStorage.getItem(WORKER_KEY);
+    if (!/^[0-9a-f]{64}$/.test(key || '')) {
+      const bytes = crypto.getRandomValues(new Uint8Array(32));
+      key = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+      localStorage.setItem(WORKER_KEY, key);
+    }
+    return key;
+  } catch (e) {
+    return '';  // no localStorage (a sandboxed frame): known per connection
+  }
+}
 
 function cachedScore() {
   try {
@@ -146,9 +170,10 @@ async function join() {
     slots.push(slot);
   }
   const score = await scored;
+  const key = workerKey();
   for (const { worker, name } of starting)
     worker.postMessage({ cmd: 'start', pool: poolUrl, name, key: params.get('key') || '',
-      throttle: throttle(), score, memory });
+      throttle: throttle(), score, memory, workerKey: key && key + '/' + name });
   $('pause').disabled = false;
   draw();
 }

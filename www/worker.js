@@ -12,7 +12,7 @@
 // Web Worker for good in that constructor when sibling workers construct
 // nested ones at the same moment (a page of 8 workers in 4 of 10 loads).
 //
-// Page → worker: {cmd: 'start', pool, name, key, throttle, score, memory},
+// Page → worker: {cmd: 'start', pool, name, key, throttle, score, memory, workerKey},
 // {cmd: 'kernel-port', port, gen}, {cmd: 'kernel-error', gen, message} (an
 // uncaught error in kernel_worker.js), {cmd: 'pause'}, {cmd: 'resume'},
 // {cmd: 'throttle', percent}.
@@ -291,8 +291,9 @@ self.onmessage = async (event) => {
   if (m.cmd === 'start') {
     memoryMB = Math.min(MEMORY_MAX, Math.max(MEMORY_MIN, Math.round(Number(m.memory)) || memoryMB));
     Module.ccall('w_browser_start', null,
-      ['string', 'string', 'string', 'number', 'number', 'number'],
-      [m.pool, m.name || 'browser', m.key || '', m.throttle || 100, m.score || 0, memoryMB]);
+      ['string', 'string', 'string', 'number', 'number', 'number', 'string'],
+      [m.pool, m.name || 'browser', m.key || '', m.throttle || 100, m.score || 0, memoryMB,
+        m.workerKey || '']);
   } else if (m.cmd === 'kernel-error') {
     innerError(m.gen, m.message);
   } else if (m.cmd === 'dc-port') {

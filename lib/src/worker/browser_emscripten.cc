@@ -93,10 +93,12 @@ double g_score = 0;
 
 class BrowserWorker {
  public:
-  BrowserWorker(std::string pool, std::string name, std::string key, int throttle, int memory_mb)
+  BrowserWorker(std::string pool, std::string name, std::string key, int throttle, int memory_mb,
+                std::string worker_key)
       : pool_(std::move(pool)),
         name_(std::move(name)),
         key_(std::move(key)),
+        worker_key_(std::move(worker_key)),
         memory_mb_(memory_mb),
         tasks_([this](const std::vector<std::string>& items) { send_results(items); },
                [this] { report(busy() ? "working" : "idle"); }),
@@ -129,7 +131,8 @@ class BrowserWorker {
   static void heartbeat(void* self);
 
   std::string pool_, name_, key_;
-  int memory_mb_;  // the kernel's memory cap (kernel.js enforces it), sent in hello
+  std::string worker_key_;  // the browser's identity (volunteer.js keeps it in localStorage)
+  int memory_mb_;           // the kernel's memory cap (kernel.js enforces it), sent in hello
   std::unique_ptr<net::Client> client_;
   std::string id_, state_ = "connecting";
   bool welcomed_ = false, paused_ = false;
@@ -171,6 +174,7 @@ void BrowserWorker::connect() {
   hello.coupled = js_coupled() != 0;
   hello.version = W_VERSION;
   hello.key = key_;
+  hello.worker_key = worker_key_;
   send(proto::encode(hello));
   if (!heartbeat_timer_) heartbeat_timer_ = emscripten_set_interval(heartbeat, 1000, this);
 }
@@ -351,10 +355,12 @@ BrowserWorker* g_worker = nullptr;  // one per Web Worker, never freed
 // Entry points for www/worker.js.
 extern "C" {
 EMSCRIPTEN_KEEPALIVE void w_browser_start(const char* pool, const char* name, const char* key,
-                                          int throttle, double score, int memory_mb) {
+                                          int throttle, double score, int memory_mb,
+                                          const char* worker_key) {
   if (w::worker::g_worker) return;
   w::worker::g_score = score > 0 ? score : 0;
-  w::worker::g_worker = new w::worker::BrowserWorker(pool, name, key, throttle, memory_mb);
+  w::worker::g_worker =
+      new w::worker::BrowserWorker(pool, name, key, throttle, memory_mb, worker_key);
   w::worker::g_worker->connect();
 }
 EMSCRIPTEN_KEEPALIVE void w_browser_pause() {

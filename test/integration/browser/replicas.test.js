@@ -3,7 +3,8 @@
 // browser worker and two native ones. Every task is accepted with the
 // natives' value, as in filter mode, and no honest worker is flagged: the
 // browser's votes are compared only with other browsers'. (It used to be
-// flagged as a cheater, its score quartered.)
+// flagged as a cheater, its score quartered.) A reload keeps the browser's
+// worker id (its key in local storage, with the Web Worker's name).
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -65,6 +66,19 @@ test('mlp with replicas on a browser and two native workers', async () => {
     const workers = JSON.parse(lib.run('wpool', ['workers', '--json', '--pool', pool.ws]));
     assert.deepEqual(workers.filter((w) => w.flagged).map((w) => w.name), [],
       'an honest worker was flagged');
+
+    // The browser is known by the key in its local storage: after a reload
+    // its worker comes back under the same id (a flag would follow it).
+    const browserIds = (list) => list.filter((w) => w.platform === 'wasm32').map((w) => w.id);
+    const before = browserIds(workers);
+    assert.equal(before.length, 1);
+    assert.match(before[0], /^k-[0-9a-f]{16}$/);
+    await page.reload();
+    await page.getByRole('button', { name: 'Join' }).click();
+    await lib.until('the reloaded page connected', async () =>
+      (await lib.status(pool)).workers.some((w) => w.platform === 'wasm32'), 20000);
+    const after = JSON.parse(lib.run('wpool', ['workers', '--json', '--pool', pool.ws]));
+    assert.deepEqual(browserIds(after), before, 'the reloaded browser is a new worker');
   } finally {
     await browser.close();
     lib.stopAll();

@@ -55,7 +55,7 @@ void add_serve(CLI::App& app, Options& o) {
   app.add_option("--memory", o.serve.engine.memory, "Serve an in-memory database NAME (repeatable)")
       ->type_name("NAME");
   app.add_option("--statement-timeout", o.statement_timeout,
-                 "Time budget of one request's statements")
+                 "Time budget of one message: all its statements, a batch's together")
       ->capture_default_str()
       ->check(w::cli::seconds_validator());
   app.add_option("--http-timeout", o.http_timeout,

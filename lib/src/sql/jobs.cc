@@ -361,6 +361,9 @@ void Engine::Impl::collect() {
   for (std::shared_ptr<Job>& jp : got) {
     Job& job = *jp;
     if (job.abandoned) {
+      // Nobody waits for its answer, but a group it opened must be
+      // committed soon: it holds the database's write lock.
+      note_group(job.part.db, job.part.group);
       std::erase(abandoned, jp);
       continue;
     }

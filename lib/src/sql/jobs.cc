@@ -273,8 +273,9 @@ bool Engine::Impl::run_part(const std::shared_ptr<Job>& jp) {
 }
 
 // Sends the job's current request to its database's worker. `slow`: it
-// outran the slice (or its connection's last message did), so the writes
-// of others in the open group are committed first rather than wait for it.
+// outran the slice (or its connection's last message did). The writes of
+// others in the database's open group are committed first: their answers
+// must not wait for a request that may run its whole budget.
 void Engine::Impl::hand_off(const std::shared_ptr<Job>& jp, bool slow) {
   Job& job = *jp;
   own(job);
@@ -282,7 +283,7 @@ void Engine::Impl::hand_off(const std::shared_ptr<Job>& jp, bool slow) {
   p.r = Request{};
   (void)parse_request(job.parts[job.next], p.r);  // it parsed before: now from owned bytes
   Database& d = *p.d;
-  if (!d.busy() && d.in_group() && (slow || job.via == Via::kHttp)) (void)commit_one(p.db, d);
+  if (!d.busy() && d.in_group()) (void)commit_one(p.db, d);
   {
     std::lock_guard<std::mutex> lock(mu);
     job.done = job.claimed = false;

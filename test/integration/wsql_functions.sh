@@ -86,4 +86,4 @@ grep -qx $'import_csv/-1\trefused' "$TMP/verdicts" || fail "import_csv: $(grep i
 grep -qx $'load_extension/1\trefused' "$TMP/verdicts" || fail "load_extension is not refused"
 [ "$refused" -ge 10 ] || fail "only $refused functions refused"
 server_alive
-echo "ok: $(wc -l <"$TMP/verdicts") functions checked, $refused refused"
+echo "ok: $(wc -l <"$TMP/verdicts") functions checked, $refused refused: $(awk -F"\t" '$2 == "refused" {printf "%s ", $1}' "$TMP/verdicts")"

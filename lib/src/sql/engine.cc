@@ -55,7 +55,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const EngineConfig& config) {
   // being compiled, sorts (temp_store=MEMORY), caches, in-memory databases.
   // Past it a statement fails with SQLITE_NOMEM instead of the process.
   sqlite3_hard_heap_limit64(static_cast<sqlite3_int64>(config.max_memory));
-  sqlite3_soft_heap_limit64(static_cast<sqlite3_int64>(config.max_memory / 4 * 3));
+  sqlite3_soft_heap_limit64(static_cast<sqlite3_int64>(config.max_memory) / 4 * 3);
   if (mkdir(config.dir.c_str(), 0755) != 0 && errno != EEXIST)
     return errno_status(fmt::format("create directory '{}'", config.dir), errno);
   struct stat st {};

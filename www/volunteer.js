@@ -3,8 +3,18 @@
 // The kernels run inside those workers; this thread only draws.
 //
 // The pool is the origin that served the page, or ?pool=ws://host:port;
-// ?workers=N and ?throttle=P preset the controls, ?key=K is passed on,
-// ?autojoin=1 joins at once (for embedding in an <iframe>).
+// ?workers=N, ?throttle=P and ?memory=MB preset the controls, ?key=K is
+// passed on, ?autojoin=1 joins at once (for embedding in an <iframe>).
+//
+// Each slot is two Web Workers started here: worker.js (wrun.wasm and the
+// pool connection) and the kernel's (kernel_worker.js), joined by a
+// MessageChannel. worker.js is the kernel's watchdog: a task past the
+// campaign's timeout fails with "timeout" and worker.js asks for a new
+// kernel worker, which this page starts after terminating the old one (not
+// worker.js itself: Firefox can block a Web Worker for good in `new
+// Worker()` when its siblings construct theirs at the same moment). A
+// kernel whose memory grows past the memory setting (MB per worker, as
+// wrun --memory) fails its task with "out of memory".
 //
 // On load a short Dhrystone run (wbench.wasm in its own Web Worker,
 // bench.js) rates this browser, once a day (kept in localStorage, so a new
@@ -16,12 +26,13 @@ const params = new URLSearchParams(location.search);
 const poolUrl = params.get('pool') ||
   (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host;
 const $ = (id) => document.getElementById(id);
-const slots = [];  // {worker, status}
+const slots = [];  // {worker, kernel, gen, status}
 let paused = false;
 const history = [];  // [time ms, total done] for the rate over the last 10 s
 
 $('pool').textContent = poolUrl;
 $('workers').value = params.get('workers') || navigator.hardwareConcurrency || 2;
+if (params.get('memory')) $('memory').value = params.get('memory');
 if (params.get('throttle')) {
   const radio = document.querySelector(`input[name=throttle][value="${params.get('throttle')}"]`);
   if (radio) radio.checked = true;
@@ -89,19 +100,38 @@ function drawScore() {
     ' Dhrystones/s, ' + bench.dmips.toFixed(1) + ' DMIPS';
 }
 
+// Starts slot's kernel worker (terminating the one before) and hands
+// worker.js its port; `gen` tells its errors from an old one's.
+function startKernel(slot) {
+  if (slot.kernel) slot.kernel.terminate();
+  const kernel = new Worker('kernel_worker.js');
+  const gen = ++slot.gen;
+  const channel = new MessageChannel();
+  kernel.postMessage({ cmd: 'port', port: channel.port1 }, [channel.port1]);
+  kernel.onerror = (e) => {
+    e.preventDefault();
+    slot.worker.postMessage({ cmd: 'kernel-error', gen, message: e.message });
+  };
+  slot.worker.postMessage({ cmd: 'kernel-port', port: channel.port2, gen }, [channel.port2]);
+  slot.kernel = kernel;
+}
+
 async function join() {
   $('join').disabled = true;
   $('workers').disabled = true;
+  $('memory').disabled = true;
   if (!bench) $('state').textContent = 'measuring this browser';
   // The workers load and compile wrun.wasm while the rating runs (it keeps
   // its fastest of 20 measurements, so the few this slows do not count);
   // none connects before the score is known, for its hello.
   const n = Math.max(1, Math.min(64, Number($('workers').value) || 1));
+  const memory = Math.max(16, Math.min(4096, Number($('memory').value) || 512));
   const starting = [];
   for (let i = 0; i < n; i++) {
     const worker = new Worker('worker.js');
-    const slot = { worker, status: { state: 'starting', done: 0, failed: 0 } };
+    const slot = { worker, kernel: null, gen: 0, status: { state: 'starting', done: 0, failed: 0 } };
     worker.onmessage = (e) => {
+      if (e.data.type === 'kernel-restart') return startKernel(slot);
       if (e.data.type === 'status') slot.status = e.data;
       draw();
     };
@@ -111,13 +141,14 @@ async function join() {
         detail: e.message };
       draw();
     };
+    startKernel(slot);
     starting.push({ worker, name: 'browser-' + (i + 1) });
     slots.push(slot);
   }
   const score = await scored;
   for (const { worker, name } of starting)
     worker.postMessage({ cmd: 'start', pool: poolUrl, name, key: params.get('key') || '',
-      throttle: throttle(), score });
+      throttle: throttle(), score, memory });
   $('pause').disabled = false;
   draw();
 }

@@ -16,6 +16,6 @@ expect_rc 0
 wpool results busy >"$TMP/busy.jsonl"
 [ "$(wc -l <"$TMP/busy.jsonl")" -eq 200 ] || fail "expected 200 results, got $(wc -l <"$TMP/busy.jsonl")"
 for w in a b; do
-  n=$(jq -r .worker "$TMP/busy.jsonl" | grep -c "^$w-" || true)
+  n=$(jq -r .worker "$TMP/busy.jsonl" | grep -cxF "$(worker_id $w)" || true)
   [ "$n" -ge 70 ] || fail "worker $w ran $n of the 200 slow tasks (expected about 100)"
 done

@@ -86,7 +86,8 @@ jq -e '.campaigns[] | select(.name == "sq") | .done == 0' "$TMP/s.json" >/dev/nu
 start_worker all -j 2 --cap "$WORK"
 run timeout 30 wpool wait sq --cap "$SUBMIT"
 expect_rc 0
-[ "$(wpool results sq --cap "$SUBMIT" | jq -r .worker | sort -u | grep -c '^all-')" = 1 ] ||
+all_id=$(worker_id all --cap "$SUBMIT")
+[ "$(wpool results sq --cap "$SUBMIT" | jq -r .worker | sort -u | grep -cxF "$all_id")" = 1 ] ||
   fail "sq's results should all come from worker 'all'"
 [ "$(wpool results sq --cap "$SUBMIT" | wc -l)" = 20 ] || fail "sq has $(wpool results sq --cap "$SUBMIT" | wc -l) results"
 

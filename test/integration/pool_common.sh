@@ -42,6 +42,14 @@ start_worker() {
   PIDS+=("$WORKER_PID")
 }
 
+# worker_id NAME [client args...]: the id the pool knows worker NAME by (its
+# key's hash, as results name it).
+worker_id() {
+  local name=$1
+  shift
+  wpool workers --json "$@" | jq -r --arg n "$name" '[.[] | select(.name == $n)][0].id'
+}
+
 # datasets N: N JSON lines {"x":i}
 datasets() { seq 0 $(($1 - 1)) | sed 's/.*/{"x":&}/'; }
 

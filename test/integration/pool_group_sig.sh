@@ -19,7 +19,7 @@ datasets 4 | wpool submit local --kernel "$W_KERNELS/ring.so" --group 4 -q
 run timeout 60 wpool wait local --timeout 50s
 expect_rc 0
 expect_ring local 4
-jq -e -s 'all(.[]; .worker == "solo-'"$WORKER_PID"'")' "$TMP/local.jsonl" >/dev/null ||
+jq -e -s --arg id "$(worker_id solo)" 'all(.[]; .worker == $id)' "$TMP/local.jsonl" >/dev/null ||
   fail "not all on solo: $(jq -c .worker "$TMP/local.jsonl")"
 kill "$POOL_PID" "$WORKER_PID"
 wait "$POOL_PID" "$WORKER_PID" 2>/dev/null || true

@@ -9,11 +9,16 @@ SECRET="$TMP/wsql.secret"
 trap 'stop_server; rm -rf "$TMP"' EXIT
 
 # start_server [ARGS...]: wsql serve on 127.0.0.1:0 with ${DATA:-$TMP/data}
-# and $SECRET; sets PORT, HTTP (http://127.0.0.1:PORT) and WS (ws://...).
+# and $SECRET (under `ulimit -n $SERVER_FDS` if that is set); sets PORT,
+# HTTP (http://127.0.0.1:PORT) and WS (ws://...).
 start_server() {
   local log="$TMP/server.log"
   : >"$log"
-  wsql serve --dir "${DATA:-$TMP/data}" --listen 127.0.0.1:0 --secret "$SECRET" "$@" 2>"$log" &
+  # The subshell execs wsql: $! is the server's own PID.
+  (
+    [ -z "${SERVER_FDS:-}" ] || ulimit -n "$SERVER_FDS"
+    exec wsql serve --dir "${DATA:-$TMP/data}" --listen 127.0.0.1:0 --secret "$SECRET" "$@"
+  ) 2>"$log" &
   SERVER_PID=$!
   SERVER_PIDS+=("$SERVER_PID")
   local i

@@ -91,6 +91,8 @@ void add_kernel(CLI::App& c, Options& o) {
   c.add_option("--timeout", o.timeout, "Wall-clock limit per call (30, 1.5s, 250ms, 2m)")
       ->capture_default_str()
       ->check(w::cli::seconds_validator());
+  c.add_flag("--insecure-sandbox", o.kernel.insecure_sandbox,
+             "Without Landlock, run the kernel under seccomp alone (see wrun(1) SECURITY)");
 }
 
 w::Status run_grid(Options& o, Out& out) {

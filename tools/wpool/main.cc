@@ -15,6 +15,7 @@ constexpr const char* kExamples =
     "  wpool status\n"
     "  wpool wait primes && wpool results primes | jq -c .output\n"
     "  wpool workers --json\n"
+    "  wpool workers unflag k-3f2a9c81d0e4b7a2\n"
     "  wpool serve --secret /etc/wkit/pool.secret &   # capabilities instead of an open pool\n"
     "  wrun ws://pool:7070 --cap \"$(wpool cap --secret /etc/wkit/pool.secret --rights work)\"\n"
     "  wpool cap --secret /etc/wkit/pool.secret --rights submit --campaign nightly --expires "
@@ -27,7 +28,7 @@ struct Options {
   w::cap::MintOptions mint;
   std::string secret_file, expires = "0";
   std::string campaign, timeout = "60s", heartbeat = "5s", worker_timeout = "30s",
-                        wait_timeout = "0";
+                        wait_timeout = "0", auth_timeout = "10s";
   std::string format = "json", path, name;
   long long since = 0;
   bool json = false, follow = false;
@@ -73,9 +74,14 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
   serve
       ->add_option("--max-connections", o.serve.max_connections,
-                   "Most WebSocket connections at once")
+                   "Most connections at once (half at most before their hello)")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
+  serve
+      ->add_option("--auth-timeout", o.auth_timeout,
+                   "Close a connection without a valid hello this long")
+      ->capture_default_str()
+      ->check(w::cli::seconds_validator());
   serve
       ->add_option("--www", o.serve.www,
                    "Directory of the browser app to serve (default: build/www beside bin/, or "
@@ -89,6 +95,7 @@ int main(int argc, char** argv) {
     action = [&] {
       o.serve.heartbeat = *w::cli::parse_seconds(o.heartbeat);
       o.serve.worker_timeout = *w::cli::parse_seconds(o.worker_timeout);
+      o.serve.auth_timeout = *w::cli::parse_seconds(o.auth_timeout);
       if (!o.secret_file.empty()) {
         auto secret = w::cap::load_or_create_secret(o.secret_file);
         if (!secret.ok()) return secret.status();
@@ -121,6 +128,13 @@ int main(int argc, char** argv) {
       ->add_option("--quorum", o.submit.quorum,
                    "Agreeing results that accept a task's output (default: a majority)")
       ->check(CLI::Range(1, w::pool::kMaxReplicas));
+  submit
+      ->add_option("--quorum-tolerance", o.submit.quorum_tolerance,
+                   "Replicas agree when their numbers differ by at most this relative amount "
+                   "(compared across platforms); 0: equal, and only among one platform")
+      ->type_name("REL")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   submit->add_option("--priority", o.submit.priority, "Higher runs first")->capture_default_str();
   submit
       ->add_option("--group", o.submit.group,
@@ -179,7 +193,14 @@ int main(int argc, char** argv) {
   CLI::App* workers = app.add_subcommand("workers", "Workers known to the pool");
   workers->add_flag("--json", o.json, "Print JSON");
   add_client_options(*workers, o);
-  workers->callback([&] { action = [&] { return w::pool::workers(o.client, o.json); }; });
+  CLI::App* unflag = workers->add_subcommand(
+      "unflag", "Lift a worker's flag (it disagreed with a quorum): it gets tasks again");
+  unflag->add_option("worker", o.name, "Worker id, as 'wpool workers' shows it")->required();
+  add_client_options(*unflag, o);
+  unflag->callback([&] { action = [&] { return w::pool::unflag(o.client, o.name); }; });
+  workers->callback([&] {
+    if (!unflag->parsed()) action = [&] { return w::pool::workers(o.client, o.json); };
+  });
 
   for (const char* verb : {"cancel", "pause", "resume", "delete"}) {
     CLI::App* sub = app.add_subcommand(verb, std::string("Campaign control: ") + verb);

@@ -46,6 +46,9 @@ int main(int argc, char** argv) {
   app.add_option("--memory", o.memory_mb, "Address-space limit per slot process, in MB (0 = none)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1 << 24));
+  app.add_flag("--insecure-sandbox", o.insecure_sandbox,
+               "Without Landlock (Linux < 5.13), run kernels under seccomp alone instead of "
+               "refusing to (see SECURITY in wrun(1))");
   app.add_flag("--keep-order", o.keep_order, "Write results in input order");
   app.add_flag("--keep-going", o.keep_going, "Run every task even after one failed");
   app.add_flag("!--no-input", o.include_input, "Leave the input out of result records");
@@ -66,6 +69,7 @@ int main(int argc, char** argv) {
         return w::Status(w::Code::kUsage, "give a pool URL or --kernel, not both");
       p.jobs = o.jobs;
       p.memory_mb = o.memory_mb;
+      p.insecure_sandbox = o.insecure_sandbox;
       p.score = w::worker::machine_score(p.cache_dir, &w::bench::cached_score);
       return w::worker::run_pool_worker(p);
     }

@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   CLI::App& app = prog.app();
   w::sig::SigOptions o;
   size_t queue_mb = o.queue_bytes >> 20, message_kb = o.max_message >> 10;
-  size_t window_kb = o.relay_window >> 10;
+  size_t window_kb = o.relay_window >> 10, send_queue_kb = o.send_queue >> 10;
   bool no_groups = false, no_relay = false;
   app.add_option("-p,--port", o.port, "TCP port (0: any free port)")
       ->capture_default_str()
@@ -57,6 +57,14 @@ int main(int argc, char** argv) {
   app.add_option("--max-message", message_kb, "KB per message at most")
       ->capture_default_str()
       ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--send-queue", send_queue_kb,
+                 "KB waiting for one peer; more is dropped, the peer stays")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--rate-limit", o.rate_limit,
+                 "Messages per second per peer (1 per started KB), bursts of 4x")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1e9));
   app.add_flag("--no-groups", no_groups, "No group service and no group listing");
   app.add_option("--member-timeout", o.member_timeout_ms, "ms a joined member keeps its place away")
       ->capture_default_str()
@@ -106,6 +114,7 @@ int main(int argc, char** argv) {
     }
     o.queue_bytes = queue_mb << 20;
     o.max_message = message_kb << 10;
+    o.send_queue = send_queue_kb << 10;
     o.relay_window = window_kb << 10;
     o.groups = !no_groups;
     o.relay = !no_relay;

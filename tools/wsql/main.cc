@@ -25,6 +25,7 @@ struct Options {
   w::sql::CapOptions cap;
   std::string secret_file, statement_timeout = "10s", http_timeout = "1s", timeout = "60s",
                            expires = "0";
+  std::string auth_timeout = "10s", idle_timeout = "5m";
   std::vector<std::string> maps;
   std::string url, sql, table, src, dst;
   std::vector<std::string> params;
@@ -72,6 +73,18 @@ void add_serve(CLI::App& app, Options& o) {
       ->type_name("BYTES")
       ->capture_default_str()
       ->check(CLI::Range(size_t{64} << 20, size_t{1} << 40));
+  app.add_option("--max-connections", o.serve.max_connections,
+                 "Most connections at once (default: what ulimit -n leaves after the databases)")
+      ->type_name("N")
+      ->check(CLI::Range(size_t{1}, size_t{1000000}));
+  app.add_option("--auth-timeout", o.auth_timeout,
+                 "Close a connection that shows no valid capability this long")
+      ->capture_default_str()
+      ->check(w::cli::seconds_validator());
+  app.add_option("--idle-timeout", o.idle_timeout,
+                 "Close a WebSocket that sends no request this long (0 = never)")
+      ->capture_default_str()
+      ->check(w::cli::seconds_validator());
 }
 
 w::Status run_serve(Options& o) {
@@ -92,6 +105,8 @@ w::Status run_serve(Options& o) {
   o.serve.engine.http_timeout = *w::cli::parse_seconds(o.http_timeout);
   if (o.serve.engine.http_timeout <= 0)
     return w::Status(w::Code::kUsage, "--http-timeout must be more than 0");
+  o.serve.auth_timeout = *w::cli::parse_seconds(o.auth_timeout);
+  o.serve.idle_timeout = *w::cli::parse_seconds(o.idle_timeout);
   return w::sql::serve(o.serve);
 }
 

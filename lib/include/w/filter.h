@@ -20,6 +20,7 @@ struct FilterOptions {
   bool keep_going = false;    ///< do not stop at the first failed task
   bool include_input = true;  ///< copy each dataset into its result record
   bool seccomp = true;
+  bool insecure_sandbox = false;  ///< --insecure-sandbox: seccomp alone without Landlock
   stream::Format format = stream::Format::kJson;
   int input_fd = 0;
   int output_fd = 1;

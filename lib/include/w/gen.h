@@ -133,6 +133,7 @@ struct KernelOptions {
   std::string static_arg;  ///< its static dataset
   double timeout = 5;      ///< per call, seconds
   size_t memory_mb = 1024;
+  bool insecure_sandbox = false;  ///< --insecure-sandbox: seccomp alone without Landlock
 };
 /// Runs a generator kernel in the sandbox: w_main gets {"call": k} for
 /// k = 0, 1, ... and returns a map (one dataset), an array of maps, or

@@ -11,6 +11,17 @@
 // ServerConfig::protocols are accepted too. Messages arrive whole (fragments
 // are joined, up to max_message bytes); send() queues a message and writes
 // it when the socket is writeable.
+//
+// Admission (memory and time bounded before authentication): every
+// connection starts unauthenticated, until the Handler calls
+// Server::authenticate() for it (wpool: a valid hello; wsql: a valid
+// capability; wsig: a registered peer). Until then its messages and POST
+// bodies are capped at max_unauthenticated_message bytes, a WebSocket is
+// closed after auth_timeout_s, and at most max_unauthenticated connections
+// are unauthenticated at once: a newcomer past that closes the oldest, so
+// they can never take the places of authenticated ones. Past
+// max_connections, a newcomer closes the oldest unauthenticated connection,
+// or is refused (503) when every connection is authenticated.
 #pragma once
 
 #include <cstdint>
@@ -64,6 +75,13 @@ class Handler {
   }
   virtual void on_ws_message(ConnId, std::string_view /*data*/, bool /*binary*/) {}
   virtual void on_ws_close(ConnId) {}
+  /// A message past its cap (`limit` bytes) is closing the connection:
+  /// on_ws_close follows. What the peer sent before is kept.
+  virtual void on_ws_too_large(ConnId, size_t /*limit*/) {}
+  /// Whether a POST's URL or headers (its body is not there yet) carry valid
+  /// credentials: then its connection is authenticated and the body may be
+  /// up to max_message bytes, else max_unauthenticated_message.
+  virtual bool http_authenticated(const HttpRequest&) { return false; }
 };
 
 struct ServerConfig {
@@ -88,6 +106,25 @@ struct ServerConfig {
   /// of waiting for it to be reported writeable: one system call per
   /// message instead of four under light load.
   bool eager_writes = false;
+
+  // Admission (see the top of this file).
+  /// Connections at once, HTTP and WebSocket. 0: the descriptor limit
+  /// (ulimit -n) less reserved_fds; an explicit value raises the soft
+  /// descriptor limit as far as the hard one allows, and is cut to it.
+  size_t max_connections = 0;
+  /// Descriptors kept for everything but connections (files, databases).
+  size_t reserved_fds = 64;
+  /// Unauthenticated connections at once; 0: half of max_connections, at
+  /// most 4096.
+  size_t max_unauthenticated = 0;
+  /// Largest message or POST body before authentication.
+  size_t max_unauthenticated_message = 64 * 1024;
+  /// An unauthenticated WebSocket is closed (1008) this long after it
+  /// connected; an unauthenticated POST body must arrive within it.
+  double auth_timeout_s = 10;
+  /// An authenticated WebSocket that sends nothing this long is closed
+  /// (1001); 0: never.
+  double idle_timeout_s = 0;
 };
 
 struct ServerStats {
@@ -96,6 +133,13 @@ struct ServerStats {
   uint64_t ws_open_now = 0;
   uint64_t messages_in = 0, messages_out = 0;
   uint64_t bytes_in = 0, bytes_out = 0;
+  uint64_t connections_now = 0;      ///< HTTP and WebSocket
+  uint64_t unauthenticated_now = 0;  ///< of connections_now
+  uint64_t refused = 0;              ///< newcomers refused: every place authenticated
+  uint64_t evicted = 0;              ///< unauthenticated closed to make room
+  uint64_t auth_timeouts = 0;        ///< unauthenticated closed at auth_timeout_s
+  uint64_t idle_timeouts = 0;        ///< authenticated closed at idle_timeout_s
+  uint64_t too_big = 0;              ///< messages and bodies over their cap
 };
 
 class Server {
@@ -108,8 +152,17 @@ class Server {
 
   int port() const;  ///< the bound port (useful with port 0)
 
-  /// Queues a WebSocket message. Unknown or closed ids are ignored.
+  /// Queues a WebSocket message. Unknown or closed ids are ignored. A
+  /// client with more than max_queued bytes waiting is closed ("too slow").
   void send(ConnId id, std::string data, bool binary);
+  /// Like send(), but a message that would take the queue past max_queued
+  /// is dropped instead (false), and the client stays (wsig: the sender,
+  /// not the slow receiver, pays for a flood).
+  bool try_send(ConnId id, std::string data, bool binary);
+  /// The handler has checked this connection's credentials: lifts the
+  /// limits of unauthenticated connections from it (see the top of the
+  /// file). May be called from on_ws_open().
+  void authenticate(ConnId id);
   /// Closes a WebSocket after what is queued has been written.
   void close(ConnId id, int code = 1000, std::string reason = "");
   bool is_open(ConnId id) const;
@@ -126,6 +179,10 @@ class Server {
   void stop();
 
   const ServerStats& stats() const { return stats_; }
+  /// The limits in force (max_connections after the descriptor limit, the
+  /// derived max_unauthenticated).
+  size_t max_connections() const;
+  size_t max_unauthenticated() const;
 
   struct Impl;
 
@@ -140,5 +197,10 @@ Result<std::pair<std::string, int>> parse_listen(std::string_view text);
 
 /// Percent-decodes a URL component ('+' becomes a space).
 std::string url_decode(std::string_view text);
+
+/// Appends the admission figures of `stats` to a Prometheus text page, each
+/// name starting with `prefix` ("wsql"): unauthenticated connections, and
+/// connections refused, evicted and timed out, messages over their cap.
+void append_admission_metrics(std::string& out, std::string_view prefix, const ServerStats& stats);
 
 }  // namespace w::net

@@ -33,9 +33,10 @@ struct ServeOptions {
   std::string secret;            ///< HMAC secret of capabilities; with no key either, open
   double heartbeat = 5;          ///< seconds between worker heartbeats
   double worker_timeout = 30;    ///< a worker silent this long is dropped
-  size_t max_frame = 16u << 20;  ///< largest message accepted
-  int max_connections = 10000;
-  std::string www;  ///< directory of the browser app served over HTTP; empty = none
+  size_t max_frame = 16u << 20;  ///< largest message accepted (64 KiB before hello)
+  int max_connections = 10000;   ///< half at most without a hello yet
+  double auth_timeout = 10;      ///< seconds a connection may go without a valid hello
+  std::string www;               ///< directory of the browser app served over HTTP; empty = none
   std::string sig;  ///< wsig URL coupled tasks relay through, passed to workers; empty = none
 };
 
@@ -65,6 +66,9 @@ struct SubmitOptions {
   int max_attempts = 3;
   int replicas = 1;  ///< workers that compute each task (result verification)
   int quorum = 0;    ///< agreeing results that accept one; 0 = a majority of replicas
+  /// 0: results agree when equal, compared among workers of one platform;
+  /// > 0: numbers agree within this relative difference, across platforms.
+  double quorum_tolerance = 0;
   int priority = 0;
   int group = 1;  ///< coupled campaign: members that run each task together; 1 = not coupled
   std::string once_key;
@@ -80,6 +84,8 @@ Status wait(const ClientOptions& c, const std::string& campaign, double timeout)
 Status results(const ClientOptions& c, const std::string& campaign, long long since, bool follow,
                stream::Format format, int output_fd);
 Status workers(const ClientOptions& c, bool json);
+/// Lifts the flag of worker `id` (the admin right).
+Status unflag(const ClientOptions& c, const std::string& id);
 /// cancel, pause, resume or delete.
 Status control(const ClientOptions& c, const std::string& action, const std::string& campaign);
 Status kernel_add(const ClientOptions& c, const std::string& path, const std::string& name);

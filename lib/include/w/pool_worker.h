@@ -14,10 +14,13 @@ struct PoolWorkerOptions {
   std::string name;       ///< shown in `wpool workers`; default: host name
   std::string cache_dir;  ///< kernel artifacts by sha256; default ~/.cache/wkit
   std::string sig;        ///< wsig URL for coupled tasks' relay; overrides the pool's
+  std::string
+      worker_key;  ///< this worker's identity (cache_dir/worker.key; set by run_pool_worker)
   int jobs = 1;
   size_t memory_mb = 1024;
-  double score = 0;       ///< Dhrystones/s of this machine (0: unknown)
-  bool reconnect = true;  ///< false: exit when the pool goes away
+  bool insecure_sandbox = false;  ///< --insecure-sandbox: seccomp alone without Landlock
+  double score = 0;               ///< Dhrystones/s of this machine (0: unknown)
+  bool reconnect = true;          ///< false: exit when the pool goes away
 };
 
 /// This machine's Dhrystone score, measured once and cached in the cache

@@ -1,10 +1,12 @@
 // Slot processes: one forked child per worker slot runs the kernel, sandboxed.
 //
-// The child loads the kernel (dlopen), then locks itself down: rlimits (no
-// core files, an address-space cap) and a seccomp filter that allows only
-// what computing needs (read/write on its socket and stderr, memory, time,
-// exit). Then it runs w_init once and w_main for each task frame that
-// arrives on its socketpair, answering each with one frame (after any
+// The child locks itself down before it loads the kernel (its constructors
+// run inside dlopen): rlimits (no core files, an address-space cap),
+// Landlock (read-only access to the kernel file and the system libraries)
+// and a seccomp filter allowing what dlopen needs; after dlopen a stricter
+// filter allows only computing (read/write on its socket and stderr, memory
+// never executable, time, exit); see src/sandbox/confine.h. Then it runs w_init once and w_main for
+// each task frame that arrives on its socketpair, answering each with one frame (after any
 // checkpoint frames the kernel sent while it ran). Anything that
 // goes wrong inside (a crash, a forbidden call, memory exhaustion) kills
 // only the child; Slot::reap() tells the worker why in words.
@@ -22,12 +24,24 @@
 namespace w::sandbox {
 
 struct SlotConfig {
-  std::string kernel_path;   ///< the kernel's .so
-  std::string static_data;   ///< msgpack bytes for w_init; empty for none
-  size_t memory_mb = 1024;   ///< address-space limit of the child; 0 = none
-  bool seccomp = true;       ///< false only for debugging a kernel
+  std::string kernel_path;  ///< the kernel's .so
+  std::string static_data;  ///< msgpack bytes for w_init; empty for none
+  size_t memory_mb = 1024;  ///< address-space limit of the child; 0 = none
+  bool seccomp = true;      ///< false only for debugging a kernel
+  /// Without Landlock (Linux < 5.13, or not enabled) load kernels under
+  /// seccomp alone instead of refusing to: --insecure-sandbox.
+  bool insecure_sandbox = false;
   double init_timeout = 30;  ///< seconds allowed for dlopen + w_init
+  /// The largest output one task may return; a larger one fails the task
+  /// ("result larger than ...") before the worker reads it.
+  size_t max_output = 256u << 20;
 };
+
+/// Ok if slots with `config` can confine their kernels on this machine:
+/// Landlock is there, or config.insecure_sandbox accepts seccomp alone (a
+/// warning is printed once then). Checked before any slot starts, so the
+/// refusal is one clear message instead of one per task.
+Status check_confinement(const SlotConfig& config);
 
 /// What a member of a coupled task asks of its worker (see Reply::call).
 enum class Call { kNone, kSend, kRecv, kBarrier };
@@ -80,7 +94,10 @@ class Slot {
 
   /// Reads what the socket has and appends the finished replies and the
   /// checkpoints, in the order the child sent them. Returns false once the
-  /// child has gone (its socket closed); call reap() then.
+  /// child has gone (its socket closed); call reap() then. An error means
+  /// the child broke the frame protocol (a kernel writing to its socket, or
+  /// a result over SlotConfig::max_output): its message is the running
+  /// task's reason to fail; kill and restart the slot.
   Result<bool> read_replies(std::vector<Reply>& replies);
 
   /// Kills the child (SIGKILL) if still running, waits for it and returns
@@ -89,13 +106,14 @@ class Slot {
   std::string reap();
 
  private:
-  Slot(pid_t pid, int fd, int index, size_t memory_mb);
+  Slot(pid_t pid, int fd, int index, size_t memory_mb, size_t max_output);
   Result<bool> read_some();
 
   pid_t pid_;
   int fd_;
   int index_;
   size_t memory_mb_;
+  size_t max_output_;
   std::string outbox_;
   std::unique_ptr<class FrameReader> reader_;
   int forbidden_syscall_ = -1;  // set when the child reported a seccomp trap

@@ -41,6 +41,15 @@ struct SigOptions {
   size_t queue_per_peer = 256;      ///< messages waiting for one absent id
   size_t queue_bytes = 64u << 20;   ///< bytes waiting for all absent ids
   size_t max_message = 256u << 10;  ///< bigger messages close the connection
+  /// Bytes waiting to be written to one connected peer; what does not fit
+  /// is dropped (a relay circuit that overflows it is closed): a peer that
+  /// stops reading costs the server this much, and is not disconnected.
+  size_t send_queue = 1u << 20;
+  /// Tokens per second each peer may spend on JSON messages, a token per
+  /// started KiB of a message (relay data is bounded by its window
+  /// instead). Bursts of 4x this pass; past them messages are dropped, and
+  /// a peer that runs 4x into debt is disconnected ("Too many messages").
+  double rate_limit = 500;
 
   // Groups.
   bool groups = true;                 ///< group service and prefix listing

@@ -91,6 +91,7 @@ class Engine {
     bool batch = false;            ///< the message was an array
     bool slow = false;             ///< a request outran the event loop's slice
     std::string error;             ///< error code of the last failed request ("" = none)
+    bool authenticated = false;    ///< a request's capability (or key) checked out
   };
 
   /// Executes one message: a request or an array of requests, JSON text or
@@ -103,8 +104,8 @@ class Engine {
 
   /// Starts a WebSocket message. True if it finished (`reply` is set);
   /// false if part of it was handed to a worker thread: its reply comes
-  /// from poll() with `tag`. With `offload` its requests go to worker
-  /// threads at once (the connection's last message was slow).
+  /// from poll() with `tag` (reply.authenticated is set already). With `offload` its requests go to
+  /// worker threads at once (the connection's last message was slow).
   bool submit(uint64_t tag, std::string_view message, bool msgpack, std::string_view db,
               std::string_view cap, bool offload, Reply& reply);
   /// Replies of submitted messages that finished since the last call.
@@ -142,6 +143,9 @@ struct ServeOptions {
   std::string listen = "127.0.0.1:7080";
   size_t max_message = 64u << 20;  ///< largest request message
   double commit_ms = 1;            ///< group-commit interval
+  size_t max_connections = 0;      ///< 0: what the descriptor limit leaves after the databases
+  double auth_timeout = 10;        ///< seconds a connection may go without a valid capability
+  double idle_timeout = 300;       ///< seconds an authenticated WebSocket may send nothing
 };
 
 /// Serves until SIGINT/SIGTERM. Logs "listening on HOST:PORT" at start.

@@ -22,6 +22,7 @@ Status kernel(const KernelOptions& o, stream::RecordWriter& out) {
   config.slot.kernel_path = resolved;
   config.slot.static_data = std::move(*static_data);
   config.slot.memory_mb = o.memory_mb;
+  config.slot.insecure_sandbox = o.insecure_sandbox;
   config.slots = 1;
   config.timeout = o.timeout;
   worker::Executor executor(std::move(config));

@@ -110,12 +110,20 @@ int Client::Impl::on_callback(lws* w, lws_callback_reasons r, void* in, size_t l
       if (!outbox.empty()) lws_callback_on_writable(w);
       return 0;
     }
-    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
       wsi = nullptr;
-      mark_closed(in ? std::string(static_cast<const char*>(in),
-                                   strnlen(static_cast<const char*>(in), len ? len : 256))
-                     : "connection failed");
+      std::string why = in ? std::string(static_cast<const char*>(in),
+                                         strnlen(static_cast<const char*>(in), len ? len : 256))
+                           : "connection failed";
+      // The server's HTTP status says more than lws's "not 101".
+      const unsigned status = w ? lws_http_client_http_response(w) : 0;
+      if (status == 503)
+        why = "the server is full (HTTP 503): every connection it allows is in use";
+      else if (status >= 400)
+        why += fmt::format(" (HTTP {})", status);
+      mark_closed(why);
       return 0;
+    }
     case LWS_CALLBACK_CLIENT_RECEIVE: {
       if (partial.size() + len > options.max_message) return -1;
       partial.append(static_cast<const char*>(in), len);

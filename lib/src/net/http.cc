@@ -92,4 +92,22 @@ Result<std::pair<std::string, int>> parse_listen(std::string_view text) {
   return std::make_pair(host, static_cast<int>(*port));
 }
 
+void append_admission_metrics(std::string& out, std::string_view prefix, const ServerStats& s) {
+  auto put = [&](std::string_view name, std::string_view kind, std::string_view help, uint64_t v) {
+    out += fmt::format("# HELP {0}_{1} {2}\n# TYPE {0}_{1} {3}\n{0}_{1} {4}\n", prefix, name, help,
+                       kind, v);
+  };
+  put("connections_unauthenticated", "gauge", "Connections not yet authenticated.",
+      s.unauthenticated_now);
+  put("connections_refused_total", "counter", "Connections refused: every place authenticated.",
+      s.refused);
+  put("connections_evicted_total", "counter",
+      "Unauthenticated connections closed to make room for newcomers.", s.evicted);
+  put("auth_timeouts_total", "counter", "Connections closed unauthenticated at the deadline.",
+      s.auth_timeouts);
+  put("idle_timeouts_total", "counter", "Authenticated connections closed for idling.",
+      s.idle_timeouts);
+  put("too_big_total", "counter", "Messages and bodies over their cap.", s.too_big);
+}
+
 }  // namespace w::net

@@ -2,59 +2,29 @@
 // for HTTP and WebSocket alike.
 //
 // Each connection (lws*) has a Session, created at its first callback and
-// destroyed when lws closes it. HTTP: the request is answered in one go, the
-// body written in 16 KiB chunks from HTTP_WRITEABLE. WebSocket: incoming
-// fragments are joined into messages; outgoing messages wait in a queue and
-// are written one per SERVER_WRITEABLE, as lws requires.
+// destroyed when lws closes it. HTTP is server_http_lws.cc's. WebSocket:
+// incoming fragments are joined into messages; outgoing messages wait in a
+// queue and are written one per SERVER_WRITEABLE, as lws requires. Limits
+// on connections and on what they may cost are admission_lws.cc's.
+#include "server_lws.h"
+
 #include <arpa/inet.h>
 #include <dlfcn.h>
-#include <ev.h>
-#include <libwebsockets.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <list>
-#include <unordered_map>
 
 #include <fmt/format.h>
 
 #include "w/diag.h"
-#include "w/net.h"
 
 namespace w::net {
-namespace {
-
-constexpr size_t kHttpChunk = 16 * 1024;
-
-struct Outgoing {
-  std::string data;  // LWS_PRE bytes of headroom, then the message
-  bool binary = false;
-};
-
-struct Session {
-  ConnId id = 0;
-  bool is_ws = false;
-  bool ws_open = false;      // on_ws_open accepted it: on_ws_close is owed
-  bool established = false;  // the 101 answer is out: messages may be written
-  HttpRequest request;
-  HttpResponse response;
-  size_t body_sent = 0;
-  std::string partial;  // WebSocket message being assembled
-  // Not a deque: an empty std::deque already holds ~600 bytes, and most of
-  // a busy server's sockets are idle (wsig: 10,000 peers).
-  std::list<Outgoing> out;
-  size_t queued_bytes = 0;
-  bool closing = false;
-  int close_code = 1000;
-  std::string close_reason;
-};
-
-std::atomic<Server*> g_running{nullptr};
 
 // The libev calls a foreign loop and its timers need, found at run time:
 // lws already loads libev.so.4 for its evlib plugin, and this way no build
@@ -85,6 +55,11 @@ struct LibEv {
     return loaded;
   }
 };
+
+namespace {
+
+std::atomic<Server*> g_running{nullptr};
+
 constexpr int kEvRunOnce = 2;  // EVRUN_ONCE in <ev.h>
 
 void on_signal(int) {
@@ -98,7 +73,9 @@ void lws_log_to_diag(int, const char* line) {
   diag::debug("lws: {}", s);
 }
 
-std::string header(lws* wsi, lws_token_indexes token) {
+}  // namespace
+
+std::string request_header(lws* wsi, lws_token_indexes token) {
   int n = lws_hdr_total_length(wsi, token);
   if (n <= 0) return {};
   std::string v(static_cast<size_t>(n) + 1, '\0');
@@ -107,7 +84,7 @@ std::string header(lws* wsi, lws_token_indexes token) {
   return v;
 }
 
-std::string query_string(lws* wsi) {
+std::string request_query(lws* wsi) {
   std::string q;
   char buf[4096];
   for (int i = 0;; ++i) {
@@ -119,68 +96,18 @@ std::string query_string(lws* wsi) {
   return q;
 }
 
-std::string peer_of(lws* wsi) {
+std::string request_peer(lws* wsi) {
   char name[128] = "";
   lws_get_peer_simple(wsi, name, sizeof name);
   return name;
 }
-
-}  // namespace
-
-struct Server::Impl {
-  // On libev a timer is an ev_timer of its own: lws 4.1 keeps one libev
-  // timer for all its suls and cannot bring it forward (ev_timer_set on an
-  // active watcher is ignored), so a sul due before lws's next one waited
-  // for it (wsql's 1 ms commit timer: for ever). On poll() it is a sul.
-  struct Timer {
-    struct Sul {
-      lws_sorted_usec_list_t sul;  // first member: the callback casts back
-      Timer* owner;
-    } sul;
-    ev_timer ev{};
-    Impl* impl = nullptr;
-    std::function<void()> fn;
-    lws_usec_t period = 0;
-  };
-
-  Server* self = nullptr;
-  Handler* handler = nullptr;
-  ServerConfig config;
-  lws_context* ctx = nullptr;
-  std::vector<std::string> protocol_names;
-  std::vector<lws_protocols> protocols;
-  std::unordered_map<lws*, std::unique_ptr<Session>> sessions;
-  std::unordered_map<ConnId, lws*> conns;
-  ConnId next_id = 1;
-  std::vector<std::unique_ptr<Timer>> timers;
-  std::atomic<bool> stop_requested{false};
-  std::string scratch;        // write_now's buffer, with LWS_PRE headroom
-  const LibEv* ev = nullptr;  // set when the context runs on a libev loop
-  void* ev_loop = nullptr;
-
-  static int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
-  int on_callback(lws* wsi, lws_callback_reasons reason, void* in, size_t len);
-  Session& session(lws* wsi);
-  void drop(lws* wsi);
-  int start_http(lws* wsi, const char* uri);
-  int respond(lws* wsi, Session& s);
-  int write_http_body(lws* wsi, Session& s);
-  int accept_ws(lws* wsi);
-  int receive_ws(lws* wsi, Session& s, const char* data, size_t len);
-  int write_ws(lws* wsi, Session& s);
-  void write_now(lws* wsi, Session& s, std::string_view data, bool binary);
-  static void timer_fired(lws_sorted_usec_list_t* sul);
-  static void ev_timer_fired(struct ev_loop* loop, ev_timer* w, int revents);
-  /// Runs timer `t` (every `period`, or once after `delay` us, then frees it).
-  void schedule(std::unique_ptr<Timer> t, lws_usec_t delay);
-  void fire(Timer* t);
-};
 
 Session& Server::Impl::session(lws* wsi) {
   auto& slot = sessions[wsi];
   if (!slot) {
     slot = std::make_unique<Session>();
     slot->id = next_id++;
+    opened(wsi, *slot);
   }
   return *slot;
 }
@@ -190,6 +117,7 @@ void Server::Impl::drop(lws* wsi) {
   if (it == sessions.end()) return;
   std::unique_ptr<Session> s = std::move(it->second);
   sessions.erase(it);
+  forget(*s);
   if (s->is_ws) {
     conns.erase(s->id);
     if (s->ws_open) {
@@ -207,17 +135,25 @@ int Server::Impl::callback(lws* wsi, lws_callback_reasons reason, void*, void* i
 
 int Server::Impl::on_callback(lws* wsi, lws_callback_reasons reason, void* in, size_t len) {
   switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+      return admit() ? 0 : 1;  // `wsi` is the listening socket's: no session
+    case LWS_CALLBACK_WSI_CREATE:
+      session(wsi);  // counted from its first moment
+      return 0;
     case LWS_CALLBACK_HTTP:
       return start_http(wsi, static_cast<const char*>(in));
-    case LWS_CALLBACK_HTTP_BODY: {
+    case LWS_CALLBACK_HTTP_BODY:
+      return receive_body(wsi, session(wsi), static_cast<const char*>(in), len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION: {
       Session& s = session(wsi);
-      if (s.request.body.size() + len > config.max_message) return -1;
-      s.request.body.append(static_cast<const char*>(in), len);
-      self->stats_.bytes_in += len;
-      return 0;
+      if (!s.body_too_big) return respond(wsi, s);
+      s.canned = true;
+      s.response = HttpResponse::json(
+          413, fmt::format("{{\"error\":{{\"code\":\"too_big\",\"message\":\"a request body over "
+                           "{} bytes needs valid credentials in the URL (?cap=...)\"}}}}\n",
+                           message_cap(s)));
+      return respond(wsi, s);
     }
-    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-      return respond(wsi, session(wsi));
     case LWS_CALLBACK_HTTP_WRITEABLE: {
       auto it = sessions.find(wsi);
       return it == sessions.end() ? 0 : write_http_body(wsi, *it->second);
@@ -255,104 +191,25 @@ int Server::Impl::on_callback(lws* wsi, lws_callback_reasons reason, void* in, s
   return lws_callback_http_dummy(wsi, reason, nullptr, in, len);
 }
 
-int Server::Impl::start_http(lws* wsi, const char* uri) {
-  Session& s = session(wsi);
-  s.request = HttpRequest();
-  s.response = HttpResponse();
-  s.body_sent = 0;
-  s.request.path = uri ? uri : "/";
-  s.request.query = query_string(wsi);
-  s.request.origin = header(wsi, WSI_TOKEN_ORIGIN);
-  s.request.peer = peer_of(wsi);
-  ++self->stats_.http_requests;
-  if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0) {
-    s.request.method = "POST";
-    return 0;  // answered at HTTP_BODY_COMPLETION
-  }
-  if (lws_hdr_total_length(wsi, WSI_TOKEN_OPTIONS_URI) > 0)
-    s.request.method = "OPTIONS";
-  else if (lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI) > 0)
-    s.request.method = "PUT";
-  else if (lws_hdr_total_length(wsi, WSI_TOKEN_DELETE_URI) > 0)
-    s.request.method = "DELETE";
-  else if (lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0)
-    s.request.method = "HEAD";
-  else
-    s.request.method = "GET";
-  return respond(wsi, s);
-}
-
-int Server::Impl::respond(lws* wsi, Session& s) {
-  s.response = handler->on_http(s.request);
-  const HttpResponse& r = s.response;
-  if (!r.file.empty()) {
-    std::string extra;
-    for (const auto& [name, value] : r.headers) extra += name + ": " + value + "\r\n";
-    int n = lws_serve_http_file(wsi, r.file.c_str(), r.content_type.c_str(),
-                                extra.empty() ? nullptr : extra.c_str(),
-                                static_cast<int>(extra.size()));
-    if (n < 0) return -1;
-    if (n > 0 && lws_http_transaction_completed(wsi)) return -1;
-    return 0;
-  }
-  unsigned char buf[LWS_PRE + 4096];
-  unsigned char* start = buf + LWS_PRE;
-  unsigned char* p = start;
-  unsigned char* end = buf + sizeof buf - 1;
-  if (lws_add_http_common_headers(wsi, static_cast<unsigned int>(r.status), r.content_type.c_str(),
-                                  r.body.size(), &p, end))
-    return 1;
-  for (const auto& [name, value] : r.headers) {
-    std::string key = name + ":";
-    for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (lws_add_http_header_by_name(wsi, reinterpret_cast<const unsigned char*>(key.c_str()),
-                                    reinterpret_cast<const unsigned char*>(value.data()),
-                                    static_cast<int>(value.size()), &p, end))
-      return 1;
-  }
-  if (lws_finalize_write_http_header(wsi, start, &p, end)) return 1;
-  if (s.request.method == "HEAD") {
-    s.response.body.clear();
-    if (lws_http_transaction_completed(wsi)) return -1;
-    return 0;
-  }
-  lws_callback_on_writable(wsi);
-  return 0;
-}
-
-int Server::Impl::write_http_body(lws* wsi, Session& s) {
-  const std::string& body = s.response.body;
-  const size_t n = std::min(kHttpChunk, body.size() - s.body_sent);
-  const bool final = s.body_sent + n == body.size();
-  std::string buf(LWS_PRE + n, '\0');
-  std::memcpy(buf.data() + LWS_PRE, body.data() + s.body_sent, n);
-  if (lws_write(wsi, reinterpret_cast<unsigned char*>(buf.data() + LWS_PRE), n,
-                final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != static_cast<int>(n))
-    return 1;
-  s.body_sent += n;
-  self->stats_.bytes_out += n;
-  if (!final) {
-    lws_callback_on_writable(wsi);
-    return 0;
-  }
-  if (lws_http_transaction_completed(wsi)) return -1;
-  return 0;
-}
-
 int Server::Impl::accept_ws(lws* wsi) {
   Session& s = session(wsi);
+  if (s.over_limit) {
+    lws_return_http_status(wsi, 503, nullptr);  // every place is authenticated
+    return 1;
+  }
   s.is_ws = true;
   s.request.method = "GET";
-  s.request.path = header(wsi, WSI_TOKEN_GET_URI);
+  s.request.path = request_header(wsi, WSI_TOKEN_GET_URI);
   if (auto q = s.request.path.find('?'); q != std::string::npos) s.request.path.resize(q);
-  s.request.query = query_string(wsi);
-  s.request.origin = header(wsi, WSI_TOKEN_ORIGIN);
-  s.request.peer = peer_of(wsi);
+  s.request.query = request_query(wsi);
+  s.request.origin = request_header(wsi, WSI_TOKEN_ORIGIN);
+  s.request.peer = request_peer(wsi);
   conns[s.id] = wsi;
   int refusal = 403;
   if (!handler->on_ws_open(s.id, s.request, refusal)) {
+    // The session stays until lws closes the socket, counted until then.
     conns.erase(s.id);
-    sessions.erase(wsi);
+    s.is_ws = false;
     lws_return_http_status(wsi, static_cast<unsigned int>(refusal), nullptr);
     return 1;
   }
@@ -364,10 +221,18 @@ int Server::Impl::accept_ws(lws* wsi) {
 }
 
 int Server::Impl::receive_ws(lws* wsi, Session& s, const char* data, size_t len) {
-  if (s.partial.size() + len > config.max_message) {
+  if (s.closing) {
+    // What a closing connection still sends is not wanted: not even joined.
+    if (!s.partial.empty()) s.partial = std::string();
+    return 0;
+  }
+  if (s.partial.size() + len > message_cap(s)) {
+    ++self->stats_.too_big;
+    if (s.ws_open) handler->on_ws_too_large(s.id, message_cap(s));
     lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, nullptr, 0);
     return -1;
   }
+  if (s.authenticated) s.since_us = now_us();  // not idle
   s.partial.append(data, len);
   self->stats_.bytes_in += len;
   if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) != 0) return 0;
@@ -380,13 +245,12 @@ int Server::Impl::receive_ws(lws* wsi, Session& s, const char* data, size_t len)
 
 int Server::Impl::write_ws(lws* wsi, Session& s) {
   if (s.out.empty()) {
-    if (s.closing) {
-      lws_close_reason(wsi, static_cast<lws_close_status>(s.close_code),
-                       reinterpret_cast<unsigned char*>(s.close_reason.data()),
-                       s.close_reason.size());
-      return -1;
-    }
-    return 0;
+    if (!s.closing || s.lingering == Linger::kWaiting) return 0;
+    if (s.lingering == Linger::kNo && unread_input(wsi)) return linger(wsi, s);
+    lws_close_reason(wsi, static_cast<lws_close_status>(s.close_code),
+                     reinterpret_cast<unsigned char*>(s.close_reason.data()),
+                     s.close_reason.size());
+    return -1;
   }
   Outgoing& m = s.out.front();
   const size_t n = m.data.size() - LWS_PRE;
@@ -395,10 +259,33 @@ int Server::Impl::write_ws(lws* wsi, Session& s) {
     return -1;
   self->stats_.bytes_out += n;
   ++self->stats_.messages_out;
-  s.queued_bytes -= n;
+  s.queued_bytes -= n + kQueuedOverhead;
   s.out.pop_front();
   if (!s.out.empty() || s.closing) lws_callback_on_writable(wsi);
   return 0;
+}
+
+// A peer still sending when we close (a flooder, a pipelining client being
+// refused) gets a reset for its unread bytes, and its socket may drop what
+// we wrote last (an error message) before the application reads it: lws
+// closes the socket right after the close frame. So first a pause of
+// kLingerMs without reading: what we wrote reaches the peer, and the peer,
+// unread, slows down; then the close.
+int Server::Impl::linger(lws* wsi, Session& s) {
+  s.lingering = Linger::kWaiting;
+  lws_rx_flow_control(wsi, 0);
+  self->after(kLingerMs, [this, id = s.id] {
+    auto it = conns.find(id);
+    if (it == conns.end()) return;
+    sessions.at(it->second)->lingering = Linger::kDone;
+    lws_callback_on_writable(it->second);
+  });
+  return 0;
+}
+
+bool Server::Impl::unread_input(lws* wsi) {
+  int n = 0;
+  return ioctl(lws_get_socket_fd(wsi), FIONREAD, &n) == 0 && n > 0;
 }
 
 // Writes a message at once, outside SERVER_WRITEABLE (ServerConfig::
@@ -488,6 +375,7 @@ Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, Handl
   impl->self = server.get();
   impl->handler = &handler;
   impl->config = config;
+  impl->set_limits();  // before lws sizes its tables by the descriptor limit
   lws_set_log_level(diag::verbosity() >= 2 ? (LLL_ERR | LLL_WARN | LLL_NOTICE) : 0,
                     lws_log_to_diag);
 
@@ -544,6 +432,10 @@ Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, Handl
     return Status::Io(fmt::format("listen {}:{}: libwebsockets could not start the server",
                                   config.host, config.port));
   server->impl_ = std::move(impl);
+  // Deadlines are checked a few times per auth timeout, at most once a second.
+  const double period = std::clamp(config.auth_timeout_s / 5, 0.1, 1.0);
+  Impl* inner = server->impl_.get();
+  server->every(static_cast<int>(period * 1000), [inner] { inner->sweep(); });
   return server;
 }
 
@@ -568,35 +460,54 @@ void Server::send(ConnId id, std::string data, bool binary) {
   if (it == impl_->conns.end()) return;
   Session& s = *impl_->sessions.at(it->second);
   if (s.closing) return;
-  if (s.queued_bytes + data.size() > impl_->config.max_queued) {
+  if (s.queued_bytes + data.size() + kQueuedOverhead > impl_->config.max_queued) {
     diag::warning("dropping connection {}: more than {} bytes queued to a slow client", id,
                   impl_->config.max_queued);
     close(id, 1008, "too slow");
     return;
   }
+  (void)try_send(id, std::move(data), binary);
+}
+
+bool Server::try_send(ConnId id, std::string data, bool binary) {
+  auto it = impl_->conns.find(id);
+  if (it == impl_->conns.end()) return false;
+  Session& s = *impl_->sessions.at(it->second);
+  if (s.closing || s.queued_bytes + data.size() + kQueuedOverhead > impl_->config.max_queued)
+    return false;
   if (impl_->config.eager_writes && s.established && s.out.empty() &&
       !lws_partial_buffered(it->second)) {
     impl_->write_now(it->second, s, data, binary);
-    return;
+    return true;
   }
   Outgoing m;
   m.binary = binary;
   m.data.reserve(LWS_PRE + data.size());
   m.data.assign(LWS_PRE, '\0');
   m.data += data;
-  s.queued_bytes += data.size();
+  s.queued_bytes += data.size() + kQueuedOverhead;
   s.out.push_back(std::move(m));
   lws_callback_on_writable(it->second);
+  return true;
 }
 
 void Server::close(ConnId id, int code, std::string reason) {
   auto it = impl_->conns.find(id);
   if (it == impl_->conns.end()) return;
-  Session& s = *impl_->sessions.at(it->second);
-  s.closing = true;
-  s.close_code = code;
-  s.close_reason = std::move(reason);
-  lws_callback_on_writable(it->second);
+  impl_->close_ws(it->second, *impl_->sessions.at(it->second), code, std::move(reason));
+}
+
+void Server::authenticate(ConnId id) {
+  auto it = impl_->conns.find(id);
+  if (it != impl_->conns.end()) impl_->authenticate(*impl_->sessions.at(it->second));
+}
+
+size_t Server::max_connections() const {
+  return impl_->max_connections;
+}
+
+size_t Server::max_unauthenticated() const {
+  return impl_->max_unauthenticated;
 }
 
 bool Server::is_open(ConnId id) const {

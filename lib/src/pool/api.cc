@@ -29,6 +29,7 @@ nlohmann::json campaign_json(const CampaignRow& r, int64_t leased, double rate) 
           {"priority", r.spec.priority},
           {"replicas", r.spec.replicas},
           {"quorum", r.spec.quorum},
+          {"quorum_tolerance", r.spec.quorum_tolerance},
           {"group", r.spec.group},
           {"created", r.created}};
 }
@@ -116,6 +117,9 @@ std::string PoolServer::metrics_text() const {
   metric("wpool_disagreements_total", "counter",
          "Replica results that disagreed with an accepted quorum.");
   out += fmt::format("wpool_disagreements_total {}\n", disagreements_total_);
+  metric("wpool_quarantines_total", "counter",
+         "Workers quarantined for failing far more than others.");
+  out += fmt::format("wpool_quarantines_total {}\n", quarantines_total_);
   metric("wpool_no_quorum_total", "counter", "Tasks failed for want of a quorum.");
   out += fmt::format("wpool_no_quorum_total {}\n", no_quorum_total_);
   metric("wpool_workers_flagged", "gauge", "Workers flagged for disagreeing, connected or not.");
@@ -143,6 +147,7 @@ std::string PoolServer::metrics_text() const {
   out += fmt::format("wpool_bytes_out_total {}\n", s.bytes_out);
   metric("wpool_connections", "gauge", "Open WebSocket connections.");
   out += fmt::format("wpool_connections {}\n", s.ws_open_now);
+  net::append_admission_metrics(out, "wpool", s);
   return out;
 }
 
@@ -157,6 +162,36 @@ std::string PoolServer::status_message(const std::string& campaign) const {
   std::string body;
   mp::from_json(j.dump(), body).ok();
   return mp::MapBuilder().str("t", "status").raw("status", body).done();
+}
+
+nlohmann::json PoolServer::quarantine_json(const std::string& worker) const {
+  auto it = quarantines_.find(worker);
+  if (it == quarantines_.end()) return nullptr;
+  const Quarantine& q = it->second;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(q.until - Clock::now());
+  return {{"active", q.until > Clock::now()},
+          {"seconds_left", q.until > Clock::now() ? static_cast<double>(left.count()) / 1000 : 0},
+          {"times", q.times},
+          {"why", q.why}};
+}
+
+nlohmann::json PoolServer::flag_evidence_json(const std::string& worker) const {
+  nlohmann::json list = nlohmann::json::array();
+  auto rows = store_.flag_evidence(worker, 3);
+  if (!rows.ok()) return list;
+  auto as_json = [](const std::string& msgpack) {
+    std::string text;
+    if (!mp::to_json(msgpack, text, 4096).ok()) return nlohmann::json("(too large to show)");
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    return j.is_discarded() ? nlohmann::json(nullptr) : j;
+  };
+  for (const FlagRow& f : *rows)
+    list.push_back({{"task", f.task},
+                    {"campaign", f.campaign},
+                    {"at", f.at},
+                    {"output", as_json(f.output)},
+                    {"accepted", as_json(f.accepted)}});
+  return list;
 }
 
 std::string PoolServer::workers_message() const {
@@ -177,6 +212,8 @@ std::string PoolServer::workers_message() const {
            {"tasks_failed", row.tasks_failed},
            {"flagged", row.flagged},
            {"disagreements", row.disagreements},
+           {"quarantined", quarantine_json(r.id)},
+           {"evidence", row.flagged ? flag_evidence_json(r.id) : nlohmann::json::array()},
            {"last_seen", live.count(r.id) ? static_cast<int64_t>(std::time(nullptr)) : r.last_seen},
            {"connected", live.count(r.id) > 0}});
     }
@@ -243,6 +280,10 @@ Status serve(const ServeOptions& options) {
   config.host = listen->first;
   config.port = listen->second;
   config.max_message = options.max_frame;
+  config.max_connections = static_cast<size_t>(options.max_connections);
+  config.auth_timeout_s = options.auth_timeout;
+  // Workers heartbeat and clients poll: any connection silent this long is gone.
+  config.idle_timeout_s = options.worker_timeout;
   config.name = "wpool";
   auto server = net::Server::create(config, pool);
   if (!server.ok()) return server.status();

@@ -9,9 +9,7 @@
 //
 // A pool started with neither --secret nor --key grants every right to
 // whoever can reach it; the key alone grants every right too.
-#include <chrono>
 #include <ctime>
-#include <vector>
 
 #include <fmt/format.h>
 
@@ -35,7 +33,7 @@ cap::RightNames right_names() {
 Status PoolServer::authenticate(net::ConnId id, const mp::MapView& hello, uint32_t need) {
   if (!verifier_.enabled()) {
     grants_[id] = cap::Capability{std::string(kService), "*", kAllRights, 0};
-    unhelloed_.erase(id);
+    server_->authenticate(id);  // lifts the limits of a connection before hello
     return {};
   }
   const std::string cap_text = *hello.string("cap", "");
@@ -48,7 +46,7 @@ Status PoolServer::authenticate(net::ConnId id, const mp::MapView& hello, uint32
   if (Status s = cap::authorize(*c, need, "campaign", "", kRightNames); !s.ok())
     return denied(s.message());
   grants_[id] = std::move(*c);
-  unhelloed_.erase(id);
+  server_->authenticate(id);
   return {};
 }
 
@@ -76,7 +74,7 @@ Status PoolServer::permit_request(net::ConnId id, const mp::MapView& m,
     if (c != campaigns_.end()) campaign = c->second.row.spec.name;
   } else if (type == "status" || type == "results") {
     campaign = *m.string("campaign", "");
-  } else if (type == "control") {
+  } else if (type == "control" || type == "unflag") {
     need = kAdmin;
     campaign = *m.string("campaign", "");
   } else if (type == "kernel_put") {
@@ -96,20 +94,6 @@ std::string PoolServer::visible_campaign(net::ConnId id, const std::string& aske
 bool PoolServer::may_work_on(const Worker& w, const Campaign& c) const {
   auto it = grants_.find(w.conn);
   return it != grants_.end() && it->second.covers(c.row.spec.name);
-}
-
-void PoolServer::close_silent() {
-  // A connection that never says hello holds one of --max-connections and
-  // its buffers; it gets as long as a worker may stay silent.
-  const auto limit = std::chrono::duration<double>(options_.worker_timeout);
-  const auto now = Clock::now();
-  std::vector<net::ConnId> late;
-  for (const auto& [id, since] : unhelloed_)
-    if (now - since > limit) late.push_back(id);
-  for (net::ConnId id : late) {
-    unhelloed_.erase(id);
-    refuse(id, "no hello within the worker timeout");
-  }
 }
 
 Status PoolServer::permit_http(const net::HttpRequest& request) {

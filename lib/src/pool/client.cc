@@ -172,6 +172,7 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
                                    .integer("max_attempts", s.max_attempts)
                                    .integer("replicas", s.replicas)
                                    .integer("quorum", s.quorum)
+                                   .real("quorum_tolerance", s.quorum_tolerance)
                                    .integer("priority", s.priority)
                                    .integer("group", s.group)
                                    .str("once_key", s.once_key)
@@ -365,9 +366,28 @@ Status workers(const ClientOptions& c, bool json) {
           w["score"].get<double>(), w["tasks_done"].get<int64_t>(),
           w["tasks_failed"].get<int64_t>(), w["flagged"].get<bool>() ? "yes" : "no",
           w["connected"].get<bool>() ? std::string("connected") : fmt::format("{}s ago", ago));
+      for (const auto& e : w.value("evidence", nlohmann::json::array()))
+        if (e.is_object())
+          out += fmt::format("  flagged: task {} of '{}' returned {}, the quorum accepted {}\n",
+                             e.value("task", int64_t{0}), e.value("campaign", std::string()),
+                             e.value("output", nlohmann::json()).dump(),
+                             e.value("accepted", nlohmann::json()).dump());
+      const auto& q = w.value("quarantined", nlohmann::json());
+      if (q.is_object() && q.value("active", false))
+        out += fmt::format("  quarantined for {:.0f} more s: {}\n", q.value("seconds_left", 0.0),
+                           q.value("why", std::string()));
     }
   }
   return stream::write_all(STDOUT_FILENO, out);
+}
+
+Status unflag(const ClientOptions& c, const std::string& id) {
+  auto pc = PoolClient::connect(c);
+  if (!pc.ok()) return pc.status();
+  auto answer = (*pc)->request(mp::MapBuilder().str("t", "unflag").str("worker", id).done());
+  if (!answer.ok()) return answer.status();
+  diag::info("worker '{}': flag lifted", id);
+  return {};
 }
 
 Status control(const ClientOptions& c, const std::string& action, const std::string& campaign) {

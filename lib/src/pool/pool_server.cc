@@ -36,7 +36,6 @@ Status PoolServer::load_checkpoints() {
 void PoolServer::attach(net::Server& server) {
   server_ = &server;
   server.every(250, [this] { check_deadlines(); });
-  server.every(1000, [this] { close_silent(); });
 }
 
 void PoolServer::reply(net::ConnId id, const std::string& message) {
@@ -50,6 +49,7 @@ void PoolServer::reply_after_commit(net::ConnId id, std::string message) {
 
 void PoolServer::refuse(net::ConnId id, const std::string& why) {
   diag::debug("connection {}: {}", id, why);
+  if (auto w = workers_.find(id); w != workers_.end()) w->second.violation = why;
   reply(id, mp::MapBuilder().str("t", "error").str("message", why).done());
   server_->close(id, 1008, why.substr(0, 100));
 }
@@ -89,20 +89,15 @@ void PoolServer::commit() {
   after_commit_.clear();
 }
 
+// Connection limits (--max-connections, and the room and deadline of those
+// not hello'd yet) are the net layer's: authenticate() lifts them.
 bool PoolServer::on_ws_open(net::ConnId id, const net::HttpRequest& request, int& refusal) {
-  if (workers_.size() + clients_.size() + pending_worker_.size() >=
-      static_cast<size_t>(options_.max_connections)) {
-    refusal = 503;
-    return false;
-  }
   if (request.path == "/worker") {
     pending_worker_[id] = true;
-    unhelloed_[id] = Clock::now();
     return true;
   }
   if (request.path == "/client") {
     clients_[id] = false;
-    unhelloed_[id] = Clock::now();
     return true;
   }
   refusal = 404;
@@ -113,12 +108,20 @@ void PoolServer::on_ws_close(net::ConnId id) {
   pending_worker_.erase(id);
   clients_.erase(id);
   grants_.erase(id);
-  unhelloed_.erase(id);
   auto it = workers_.find(id);
   if (it == workers_.end()) return;
   Worker& w = it->second;
   if (auto c = campaigns_.find(w.campaign); c != campaigns_.end()) --c->second.bound;
   release_members(w, "worker lost (disconnected)", true);
+  if (!w.violation.empty()) {
+    // A worker that broke the protocol fails what it held: a task whose
+    // result it cannot send (too large, malformed) must not come back for
+    // ever without counting an attempt.
+    std::vector<int64_t> held;
+    for (const auto& [task, lease] : w.leases) held.push_back(task);
+    for (int64_t task : held)
+      finish_task(w, task, false, {}, "worker connection closed: " + w.violation, 0);
+  }
   release_leases(w, "worker disconnected");
   w.row.last_seen = static_cast<int64_t>(std::time(nullptr));
   (void)store_.upsert_worker(w.row);
@@ -128,6 +131,14 @@ void PoolServer::on_ws_close(net::ConnId id) {
   top_up_all();
 }
 
+void PoolServer::on_ws_too_large(net::ConnId id, size_t limit) {
+  auto it = workers_.find(id);
+  if (it == workers_.end()) return;
+  it->second.violation = limit % (1u << 20) == 0
+                             ? fmt::format("it sent a message larger than {} MiB", limit >> 20)
+                             : fmt::format("it sent a message larger than {} bytes", limit);
+}
+
 void PoolServer::on_ws_message(net::ConnId id, std::string_view data, bool) {
   auto m = mp::MapView::parse(data);
   if (!m.ok()) return refuse(id, "malformed message: " + m.status().message());
@@ -135,6 +146,22 @@ void PoolServer::on_ws_message(net::ConnId id, std::string_view data, bool) {
   if (!type.ok() || type->empty()) return refuse(id, "message without a type ('t')");
   if (clients_.count(id)) return on_client_message(id, *m, *type);
   if (pending_worker_.count(id) || workers_.count(id)) return on_worker_message(id, *m, *type);
+}
+
+std::string PoolServer::worker_identity(net::ConnId id, const mp::MapView& hello) const {
+  // A worker is known by what it cannot shed by restarting: the key in its
+  // cache (wrun) or local storage (browser), sent in hello and kept only as
+  // a hash; else the capability it works with; else (an old worker) the id
+  // it names itself, unique per process.
+  if (auto key = hello.string("worker_key"); key.ok() && key->size() >= 32 && key->size() <= 256)
+    return "k-" + sha256_hex(*key).substr(0, 16);
+  // (hello was authenticated: a capability it carries is a valid one)
+  if (auto cap = hello.string("cap", ""); cap.ok() && !cap->empty() && verifier_.has_secret())
+    return "c-" + sha256_hex(*cap).substr(0, 16);
+  std::string named = hello.string("id").ok() ? *hello.string("id") : "";
+  for (const auto& [conn, other] : workers_)  // one such id per live connection
+    if (other.row.id == named) named += fmt::format("#{}", id);
+  return named;
 }
 
 Status PoolServer::on_hello(net::ConnId id, const mp::MapView& m) {
@@ -153,8 +180,8 @@ void PoolServer::on_worker_message(net::ConnId id, const mp::MapView& m, const s
     if (!s.ok()) return refuse(id, s.message());
     Worker w;
     w.conn = id;
-    w.row.id = m.string("id").ok() ? *m.string("id") : "";
     w.row.name = *m.string("name", "worker");
+    w.row.id = worker_identity(id, m);
     w.row.platform = *m.string("platform", "linux-x86_64");
     auto slots = m.integer("slots", 1);
     w.row.slots = slots.ok() ? static_cast<int>(std::clamp<int64_t>(*slots, 1, 4096)) : 1;
@@ -164,8 +191,6 @@ void PoolServer::on_worker_message(net::ConnId id, const mp::MapView& m, const s
     auto coupled = m.boolean("coupled", true);
     w.coupled = !coupled.ok() || *coupled;
     if (w.row.id.empty()) w.row.id = fmt::format("{}-{}", w.row.name, id);
-    for (auto& [conn, other] : workers_)  // one id per live connection
-      if (other.row.id == w.row.id) w.row.id += fmt::format("#{}", id);
     w.last_heard = Clock::now();
     w.row.last_seen = static_cast<int64_t>(std::time(nullptr));
     restore_worker(w.row);  // a known worker keeps its flag and counts
@@ -176,7 +201,8 @@ void PoolServer::on_worker_message(net::ConnId id, const mp::MapView& m, const s
     welcome.str("t", "welcome")
         .integer("v", kProtocolVersion)
         .str("id", w.row.id)
-        .integer("heartbeat_ms", static_cast<int64_t>(options_.heartbeat * 1000));
+        .integer("heartbeat_ms", static_cast<int64_t>(options_.heartbeat * 1000))
+        .integer("max_frame", static_cast<int64_t>(options_.max_frame));
     if (!options_.sig.empty()) welcome.str("sig", options_.sig);
     reply(id, welcome.done());
     (void)store_.upsert_worker(w.row);
@@ -260,6 +286,8 @@ void PoolServer::on_client_message(net::ConnId id, const mp::MapView& m, const s
     s = on_results_query(id, m);
   } else if (type == "control") {
     s = on_control(id, m);
+  } else if (type == "unflag") {
+    s = on_unflag(id, m);
   } else if (type == "kernels") {
     auto list = store_.kernels();
     if (!list.ok()) {
@@ -316,6 +344,11 @@ Status PoolServer::on_open(net::ConnId id, const mp::MapView& m) {
     return Status::Invalid(fmt::format("quorum must be 1 to replicas ({})", *replicas));
   spec.replicas = static_cast<int>(*replicas);
   spec.quorum = *quorum == 0 ? spec.replicas / 2 + 1 : static_cast<int>(*quorum);  // 0: a majority
+  auto tolerance = m.number("quorum_tolerance");
+  if (m.has("quorum_tolerance") &&
+      (!tolerance.ok() || !(*tolerance >= 0 && *tolerance <= 1)))  // NaN fails too
+    return Status::Invalid("quorum_tolerance must be a number from 0 to 1");
+  spec.quorum_tolerance = m.has("quorum_tolerance") ? *tolerance : 0;
   auto group = m.integer("group", 1);
   if (!group.ok() || *group < 1 || *group > kMaxGroup)
     return Status::Invalid(fmt::format("group must be 1 to {}", kMaxGroup));
@@ -427,6 +460,20 @@ Status PoolServer::on_results_query(net::ConnId id, const mp::MapView& m) {
                 .integer("after", rows->empty() ? after : rows->back().row)
                 .boolean("complete", c.complete())
                 .done());
+  return {};
+}
+
+Status PoolServer::on_unflag(net::ConnId id, const mp::MapView& m) {
+  auto worker = m.string("worker");
+  if (!worker.ok() || worker->empty())
+    return Status::Invalid("unflag: 'worker' must name a worker");
+  W_RETURN_IF_ERROR(store_.unflag_worker(*worker));
+  flagged_.erase(*worker);
+  for (auto& [conn, w] : workers_)
+    if (w.row.id == *worker) w.row.flagged = false;
+  diag::info("worker {}: flag lifted", *worker);
+  reply_after_commit(id, mp::MapBuilder().str("t", "ok").done());
+  top_up_all();
   return {};
 }
 

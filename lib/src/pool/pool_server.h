@@ -29,6 +29,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "quorum.h"
 #include "store.h"
 #include "w/msgpack.h"
@@ -49,6 +51,7 @@ class PoolServer : public net::Handler {
   bool on_ws_open(net::ConnId id, const net::HttpRequest& request, int& refusal) override;
   void on_ws_message(net::ConnId id, std::string_view data, bool binary) override;
   void on_ws_close(net::ConnId id) override;
+  void on_ws_too_large(net::ConnId id, size_t limit) override;
 
  private:
   // A task of a replicated campaign, from its first replica handed out
@@ -62,7 +65,10 @@ class PoolServer : public net::Handler {
     bool in_wanting = false;  // listed in Campaign::wanting
     bool finished = false;    // accepted or failed; kept to judge late replicas
     bool has_accepted = false;
-    std::string accepted;  // canonical accepted value
+    Vote accepted;  // the first vote for the accepted value
+    // Since when it has wanted a replica that no connected worker may take
+    // (every one has had its part): past the campaign's timeout it fails.
+    Clock::time_point starved_since{};
   };
   struct Campaign {
     CampaignRow row;
@@ -78,6 +84,10 @@ class PoolServer : public net::Handler {
     // replicas, oldest first (one entry per task, see Replicated::in_wanting).
     std::unordered_map<int64_t, Replicated> open;
     std::deque<int64_t> wanting;
+    // Requeued tasks that failed: the workers they failed on, so a retry
+    // goes to another worker when there is one (BOINC: a job is not sent
+    // to the same host twice). Dropped when the task ends.
+    std::unordered_map<int64_t, std::vector<std::string>> failed_on;
     bool replicated() const { return row.spec.replicas > 1; }
     bool grouped() const { return row.spec.group > 1; }
     bool has_work() const {
@@ -88,6 +98,20 @@ class PoolServer : public net::Handler {
   struct Lease {
     TaskRow task;
     Clock::time_point deadline;
+  };
+  // A worker's last outcomes on one campaign (quarantine.cc).
+  struct Outcomes {
+    static constexpr int kWindow = 32;
+    uint32_t failed_bits = 0;  // bit i: the i-th latest outcome failed
+    int seen = 0;              // outcomes in the window, up to kWindow
+    int failed() const;
+  };
+  // A worker that failed far more than the others on a campaign gets no
+  // tasks until `until`; each quarantine doubles the next one's length.
+  struct Quarantine {
+    Clock::time_point until{};
+    int times = 0;
+    std::string why;
   };
   struct Worker {
     net::ConnId conn = 0;
@@ -100,6 +124,9 @@ class PoolServer : public net::Handler {
     double avg_ms = -1;
     bool draining = false;
     bool coupled = true;  // hello's `coupled`: may run members of group runs
+    // Why the pool is closing its connection, when the worker broke the
+    // protocol: its leases then fail (an attempt each) instead of returning.
+    std::string violation;
     int busy() const { return static_cast<int>(leases.size() + members.size()); }
   };
   // One dispatch of a coupled campaign's task: K members started together
@@ -126,6 +153,8 @@ class PoolServer : public net::Handler {
   void on_worker_message(net::ConnId id, const mp::MapView& m, const std::string& type);
   void on_client_message(net::ConnId id, const mp::MapView& m, const std::string& type);
   Status on_hello(net::ConnId id, const mp::MapView& m);
+  /// The identity a worker's flag, counts and quarantine belong to.
+  std::string worker_identity(net::ConnId id, const mp::MapView& hello) const;
 
   // Capabilities (auth.cc).
   /// Checks a hello's capability or key and the right `need`; keeps the grant.
@@ -138,8 +167,6 @@ class PoolServer : public net::Handler {
   std::string visible_campaign(net::ConnId id, const std::string& asked) const;
   bool may_work_on(const Worker& w, const Campaign& c) const;
   Status permit_http(const net::HttpRequest& request);
-  /// Closes connections that have not said hello within --worker-timeout.
-  void close_silent();
   Status on_results(Worker& w, const mp::MapView& m);
   Status on_checkpoint(Worker& w, const mp::MapView& m);
   Status on_kernel_put(net::ConnId id, const mp::MapView& m);
@@ -147,12 +174,27 @@ class PoolServer : public net::Handler {
   Status on_datasets(net::ConnId id, const mp::MapView& m);
   Status on_results_query(net::ConnId id, const mp::MapView& m);
   Status on_control(net::ConnId id, const mp::MapView& m);
+  Status on_unflag(net::ConnId id, const mp::MapView& m);
+
+  // Quarantine of workers that fail too much (quarantine.cc).
+  /// Records a finished task of `c` on `w`; a failure may quarantine `w`.
+  void record_outcome(Worker& w, const Campaign& c, bool failed);
+  bool quarantined(const Worker& w) const;
+  /// Most tasks of `c` that `w` may hold now: a worker earns its slots on
+  /// a campaign by returning results (see quarantine.cc).
+  int allowance(const Worker& w, const Campaign& c) const;
+  /// True if a connected worker other than `w` may take tasks of `c`.
+  bool another_worker_for(const Worker& w, const Campaign& c) const;
+  /// Lets quarantines that ran out end (their workers are topped up).
+  void end_quarantines(Clock::time_point now);
 
   // Scheduling (scheduler.cc).
   void top_up(Worker& w);
   void top_up_all();
   Campaign* pick_campaign(const Worker& w, int64_t skip = 0);
-  bool take_task(Campaign& c, TaskRow& task);
+  /// The next task of `c` for `w`: a requeued one first, unless it failed
+  /// on `w` and another worker works on `c`.
+  bool take_task(Campaign& c, TaskRow& task, const Worker* worker = nullptr);
   int prefetch(const Worker& w, const Campaign& c) const;
   void release_leases(Worker& w, const std::string& why);
   void check_deadlines();
@@ -198,8 +240,14 @@ class PoolServer : public net::Handler {
   void end_task(Campaign& c, Replicated& r);
   void end_task(Campaign& c, int64_t task);
   void close_if_done(Campaign& c, int64_t task);
+  /// Fails tasks that have wanted a replica no connected worker may take
+  /// for longer than their campaign's timeout ("no quorum: ...").
+  void check_starved(Clock::time_point now);
   Status load_flagged();
-  void flag(const std::string& worker, int64_t task);
+  /// Flags `worker` (every connection of it): it returned `output` for
+  /// `task` of `c`, and the quorum accepted `accepted`.
+  void flag(const std::string& worker, const Campaign& c, int64_t task, std::string_view output,
+            std::string_view accepted);
   void restore_worker(WorkerRow& row);
   Worker* live_worker(const std::string& id);
   int64_t in_flight(const Campaign& c) const;
@@ -213,6 +261,10 @@ class PoolServer : public net::Handler {
   std::string metrics_text() const;
   std::string status_message(const std::string& campaign) const;
   std::string workers_message() const;
+  /// null, or why `worker` is (or was last) quarantined and for how long.
+  nlohmann::json quarantine_json(const std::string& worker) const;
+  /// The last disagreements a flagged worker was flagged for.
+  nlohmann::json flag_evidence_json(const std::string& worker) const;
 
   void schedule_commit();
   /// Commits now if anything is pending: before a client sees the state.
@@ -244,9 +296,13 @@ class PoolServer : public net::Handler {
   uint64_t votes_total_ = 0, disagreements_total_ = 0, no_quorum_total_ = 0;
   std::unordered_map<std::string, GroupRun> groups_;  // running group runs by id
   uint64_t group_runs_total_ = 0, group_aborts_total_ = 0;
-  cap::Verifier verifier_;                                        // the --secret and --key
-  std::unordered_map<net::ConnId, cap::Capability> grants_;       // per hello'd connection
-  std::unordered_map<net::ConnId, Clock::time_point> unhelloed_;  // opened, no hello yet
+  std::unordered_map<std::string, Quarantine> quarantines_;  // by worker id
+  // Each worker's last outcomes per campaign, by worker id (so they survive
+  // a reconnect) and campaign id.
+  std::unordered_map<std::string, std::unordered_map<int64_t, Outcomes>> outcomes_;
+  uint64_t quarantines_total_ = 0;
+  cap::Verifier verifier_;                                   // the --secret and --key
+  std::unordered_map<net::ConnId, cap::Capability> grants_;  // per hello'd connection
 };
 
 }  // namespace w::pool

@@ -3,7 +3,12 @@
 //
 // A task of a campaign with `replicas` R and `quorum` Q is computed by R
 // different workers. Results are compared by their canonical MessagePack
-// bytes; the first value that Q counted results agree on is accepted. While
+// bytes, and only among workers of one platform (BOINC's homogeneous
+// redundancy: a browser's float differs from a native one's in the last
+// bits, and neither is wrong); with a tolerance, numbers are compared field
+// by field within it, across platforms. The first value that Q counted
+// results agree on is accepted; a vote that is comparable with it and
+// differs disagrees (its worker is flagged). While
 // no value has Q votes the task asks for just enough further replicas that a
 // quorum becomes possible, up to `bound` results in all; a task that reaches
 // the bound without a quorum fails ("no quorum: ...").
@@ -36,7 +41,17 @@ struct QuorumRule {
   int replicas = 1;  ///< results wanted at first
   int quorum = 1;    ///< agreeing results that accept a value
   int bound = 1;     ///< most results ever collected for one task
+  /// 0: results must be equal and of one platform. > 0: numbers agree when
+  /// within this relative difference, and platforms are compared too.
+  double tolerance = 0;
 };
+
+/// True if `a` and `b` count as the same value under `rule`.
+bool agree(const Vote& a, const Vote& b, const QuorumRule& rule);
+
+/// True if `vote` can be compared with `accepted` under `rule` (same
+/// platform, or a tolerance) and differs from it: its worker is wrong.
+bool disagrees(const Vote& vote, const Vote& accepted, const QuorumRule& rule);
 
 struct Verdict {
   enum Kind { kWait, kAccept, kFail };

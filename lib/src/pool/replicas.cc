@@ -14,7 +14,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include <set>
+#include <unordered_set>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "pool_server.h"
 #include "w/diag.h"
@@ -41,7 +45,8 @@ bool has_part(const std::vector<std::string>& holders, const std::vector<Vote>& 
 }  // namespace
 
 QuorumRule PoolServer::quorum_rule(const Campaign& c) const {
-  return {c.row.spec.replicas, c.row.spec.quorum, c.row.spec.replicas + c.row.spec.max_attempts};
+  return {c.row.spec.replicas, c.row.spec.quorum, c.row.spec.replicas + c.row.spec.max_attempts,
+          c.row.spec.quorum_tolerance};
 }
 
 int64_t PoolServer::in_flight(const Campaign& c) const {
@@ -141,14 +146,16 @@ void PoolServer::finish_replica(Worker& w, Campaign& c, int64_t task, bool ok,
   std::erase(r.holders, w.row.id);
   if (r.finished) {
     // A late replica: the task was decided without it, but it is judged.
+    const Vote late{w.row.id, w.row.platform, {}, ok ? canonical_msgpack(output) : "", ms};
     if (!ok)
       ++w.row.tasks_failed;
-    else if (r.has_accepted && canonical_msgpack(output) != r.accepted)
-      flag(w.row.id, task);
+    else if (r.has_accepted && disagrees(late, r.accepted, quorum_rule(c)))
+      flag(w.row.id, c, task, output, r.accepted.canon);
     else
       ++w.row.tasks_done;
     return close_if_done(c, task);
   }
+  record_outcome(w, c, !ok);
   if (!ok) {
     ++w.row.tasks_failed;
     auto final = store_.fail_attempt(task, fmt::format("{}: {}", w.row.id, error),
@@ -202,15 +209,68 @@ void PoolServer::judge_task(Campaign& c, Replicated& r, bool urgent) {
     ++results_total_;
   }
   r.has_accepted = true;
-  r.accepted = a.canon;
-  r.finished = true;  // before flag(): its votes are settled
-  std::vector<std::string> agreed, disagreed;
-  for (const Vote& vote : r.votes)
-    (vote.canon == r.accepted ? agreed : disagreed).push_back(vote.worker);
-  for (const auto& worker : agreed)
-    if (Worker* w = live_worker(worker)) ++w->row.tasks_done;
-  for (const auto& worker : disagreed) flag(worker, id);
+  r.accepted = a;
+  r.accepted.output.clear();  // stored; only the canonical form is compared
+  r.finished = true;          // before flag(): its votes are settled
+  // A vote of another platform (without a tolerance) is neither: it could
+  // not be compared, so it is neither counted nor held against its worker.
+  const QuorumRule rule = quorum_rule(c);
+  std::vector<const Vote*> disagreed;
+  for (const Vote& vote : r.votes) {
+    if (agree(vote, r.accepted, rule)) {
+      if (Worker* w = live_worker(vote.worker)) ++w->row.tasks_done;
+    } else if (disagrees(vote, r.accepted, rule)) {
+      disagreed.push_back(&vote);
+    }
+  }
+  // flag() may judge other tasks again, never this finished one: its votes stay put.
+  for (const Vote* vote : disagreed) flag(vote->worker, c, id, vote->output, r.accepted.canon);
   end_task(c, id);
+}
+
+void PoolServer::check_starved(Clock::time_point now) {
+  for (auto& [cid, c] : campaigns_) {
+    if (!c.replicated() || c.wanting.empty()) continue;
+    // Workers that may take this campaign's replicas at all.
+    std::unordered_set<std::string> able;
+    for (const auto& [conn, w] : workers_)
+      if (!w.draining && !w.row.flagged && may_work_on(w, c) &&
+          (w.row.platform != "wasm32" || !c.row.spec.kernel_wasm.empty()))
+        able.insert(w.row.id);
+    std::vector<int64_t> starved;
+    for (int64_t tid : c.wanting) {
+      auto it = c.open.find(tid);
+      if (it == c.open.end() || it->second.finished || it->second.want <= 0) continue;
+      Replicated& r = it->second;
+      size_t taken = 0;  // able workers that have had their part already
+      for (const auto& id : able) taken += has_part(r.holders, r.votes, id) ? 1 : 0;
+      if (taken < able.size()) {
+        r.starved_since = {};
+        continue;
+      }
+      if (r.starved_since == Clock::time_point{}) r.starved_since = now;
+      if (now - r.starved_since > std::chrono::milliseconds(c.row.spec.timeout_ms))
+        starved.push_back(tid);
+    }
+    for (int64_t tid : starved) {
+      Replicated& r = c.open.at(tid);
+      std::set<std::string> platforms;
+      for (const Vote& v : r.votes) platforms.insert(v.platform);
+      const std::string why = fmt::format(
+          "no quorum: {} results from {} platform{} ({}), {} needed to agree, and no other "
+          "worker to ask for {} ms",
+          r.votes.size(), platforms.size(), platforms.size() == 1 ? "" : "s",
+          fmt::join(platforms, ", "), c.row.spec.quorum, c.row.spec.timeout_ms);
+      auto stored = store_.fail_attempt(tid, why, 0, "");
+      if (!stored.ok()) diag::error("{}", stored.status().message());
+      ++c.row.failed;
+      ++failures_total_;
+      ++no_quorum_total_;
+      diag::warning("task {} of '{}' failed: {}", tid, c.row.spec.name, why);
+      end_task(c, r);
+    }
+    if (!starved.empty()) schedule_commit();
+  }
 }
 
 void PoolServer::end_task(Campaign& c, Replicated& r) {
@@ -232,43 +292,54 @@ void PoolServer::close_if_done(Campaign& c, int64_t task) {
   if (it != c.open.end() && it->second.finished && it->second.holders.empty()) c.open.erase(it);
 }
 
-void PoolServer::flag(const std::string& worker, int64_t task) {
+void PoolServer::flag(const std::string& worker, const Campaign& c, int64_t task,
+                      std::string_view output, std::string_view accepted) {
   ++disagreements_total_;
-  diag::warning("worker {} disagreed with the quorum on task {}: flagged", worker, task);
+  diag::warning("worker {} disagreed with the quorum on task {} of '{}': flagged", worker, task,
+                c.row.spec.name);
   if (Status s = store_.flag_worker(worker); !s.ok()) diag::error("{}", s.message());
-  Worker* w = live_worker(worker);
-  if (w) {
+  FlagRow evidence{worker,
+                   task,
+                   c.row.spec.name,
+                   static_cast<int64_t>(std::time(nullptr)),
+                   std::string(output),
+                   std::string(accepted)};
+  if (Status s = store_.add_flag_evidence(evidence); !s.ok()) diag::error("{}", s.message());
+  std::vector<Worker*> live;
+  for (auto& [conn, w] : workers_)
+    if (w.row.id == worker) live.push_back(&w);
+  for (Worker* w : live) {
     w->row.flagged = true;
     if (w->row.disagreements++ < kMaxPenalties) w->row.score /= 2;
   }
   if (!flagged_.insert(worker).second) return;
-  // Its replicas still out would not count either: hand them to others now
-  // (what it sends for them later is ignored, as for any lost lease).
-  if (w) {
+  // A flagged worker gets no tasks at all until an admin lifts its flag,
+  // and its leases are handed to others now (what it sends for them later
+  // is ignored, as for any lost lease).
+  for (Worker* w : live) {
     std::vector<int64_t> revoked;
-    for (auto& [id, lease] : w->leases) {
-      auto c = campaigns_.find(lease.task.campaign);
-      if (c != campaigns_.end() && c->second.replicated()) revoked.push_back(id);
-    }
+    for (auto& [id, lease] : w->leases) revoked.push_back(id);
     for (int64_t id : revoked) {
       Lease lease = std::move(w->leases.at(id));
       w->leases.erase(id);
-      return_lease(campaigns_.at(lease.task.campaign), std::move(lease), worker);
+      auto lc = campaigns_.find(lease.task.campaign);
+      if (lc != campaigns_.end()) return_lease(lc->second, std::move(lease), worker);
     }
   }
   // Its votes on open tasks stop counting: those tasks may want more replicas.
   std::vector<std::pair<int64_t, int64_t>> touched;
-  for (auto& [cid, c] : campaigns_) {
-    for (auto& [tid, r] : c.open) {
+  for (auto& [cid, camp] : campaigns_) {
+    for (auto& [tid, r] : camp.open) {
       if (r.finished) continue;
       for (Vote& v : r.votes)
         if (v.worker == worker && v.counted) v.counted = false, touched.emplace_back(cid, tid);
     }
   }
   for (auto [cid, tid] : touched) {
-    auto c = campaigns_.find(cid);
-    auto r = c->second.open.find(tid);
-    if (r != c->second.open.end() && !r->second.finished) judge_task(c->second, r->second, true);
+    auto camp = campaigns_.find(cid);
+    auto r = camp->second.open.find(tid);
+    if (r != camp->second.open.end() && !r->second.finished)
+      judge_task(camp->second, r->second, true);
   }
 }
 

@@ -39,11 +39,28 @@ int PoolServer::prefetch(const Worker& w, const Campaign& c) const {
   return depth;
 }
 
-bool PoolServer::take_task(Campaign& c, TaskRow& task) {
+bool PoolServer::take_task(Campaign& c, TaskRow& task, const Worker* worker) {
   if (!c.requeued.empty()) {
-    task = std::move(c.requeued.front());
-    c.requeued.pop_front();
-    return true;
+    // A task that failed on this worker waits for another, if another may
+    // take it (a few are looked at: a long line of them means this worker
+    // gets fresh tasks meanwhile).
+    int others = -1;  // another_worker_for, asked once
+    auto failed_here = [&](const TaskRow& t) {
+      if (!worker) return false;
+      auto f = c.failed_on.find(t.id);
+      if (f == c.failed_on.end() ||
+          std::find(f->second.begin(), f->second.end(), worker->row.id) == f->second.end())
+        return false;
+      if (others < 0) others = another_worker_for(*worker, c) ? 1 : 0;
+      return others == 1;
+    };
+    const size_t look = std::min<size_t>(c.requeued.size(), 64);
+    for (size_t i = 0; i < look; ++i) {
+      if (failed_here(c.requeued[i])) continue;
+      task = std::move(c.requeued[i]);
+      c.requeued.erase(c.requeued.begin() + static_cast<std::ptrdiff_t>(i));
+      return true;
+    }
   }
   if (c.ready.size() < kLowWater && !c.store_exhausted) {
     auto more = store_.queued_tasks(c.row.id, c.cursor, kLoadBatch);
@@ -69,6 +86,9 @@ PoolServer::Campaign* PoolServer::pick_campaign(const Worker& w, int64_t skip) {
   // A flagged worker's results are not trusted: it gets no replicas. A
   // browser (wasm32) gets only campaigns that carry a .wasm kernel, and a
   // worker that cannot run members (hello's coupled=false) no coupled ones.
+  // A flagged worker gets nothing until `wpool workers unflag`; a
+  // quarantined one nothing until its quarantine is over.
+  if (w.row.flagged || quarantined(w)) return nullptr;
   auto usable = [&](const Campaign& c) {
     return c.row.state == "running" && c.has_work() && c.row.id != skip &&
            !(w.row.flagged && c.replicated()) && (w.coupled || !c.grouped()) &&
@@ -103,7 +123,7 @@ void PoolServer::top_up(Worker& w) {
     if (c && c->grouped()) return;
   }
   if (!c) return;
-  const int want = w.row.slots + prefetch(w, *c) - w.busy();
+  const int want = std::min(w.row.slots + prefetch(w, *c), allowance(w, *c)) - w.busy();
   if (want <= 0) return;
   if (send_tasks(w, *c, want) || w.busy()) return;
   if (!c->replicated()) {
@@ -118,7 +138,9 @@ void PoolServer::top_up(Worker& w) {
   if (Campaign* other = pick_campaign(w, c->row.id)) {
     if (other->grouped())
       schedule_groups(*other, group_candidates(*other));
-    else if (int more = w.row.slots + prefetch(w, *other) - w.busy(); more > 0)
+    else if (int more =
+                 std::min(w.row.slots + prefetch(w, *other), allowance(w, *other)) - w.busy();
+             more > 0)
       send_tasks(w, *other, more);
   }
 }
@@ -137,7 +159,7 @@ bool PoolServer::send_tasks(Worker& w, Campaign& c, int want) {
     if (c.replicated()) {
       if (next_replica == replicas.size()) break;
       task = std::move(replicas[next_replica++]);
-    } else if (!take_task(c, task)) {
+    } else if (!take_task(c, task, &w)) {
       break;
     }
     mp::MapBuilder item;
@@ -234,12 +256,14 @@ void PoolServer::finish_task(Worker& w, int64_t task_id, bool ok, std::string_vi
   --c.leased;
   w.avg_ms = w.avg_ms < 0 ? ms : 0.95 * w.avg_ms + 0.05 * ms;
   if (c.replicated()) return finish_replica(w, c, task_id, ok, output, error, ms);
+  record_outcome(w, c, !ok);
   if (ok) {
     auto stored = store_.complete_task(task_id, output, w.row.id, w.row.platform, ms);
     if (stored.ok() && *stored) {
       ++c.row.done;
       ++w.row.tasks_done;
       ++results_total_;
+      c.failed_on.erase(task_id);
       forget_task(task_id);
     } else if (!stored.ok()) {
       diag::error("{}", stored.status().message());
@@ -253,11 +277,14 @@ void PoolServer::finish_task(Worker& w, int64_t task_id, bool ok, std::string_vi
     } else if (*final) {
       ++c.row.failed;
       ++failures_total_;
+      c.failed_on.erase(task_id);
       forget_task(task_id);
       diag::warning("task {} of '{}' failed for good after {} attempts", task_id, c.row.spec.name,
                     c.row.spec.max_attempts);
     } else {
       ++lease.task.attempts;
+      c.failed_on[task_id].push_back(w.row.id);
+      poke_all_ = true;  // this worker passes it on: another, maybe idle, must be offered it
       c.requeued.push_back(std::move(lease.task));
     }
   }
@@ -356,6 +383,8 @@ void PoolServer::check_deadlines() {
     release_leases(workers_.at(id), "worker silent");
   }
   check_group_deadlines();
+  check_starved(now);
+  end_quarantines(now);
   // Smoothed completion rate per campaign, for status and ETA.
   for (auto& [id, c] : campaigns_) {
     const double rate = static_cast<double>(c.row.done + c.row.failed - c.done_last_tick) / 0.25;

@@ -87,8 +87,18 @@ ALTER TABLE results_v6 RENAME TO results;
 CREATE INDEX results_campaign ON results(campaign, row);
 )sql";
 
+// Untrusted workers: replicas compared within a tolerance, and why each
+// flagged worker was flagged (the task, its result and the accepted one).
+constexpr const char* kTrust = R"sql(
+ALTER TABLE campaigns ADD COLUMN quorum_tolerance REAL NOT NULL DEFAULT 0;
+CREATE TABLE flags(
+  worker TEXT NOT NULL, task INTEGER NOT NULL, campaign TEXT NOT NULL, at INTEGER NOT NULL,
+  output BLOB, accepted BLOB);
+CREATE INDEX flags_worker ON flags(worker, at);
+)sql";
+
 constexpr const char* kMigrations[] = {
-    kSchemaV1, kCheckpoints, kVotes, kWasmKernels, kGroups, kLeanIndexes,
+    kSchemaV1, kCheckpoints, kVotes, kWasmKernels, kGroups, kLeanIndexes, kTrust,
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -224,7 +234,7 @@ Result<int64_t> Store::create_campaign(const CampaignSpec& c) {
   W_RETURN_IF_ERROR(begin_if_needed());
   sqlite3_stmt* st = prepare(
       "INSERT INTO campaigns(name,kernel,static,timeout_ms,max_attempts,replicas,quorum,priority,"
-      "created,kernel_wasm,group_size) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+      "created,kernel_wasm,group_size,quorum_tolerance) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
   if (!st) return sql_error("prepare");
   Reset r{st};
   bind_text(st, 1, c.name);
@@ -238,6 +248,7 @@ Result<int64_t> Store::create_campaign(const CampaignSpec& c) {
   sqlite3_bind_int64(st, 9, now_s());
   bind_text(st, 10, c.kernel_wasm);
   sqlite3_bind_int(st, 11, c.group);
+  sqlite3_bind_double(st, 12, c.quorum_tolerance);
   if (sqlite3_step(st) != SQLITE_DONE) return sql_error("create campaign");
   return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
 }
@@ -249,7 +260,7 @@ Result<std::vector<CampaignRow>> Store::campaigns() {
       " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id),"
       " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id AND t.state=0),"
       " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id AND t.state=3),"
-      " c.kernel_wasm, c.group_size"
+      " c.kernel_wasm, c.group_size, c.quorum_tolerance"
       " FROM campaigns c ORDER BY c.id");
   if (!st) return sql_error("prepare");
   Reset r{st};
@@ -273,6 +284,7 @@ Result<std::vector<CampaignRow>> Store::campaigns() {
     c.done = c.total - sqlite3_column_int64(st, 12) - c.failed;
     c.spec.kernel_wasm = column_text(st, 14);
     c.spec.group = sqlite3_column_int(st, 15);
+    c.spec.quorum_tolerance = sqlite3_column_double(st, 16);
     out.push_back(std::move(c));
   }
   return out;

@@ -33,6 +33,9 @@ struct CampaignSpec {
   int quorum = 1;
   int priority = 0;
   int group = 1;  ///< coupled campaigns: members (ranks) per task run; 1 = not coupled
+  /// Replicas: 0 compares results exactly, among workers of one platform;
+  /// > 0 compares numbers within this relative difference, across platforms.
+  double quorum_tolerance = 0;
 };
 
 struct CampaignRow {
@@ -71,6 +74,16 @@ struct WorkerRow {
   bool flagged = false;
   int64_t last_seen = 0;
   int disagreements = 0;  ///< results that disagreed with an accepted quorum
+};
+
+/// Why a worker was flagged: its result of a task against the accepted one.
+struct FlagRow {
+  std::string worker;
+  int64_t task = 0;
+  std::string campaign;
+  int64_t at = 0;        ///< unix time
+  std::string output;    ///< msgpack: what the worker returned
+  std::string accepted;  ///< msgpack: what the quorum accepted
 };
 
 /// One replica's result of a task still waiting for its quorum.
@@ -148,6 +161,12 @@ class Store {
   /// Marks a worker that disagreed with a quorum: flagged, one more
   /// disagreement, its score halved (for the first ten).
   Status flag_worker(const std::string& id);
+  /// Keeps the evidence of a disagreement (the last few per worker).
+  Status add_flag_evidence(const FlagRow& f);
+  /// The evidence kept for `id`, newest first.
+  Result<std::vector<FlagRow>> flag_evidence(const std::string& id, int limit);
+  /// Lifts a worker's flag (wpool workers unflag); NotFound if unknown.
+  Status unflag_worker(const std::string& id);
   Result<std::vector<std::string>> flagged_workers();
 
  private:

@@ -129,6 +129,68 @@ Status Store::flag_worker(const std::string& id) {
   return {};
 }
 
+Status Store::add_flag_evidence(const FlagRow& f) {
+  W_RETURN_IF_ERROR(begin_if_needed());
+  sqlite3_stmt* st =
+      prepare("INSERT INTO flags(worker,task,campaign,at,output,accepted) VALUES(?,?,?,?,?,?)");
+  if (!st) return sql_error("prepare");
+  {
+    Reset r{st};
+    bind_text(st, 1, f.worker);
+    sqlite3_bind_int64(st, 2, f.task);
+    bind_text(st, 3, f.campaign);
+    sqlite3_bind_int64(st, 4, f.at);
+    bind_blob(st, 5, f.output);
+    bind_blob(st, 6, f.accepted);
+    if (sqlite3_step(st) != SQLITE_DONE) return sql_error("store flag evidence");
+  }
+  // Enough to show why; a worker that disagrees all day keeps 10 rows.
+  st = prepare(
+      "DELETE FROM flags WHERE worker=? AND rowid NOT IN"
+      " (SELECT rowid FROM flags WHERE worker=? ORDER BY at DESC, rowid DESC LIMIT 10)");
+  if (!st) return sql_error("prepare");
+  Reset r{st};
+  bind_text(st, 1, f.worker);
+  bind_text(st, 2, f.worker);
+  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("trim flag evidence");
+  return {};
+}
+
+Result<std::vector<FlagRow>> Store::flag_evidence(const std::string& id, int limit) {
+  sqlite3_stmt* st = prepare(
+      "SELECT worker,task,campaign,at,output,accepted FROM flags WHERE worker=?"
+      " ORDER BY at DESC, rowid DESC LIMIT ?");
+  if (!st) return sql_error("prepare");
+  Reset r{st};
+  bind_text(st, 1, id);
+  sqlite3_bind_int(st, 2, limit);
+  std::vector<FlagRow> out;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    FlagRow f;
+    f.worker = column_text(st, 0);
+    f.task = sqlite3_column_int64(st, 1);
+    f.campaign = column_text(st, 2);
+    f.at = sqlite3_column_int64(st, 3);
+    f.output = column_blob(st, 4);
+    f.accepted = column_blob(st, 5);
+    out.push_back(std::move(f));
+  }
+  if (rc != SQLITE_DONE) return sql_error("load flag evidence");
+  return out;
+}
+
+Status Store::unflag_worker(const std::string& id) {
+  W_RETURN_IF_ERROR(begin_if_needed());
+  sqlite3_stmt* st = prepare("UPDATE workers SET flagged=0 WHERE id=?");
+  if (!st) return sql_error("prepare");
+  Reset r{st};
+  bind_text(st, 1, id);
+  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("unflag worker");
+  if (sqlite3_changes(db_) == 0) return Status::NotFound(fmt::format("no worker '{}'", id));
+  return {};
+}
+
 Result<std::vector<std::string>> Store::flagged_workers() {
   sqlite3_stmt* st = prepare("SELECT id FROM workers WHERE flagged=1");
   if (!st) return sql_error("prepare");

@@ -1,8 +1,9 @@
-// The slot child: load the kernel, apply rlimits and seccomp, serve tasks.
+// The slot child: confine, load the kernel, confine further, serve tasks.
 //
-// Order matters: dlopen needs open/mmap of files, so the kernel is loaded
-// first; then the process gives up everything but computing, and only then
-// does any kernel code with data in it (w_init, w_main) run.
+// Order matters: loading a kernel runs its code (constructors, static
+// initializers, ifunc resolvers, those of the libraries it links), so the
+// process is confined before dlopen (Landlock + the load filter) and
+// confined further before w_init (the run filter); see confine.h.
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <seccomp.h>
@@ -21,14 +22,9 @@
 #include <string_view>
 
 #include "child.h"
+#include "confine.h"
 #include "frame.h"
 #include "w_kernel.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define W_UNDER_ASAN 1
-#else
-#define W_UNDER_ASAN 0
-#endif
 
 namespace w::sandbox {
 namespace {
@@ -251,72 +247,46 @@ void run_task(MainFn w_main_fn, std::string_view input, std::string_view restore
 
 }  // namespace
 
-Status install_seccomp() {
-  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
-  if (!ctx) return Status::Internal("seccomp_init failed");
-  int rc = 0;
-  auto allow = [&](int nr) { rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0); };
-  // I/O only on the worker's socket and on stderr.
-  for (int fd : {kChildFd, STDERR_FILENO, STDOUT_FILENO}) {
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(read), 1,
-                           SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(fd)));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1,
-                           SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(fd)));
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(writev), 1,
-                           SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(fd)));
-    // stdio asks whether stderr is a terminal the first time it is used.
-    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
-                           SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(fd)),
-                           SCMP_A1(SCMP_CMP_EQ, static_cast<scmp_datum_t>(TCGETS)));
-  }
-  // Memory.
-  for (int nr : {SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap),
-                 SCMP_SYS(mprotect), SCMP_SYS(madvise)})
-    allow(nr);
-  // Time, randomness, and what libc needs to exit, abort and report.
-  for (int nr :
-       {SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(gettimeofday), SCMP_SYS(time),
-        SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(getrandom), SCMP_SYS(futex),
-        SCMP_SYS(sched_yield), SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(getpid),
-        SCMP_SYS(gettid), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(exit),
-        SCMP_SYS(exit_group)})
-    allow(nr);
-  // abort() raises SIGABRT with tgkill on itself; no other signals to others.
-  rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-                         SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(getpid())));
-  // In the sanitizer build the worker's ASan runtime, inherited by the child,
-  // intercepts __cxa_throw and sets up an alternate signal stack: without
-  // this a C++ kernel that fails a task by throwing killed its slot there.
-  if (W_UNDER_ASAN) allow(SCMP_SYS(sigaltstack));
-  if (rc != 0) {
-    seccomp_release(ctx);
-    return Status::Internal("seccomp_rule_add failed");
-  }
-  rc = seccomp_load(ctx);
-  seccomp_release(ctx);
-  if (rc != 0) return errno_status("seccomp_load", -rc);
-  return {};
-}
-
 void child_main(const SlotConfig& config, int sock) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the worker
   arrange_fds(sock);
   reset_signals();
-
-  void* handle = dlopen(config.kernel_path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!handle) fail_init(std::string("load kernel: ") + dlerror());
-  auto w_main_fn = reinterpret_cast<MainFn>(dlsym(handle, "w_main"));
-  if (!w_main_fn) fail_init("load kernel '" + config.kernel_path + "': it does not export w_main");
-  auto w_init_fn = reinterpret_cast<InitFn>(dlsym(handle, "w_init"));
-
+  // Nothing this process or its kernel does may gain privileges (setuid
+  // binaries, file capabilities); Landlock and seccomp require it.
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail_init("prctl(PR_SET_NO_NEW_PRIVS) failed");
   set_limits(config);
+
   if (config.seccomp) {
+    if (landlock_abi() > 0) {
+      Status s = restrict_filesystem(config.kernel_path);
+      if (!s.ok()) fail_init(s.message());
+    } else if (!config.insecure_sandbox) {
+      fail_init(kNoLandlock);
+    }
     struct sigaction sa;
     std::memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_sigsys;
     sa.sa_flags = SA_SIGINFO;
     sigaction(SIGSYS, &sa, nullptr);
-    Status s = install_seccomp();
+    Status s = install_load_filter();
+    if (!s.ok()) fail_init(s.message());
+  }
+
+  void* handle = dlopen(config.kernel_path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    std::string why = std::string("load kernel: ") + dlerror();
+    if (config.seccomp && why.find("cannot open shared object") != std::string::npos)
+      why +=
+          " (the sandbox lets a kernel link only libraries in the system's library "
+          "directories: link your own statically)";
+    fail_init(why);
+  }
+  auto w_main_fn = reinterpret_cast<MainFn>(dlsym(handle, "w_main"));
+  if (!w_main_fn) fail_init("load kernel '" + config.kernel_path + "': it does not export w_main");
+  auto w_init_fn = reinterpret_cast<InitFn>(dlsym(handle, "w_init"));
+
+  if (config.seccomp) {
+    Status s = install_run_filter();
     if (!s.ok()) fail_init(s.message());
   }
   if (w_init_fn) {

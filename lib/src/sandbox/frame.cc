@@ -83,6 +83,15 @@ bool split_member(std::string_view payload, int& rank, int& size, std::string_vi
   return true;
 }
 
+bool FrameReader::peek(uint8_t& type, size_t& size) const {
+  if (buf_.size() - start_ < kFrameHeader) return false;
+  const auto* p = reinterpret_cast<const uint8_t*>(buf_.data() + start_);
+  size = static_cast<size_t>(p[0]) | static_cast<size_t>(p[1]) << 8 |
+         static_cast<size_t>(p[2]) << 16 | static_cast<size_t>(p[3]) << 24;
+  type = p[4];
+  return true;
+}
+
 Result<bool> FrameReader::next(Frame& frame) {
   const size_t avail = buf_.size() - start_;
   if (avail < kFrameHeader) {

@@ -78,6 +78,9 @@ class FrameReader {
   /// True and `frame` filled if a whole frame is buffered; an error if a
   /// frame announces more than max_payload bytes.
   Result<bool> next(Frame& frame);
+  /// True and the next frame's type and payload size if its header is
+  /// buffered (its payload may not be).
+  bool peek(uint8_t& type, size_t& size) const;
   bool empty() const { return start_ == buf_.size(); }
 
  private:

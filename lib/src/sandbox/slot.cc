@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -22,7 +23,19 @@
 namespace w::sandbox {
 namespace {
 
-constexpr size_t kMaxReply = 256u << 20;
+// A frame from a slot is at most its largest legitimate reply: a result
+// (8 bytes of ms, then the output), a member's message or a checkpoint.
+size_t max_frame(size_t max_output) {
+  return std::max<size_t>({max_output + 8, W_MESSAGE_MAX + 4, W_CHECKPOINT_MAX});
+}
+
+// The longest reason a kernel's w_fail may give; the rest is cut.
+constexpr size_t kMaxError = 4000;
+
+std::string mib(size_t bytes) {
+  return bytes % (1u << 20) == 0 ? fmt::format("{} MiB", bytes >> 20)
+                                 : fmt::format("{} bytes", bytes);
+}
 
 double take_ms(std::string& payload) {
   double ms = 0;
@@ -42,12 +55,13 @@ std::string syscall_name(int nr) {
 
 }  // namespace
 
-Slot::Slot(pid_t pid, int fd, int index, size_t memory_mb)
+Slot::Slot(pid_t pid, int fd, int index, size_t memory_mb, size_t max_output)
     : pid_(pid),
       fd_(fd),
       index_(index),
       memory_mb_(memory_mb),
-      reader_(std::make_unique<FrameReader>(kMaxReply)) {}
+      max_output_(max_output),
+      reader_(std::make_unique<FrameReader>(max_frame(max_output))) {}
 
 Slot::~Slot() {
   if (!reaped_) reap();
@@ -71,7 +85,7 @@ Result<std::unique_ptr<Slot>> Slot::start(const SlotConfig& config, int index) {
     child_main(config, sock);
   }
   close(sv[1]);
-  std::unique_ptr<Slot> slot(new Slot(pid, sv[0], index, config.memory_mb));
+  std::unique_ptr<Slot> slot(new Slot(pid, sv[0], index, config.memory_mb, config.max_output));
 
   // Wait for READY (or the reason there will be none) within init_timeout.
   const auto deadline = std::chrono::steady_clock::now() +
@@ -178,20 +192,38 @@ Result<bool> Slot::read_replies(std::vector<Reply>& replies) {
   if (!open.ok()) return open.status();
   Frame frame;
   while (true) {
+    // A result too large is refused on its header, before it is read.
+    uint8_t type;
+    size_t size;
+    if (reader_->peek(type, size) && type == kFrameResult && size > max_output_ + 8)
+      return Status(Code::kFailed, fmt::format("result larger than {} (the kernel returned {})",
+                                               mib(max_output_), mib(size - 8)));
     auto got = reader_->next(frame);
-    if (!got.ok()) return got.status();
+    if (!got.ok())
+      return Status(Code::kFailed, "protocol violation by kernel: " + got.status().message());
     if (!*got) break;
     Reply reply;
     switch (frame.type) {
       case kFrameResult:
+        if (frame.payload.size() < 8)
+          return Status(Code::kFailed, "protocol violation by kernel: a result frame without ms");
         reply.ok = true;
         reply.ms = take_ms(frame.payload);
         reply.output = std::move(frame.payload);
         replies.push_back(std::move(reply));
         break;
       case kFrameTaskError:
+        if (frame.payload.size() < 8)
+          return Status(Code::kFailed, "protocol violation by kernel: an error frame without ms");
         reply.ms = take_ms(frame.payload);
         reply.error = std::move(frame.payload);
+        if (reply.error.size() > kMaxError) {
+          // A reason is for people to read: long ones are cut (on a UTF-8 boundary).
+          size_t cut = kMaxError;
+          while (cut > 0 && (static_cast<unsigned char>(reply.error[cut]) & 0xc0) == 0x80) --cut;
+          reply.error.resize(cut);
+          reply.error += "...";
+        }
         replies.push_back(std::move(reply));
         break;
       case kFrameCheckpoint:
@@ -204,14 +236,15 @@ Result<bool> Slot::read_replies(std::vector<Reply>& replies) {
         break;
       case kFrameSend:
         if (frame.payload.size() < 4 || frame.payload.size() - 4 > W_MESSAGE_MAX)
-          return Status::Internal("slot sent a malformed message frame");
+          return Status(Code::kFailed, "protocol violation by kernel: a malformed message frame");
         reply.call = Call::kSend;
         reply.peer = get_i32(frame.payload);
         reply.output = frame.payload.substr(4);
         replies.push_back(std::move(reply));
         break;
       case kFrameRecv:
-        if (frame.payload.size() != 8) return Status::Internal("slot sent a malformed recv frame");
+        if (frame.payload.size() != 8)
+          return Status(Code::kFailed, "protocol violation by kernel: a malformed recv frame");
         reply.call = Call::kRecv;
         reply.peer = get_i32(frame.payload);
         reply.timeout_ms = get_i32(frame.payload, 4);
@@ -219,7 +252,7 @@ Result<bool> Slot::read_replies(std::vector<Reply>& replies) {
         break;
       case kFrameBarrier:
         if (frame.payload.size() != 4)
-          return Status::Internal("slot sent a malformed barrier frame");
+          return Status(Code::kFailed, "protocol violation by kernel: a malformed barrier frame");
         reply.call = Call::kBarrier;
         reply.timeout_ms = get_i32(frame.payload);
         replies.push_back(std::move(reply));
@@ -232,7 +265,8 @@ Result<bool> Slot::read_replies(std::vector<Reply>& replies) {
         }
         break;
       default:
-        return Status::Internal(fmt::format("slot sent unexpected frame type {}", frame.type));
+        return Status(Code::kFailed,
+                      fmt::format("protocol violation by kernel: a frame of type {}", frame.type));
     }
   }
   return *open;

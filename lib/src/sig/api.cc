@@ -51,6 +51,9 @@ std::string metrics(const ApiContext& c) {
   put("messages_dropped_total", "counter", h.dropped);
   put("expire_sent_total", "counter", h.expired);
   put("heartbeats_total", "counter", h.heartbeats);
+  put("messages_dropped_full_total", "counter", h.dropped_full);
+  put("messages_rate_limited_total", "counter", h.rate_limited);
+  put("flooders_disconnected_total", "counter", h.flooders);
   put("queue_messages", "gauge", c.hub.mailboxes().messages());
   put("queue_bytes", "gauge", c.hub.mailboxes().bytes());
   put("groups", "gauge", c.hub.groups().count());
@@ -66,6 +69,7 @@ std::string metrics(const ApiContext& c) {
   put("ws_messages_out_total", "counter", c.net.messages_out);
   put("ws_bytes_in_total", "counter", c.net.bytes_in);
   put("ws_bytes_out_total", "counter", c.net.bytes_out);
+  net::append_admission_metrics(out, "wsig", c.net);
   return out;
 }
 
@@ -85,8 +89,13 @@ net::HttpResponse peers(const ApiContext& c, const net::HttpRequest& r) {
   const std::string prefix = r.arg("prefix");
   if (c.options.allow_discovery)
     return net::HttpResponse::json(200, json_array(c.hub.ids_with_prefix(prefix)));
-  if (c.options.groups && valid_group_prefix(prefix))
-    return net::HttpResponse::json(200, json_array(c.hub.ids_with_prefix(prefix)));
+  if (c.options.groups && valid_group_prefix(prefix)) {
+    // A created group's prefix lists only the peers admitted into it.
+    std::vector<std::string> ids = c.hub.ids_with_prefix(prefix);
+    if (prefix.back() == '-' && c.hub.groups().exists(prefix.substr(0, prefix.size() - 1)))
+      std::erase_if(ids, [&](const std::string& id) { return !c.hub.prefix_member(id); });
+    return net::HttpResponse::json(200, json_array(ids));
+  }
   return net::HttpResponse::text(401, "Unauthorized");
 }
 

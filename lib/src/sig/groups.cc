@@ -56,10 +56,10 @@ bool Groups::has_connected_member(const Group& g) const {
                      [](const auto& m) { return m.second == 0; });
 }
 
-void Groups::on_connect(const std::string& id) {
+void Groups::on_connect(const std::string& id, bool prefix_member) {
   const std::string prefix_group(group_of(id));
   auto pg = groups_.find(prefix_group);
-  if (pg != groups_.end() && !pg->second.members.count(id))
+  if (prefix_member && pg != groups_.end() && !pg->second.members.count(id))
     announce(pg->second, group_message("GROUP-JOIN", id, prefix_group), id);
   auto j = joined_.find(id);
   if (j == joined_.end()) return;
@@ -71,10 +71,10 @@ void Groups::on_connect(const std::string& id) {
   }
 }
 
-void Groups::on_disconnect(const std::string& id, int64_t now) {
+void Groups::on_disconnect(const std::string& id, int64_t now, bool prefix_member) {
   const std::string prefix_group(group_of(id));
   auto pg = groups_.find(prefix_group);
-  if (pg != groups_.end() && !pg->second.members.count(id))
+  if (prefix_member && pg != groups_.end() && !pg->second.members.count(id))
     announce(pg->second, group_message("GROUP-LEAVE", id, prefix_group), id);
   auto j = joined_.find(id);
   if (j == joined_.end()) return;
@@ -202,7 +202,11 @@ std::vector<std::string> Groups::members(std::string_view group) const {
   std::vector<std::string> ids = dir_.ids_with_prefix(std::string(group) + "-");
   auto it = groups_.find(std::string(group));
   if (it == groups_.end()) return ids;
-  std::set<std::string> all(ids.begin(), ids.end());
+  // A peer named "G-..." that connected before G was created needed no
+  // capability then; it is no member of G unless it showed one.
+  std::set<std::string> all;
+  for (std::string& id : ids)
+    if (dir_.prefix_member(id)) all.insert(std::move(id));
   for (const auto& [member, away] : it->second.members)
     if (away == 0) all.insert(member);
   return {all.begin(), all.end()};

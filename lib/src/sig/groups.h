@@ -45,16 +45,18 @@ class Groups {
   Groups(const SigOptions& options, Outbox& out, const Directory& dir)
       : options_(options), out_(out), dir_(dir) {}
 
-  /// A peer registered (new, or back within the member timeout).
-  void on_connect(const std::string& id);
+  /// A peer registered (new, or back within the member timeout);
+  /// `prefix_member`: Directory::prefix_member().
+  void on_connect(const std::string& id, bool prefix_member);
   /// A peer's connection is gone.
-  void on_disconnect(const std::string& id, int64_t now);
+  void on_disconnect(const std::string& id, int64_t now, bool prefix_member);
   /// A GROUP-* message from connected peer `id`.
   void handle(const std::string& id, const Message& m, int64_t now);
   /// Expires away members and empty groups.
   void tick(int64_t now);
 
-  /// Connected members, sorted: prefix members and joined members.
+  /// Connected members, sorted: prefix members and joined members. Of a
+  /// created group, only the prefix peers admitted into it (Directory).
   std::vector<std::string> members(std::string_view group) const;
   bool exists(std::string_view group) const { return groups_.count(std::string(group)) != 0; }
   size_t count() const { return groups_.size(); }

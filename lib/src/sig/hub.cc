@@ -36,23 +36,27 @@ std::string Hub::fresh_id() const {
   return id;
 }
 
-void Hub::refuse(ConnId conn, std::string_view type, std::string_view msg) {
+bool Hub::prefix_member(std::string_view id) const {
+  auto it = peers_.find(id);
+  return it != peers_.end() && it->second.prefix_member;
+}
+
+bool Hub::refuse(ConnId conn, std::string_view type, std::string_view msg) {
   ++stats_.refused;
   out_.send(conn, build_notice(type, msg), false);
   out_.close(conn);
+  return false;
 }
 
-bool Hub::group_allowed(std::string_view id, std::string_view token, std::string_view cap) const {
+bool Hub::joins_prefix(std::string_view id, std::string_view token, std::string_view cap) const {
   if (options_.group_secret.empty()) return true;
   const std::string_view group = group_of(id);
-  // Only created groups guard their prefix: ids from GET /id (UUIDs) have a
-  // '-' too, and must not need a capability.
-  if (group.empty() || !groups_.exists(group)) return true;
-  return check_group_capability(options_.group_secret, cap, group, kRightJoin) ||
-         check_group_capability(options_.group_secret, token, group, kRightJoin);
+  return !group.empty() &&
+         (check_group_capability(options_.group_secret, cap, group, kRightJoin) ||
+          check_group_capability(options_.group_secret, token, group, kRightJoin));
 }
 
-void Hub::open(ConnId conn, std::string_view key, std::string_view id, std::string_view token,
+bool Hub::open(ConnId conn, std::string_view key, std::string_view id, std::string_view token,
                std::string_view cap) {
   if (id.empty() || token.empty() || key.empty())
     return refuse(conn, "ERROR", "No id, token, or key supplied to websocket server");
@@ -62,16 +66,22 @@ void Hub::open(ConnId conn, std::string_view key, std::string_view id, std::stri
   auto it = peers_.find(id);
   if (it != peers_.end()) {
     if (it->second.token != token) return refuse(conn, "ID-TAKEN", "ID is taken");
+    if (joins_prefix(id, token, cap)) it->second.prefix_member = true;
     return take_over(conn, it);
   }
   if (peers_.size() >= options_.concurrent_limit)
     return refuse(conn, "ERROR", "Server has reached its concurrent user limit");
-  if (!group_allowed(id, token, cap))
+  // Only created groups guard their prefix: ids from GET /id (UUIDs) have a
+  // '-' too, and must not need a capability. A peer that needed none, the
+  // group not existing yet, is no member when it is created (Groups).
+  const bool member = joins_prefix(id, token, cap);
+  const std::string_view group = group_of(id);
+  if (!member && !group.empty() && groups_.exists(group))
     return refuse(conn, "ERROR", "A capability is required to connect in this group");
-  register_peer(conn, id, token);
+  return register_peer(conn, id, token, member);
 }
 
-void Hub::take_over(ConnId conn, PeerMap::iterator it) {
+bool Hub::take_over(ConnId conn, PeerMap::iterator it) {
   Peer& p = it->second;
   by_conn_.erase(p.conn);
   out_.close(p.conn);
@@ -80,14 +90,18 @@ void Hub::take_over(ConnId conn, PeerMap::iterator it) {
   by_conn_[conn] = &*it;
   ++stats_.takeovers;
   out_.send(conn, "{\"type\":\"OPEN\"}", false);
+  return true;
 }
 
-void Hub::register_peer(ConnId conn, std::string_view id, std::string_view token) {
+bool Hub::register_peer(ConnId conn, std::string_view id, std::string_view token,
+                        bool prefix_member) {
   auto [it, inserted] = peers_.try_emplace(std::string(id));
   Peer& p = it->second;
   p.token = std::string(token);
   p.conn = conn;
-  p.last_seen = clock_();
+  p.last_seen = p.filled = clock_();
+  p.tokens = 4 * options_.rate_limit;  // a full bucket: one burst
+  p.prefix_member = prefix_member;
   by_conn_[conn] = &*it;
   ++stats_.registered;
   out_.send(conn, "{\"type\":\"OPEN\"}", false);
@@ -95,17 +109,42 @@ void Hub::register_peer(ConnId conn, std::string_view id, std::string_view token
     out_.send(conn, std::move(m.data), false);
     ++stats_.delivered;
   }
-  groups_.on_connect(it->first);
+  groups_.on_connect(it->first, prefix_member);
+  return true;
+}
+
+bool Hub::charge(PeerMap::iterator it, size_t size, int64_t now) {
+  Peer& p = it->second;
+  const double burst = 4 * options_.rate_limit;
+  p.tokens =
+      std::min(burst, p.tokens + options_.rate_limit * static_cast<double>(now - p.filled) / 1000);
+  p.filled = now;
+  p.tokens -= 1 + static_cast<double>(size > 0 ? (size - 1) / 1024 : 0);
+  if (p.tokens >= 0) return true;
+  ++stats_.rate_limited;
+  if (p.tokens > -burst) return false;
+  // Deep in debt: not a burst but a flood. The sender goes, at once.
+  ++stats_.flooders;
+  out_.send(p.conn, build_notice("ERROR", "Too many messages"), false);
+  out_.close(p.conn);
+  remove(it);
+  return false;
 }
 
 void Hub::message(ConnId conn, std::string_view data, bool binary) {
   auto c = by_conn_.find(conn);
   if (c == by_conn_.end()) return;  // refused, or replaced by a takeover
   const std::string& id = c->second->first;
-  c->second->second.last_seen = clock_();
+  const int64_t now = clock_();
+  c->second->second.last_seen = now;
+  // Relay data is bounded by its circuit's window, not by the rate.
   if (binary && !data.empty() && data[0] == '\0') return relay_.data(id, data);
   Message m;
-  if (!parse_message(data, m)) {
+  const bool parsed = parse_message(data, m);
+  // An ack of relayed bytes is paid for by the data it answers (a coupled
+  // ping-pong sends thousands a second); every other message by its sender.
+  if (!(parsed && relay_.acknowledges(id, m)) && !charge(peers_.find(id), data.size(), now)) return;
+  if (!parsed) {
     ++stats_.dropped;
     return;
   }
@@ -132,8 +171,10 @@ void Hub::transmit(const std::string& src, const Message& m) {
       build_message(type_name(m.type), src, m.dst, m.has_payload ? m.payload : std::string_view());
   auto it = peers_.find(m.dst);
   if (it != peers_.end()) {
-    ++stats_.relayed;
-    out_.send(it->second.conn, std::move(out), false);
+    if (out_.send(it->second.conn, std::move(out), false))
+      ++stats_.relayed;
+    else
+      ++stats_.dropped_full;  // the receiver stays: it is slow, not guilty
   } else if (m.type == Type::kLeave || m.type == Type::kExpire) {
     ++stats_.dropped;
   } else {
@@ -160,9 +201,10 @@ void Hub::closed(ConnId conn) {
 void Hub::remove(PeerMap::iterator it) {
   by_conn_.erase(it->second.conn);
   const std::string id = it->first;
+  const bool prefix_member = it->second.prefix_member;
   peers_.erase(it);
   relay_.on_disconnect(id);
-  groups_.on_disconnect(id, clock_());
+  groups_.on_disconnect(id, clock_(), prefix_member);
 }
 
 void Hub::check_alive(int64_t now) {

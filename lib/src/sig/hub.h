@@ -17,6 +17,11 @@
 //   absent dst, LEAVE and EXPIRE are dropped and the rest queued (mailbox.h).
 //   Invalid JSON, unknown types and a missing or impossible dst are dropped.
 // - A peer silent for the alive timeout is closed and removed.
+// - Floods cost the sender (wsig only): each peer's JSON messages draw on a
+//   token bucket (SigOptions::rate_limit); what it cannot pay for is
+//   dropped, and a peer deep in debt is disconnected with ERROR "Too many
+//   messages". What does not fit a receiver's queue (send_queue) is
+//   dropped; the receiver stays.
 //
 // Groups (groups.h) and relay circuits (relay.h) ride on the same sockets.
 //
@@ -49,7 +54,10 @@ struct HubStats {
   uint64_t expired = 0;     ///< EXPIRE notices sent for dropped queues
   uint64_t dropped = 0;     ///< messages dropped (invalid, unknown, no dst)
   uint64_t heartbeats = 0;
-  uint64_t timed_out = 0;  ///< peers closed by the alive timeout
+  uint64_t timed_out = 0;     ///< peers closed by the alive timeout
+  uint64_t dropped_full = 0;  ///< messages dropped: the receiver's queue was full
+  uint64_t rate_limited = 0;  ///< messages dropped: the sender was over its rate
+  uint64_t flooders = 0;      ///< peers disconnected for their debt
 };
 
 class Hub : public Directory {
@@ -62,8 +70,9 @@ class Hub : public Directory {
   ~Hub() override;
 
   /// A WebSocket opened at {path}peerjs with these query arguments ("" if
-  /// absent); `cap` is an optional group capability.
-  void open(ConnId conn, std::string_view key, std::string_view id, std::string_view token,
+  /// absent); `cap` is an optional group capability. True if `conn` is now
+  /// a peer's (new, or taking over); false if it was refused.
+  bool open(ConnId conn, std::string_view key, std::string_view id, std::string_view token,
             std::string_view cap = {});
   void message(ConnId conn, std::string_view data, bool binary);
   void closed(ConnId conn);
@@ -76,6 +85,7 @@ class Hub : public Directory {
 
   ConnId conn_of(std::string_view id) const override;
   std::vector<std::string> ids_with_prefix(std::string_view prefix) const override;
+  bool prefix_member(std::string_view id) const override;
 
   const HubStats& stats() const { return stats_; }
   const Mailboxes& mailboxes() const { return mail_; }
@@ -87,6 +97,12 @@ class Hub : public Directory {
     std::string token;
     ConnId conn = 0;
     int64_t last_seen = 0;
+    // The rate limit's bucket: tokens left (negative: debt) when last filled.
+    double tokens = 0;
+    int64_t filled = 0;
+    // A member of the group its id names ("lab" for "lab-1"): no group
+    // secret, or admitted with a join capability for that group.
+    bool prefix_member = true;
   };
   // Transparent, so lookups by string_view allocate nothing.
   struct IdHash {
@@ -95,14 +111,18 @@ class Hub : public Directory {
   };
   using PeerMap = std::unordered_map<std::string, Peer, IdHash, std::equal_to<>>;
 
-  void refuse(ConnId conn, std::string_view type, std::string_view msg);
-  void take_over(ConnId conn, PeerMap::iterator it);
-  void register_peer(ConnId conn, std::string_view id, std::string_view token);
+  bool refuse(ConnId conn, std::string_view type, std::string_view msg);
+  bool take_over(ConnId conn, PeerMap::iterator it);
+  bool register_peer(ConnId conn, std::string_view id, std::string_view token, bool prefix_member);
+  /// Charges a peer for a message of `size` bytes; false: drop it (the
+  /// peer may have been disconnected: look it up again).
+  bool charge(PeerMap::iterator it, size_t size, int64_t now);
   void transmit(const std::string& src, const Message& m);
   void remove(PeerMap::iterator it);
   void tell_expired(const std::string& src, const std::string& dst);
   void check_alive(int64_t now);
-  bool group_allowed(std::string_view id, std::string_view token, std::string_view cap) const;
+  /// Whether the capability in `cap` or `token` lets `id` join its prefix group.
+  bool joins_prefix(std::string_view id, std::string_view token, std::string_view cap) const;
 
   const SigOptions& options_;
   Outbox& out_;

@@ -84,6 +84,7 @@ void Relay::data(const std::string& id, std::string_view frame) {
   if (n == 0 || frame.size() < 2 + n) return;
   const std::string dst(frame.substr(2, n));
   const std::string_view body = frame.substr(2 + n);
+  if (body.empty()) return;  // would cost the receiver a message and no window
   const Key key = key_of(id, dst);
   auto it = circuits_.find(key);
   if (it == circuits_.end()) return refuse(id, dst, "No such circuit");
@@ -92,17 +93,27 @@ void Relay::data(const std::string& id, std::string_view frame) {
     ++stats_.window_violations;
     return close(key, id, dst, "Window exceeded");
   }
-  flight += body.size();
-  in_flight_ += body.size();
-  ++stats_.frames;
-  stats_.bytes += body.size();
   std::string out;
   out.reserve(2 + id.size() + body.size());
   out += '\0';
   out += static_cast<char>(id.size());
   out += id;
   out += body;
-  out_.send(dir_.conn_of(dst), std::move(out), true);
+  // A lost frame would corrupt the stream: when the receiver's queue is
+  // full (its circuits together exceed --send-queue), the circuit ends.
+  if (!out_.send(dir_.conn_of(dst), std::move(out), true))
+    return close(key, id, dst, "Receiver's queue is full");
+  flight += body.size();
+  in_flight_ += body.size();
+  ++stats_.frames;
+  stats_.bytes += body.size();
+}
+
+bool Relay::acknowledges(const std::string& id, const Message& m) const {
+  if (m.type != Type::kRelayAck || !m.has_dst || m.bytes <= 0) return false;
+  const Key key = key_of(id, m.dst);
+  auto it = circuits_.find(key);
+  return it != circuits_.end() && it->second.flight[m.dst == key.first ? 0 : 1] > 0;
 }
 
 void Relay::ack(const std::string& id, const std::string& dst, int64_t bytes) {
@@ -113,9 +124,12 @@ void Relay::ack(const std::string& id, const std::string& dst, int64_t bytes) {
   // `id` acknowledges what `dst` sent it: the dst -> id direction.
   size_t& flight = it->second.flight[dst == key.first ? 0 : 1];
   const size_t n = std::min(flight, static_cast<size_t>(bytes));
+  if (n == 0) return;  // nothing acknowledged: nothing to tell
   flight -= n;
   in_flight_ -= n;
-  out_.send(dir_.conn_of(dst), relay_notice("RELAY-ACK", id, "bytes", n), false);
+  // A lost ack would stall the sender for ever: end the circuit instead.
+  if (!out_.send(dir_.conn_of(dst), relay_notice("RELAY-ACK", id, "bytes", n), false))
+    close(key, id, dst, "Receiver's queue is full");
 }
 
 void Relay::close(const Key& key, const std::string& tell_a, const std::string& tell_b,

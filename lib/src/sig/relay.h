@@ -47,6 +47,9 @@ class Relay {
   void data(const std::string& id, std::string_view frame);
   /// Closes every circuit of a peer that went away.
   void on_disconnect(const std::string& id);
+  /// Whether RELAY-ACK `m` from `id` acknowledges bytes in flight to it:
+  /// such acks are paid for by the data they answer (Hub's rate limit).
+  bool acknowledges(const std::string& id, const Message& m) const;
 
   size_t circuits() const { return circuits_.size(); }
   /// Bytes in flight on all circuits (sent, not yet acknowledged).

@@ -33,6 +33,7 @@ class SigServer final : public net::Handler, public Outbox {
     c.tls_key = options_.ssl_key;
     c.rx_buffer = 512;  // signalling messages are small; memory per peer counts
     c.eager_writes = true;
+    c.max_queued = options_.send_queue;  // beyond, try_send() drops: see Outbox
     auto server = net::Server::create(c, *this);
     if (!server.ok()) return server.status();
     server_ = std::move(*server);
@@ -57,8 +58,10 @@ class SigServer final : public net::Handler, public Outbox {
       return false;
     }
     // Accepted even when refused by the protocol: PeerJS clients expect the
-    // reason as an ERROR message on an open socket.
-    hub_.open(conn, r.arg("key"), r.arg("id"), r.arg("token"), r.arg("cap"));
+    // reason as an ERROR message on an open socket. A registered peer is
+    // authenticated (w/net.h): a refused one is closed anyway.
+    if (hub_.open(conn, r.arg("key"), r.arg("id"), r.arg("token"), r.arg("cap")))
+      server_->authenticate(conn);
     return true;
   }
 
@@ -68,8 +71,8 @@ class SigServer final : public net::Handler, public Outbox {
 
   void on_ws_close(net::ConnId conn) override { hub_.closed(conn); }
 
-  void send(ConnId conn, std::string data, bool binary) override {
-    server_->send(conn, std::move(data), binary);
+  bool send(ConnId conn, std::string data, bool binary) override {
+    return server_->try_send(conn, std::move(data), binary);
   }
   void close(ConnId conn) override { server_->close(conn); }
 
@@ -100,6 +103,9 @@ Result<SigOptions> normalise(SigOptions o) {
     return Status::Invalid("--sslkey and --sslcert go together");
   if (o.expire_timeout_ms <= 0 || o.alive_timeout_ms <= 0)
     return Status::Invalid("timeouts must be positive");
+  if (!(o.rate_limit > 0)) return Status::Invalid("--rate-limit must be positive");
+  if (o.send_queue < o.max_message)
+    return Status::Invalid("--send-queue must hold at least one --max-message");
   return o;
 }
 

@@ -197,6 +197,7 @@ bool Engine::Impl::run_part(const std::shared_ptr<Job>& jp) {
   cap::Capability c;
   const std::string_view text = r.cap.empty() ? std::string_view(job.conn_cap) : r.cap;
   if (e.ok()) e = capability(text, c);
+  if (e.ok()) job.reply.authenticated = true;  // the server lifts its pre-authentication limits
   const std::string db(r.db.empty() ? std::string_view(job.conn_db) : std::string_view(r.db));
   Database* d = nullptr;
   if (!e.ok()) {
@@ -471,7 +472,10 @@ bool Engine::submit(uint64_t tag, std::string_view message, bool msgpack, std::s
   auto job = impl_->make_job(message, msgpack, db, cap, Via::kWebSocket);
   job->tag = tag;
   job->offload = offload;
-  if (!impl_->step(job)) return false;
+  if (!impl_->step(job)) {
+    reply.authenticated = job->reply.authenticated;  // known before it left the loop
+    return false;
+  }
   reply = std::move(job->reply);
   return true;
 }

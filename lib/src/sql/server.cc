@@ -20,7 +20,13 @@
 // order (at most kMaxQueuedBytes / kMaxQueued of them, else the connection
 // is closed), and every other connection is served as usual.
 //
-// Threading: everything here runs on the server's event-loop thread.
+// Authentication (net.h, "Admission"): a WebSocket whose URL carries a valid
+// capability (or the key) is authenticated at open; one without, by its
+// first request whose capability checks out. Until then it may send 64 KiB
+// at most and is closed after --auth-timeout. A POST /rpc is authenticated
+// by the capability in its URL, which then allows bodies past 64 KiB.
+//
+// Threading: everything runs on the server's event-loop thread.
 #include <algorithm>
 #include <ctime>
 #include <deque>
@@ -83,7 +89,10 @@ int http_status(std::string_view first_error) {
 
 class SqlHandler : public net::Handler {
  public:
-  SqlHandler(Engine& engine, const ServeOptions& options) : engine_(engine), options_(options) {}
+  SqlHandler(Engine& engine, const ServeOptions& options)
+      : engine_(engine),
+        options_(options),
+        verifier_(kService, options.engine.secret, options.engine.key, kAllRights) {}
 
   net::Server* server = nullptr;
 
@@ -106,7 +115,12 @@ class SqlHandler : public net::Handler {
       return false;
     }
     conns_[id] = Conn{db, req.arg("cap"), {}};
+    if (valid(req.arg("cap"))) server->authenticate(id);
     return true;
+  }
+
+  bool http_authenticated(const net::HttpRequest& req) override {
+    return req.path == "/rpc" && valid(req.arg("cap"));
   }
 
   void on_ws_message(net::ConnId id, std::string_view data, bool binary) override {
@@ -143,7 +157,9 @@ class SqlHandler : public net::Handler {
   // Runs one message of connection `id`; its reply now, or from poll().
   void start(net::ConnId id, Conn& c, std::string_view data, bool binary) {
     Engine::Reply reply;
-    if (!engine_.submit(id, data, binary, c.db, c.cap, c.offload, reply)) {
+    const bool now = engine_.submit(id, data, binary, c.db, c.cap, c.offload, reply);
+    if (reply.authenticated) server->authenticate(id);
+    if (!now) {
       c.running = true;
       c.queued_binary = binary;
       arm_poll();
@@ -199,6 +215,9 @@ class SqlHandler : public net::Handler {
       if (engine_.in_flight() > 0) arm_poll();
     });
   }
+
+  // A capability or the key, checked without touching a database.
+  bool valid(const std::string& cap) { return !cap.empty() && verifier_.check(cap).ok(); }
 
   static net::HttpResponse cors(net::HttpResponse r) {
     // Capabilities, not cookies, authorize a request, so any page may call.
@@ -284,6 +303,7 @@ class SqlHandler : public net::Handler {
 
   Engine& engine_;
   const ServeOptions& options_;
+  cap::Verifier verifier_;  // the engine's, again: for the URL's capability
   std::unordered_map<net::ConnId, Conn> conns_;
   std::set<net::ConnId> waiting_;  // connections with held replies
   bool flush_armed_ = false;       // a flush() is due commit_ms after the first held reply
@@ -329,6 +349,7 @@ net::HttpResponse SqlHandler::metrics() const {
       "# HELP wsql_connections Open WebSockets.\n# TYPE wsql_connections gauge\n"
       "wsql_connections {}\n",
       n.ws_open_now);
+  net::append_admission_metrics(out, "wsql", n);
   net::HttpResponse r = net::HttpResponse::text(200, out);
   r.content_type = "text/plain; version=0.0.4";
   return r;
@@ -357,11 +378,16 @@ Status serve(const ServeOptions& options) {
   config.name = "wsql";
   config.protocols = {"wsql"};
   config.max_message = options.max_message;
+  config.max_connections = options.max_connections;
+  // Each open database holds up to three descriptors (file, WAL, shared memory).
+  config.reserved_fds = 3 * options.engine.max_open + 64;
+  config.auth_timeout_s = options.auth_timeout;
+  config.idle_timeout_s = options.idle_timeout;
   auto server = net::Server::create(config, handler);
   if (!server.ok()) return server.status();
   handler.server = server->get();
-  diag::info("listening on {}:{} (databases in {})", config.host, (*server)->port(),
-             options.engine.dir);
+  diag::info("listening on {}:{} (databases in {}; {} connections at most)", config.host,
+             (*server)->port(), options.engine.dir, (*server)->max_connections());
   Status s = (*server)->run();
   handler.flush();  // writes still waiting are committed and answered
   diag::info("stopped");

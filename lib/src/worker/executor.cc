@@ -61,6 +61,7 @@ void Executor::member_lost(const std::string& group, int rank) {
 }
 
 Status Executor::start() {
+  W_RETURN_IF_ERROR(sandbox::check_confinement(config_.slot));
   for (int i = 0; i < config_.slots; ++i) {
     auto slot = sandbox::Slot::start(config_.slot, i);
     if (!slot.ok()) return slot.status();
@@ -213,17 +214,27 @@ Status Executor::fail_and_restart(SlotState& s, std::string why, std::vector<Out
 
 Status Executor::handle_slot(SlotState& s, std::vector<Outcome>& done) {
   std::vector<sandbox::Reply> replies;
+  // A slot that breaks the frame protocol (its kernel wrote to the socket,
+  // or returned too much) fails the task it runs and is restarted: the
+  // worker and its other slots go on.
   auto open = s.slot->read_replies(replies);
-  if (!open.ok()) return open.status();
+  Status violation = open.ok() ? Status() : open.status();
   for (auto& r : replies) {
-    if (s.queue.empty()) return Status::Internal("slot answered a task it was never given");
+    if (s.queue.empty()) {
+      violation = Status(Code::kFailed, "protocol violation by kernel: an answer without a task");
+      break;
+    }
     if (r.checkpoint) {
       if (config_.on_checkpoint) config_.on_checkpoint(s.queue.front().id, std::move(r.output));
       continue;
     }
     if (r.call != sandbox::Call::kNone) {
       const Task& t = s.queue.front();
-      if (!t.member()) return Status::Internal("a task that is not coupled called w_send/w_recv");
+      if (!t.member()) {
+        violation = Status(Code::kFailed,
+                           "protocol violation by kernel: w_send/w_recv from a task not coupled");
+        break;
+      }
       groups_->call(t.group, t.rank, r);
       continue;
     }
@@ -242,6 +253,7 @@ Status Executor::handle_slot(SlotState& s, std::vector<Outcome>& done) {
     s.queue.pop_front();
     s.head_started = Clock::now();
   }
+  if (!violation.ok()) return fail_and_restart(s, violation.message(), done);
   if (!*open) return fail_and_restart(s, s.slot->reap(), done);
   return {};
 }

@@ -311,6 +311,7 @@ Status run_filter(const FilterOptions& options) {
   config.slot.static_data = std::move(*static_data);
   config.slot.memory_mb = options.memory_mb;
   config.slot.seccomp = options.seccomp;
+  config.slot.insecure_sandbox = options.insecure_sandbox;
   config.slots = options.jobs;
   config.timeout = options.timeout;
   // on_checkpoint stays unset: filter mode never runs a failed task again,

@@ -100,6 +100,7 @@ void BrowserMembers::start_next() {
   current_ = std::move(waiting_.front());
   waiting_.pop_front();
   running_ = true;
+  started_ = emscripten_get_now();
   schedule_tick();
   if (sig_.empty())
     return finish(false, "the pool has no wsig (wpool serve --sig): members cannot talk", 0);
@@ -343,6 +344,14 @@ size_t BrowserMembers::backlog(const std::string& group, int from) const {
 
 void BrowserMembers::pump() {
   const double now = emscripten_get_now();
+  // The watchdog, as for ordinary tasks: the inner worker is replaced.
+  if (running_ && timeout_ms_ > 0 && now - started_ >= static_cast<double>(timeout_ms_)) {
+    js_member_stop();
+    finish(
+        false,
+        fmt::format("timeout: still running after {:g} s", static_cast<double>(timeout_ms_) / 1000),
+        now - started_);
+  }
   for (auto& [key, c] : channels_)
     if (c.route == Channel::kUndecided && now - c.asked_at > kChannelWaitMs)
       decide(key, c, Channel::kRelay);

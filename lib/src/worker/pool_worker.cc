@@ -23,7 +23,9 @@
 // stops its run's other members here too (the pool aborts the rest).
 #include "w/pool_worker.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,6 +63,9 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kCheckpointInterval = std::chrono::milliseconds(100);
 constexpr auto kResultHold = std::chrono::milliseconds(20);  // see results_due()
 constexpr size_t kResultBatch = 4096;
+// Room in a message for everything but the results' outputs: the envelope
+// and each item's task, ms, group and error (errors are kept under 4 KiB).
+constexpr size_t kEnvelope = 64 * 1024;
 
 std::string default_cache_dir() {
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
@@ -82,11 +87,52 @@ Status make_dirs(const std::string& path) {
   return {};
 }
 
+// The worker's identity: 32 random bytes (hex) in the cache directory,
+// created on the first run (mode 0600, written beside and linked into
+// place, so two workers starting at once agree on one). The pool keeps a
+// hash of it; its flags and counts follow the key across restarts.
+Result<std::string> worker_key(const std::string& dir) {
+  W_RETURN_IF_ERROR(make_dirs(dir));
+  const std::string path = dir + "/worker.key";
+  auto read_key = [&]() -> Result<std::string> {
+    std::ifstream in(path);
+    std::string key;
+    in >> key;
+    if (key.size() != 64 || key.find_first_not_of("0123456789abcdef") != std::string::npos)
+      return Status::Invalid(fmt::format(
+          "'{}' is not a worker key (64 hex digits): remove it to make a new one", path));
+    return key;
+  };
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) return read_key();
+  unsigned char bytes[32];
+  if (getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes))
+    return errno_status("getrandom", errno);
+  std::string key;
+  for (unsigned char b : bytes) key += fmt::format("{:02x}", b);
+  const std::string tmp = path + fmt::format(".{}.tmp", ::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return errno_status(fmt::format("create '{}'", tmp), errno);
+  const std::string line = key + "\n";
+  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  const int linked = written ? ::link(tmp.c_str(), path.c_str()) : -1;
+  const int err = errno;
+  ::unlink(tmp.c_str());
+  if (!written) return errno_status(fmt::format("write '{}'", tmp), err);
+  if (linked != 0 && err != EEXIST) return errno_status(fmt::format("create '{}'", path), err);
+  return read_key();  // ours, or the one another worker linked first
+}
+
 class PoolSession {
  public:
   PoolSession(const PoolWorkerOptions& o, std::unique_ptr<net::Client> c, std::string cache,
-              std::string sig)
-      : o_(o), client_(std::move(c)), cache_(std::move(cache)), sig_(std::move(sig)) {}
+              std::string sig, size_t max_frame)
+      : o_(o),
+        client_(std::move(c)),
+        cache_(std::move(cache)),
+        sig_(std::move(sig)),
+        max_frame_(max_frame) {}
 
   /// Serves until the connection ends (error) or a drain completes (ok).
   Status run();
@@ -97,6 +143,8 @@ class PoolSession {
   Status on_campaign(const mp::MapView& m);
   Status on_artifact(const mp::MapView& m);
   Status start_executor();
+  /// Fails every waiting task with why the campaign's kernel cannot load.
+  Status fail_waiting(const Status& why);
   void feed();
   Status send_results(std::vector<Outcome>& done);
   /// Whether the results in `done` go now. Results of a busy worker wait up
@@ -123,11 +171,13 @@ class PoolSession {
   const PoolWorkerOptions& o_;
   std::unique_ptr<net::Client> client_;
   std::string cache_;
-  std::string sig_;  // wsig URL for the relay; empty: members talk only within this worker
+  std::string sig_;   // wsig URL for the relay; empty: members talk only within this worker
+  size_t max_frame_;  // the pool's largest message: results are batched under it
   int64_t campaign_ = 0;
   std::string kernel_sha_, static_data_;
   double timeout_s_ = 60;
   std::unique_ptr<Executor> executor_;
+  Status load_failed_;                  // why this campaign's kernel cannot run here, if it cannot
   std::unique_ptr<RelayRouter> relay_;  // with executor_, when sig_ is set
   std::deque<Task> waiting_;
   std::unordered_map<uint64_t, Checkpoint> checkpoints_;  // by task id, while it runs
@@ -143,6 +193,7 @@ Status PoolSession::on_campaign(const mp::MapView& m) {
   executor_.reset();
   waiting_.clear();
   checkpoints_.clear();
+  load_failed_ = {};
   campaign_ = *m.integer("campaign");
   kernel_sha_ = *m.string("kernel");
   static_data_ = std::string(m.raw("static"));
@@ -179,6 +230,9 @@ Status PoolSession::start_executor() {
   config.slot.kernel_path = cache_ + "/" + kernel_sha_ + ".so";
   config.slot.static_data = static_data_;
   config.slot.memory_mb = o_.memory_mb;
+  config.slot.insecure_sandbox = o_.insecure_sandbox;
+  // A result the pool would refuse fails its task here, with the reason.
+  config.slot.max_output = max_frame_ - kEnvelope;
   config.slots = o_.jobs;
   config.timeout = timeout_s_;
   config.on_checkpoint = [this](uint64_t task, std::string state) {
@@ -187,12 +241,11 @@ Status PoolSession::start_executor() {
   auto ex = std::make_unique<Executor>(std::move(config));
   Status s = ex->start();
   if (!s.ok()) {
-    // A kernel that cannot load here fails every task we hold, with the reason.
-    std::vector<Outcome> failed;
-    for (Task& t : waiting_)
-      failed.push_back({t.id, false, {}, s.message(), 0, 0, t.group, t.rank});
-    waiting_.clear();
-    return send_results(failed);
+    // A kernel that cannot load here fails every task we hold, and every
+    // task of the campaign sent later, with the reason (the pool counts the
+    // attempts and moves on).
+    load_failed_ = s;
+    return fail_waiting(s);
   }
   executor_ = std::move(ex);
   if (!sig_.empty()) {
@@ -201,6 +254,14 @@ Status PoolSession::start_executor() {
   }
   feed();
   return {};
+}
+
+Status PoolSession::fail_waiting(const Status& why) {
+  std::vector<Outcome> failed;
+  for (Task& t : waiting_)
+    failed.push_back({t.id, false, {}, why.message(), 0, 0, t.group, t.rank});
+  waiting_.clear();
+  return send_results(failed);
 }
 
 void PoolSession::feed() {
@@ -317,8 +378,18 @@ Status PoolSession::send_results(std::vector<Outcome>& done) {
   for (const Outcome& out : done)
     if (!out.group.empty() && !out.ok)
       abort_group(out.group, fmt::format("rank {} failed", out.rank));
+  // As many messages as it takes to keep each under the pool's max_frame.
   std::string body;
-  mp::Packer pk(body);
+  uint32_t count = 0;
+  auto flush = [&]() -> Status {
+    if (count == 0) return {};
+    std::string items;
+    mp::Packer(items).array(count);
+    items += body;
+    body.clear();
+    count = 0;
+    return send(mp::MapBuilder().str("t", "results").raw("items", items).done());
+  };
   for (const Outcome& out : done) {
     mp::MapBuilder item;
     item.integer("task", static_cast<int64_t>(out.id)).real("ms", std::round(out.ms * 1000) / 1000);
@@ -327,14 +398,14 @@ Status PoolSession::send_results(std::vector<Outcome>& done) {
       item.raw("output", out.output);
     else
       item.str("error", out.ok ? "kernel output is not one msgpack object" : out.error);
-    pk.raw(item.done());
+    std::string bytes = item.done();
+    if (body.size() + bytes.size() + kEnvelope > max_frame_) W_RETURN_IF_ERROR(flush());
+    body += bytes;
+    ++count;
   }
-  std::string items;
-  mp::Packer(items).array(static_cast<uint32_t>(done.size()));
-  items += body;
   done.clear();
   last_sent_ = Clock::now();
-  return send(mp::MapBuilder().str("t", "results").raw("items", items).done());
+  return flush();
 }
 
 Status PoolSession::handle(const std::string& data) {
@@ -377,6 +448,7 @@ Status PoolSession::on_tasks(const mp::MapView& m) {
     }
     waiting_.push_back(std::move(task));
   }
+  if (!load_failed_.ok()) return fail_waiting(load_failed_);
   feed();
   return {};
 }
@@ -435,7 +507,7 @@ Status PoolSession::run() {
 
 Result<std::unique_ptr<net::Client>> connect_and_hello(const PoolWorkerOptions& o,
                                                        const std::string& name, int& heartbeat_ms,
-                                                       std::string& sig) {
+                                                       std::string& sig, size_t& max_frame) {
   std::string url = o.pool;
   while (!url.empty() && url.back() == '/') url.pop_back();
   net::ClientOptions co;
@@ -457,6 +529,7 @@ Result<std::unique_ptr<net::Client>> connect_and_hello(const PoolWorkerOptions& 
                             .str("version", W_VERSION)
                             .str("key", o.key)
                             .str("cap", o.cap)
+                            .str("worker_key", o.worker_key)
                             .done(),
                         true);
   if (!s.ok()) return s;
@@ -469,6 +542,10 @@ Result<std::unique_ptr<net::Client>> connect_and_hello(const PoolWorkerOptions& 
   if (*v->string("t", "") == "error")
     return Status(Code::kDenied, *v->string("message", "refused"));
   heartbeat_ms = static_cast<int>(*v->integer("heartbeat_ms", 5000));
+  // Pools before the field took 16 MiB; less than 1 MiB is not a pool's.
+  const auto frame = v->integer("max_frame", 16 << 20);
+  max_frame = frame.ok() ? static_cast<size_t>(std::clamp<int64_t>(*frame, 1 << 20, 1LL << 32))
+                         : size_t{16} << 20;
   sig = o.sig.empty() ? *v->string("sig", "") : o.sig;
   diag::info("connected to {} as {}", o.pool, *v->string("id", ""));
   return std::move(*c);
@@ -486,7 +563,12 @@ Status run_pool_worker(const PoolWorkerOptions& o) {
   char host[256] = "localhost";
   gethostname(host, sizeof host - 1);
   const std::string name = o.name.empty() ? host : o.name;
-  const std::string cache = (o.cache_dir.empty() ? default_cache_dir() : o.cache_dir) + "/kernels";
+  const std::string cache_root = o.cache_dir.empty() ? default_cache_dir() : o.cache_dir;
+  const std::string cache = cache_root + "/kernels";
+  PoolWorkerOptions with_key = o;
+  auto key = worker_key(cache_root);
+  if (!key.ok()) return key.status();
+  with_key.worker_key = *key;
   struct sigaction sa = {};
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, nullptr);
@@ -497,10 +579,11 @@ Status run_pool_worker(const PoolWorkerOptions& o) {
   while (g_signals == 0) {
     int heartbeat_ms = 5000;
     std::string sig;
-    auto client = connect_and_hello(o, name, heartbeat_ms, sig);
+    size_t max_frame = 16u << 20;
+    auto client = connect_and_hello(with_key, name, heartbeat_ms, sig, max_frame);
     if (client.ok()) {
       backoff = 0.1;
-      PoolSession session(o, std::move(*client), cache, sig);
+      PoolSession session(with_key, std::move(*client), cache, sig, max_frame);
       Status s = session.run();
       if (s.ok()) return s;  // drained
       if (s.code() == Code::kDenied || s.code() == Code::kInterrupted) return s;

@@ -153,3 +153,26 @@ test('with a group secret, capabilities guard create, join and the prefix', () =
     // Ids outside created groups need nothing (UUIDs from /id have dashes).
     await openPeer(s, { id: '0b5e1b9c-1d2e-4f00-8a00-123456789abc' });
   }));
+
+test('a peer named lab-x before guarded group lab existed is not its member', () =>
+  withWsig(['--group-secret', secretFile()], async (s) => {
+    // lab does not exist yet: lab-x connects without a capability.
+    const early = await openPeer(s, { id: 'lab-x' });
+    const a = await openPeer(s, { id: 'alice' });
+    a.send({ type: 'GROUP-CREATE', group: 'lab', cap: capability(SECRET, 'lab', 'c') });
+    assert.deepEqual(await a.next(), { type: 'GROUP-MEMBERS', group: 'lab', payload: ['alice'] });
+    assert.deepEqual(await list(s, '/list/lab'), ['alice']);
+    assert.deepEqual(await list(s, '/peerjs/peers?prefix=lab-'), []);
+    // A lab-... admitted with a join capability is a member, and announced.
+    const ok = await openPeer(s, { id: 'lab-y', token: capability(SECRET, 'lab', 'j') });
+    assert.deepEqual(await a.next(), { type: 'GROUP-JOIN', src: 'lab-y', group: 'lab' });
+    assert.deepEqual(await list(s, '/list/lab'), ['alice', 'lab-y']);
+    assert.deepEqual(await list(s, '/peerjs/peers?prefix=lab-'), ['lab-y']);
+    a.send({ type: 'GROUP-MEMBERS', group: 'lab' });
+    assert.deepEqual(await a.next(), { type: 'GROUP-MEMBERS', group: 'lab', payload: ['alice', 'lab-y'] });
+    // lab-x going is no member leaving: nothing is announced.
+    await early.close();
+    await a.quiet(300);
+    await ok.close();
+    assert.deepEqual(await a.next(), { type: 'GROUP-LEAVE', src: 'lab-y', group: 'lab' });
+  }));

@@ -16,6 +16,7 @@ class Echo : public Handler {
   Server* server = nullptr;
   HttpResponse on_http(const HttpRequest&) override { return HttpResponse::text(404, ""); }
   bool on_ws_open(ConnId id, const HttpRequest& r, int&) override {
+    server->authenticate(id);  // messages past 64 KiB are the client's to test
     if (r.path == "/greet") server->send(id, "hello " + r.arg("name"), false);
     return true;
   }

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -105,4 +106,72 @@ TEST_CASE("quorum: three replicas with a quorum of two accept at the second agre
   CHECK(judge({}, 1, rule).wanted == 2);
   std::vector<Vote> votes{vote("a", "\x07"), vote("b", "\x07")};
   CHECK(judge(votes, 1, rule).kind == Verdict::kAccept);
+}
+
+namespace {
+Vote vote_on(const std::string& worker, const std::string& platform, const std::string& output) {
+  return {worker, platform, output, canonical_msgpack(output), 1.0, true};
+}
+std::string f64(double d) {
+  std::string out("\xcb", 1);
+  uint64_t bits;
+  std::memcpy(&bits, &d, 8);
+  for (int i = 7; i >= 0; --i) out += static_cast<char>((bits >> (8 * i)) & 0xff);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("quorum: votes of different platforms are never compared") {
+  // A browser (wasm32) and a native worker differ in the last bit of a
+  // float: neither is a quorum, neither is outvoted; a third (native) vote
+  // that agrees with the native one decides, and the browser's vote is not
+  // among the disagreeing.
+  const std::string native = f64(0.1 + 0.2), browser = f64(0.30000000000000004 + 1e-16);
+  REQUIRE(native != browser);
+  std::vector<Vote> votes{vote_on("b", "wasm32", browser), vote_on("n1", "linux-x86_64", native)};
+  Verdict v = judge(votes, 0, kTwoOfTwo);
+  CHECK(v.kind == Verdict::kWait);
+  CHECK(v.wanted == 1);
+  votes.push_back(vote_on("n2", "linux-x86_64", native));
+  v = judge(votes, 0, kTwoOfTwo);
+  REQUIRE(v.kind == Verdict::kAccept);
+  CHECK(v.accepted == 1);
+  CHECK(disagrees(votes[0], votes[1], kTwoOfTwo) == false);
+}
+
+TEST_CASE("quorum: a cheater of the accepted value's platform disagrees") {
+  // Two honest natives and a native cheater: the cheater disagrees.
+  std::vector<Vote> votes{vote_on("n1", "linux-x86_64", "\x01"),
+                          vote_on("c", "linux-x86_64", "\x02"),
+                          vote_on("n2", "linux-x86_64", "\x01")};
+  Verdict v = judge(votes, 0, kTwoOfTwo);
+  REQUIRE(v.kind == Verdict::kAccept);
+  CHECK(disagrees(votes[1], votes[static_cast<size_t>(v.accepted)], kTwoOfTwo));
+  CHECK_FALSE(disagrees(votes[2], votes[static_cast<size_t>(v.accepted)], kTwoOfTwo));
+}
+
+TEST_CASE("quorum: with a tolerance, floats agree field by field across platforms") {
+  // {"loss": x, "w": [a, b]}: the browser's last bits differ; within a
+  // relative tolerance of 1e-9 it agrees with the native vote. A value off
+  // by 1% does not, nor does one of another shape.
+  auto rec = [](double loss, double a, double b) {
+    return std::string("\x82\xa4loss", 6) + f64(loss) + std::string("\xa1w\x92", 3) + f64(a) +
+           f64(b);
+  };
+  QuorumRule rule = kTwoOfTwo;
+  rule.tolerance = 1e-9;
+  std::vector<Vote> votes{vote_on("b", "wasm32", rec(0.5000000000000001, 1.0, -2.0)),
+                          vote_on("n", "linux-x86_64", rec(0.5, 1.0, -2.0000000000000004))};
+  Verdict v = judge(votes, 0, rule);
+  CHECK(v.kind == Verdict::kAccept);
+  CHECK_FALSE(disagrees(votes[0], votes[1], rule));
+  Vote off = vote_on("c", "linux-x86_64", rec(0.505, 1.0, -2.0));
+  CHECK(disagrees(off, votes[1], rule));
+  Vote other_shape = vote_on("d", "linux-x86_64", std::string("\x92", 1) + f64(1.0) + f64(2.0));
+  CHECK(disagrees(other_shape, votes[1], rule));
+  // Integers and strings stay exact.
+  CHECK(
+      disagrees(vote_on("e", "linux-x86_64", "\x05"), vote_on("f", "linux-x86_64", "\x06"), rule));
+  CHECK_FALSE(
+      disagrees(vote_on("e", "linux-x86_64", "\x05"), vote_on("f", "wasm32", "\x05"), rule));
 }

@@ -52,6 +52,8 @@ int64_t make_campaign(Store& s, int n, std::vector<int64_t>& tasks, int replicas
 // Takes a pool file back to schema version 5 (before the lean indexes), as
 // a wpool of then wrote it.
 constexpr const char* kBackToV5 = R"sql(
+ALTER TABLE campaigns DROP COLUMN quorum_tolerance;
+DROP TABLE flags;
 DROP INDEX tasks_open;
 DROP INDEX tasks_failed;
 CREATE INDEX tasks_queued ON tasks(campaign, state, id);

@@ -13,7 +13,12 @@ namespace {
 struct FakeOutbox : Outbox {
   std::map<ConnId, std::vector<std::string>> sent;
   std::set<ConnId> closed;
-  void send(ConnId c, std::string data, bool) override { sent[c].push_back(std::move(data)); }
+  std::set<ConnId> full;  // their queues are full: send() drops
+  bool send(ConnId c, std::string data, bool) override {
+    if (full.count(c)) return false;
+    sent[c].push_back(std::move(data));
+    return true;
+  }
   void close(ConnId c) override { closed.insert(c); }
   // Takes everything sent to `c` so far.
   std::vector<std::string> take(ConnId c) {
@@ -244,4 +249,72 @@ TEST_CASE("relay: the per-peer circuit limit and a disconnect close circuits") {
   CHECK(f.out.take(2) ==
         Msgs{R"({"type":"RELAY-CLOSE","src":"a","payload":{"msg":"Peer disconnected"}})"});
   CHECK(f.hub->relay().circuits() == 0);
+}
+
+TEST_CASE("a flood costs the sender: dropped past its burst, disconnected deep in debt") {
+  // Rate 10: a burst of 40 one-token messages passes, the next ones are
+  // dropped, and at 40 tokens of debt the sender is told and closed; after
+  // a second a sender within its rate passes again.
+  SigOptions o;
+  o.rate_limit = 10;
+  Fixture f(o);
+  f.connect(1, "a");
+  f.connect(2, "b");
+  f.connect(3, "c");
+  const std::string to_b = R"({"type":"CANDIDATE","dst":"b","payload":1})";
+  for (int i = 0; i < 45; ++i) f.hub->message(1, to_b, false);
+  CHECK(f.out.take(2).size() == 40);
+  CHECK(f.hub->stats().rate_limited == 5);
+  for (int i = 0; i < 34; ++i) f.hub->message(1, to_b, false);
+  CHECK(f.out.closed.count(1) == 0);
+  f.hub->message(1, to_b, false);  // debt 40: out
+  CHECK(f.out.take(1) == Msgs{R"({"type":"ERROR","payload":{"msg":"Too many messages"}})"});
+  CHECK(f.out.closed.count(1) == 1);
+  CHECK(f.hub->stats().flooders == 1);
+  CHECK(f.hub->peers() == 2);
+  // c spends its own bucket: a 3 KiB message costs 3 tokens.
+  const std::string big =
+      R"({"type":"OFFER","dst":"b","payload":")" + std::string(3000, 'x') + "\"}";
+  for (int i = 0; i < 13; ++i) f.hub->message(3, big, false);
+  CHECK(f.out.take(2).size() == 13);
+  f.hub->message(3, big, false);
+  CHECK(f.out.take(2).empty());
+  f.now += 1000;
+  f.hub->message(3, big, false);
+  CHECK(f.out.take(2).size() == 1);
+}
+
+TEST_CASE("a receiver whose queue is full loses messages, not its connection") {
+  // b stops reading: a's OFFER is dropped and counted; b stays a peer.
+  Fixture f;
+  f.connect(1, "a");
+  f.connect(2, "b");
+  f.out.full.insert(2);
+  f.hub->message(1, R"({"type":"OFFER","dst":"b","payload":1})", false);
+  CHECK(f.hub->stats().dropped_full == 1);
+  CHECK(f.hub->stats().relayed == 0);
+  CHECK(f.out.closed.empty());
+  CHECK(f.hub->peers() == 2);
+}
+
+TEST_CASE("with a group secret, lab-x connected before lab was created is no member of it") {
+  // lab-x needed no capability when it came; once lab is created it is not
+  // listed, while lab-y, admitted with a join capability, is.
+  SigOptions o;
+  o.group_secret = "s3cret-s3cret-s3cret";
+  Fixture f(o);
+  f.connect(1, "lab-x");
+  f.connect(2, "alice");
+  auto cap = [&](const char* rights) {
+    return *mint_group_capability(o.group_secret, "lab", rights);
+  };
+  f.hub->message(2, R"({"type":"GROUP-CREATE","group":"lab","cap":")" + cap("create") + "\"}",
+                 false);
+  CHECK(f.out.take(2) == Msgs{R"({"type":"GROUP-MEMBERS","group":"lab","payload":["alice"]})"});
+  f.hub->open(3, "peerjs", "lab-y", cap("join"));
+  CHECK(f.out.take(3) == Msgs{R"({"type":"OPEN"})"});
+  CHECK(f.out.take(2) == Msgs{R"({"type":"GROUP-JOIN","src":"lab-y","group":"lab"})"});
+  CHECK(f.hub->groups().members("lab") == std::vector<std::string>{"alice", "lab-y"});
+  f.hub->closed(1);
+  CHECK(f.out.take(2).empty());  // lab-x was never announced, nor is its leaving
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <deque>
 
@@ -51,6 +52,7 @@ class WsClient : public Client {
   explicit WsClient(std::unique_ptr<net::Client> c, double timeout)
       : c_(std::move(c)), timeout_(timeout) {}
   Status send(std::string request) override { return c_->send(std::move(request), true); }
+  void set_timeout(double seconds) override { timeout_ = seconds; }
   Result<std::string> receive() override {
     net::Message m;
     auto got = c_->receive(m, static_cast<int>(timeout_ * 1000));
@@ -66,7 +68,9 @@ class WsClient : public Client {
 
 class HttpClient : public Client {
  public:
-  HttpClient(const Target& t, double timeout) : target_(t), timeout_(timeout) {}
+  HttpClient(const Target& t, double timeout, size_t max_bytes)
+      : target_(t), timeout_(timeout), max_bytes_(max_bytes) {}
+  void set_timeout(double seconds) override { timeout_ = seconds; }
   Status send(std::string request) override {
     queued_.push_back(std::move(request));
     return {};
@@ -90,7 +94,7 @@ class HttpClient : public Client {
     queued_.clear();
     std::string path = "/rpc?db=" + url_encode(target_.db);
     if (!target_.cap.empty()) path += "&cap=" + url_encode(target_.cap);
-    auto answer = http_post(target_.host, target_.port, path, body, timeout_);
+    auto answer = http_post(target_.host, target_.port, path, body, timeout_, max_bytes_);
     if (!answer.ok()) return answer.status();
     std::vector<std::string_view> items;
     if (!mp::decode_array(*answer, items)) return single(*answer);
@@ -106,18 +110,26 @@ class HttpClient : public Client {
 
   Target target_;
   double timeout_;
+  size_t max_bytes_;
   std::vector<std::string> queued_;
   std::deque<std::string> answers_;
 };
 
-// Reads the whole response (Connection: close), with a deadline.
-Result<std::string> read_all(int fd, double timeout) {
+// Reads the whole response (Connection: close) within `timeout` seconds
+// in all (a server sending a byte a second does not keep it going) and
+// `max_bytes`.
+Result<std::string> read_all(int fd, double timeout, size_t max_bytes) {
   std::string got;
   char buf[65536];
-  const int ms = static_cast<int>(timeout * 1000);
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::microseconds(static_cast<int64_t>(timeout * 1e6));
   while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      return Status(Code::kTimeout, fmt::format("no answer within {} s", timeout));
     pollfd p{fd, POLLIN, 0};
-    int n = poll(&p, 1, ms);
+    int n = poll(&p, 1, static_cast<int>(left.count()));
     if (n == 0) return Status(Code::kTimeout, fmt::format("no answer within {} s", timeout));
     if (n < 0 && errno == EINTR) continue;
     ssize_t r = read(fd, buf, sizeof buf);
@@ -125,6 +137,8 @@ Result<std::string> read_all(int fd, double timeout) {
     if (r < 0) return errno_status("read", errno);
     if (r == 0) return got;
     got.append(buf, static_cast<size_t>(r));
+    if (got.size() > max_bytes)
+      return Status::Invalid(fmt::format("an answer of more than {} bytes", max_bytes));
   }
 }
 
@@ -166,12 +180,18 @@ Result<Target> parse_target(std::string_view url, std::string_view cap) {
 }
 
 Result<std::unique_ptr<Client>> Client::connect(const Target& t, double timeout_s) {
-  if (!t.websocket) return std::unique_ptr<Client>(new HttpClient(t, timeout_s));
+  return connect_client(t, timeout_s, 256u << 20);
+}
+
+Result<std::unique_ptr<Client>> connect_client(const Target& t, double timeout_s,
+                                               size_t max_message) {
+  if (!t.websocket) return std::unique_ptr<Client>(new HttpClient(t, timeout_s, max_message));
   std::string url = fmt::format("ws://{}:{}/{}", t.host, t.port, url_encode(t.db));
   if (!t.cap.empty()) url += "?cap=" + url_encode(t.cap);
   net::ClientOptions options;
   options.protocol = "wsql";
   options.connect_timeout = timeout_s;
+  options.max_message = max_message;
   auto c = net::Client::connect(url, options);
   if (!c.ok()) {
     // Errors name the URL; keep the capability out of logs and terminals.
@@ -207,7 +227,7 @@ Result<std::string> check_response(std::string response) {
 }
 
 Result<std::string> http_post(const std::string& host, int port, const std::string& path,
-                              std::string_view body, double timeout) {
+                              std::string_view body, double timeout, size_t max_bytes) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -232,7 +252,7 @@ Result<std::string> http_post(const std::string& host, int port, const std::stri
       path, where, body.size());
   head.append(body);
   Status s = stream::write_all(fd, head);
-  auto got = s.ok() ? read_all(fd, timeout) : Result<std::string>(s);
+  auto got = s.ok() ? read_all(fd, timeout, max_bytes) : Result<std::string>(s);
   close(fd);
   if (!got.ok()) return got.status().with_context(fmt::format("POST {}", where));
   size_t end = got->find("\r\n\r\n");

@@ -111,7 +111,7 @@ if(W_EMCC AND W_EMXX)
     ${w_lib}/worker/browser_emscripten.cc
     ${w_lib}/worker/members_emscripten.cc
     ${w_lib}/worker/tasks_emscripten.cc
-    ${w_lib}/worker/group.cc
+    ${w_lib}/sandbox/group.cc
     ${w_lib}/worker/relay.cc
     ${w_lib}/stream/msgpack_json.cc
     ${w_lib}/net/client_emscripten.cc
@@ -123,7 +123,7 @@ if(W_EMCC AND W_EMXX)
     ${w_lib}/status/status.cc
     ${w_lib}/diag/diag.cc)
   file(GLOB w_wrun_headers ${PROJECT_SOURCE_DIR}/lib/include/w/*.h ${w_lib}/net/*.h
-       ${w_lib}/worker/*.h ${w_lib}/proto/*.h)
+       ${w_lib}/worker/*.h ${w_lib}/sandbox/group.h ${w_lib}/proto/*.h)
   set(w_wrun_js ${W_WWW_DIR}/wrun.js)
   set(w_wrun_objects)
   foreach(src ${w_wrun_sources})

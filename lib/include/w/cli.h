@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "w/parse.h"
 #include "w/status.h"
 
 namespace w::cli {
@@ -60,12 +61,10 @@ class Program {
   int quiet_ = 0;
 };
 
-/// Parses a count a person types: "1000", "1e9", "10k", "2M" (no fractions
-/// left after scaling). Used by CLI11 transforms and generators alike.
-Result<long long> parse_count(std::string_view text);
-
-/// Parses a duration: "30" (seconds), "1.5s", "250ms", "2m", "1h".
-Result<double> parse_seconds(std::string_view text);
+// The number and duration parsers live in util/ (net/ and gen/ parse with
+// them too, and may not reach up to cli/); flags keep their cli:: names.
+using util::parse_count;
+using util::parse_seconds;
 
 /// A CLI11 validator wrapping parse_seconds (for --timeout style options).
 CLI::Validator seconds_validator();

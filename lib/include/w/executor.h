@@ -32,7 +32,7 @@
 #include "w/sandbox.h"
 #include "w/status.h"
 
-namespace w::worker {
+namespace w::sandbox {
 
 struct Task {
   uint64_t id = 0;
@@ -141,4 +141,4 @@ class Executor {
   double avg_ms_ = -1;  // moving average of task time, for the queue depth
 };
 
-}  // namespace w::worker
+}  // namespace w::sandbox

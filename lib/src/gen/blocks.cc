@@ -11,9 +11,9 @@
 
 #include <fmt/format.h>
 
-#include "w/cli.h"
 #include "w/gen.h"
 #include "w/msgpack.h"
+#include "w/parse.h"
 
 namespace w::gen {
 namespace {
@@ -69,7 +69,7 @@ Result<std::pair<long long, long long>> parse_dims(std::string_view text) {
   const size_t x = text.find('x');
   if (x == std::string_view::npos)
     return Status(Code::kUsage, fmt::format("'{}' is not RxC (e.g. 4x4)", text));
-  auto a = cli::parse_count(text.substr(0, x)), b = cli::parse_count(text.substr(x + 1));
+  auto a = util::parse_count(text.substr(0, x)), b = util::parse_count(text.substr(x + 1));
   if (!a.ok() || !b.ok() || *a <= 0 || *b <= 0)
     return Status(Code::kUsage,
                   fmt::format("'{}' is not RxC with positive whole numbers (e.g. 4x4)", text));

@@ -4,15 +4,16 @@
 // numeric range kept as (first, step, count) and computed per record, so
 // `n=1..1e9` needs no memory. The product is walked like an odometer, the
 // last axis turning fastest, one packed map per combination.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <set>
 
 #include <fmt/format.h>
 
-#include "w/cli.h"
 #include "w/gen.h"
 #include "w/msgpack.h"
+#include "w/parse.h"
 
 namespace w::gen {
 namespace {
@@ -65,7 +66,7 @@ Status bad_range(std::string_view spec, std::string_view why) {
 
 // a..b[:step] where a, b and step are whole (parse_count: 10k, 1e3 allowed).
 bool int_range(std::string_view a, std::string_view b, std::string_view s, GridAxis& axis) {
-  auto first = cli::parse_count(a), last = cli::parse_count(b), step = cli::parse_count(s);
+  auto first = util::parse_count(a), last = util::parse_count(b), step = util::parse_count(s);
   if (!first.ok() || !last.ok() || !step.ok()) return false;
   axis.kind = GridAxis::Kind::kInts;
   axis.first = *first;

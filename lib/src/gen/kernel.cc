@@ -18,21 +18,21 @@ Status kernel(const KernelOptions& o, stream::RecordWriter& out) {
     return errno_status(fmt::format("kernel '{}'", o.kernel), errno);
   auto static_data = stream::load_static(o.static_arg);
   if (!static_data.ok()) return static_data.status();
-  worker::ExecutorConfig config;
+  sandbox::ExecutorConfig config;
   config.slot.kernel_path = resolved;
   config.slot.static_data = std::move(*static_data);
   config.slot.memory_mb = o.memory_mb;
   config.slot.insecure_sandbox = o.insecure_sandbox;
   config.slots = 1;
   config.timeout = o.timeout;
-  worker::Executor executor(std::move(config));
+  sandbox::Executor executor(std::move(config));
   W_RETURN_IF_ERROR(executor.start());
   std::vector<std::string_view> items;
   for (uint64_t call = 0;; ++call) {
     executor.submit({call, mp::MapBuilder().integer("call", static_cast<int64_t>(call)).done()});
-    std::vector<worker::Outcome> done;
+    std::vector<sandbox::Outcome> done;
     while (done.empty()) W_RETURN_IF_ERROR(executor.poll(-1, done));
-    const worker::Outcome& r = done.front();
+    const sandbox::Outcome& r = done.front();
     if (!r.ok) return Status(Code::kFailed, fmt::format("generator call {}: {}", call, r.error));
     if (r.output.empty() || r.output == "\xc0") return {};
     if (!mp::is_one_object(r.output))

@@ -16,8 +16,8 @@
 
 #include <fmt/format.h>
 
-#include "w/cli.h"
 #include "w/net_client.h"
+#include "w/parse.h"
 
 namespace w::net {
 
@@ -40,7 +40,7 @@ Result<WsUrl> parse_ws_url(std::string_view url) {
   size_t colon = authority.rfind(':');
   u.host = std::string(authority.substr(0, colon));
   if (colon != std::string_view::npos) {
-    auto port = cli::parse_count(authority.substr(colon + 1));
+    auto port = util::parse_count(authority.substr(colon + 1));
     if (!port.ok() || *port <= 0 || *port > 65535)
       return Status::Invalid(fmt::format("'{}': bad port", url));
     u.port = static_cast<int>(*port);

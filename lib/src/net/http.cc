@@ -1,8 +1,8 @@
 // Transport-independent HTTP helpers: requests, responses, addresses.
 #include <fmt/format.h>
 
-#include "w/cli.h"
 #include "w/net.h"
+#include "w/parse.h"
 
 namespace w::net {
 
@@ -85,7 +85,7 @@ Result<std::pair<std::string, int>> parse_listen(std::string_view text) {
     if (colon > 0) host = std::string(text.substr(0, colon));
     port_text = text.substr(colon + 1);
   }
-  auto port = cli::parse_count(port_text);
+  auto port = util::parse_count(port_text);
   if (!port.ok() || *port < 0 || *port > 65535)
     return Status::Invalid(
         fmt::format("bad listen address '{}' (want HOST:PORT, e.g. 127.0.0.1:7070)", text));

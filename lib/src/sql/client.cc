@@ -14,10 +14,10 @@
 #include <fmt/format.h>
 
 #include "client.h"
-#include "w/cli.h"
 #include "w/msgpack.h"
 #include "w/net.h"
 #include "w/net_client.h"
+#include "w/parse.h"
 #include "w/stream.h"
 
 namespace w::sql {
@@ -165,7 +165,7 @@ Result<Target> parse_target(std::string_view url, std::string_view cap) {
   size_t colon = authority.rfind(':');
   t.host = std::string(authority.substr(0, colon));
   if (colon != std::string_view::npos) {
-    auto port = cli::parse_count(authority.substr(colon + 1));
+    auto port = util::parse_count(authority.substr(colon + 1));
     if (!port.ok() || *port <= 0 || *port > 65535)
       return Status::Invalid(fmt::format("'{}': bad port", url));
     t.port = static_cast<int>(*port);

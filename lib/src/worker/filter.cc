@@ -51,20 +51,20 @@ class FilterRun {
   explicit FilterRun(const FilterOptions& o)
       : o_(o), writer_(o.output_fd, o.format), reader_(o.input_fd) {}
 
-  Status run(Executor& executor);
+  Status run(sandbox::Executor& executor);
 
  private:
-  Status emit(const Outcome& out);
+  Status emit(const sandbox::Outcome& out);
   /// Collects one member's outcome; emits the dataset's record when it is decided.
-  Status collect(Executor& executor, const Outcome& out);
-  Status write_record(uint64_t seq, const Outcome& out);
+  Status collect(sandbox::Executor& executor, const sandbox::Outcome& out);
+  Status write_record(uint64_t seq, const sandbox::Outcome& out);
   void show_progress(bool force);
 
   const FilterOptions& o_;
   stream::RecordWriter writer_;
   stream::RecordReader reader_;
-  std::map<uint64_t, std::string> inputs_;  // seq -> dataset, until its result is written
-  std::map<uint64_t, Outcome> waiting_;     // --keep-order: finished, not yet written
+  std::map<uint64_t, std::string> inputs_;        // seq -> dataset, until its result is written
+  std::map<uint64_t, sandbox::Outcome> waiting_;  // --keep-order: finished, not yet written
   struct Members {
     std::vector<std::string> outputs;  // by rank
     int left = 0;
@@ -81,7 +81,7 @@ class FilterRun {
   std::string record_;
 };
 
-Status FilterRun::write_record(uint64_t seq, const Outcome& out) {
+Status FilterRun::write_record(uint64_t seq, const sandbox::Outcome& out) {
   record_.clear();
   mp::Packer pk(record_);
   auto input = inputs_.find(seq);
@@ -114,8 +114,8 @@ Status FilterRun::write_record(uint64_t seq, const Outcome& out) {
   return writer_.write(record_);
 }
 
-Status FilterRun::emit(const Outcome& raw) {
-  Outcome out = raw;
+Status FilterRun::emit(const sandbox::Outcome& raw) {
+  sandbox::Outcome out = raw;
   if (out.ok && !out.output.empty() && !mp::is_one_object(out.output)) {
     out.ok = false;
     out.error = "kernel output is not one msgpack object";
@@ -137,7 +137,7 @@ Status FilterRun::emit(const Outcome& raw) {
   return {};
 }
 
-Status FilterRun::collect(Executor& executor, const Outcome& out) {
+Status FilterRun::collect(sandbox::Executor& executor, const sandbox::Outcome& out) {
   auto it = members_.find(out.id);
   if (it == members_.end()) return {};  // its group was already stopped
   Members& g = it->second;
@@ -148,7 +148,7 @@ Status FilterRun::collect(Executor& executor, const Outcome& out) {
     why = "kernel output is not one msgpack object";
   if (!why.empty()) {
     executor.abort_group(out.group);
-    Outcome failed = out;
+    sandbox::Outcome failed = out;
     failed.ok = false;
     failed.error = fmt::format("rank {}: {}", out.rank, why);
     members_.erase(it);
@@ -158,7 +158,7 @@ Status FilterRun::collect(Executor& executor, const Outcome& out) {
   g.ms = std::max(g.ms, out.ms);
   if (out.rank == 0) g.slot = out.slot;
   if (--g.left > 0) return {};
-  Outcome all;
+  sandbox::Outcome all;
   all.id = out.id;
   all.ok = true;
   all.ms = g.ms;
@@ -184,9 +184,9 @@ void FilterRun::show_progress(bool force) {
                              secs > 0 ? static_cast<double>(ok_ + failed_) / secs : 0.0));
 }
 
-Status FilterRun::run(Executor& executor) {
+Status FilterRun::run(sandbox::Executor& executor) {
   for (int i = 0; i < o_.jobs; ++i) worker_names_.push_back(worker_name(i));
-  std::vector<Outcome> done;
+  std::vector<sandbox::Outcome> done;
   Status input_error;
   bool stop_input = false;
   while (true) {
@@ -218,7 +218,7 @@ Status FilterRun::run(Executor& executor) {
         g.outputs.resize(static_cast<size_t>(o_.group));
         g.left = o_.group;
         for (int rank = 0; rank < o_.group; ++rank) {
-          Task t{seq, input, {}};
+          sandbox::Task t{seq, input, {}};
           t.group = fmt::format("f{}", seq);
           t.rank = rank;
           t.size = o_.group;
@@ -239,7 +239,7 @@ Status FilterRun::run(Executor& executor) {
         executor.poll(diag::stderr_is_tty() ? 200 : -1, done,
                       want_input ? std::span<struct pollfd>(&in, 1) : std::span<struct pollfd>());
     if (!st.ok()) return st;
-    for (const Outcome& out : done) {
+    for (const sandbox::Outcome& out : done) {
       Status ws = coupled ? collect(executor, out) : emit(out);
       if (ws.code() == Code::kBrokenPipe) return ws;  // nobody is reading any more
       if (!ws.ok()) return ws;
@@ -281,7 +281,7 @@ Status run_filter(const FilterOptions& options) {
   auto static_data = stream::load_static(options.static_arg);
   if (!static_data.ok()) return static_data.status();
 
-  ExecutorConfig config;
+  sandbox::ExecutorConfig config;
   config.slot.kernel_path = resolved;
   config.slot.static_data = std::move(*static_data);
   config.slot.memory_mb = options.memory_mb;
@@ -291,7 +291,7 @@ Status run_filter(const FilterOptions& options) {
   config.timeout = options.timeout;
   // on_checkpoint stays unset: filter mode never runs a failed task again,
   // so a kernel's checkpoints have nothing to resume and are dropped.
-  Executor executor(std::move(config));
+  sandbox::Executor executor(std::move(config));
   W_RETURN_IF_ERROR(executor.start());
 
   struct sigaction sa = {};

@@ -164,7 +164,7 @@ void BrowserMembers::clear() {
   for (auto& [key, c] : channels_) close_channel(key, c);
   channels_.clear();
   browsers_.clear();
-  groups_ = Groups([this](int, Call, int rc, std::string_view message) {
+  groups_ = sandbox::Groups([this](int, Call, int rc, std::string_view message) {
     if (running_)
       js_member_answer(rc, reinterpret_cast<const uint8_t*>(message.data()), message.size());
   });
@@ -216,12 +216,12 @@ void BrowserMembers::member_ended(const std::string& group, int rank, bool faile
   l.ended_at = emscripten_get_now();
   // The circuits closing later are no loss: tell every peer it talked to.
   for (const std::string& peer : l.link->open_peers()) {
-    Status s = l.link->send(peer, make_body(kBodyFinished, rank, {}));
+    Status s = l.link->send(peer, sandbox::make_body(sandbox::kBodyFinished, rank, {}));
     if (!s.ok()) diag::warning("{}", s.message());
   }
   for (auto& [key, c] : channels_)
     if (std::get<0>(key) == group && std::get<1>(key) == rank && c.open && !c.closed)
-      channel_send(key, make_body(kBodyFinished, rank, {}));
+      channel_send(key, sandbox::make_body(sandbox::kBodyFinished, rank, {}));
 }
 
 void BrowserMembers::send(const std::string& group, int from, int to, std::string body) {
@@ -303,7 +303,7 @@ void BrowserMembers::on_channel_data(const std::string& group, int rank, int pee
     if (c.in.size() - at - 4 < len) break;
     std::string_view body(c.in.data() + at + 4, len);
     at += 4 + len;
-    if (!body.empty() && static_cast<uint8_t>(body[0]) == kBodyFinished) {
+    if (!body.empty() && static_cast<uint8_t>(body[0]) == sandbox::kBodyFinished) {
       c.peer_finished = true;
       if (link != links_.end()) link->second.finished.insert(peer);
     } else if (!ended) {
@@ -373,7 +373,7 @@ void BrowserMembers::pump() {
             diag::warning("group {}: rank {} was lost ({})", group, rank, e.reason);
             groups_.lost(group, rank);
           }
-        } else if (!e.data.empty() && static_cast<uint8_t>(e.data[0]) == kBodyFinished) {
+        } else if (!e.data.empty() && static_cast<uint8_t>(e.data[0]) == sandbox::kBodyFinished) {
           l.finished.insert(rank);
         } else if (!l.ended) {
           groups_.deliver(group, local, e.data);

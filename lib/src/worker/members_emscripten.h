@@ -4,7 +4,7 @@
 // One Web Worker is one slot, so it runs one member at a time; the member's
 // kernel runs in an inner Web Worker (www/kernel_worker.js) and its w_send,
 // w_recv and w_barrier come here as calls that the same router as native
-// wrun (Groups, group.h) answers. Every other member of its run is remote:
+// wrun (sandbox::Groups, group.h) answers. Every other member of its run is remote:
 // messages travel through wsig's relay on a RelayLink (relay.h) with the
 // peer id `<group>-r<rank>` and the same framing as a native worker, so
 // browser and native members of one run talk to each other.
@@ -34,12 +34,12 @@
 #include <tuple>
 #include <vector>
 
-#include "group.h"
+#include "../sandbox/group.h"
 #include "relay.h"
 
 namespace w::worker {
 
-class BrowserMembers : public Remote {
+class BrowserMembers : public sandbox::Remote {
  public:
   /// Sends one `results` item (a member's result, with rank and group).
   using ResultFn = std::function<void(std::string item, bool ok)>;
@@ -82,7 +82,7 @@ class BrowserMembers : public Remote {
   /// on every WebSocket event and from a timer.
   void pump();
 
-  // Remote
+  // sandbox::Remote
   void member_added(const std::string& group, int rank, int size) override;
   void member_ended(const std::string& group, int rank, bool failed) override;
   void send(const std::string& group, int from, int to, std::string body) override;
@@ -124,7 +124,7 @@ class BrowserMembers : public Remote {
 
   ResultFn on_result_;
   std::string sig_;
-  Groups groups_;
+  sandbox::Groups groups_;
   std::deque<Member> waiting_;
   bool running_ = false, ready_ = false;
   Member current_;

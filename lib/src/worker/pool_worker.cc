@@ -1,4 +1,4 @@
-// Pool mode: one connection to the pool, one Executor per campaign.
+// Pool mode: one connection to the pool, one sandbox::Executor per campaign.
 //
 // The loop polls the connection's notify fd and the executor's slots
 // together. Tasks arrive in batches and wait in `waiting_` until the
@@ -146,13 +146,13 @@ class PoolSession {
   /// Fails every waiting task with why the campaign's kernel cannot load.
   Status fail_waiting(const Status& why);
   void feed();
-  Status send_results(std::vector<Outcome>& done);
+  Status send_results(std::vector<sandbox::Outcome>& done);
   /// Whether the results in `done` go now. Results of a busy worker wait up
   /// to kResultHold for company (one message, and one pool turn, per few
   /// results instead of per result: ~1% of two cores with 10 ms tasks);
   /// they go at once when the worker has nothing left to run, when one is
   /// a failure or a member's, and when there are many.
-  bool results_due(const std::vector<Outcome>& done);
+  bool results_due(const std::vector<sandbox::Outcome>& done);
   int results_wait_ms() const;
   Status start_drain();
   Status on_tasks(const proto::Tasks& m);
@@ -176,10 +176,10 @@ class PoolSession {
   int64_t campaign_ = 0;
   std::string kernel_sha_, static_data_;
   double timeout_s_ = 60;
-  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<sandbox::Executor> executor_;
   Status load_failed_;                  // why this campaign's kernel cannot run here, if it cannot
   std::unique_ptr<RelayRouter> relay_;  // with executor_, when sig_ is set
-  std::deque<Task> waiting_;
+  std::deque<sandbox::Task> waiting_;
   std::unordered_map<uint64_t, Checkpoint> checkpoints_;  // by task id, while it runs
   bool draining_ = false;
   Clock::time_point last_sent_ = Clock::now();
@@ -223,7 +223,7 @@ Status PoolSession::on_artifact(const proto::Artifact& m) {
 }
 
 Status PoolSession::start_executor() {
-  ExecutorConfig config;
+  sandbox::ExecutorConfig config;
   config.slot.kernel_path = cache_ + "/" + kernel_sha_ + ".so";
   config.slot.static_data = static_data_;
   config.slot.memory_mb = o_.memory_mb;
@@ -235,7 +235,7 @@ Status PoolSession::start_executor() {
   config.on_checkpoint = [this](uint64_t task, std::string state) {
     on_checkpoint(task, std::move(state));
   };
-  auto ex = std::make_unique<Executor>(std::move(config));
+  auto ex = std::make_unique<sandbox::Executor>(std::move(config));
   Status s = ex->start();
   if (!s.ok()) {
     // A kernel that cannot load here fails every task we hold, and every
@@ -254,8 +254,8 @@ Status PoolSession::start_executor() {
 }
 
 Status PoolSession::fail_waiting(const Status& why) {
-  std::vector<Outcome> failed;
-  for (Task& t : waiting_)
+  std::vector<sandbox::Outcome> failed;
+  for (sandbox::Task& t : waiting_)
     failed.push_back({t.id, false, {}, why.message(), 0, 0, t.group, t.rank});
   waiting_.clear();
   return send_results(failed);
@@ -335,7 +335,7 @@ int PoolSession::checkpoint_wait_ms() const {
   return best;
 }
 
-bool PoolSession::results_due(const std::vector<Outcome>& done) {
+bool PoolSession::results_due(const std::vector<sandbox::Outcome>& done) {
   if (done.empty()) return false;
   const auto now = Clock::now();
   if (results_since_ == Clock::time_point{}) results_since_ = now;
@@ -343,7 +343,7 @@ bool PoolSession::results_due(const std::vector<Outcome>& done) {
       now - results_since_ >= kResultHold)
     return true;
   return std::any_of(done.begin(), done.end(),
-                     [](const Outcome& o) { return !o.ok || !o.group.empty(); });
+                     [](const sandbox::Outcome& o) { return !o.ok || !o.group.empty(); });
 }
 
 int PoolSession::results_wait_ms() const {
@@ -353,11 +353,11 @@ int PoolSession::results_wait_ms() const {
   return static_cast<int>(std::max<int64_t>(0, (us + 999) / 1000));
 }
 
-Status PoolSession::send_results(std::vector<Outcome>& done) {
+Status PoolSession::send_results(std::vector<sandbox::Outcome>& done) {
   results_since_ = {};
   // A failed task may be tried again: the pool gets its latest state first.
   // A result makes the task's checkpoint moot.
-  for (const Outcome& out : done) {
+  for (const sandbox::Outcome& out : done) {
     auto it = checkpoints_.find(out.id);
     if (it == checkpoints_.end()) continue;
     if (!out.ok && it->second.unsent) {
@@ -368,13 +368,13 @@ Status PoolSession::send_results(std::vector<Outcome>& done) {
   }
   if (done.empty()) return {};
   // A member that failed here fails its run: its siblings here stop now.
-  for (const Outcome& out : done)
+  for (const sandbox::Outcome& out : done)
     if (!out.group.empty() && !out.ok)
       abort_group(out.group, fmt::format("rank {} failed", out.rank));
   // As many messages as it takes to keep each under the pool's max_frame.
   std::vector<std::string> batch;
   size_t batch_bytes = 0;
-  for (const Outcome& out : done) {
+  for (const sandbox::Outcome& out : done) {
     proto::ResultItem item;
     item.task = static_cast<int64_t>(out.id);
     item.ms = std::round(out.ms * 1000) / 1000;
@@ -414,7 +414,7 @@ Status PoolSession::handle(const std::string& data) {
 Status PoolSession::on_tasks(const proto::Tasks& m) {
   // proto/ checked every item (a member's rank is below its size >= 2).
   for (const proto::TaskItem& t : m.items) {
-    Task task{static_cast<uint64_t>(t.id), std::string(t.input), {}};
+    sandbox::Task task{static_cast<uint64_t>(t.id), std::string(t.input), {}};
     if (t.member()) {
       task.group = t.group;
       task.rank = t.rank;
@@ -436,14 +436,14 @@ Status PoolSession::start_drain() {
   diag::info("draining: finishing {} running tasks, handing back {}",
              executor_ ? executor_->in_flight() : 0, waiting_.size());
   proto::Bye bye;
-  for (const Task& t : waiting_)  // members never wait here (feed)
+  for (const sandbox::Task& t : waiting_)  // members never wait here (feed)
     bye.returned.push_back(static_cast<int64_t>(t.id));
   waiting_.clear();
   return send(proto::encode(bye));
 }
 
 Status PoolSession::run() {
-  std::vector<Outcome> done;
+  std::vector<sandbox::Outcome> done;
   net::Message msg;
   while (true) {
     if (g_signals >= 2) return Status(Code::kInterrupted, "interrupted twice: exiting at once");

@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "group.h"
+#include "../sandbox/group.h"
 #include "w/diag.h"
 #include "w/msgpack.h"
 
@@ -254,7 +254,7 @@ void RelayRouter::finish(const Key& key, Member& m, bool failed) {
   // Tell every peer it talked to that it is done, so the circuits closing
   // later are not taken for a loss.
   for (const std::string& peer : m.link->open_peers()) {
-    Status s = m.link->send(peer, make_body(kBodyFinished, key.rank, {}));
+    Status s = m.link->send(peer, sandbox::make_body(sandbox::kBodyFinished, key.rank, {}));
     if (!s.ok()) diag::warning("{}", s.message());
   }
 }
@@ -320,7 +320,7 @@ void RelayRouter::pump() {
             diag::warning("group {}: rank {} was lost ({})", key.group, rank, e.reason);
             executor_.member_lost(key.group, rank);
           }
-        } else if (!e.data.empty() && static_cast<uint8_t>(e.data[0]) == kBodyFinished) {
+        } else if (!e.data.empty() && static_cast<uint8_t>(e.data[0]) == sandbox::kBodyFinished) {
           m.finished.insert(rank);
         } else if (!m.ended) {
           executor_.deliver(key.group, key.rank, e.data);

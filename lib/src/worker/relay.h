@@ -12,7 +12,7 @@
 // peer said it had finished (a message of its own, see RelayRouter), the
 // peer is reported lost.
 //
-// RelayRouter is the executor's Remote in pool mode: it holds one link per
+// RelayRouter is the executor's sandbox::Remote in pool mode: it holds one link per
 // local member of a group run that has members elsewhere, with the peer id
 // `<group>-r<rank>`, and hands what arrives to the executor.
 #pragma once
@@ -76,7 +76,7 @@ class RelayLink {
     size_t out_at = 0;  // a read offset: erasing each sent frame's bytes
                         // from the front made a long stream quadratic
     size_t pending() const { return out.size() - out_at; }
-    std::string in;   // stream bytes received, not yet a whole message
+    std::string in;  // stream bytes received, not yet a whole message
   };
   RelayLink(std::string id, std::unique_ptr<net::Client> client)
       : id_(std::move(id)), client_(std::move(client)) {}
@@ -91,9 +91,9 @@ class RelayLink {
   Clock::time_point last_sent_ = Clock::now();
 };
 
-class RelayRouter : public Remote {
+class RelayRouter : public sandbox::Remote {
  public:
-  RelayRouter(std::string sig_url, Executor& executor)
+  RelayRouter(std::string sig_url, sandbox::Executor& executor)
       : sig_(std::move(sig_url)), executor_(executor) {}
   ~RelayRouter() override;
 
@@ -138,7 +138,7 @@ class RelayRouter : public Remote {
   void finish(const Key& key, Member& m, bool failed);
 
   std::string sig_;
-  Executor& executor_;
+  sandbox::Executor& executor_;
   std::map<Key, Member> members_;
 };
 

@@ -4,7 +4,7 @@
 
 #include "w_kernel.h"
 
-namespace w::worker {
+namespace w::sandbox {
 namespace {
 
 using sandbox::Call;
@@ -265,4 +265,4 @@ void Groups::expire() {
     }
 }
 
-}  // namespace w::worker
+}  // namespace w::sandbox

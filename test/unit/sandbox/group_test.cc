@@ -9,7 +9,7 @@
 #include "w/executor.h"
 #include "w/msgpack.h"
 
-using namespace w::worker;
+using namespace w::sandbox;
 
 namespace {
 

@@ -4,7 +4,7 @@
 
 #include <map>
 
-using namespace w::worker;
+using namespace w::sandbox;
 
 namespace {
 

@@ -8,7 +8,7 @@
 
 #include "group.h"
 
-namespace w::worker {
+namespace w::sandbox {
 
 // One per slot process; `queue` holds the tasks sent to it, in order, the
 // first being the one it is running (started at `head_started`).
@@ -319,4 +319,4 @@ Status Executor::poll(int wait_ms, std::vector<Outcome>& done, std::span<struct 
   return status;
 }
 
-}  // namespace w::worker
+}  // namespace w::sandbox

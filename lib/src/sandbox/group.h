@@ -26,7 +26,7 @@
 #include "w/executor.h"
 #include "w/sandbox.h"
 
-namespace w::worker {
+namespace w::sandbox {
 
 /// What a group run's remote traffic body starts with (after the sender's rank).
 enum BodyKind : uint8_t {
@@ -109,4 +109,4 @@ class Groups {
   std::map<std::string, Run> runs_;
 };
 
-}  // namespace w::worker
+}  // namespace w::sandbox

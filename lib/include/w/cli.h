@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -40,6 +41,9 @@ enum ExitCode : int {
 /// The exit code a tool returns for a Status.
 int exit_code_for(const Status& status);
 
+template <class Options>
+struct Command;
+
 class Program {
  public:
   Program(std::string name, std::string description, std::string examples);
@@ -49,8 +53,16 @@ class Program {
 
   /// Parses argv, then calls `body` unless --help/--version answered.
   /// Prints the Status `body` returns (unless ok or a broken pipe) and
-  /// returns its exit code.
-  int run(int argc, char** argv, const std::function<Status()>& body);
+  /// returns its exit code (`exit_code`, exit_code_for by default). The one
+  /// place a program ends: nothing else in lib/ or tools/ calls exit().
+  int run(int argc, char** argv, const std::function<Status()>& body,
+          const std::function<int(const Status&)>& exit_code = exit_code_for);
+
+  /// A program from a command table (see Command): `root`'s options go on
+  /// the program itself, its subcommands below; parses argv and runs the
+  /// subcommand named (or `root.run` without one), with its exit-code rule.
+  template <class Options>
+  int run(int argc, char** argv, const Command<Options>& root, Options& options);
 
  private:
   void bind_environment(CLI::App& app);
@@ -68,5 +80,61 @@ using util::parse_seconds;
 
 /// A CLI11 validator wrapping parse_seconds (for --timeout style options).
 CLI::Validator seconds_validator();
+
+/// One subcommand of a program, a row of its main's command table: the
+/// options it adds to its CLI::App (into the program's Options) and what it
+/// runs once parsed. A row with `subcommands` and no `run` needs one of them
+/// (`wpool kernel add`); with both, `run` is what it does alone
+/// (`wpool workers` beside `wpool workers unflag`).
+template <class Options>
+struct Command {
+  std::string_view name;
+  std::string_view help;
+  void (*options)(CLI::App& app, Options& options) = nullptr;
+  Status (*run)(Options& options) = nullptr;
+  std::span<const Command> subcommands = {};
+  /// The exit code for its Status when not exit_code_for's
+  /// (`wpool wait`: 2 for a timeout).
+  int (*exit_code)(const Status& status) = nullptr;
+};
+
+namespace detail {
+template <class Options>
+struct Chosen {
+  const Command<Options>* command = nullptr;
+};
+
+// Adds `commands` under `parent`; the callback of the deepest parsed one
+// (CLI11 calls a subcommand's before its parent's) sets `chosen` first.
+template <class Options>
+void add_commands(CLI::App& parent, std::span<const Command<Options>> commands, Options& options,
+                  Chosen<Options>& chosen) {
+  for (const Command<Options>& c : commands) {
+    CLI::App* sub = parent.add_subcommand(std::string(c.name), std::string(c.help));
+    if (c.options) c.options(*sub, options);
+    if (!c.subcommands.empty()) {
+      add_commands(*sub, c.subcommands, options, chosen);
+      if (!c.run) sub->require_subcommand(1);
+    }
+    sub->callback([&chosen, &c] {
+      if (!chosen.command) chosen.command = &c;
+    });
+  }
+}
+}  // namespace detail
+
+template <class Options>
+int Program::run(int argc, char** argv, const Command<Options>& root, Options& options) {
+  detail::Chosen<Options> chosen;
+  if (root.options) root.options(*app_, options);
+  detail::add_commands(*app_, root.subcommands, options, chosen);
+  if (!root.run) app_->require_subcommand(1);
+  auto command = [&] { return chosen.command ? chosen.command : &root; };
+  return run(
+      argc, argv, [&] { return command()->run(options); },
+      [&](const Status& status) {
+        return command()->exit_code ? command()->exit_code(status) : exit_code_for(status);
+      });
+}
 
 }  // namespace w::cli

@@ -75,7 +75,8 @@ void Program::bind_environment(CLI::App& app) {
   }
 }
 
-int Program::run(int argc, char** argv, const std::function<Status()>& body) {
+int Program::run(int argc, char** argv, const std::function<Status()>& body,
+                 const std::function<int(const Status&)>& exit_code) {
   bind_environment(*app_);
   // CLI11 reads the config file before the environment, so W_CONFIG would
   // come too late to be read: make it the config option's default instead
@@ -113,7 +114,7 @@ int Program::run(int argc, char** argv, const std::function<Status()>& body) {
     status = Status::Internal(std::string("unexpected exception: ") + e.what());
   }
   if (!status.ok() && status.code() != Code::kBrokenPipe) diag::error("{}", status.message());
-  return exit_code_for(status);
+  return exit_code(status);
 }
 
 CLI::Validator seconds_validator() {

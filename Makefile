@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_FLAGS ?=
 MAKEFLAGS  += --no-print-directory
 
-.PHONY: all wasm deps configure test unit asan asan-build fuzz run bench install clean format
+.PHONY: all wasm deps configure test unit lint asan asan-build fuzz run bench install clean format
 
 all: configure
 	@cmake --build $(BUILD) -j $(JOBS)
@@ -27,6 +27,11 @@ configure: deps
 test: all asan-build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# clang-tidy (.clang-tidy: checks for bugs) over lib/ and tools/, and no
+# source over 600 lines. LINT_BASE=main lints only what changed since main.
+lint: configure
+	@scripts/lint.sh $(BUILD) $(JOBS)
 
 unit: all
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

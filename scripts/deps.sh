@@ -9,7 +9,7 @@ packages=(
   g++ cmake make pkg-config
   libfmt-dev libcli11-dev nlohmann-json3-dev libmsgpack-cxx-dev
   libsqlite3-dev libwebsockets-dev libseccomp-dev libssl-dev
-  catch2 mandoc jq bc python3 python3-msgpack curl libpng-dev
+  catch2 mandoc jq bc python3 python3-msgpack curl libpng-dev clang-tidy
   libsqlite3-mod-csvtable chromium firefox-esr nodejs emscripten
 )
 

@@ -14,6 +14,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <span>
@@ -126,8 +128,13 @@ void add_commands(CLI::App& parent, std::span<const Command<Options>> commands, 
 template <class Options>
 int Program::run(int argc, char** argv, const Command<Options>& root, Options& options) {
   detail::Chosen<Options> chosen;
-  if (root.options) root.options(*app_, options);
-  detail::add_commands(*app_, root.subcommands, options, chosen);
+  try {
+    if (root.options) root.options(*app_, options);
+    detail::add_commands(*app_, root.subcommands, options, chosen);
+  } catch (const std::exception& e) {  // CLI11: an option named twice
+    std::fprintf(stderr, "%s: internal error: %s\n", name_.c_str(), e.what());
+    return kExitSoftware;
+  }
   if (!root.run) app_->require_subcommand(1);
   auto command = [&] { return chosen.command ? chosen.command : &root; };
   return run(

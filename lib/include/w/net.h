@@ -101,7 +101,7 @@ struct ServerConfig {
   /// Receive buffer each WebSocket gets from lws. Messages may be bigger
   /// (they arrive in pieces and are joined); a small one saves a page of
   /// memory per connection (wsig: 2 KiB).
-  size_t rx_buffer = 64 * 1024;
+  size_t rx_buffer = size_t{64} * 1024;
   /// send() writes at once when nothing is queued for that socket, instead
   /// of waiting for it to be reported writeable: one system call per
   /// message instead of four under light load.
@@ -118,7 +118,7 @@ struct ServerConfig {
   /// most 4096.
   size_t max_unauthenticated = 0;
   /// Largest message or POST body before authentication.
-  size_t max_unauthenticated_message = 64 * 1024;
+  size_t max_unauthenticated_message = size_t{64} * 1024;
   /// An unauthenticated WebSocket is closed (1008) this long after it
   /// connected; an unauthenticated POST body must arrive within it.
   double auth_timeout_s = 10;
@@ -158,7 +158,7 @@ class Server {
   /// Like send(), but a message that would take the queue past max_queued
   /// is dropped instead (false), and the client stays (wsig: the sender,
   /// not the slow receiver, pays for a flood).
-  bool try_send(ConnId id, std::string data, bool binary);
+  bool try_send(ConnId id, const std::string& data, bool binary);
   /// The handler has checked this connection's credentials: lifts the
   /// limits of unauthenticated connections from it (see the top of the
   /// file). May be called from on_ws_open().

@@ -31,6 +31,6 @@ constexpr size_t kMaxName = 256;
 /// Longest key or capability text.
 constexpr size_t kMaxCredential = 4096;
 /// Longest error or reason text (a worker truncates longer kernel errors).
-constexpr size_t kMaxErrorText = 64 * 1024;
+constexpr size_t kMaxErrorText = size_t{64} * 1024;
 
 }  // namespace w::proto

@@ -78,7 +78,7 @@ Result<std::string> mint_with(std::string_view service, const MintOptions& o, Ri
   if (o.object != "*" && !valid_name(o.object))
     return Status::Invalid(fmt::format("bad {} name '{}'", kind, o.object));
   const int64_t expires =
-      o.expires_in > 0 ? static_cast<int64_t>(std::time(nullptr) + o.expires_in) : 0;
+      o.expires_in > 0 ? int64_t{std::time(nullptr)} + static_cast<int64_t>(o.expires_in) : 0;
   return mint(Capability{std::string(service), o.object, *rights, expires}, secret);
 }
 

@@ -49,7 +49,7 @@ Program::Program(std::string name, std::string description, std::string examples
       ->check(CLI::ExistingFile);
   app_->add_flag("-v,--verbose", verbose_, "Say more on stderr (repeat for more)");
   app_->add_flag("-q,--quiet", quiet_, "Only errors on stderr");
-  if (!examples.empty()) app_->footer("\nExamples:\n" + examples);
+  if (!examples.empty()) app_->footer("\nExamples:\n" + std::move(examples));
   app_->get_formatter()->column_width(34);
   app_->fallthrough();  // -v, -q, -f ... also after a subcommand
 }

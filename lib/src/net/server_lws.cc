@@ -469,7 +469,7 @@ void Server::send(ConnId id, std::string data, bool binary) {
   (void)try_send(id, std::move(data), binary);
 }
 
-bool Server::try_send(ConnId id, std::string data, bool binary) {
+bool Server::try_send(ConnId id, const std::string& data, bool binary) {
   auto it = impl_->conns.find(id);
   if (it == impl_->conns.end()) return false;
   Session& s = *impl_->sessions.at(it->second);

@@ -47,6 +47,7 @@ class TextPrinter : public RowPrinter {
   }
   Status row(const std::vector<std::string_view>& values) override {
     std::vector<std::string> cells;
+    cells.reserve(values.size());
     for (std::string_view v : values) cells.push_back(value_text(v, ""));
     return line(cells);
   }
@@ -102,6 +103,7 @@ class TablePrinter : public RowPrinter {
   }
   Status row(const std::vector<std::string_view>& values) override {
     std::vector<std::string> cells;
+    cells.reserve(values.size());
     for (std::string_view v : values) cells.push_back(value_text(v, "NULL"));
     rows_.push_back(std::move(cells));
     return {};

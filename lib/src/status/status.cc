@@ -6,6 +6,19 @@
 #include <cstring>
 #include <string>
 
+namespace {
+
+// GNU strerror_r (glibc) returns the text; the XSI one (musl, in the
+// browser build) fills `buf` and returns 0.
+[[maybe_unused]] const char* error_text(const char* text, const char*) {
+  return text;
+}
+[[maybe_unused]] const char* error_text(int rc, const char* buf) {
+  return rc == 0 ? buf : "unknown error";
+}
+
+}  // namespace
+
 namespace w {
 
 Status Status::with_context(std::string_view context) const {
@@ -38,7 +51,10 @@ Status errno_status(std::string_view what, int err) {
   }
   std::string m(what);
   m += ": ";
-  m += std::strerror(err);
+  // strerror_r, not strerror: wsql's worker threads build these too, and
+  // strerror may hand back one static buffer.
+  char buf[256] = "";
+  m += error_text(strerror_r(err, buf, sizeof buf), buf);
   return {code, std::move(m)};
 }
 

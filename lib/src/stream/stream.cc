@@ -11,8 +11,8 @@
 namespace w::stream {
 namespace {
 
-constexpr size_t kReadChunk = 64 * 1024;
-constexpr size_t kWriteChunk = 64 * 1024;
+constexpr size_t kReadChunk = size_t{64} * 1024;
+constexpr size_t kWriteChunk = size_t{64} * 1024;
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';

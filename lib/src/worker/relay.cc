@@ -1,6 +1,7 @@
 #include "relay.h"
 
 #include <algorithm>
+#include <charconv>
 #include <random>
 
 #include <fmt/format.h>
@@ -70,7 +71,7 @@ Status RelayLink::send_json(const std::string& type, const std::string& dst,
                        false);
 }
 
-Status RelayLink::send(const std::string& dst, std::string message) {
+Status RelayLink::send(const std::string& dst, const std::string& message) {
   Circuit& c = circuits_[dst];
   put_u32(c.out, message.size());
   c.out += message;
@@ -314,7 +315,13 @@ void RelayRouter::pump() {
         // Peer ids are "<group>-r<rank>".
         const size_t dash = e.peer.rfind("-r");
         if (dash == std::string::npos || e.peer.compare(0, dash, key.group) != 0) continue;
-        const int rank = std::atoi(e.peer.c_str() + dash + 2);
+        // A peer id the relay hands us that is no rank is not one of ours
+        // (atoi read it as rank 0 and blamed member 0 for its loss).
+        int rank = -1;
+        const char* digits = e.peer.data() + dash + 2;
+        const char* end = e.peer.data() + e.peer.size();
+        auto [stop, err] = std::from_chars(digits, end, rank);
+        if (err != std::errc() || stop != end || digits == end || rank < 0) continue;
         if (e.lost) {
           if (!m.finished.count(rank) && !m.ended) {
             diag::warning("group {}: rank {} was lost ({})", key.group, rank, e.reason);

@@ -48,7 +48,7 @@ class RelayLink {
 
   const std::string& id() const { return id_; }
   /// Queues one message for peer `dst`, opening the circuit if needed.
-  Status send(const std::string& dst, std::string message);
+  Status send(const std::string& dst, const std::string& message);
   /// Reads what arrived, sends what the windows allow, retries opens that
   /// are due. Errors when the connection to wsig is gone.
   Status pump(std::vector<Event>& events);

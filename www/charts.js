@@ -10,8 +10,8 @@
 
 (function () {
   const NS = 'http://www.w3.org/2000/svg';
-  const W = 600, H = 200;  // the viewBox: the SVG scales it to its box
-  const PAD = { left: 52, right: 10, top: 10, bottom: 26 };
+  const W = 480, H = 180;  // the viewBox: the SVG scales it to its box
+  const PAD = { left: 46, right: 12, top: 24, bottom: 24 };
 
   function el(name, attrs, text) {
     const e = document.createElementNS(NS, name);
@@ -60,12 +60,14 @@
       svg.append(el('line', { x1: PAD.left, x2: W - PAD.right, y1: y(v), y2: y(v), class: 'grid' }));
       svg.append(el('text', { x: PAD.left - 4, y: y(v) + 4, 'text-anchor': 'end' }, short(v)));
     }
-    svg.append(el('text', { x: 4, y: PAD.top + 2, class: 'unit' }, unit));
+    svg.append(el('text', { x: 4, y: 14, class: 'unit' }, unit));
     // Time axis: ticks at round clock times.
     const ts = timeStep(span);
     for (let t = Math.ceil(from / ts) * ts; t <= to; t += ts) {
       svg.append(el('line', { x1: x(t), x2: x(t), y1: H - PAD.bottom, y2: H - PAD.bottom + 4, class: 'axis' }));
-      svg.append(el('text', { x: x(t), y: H - 8, 'text-anchor': 'middle' }, clock(t, ts)));
+      // A label near an edge is anchored there, so it is not cut off.
+      const anchor = x(t) > W - 30 ? 'end' : x(t) < PAD.left + 20 ? 'start' : 'middle';
+      svg.append(el('text', { x: x(t), y: H - 6, 'text-anchor': anchor }, clock(t, ts)));
     }
     svg.append(el('line', { x1: PAD.left, x2: W - PAD.right, y1: H - PAD.bottom, y2: H - PAD.bottom, class: 'axis' }));
     for (const s of series) {

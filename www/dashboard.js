@@ -106,7 +106,7 @@ function drawHistory(h) {
   const samples = h.samples;
   chart('rate', 'tasks/s', samples, perCampaign('rate'));
   chart('queue', 'tasks', samples, perCampaign('queued'));
-  chart('workers', 'count', samples, (s) => ({ workers: s.workers, 'busy slots': s.leased }));
+  chart('workers', 'count', samples, (s) => ({ workers: s.workers, slots: s.slots }));
   const span = samples.length > 1 ? samples[samples.length - 1].t - samples[0].t : 0;
   $('history-span').textContent = samples.length
     ? `(last ${duration(span)}, a sample every ${h.interval_s} s)` : '';

@@ -28,7 +28,7 @@ struct Options {
   w::cap::MintOptions mint;
   std::string secret_file, expires = "0";
   std::string campaign, timeout = "60s", heartbeat = "5s", worker_timeout = "30s",
-                        wait_timeout = "0", auth_timeout = "10s";
+                        wait_timeout = "0", auth_timeout = "10s", history_interval = "5s";
   std::string format = "json", path, name;
   long long since = 0;
   bool json = false, follow = false;
@@ -69,6 +69,17 @@ int main(int argc, char** argv) {
   serve->add_option("--worker-timeout", o.worker_timeout, "Drop a worker silent this long")
       ->capture_default_str()
       ->check(w::cli::seconds_validator());
+  serve
+      ->add_option("--history-interval", o.history_interval,
+                   "Interval of the dashboard's history samples (720 kept: 1 h at 5 s)")
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            auto s = w::cli::parse_seconds(text);
+            return s.ok() && *s >= 0.1 && *s <= 3600 ? std::string()
+                                                     : "'" + text + "' is not 0.1s to 1h";
+          },
+          "DURATION"));
   serve->add_option("--max-frame", o.serve.max_frame, "Largest message accepted, in bytes")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
@@ -95,6 +106,7 @@ int main(int argc, char** argv) {
     action = [&] {
       o.serve.heartbeat = *w::cli::parse_seconds(o.heartbeat);
       o.serve.worker_timeout = *w::cli::parse_seconds(o.worker_timeout);
+      o.serve.history_interval = *w::cli::parse_seconds(o.history_interval);
       o.serve.auth_timeout = *w::cli::parse_seconds(o.auth_timeout);
       if (!o.secret_file.empty()) {
         auto secret = w::cap::load_or_create_secret(o.secret_file);

@@ -36,6 +36,7 @@ struct ServeOptions {
   double auth_timeout = 10;      ///< seconds a connection may go without a valid hello
   std::string www;               ///< directory of the browser app served over HTTP; empty = none
   std::string sig;  ///< wsig URL coupled tasks relay through, passed to workers; empty = none
+  double history_interval = 5;  ///< seconds between the dashboard's history samples
 };
 
 /// Runs the server until SIGINT/SIGTERM.

@@ -1,10 +1,14 @@
-// What the pool tells about itself: GET /api/status (JSON), GET /metrics
-// (Prometheus text), and the status/workers answers to clients (msgpack).
+// What the pool tells about itself: GET /api/status and /api/history
+// (JSON), GET /metrics (Prometheus text), and the status/workers answers to
+// clients (msgpack). Every one of them names a campaign's state with
+// campaign_state(), so the table, JSON, metrics and dashboard agree.
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "pool_server.h"
+#include "process_metrics.h"
 #include "w/diag.h"
 #include "www.h"
 
@@ -17,11 +21,14 @@ std::string dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// Every state a campaign can be in, for /metrics (each listed, 0 or not).
+constexpr const char* kCampaignStates[] = {"running", "paused", "done", "cancelled"};
+
 nlohmann::json campaign_json(const CampaignRow& r, int64_t leased, double rate) {
   const int64_t left = r.total - r.done - r.failed;
   return {{"id", r.id},
           {"name", r.spec.name},
-          {"state", r.state},
+          {"state", campaign_state(r)},
           {"kernel", r.spec.kernel_sha},
           {"kernel_wasm", r.spec.kernel_wasm},
           {"total", r.total},
@@ -40,7 +47,55 @@ nlohmann::json campaign_json(const CampaignRow& r, int64_t leased, double rate) 
           {"created", r.created}};
 }
 
+// A worker's last heartbeat figure, or null when it did not tell.
+template <typename T>
+nlohmann::json known(T value) {
+  return value < 0 ? nlohmann::json(nullptr) : nlohmann::json(value);
+}
+
 }  // namespace
+
+// The store keeps what wpool set (running, paused, cancelled); a campaign
+// whose every task has finished is done unless it was cancelled. A later
+// submit to a done campaign makes it running again.
+const char* campaign_state(const CampaignRow& row) {
+  if (row.state == "cancelled") return "cancelled";
+  if (row.done + row.failed >= row.total) return "done";
+  return row.state == "paused" ? "paused" : "running";
+}
+
+void PoolServer::sample_history() {
+  HistorySample s;
+  s.t = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  s.results_total = results_total_;
+  for (const auto& [conn, w] : workers_) {
+    ++s.workers;
+    s.slots += w.row.slots;
+    s.leased += w.busy();
+  }
+  // The newest campaigns that are not finished, and those that finished
+  // since the last sample (so their last point and state are drawn), up to
+  // History::kCampaigns.
+  std::set<std::string> active_before;
+  if (const HistorySample* last = history_.last())
+    for (const HistoryCampaign& c : last->campaigns)
+      if (c.state == "running" || c.state == "paused") active_before.insert(c.name);
+  for (auto it = campaigns_.rbegin(); it != campaigns_.rend(); ++it) {
+    const Campaign& c = it->second;
+    const std::string state = campaign_state(c.row);
+    if ((state == "done" || state == "cancelled") && !active_before.count(c.row.spec.name))
+      continue;
+    const int64_t leased = in_flight(c);
+    s.campaigns.push_back({c.row.spec.name, state, c.done_rate, c.row.total, c.row.done,
+                           c.row.failed, leased, c.row.total - c.row.done - c.row.failed - leased});
+    if (s.campaigns.size() == History::kCampaigns) break;
+  }
+  history_.add(std::move(s));
+}
+
+std::string PoolServer::history_json() const {
+  return dump(history_.json(options_.history_interval));
+}
 
 std::string PoolServer::status_json() const {
   nlohmann::json campaigns = nlohmann::json::array();
@@ -58,6 +113,8 @@ std::string PoolServer::status_json() const {
                        {"flagged", w.row.flagged},
                        {"disagreements", w.row.disagreements},
                        {"leased", w.busy()},
+                       {"load", known(w.load)},
+                       {"rss", known(w.rss)},
                        {"members", w.members.size()},
                        {"campaign", w.campaign}});
   const double up = std::chrono::duration<double>(Clock::now() - started_).count();
@@ -93,7 +150,8 @@ std::string PoolServer::metrics_text() const {
   };
   metric("wpool_campaigns", "gauge", "Campaigns by state.");
   std::map<std::string, int> by_state;
-  for (const auto& [id, c] : campaigns_) ++by_state[c.row.state];
+  for (const char* state : kCampaignStates) by_state[state] = 0;
+  for (const auto& [id, c] : campaigns_) ++by_state[campaign_state(c.row)];
   for (const auto& [state, n] : by_state)
     out += fmt::format("wpool_campaigns{{state=\"{}\"}} {}\n", state, n);
   metric("wpool_tasks", "gauge", "Tasks by state, over all campaigns.");
@@ -137,8 +195,9 @@ std::string PoolServer::metrics_text() const {
   metric("wpool_group_aborts_total", "counter",
          "Group runs aborted: a member failed, was lost or missed the deadline.");
   out += fmt::format("wpool_group_aborts_total {}\n", group_aborts_total_);
-  metric("wpool_group_runs", "gauge", "Group runs running now.");
-  out += fmt::format("wpool_group_runs {}\n", groups_.size());
+  // Not wpool_group_runs: that is the family of wpool_group_runs_total.
+  metric("wpool_group_runs_running", "gauge", "Group runs running now.");
+  out += fmt::format("wpool_group_runs_running {}\n", groups_.size());
   metric("wpool_checkpoints_total", "counter", "Task checkpoints stored since start.");
   out += fmt::format("wpool_checkpoints_total {}\n", checkpoints_total_);
   metric("wpool_checkpoints_ignored_total", "counter",
@@ -156,6 +215,7 @@ std::string PoolServer::metrics_text() const {
   metric("wpool_connections", "gauge", "Open WebSocket connections.");
   out += fmt::format("wpool_connections {}\n", s.ws_open_now);
   net::append_admission_metrics(out, "wpool", s);
+  append_process_metrics(out);
   return out;
 }
 
@@ -235,12 +295,17 @@ net::HttpResponse PoolServer::on_http(const net::HttpRequest& request) {
   // Status and metrics show only what a crash cannot take back; static
   // files and kernels do not need a commit.
   if (request.path == "/api/status" || request.path == "/api/failures" ||
-      request.path == "/metrics")
+      request.path == "/api/history" || request.path == "/metrics")
     observe();
   if (request.path == "/api/status") {
     if (Status s = permit_http(request); !s.ok())
       return net::HttpResponse::text(403, s.message() + "\n");
     return net::HttpResponse::json(200, status_json());
+  }
+  if (request.path == "/api/history") {
+    if (Status s = permit_http(request); !s.ok())
+      return net::HttpResponse::text(403, s.message() + "\n");
+    return net::HttpResponse::json(200, history_json());
   }
   if (request.path == "/api/failures") {
     if (Status s = permit_http(request); !s.ok())

@@ -24,6 +24,14 @@
 #include "w/pool.h"
 
 namespace w::pool {
+
+namespace {
+// "1 worker", "2 workers": a count with its noun, plural unless it is 1.
+std::string count_of(long long n, std::string_view noun) {
+  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
+}
+}  // namespace
+
 namespace {
 
 class PoolClient {
@@ -210,7 +218,8 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
     acked += ack->count;
     total = ack->total;
     --unacked;
-    diag::progress(fmt::format("campaign '{}': {} datasets submitted", s.campaign, acked));
+    diag::progress(
+        fmt::format("campaign '{}': {} submitted", s.campaign, count_of(acked, "dataset")));
     return {};
   };
   auto flush = [&]() -> Status {
@@ -240,7 +249,8 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
   W_RETURN_IF_ERROR(flush());
   while (unacked > 0) W_RETURN_IF_ERROR(wait_ack());
   diag::finish_progress();
-  diag::info("campaign '{}': {} datasets submitted ({} in all)", s.campaign, acked, total);
+  diag::info("campaign '{}': {} submitted ({} in all)", s.campaign, count_of(acked, "dataset"),
+             total);
   return {};
 }
 
@@ -274,17 +284,16 @@ Status print_status(nlohmann::json& st, const std::string& campaign, bool json) 
       const double frac =
           total > 0 ? (cj["done"].get<double>() + cj["failed"].get<double>()) / total : 1.0;
       const double eta = cj["eta_s"].get<double>();
-      // A running campaign with every task finished shows as done (it still
-      // takes more tasks from a later submit).
-      std::string state = cj["state"].get<std::string>();
-      if (state == "running" && cj.value("complete", false)) state = "done";
+      // The pool names the state (w-protocol(7) CAMPAIGN STATES): the
+      // table says what --json, /api/status and the dashboard say.
+      const std::string state = cj["state"].get<std::string>();
       out += fmt::format(
           "{:<20} {:<9} {:>10} {:>8} {:>10} {:>9.0f} {:>8}  {} {:3.0f}%\n",
           cj["name"].get<std::string>(), state, cj["done"].get<int64_t>(),
           cj["failed"].get<int64_t>(), cj["total"].get<int64_t>(), cj["rate"].get<double>(),
           eta < 0 ? std::string("-") : fmt::format("{:.0f}s", eta), bar(frac, 20), frac * 100);
     }
-    out += fmt::format("{} workers connected\n", st["workers"].size());
+    out += count_of(static_cast<long long>(st["workers"].size()), "worker") + " connected\n";
   }
   return stream::write_all(STDOUT_FILENO, out);
 }

@@ -11,6 +11,13 @@
 
 namespace w::pool {
 
+namespace {
+// "1 worker", "2 workers": a count with its noun, plural unless it is 1.
+std::string count_of(long long n, std::string_view noun) {
+  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
+}
+}  // namespace
+
 PoolServer::PoolServer(const ServeOptions& options, Store& store)
     : options_(options),
       store_(store),
@@ -39,6 +46,8 @@ Status PoolServer::load_checkpoints() {
 void PoolServer::attach(net::Server& server) {
   server_ = &server;
   server.every(250, [this] { check_deadlines(); });
+  sample_history();  // the first point at once, not one interval later
+  server.every(static_cast<int>(options_.history_interval * 1000), [this] { sample_history(); });
 }
 
 void PoolServer::reply(net::ConnId id, const std::string& message) {
@@ -194,8 +203,8 @@ void PoolServer::on_worker_hello(net::ConnId id, const proto::WorkerHello& hello
   w.row.last_seen = static_cast<int64_t>(std::time(nullptr));
   restore_worker(w.row);  // a known worker keeps its flag and counts
   pending_worker_.erase(id);
-  diag::info("worker {} joined: {} slots, {}, score {:.0f}", w.row.id, w.row.slots, w.row.platform,
-             w.row.score);
+  diag::info("worker {} joined: {}, {}, score {:.0f}", w.row.id, count_of(w.row.slots, "slot"),
+             w.row.platform, w.row.score);
   proto::Welcome welcome;
   welcome.id = w.row.id;
   welcome.heartbeat_ms = static_cast<int64_t>(options_.heartbeat * 1000);
@@ -218,8 +227,10 @@ void PoolServer::on_worker_message(net::ConnId id, const proto::FromWorker& m) {
     Status s = on_results(w, *results);
     if (!s.ok()) return refuse(id, s.message());
     top_up_after(&w);
-  } else if (std::holds_alternative<proto::Heartbeat>(m)) {
-    // last_heard is all it updates
+  } else if (auto* beat = std::get_if<proto::Heartbeat>(&m)) {
+    // For the dashboard only: what a worker says of itself decides nothing.
+    w.load = beat->load;
+    w.rss = beat->rss;
   } else if (auto* checkpoint = std::get_if<proto::Checkpoint>(&m)) {
     Status s = on_checkpoint(w, *checkpoint);
     if (!s.ok()) return refuse(id, s.message());

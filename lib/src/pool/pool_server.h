@@ -33,6 +33,7 @@
 
 #include "../proto/client_messages.h"
 #include "../proto/worker_messages.h"
+#include "history.h"
 #include "quorum.h"
 #include "store.h"
 #include "w/msgpack.h"
@@ -42,6 +43,10 @@
 namespace w::pool {
 
 using Clock = std::chrono::steady_clock;
+
+/// A campaign's state in the one vocabulary every view uses (w-protocol(7)
+/// "Campaign states"): running, paused, done or cancelled.
+const char* campaign_state(const CampaignRow& row);
 
 class PoolServer : public net::Handler {
  public:
@@ -124,6 +129,8 @@ class PoolServer : public net::Handler {
     std::map<std::pair<int64_t, int>, std::string> members;
     Clock::time_point last_heard;
     double avg_ms = -1;
+    double load = -1;  // its last heartbeat's load and rss; -1 = unknown
+    int64_t rss = -1;
     bool draining = false;
     bool coupled = true;  // hello's `coupled`: may run members of group runs
     // Why the pool is closing its connection, when the worker broke the
@@ -268,6 +275,8 @@ class PoolServer : public net::Handler {
   std::string status_json() const;
   std::string failures_json() const;  ///< GET /api/failures
   std::string metrics_text() const;
+  std::string history_json() const;  ///< GET /api/history
+  void sample_history();             ///< every --history-interval
   std::string status_message(const std::string& campaign) const;
   std::string workers_message() const;
   /// null, or why `worker` is (or was last) quarantined and for how long.
@@ -293,6 +302,7 @@ class PoolServer : public net::Handler {
   static constexpr int kCommitDelayMs = 100;  // longest a write waits for company
   bool commit_soon_ = false, commit_later_ = false;
   Clock::time_point started_ = Clock::now();
+  History history_;
   uint64_t results_total_ = 0, failures_total_ = 0, requeues_total_ = 0, commits_ = 0;
   // Tasks with a stored checkpoint: lets the hot path skip the store when
   // (as for most campaigns) there are none.

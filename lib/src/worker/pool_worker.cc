@@ -33,7 +33,9 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -66,6 +68,33 @@ constexpr size_t kResultBatch = 4096;
 // Room in a message for everything but the results' outputs: the envelope
 // and each item's task, ms, group and error (errors are kept under 4 KiB).
 constexpr size_t kEnvelope = 64 * 1024;
+
+// The resident bytes of process `pid` ("self" or a number), or 0.
+int64_t rss_of(const std::string& pid) {
+  std::ifstream statm("/proc/" + pid + "/statm");
+  int64_t size = 0, resident = 0;
+  if (!(statm >> size >> resident)) return 0;
+  return resident * ::sysconf(_SC_PAGESIZE);
+}
+
+// What a heartbeat tells the dashboard of this worker: the host's 1-minute
+// load average per CPU, and the resident memory of this process plus its
+// slot processes (its children, where the kernels run; shared pages count
+// once per process, so this is an upper bound).
+proto::Heartbeat self_report() {
+  proto::Heartbeat h;
+  double avg = 0;
+  const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  if (::getloadavg(&avg, 1) == 1 && cpus > 0) h.load = avg / static_cast<double>(cpus);
+  h.rss = rss_of("self");
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream children(task.path() / "children");
+    std::string child;
+    while (children >> child) h.rss += rss_of(child);
+  }
+  return h;
+}
 
 std::string default_cache_dir() {
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
@@ -183,7 +212,8 @@ class PoolSession {
   std::unordered_map<uint64_t, Checkpoint> checkpoints_;  // by task id, while it runs
   bool draining_ = false;
   Clock::time_point last_sent_ = Clock::now();
-  Clock::time_point results_since_{};  // when the oldest unsent result came
+  Clock::time_point last_beat_ = Clock::now();  // a heartbeat goes at least this often
+  Clock::time_point results_since_{};           // when the oldest unsent result came
   int heartbeat_ms_ = 5000;
 };
 
@@ -474,9 +504,10 @@ Status PoolSession::run() {
     if (results_due(done)) W_RETURN_IF_ERROR(send_results(done));
     W_RETURN_IF_ERROR(send_checkpoints());
     feed();
-    if (Clock::now() - last_sent_ > std::chrono::milliseconds(heartbeat_ms_)) {
-      last_sent_ = Clock::now();
-      W_RETURN_IF_ERROR(send(proto::encode(proto::Heartbeat{})));
+    // Every heartbeat_ms, busy or not: it carries the load the dashboard shows.
+    if (Clock::now() - last_beat_ > std::chrono::milliseconds(heartbeat_ms_)) {
+      last_sent_ = last_beat_ = Clock::now();
+      W_RETURN_IF_ERROR(send(proto::encode(self_report())));
     }
   }
 }

@@ -39,16 +39,16 @@ cap::RightNames right_names();
 // ---------------------------------------------------------------- server
 
 struct EngineConfig {
-  std::string dir;      ///< one NAME.db file per database
-  std::string secret;   ///< HMAC secret for capabilities ("" = none)
-  std::string key;      ///< a plain shared key with every right ("" = none)
+  std::string dir;     ///< one NAME.db file per database
+  std::string secret;  ///< HMAC secret for capabilities ("" = none)
+  std::string key;     ///< a plain shared key with every right ("" = none)
   std::vector<std::pair<std::string, std::string>> maps;  ///< --map NAME=FILE.csv
   std::vector<std::string> memory;                        ///< --memory NAME
   double timeout = 10;            ///< seconds a request's statements may run
   size_t max_result = 16u << 20;  ///< bytes of rows in one response
   int busy_ms = 2000;             ///< wait for another process's lock
   std::string csv_module = "/usr/lib/x86_64-linux-gnu/libsqlite3_mod_csvtable.so";
-  size_t max_open = 128;          ///< database files kept open at once
+  size_t max_open = 128;  ///< database files kept open at once
 };
 
 struct EngineStats {
@@ -70,12 +70,12 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   struct Reply {
-    std::string bytes;              ///< the response, in the request's format
-    std::vector<std::string> dbs;   ///< databases whose open group it depends on
-    std::vector<std::string> ids;   ///< raw msgpack ids of its requests (for failures)
-    bool batch = false;             ///< the message was an array
-    std::string error;              ///< error code of the last failed request ("" = none)
-    bool authenticated = false;     ///< a request's capability (or key) checked out
+    std::string bytes;             ///< the response, in the request's format
+    std::vector<std::string> dbs;  ///< databases whose open group it depends on
+    std::vector<std::string> ids;  ///< raw msgpack ids of its requests (for failures)
+    bool batch = false;            ///< the message was an array
+    std::string error;             ///< error code of the last failed request ("" = none)
+    bool authenticated = false;    ///< a request's capability (or key) checked out
   };
 
   /// Executes one message: a request or an array of requests, JSON text or
@@ -109,6 +109,8 @@ struct ServeOptions {
   size_t max_connections = 0;      ///< 0: what the descriptor limit leaves after the databases
   double auth_timeout = 10;        ///< seconds a connection may go without a valid capability
   double idle_timeout = 300;       ///< seconds an authenticated WebSocket may send nothing
+  std::string ssl_key;             ///< PEM private key: serve https and wss (with ssl_cert)
+  std::string ssl_cert;            ///< PEM certificate chain; both read again on SIGHUP
 };
 
 /// Serves until SIGINT/SIGTERM. Logs "listening on HOST:PORT" at start.
@@ -116,14 +118,20 @@ Status serve(const ServeOptions& options);
 
 // ---------------------------------------------------------------- client
 
-/// Where a client URL points: ws://HOST:PORT/DB[/TABLE]?cap=CAP (or http://).
+/// Where a client URL points: ws://HOST:PORT/DB[/TABLE]?cap=CAP (or
+/// wss://, http://, https://); behind a proxy that serves wsql under a
+/// path, wss://HOST/PREFIX/?db=DB[&table=TABLE]&cap=CAP.
 struct Target {
   bool websocket = true;
+  bool tls = false;  ///< wss:// or https://
   std::string host;
   int port = 80;
+  std::string base;   ///< path prefix before the database ("" or "/sql")
   std::string db;     ///< "" = none (databases, create_db name it themselves)
   std::string table;  ///< "" = none
   std::string cap;
+  /// "wss://host:port" (or ws, http, https), without the path.
+  std::string origin() const;
 };
 
 /// Parses a URL; `cap` (from --cap) is used when the URL has none.
@@ -146,13 +154,13 @@ class Client {
 };
 
 struct ClientOptions {
-  std::string cap;         ///< --cap, when the URL has none
+  std::string cap;              ///< --cap, when the URL has none
   std::string format = "json";  ///< json, csv, tsv, table, msgpack
-  double timeout = 60;     ///< seconds to connect and to wait for an answer
-  int batch = 10000;       ///< insert: rows per request
-  int window = 4;          ///< insert/copy: requests in flight
-  bool create = false;     ///< insert/copy: create the table if missing
-  std::string conflict;    ///< insert/copy: "", "ignore" or "replace"
+  double timeout = 60;          ///< seconds to connect and to wait for an answer
+  int batch = 10000;            ///< insert: rows per request
+  int window = 4;               ///< insert/copy: requests in flight
+  bool create = false;          ///< insert/copy: create the table if missing
+  std::string conflict;         ///< insert/copy: "", "ignore" or "replace"
 };
 
 Status run_query(const ClientOptions& o, const std::string& url, const std::string& sql,

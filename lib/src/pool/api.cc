@@ -269,6 +269,8 @@ Status serve(const ServeOptions& options) {
   if (!options.sig.empty() && !options.sig.starts_with("ws://") &&
       !options.sig.starts_with("wss://"))
     return Status::Invalid(fmt::format("--sig '{}' is not a ws:// or wss:// URL", options.sig));
+  if (options.ssl_key.empty() != options.ssl_cert.empty())
+    return Status::Invalid("--sslkey and --sslcert go together");
   auto store = Store::open(options.db);
   if (!store.ok()) return store.status();
   ServeOptions resolved = options;
@@ -285,10 +287,13 @@ Status serve(const ServeOptions& options) {
   // Workers heartbeat and clients poll: any connection silent this long is gone.
   config.idle_timeout_s = options.worker_timeout;
   config.name = "wpool";
+  config.tls_cert = options.ssl_cert;
+  config.tls_key = options.ssl_key;
   auto server = net::Server::create(config, pool);
   if (!server.ok()) return server.status();
   pool.attach(**server);
-  diag::info("listening on {}:{} (store '{}')", config.host, (*server)->port(), options.db);
+  diag::info("listening on {}:{} (store '{}'{})", config.host, (*server)->port(), options.db,
+             config.tls_cert.empty() ? "" : "; https and wss only");
   Status s = (*server)->run();
   diag::info("stopping");
   Status c = (*store)->commit();

@@ -32,11 +32,16 @@ class PoolClient {
     co.connect_timeout = o.timeout;
     std::string url = o.pool;
     while (!url.empty() && url.back() == '/') url.pop_back();
-    auto c = net::Client::connect(url + "/client", co);
-    if (!c.ok())
-      return Status(
-          c.status().code(),
-          c.status().message() + " (is 'wpool serve' running there? set --pool or W_POOL)");
+    net::RetryOptions retry;
+    retry.give_up_after = o.retry_for;
+    retry.max_delay = 5;  // someone is waiting at a terminal or in a cron job
+    auto c = net::Client::connect_retrying(url + "/client", co, retry, "pool " + url);
+    if (!c.ok()) {
+      if (c.status().code() != Code::kTempFail) return c.status();
+      return Status(c.status().code(), c.status().message() +
+                                           " (is 'wpool serve' running there? set --pool or "
+                                           "W_POOL)");
+    }
     std::unique_ptr<PoolClient> pc(new PoolClient(std::move(*c)));
     auto welcome = pc->request(mp::MapBuilder()
                                    .str("t", "hello")

@@ -12,9 +12,12 @@ namespace w::sql {
 /// ("denied: ..." with Code::kDenied, and so on; see Client::receive).
 Result<std::string> check_response(std::string response);
 
-/// One blocking HTTP/1.1 POST (msgpack body, Connection: close); returns
-/// the response body whatever the status, since wsql puts errors there.
-Result<std::string> http_post(const std::string& host, int port, const std::string& path,
-                              std::string_view body, double timeout);
+/// One blocking HTTP/1.1 POST (msgpack body, Connection: close) to
+/// t's server (TLS for https://); returns the response body whatever the
+/// status, since wsql puts errors there, unless the answer is not wsql's
+/// (a proxy's error page). A server that cannot be reached is retried
+/// within `timeout`.
+Result<std::string> http_post(const Target& t, const std::string& path, std::string_view body,
+                              double timeout);
 
 }  // namespace w::sql

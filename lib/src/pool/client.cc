@@ -18,6 +18,7 @@
 
 #include "w/diag.h"
 #include "w/filter.h"
+#include "w/kernel_path.h"
 #include "w/msgpack.h"
 #include "w/net_client.h"
 #include "w/pool.h"
@@ -149,17 +150,25 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
     return *mp::MapView::parse(*put)->string("sha256");
   };
   std::string sha, wasm_sha;
-  if (!s.kernel.empty()) {
-    auto put = put_kernel(s.kernel, "linux-x86_64");
+  // A bare name is looked up (W_KERNEL_PATH, the installed kernels); a
+  // sha256 of a kernel already on the pool is not a file.
+  std::string so = s.kernel;
+  if (!so.empty() && !looks_like_sha(so)) {
+    auto found = kernel::find(so);
+    if (!found.ok()) return found.status();
+    so = *found;
+  }
+  if (!so.empty()) {
+    auto put = put_kernel(so, "linux-x86_64");
     if (!put.ok()) return put.status();
     sha = *put;
   }
   // Browsers run the .wasm built beside the .so (cmake/wasm.cmake).
   std::string wasm = s.kernel_wasm;
   struct stat wst;
-  if (wasm.empty() && s.kernel.ends_with(".so") &&
-      ::stat((s.kernel.substr(0, s.kernel.size() - 3) + ".wasm").c_str(), &wst) == 0)
-    wasm = s.kernel.substr(0, s.kernel.size() - 3) + ".wasm";
+  if (wasm.empty() && so.ends_with(".so") &&
+      ::stat((so.substr(0, so.size() - 3) + ".wasm").c_str(), &wst) == 0)
+    wasm = so.substr(0, so.size() - 3) + ".wasm";
   if (!wasm.empty()) {
     auto put = put_kernel(wasm, "wasm32");
     if (!put.ok()) return put.status();

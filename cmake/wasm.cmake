@@ -110,6 +110,7 @@ if(W_EMCC AND W_EMXX)
   set(w_wrun_sources
     ${w_lib}/worker/browser_emscripten.cc
     ${w_lib}/worker/members_emscripten.cc
+    ${w_lib}/worker/tasks_emscripten.cc
     ${w_lib}/worker/group.cc
     ${w_lib}/worker/relay.cc
     ${w_lib}/stream/msgpack_json.cc
@@ -118,10 +119,12 @@ if(W_EMCC AND W_EMXX)
     ${w_lib}/util/sha256_emscripten.cc
     ${w_lib}/stream/msgpack.cc
     ${w_lib}/stream/map_view.cc
+    ${w_lib}/proto/fields.cc
+    ${w_lib}/proto/worker_messages.cc
     ${w_lib}/status/status.cc
     ${w_lib}/diag/diag.cc)
   file(GLOB w_wrun_headers ${PROJECT_SOURCE_DIR}/lib/include/w/*.h ${w_lib}/net/*.h
-       ${w_lib}/worker/*.h)
+       ${w_lib}/worker/*.h ${w_lib}/proto/*.h)
   set(w_wrun_js ${W_WWW_DIR}/wrun.js)
   set(w_wrun_objects)
   foreach(src ${w_wrun_sources})
@@ -141,7 +144,7 @@ if(W_EMCC AND W_EMXX)
     OUTPUT ${w_wrun_js} ${W_WWW_DIR}/wrun.wasm
     COMMAND ${w_emenv} ${W_EMXX} ${W_WASM_OPT} -fwasm-exceptions
             -sENVIRONMENT=worker -sALLOW_MEMORY_GROWTH=1 -lwebsocket.js --no-entry
-            -sEXPORTED_FUNCTIONS=_malloc,_free,_w_browser_start,_w_browser_pause,_w_browser_resume,_w_browser_throttle,_w_browser_member_call,_w_browser_member_done
+            -sEXPORTED_FUNCTIONS=_malloc,_free,_w_browser_start,_w_browser_pause,_w_browser_resume,_w_browser_throttle,_w_browser_member_call,_w_browser_member_done,_w_browser_task_done,_w_browser_slice_started,_w_browser_kernel_failed
             -sEXPORTED_RUNTIME_METHODS=ccall
             ${w_wrun_objects} -o ${w_wrun_js}
     DEPENDS ${w_wrun_objects}

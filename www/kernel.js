@@ -15,6 +15,17 @@
 // instance in an unknown state: run() reports the trap as the task's error
 // and the next call gets a fresh instance of the same compiled module, with
 // w_init run again, as a native slot process would be restarted.
+//
+// Memory cap (the volunteer page's ?memory=MB, as wrun --memory): a kernel
+// module declares its own memory, so the cap is put in the module before it
+// is compiled (Kernel.limitMemory lowers the declared maximum to twice the
+// cap: no grow, however the kernel makes it, goes beyond that), and the
+// growth notice every Emscripten libc sends after a grow (the import
+// emscripten_notify_memory_growth) fails the task with "out of memory" as
+// soon as the memory is past the cap. The headroom between the two is what
+// lets a grow past the cap succeed and be seen: at the exact maximum, a
+// grow would fail quietly and malloc return NULL, which a kernel like
+// membomb.c writes through (in wasm, address 0 is valid memory) and goes on.
 'use strict';
 
 (function (root) {
@@ -32,7 +43,7 @@
       if (imp.name === 'proc_exit') {
         fn = (code) => { throw new KernelExit(code); };
       } else if (imp.name === 'emscripten_notify_memory_growth') {
-        fn = () => {};
+        fn = () => kernel.checkMemory();
       } else if (imp.name === 'abort') {
         fn = () => { throw new WebAssembly.RuntimeError('abort() called'); };
       } else if (imp.name === 'clock_time_get') {
@@ -80,14 +91,47 @@
     }
   }
 
+  // Thrown from the growth notice: unwinds the kernel like a trap.
+  class KernelOutOfMemory extends Error {}
+
+  const PAGE = 65536;  // bytes in a WebAssembly page
+  const MAX_PAGES = 65536;  // 4 GiB, all a 32-bit memory can address
+
+  // Unsigned LEB128 at bytes[at]: [value, next offset].
+  function readLeb(bytes, at) {
+    let value = 0, shift = 0, b;
+    do {
+      if (at >= bytes.length || shift > 28) throw new Error('kernel module is malformed');
+      b = bytes[at++];
+      value += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80);
+    return [value, at];
+  }
+
+  function leb(value) {
+    const out = [];
+    do {
+      let b = value % 128;
+      value = Math.floor(value / 128);
+      if (value) b |= 0x80;
+      out.push(b);
+    } while (value);
+    return out;
+  }
+
   class Kernel {
     /// code: the .wasm bytes or an already compiled WebAssembly.Module;
     /// staticData: Uint8Array of msgpack or null; host: {send(to, bytes),
     /// recv(from, timeout_ms) -> Uint8Array or a W_E* code, barrier(timeout_ms)}
-    /// for members of coupled tasks, or absent. Compiling synchronously is
-    /// allowed off the page's thread.
-    constructor(code, staticData, host) {
-      this.module = code instanceof WebAssembly.Module ? code : new WebAssembly.Module(code);
+    /// for members of coupled tasks, or absent; memoryMB: the memory cap
+    /// (0 or absent: none; bytes are capped here too, a compiled module
+    /// should come from limitMemory). Compiling synchronously is allowed
+    /// off the page's thread.
+    constructor(code, staticData, host, memoryMB) {
+      this.memoryCap = memoryMB > 0 ? memoryMB * 1048576 : 0;
+      this.module = code instanceof WebAssembly.Module ? code :
+        new WebAssembly.Module(this.memoryCap ? Kernel.limitMemory(code, memoryMB) : code);
       this.staticData = staticData && staticData.length ? staticData : null;
       this.instance = null;
       this.host = host || null;
@@ -113,6 +157,57 @@
         if (rc !== 0) throw new Error('w_init failed with status ' + rc);
       }
       this.instance = instance;
+    }
+
+    /// A copy of the module's bytes whose memory may grow to 2 x memoryMB
+    /// at most; throws if the module needs more than memoryMB at start, or
+    /// declares a memory this cannot cap (a 64-bit one).
+    static limitMemory(bytes, memoryMB) {
+      bytes = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+      if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 ||
+          bytes[3] !== 0x6d) throw new Error('kernel module is not WebAssembly');
+      const capPages = Math.max(1, Math.floor(memoryMB * 1048576 / PAGE));
+      for (let at = 8; at < bytes.length;) {
+        const id = bytes[at];
+        const [size, body] = readLeb(bytes, at + 1);
+        const end = body + size;
+        if (end > bytes.length) throw new Error('kernel module is malformed');
+        if (id !== 5) {
+          at = end;
+          continue;
+        }
+        // The memory section: a vector of limits {flags, min, max?}.
+        let [count, p] = readLeb(bytes, body);
+        const content = leb(count);
+        for (; count > 0; count--) {
+          const flags = bytes[p++];
+          if (flags & ~3) throw new Error('kernel declares a memory this browser cannot cap');
+          let min, max = MAX_PAGES;
+          [min, p] = readLeb(bytes, p);
+          if (flags & 1) [max, p] = readLeb(bytes, p);
+          if (min > capPages)
+            throw new Error(`kernel needs ${Math.ceil(min * PAGE / 1048576)} MB at start, ` +
+              `more than its cap of ${memoryMB} MB`);
+          content.push(flags | 1, ...leb(min), ...leb(Math.min(max, 2 * capPages, MAX_PAGES)));
+        }
+        if (p !== end) throw new Error('kernel module is malformed');
+        const head = [5, ...leb(content.length)];
+        const out = new Uint8Array(at + head.length + content.length + bytes.length - end);
+        out.set(bytes.subarray(0, at));
+        out.set(head, at);
+        out.set(content, at + head.length);
+        out.set(bytes.subarray(end), at + head.length + content.length);
+        return out;
+      }
+      return bytes;  // no memory of its own (an imported one is refused at instantiation)
+    }
+
+    /// The growth notice: past the cap, the task fails (REQUIRES: a live instance).
+    checkMemory() {
+      const bytes = this.live.exports.memory.buffer.byteLength;
+      if (this.memoryCap && bytes > this.memoryCap)
+        throw new KernelOutOfMemory(`out of memory: the kernel's memory grew to ` +
+          `${Math.ceil(bytes / 1048576)} MB, past its cap of ${this.memoryCap / 1048576} MB`);
     }
 
     copyIn(x, bytes) {
@@ -160,6 +255,8 @@
 
   function describe(e) {
     if (e instanceof WebAssembly.RuntimeError) return 'kernel trapped: ' + e.message;
+    if (e instanceof RangeError && /memory|allocation/i.test(e.message))
+      return 'out of memory: ' + e.message;  // the browser refused a grow or a copy
     return e && e.message ? e.message : String(e);
   }
 

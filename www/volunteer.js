@@ -3,25 +3,45 @@
 // The kernels run inside those workers; this thread only draws.
 //
 // The pool is the origin that served the page, or ?pool=ws://host:port;
-// ?workers=N and ?throttle=P preset the controls, ?key=K is passed on,
-// ?autojoin=1 joins at once (for embedding in an <iframe>).
+// ?workers=N, ?throttle=P and ?memory=MB preset the controls, ?key=K is
+// passed on, ?autojoin=1 joins at once (for embedding in an <iframe>).
+//
+// Each slot is two Web Workers started here: worker.js (wrun.wasm and the
+// pool connection) and the kernel's (kernel_worker.js), joined by a
+// MessageChannel. worker.js is the kernel's watchdog: a task past the
+// campaign's timeout fails with "timeout" and worker.js asks for a new
+// kernel worker, which this page starts after terminating the old one (not
+// worker.js itself: Firefox can block a Web Worker for good in `new
+// Worker()` when its siblings construct theirs at the same moment). A
+// kernel whose memory grows past the memory setting (MB per worker, as
+// wrun --memory) fails its task with "out of memory".
 //
 // On load a short Dhrystone run (wbench.wasm in its own Web Worker,
 // bench.js) rates this browser, once a day (kept in localStorage, so a new
 // tab does not measure again); the page shows the score and every worker
 // sends it to the pool in its hello.
+//
+// The browser's identity: a random key made on its first visit and kept in
+// localStorage (wrun keeps its own in its cache), sent in every worker's
+// hello; the pool knows a worker by the key's hash, so a flag or a
+// quarantine outlives a reload. Each Web Worker sends the key with its own
+// name appended: the pool counts tasks, slots and leases per identity and
+// connection alike, and a page's workers are separate connections (any
+// stranger can make as many keys as it likes; a key is continuity, not
+// proof of being one machine).
 'use strict';
 
 const params = new URLSearchParams(location.search);
 const poolUrl = params.get('pool') ||
   (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host;
 const $ = (id) => document.getElementById(id);
-const slots = [];  // {worker, status}
+const slots = [];  // {worker, kernel, gen, status}
 let paused = false;
 const history = [];  // [time ms, total done] for the rate over the last 10 s
 
 $('pool').textContent = poolUrl;
 $('workers').value = params.get('workers') || navigator.hardwareConcurrency || 2;
+if (params.get('memory')) $('memory').value = params.get('memory');
 if (params.get('throttle')) {
   const radio = document.querySelector(`input[name=throttle][value="${params.get('throttle')}"]`);
   if (radio) radio.checked = true;
@@ -38,6 +58,21 @@ const BENCH_SECONDS = 0.1;  // all 20 measurements; ~0.15 s with calibration: th
                             // visit's first result waits for it (target < 500 ms)
 const BENCH_MAX_AGE_MS = 24 * 3600 * 1000;  // then measure again (a new browser, a new CPU)
 let bench = null;
+
+const WORKER_KEY = 'wkit-worker-key';
+function workerKey() {
+  try {
+    let key = localStorage.getItem(WORKER_KEY);
+    if (!/^[0-9a-f]{64}$/.test(key || '')) {
+      const bytes = crypto.getRandomValues(new Uint8Array(32));
+      key = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+      localStorage.setItem(WORKER_KEY, key);
+    }
+    return key;
+  } catch (e) {
+    return '';  // no localStorage (a sandboxed frame): known per connection
+  }
+}
 
 function cachedScore() {
   try {
@@ -89,19 +124,38 @@ function drawScore() {
     ' Dhrystones/s, ' + bench.dmips.toFixed(1) + ' DMIPS';
 }
 
+// Starts slot's kernel worker (terminating the one before) and hands
+// worker.js its port; `gen` tells its errors from an old one's.
+function startKernel(slot) {
+  if (slot.kernel) slot.kernel.terminate();
+  const kernel = new Worker('kernel_worker.js');
+  const gen = ++slot.gen;
+  const channel = new MessageChannel();
+  kernel.postMessage({ cmd: 'port', port: channel.port1 }, [channel.port1]);
+  kernel.onerror = (e) => {
+    e.preventDefault();
+    slot.worker.postMessage({ cmd: 'kernel-error', gen, message: e.message });
+  };
+  slot.worker.postMessage({ cmd: 'kernel-port', port: channel.port2, gen }, [channel.port2]);
+  slot.kernel = kernel;
+}
+
 async function join() {
   $('join').disabled = true;
   $('workers').disabled = true;
+  $('memory').disabled = true;
   if (!bench) $('state').textContent = 'measuring this browser';
   // The workers load and compile wrun.wasm while the rating runs (it keeps
   // its fastest of 20 measurements, so the few this slows do not count);
   // none connects before the score is known, for its hello.
   const n = Math.max(1, Math.min(64, Number($('workers').value) || 1));
+  const memory = Math.max(16, Math.min(4096, Number($('memory').value) || 512));
   const starting = [];
   for (let i = 0; i < n; i++) {
     const worker = new Worker('worker.js');
-    const slot = { worker, status: { state: 'starting', done: 0, failed: 0 } };
+    const slot = { worker, kernel: null, gen: 0, status: { state: 'starting', done: 0, failed: 0 } };
     worker.onmessage = (e) => {
+      if (e.data.type === 'kernel-restart') return startKernel(slot);
       if (e.data.type === 'status') slot.status = e.data;
       draw();
     };
@@ -111,13 +165,15 @@ async function join() {
         detail: e.message };
       draw();
     };
+    startKernel(slot);
     starting.push({ worker, name: 'browser-' + (i + 1) });
     slots.push(slot);
   }
   const score = await scored;
+  const key = workerKey();
   for (const { worker, name } of starting)
     worker.postMessage({ cmd: 'start', pool: poolUrl, name, key: params.get('key') || '',
-      throttle: throttle(), score });
+      throttle: throttle(), score, memory, workerKey: key && key + '/' + name });
   $('pause').disabled = false;
   draw();
 }

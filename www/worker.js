@@ -1,16 +1,28 @@
 // worker.js — one Web Worker = one pool slot. Loads wrun.wasm (the pool
-// protocol, in C++) and gives it self.wkitHost: the kernel, compiled and
-// run here (kernel.js), never on the page's thread.
+// protocol, in C++) and gives it self.wkitHost. The kernel never runs on
+// this thread: it runs in the slot's kernel Web Worker (kernel_worker.js),
+// so this one stays free for the pool's WebSocket and is the kernel's
+// watchdog (wrun.wasm stops the kernel when a task runs past the
+// campaign's timeout).
 //
-// Page → worker: {cmd: 'start', pool, name, key, throttle, score}, {cmd: 'pause'},
-// {cmd: 'resume'}, {cmd: 'throttle', percent}.
+// The page starts the kernel's Web Worker and hands this one a MessagePort
+// to it ({cmd: 'kernel-port', port, gen}); to stop the kernel, this one
+// closes the port and asks for another ({type: 'kernel-restart'}), and the
+// page terminates the old one. Not `new Worker()` here: Firefox can block a
+// Web Worker for good in that constructor when sibling workers construct
+// nested ones at the same moment (a page of 8 workers in 4 of 10 loads).
+//
+// Page → worker: {cmd: 'start', pool, name, key, throttle, score, memory, workerKey},
+// {cmd: 'kernel-port', port, gen}, {cmd: 'kernel-error', gen, message} (an
+// uncaught error in kernel_worker.js), {cmd: 'pause'}, {cmd: 'resume'},
+// {cmd: 'throttle', percent}.
 // Worker → page: {type: 'status', state, campaign, done, failed, ...},
-// {type: 'log', text}.
+// {type: 'kernel-restart'}, {type: 'log', text}.
 //
-// Members of coupled tasks run in an inner Web Worker (kernel_worker.js),
-// because their w_recv blocks: this thread carries their messages (wrun.wasm
-// routes them, to other members through wsig's relay) and answers each call
-// through a SharedArrayBuffer.
+// Members of coupled tasks run in the kernel's worker too, because their
+// w_recv blocks: this thread carries their messages (wrun.wasm routes them,
+// to other members through wsig's relay) and answers each call through a
+// SharedArrayBuffer.
 //
 // Two browser members of one run also try a WebRTC DataChannel, which only
 // the page can open: this thread asks it ({type: 'dc-open', sig, group,
@@ -20,35 +32,108 @@
 'use strict';
 importScripts('kernel.js');
 
-const modules = new Map();  // sha256 → WebAssembly.Module, compiled once
-let kernel = null;
+const modules = new Map();  // sha256 → WebAssembly.Module, compiled (memory-capped) once
 let kernelSha = '', kernelStatic = null, kernelEpoch = 0;  // epoch: one per useKernel
-// The member's inner worker and the buffer its calls are answered through:
-// room for the largest message (W_MESSAGE_MAX) after a 16-byte header.
+// The kernel's memory cap in MB (the page's setting, as wrun --memory).
+const MEMORY_MIN = 16, MEMORY_MAX = 4096;
+let memoryMB = 512;
+// The kernel's worker and, on a cross-origin isolated page, the buffer its
+// members' calls are answered through: room for the largest message
+// (W_MESSAGE_MAX) after a 16-byte header. A new buffer per kernel worker:
+// an old one, until the page has terminated it, may still touch its own.
 const MESSAGE_MAX = 16 << 20;
-let member = null;  // {worker, sab, ctl, data}
-let pending = null;  // bytes of the inner worker's last call or result, for wrun.wasm
+const isolated = typeof SharedArrayBuffer !== 'undefined' && !!self.crossOriginIsolated;
+let inner = null;  // {port, gen, epoch, busy: '' | 'tasks' | 'member', sab, ctl, data}
+let waitingInner = [];  // what to send once the kernel worker is ready: functions
+let tasks = [];  // the slice being put together by wrun.wasm: [{id, input}]
+let pending = null;  // bytes of the kernel worker's last call or result, for wrun.wasm
+// The largest output a result may carry (the pool's max_frame less room for
+// the message): a larger one fails its task here, before it is copied.
+let maxOutput = (16 << 20) - 65536;
 
-// Starts the inner worker ahead of need: one started in the middle of a
-// group run takes seconds to come up in Chromium, and the others wait.
-function memberSpawn() {
-  if (member || typeof SharedArrayBuffer === 'undefined' || !self.crossOriginIsolated) return;
-  const sab = new SharedArrayBuffer(16 + MESSAGE_MAX);
-  member = { worker: new Worker('kernel_worker.js'), sab, ctl: new Int32Array(sab, 0, 4),
-    data: new Uint8Array(sab, 16) };
-  member.worker.onmessage = memberMessage;
-  member.worker.onerror = (e) => {
-    e.preventDefault();
-    memberMessage({ data: { type: 'done', error: 'kernel worker: ' + e.message, ms: 0 } });
-  };
+function mib(n) {
+  return n % 1048576 === 0 ? `${n / 1048576} MiB` : `${n} bytes`;
 }
 
-function memberMessage(event) {
-  const m = event.data;
-  if (m.type === 'call') {
+// A task's or member's result message, with an output over maxOutput
+// turned into an error (as native wrun words it).
+function bounded(m) {
+  if ('error' in m || !m.output || m.output.length <= maxOutput) return m;
+  return Object.assign({}, m, { output: undefined,
+    error: `result larger than ${mib(maxOutput)} (the kernel returned ${mib(m.output.length)})` });
+}
+
+// The page started a kernel worker for this slot (at join, and after each
+// kernel-restart); what waited for one goes once it says it holds its end
+// of the port (kernel_worker.js says why).
+function innerAttach(port, gen) {
+  inner = { port, gen, epoch: -1, busy: '', ready: false };
+  if (isolated) {
+    inner.sab = new SharedArrayBuffer(16 + MESSAGE_MAX);
+    inner.ctl = new Int32Array(inner.sab, 0, 4);
+    inner.data = new Uint8Array(inner.sab, 16);
+  }
+  port.onmessage = innerMessage;
+}
+
+// Runs send() now, or once the kernel worker is ready.
+function innerSend(send) {
+  if (inner && inner.ready) send();
+  else waitingInner.push(send);
+}
+
+// Stops the kernel at once, whatever it runs: nothing more is read from
+// its worker, and the page terminates it and starts another.
+function innerStop() {
+  if (inner) {
+    inner.port.onmessage = null;
+    inner.port.close();
+    inner = null;
+    self.postMessage({ type: 'kernel-restart' });
+  }
+  waitingInner = [];
+}
+
+// An uncaught error in kernel_worker.js (not a kernel's fault, which
+// kernel.js reports as the task's error): a new one, and the task fails.
+function innerError(gen, message) {
+  if (!inner || inner.gen !== gen) return;
+  const busy = inner.busy;
+  innerStop();
+  const why = 'kernel worker failed: ' + (message || 'unknown error');
+  if (busy === 'member') innerMessage({ data: { type: 'done', error: why, ms: 0 } });
+  else if (busy === 'tasks') Module.ccall('w_browser_kernel_failed', null, ['string'], [why]);
+}
+
+// Hands the current kernel to the kernel worker if it does not have it yet.
+function innerKernel() {
+  if (inner.epoch === kernelEpoch) return;
+  inner.port.postMessage({ cmd: 'kernel', epoch: kernelEpoch, module: modules.get(kernelSha),
+    staticData: kernelStatic, memoryMB });
+  inner.epoch = kernelEpoch;
+}
+
+function innerMessage(event) {
+  let m = event.data;
+  if (m.type === 'ready') {
+    inner.ready = true;
+    const queued = waitingInner;
+    waitingInner = [];
+    for (const send of queued) send();
+  } else if (m.type === 'started') {
+    Module._w_browser_slice_started(m.batch);
+  } else if (m.type === 'result') {
+    m = bounded(m);
+    const ok = !('error' in m);
+    if (m.end && inner) inner.busy = '';
+    pending = ok ? m.output : new TextEncoder().encode(m.error);
+    Module._w_browser_task_done(m.batch, m.id, ok ? 1 : 0, pending.length, m.ms, m.end ? 1 : 0);
+  } else if (m.type === 'call') {
     pending = m.bytes || null;
     Module._w_browser_member_call(m.call, m.peer, pending ? pending.length : 0, m.timeout);
   } else if (m.type === 'done') {
+    if (inner) inner.busy = '';
+    m = bounded(m);
     const ok = !('error' in m);
     pending = ok ? m.output : new TextEncoder().encode(m.error);
     Module._w_browser_member_done(ok ? 1 : 0, pending.length, m.ms);
@@ -92,50 +177,69 @@ self.wkitHost = {
   hasKernel(sha) {
     return modules.has(sha);
   },
-  // Returns '' or why the kernel cannot run here.
+  // Compiles (with bytes) and selects the kernel; returns '' or why it
+  // cannot run here. It is instantiated, and w_init run, in the inner
+  // worker, under the watchdog.
   useKernel(sha, bytes, staticData) {
     try {
-      if (bytes) modules.set(sha, new WebAssembly.Module(bytes));
+      if (bytes) {
+        const module = new WebAssembly.Module(WKernel.limitMemory(bytes, memoryMB));
+        new WKernel(module, null, null, memoryMB);  // checks its exports
+        modules.set(sha, module);
+      }
       kernelSha = sha;
       kernelStatic = staticData;
       ++kernelEpoch;
-      kernel = new WKernel(modules.get(sha), staticData);
-      kernel.start();
       return '';
     } catch (e) {
-      kernel = null;
       return 'kernel cannot run in this browser: ' + (e && e.message ? e.message : e);
     }
   },
-  run(input) {
-    return kernel ? kernel.run(input) : { error: 'no kernel loaded' };
+  // Adds a task to the next slice.
+  addTask(id, input) {
+    tasks.push({ id, input });
+  },
+  // Runs the slice in the kernel worker; results come to _w_browser_task_done.
+  runTasks(batch, sliceMs) {
+    const slice = tasks;
+    tasks = [];
+    innerSend(() => {
+      innerKernel();
+      inner.busy = 'tasks';
+      inner.port.postMessage({ cmd: 'tasks', batch, sliceMs, tasks: slice },
+        slice.map((t) => t.input.buffer));
+    });
+  },
+  // The watchdog: the running task is past its timeout.
+  stopKernel() {
+    innerStop();
   },
   // Starts a member of a coupled task; returns '' or why it cannot run here.
   memberStart(input, rank, size) {
-    if (typeof SharedArrayBuffer === 'undefined' || !self.crossOriginIsolated)
+    if (!isolated)
       return 'coupled tasks need a cross-origin isolated page (SharedArrayBuffer): ' +
         'serve it over https or from localhost, with COOP and COEP headers';
     if (!modules.has(kernelSha)) return 'no kernel loaded';
-    memberSpawn();
-    member.worker.postMessage({ cmd: 'run', module: modules.get(kernelSha), epoch: kernelEpoch,
-      staticData: kernelStatic, sab: member.sab, input, rank, size });
+    innerSend(() => {
+      innerKernel();
+      inner.busy = 'member';
+      inner.port.postMessage({ cmd: 'run', sab: inner.sab, input, rank, size });
+    });
     return '';
   },
   // Answers the member's waiting call: its rc and, for a w_recv, the message.
   memberAnswer(rc, bytes) {
-    if (!member) return;
+    if (!inner || !inner.sab) return;
     const n = bytes ? Math.min(bytes.length, MESSAGE_MAX) : 0;
-    if (n) member.data.set(bytes.subarray(0, n));
-    member.ctl[1] = rc;
-    member.ctl[2] = n;
-    Atomics.store(member.ctl, 0, 1);
-    Atomics.notify(member.ctl, 0);
+    if (n) inner.data.set(bytes.subarray(0, n));
+    inner.ctl[1] = rc;
+    inner.ctl[2] = n;
+    Atomics.store(inner.ctl, 0, 1);
+    Atomics.notify(inner.ctl, 0);
   },
-  // Stops the member at once (its run was aborted) and starts a new inner worker.
+  // Stops the member at once (its run was aborted or timed out).
   memberStop() {
-    if (member) member.worker.terminate();
-    member = null;
-    memberSpawn();
+    innerStop();
   },
   // Copies the bytes of the call or result being handled into wrun.wasm's memory.
   takePending(heap, p) {
@@ -163,6 +267,9 @@ self.wkitHost = {
       c.closed = true;  // the port, when it comes, is closed at once
     }
   },
+  setMaxOutput(bytes) {
+    maxOutput = bytes;
+  },
   status(json) {
     self.postMessage(Object.assign({ type: 'status' }, JSON.parse(json)));
   },
@@ -179,11 +286,16 @@ importScripts('wrun.js');
 
 self.onmessage = async (event) => {
   const m = event.data;
+  if (m.cmd === 'kernel-port') return innerAttach(m.port, m.gen);
   await ready;
   if (m.cmd === 'start') {
-    memberSpawn();
-    Module.ccall('w_browser_start', null, ['string', 'string', 'string', 'number', 'number'],
-      [m.pool, m.name || 'browser', m.key || '', m.throttle || 100, m.score || 0]);
+    memoryMB = Math.min(MEMORY_MAX, Math.max(MEMORY_MIN, Math.round(Number(m.memory)) || memoryMB));
+    Module.ccall('w_browser_start', null,
+      ['string', 'string', 'string', 'number', 'number', 'number', 'string'],
+      [m.pool, m.name || 'browser', m.key || '', m.throttle || 100, m.score || 0, memoryMB,
+        m.workerKey || '']);
+  } else if (m.cmd === 'kernel-error') {
+    innerError(m.gen, m.message);
   } else if (m.cmd === 'dc-port') {
     channelPort(m.key, m.port);
   } else if (m.cmd === 'pause') {

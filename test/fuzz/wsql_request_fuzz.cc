@@ -10,7 +10,10 @@
 // - every request that decodes is executed by an Engine (an in-memory
 //   database, a shared key with every right, a 50 ms statement budget),
 //   and the reply is exactly one msgpack object, or valid JSON for JSON
-//   input, whatever the request asked for.
+//   input, whatever the request asked for;
+// - some inputs (every seed, one in eight otherwise) also go the WebSocket
+//   way, submit() and poll(), where requests move to the database's worker
+//   thread and back: the reply obeys the same rules and comes back.
 // Requests naming the copy operation are decoded but not executed: copy
 // connects to the URL it is given.
 #include "../../lib/src/sql/request.h"
@@ -97,23 +100,47 @@ bool decode(std::string_view input, bool msgpack) {
   return runnable;
 }
 
-void one_input(std::string_view input) {
+void check_reply(const std::string& bytes, bool msgpack, std::string_view input) {
+  if (msgpack) {
+    check(w::mp::is_one_object(bytes), "the reply is not one msgpack object", input);
+  } else {
+    check(nlohmann::json::accept(bytes), "the reply is not JSON", input);
+  }
+}
+
+// The WebSocket way: submit(), then poll() until it is back (the budget is
+// 50 ms a message, so 10 s means it was lost).
+void via_websocket(std::string_view input, bool msgpack) {
+  static uint64_t tag = 0;
+  ++tag;
+  w::sql::Engine::Reply reply;
+  if (!engine().submit(tag, input, msgpack, "f", kKey, tag % 2 == 0, reply)) {
+    bool back = false;
+    for (int i = 0; i < 10000 && !back; ++i) {
+      for (auto& [t, r] : engine().poll())
+        if (t == tag) reply = std::move(r), back = true;
+      if (!back) usleep(1000);
+    }
+    check(back, "a submitted message did not come back", input);
+  }
+  (void)engine().commit();
+  check_reply(reply.bytes, msgpack, input);
+}
+
+void one_input(std::string_view input, bool websocket) {
   const bool msgpack = !input.empty() && static_cast<uint8_t>(input[0]) >= 0x80;
   if (!decode(input, msgpack)) return;
   ++g_executed;
   w::sql::Engine::Reply reply = engine().handle(input, msgpack, "f", kKey);
   (void)engine().commit();
-  if (msgpack) {
-    check(w::mp::is_one_object(reply.bytes), "the reply is not one msgpack object", input);
-  } else {
-    check(nlohmann::json::accept(reply.bytes), "the reply is not JSON", input);
-  }
+  check_reply(reply.bytes, msgpack, input);
+  if (websocket) via_websocket(input, msgpack);
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  one_input(std::string_view(reinterpret_cast<const char*>(data), size));
+  one_input(std::string_view(reinterpret_cast<const char*>(data), size), size % 8 == 0);
   return 0;
 }
 
@@ -151,7 +178,7 @@ void run_mutations(const std::string& seed, int count) {
           break;
       }
     }
-    one_input(s);
+    one_input(s, i % 16 == 0);
   }
 }
 
@@ -181,7 +208,7 @@ int main(int argc, char** argv) {
   constexpr int kMutations = 2000;
   for (const auto& f : files) {
     const std::string seed = read_file(f);
-    one_input(seed);
+    one_input(seed, true);
     run_mutations(seed, kMutations);
   }
   std::filesystem::remove_all(g_dir);

@@ -30,6 +30,14 @@ for w in a b c; do start_worker "$w" -j 1; done
 wait_workers 3
 start_worker d -j 1
 d=$WORKER_PID
+# Probe only once d has said hello (the pool's log says so; an HTTP request
+# would take a place too): while d waits for its hello a newcomer may evict
+# it, and its reconnect may evict the probe in turn.
+for _ in $(seq 1 200); do
+  [ "$(grep -c ' joined: ' "$TMP/pool.log")" -ge 4 ] && break
+  sleep 0.05
+done
+[ "$(grep -c ' joined: ' "$TMP/pool.log")" -ge 4 ] || fail "worker d did not say hello: $(cat "$TMP/pool.log")"
 refused=0
 for _ in $(seq 1 100); do
   if ! timeout 10 wpool status >/dev/null 2>"$TMP/refused"; then

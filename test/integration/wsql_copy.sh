@@ -27,9 +27,11 @@ run wsql -f csv "$B/dst?cap=$ALL" 'SELECT name, w FROM copy1 WHERE id = 2'
 run wsql schema "$B/dst?cap=$ALL" copy1
 jq -e '.columns[0].pk == 1' "$TMP/out" >/dev/null || fail "primary key lost: $(cat "$TMP/out")"
 
-# The server pulls the table itself; then merge adds only new keys.
-rpc "{\"op\":\"copy\",\"table\":\"copy2\",\"from\":\"$A/src/m?cap=$ALL\",\"if_not_exists\":true}" "$ALL" dst \
-  | jq -e '.changes == 12000' >/dev/null || fail "server copy"
+# The server pulls the table itself (over a WebSocket: it runs in the
+# background); then merge adds only new keys.
+timeout 60 python3 "$W_SRC/test/integration/wsql_ws.py" "$B/dst?cap=$ALL" \
+  "{\"op\":\"copy\",\"table\":\"copy2\",\"from\":\"$A/src/m?cap=$ALL\",\"if_not_exists\":true}" \
+  | cut -f2 | jq -e '.changes == 12000' >/dev/null || fail "server copy"
 wsql "$B/dst?cap=$ALL" 'DELETE FROM copy1 WHERE id > 6000'
 rpc '{"op":"merge","table":"copy1","from":"copy2"}' "$ALL" dst | jq -e '.changes == 6000' >/dev/null || fail merge
 run wsql "$B/dst?cap=$ALL" 'SELECT count(*) AS n FROM copy1'

@@ -27,7 +27,8 @@ struct Options {
   w::sql::ServeOptions serve;
   w::sql::ClientOptions client;
   w::sql::CapOptions cap;
-  std::string secret_file, statement_timeout = "10s", timeout = "60s", expires = "0";
+  std::string secret_file, statement_timeout = "10s", http_timeout = "1s", timeout = "60s",
+                           expires = "0";
   std::string auth_timeout = "10s", idle_timeout = "5m";
   std::vector<std::string> maps;
   std::string url, sql, table, src, dst;
@@ -67,13 +68,23 @@ void add_serve(CLI::App& app, Options& o) {
   app.add_option("--memory", o.serve.engine.memory, "Serve an in-memory database NAME (repeatable)")
       ->type_name("NAME");
   app.add_option("--statement-timeout", o.statement_timeout,
-                 "Time budget of one request's statements")
+                 "Time budget of one message: all its statements, a batch's together")
       ->capture_default_str()
       ->check(w::cli::seconds_validator());
-  app.add_option("--max-result", o.serve.engine.max_result, "Most bytes of rows in one answer")
+  app.add_option("--http-timeout", o.http_timeout,
+                 "Time a POST /rpc message may hold the server (WebSockets wait for no one)")
+      ->capture_default_str()
+      ->check(w::cli::seconds_validator());
+  app.add_option("--max-result", o.serve.engine.max_result,
+                 "Most bytes of rows in one answer (a batch's together)")
       ->type_name("BYTES")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
+  app.add_option("--max-memory", o.serve.engine.max_memory,
+                 "Most bytes SQLite may allocate in the server (statements, sorts, caches)")
+      ->type_name("BYTES")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{64} << 20, size_t{1} << 40));
   app.add_option("--max-connections", o.serve.max_connections,
                  "Most connections at once (default: what ulimit -n leaves after the databases)")
       ->type_name("N")
@@ -110,6 +121,9 @@ w::Status run_serve(Options& o) {
     o.serve.engine.maps.emplace_back(m.substr(0, eq), m.substr(eq + 1));
   }
   o.serve.engine.timeout = *w::cli::parse_seconds(o.statement_timeout);
+  o.serve.engine.http_timeout = *w::cli::parse_seconds(o.http_timeout);
+  if (o.serve.engine.http_timeout <= 0)
+    return w::Status(w::Code::kUsage, "--http-timeout must be more than 0");
   o.serve.auth_timeout = *w::cli::parse_seconds(o.auth_timeout);
   o.serve.idle_timeout = *w::cli::parse_seconds(o.idle_timeout);
   return w::sql::serve(o.serve);

@@ -30,8 +30,4 @@ struct FilterOptions {
 /// Code::kFailed when some failed (each is also an error record on stdout).
 Status run_filter(const FilterOptions& options);
 
-/// Reads --static: a file (JSON or msgpack) if it names one, else JSON text.
-/// Returns the msgpack bytes handed to w_init.
-Result<std::string> load_static(const std::string& arg);
-
 }  // namespace w::worker

@@ -75,6 +75,9 @@ class Handler {
   }
   virtual void on_ws_message(ConnId, std::string_view /*data*/, bool /*binary*/) {}
   virtual void on_ws_close(ConnId) {}
+  /// A message past its cap (`limit` bytes) is closing the connection:
+  /// on_ws_close follows. What the peer sent before is kept.
+  virtual void on_ws_too_large(ConnId, size_t /*limit*/) {}
   /// Whether a POST's URL or headers (its body is not there yet) carry valid
   /// credentials: then its connection is authenticated and the body may be
   /// up to max_message bytes, else max_unauthenticated_message.

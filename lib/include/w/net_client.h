@@ -21,6 +21,7 @@
 // 429: kIo or kTimeout), which a client retries with a Backoff.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <random>
@@ -152,8 +153,10 @@ class Client {
 /// to `where` (TLS verified as for Client), writes `request`, and returns
 /// every byte the server sends until it closes, within timeout_s. Only a
 /// failure before the request was written is transient (then nothing was
-/// sent, so it may be retried). `shown` names the server in errors.
+/// sent, so it may be retried). `shown` names the server in errors. The
+/// whole exchange ends within timeout_s and max_bytes of answer.
 Result<std::string> exchange(const WsUrl& where, std::string_view shown, std::string_view request,
-                             double timeout_s, const TlsOptions& tls = default_tls());
+                             double timeout_s, const TlsOptions& tls = default_tls(),
+                             size_t max_bytes = SIZE_MAX);
 
 }  // namespace w::net

@@ -5,13 +5,11 @@
 #include <string>
 
 #include "w/cap.h"
+#include "w/proto.h"
 #include "w/status.h"
 #include "w/stream.h"
 
 namespace w::pool {
-
-/// Protocol version carried in every hello/welcome.
-constexpr int kProtocolVersion = 1;
 
 /// The capability service name.
 inline constexpr std::string_view kService = "wpool";
@@ -56,10 +54,9 @@ struct ClientOptions {
   double retry_for = 30;
 };
 
-/// Most replicas a campaign may ask for.
-constexpr int kMaxReplicas = 16;
-/// Largest group (members per task) of a coupled campaign.
-constexpr int kMaxGroup = 1024;
+// Limits of a campaign's settings (the protocol's: w/proto.h).
+using proto::kMaxGroup;
+using proto::kMaxReplicas;
 
 struct SubmitOptions {
   std::string campaign;

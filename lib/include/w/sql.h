@@ -44,8 +44,10 @@ struct EngineConfig {
   std::string key;     ///< a plain shared key with every right ("" = none)
   std::vector<std::pair<std::string, std::string>> maps;  ///< --map NAME=FILE.csv
   std::vector<std::string> memory;                        ///< --memory NAME
-  double timeout = 10;            ///< seconds a request's statements may run
-  size_t max_result = 16u << 20;  ///< bytes of rows in one response
+  double timeout = 10;            ///< seconds all statements of one message may run
+  double http_timeout = 1;        ///< seconds a POST /rpc message may hold the event loop
+  size_t max_result = 16u << 20;  ///< bytes of rows in one answer (a batch's, all together)
+  size_t max_memory = 1u << 30;   ///< SQLite's heap in this process (hard limit)
   int busy_ms = 2000;             ///< wait for another process's lock
   std::string csv_module = "/usr/lib/x86_64-linux-gnu/libsqlite3_mod_csvtable.so";
   size_t max_open = 128;  ///< database files kept open at once
@@ -59,11 +61,24 @@ struct EngineStats {
   uint64_t commits = 0, commit_failures = 0;
   uint64_t commit_ns = 0;  ///< time spent in COMMIT (fsync)
   uint64_t open_databases = 0;
+  uint64_t handoffs = 0;  ///< requests run on a database's worker thread
+  uint64_t copies = 0;    ///< copy operations that read a source
+
+  /// Adds the counters of `o` (a request run on another thread).
+  void add(const EngineStats& o);
+};
+
+/// How a message reached the engine; it decides where its work may run.
+enum class Via {
+  kDirect,     ///< the caller's thread runs everything (tests, tools)
+  kHttp,       ///< POST /rpc: answered before the event loop goes on
+  kWebSocket,  ///< may be handed to worker threads and answered later
 };
 
 class Engine {
  public:
-  /// Checks the directory, the maps and the memory databases.
+  /// Checks the directory, the maps and the memory databases; sets
+  /// SQLite's process-wide heap limit to config.max_memory.
   static Result<std::unique_ptr<Engine>> open(const EngineConfig& config);
   ~Engine();
   Engine(const Engine&) = delete;
@@ -71,23 +86,45 @@ class Engine {
 
   struct Reply {
     std::string bytes;             ///< the response, in the request's format
-    std::vector<std::string> dbs;  ///< databases whose open group it depends on
+    std::vector<uint64_t> groups;  ///< group transactions it must wait for
     std::vector<std::string> ids;  ///< raw msgpack ids of its requests (for failures)
     bool batch = false;            ///< the message was an array
+    bool slow = false;             ///< a request outran the event loop's slice
     std::string error;             ///< error code of the last failed request ("" = none)
     bool authenticated = false;    ///< a request's capability (or key) checked out
   };
 
   /// Executes one message: a request or an array of requests, JSON text or
   /// msgpack. `db` and `cap` apply to requests that name none. If
-  /// reply.dbs is not empty the reply must wait for commit().
-  Reply handle(std::string_view message, bool msgpack, std::string_view db, std::string_view cap);
+  /// reply.groups is not empty the reply must wait for commit(). With
+  /// Via::kHttp the calling (event-loop) thread is held at most
+  /// http_timeout; Via::kWebSocket is for submit().
+  Reply handle(std::string_view message, bool msgpack, std::string_view db, std::string_view cap,
+               Via via = Via::kDirect);
+
+  /// Starts a WebSocket message. True if it finished (`reply` is set);
+  /// false if part of it was handed to a worker thread: its reply comes
+  /// from poll() with `tag` (reply.authenticated is set already). With `offload` its requests go to
+  /// worker threads at once (the connection's last message was slow).
+  bool submit(uint64_t tag, std::string_view message, bool msgpack, std::string_view db,
+              std::string_view cap, bool offload, Reply& reply);
+  /// Replies of submitted messages that finished since the last call.
+  std::vector<std::pair<uint64_t, Reply>> poll();
+  /// Messages submitted and not yet returned by poll().
+  size_t in_flight() const;
+  /// Stops the submitted message `tag` (its connection closed): its
+  /// reply is dropped and its writes are rolled back.
+  void cancel(uint64_t tag);
 
   /// True while some database has an open group transaction.
   bool pending() const;
-  /// Commits every open group; returns the databases whose commit failed,
-  /// with the reason.
+  /// Commits every open group it can (not those of databases a worker is
+  /// using); returns the databases whose commit failed, with the reason.
   std::vector<std::pair<std::string, std::string>> commit();
+
+  enum class Outcome { kWait, kOk, kFailed };
+  /// Whether the groups `r` depends on are committed; `why` for kFailed.
+  Outcome outcome(const Reply& r, std::string* why) const;
 
   /// The reply to send instead of `r` when its commit failed.
   static std::string failed_reply(const Reply& r, bool msgpack, std::string_view why);
@@ -151,6 +188,8 @@ class Client {
   virtual Result<std::string> receive() = 0;
   /// send() then receive(); for one request at a time.
   Result<std::string> call(std::string request);
+  /// How long receive() waits from now on (seconds).
+  virtual void set_timeout(double seconds) = 0;
 };
 
 struct ClientOptions {

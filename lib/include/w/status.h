@@ -59,24 +59,48 @@ class [[nodiscard]] Status {
 /// "what: strerror(err)" with a code chosen from errno (ENOENT -> kNotFound...).
 Status errno_status(std::string_view what, int err);
 
+namespace detail {
+/// Prints "fatal: ... holds an error: <message>" to stderr and aborts.
+[[noreturn]] void result_without_value(const Status& status);
+}  // namespace detail
+
 /// A value or the Status saying why there is none.
+///
+/// Reaching for the value of a Result that holds an error is a bug, never
+/// undefined behaviour: in every build it aborts with a message naming the
+/// error (it would otherwise read an empty std::optional). Check ok() first,
+/// or use value_or().
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
-  Result(Status status) : status_(std::move(status)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  /// An ok Status carries no value: it becomes an internal error.
+  Result(Status status)  // NOLINT: implicit by design
+      : status_(status.ok() ? Status::Internal("a Result was made from an ok Status")
+                            : std::move(status)) {}
 
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return std::move(*value_); }
-  T& operator*() & { return *value_; }
-  const T& operator*() const& { return *value_; }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
+  T& value() & { return checked(); }
+  const T& value() const& { return checked(); }
+  T&& value() && { return std::move(checked()); }
+  /// The value, or `fallback` when this holds an error.
+  T value_or(T fallback) const& { return ok() ? *value_ : std::move(fallback); }
+  T& operator*() & { return checked(); }
+  const T& operator*() const& { return checked(); }
+  T&& operator*() && { return std::move(checked()); }
+  T* operator->() { return &checked(); }
+  const T* operator->() const { return &checked(); }
 
  private:
+  T& checked() {
+    if (!value_) detail::result_without_value(status_);
+    return *value_;
+  }
+  const T& checked() const {
+    if (!value_) detail::result_without_value(status_);
+    return *value_;
+  }
   Status status_;
   std::optional<T> value_;
 };

@@ -88,4 +88,8 @@ class RecordWriter {
 /// Writes all of `data` to fd, retrying on EINTR and short writes.
 Status write_all(int fd, std::string_view data);
 
+/// Reads --static: a file (JSON or msgpack) if it names one, else JSON text.
+/// Returns the msgpack bytes handed to w_init ("" for an empty `arg`).
+Result<std::string> load_static(const std::string& arg);
+
 }  // namespace w::stream

@@ -6,10 +6,10 @@
 #include <fmt/format.h>
 
 #include "w/executor.h"
-#include "w/filter.h"
 #include "w/gen.h"
 #include "w/kernel_path.h"
 #include "w/msgpack.h"
+#include "w/stream.h"
 
 namespace w::gen {
 
@@ -19,7 +19,7 @@ Status kernel(const KernelOptions& o, stream::RecordWriter& out) {
   char resolved[PATH_MAX];
   if (::realpath(found->c_str(), resolved) == nullptr)
     return errno_status(fmt::format("kernel '{}'", o.kernel), errno);
-  auto static_data = worker::load_static(o.static_arg);
+  auto static_data = stream::load_static(o.static_arg);
   if (!static_data.ok()) return static_data.status();
   worker::ExecutorConfig config;
   config.slot.kernel_path = resolved;

@@ -94,6 +94,13 @@ class Conn {
     }
     return true;
   }
+  /// Bounds the next send or receive to what is left of the deadline, so
+  /// a server sending a byte a second cannot keep the exchange going.
+  void bound(Clock::time_point deadline) {
+    const int ms = std::max(1, ms_left(deadline));
+    timeval tv{ms / 1000, (ms % 1000) * 1000};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
   /// >0 bytes read, 0 at the end, <0 an error.
   int read(char* buf, int size) {
     while (true) {
@@ -158,7 +165,8 @@ Result<std::unique_ptr<Conn>> open(const WsUrl& where, const std::string& shown,
 }  // namespace
 
 Result<std::string> exchange(const WsUrl& where, std::string_view shown_as,
-                             std::string_view request, double timeout_s, const TlsOptions& tls) {
+                             std::string_view request, double timeout_s, const TlsOptions& tls,
+                             size_t max_bytes) {
   const std::string shown(shown_as);
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(timeout_s));
@@ -170,7 +178,8 @@ Result<std::string> exchange(const WsUrl& where, std::string_view shown_as,
   std::string got;
   char buf[65536];
   while (true) {
-    const int n = (*conn)->read(buf, sizeof buf);
+    (*conn)->bound(deadline);
+    const int n = Clock::now() >= deadline ? -1 : (*conn)->read(buf, sizeof buf);
     if (n == 0) return got;
     if (n < 0) {
       const bool late = Clock::now() >= deadline || errno == EAGAIN || errno == EWOULDBLOCK;
@@ -179,6 +188,8 @@ Result<std::string> exchange(const WsUrl& where, std::string_view shown_as,
                          : fmt::format("{}: the connection broke while reading the answer", shown));
     }
     got.append(buf, static_cast<size_t>(n));
+    if (got.size() > max_bytes)
+      return Status::Invalid(fmt::format("{}: an answer of more than {} bytes", shown, max_bytes));
   }
 }
 

@@ -262,6 +262,7 @@ int Server::Impl::receive_ws(lws* wsi, Session& s, const char* data, size_t len)
   }
   if (s.partial.size() + len > message_cap(s)) {
     ++self->stats_.too_big;
+    if (s.ws_open) handler->on_ws_too_large(s.id, message_cap(s));
     lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, nullptr, 0);
     return -1;
   }

@@ -11,6 +11,12 @@
 namespace w::pool {
 namespace {
 
+// Text from the store may predate proto/'s UTF-8 checks: never let a bad
+// byte throw out of a status answer (it would end the server).
+std::string dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 nlohmann::json campaign_json(const CampaignRow& r, int64_t leased, double rate) {
   const int64_t left = r.total - r.done - r.failed;
   return {{"id", r.id},
@@ -55,10 +61,12 @@ std::string PoolServer::status_json() const {
                        {"members", w.members.size()},
                        {"campaign", w.campaign}});
   const double up = std::chrono::duration<double>(Clock::now() - started_).count();
-  return nlohmann::json{{"version", kProtocolVersion},     {"uptime_s", up},
-                        {"campaigns", campaigns},          {"workers", workers},
-                        {"results_total", results_total_}, {"failures_total", failures_total_}}
-      .dump();
+  return dump({{"version", proto::kProtocolVersion},
+               {"uptime_s", up},
+               {"campaigns", campaigns},
+               {"workers", workers},
+               {"results_total", results_total_},
+               {"failures_total", failures_total_}});
 }
 
 // The last failed tasks of every campaign that has some, with their errors.
@@ -75,7 +83,7 @@ std::string PoolServer::failures_json() const {
                        {"error", r.error},
                        {"worker", r.worker}});
   }
-  return nlohmann::json{{"failures", items}}.dump();
+  return dump(nlohmann::json{{"failures", items}});
 }
 
 std::string PoolServer::metrics_text() const {
@@ -160,8 +168,8 @@ std::string PoolServer::status_message(const std::string& campaign) const {
     j["campaigns"] = only;
   }
   std::string body;
-  mp::from_json(j.dump(), body).ok();
-  return mp::MapBuilder().str("t", "status").raw("status", body).done();
+  if (!mp::from_json(dump(j), body).ok()) body = "\x80";  // JSON we wrote ourselves: never
+  return proto::encode(proto::StatusAnswer{body});
 }
 
 nlohmann::json PoolServer::quarantine_json(const std::string& worker) const {
@@ -219,8 +227,8 @@ std::string PoolServer::workers_message() const {
     }
   }
   std::string body;
-  mp::from_json(nlohmann::json{{"items", list}}.dump(), body).ok();
-  return mp::MapBuilder().str("t", "workers").raw("workers", body).done();
+  if (!mp::from_json(dump(nlohmann::json{{"items", list}}), body).ok()) body = "\x80";
+  return proto::encode(proto::WorkersAnswer{body});
 }
 
 net::HttpResponse PoolServer::on_http(const net::HttpRequest& request) {

@@ -30,14 +30,14 @@ cap::RightNames right_names() {
   return kRightNames;
 }
 
-Status PoolServer::authenticate(net::ConnId id, const mp::MapView& hello, uint32_t need) {
+Status PoolServer::authenticate(net::ConnId id, const std::string& key, const std::string& cap_text,
+                                uint32_t need) {
   if (!verifier_.enabled()) {
     grants_[id] = cap::Capability{std::string(kService), "*", kAllRights, 0};
     server_->authenticate(id);  // lifts the limits of a connection before hello
     return {};
   }
-  const std::string cap_text = *hello.string("cap", "");
-  const std::string text = cap_text.empty() ? *hello.string("key", "") : cap_text;
+  const std::string& text = cap_text.empty() ? key : cap_text;
   auto c = verifier_.check(text);
   if (!c.ok() && cap_text.empty())
     return denied(verifier_.has_secret() ? "no valid capability (use --cap CAP or W_CAP)"
@@ -62,24 +62,26 @@ Status PoolServer::permit(net::ConnId id, uint32_t need, std::string_view campai
   return {};
 }
 
-Status PoolServer::permit_request(net::ConnId id, const mp::MapView& m,
-                                  const std::string& type) const {
+Status PoolServer::permit_request(net::ConnId id, const proto::FromClient& m) const {
   uint32_t need = kSubmit;
   std::string campaign;
-  if (type == "open") {
-    campaign = *m.string("name", "");
-  } else if (type == "datasets") {
-    auto cid = m.integer("campaign");
-    auto c = cid.ok() ? campaigns_.find(*cid) : campaigns_.end();
+  if (auto* open = std::get_if<proto::Open>(&m)) {
+    campaign = open->name;
+  } else if (auto* datasets = std::get_if<proto::Datasets>(&m)) {
+    auto c = campaigns_.find(datasets->campaign);
     if (c != campaigns_.end()) campaign = c->second.row.spec.name;
-  } else if (type == "status" || type == "results") {
-    campaign = *m.string("campaign", "");
-  } else if (type == "control" || type == "unflag") {
+  } else if (auto* status = std::get_if<proto::StatusQuery>(&m)) {
+    campaign = status->campaign;
+  } else if (auto* results = std::get_if<proto::ResultsQuery>(&m)) {
+    campaign = results->campaign;
+  } else if (std::holds_alternative<proto::Unflag>(m)) {
     need = kAdmin;
-    campaign = *m.string("campaign", "");
-  } else if (type == "kernel_put") {
+  } else if (auto* control = std::get_if<proto::Control>(&m)) {
+    need = kAdmin;
+    campaign = control->campaign;
+  } else if (auto* put = std::get_if<proto::KernelPut>(&m)) {
     // A submit uploads its campaign's kernel; a bare upload is an admin's.
-    campaign = *m.string("campaign", "");
+    campaign = put->campaign;
     if (campaign.empty()) need = kAdmin;
   }
   return permit(id, need, campaign);

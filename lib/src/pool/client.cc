@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <deque>
 #include <fstream>
 #include <sstream>
@@ -16,8 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../proto/client_messages.h"
 #include "w/diag.h"
-#include "w/filter.h"
 #include "w/kernel_path.h"
 #include "w/msgpack.h"
 #include "w/net_client.h"
@@ -44,14 +45,10 @@ class PoolClient {
                                            "W_POOL)");
     }
     std::unique_ptr<PoolClient> pc(new PoolClient(std::move(*c)));
-    auto welcome = pc->request(mp::MapBuilder()
-                                   .str("t", "hello")
-                                   .integer("v", kProtocolVersion)
-                                   .str("key", o.key)
-                                   .str("cap", o.cap)
-                                   .str("role", "client")
-                                   .done());
+    auto welcome = pc->request(
+        proto::encode(proto::ClientHello{proto::kProtocolVersion, "client", o.key, o.cap}));
     if (!welcome.ok()) return welcome.status();
+    W_RETURN_IF_ERROR(proto::decode_welcome(*welcome).status());
     return pc;
   }
 
@@ -66,16 +63,14 @@ class PoolClient {
     auto got = client_->receive(m, 120000);
     if (!got.ok()) return got.status();
     if (!*got) return Status(Code::kTimeout, "the pool did not answer within 120 s");
-    auto view = mp::MapView::parse(m.data);
-    if (!view.ok()) return Status::Invalid("malformed answer from the pool");
-    if (*view->string("t", "") == "error") {
-      const std::string code = *view->string("code", "");
-      const std::string msg = *view->string("message", "error");
-      const bool denied = code == "denied" || msg.rfind("denied", 0) == 0;
-      return Status(code == "not_found" ? Code::kNotFound
-                    : denied            ? Code::kDenied
-                                        : Code::kInvalid,
-                    msg);
+    // An error answer becomes the Status; anything else goes to the
+    // caller, who decodes the answer it expects.
+    if (auto error = proto::decode_error(m.data); error.ok()) {
+      const bool denied = error->code == proto::kDenied || error->message.rfind("denied", 0) == 0;
+      return Status(error->code == proto::kNotFound ? Code::kNotFound
+                    : denied                        ? Code::kDenied
+                                                    : Code::kInvalid,
+                    error->message);
     }
     return std::move(m.data);
   }
@@ -93,29 +88,46 @@ Result<std::string> read_file(const std::string& path) {
   return buf.str();
 }
 
-bool looks_like_sha(const std::string& s) {
-  return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
-
-Result<nlohmann::json> field_json(const std::string& message, const char* key) {
-  auto view = mp::MapView::parse(message);
-  if (!view.ok()) return view.status();
+// A msgpack map from the pool as JSON; the pool's answers are checked like
+// any bytes from the network (a throw from nlohmann ends here).
+Result<nlohmann::json> map_json(std::string_view msgpack) {
   std::string json;
-  W_RETURN_IF_ERROR(mp::to_json(view->raw(key), json));
-  return nlohmann::json::parse(json);
+  W_RETURN_IF_ERROR(mp::to_json(msgpack, json));
+  nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::Invalid("malformed answer from the pool");
+  return j;
 }
 
 Result<nlohmann::json> fetch_status(PoolClient& pc, const std::string& campaign) {
-  auto answer = pc.request(mp::MapBuilder().str("t", "status").str("campaign", campaign).done());
+  auto answer = pc.request(proto::encode(proto::StatusQuery{campaign}));
   if (!answer.ok()) return answer.status();
-  return field_json(*answer, "status");
+  auto st = proto::decode_status_answer(*answer);
+  if (!st.ok()) return st.status();
+  return map_json(st->status);
+}
+
+// Runs `fn`, turning what nlohmann throws on an answer of an unexpected
+// shape into a Status (an exception must not end the client).
+template <class Fn>
+Status json_boundary(Fn&& fn) {
+  try {
+    return fn();
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Invalid(fmt::format("malformed answer from the pool: {}", e.what()));
+  }
 }
 
 std::string bar(double fraction, int width) {
+  fraction = std::isfinite(fraction) ? std::clamp(fraction, 0.0, 1.0) : 0.0;
   int filled = static_cast<int>(fraction * width + 0.5);
   return std::string(static_cast<size_t>(filled), '#') +
          std::string(static_cast<size_t>(width - filled), '.');
 }
+
+// The commands' bodies past connecting, below their entry points.
+Status print_status(nlohmann::json& st, const std::string& campaign, bool json);
+Status wait_for(PoolClient& pc, const std::string& campaign, double timeout);
+Status print_workers(const nlohmann::json& items, bool json);
 
 }  // namespace
 
@@ -133,27 +145,23 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
   auto put_kernel = [&](const std::string& path, const char* platform) -> Result<std::string> {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) {
-      if (looks_like_sha(path)) return path;
+      if (proto::is_sha256(path)) return path;
       return errno_status(fmt::format("kernel '{}'", path), errno);
     }
     auto data = read_file(path);
     if (!data.ok()) return data.status();
     std::string name = path.substr(path.find_last_of('/') + 1);
-    auto put = (*pc)->request(mp::MapBuilder()
-                                  .str("t", "kernel_put")
-                                  .str("campaign", s.campaign)  // a submit cap suffices
-                                  .str("name", name)
-                                  .str("platform", platform)
-                                  .bin("data", *data)
-                                  .done());
+    // For the campaign: a submit capability suffices.
+    auto put = (*pc)->request(proto::encode(proto::KernelPut{name, platform, s.campaign, *data}));
     if (!put.ok()) return put.status();
-    return *mp::MapView::parse(*put)->string("sha256");
+    auto stored = proto::decode_kernel_stored(*put);
+    if (!stored.ok()) return stored.status();
+    return stored->sha256;
   };
   std::string sha, wasm_sha;
-  // A bare name is looked up (W_KERNEL_PATH, the installed kernels); a
-  // sha256 of a kernel already on the pool is not a file.
+  // A bare name is looked up (W_KERNEL_PATH, the installed kernels).
   std::string so = s.kernel;
-  if (!so.empty() && !looks_like_sha(so)) {
+  if (!so.empty()) {
     auto found = kernel::find(so);
     if (!found.ok()) return found.status();
     so = *found;
@@ -174,27 +182,27 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
     if (!put.ok()) return put.status();
     wasm_sha = *put;
   }
-  auto static_data = worker::load_static(s.static_arg);
+  auto static_data = stream::load_static(s.static_arg);
   if (!static_data.ok()) return static_data.status();
-  auto opened = (*pc)->request(mp::MapBuilder()
-                                   .str("t", "open")
-                                   .str("name", s.campaign)
-                                   .str("kernel", sha)
-                                   .str("kernel_wasm", wasm_sha)
-                                   .raw("static", *static_data)
-                                   .integer("timeout_ms", static_cast<int64_t>(s.timeout * 1000))
-                                   .integer("max_attempts", s.max_attempts)
-                                   .integer("replicas", s.replicas)
-                                   .integer("quorum", s.quorum)
-                                   .real("quorum_tolerance", s.quorum_tolerance)
-                                   .integer("priority", s.priority)
-                                   .integer("group", s.group)
-                                   .str("once_key", s.once_key)
-                                   .done());
+  proto::Open open;
+  open.name = s.campaign;
+  open.kernel = sha;
+  open.kernel_wasm = wasm_sha;
+  open.static_data = *static_data;
+  open.timeout_ms = static_cast<int64_t>(s.timeout * 1000);
+  open.max_attempts = s.max_attempts;
+  open.replicas = s.replicas;
+  open.quorum = s.quorum;
+  open.quorum_tolerance = s.quorum_tolerance;
+  open.priority = s.priority;
+  open.group = s.group;
+  open.once_key = s.once_key;
+  auto answer = (*pc)->request(proto::encode(open));
+  if (!answer.ok()) return answer.status();
+  auto opened = proto::decode_opened(*answer);
   if (!opened.ok()) return opened.status();
-  auto ov = mp::MapView::parse(*opened);
-  const int64_t cid = *ov->integer("campaign");
-  if (*ov->boolean("skip")) {
+  const int64_t cid = opened->campaign;
+  if (opened->skip) {
     diag::info("campaign '{}': once-key '{}' was submitted before; nothing added", s.campaign,
                s.once_key);
     return {};
@@ -208,23 +216,20 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
   long long sent = 0, acked = 0;
   int64_t total = 0;
   auto wait_ack = [&]() -> Status {
-    auto ack = (*pc)->answer();
+    auto got = (*pc)->answer();
+    if (!got.ok()) return got.status();
+    auto ack = proto::decode_ack(*got);
     if (!ack.ok()) return ack.status();
-    auto v = mp::MapView::parse(*ack);
-    acked += *v->integer("count");
-    total = *v->integer("total");
+    acked += ack->count;
+    total = ack->total;
     --unacked;
     diag::progress(fmt::format("campaign '{}': {} datasets submitted", s.campaign, acked));
     return {};
   };
   auto flush = [&]() -> Status {
     if (in_batch == 0) return {};
-    std::string arr;
-    mp::Packer pk(arr);
-    pk.array(static_cast<uint32_t>(in_batch));
-    pk.raw(items);
-    W_RETURN_IF_ERROR((*pc)->send(
-        mp::MapBuilder().str("t", "datasets").integer("campaign", cid).raw("items", arr).done()));
+    W_RETURN_IF_ERROR(
+        (*pc)->send(proto::encode_datasets(cid, static_cast<uint32_t>(in_batch), items)));
     sent += in_batch;
     items.clear();
     in_batch = 0;
@@ -257,15 +262,27 @@ Status status(const ClientOptions& c, const std::string& campaign, bool json) {
   if (!pc.ok()) return pc.status();
   auto st = fetch_status(**pc, campaign);
   if (!st.ok()) return st.status();
-  if (!campaign.empty() && (*st)["campaigns"].empty())
+  return json_boundary([&] { return print_status(*st, campaign, json); });
+}
+
+Status wait(const ClientOptions& c, const std::string& campaign, double timeout) {
+  auto pc = PoolClient::connect(c);
+  if (!pc.ok()) return pc.status();
+  return json_boundary([&] { return wait_for(**pc, campaign, timeout); });
+}
+
+namespace {
+
+Status print_status(nlohmann::json& st, const std::string& campaign, bool json) {
+  if (!campaign.empty() && st["campaigns"].empty())
     return Status::NotFound(fmt::format("no campaign '{}'", campaign));
   std::string out;
   if (json) {
-    out = st->dump() + "\n";
+    out = st.dump() + "\n";
   } else {
     out += fmt::format("{:<20} {:<9} {:>10} {:>8} {:>10} {:>9} {:>8}  {}\n", "CAMPAIGN", "STATE",
                        "DONE", "FAILED", "TOTAL", "RATE/s", "ETA", "PROGRESS");
-    for (const auto& cj : (*st)["campaigns"]) {
+    for (const auto& cj : st["campaigns"]) {
       const double total = cj["total"].get<double>();
       const double frac =
           total > 0 ? (cj["done"].get<double>() + cj["failed"].get<double>()) / total : 1.0;
@@ -280,19 +297,17 @@ Status status(const ClientOptions& c, const std::string& campaign, bool json) {
           cj["failed"].get<int64_t>(), cj["total"].get<int64_t>(), cj["rate"].get<double>(),
           eta < 0 ? std::string("-") : fmt::format("{:.0f}s", eta), bar(frac, 20), frac * 100);
     }
-    out += fmt::format("{} workers connected\n", (*st)["workers"].size());
+    out += fmt::format("{} workers connected\n", st["workers"].size());
   }
   return stream::write_all(STDOUT_FILENO, out);
 }
 
-Status wait(const ClientOptions& c, const std::string& campaign, double timeout) {
-  auto pc = PoolClient::connect(c);
-  if (!pc.ok()) return pc.status();
+Status wait_for(PoolClient& pc, const std::string& campaign, double timeout) {
   using Seconds = std::chrono::duration<double>;
   const auto start = std::chrono::steady_clock::now();
   int64_t first_finished = -1;  // done + failed when the wait began
   while (true) {
-    auto st = fetch_status(**pc, campaign);
+    auto st = fetch_status(pc, campaign);
     if (!st.ok()) return st.status();
     if ((*st)["campaigns"].empty())
       return Status::NotFound(fmt::format("no campaign '{}'", campaign));
@@ -330,6 +345,8 @@ Status wait(const ClientOptions& c, const std::string& campaign, double timeout)
   }
 }
 
+}  // namespace
+
 Status results(const ClientOptions& c, const std::string& campaign, long long since, bool follow,
                stream::Format format, int output_fd) {
   auto pc = PoolClient::connect(c);
@@ -338,21 +355,17 @@ Status results(const ClientOptions& c, const std::string& campaign, long long si
   constexpr int kPage = 5000;
   int64_t after = -1;  // the last row received: the next page seeks past it
   while (true) {
-    mp::MapBuilder ask;
-    ask.str("t", "results").str("campaign", campaign).integer("since", since);
-    if (after >= 0) ask.integer("after", after);
-    auto answer = (*pc)->request(ask.integer("limit", kPage).done());
+    auto answer = (*pc)->request(proto::encode(proto::ResultsQuery{campaign, since, kPage, after}));
     if (!answer.ok()) return answer.status();
-    auto v = mp::MapView::parse(*answer);
-    std::vector<std::string_view> items;
-    mp::decode_array(v->raw("items"), items);
-    for (auto item : items) W_RETURN_IF_ERROR(writer.write(item));
-    since = *v->integer("next");
-    after = *v->integer("after", after);
-    if (static_cast<int>(items.size()) == kPage) continue;
-    if (!follow || (*v->boolean("complete") && items.empty())) break;
+    auto page = proto::decode_results_page(*answer);
+    if (!page.ok()) return page.status();
+    for (auto item : page->items) W_RETURN_IF_ERROR(writer.write(item));
+    since = page->next;
+    if (page->after >= 0) after = page->after;
+    if (static_cast<int>(page->items.size()) == kPage) continue;
+    if (!follow || (page->complete && page->items.empty())) break;
     W_RETURN_IF_ERROR(writer.flush());
-    if (*v->boolean("complete")) continue;  // one more page to catch results stored meanwhile
+    if (page->complete) continue;  // one more page to catch results stored meanwhile
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   return writer.flush();
@@ -361,11 +374,18 @@ Status results(const ClientOptions& c, const std::string& campaign, long long si
 Status workers(const ClientOptions& c, bool json) {
   auto pc = PoolClient::connect(c);
   if (!pc.ok()) return pc.status();
-  auto answer = (*pc)->request(mp::MapBuilder().str("t", "workers").done());
+  auto answer = (*pc)->request(proto::encode(proto::WorkersQuery{}));
   if (!answer.ok()) return answer.status();
-  auto list = field_json(*answer, "workers");
+  auto workers = proto::decode_workers_answer(*answer);
+  if (!workers.ok()) return workers.status();
+  auto list = map_json(workers->workers);
   if (!list.ok()) return list.status();
-  const auto& items = (*list)["items"];
+  return json_boundary([&] { return print_workers((*list)["items"], json); });
+}
+
+namespace {
+
+Status print_workers(const nlohmann::json& items, bool json) {
   std::string out;
   if (json) {
     out = items.dump() + "\n";
@@ -395,11 +415,14 @@ Status workers(const ClientOptions& c, bool json) {
   return stream::write_all(STDOUT_FILENO, out);
 }
 
+}  // namespace
+
 Status unflag(const ClientOptions& c, const std::string& id) {
   auto pc = PoolClient::connect(c);
   if (!pc.ok()) return pc.status();
-  auto answer = (*pc)->request(mp::MapBuilder().str("t", "unflag").str("worker", id).done());
+  auto answer = (*pc)->request(proto::encode(proto::Unflag{id}));
   if (!answer.ok()) return answer.status();
+  W_RETURN_IF_ERROR(proto::decode_ok(*answer).status());
   diag::info("worker '{}': flag lifted", id);
   return {};
 }
@@ -407,9 +430,9 @@ Status unflag(const ClientOptions& c, const std::string& id) {
 Status control(const ClientOptions& c, const std::string& action, const std::string& campaign) {
   auto pc = PoolClient::connect(c);
   if (!pc.ok()) return pc.status();
-  auto answer = (*pc)->request(
-      mp::MapBuilder().str("t", "control").str("action", action).str("campaign", campaign).done());
+  auto answer = (*pc)->request(proto::encode(proto::Control{action, campaign}));
   if (!answer.ok()) return answer.status();
+  W_RETURN_IF_ERROR(proto::decode_ok(*answer).status());
   diag::info("campaign '{}': {} done", campaign, action);
   return {};
 }
@@ -421,31 +444,24 @@ Status kernel_add(const ClientOptions& c, const std::string& path, const std::st
   if (!data.ok()) return data.status();
   const std::string kname = name.empty() ? path.substr(path.find_last_of('/') + 1) : name;
   const std::string platform = path.ends_with(".wasm") ? "wasm32" : "linux-x86_64";
-  auto put = (*pc)->request(mp::MapBuilder()
-                                .str("t", "kernel_put")
-                                .str("name", kname)
-                                .str("platform", platform)
-                                .bin("data", *data)
-                                .done());
+  auto put = (*pc)->request(proto::encode(proto::KernelPut{kname, platform, "", *data}));
   if (!put.ok()) return put.status();
-  return stream::write_all(STDOUT_FILENO, *mp::MapView::parse(*put)->string("sha256") + "\n");
+  auto stored = proto::decode_kernel_stored(*put);
+  if (!stored.ok()) return stored.status();
+  return stream::write_all(STDOUT_FILENO, stored->sha256 + "\n");
 }
 
 Status kernel_list(const ClientOptions& c) {
   auto pc = PoolClient::connect(c);
   if (!pc.ok()) return pc.status();
-  auto answer = (*pc)->request(mp::MapBuilder().str("t", "kernels").done());
+  auto answer = (*pc)->request(proto::encode(proto::KernelsQuery{}));
   if (!answer.ok()) return answer.status();
-  auto v = mp::MapView::parse(*answer);
-  std::vector<std::string_view> items;
-  mp::decode_array(v->raw("items"), items);
+  auto list = proto::decode_kernel_list(*answer);
+  if (!list.ok()) return list.status();
   std::string out =
       fmt::format("{:<64}  {:<13} {:>10}  {}\n", "SHA256", "PLATFORM", "BYTES", "NAME");
-  for (auto item : items) {
-    auto k = mp::MapView::parse(item);
-    out += fmt::format("{:<64}  {:<13} {:>10}  {}\n", *k->string("sha256"), *k->string("platform"),
-                       *k->integer("size"), *k->string("name"));
-  }
+  for (const proto::KernelInfo& k : list->items)
+    out += fmt::format("{:<64}  {:<13} {:>10}  {}\n", k.sha256, k.platform, k.size, k.name);
   return stream::write_all(STDOUT_FILENO, out);
 }
 

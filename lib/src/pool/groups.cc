@@ -49,15 +49,10 @@ void PoolServer::bind(Worker& w, const Campaign& c) {
   ++campaigns_.at(c.row.id).bound;
   w.campaign = c.row.id;
   w.avg_ms = -1;  // the task time of the old campaign says nothing of this one
-  mp::MapBuilder m;
-  m.str("t", "campaign")
-      .integer("campaign", c.row.id)
-      .str("name", c.row.spec.name)
-      .str("kernel", w.row.platform == "wasm32" ? c.row.spec.kernel_wasm : c.row.spec.kernel_sha)
-      .raw("static", c.row.spec.static_data)
-      .integer("timeout_ms", c.row.spec.timeout_ms);
-  if (c.grouped()) m.integer("group", c.row.spec.group);
-  reply(w.conn, m.done());
+  reply(w.conn, proto::encode(proto::CampaignBind{
+                    c.row.id, c.row.spec.name,
+                    w.row.platform == "wasm32" ? c.row.spec.kernel_wasm : c.row.spec.kernel_sha,
+                    c.row.spec.static_data, c.row.spec.timeout_ms, c.row.spec.group}));
 }
 
 std::vector<std::pair<PoolServer::Worker*, int>> PoolServer::group_candidates(Campaign& c) {
@@ -125,34 +120,20 @@ void PoolServer::schedule_groups(Campaign& c, std::vector<std::pair<Worker*, int
     for (int r = 0; r < k; ++r)
       if (candidates[slots[best + static_cast<size_t>(r)]].first->row.platform == "wasm32")
         browsers.push_back(r);
-    std::string browsers_packed;
-    mp::Packer bp(browsers_packed);
-    bp.array(static_cast<uint32_t>(browsers.size()));
-    for (int r : browsers) bp.integer(r);
     for (auto& [i, ranks] : ranks_of) {
       Worker& w = *candidates[i].first;
-      std::string items;
-      mp::Packer pk(items);
-      pk.array(static_cast<uint32_t>(ranks.size()));
+      proto::TasksBuilder message(c.row.id);
       for (int r : ranks) {
-        mp::MapBuilder item;
-        item.integer("id", task.id)
-            .integer("seq", task.seq)
-            .raw("input", task.input)
-            .str("group", run.id)
-            .integer("rank", r)
-            .integer("size", k);
-        if (w.row.platform == "wasm32" && browsers.size() > 1)
-          item.raw("browsers", browsers_packed);
-        pk.raw(item.done());
+        proto::TaskItem item{task.id, task.seq, task.input};
+        item.group = run.id;
+        item.rank = r;
+        item.size = k;
+        if (w.row.platform == "wasm32" && browsers.size() > 1) item.browsers = browsers;
+        message.add(item);
         w.members.emplace(std::make_pair(task.id, r), run.id);
       }
       bind(w, c);
-      reply(w.conn, mp::MapBuilder()
-                        .str("t", "tasks")
-                        .integer("campaign", c.row.id)
-                        .raw("items", items)
-                        .done());
+      reply(w.conn, message.done());
       candidates[i].second -= static_cast<int>(ranks.size());
     }
     diag::debug("task {} of '{}': group run {} on {} workers", task.id, c.row.spec.name, run.id,
@@ -239,8 +220,7 @@ void PoolServer::fail_group(const std::string& gid, int rank, const std::string&
     wit->second.members.erase(mit);
     if (static_cast<int>(r) != rank) running.insert(wit->first);
   }
-  const std::string abort =
-      mp::MapBuilder().str("t", "abort").str("group", gid).str("reason", why).done();
+  const std::string abort = proto::encode(proto::Abort{gid, why});
   for (net::ConnId conn : running)
     if (server_->is_open(conn)) reply(conn, abort);
   diag::info("group run {} of task {} aborted: {}", gid, run.task.id, why);

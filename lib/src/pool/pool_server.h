@@ -31,6 +31,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "../proto/client_messages.h"
+#include "../proto/worker_messages.h"
 #include "quorum.h"
 #include "store.h"
 #include "w/msgpack.h"
@@ -51,6 +53,7 @@ class PoolServer : public net::Handler {
   bool on_ws_open(net::ConnId id, const net::HttpRequest& request, int& refusal) override;
   void on_ws_message(net::ConnId id, std::string_view data, bool binary) override;
   void on_ws_close(net::ConnId id) override;
+  void on_ws_too_large(net::ConnId id, size_t limit) override;
 
  private:
   // A task of a replicated campaign, from its first replica handed out
@@ -123,7 +126,9 @@ class PoolServer : public net::Handler {
     double avg_ms = -1;
     bool draining = false;
     bool coupled = true;  // hello's `coupled`: may run members of group runs
-    std::unordered_map<int64_t, Outcomes> outcomes;  // by campaign
+    // Why the pool is closing its connection, when the worker broke the
+    // protocol: its leases then fail (an attempt each) instead of returning.
+    std::string violation;
     int busy() const { return static_cast<int>(leases.size() + members.size()); }
   };
   // One dispatch of a coupled campaign's task: K members started together
@@ -143,35 +148,42 @@ class PoolServer : public net::Handler {
     int done = 0;
   };
 
-  // Messages.
+  // Messages. Every message is decoded by proto/ (one checked decoder per
+  // type) before a handler sees it; one that does not decode is refused.
   void reply(net::ConnId id, const std::string& message);
   void reply_after_commit(net::ConnId id, std::string message);
-  void refuse(net::ConnId id, const std::string& why);
-  void on_worker_message(net::ConnId id, const mp::MapView& m, const std::string& type);
-  void on_client_message(net::ConnId id, const mp::MapView& m, const std::string& type);
-  Status on_hello(net::ConnId id, const mp::MapView& m);
+  /// Answers `error` (with `code` on /client) and closes the connection.
+  void refuse(net::ConnId id, const std::string& why, std::string_view code = {});
+  void on_worker_message(net::ConnId id, const proto::FromWorker& m);
+  void on_worker_hello(net::ConnId id, const proto::WorkerHello& hello);
+  void on_bye(Worker& w, const proto::Bye& m);
+  void on_client_message(net::ConnId id, const proto::FromClient& m);
+  /// Handles one request of a hello'd client; its answer, or why it failed.
+  Status on_request(net::ConnId id, const proto::FromClient& m);
   /// The identity a worker's flag, counts and quarantine belong to.
-  std::string worker_identity(net::ConnId id, const mp::MapView& hello) const;
+  std::string worker_identity(net::ConnId id, const proto::WorkerHello& hello) const;
 
   // Capabilities (auth.cc).
   /// Checks a hello's capability or key and the right `need`; keeps the grant.
-  Status authenticate(net::ConnId id, const mp::MapView& hello, uint32_t need);
+  Status authenticate(net::ConnId id, const std::string& key, const std::string& cap,
+                      uint32_t need);
   /// Ok if the connection's grant holds `need` on `campaign` ("" = unscoped).
   Status permit(net::ConnId id, uint32_t need, std::string_view campaign) const;
   /// The right and campaign a client request needs, checked with permit().
-  Status permit_request(net::ConnId id, const mp::MapView& m, const std::string& type) const;
+  Status permit_request(net::ConnId id, const proto::FromClient& m) const;
   /// `asked`, or the one campaign a scoped grant may see when none is asked.
   std::string visible_campaign(net::ConnId id, const std::string& asked) const;
   bool may_work_on(const Worker& w, const Campaign& c) const;
   Status permit_http(const net::HttpRequest& request);
-  Status on_results(Worker& w, const mp::MapView& m);
-  Status on_checkpoint(Worker& w, const mp::MapView& m);
-  Status on_kernel_put(net::ConnId id, const mp::MapView& m);
-  Status on_open(net::ConnId id, const mp::MapView& m);
-  Status on_datasets(net::ConnId id, const mp::MapView& m);
-  Status on_results_query(net::ConnId id, const mp::MapView& m);
-  Status on_control(net::ConnId id, const mp::MapView& m);
-  Status on_unflag(net::ConnId id, const mp::MapView& m);
+  Status on_results(Worker& w, const proto::Results& m);
+  Status on_checkpoint(Worker& w, const proto::Checkpoint& m);
+  Status on_kernel_put(net::ConnId id, const proto::KernelPut& m);
+  Status on_open(net::ConnId id, const proto::Open& m);
+  Status on_datasets(net::ConnId id, const proto::Datasets& m);
+  Status on_results_query(net::ConnId id, const proto::ResultsQuery& m);
+  Status on_control(net::ConnId id, const proto::Control& m);
+  Status on_kernels(net::ConnId id);
+  Status on_unflag(net::ConnId id, const proto::Unflag& m);
 
   // Quarantine of workers that fail too much (quarantine.cc).
   /// Records a finished task of `c` on `w`; a failure may quarantine `w`.
@@ -294,6 +306,9 @@ class PoolServer : public net::Handler {
   std::unordered_map<std::string, GroupRun> groups_;  // running group runs by id
   uint64_t group_runs_total_ = 0, group_aborts_total_ = 0;
   std::unordered_map<std::string, Quarantine> quarantines_;  // by worker id
+  // Each worker's last outcomes per campaign, by worker id (so they survive
+  // a reconnect) and campaign id.
+  std::unordered_map<std::string, std::unordered_map<int64_t, Outcomes>> outcomes_;
   uint64_t quarantines_total_ = 0;
   cap::Verifier verifier_;                                   // the --secret and --key
   std::unordered_map<net::ConnId, cap::Capability> grants_;  // per hello'd connection

@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <bit>
 #include <climits>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -44,15 +45,18 @@ int PoolServer::Outcomes::failed() const {
 }
 
 void PoolServer::record_outcome(Worker& w, const Campaign& c, bool failed) {
-  Outcomes& o = w.outcomes[c.row.id];
+  Outcomes& o = outcomes_[w.row.id][c.row.id];
   o.failed_bits = (o.failed_bits << 1) | (failed ? 1u : 0u);
   o.seen = std::min(o.seen + 1, Outcomes::kWindow);
   if (!failed || o.failed() < kMinFailures || 2 * o.failed() < o.seen) return;
   int others_seen = 0, others_failed = 0;
+  std::unordered_set<std::string> counted{w.row.id};  // a worker may have two connections
   for (const auto& [conn, other] : workers_) {
-    if (&other == &w) continue;
-    auto it = other.outcomes.find(c.row.id);
-    if (it == other.outcomes.end()) continue;
+    if (!counted.insert(other.row.id).second) continue;
+    auto mine = outcomes_.find(other.row.id);
+    if (mine == outcomes_.end()) continue;
+    auto it = mine->second.find(c.row.id);
+    if (it == mine->second.end()) continue;
     others_seen += it->second.seen;
     others_failed += it->second.failed();
   }
@@ -75,8 +79,10 @@ void PoolServer::record_outcome(Worker& w, const Campaign& c, bool failed) {
 }
 
 int PoolServer::allowance(const Worker& w, const Campaign& c) const {
-  auto it = w.outcomes.find(c.row.id);
-  if (it == w.outcomes.end()) return kFirstAllowance;
+  auto mine = outcomes_.find(w.row.id);
+  if (mine == outcomes_.end()) return kFirstAllowance;
+  auto it = mine->second.find(c.row.id);
+  if (it == mine->second.end()) return kFirstAllowance;
   const Outcomes& o = it->second;
   if (o.seen == Outcomes::kWindow && 2 * o.failed() < o.seen) return INT_MAX;
   return kFirstAllowance + 2 * (o.seen - o.failed());

@@ -149,8 +149,7 @@ bool PoolServer::send_tasks(Worker& w, Campaign& c, int want) {
   std::vector<TaskRow> replicas;
   size_t next_replica = 0;
   if (c.replicated()) take_replicas(c, w, want, replicas);
-  std::string body;
-  mp::Packer bpk(body);
+  proto::TasksBuilder message(c.row.id);
   int sent = 0;
   const auto now = Clock::now();
   const auto timeout = std::chrono::milliseconds(c.row.spec.timeout_ms);
@@ -162,16 +161,16 @@ bool PoolServer::send_tasks(Worker& w, Campaign& c, int want) {
     } else if (!take_task(c, task, &w)) {
       break;
     }
-    mp::MapBuilder item;
-    item.integer("id", task.id).integer("seq", task.seq).raw("input", task.input);
+    proto::TaskItem item{task.id, task.seq, task.input};
+    Result<std::string> checkpoint = Status::NotFound("none");
     if (!checkpointed_.empty() && checkpointed_.count(task.id)) {
-      auto data = store_.load_checkpoint(task.id);
-      if (data.ok())
-        item.bin("checkpoint", *data);
+      checkpoint = store_.load_checkpoint(task.id);
+      if (checkpoint.ok())
+        item.checkpoint = *checkpoint;
       else
         checkpointed_.erase(task.id);
     }
-    bpk.raw(item.done());
+    message.add(item);
     ++sent;
     // The deadline allows for the tasks queued ahead of this one on the worker.
     const auto ahead = static_cast<long>(w.leases.size()) / std::max(1, w.row.slots);
@@ -181,13 +180,7 @@ bool PoolServer::send_tasks(Worker& w, Campaign& c, int want) {
   }
   if (sent == 0) return false;
   bind(w, c);
-  std::string items;
-  mp::Packer pk(items);
-  pk.array(static_cast<uint32_t>(sent));
-  pk.raw(body);
-  reply(
-      w.conn,
-      mp::MapBuilder().str("t", "tasks").integer("campaign", c.row.id).raw("items", items).done());
+  reply(w.conn, message.done());
   return true;
 }
 
@@ -284,6 +277,7 @@ void PoolServer::finish_task(Worker& w, int64_t task_id, bool ok, std::string_vi
     } else {
       ++lease.task.attempts;
       c.failed_on[task_id].push_back(w.row.id);
+      poke_all_ = true;  // this worker passes it on: another, maybe idle, must be offered it
       c.requeued.push_back(std::move(lease.task));
     }
   }
@@ -295,12 +289,8 @@ void PoolServer::forget_task(int64_t task) {
   if (Status s = store_.delete_checkpoint(task); !s.ok()) diag::error("{}", s.message());
 }
 
-Status PoolServer::on_checkpoint(Worker& w, const mp::MapView& m) {
-  auto task = m.integer("task");
-  if (!task.ok()) return Status::Invalid("checkpoint: 'task' is not an integer");
-  auto data = m.bytes("data");
-  if (!data.ok()) return Status::Invalid("checkpoint: 'data' is not bin");
-  auto lease = w.leases.find(*task);
+Status PoolServer::on_checkpoint(Worker& w, const proto::Checkpoint& m) {
+  auto lease = w.leases.find(m.task);
   // Only the lease holder may save a task's state. A replica must be
   // computed independently, so replicated campaigns keep no checkpoints:
   // one worker's state must never seed another worker's replica.
@@ -310,43 +300,33 @@ Status PoolServer::on_checkpoint(Worker& w, const mp::MapView& m) {
     ++checkpoints_ignored_;
     return {};
   }
-  W_RETURN_IF_ERROR(store_.save_checkpoint(*task, *data));
-  checkpointed_.insert(*task);
+  W_RETURN_IF_ERROR(store_.save_checkpoint(m.task, m.data));
+  checkpointed_.insert(m.task);
   ++checkpoints_total_;
   schedule_commit();
   return {};
 }
 
-Status PoolServer::on_results(Worker& w, const mp::MapView& m) {
-  std::vector<std::string_view> items;
-  if (!mp::decode_array(m.raw("items"), items))
-    return Status::Invalid("results: 'items' is not an array");
-  for (auto raw : items) {
-    auto item = mp::MapView::parse(raw);
-    if (!item.ok()) return Status::Invalid("results: an item is not a map");
-    auto task = item->integer("task");
-    if (!task.ok()) return task.status();
-    const double ms = item->number("ms").ok() ? *item->number("ms") : 0;
-    if (item->has("rank") || (!w.members.empty() && !w.leases.count(*task))) {
+Status PoolServer::on_results(Worker& w, const proto::Results& m) {
+  for (const proto::ResultItem& item : m.items) {
+    const int64_t task = item.task;
+    if (item.rank || (!w.members.empty() && !w.leases.count(task))) {
       // A member of a group run: by its rank, or the one member of the task it holds.
-      int64_t rank = -1;
-      if (auto r = item->integer("rank", -1); r.ok()) rank = *r;
+      int rank = item.rank.value_or(-1);
       if (rank < 0) {
-        auto first = w.members.lower_bound({*task, 0});
-        if (first != w.members.end() && first->first.first == *task &&
-            (std::next(first) == w.members.end() || std::next(first)->first.first != *task))
+        auto first = w.members.lower_bound({task, 0});
+        if (first != w.members.end() && first->first.first == task &&
+            (std::next(first) == w.members.end() || std::next(first)->first.first != task))
           rank = first->first.second;
       }
-      if (rank >= 0 && rank <= kMaxGroup)
-        finish_member(w, *task, static_cast<int>(rank), *item->string("group", ""),
-                      !item->has("error"), item->raw("output"), *item->string("error", "failed"),
-                      ms);
+      if (rank >= 0)
+        finish_member(w, task, rank, item.group, item.ok, item.output, item.error, item.ms);
       continue;
     }
-    if (item->has("error")) {
-      finish_task(w, *task, false, {}, *item->string("error", "failed"), ms);
+    if (!item.ok) {
+      finish_task(w, task, false, {}, item.error, item.ms);
     } else {
-      finish_task(w, *task, true, item->raw("output"), {}, ms);
+      finish_task(w, task, true, item.output, {}, item.ms);
     }
   }
   return {};

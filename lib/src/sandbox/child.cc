@@ -26,12 +26,6 @@
 #include "frame.h"
 #include "w_kernel.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define W_UNDER_ASAN 1
-#else
-#define W_UNDER_ASAN 0
-#endif
-
 namespace w::sandbox {
 namespace {
 

@@ -3,6 +3,15 @@
 
 #include "w/sandbox.h"
 
+// The sanitizer build: its runtime, inherited by the slot, needs more from
+// the sandbox (an alternate signal stack) and reserves terabytes of address
+// space (so no address-space limit there).
+#if defined(__SANITIZE_ADDRESS__)
+#define W_UNDER_ASAN 1
+#else
+#define W_UNDER_ASAN 0
+#endif
+
 namespace w::sandbox {
 
 /// The fd the child talks to its worker on (the socketpair end is moved here).

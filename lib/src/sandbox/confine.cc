@@ -21,12 +21,6 @@
 #include "w/diag.h"
 #include "w/sandbox.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define W_UNDER_ASAN 1
-#else
-#define W_UNDER_ASAN 0
-#endif
-
 namespace w::sandbox {
 namespace {
 

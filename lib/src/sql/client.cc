@@ -59,6 +59,7 @@ class WsClient : public Client {
   explicit WsClient(std::unique_ptr<net::Client> c, double timeout)
       : c_(std::move(c)), timeout_(timeout) {}
   Status send(std::string request) override { return c_->send(std::move(request), true); }
+  void set_timeout(double seconds) override { timeout_ = seconds; }
   Result<std::string> receive() override {
     net::Message m;
     auto got = c_->receive(m, static_cast<int>(timeout_ * 1000));
@@ -74,7 +75,9 @@ class WsClient : public Client {
 
 class HttpClient : public Client {
  public:
-  HttpClient(const Target& t, double timeout) : target_(t), timeout_(timeout) {}
+  HttpClient(const Target& t, double timeout, size_t max_bytes)
+      : target_(t), timeout_(timeout), max_bytes_(max_bytes) {}
+  void set_timeout(double seconds) override { timeout_ = seconds; }
   Status send(std::string request) override {
     queued_.push_back(std::move(request));
     return {};
@@ -98,7 +101,7 @@ class HttpClient : public Client {
     queued_.clear();
     std::string path = target_.base + "/rpc?db=" + url_encode(target_.db);
     if (!target_.cap.empty()) path += "&cap=" + url_encode(target_.cap);
-    auto answer = http_post(target_, path, body, timeout_);
+    auto answer = http_post(target_, path, body, timeout_, max_bytes_);
     if (!answer.ok()) return answer.status();
     std::vector<std::string_view> items;
     if (!mp::decode_array(*answer, items)) return single(*answer);
@@ -114,6 +117,7 @@ class HttpClient : public Client {
 
   Target target_;
   double timeout_;
+  size_t max_bytes_;
   std::vector<std::string> queued_;
   std::deque<std::string> answers_;
 };
@@ -165,13 +169,19 @@ std::string Target::origin() const {
 }
 
 Result<std::unique_ptr<Client>> Client::connect(const Target& t, double timeout_s) {
-  if (!t.websocket) return std::unique_ptr<Client>(new HttpClient(t, timeout_s));
+  return connect_client(t, timeout_s, 256u << 20);
+}
+
+Result<std::unique_ptr<Client>> connect_client(const Target& t, double timeout_s,
+                                               size_t max_message) {
+  if (!t.websocket) return std::unique_ptr<Client>(new HttpClient(t, timeout_s, max_message));
   const std::string shown = fmt::format("{}{}/{}", t.origin(), t.base, url_encode(t.db));
   std::string url = shown;
   if (!t.cap.empty()) url += "?cap=" + url_encode(t.cap);
   net::ClientOptions options;
   options.protocol = "wsql";
   options.connect_timeout = timeout_s;
+  options.max_message = max_message;
   // A server that is down or restarting is waited for, within --timeout;
   // errors name the URL without its capability (net::Client drops queries).
   net::RetryOptions retry;
@@ -205,7 +215,7 @@ Result<std::string> check_response(std::string response) {
 }
 
 Result<std::string> http_post(const Target& t, const std::string& path, std::string_view body,
-                              double timeout) {
+                              double timeout, size_t max_bytes) {
   net::WsUrl where;
   where.tls = t.tls;
   where.host = t.host;
@@ -227,7 +237,7 @@ Result<std::string> http_post(const Target& t, const std::string& path, std::str
   net::Backoff backoff(retry);
   Result<std::string> got = Status::Internal("not sent");
   while (true) {
-    got = net::exchange(where, shown, request, timeout);
+    got = net::exchange(where, shown, request, timeout, net::default_tls(), max_bytes);
     if (got.ok()) break;
     auto again = backoff.wait(got.status(), "wsql server " + shown);
     if (!again.ok()) return again.status();

@@ -1,6 +1,7 @@
 // Internals of the wsql client shared by client.cc and commands.cc.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -16,8 +17,13 @@ Result<std::string> check_response(std::string response);
 /// t's server (TLS for https://); returns the response body whatever the
 /// status, since wsql puts errors there, unless the answer is not wsql's
 /// (a proxy's error page). A server that cannot be reached is retried
-/// within `timeout`.
+/// within `timeout`; the exchange itself ends within `timeout` seconds
+/// and `max_bytes`.
 Result<std::string> http_post(const Target& t, const std::string& path, std::string_view body,
-                              double timeout);
+                              double timeout, size_t max_bytes);
+
+/// Client::connect with a bound on the size of one answer.
+Result<std::unique_ptr<Client>> connect_client(const Target& target, double timeout_s,
+                                               size_t max_message);
 
 }  // namespace w::sql

@@ -180,7 +180,8 @@ Status run_query(const ClientOptions& o, const std::string& url, const std::stri
   W_RETURN_IF_ERROR(print_rows(*r, **printer, count));
   W_RETURN_IF_ERROR((*printer)->finish());
   auto view = mp::MapView::parse(*r);
-  if (view.ok() && view->has("changes")) diag::info("{} row(s) changed", *view->integer("changes"));
+  if (view.ok() && view->has("changes"))
+    diag::info("{} row(s) changed", view->integer("changes").value_or(0));
   return {};
 }
 
@@ -252,7 +253,9 @@ Status run_cap(const CapOptions& o, const ClientOptions& client) {
     pk.str("expires"), pk.integer(expires);
     auto r = (*c)->call(req);
     if (!r.ok()) return r.status();
-    auto text_field = mp::MapView::parse(*r)->string("cap");
+    auto answer = mp::MapView::parse(*r);
+    if (!answer.ok()) return answer.status();
+    auto text_field = answer->string("cap");
     if (!text_field.ok()) return text_field.status();
     text = *text_field;
   } else {

@@ -1,15 +1,21 @@
 // Copying a table between wsql URLs, page by page: rows are read in rowid
 // order with keyset paging (WHERE rowid > last), so every page costs the
-// same however deep into the table it is, and each page is inserted into
-// the destination while the next one is read.
+// same however deep into the table it is. `wsql copy` inserts each page
+// while the next one is read. The server's copy operation reads the whole
+// source first, on a copy thread and holding no database (the source may
+// be the same server), within the request's budget and kCopyMaxBytes,
+// then inserts it in one savepoint on the database's worker.
 #include "copy.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "client.h"
 #include "database.h"
+#include "engine_impl.h"
 #include "ops.h"
 #include "request.h"
 #include "w/diag.h"
@@ -179,61 +185,111 @@ Status run_copy(const ClientOptions& o, const std::string& src_url, const std::s
 
 namespace {
 
-// Creates the destination like the source unless it exists.
-Error create_like(OpContext& c, Client& src, const std::string& src_table) {
-  std::string req;
-  mp::Packer pk(req);
-  pk.map(2), pk.str("op"), pk.str("schema"), pk.str("table"), pk.str(src_table);
-  auto schema = src.call(req);
-  if (!schema.ok()) return {Err::kNotFound, "copy: source schema: " + schema.status().message()};
-  auto create = create_request_from_schema(*schema, c.r.table);
-  if (!create.ok()) return bad_request(create.status().message());
-  Request cr;
-  if (Error e = parse_request(*create, cr); !e.ok()) return e;
-  Body ignored;
-  OpContext cc{cr, c.db, c.config, c.stats, ignored};
-  return op_create(cc);
+constexpr size_t kCopyMaxBytes = 64u << 20;  // rows a server copy holds in memory
+
+// The one message for every way a source can fail to be a wsql server: a
+// refused connection, a timeout, another protocol, garbage. It is given
+// at the request's deadline whatever happened, so neither the text nor the
+// time tells an open port from a closed one (no port scanner).
+constexpr char kNoSource[] =
+    "copy: the source did not answer as a wsql server (a wrong address, no server, or no "
+    "answer within the statement timeout)";
+
+// True if `s` is a wsql error answer (check_response: "CODE: message").
+bool wsql_answer(const Status& s) {
+  const std::string& m = s.message();
+  for (Err e : {Err::kBadRequest, Err::kDenied, Err::kNotFound, Err::kExists, Err::kSql,
+                Err::kTimeout, Err::kTooBig, Err::kBusy, Err::kInternal}) {
+    const std::string prefix = std::string(err_name(e)) + ": ";
+    if (m.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
 }
 
-Error copy_pages(OpContext& c, Client& src, const std::string& src_table, int64_t& copied) {
-  TableReader reader;
-  if (Status s = reader.start(src, src_table); !s.ok()) return bad_request(s.message());
-  std::string columns;
-  std::vector<std::string> rows;
-  while (true) {
-    auto more = reader.next(columns, rows);
-    if (!more.ok()) return {Err::kSql, "copy: read: " + more.status().message()};
-    if (!*more) return {};
-    std::string req = insert_rows_request(c.r.table, columns, rows, c.r.conflict);
-    Request ir;
-    if (Error e = parse_request(req, ir); !e.ok()) return e;
-    Body body;
-    OpContext ic{ir, c.db, c.config, c.stats, body};
-    if (Error e = op_insert(ic); !e.ok()) return e;
-    copied += static_cast<int64_t>(rows.size());
-    if (c.db.past_deadline())
-      return {Err::kTimeout, "copy ran past its time budget; use wsql copy"};
-  }
+double seconds_left(int64_t deadline_ns) {
+  if (deadline_ns == 0) return 3600;
+  return std::max(0.001, static_cast<double>(deadline_ns - now_ns()) / 1e9);
+}
+
+// Sleeps until the deadline (or a cancel), so a failure takes as long as a
+// source that never answers.
+void wait_until(int64_t deadline_ns, const std::atomic<bool>& cancel) {
+  while (deadline_ns != 0 && now_ns() < deadline_ns && !cancel.load())
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
 }  // namespace
 
-// The server's copy operation: pulls `from` (a wsql URL naming a table)
-// into the request's table, all in one savepoint. It blocks the server
-// while it runs, so it is bounded by the request's time budget; `wsql
-// copy` moves big tables without that limit.
-Error op_copy(OpContext& c) {
-  auto t = parse_target(c.r.from, "");
+Error fetch_source(const Request& r, int64_t deadline_ns, const std::atomic<bool>& cancel,
+                   CopySource& out) {
+  auto t = parse_target(r.from, "");
   if (!t.ok()) return bad_request(t.status().message());
-  const std::string src_table = t->table.empty() ? c.r.table : t->table;
-  auto src = Client::connect(*t, c.config.timeout);
-  if (!src.ok()) return {Err::kNotFound, "copy: " + src.status().message()};
+  const std::string src_table = t->table.empty() ? r.table : t->table;
+  bool spoke = false;  // the source answered like a wsql server
+  auto fail = [&](const Status& s) -> Error {
+    if (wsql_answer(s)) return {Err::kNotFound, "copy: the source answered: " + s.message()};
+    if (spoke) return {Err::kNotFound, "copy: the source stopped answering: " + s.message()};
+    wait_until(deadline_ns, cancel);
+    return {Err::kNotFound, kNoSource};
+  };
+  auto src = connect_client(*t, seconds_left(deadline_ns), kCopyMaxBytes + (1u << 20));
+  if (!src.ok()) return fail(src.status());
+  if (r.if_not_exists) {
+    std::string req;
+    mp::Packer pk(req);
+    pk.map(2), pk.str("op"), pk.str("schema"), pk.str("table"), pk.str(src_table);
+    auto schema = (*src)->call(req);
+    if (!schema.ok()) return fail(schema.status());
+    spoke = true;
+    out.schema = std::move(*schema);
+  }
+  TableReader reader;
+  if (Status s = reader.start(**src, src_table); !s.ok()) return bad_request(s.message());
+  std::vector<std::string> rows;
+  size_t bytes = 0;
+  while (true) {
+    if (cancel.load()) return {Err::kTimeout, "request cancelled"};
+    if (deadline_ns != 0 && now_ns() > deadline_ns)
+      return {Err::kTimeout, "copy ran past its time budget; use wsql copy"};
+    (*src)->set_timeout(seconds_left(deadline_ns));
+    auto more = reader.next(out.columns, rows);
+    if (!more.ok()) return fail(more.status());
+    spoke = true;
+    if (!*more) return {};
+    for (const std::string& row : rows) bytes += row.size();
+    if (bytes > kCopyMaxBytes)
+      return {Err::kTooBig, fmt::format("copy: the source table passed {} MiB, the most a server "
+                                        "copy holds; use wsql copy",
+                                        kCopyMaxBytes >> 20)};
+    out.rows += static_cast<int64_t>(rows.size());
+    out.pages.push_back(insert_rows_request(r.table, out.columns, rows, r.conflict));
+  }
+}
+
+// Inserts what fetch_source() read, creating the table first if asked, all
+// in one savepoint: the copy is whole or absent.
+Error copy_into(OpContext& c, const CopySource& source) {
   if (Error e = c.db.begin_write(); !e.ok()) return e;
-  int64_t copied = 0;
-  Error e = c.r.if_not_exists ? create_like(c, **src, src_table) : Error{};
-  if (e.ok()) e = copy_pages(c, **src, src_table, copied);
+  Error e;
+  if (c.r.if_not_exists) {
+    auto create = create_request_from_schema(source.schema, c.r.table);
+    Request cr;
+    e = create.ok() ? parse_request(*create, cr) : bad_request(create.status().message());
+    Body ignored;
+    OpContext cc{cr, c.db, c.config, c.stats, ignored};
+    if (e.ok()) e = op_create(cc);
+  }
+  for (size_t i = 0; e.ok() && i < source.pages.size(); ++i) {
+    Request ir;
+    e = parse_request(source.pages[i], ir);
+    Body body;
+    OpContext ic{ir, c.db, c.config, c.stats, body};
+    if (e.ok()) e = op_insert(ic);
+    if (e.ok() && c.db.past_deadline())
+      e = {Err::kTimeout, "copy ran past its time budget; use wsql copy"};
+  }
   c.db.end_write(e.ok());
-  if (e.ok()) c.body.key("changes").integer(copied);
+  if (e.ok()) c.body.key("changes").integer(source.rows);
   return e;
 }
 

@@ -1,9 +1,11 @@
-// Database: connection setup, the authorizer, the statement cache and the
-// group transaction (see database.h for the model).
+// Database: connection setup, the statement cache, the request limits and
+// the group transaction (see database.h for the model). The authorizer is
+// in authorizer.cc.
 #include "database.h"
 
 #include <cstring>
 #include <ctime>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -12,27 +14,10 @@
 namespace w::sql {
 namespace {
 
-constexpr size_t kMaxCached = 256;
-constexpr int kProgressOps = 4000;  // VM steps between deadline checks
-
-// PRAGMAs a request may run. Those in kPragmaArg take a table or index
-// name; the others must carry no value (a value would write).
-constexpr const char* kPragmaArg[] = {"table_info", "table_xinfo", "index_list",
-                                      "index_info", "index_xinfo", "foreign_key_list"};
-constexpr const char* kPragmaRead[] = {"user_version", "schema_version",  "data_version",
-                                       "page_count",   "page_size",       "freelist_count",
-                                       "encoding",     "application_id",  "compile_options",
-                                       "quick_check",  "integrity_check", "foreign_key_check"};
-
-bool in_list(const char* name, std::span<const char* const> list) {
-  for (const char* p : list)
-    if (std::strcmp(p, name) == 0) return true;
-  return false;
-}
-
-bool starts_with(const char* s, const char* prefix) {
-  return s && std::strncmp(s, prefix, std::strlen(prefix)) == 0;
-}
+constexpr int kProgressOps = 4000;  // VM steps between checks of the clock (~0.1 ms)
+// Group numbers are unique in the process, so a reply can name its group
+// without its database.
+std::atomic<uint64_t> g_next_group{1};
 
 }  // namespace
 
@@ -59,9 +44,16 @@ Result<std::unique_ptr<Database>> Database::open(std::string name, const std::st
                                                  bool create, const DatabaseOptions& options) {
   std::unique_ptr<Database> d(new Database());
   d->name_ = std::move(name);
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+  // NOFOLLOW: SQLite refuses a path with a symbolic link in any component,
+  // and opens the WAL and SHM files with O_NOFOLLOW.
+  int flags =
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_NOFOLLOW;
   if (create) flags |= SQLITE_OPEN_CREATE;
   int rc = sqlite3_open_v2(path.c_str(), &d->db_, flags, nullptr);
+  if (rc == SQLITE_CANTOPEN_SYMLINK)
+    return Status(Code::kDenied, fmt::format("database '{}' is reached through a symbolic link; "
+                                             "wsql serves only regular files in its directory",
+                                             d->name_));
   if (rc != SQLITE_OK) {
     std::string why = d->db_ ? sqlite3_errmsg(d->db_) : sqlite3_errstr(rc);
     if ((rc & 0xff) == SQLITE_CANTOPEN && !create)
@@ -76,13 +68,14 @@ Status Database::setup(const DatabaseOptions& options) {
   // Hardening first: no attached files, no extension loading from SQL, no
   // writable schema, no double-quoted string literals, bounded sizes.
   sqlite3_limit(db_, SQLITE_LIMIT_ATTACHED, 0);
-  sqlite3_limit(db_, SQLITE_LIMIT_SQL_LENGTH, 1 << 20);
-  sqlite3_limit(db_, SQLITE_LIMIT_LENGTH, 256 << 20);
+  sqlite3_limit(db_, SQLITE_LIMIT_SQL_LENGTH, kMaxSqlBytes);
+  sqlite3_limit(db_, SQLITE_LIMIT_LENGTH, kMaxValueBytes);
   sqlite3_db_config(db_, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
   sqlite3_db_config(db_, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
   sqlite3_db_config(db_, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
   sqlite3_db_config(db_, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
-  sqlite3_busy_timeout(db_, options.busy_ms);
+  busy_ms_ = options.busy_ms;
+  sqlite3_busy_handler(db_, &Database::busy_wait, this);
   // WAL lets other processes read while we write; synchronous=FULL makes
   // each group COMMIT durable before its writes are acknowledged.
   internal_ = true;
@@ -90,11 +83,18 @@ Status Database::setup(const DatabaseOptions& options) {
                              "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY"}) {
     char* err = nullptr;
     if (sqlite3_exec(db_, pragma, nullptr, nullptr, &err) != SQLITE_OK) {
-      Status s = Status::Io(fmt::format("{}: {}", pragma, err ? err : "failed"));
+      const int code = sqlite3_extended_errcode(db_);
+      Status s(code == SQLITE_CANTOPEN_SYMLINK || (code & 0xff) == SQLITE_CANTOPEN ? Code::kDenied
+                                                                                   : Code::kIo,
+               fmt::format("{}: {}", pragma, err ? err : "failed"));
       sqlite3_free(err);
       return s;
     }
   }
+  // Virtual-table modules are an allow-list too: FTS5 and R*Tree tables,
+  // the JSON table-valued functions, and the CSV maps. The rest (dbstat,
+  // sqlite_stmt with other clients' SQL, FTS3/4, fts5vocab) are removed.
+  static const char* kModules[] = {"fts5", "rtree", "json_each", "json_tree", "csvtable", nullptr};
   if (!options.maps.empty()) {
     // The csvtable module is loaded through the C API with loading switched
     // on only for this call; SQL's load_extension() stays disabled.
@@ -123,6 +123,10 @@ Status Database::setup(const DatabaseOptions& options) {
       }
     }
   }
+  sqlite3_drop_modules(db_, kModules);
+  auto functions = GuardedFunctions::install(db_);
+  if (!functions.ok()) return functions.status();
+  functions_ = std::move(*functions);
   internal_ = false;
   sqlite3_set_authorizer(db_, &Database::authorize, this);
   sqlite3_progress_handler(db_, kProgressOps, &Database::progress, this);
@@ -130,24 +134,58 @@ Status Database::setup(const DatabaseOptions& options) {
 }
 
 Database::~Database() {
+  worker_.reset();  // idle by contract; joins its thread before db_ goes
   if (in_group_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  for (auto& [key, stmt] : cache_) sqlite3_finalize(stmt);
+  for (auto& [key, c] : cache_) sqlite3_finalize(c.stmt);
   sqlite3_close_v2(db_);
 }
 
-void Database::begin_request(uint32_t rights, double budget_s) {
-  rights_ = rights;
-  deadline_ns_ = budget_s > 0 ? now_ns() + static_cast<int64_t>(budget_s * 1e9) : 0;
-  // Eviction happens here, between requests, so no caller holds a statement.
-  if (cache_.size() > kMaxCached) {
-    for (auto& [key, stmt] : cache_) sqlite3_finalize(stmt);
-    cache_.clear();
-  }
+Worker& Database::worker() {
+  if (!worker_) worker_ = std::make_unique<Worker>();
+  return *worker_;
+}
+
+void Database::begin_request(const RequestLimits& limits) {
+  limits_ = limits;
+  yield_ = Yield::kNone;
+  // Between requests no statement is in use: the cache can shrink freely.
+  trim_cache(0);
+}
+
+void Database::end_request() {
+  limits_ = RequestLimits{};
+}
+
+bool Database::past_deadline() const {
+  return (limits_.cancel && limits_.cancel->load(std::memory_order_relaxed)) ||
+         (limits_.deadline_ns != 0 && now_ns() > limits_.deadline_ns);
 }
 
 int Database::progress(void* self) {
   auto* d = static_cast<Database*>(self);
-  return d->deadline_ns_ != 0 && now_ns() > d->deadline_ns_;
+  if (d->internal_) return 0;  // BEGIN, SAVEPOINT, ROLLBACK TO run to the end
+  if (d->past_deadline()) return 1;
+  if (d->limits_.slice_ns != 0 && now_ns() > d->limits_.slice_ns) {
+    d->yield_ = Yield::kSlice;
+    return 1;
+  }
+  return 0;
+}
+
+// Another process holds the database locked. On the event loop: give up at
+// once and run the request again on the worker, which may wait. There:
+// wait up to busy_ms, never past the deadline.
+int Database::busy_wait(void* self, int count) {
+  auto* d = static_cast<Database*>(self);
+  if (d->limits_.on_loop) {
+    d->yield_ = Yield::kLock;
+    return 0;
+  }
+  const int step_ms = count < 10 ? 1 : 10;
+  const int waited_ms = count < 10 ? count : 10 + (count - 10) * 10;
+  if (waited_ms >= d->busy_ms_ || d->past_deadline()) return 0;
+  std::this_thread::sleep_for(std::chrono::milliseconds(step_ms));
+  return 1;
 }
 
 int Database::authorize(void* self, int action, const char* a1, const char* a2, const char* db,
@@ -156,66 +194,12 @@ int Database::authorize(void* self, int action, const char* a1, const char* a2, 
   return d->internal_ ? SQLITE_OK : d->decide(action, a1, a2, db);
 }
 
-// The capability's rights, enforced per action while a statement is
-// prepared. Anything not listed is denied.
-int Database::decide(int action, const char* a1, const char* a2, const char* db) const {
-  auto need = [&](uint32_t bits) { return (rights_ & bits) == bits ? SQLITE_OK : SQLITE_DENY; };
-  const bool temp = db && std::strcmp(db, "temp") == 0;
-  const bool system = starts_with(a1, "sqlite_");
-  switch (action) {
-    case SQLITE_SELECT:
-    case SQLITE_RECURSIVE:
-      return need(kRead);
-    case SQLITE_READ:
-      // SQLite reads its schema table while creating and dropping tables.
-      return system && rights_ != 0 ? SQLITE_OK : need(kRead);
-    case SQLITE_FUNCTION:
-      return a2 && (std::strcmp(a2, "load_extension") == 0 ||
-                    std::strcmp(a2, "fts3_tokenizer") == 0)
-                 ? SQLITE_DENY
-                 : SQLITE_OK;
-    case SQLITE_INSERT:
-    case SQLITE_UPDATE:
-      if (temp) return SQLITE_DENY;  // the CSV maps, shared by every client
-      if (system) return std::strcmp(a1, "sqlite_sequence") == 0 ? need(kWrite) : need(kTable);
-      return need(kWrite);
-    case SQLITE_DELETE:
-      if (temp) return SQLITE_DENY;
-      if (system) return std::strcmp(a1, "sqlite_sequence") == 0 ? need(kWrite) : need(kTable);
-      // DROP TABLE deletes the table's rows, so the table right covers it.
-      return need(kWrite) == SQLITE_OK ? SQLITE_OK : need(kTable);
-    case SQLITE_CREATE_TABLE:
-    case SQLITE_CREATE_INDEX:
-    case SQLITE_CREATE_VIEW:
-    case SQLITE_CREATE_TRIGGER:
-    case SQLITE_DROP_TABLE:
-    case SQLITE_DROP_INDEX:
-    case SQLITE_DROP_VIEW:
-    case SQLITE_DROP_TRIGGER:
-    case SQLITE_ALTER_TABLE:
-    case SQLITE_REINDEX:
-    case SQLITE_ANALYZE:
-      return temp ? SQLITE_DENY : need(kTable);
-    case SQLITE_CREATE_VTABLE:
-    case SQLITE_DROP_VTABLE:
-      // Only modules that cannot reach outside the database file.
-      if (temp || !a2 || (std::strcmp(a2, "fts5") != 0 && std::strcmp(a2, "rtree") != 0))
-        return SQLITE_DENY;
-      return need(kTable);
-    case SQLITE_PRAGMA:
-      if (!a1) return SQLITE_DENY;
-      if (in_list(a1, kPragmaArg)) return need(kRead);
-      return in_list(a1, kPragmaRead) && !a2 ? need(kRead) : SQLITE_DENY;
-    default:
-      // ATTACH, DETACH, transactions, savepoints, temp objects, COPY.
-      return SQLITE_DENY;
-  }
-}
-
 Error Database::error_from(int rc) {
   std::string message = sqlite3_errmsg(db_);
+  if (yield_ != Yield::kNone) return {Err::kTimeout, "yielded to the worker thread"};
   switch (rc & 0xff) {
     case SQLITE_INTERRUPT:
+      if (limits_.cancel && limits_.cancel->load()) return {Err::kTimeout, "request cancelled"};
       return {Err::kTimeout, "statement ran past its time budget"};
     case SQLITE_AUTH:
       return {Err::kDenied, message + " (the capability lacks the right)"};
@@ -224,6 +208,8 @@ Error Database::error_from(int rc) {
       return {Err::kBusy, message};
     case SQLITE_TOOBIG:
       return {Err::kTooBig, message};
+    case SQLITE_NOMEM:
+      return {Err::kTooBig, "out of memory: SQLite's memory is capped by --max-memory"};
     default:
       // The one SQL error a client branches on: the table is not there.
       if (message.rfind("no such table", 0) == 0) return {Err::kNotFound, message};
@@ -235,21 +221,48 @@ Error Database::error_from(int rc) {
   }
 }
 
+// Evicts least recently used statements past the byte and count budgets,
+// sparing the `keep_recent` most recently handed out (callers may hold a
+// few at once; none between requests).
+void Database::trim_cache(uint64_t keep_recent) {
+  while (cache_bytes_ > kCacheBytes || cache_.size() > kCacheCount) {
+    auto victim = cache_.end();
+    for (auto it = cache_.begin(); it != cache_.end(); ++it)
+      if (it->second.used + keep_recent <= tick_ &&
+          (victim == cache_.end() || it->second.used < victim->second.used))
+        victim = it;
+    if (victim == cache_.end()) return;
+    cache_bytes_ -= victim->second.bytes;
+    sqlite3_finalize(victim->second.stmt);
+    cache_.erase(victim);
+  }
+}
+
 Error Database::prepare(std::string_view sql, sqlite3_stmt** out, bool internal) {
-  std::string key = fmt::format("{:x}{}|", internal ? 0xffff : rights_, internal ? "i" : "");
+  std::string key = fmt::format("{:x}{}|", internal ? 0xffff : limits_.rights, internal ? "i" : "");
   key += sql;
   if (auto it = cache_.find(key); it != cache_.end()) {
-    sqlite3_reset(it->second);
-    sqlite3_clear_bindings(it->second);
-    *out = it->second;
+    sqlite3_reset(it->second.stmt);
+    sqlite3_clear_bindings(it->second.stmt);
+    it->second.used = ++tick_;
+    *out = it->second.stmt;
     return {};
   }
+  // Compiling client SQL can take seconds (a CTE that expands itself
+  // exponentially is 500 bytes long) and no handler can stop it in SQLite
+  // 3.40: on the event loop, leave it to the worker.
+  if (!internal && limits_.on_loop) {
+    yield_ = Yield::kCompile;
+    return {Err::kTimeout, "yielded to the worker thread"};
+  }
   internal_ = internal;
+  creating_.clear(), dropping_.clear(), creating_table_ = altering_ = false;
   const char* tail = nullptr;
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                               SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
   internal_ = false;
+  creating_.clear(), dropping_.clear(), creating_table_ = altering_ = false;
   if (rc != SQLITE_OK) return error_from(rc);
   if (!stmt) return bad_request("empty SQL statement");
   for (const char* p = tail; p && p < sql.data() + sql.size(); ++p) {
@@ -258,7 +271,10 @@ Error Database::prepare(std::string_view sql, sqlite3_stmt** out, bool internal)
       return bad_request("one statement per request (found more after the first ';')");
     }
   }
-  cache_.emplace(std::move(key), stmt);
+  const auto bytes = static_cast<size_t>(sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_MEMUSED, 0));
+  cache_.emplace(std::move(key), Cached{stmt, bytes, ++tick_});
+  cache_bytes_ += bytes;
+  trim_cache(8);
   *out = stmt;
   return {};
 }
@@ -266,24 +282,28 @@ Error Database::prepare(std::string_view sql, sqlite3_stmt** out, bool internal)
 Error Database::exec_internal(std::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
   if (Error e = prepare(sql, &stmt, true); !e.ok()) return e;
-  // Our own statements (BEGIN, SAVEPOINT, COMMIT) run without a deadline
-  // so a group is never left half-committed.
-  int64_t saved = deadline_ns_;
-  deadline_ns_ = 0;
-  internal_ = true;  // a re-prepare after a schema change must pass too
+  // Our own statements (BEGIN, SAVEPOINT, COMMIT) are never interrupted,
+  // so a group is never left half-committed; internal_ also lets a
+  // re-prepare after a schema change pass the authorizer.
+  internal_ = true;
   int rc;
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
   }
   internal_ = false;
-  deadline_ns_ = saved;
   sqlite3_reset(stmt);
   return rc == SQLITE_DONE ? Error{} : error_from(rc);
 }
 
 Error Database::begin_write() {
+  if (in_group_ && sqlite3_get_autocommit(db_)) {
+    // SQLite rolled the group back itself (out of memory, a full disk):
+    // commit() reports it to everyone in it; nothing joins it now.
+    return {Err::kInternal, "the open transaction was rolled back by SQLite; retry"};
+  }
   if (!in_group_) {
     if (Error e = exec_internal("BEGIN IMMEDIATE"); !e.ok()) return e;
     in_group_ = true;
+    group_ = g_next_group.fetch_add(1);
   }
   return exec_internal("SAVEPOINT w");
 }
@@ -295,9 +315,11 @@ void Database::end_write(bool ok) {
 
 Error Database::commit() {
   if (!in_group_) return {};
+  in_group_ = false;
+  if (sqlite3_get_autocommit(db_))
+    return {Err::kSql, "the transaction was rolled back by SQLite (out of memory or I/O error)"};
   Error e = exec_internal("COMMIT");
   if (!e.ok()) (void)exec_internal("ROLLBACK");
-  in_group_ = false;
   return e;
 }
 

@@ -8,6 +8,8 @@
 // so a trailing "--" comment cannot swallow the rest of our statement.
 #include "ops.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "value.h"
@@ -97,6 +99,18 @@ Error step_done(Database& db, sqlite3_stmt* stmt) {
   return rc == SQLITE_DONE ? Error{} : db.error_from(rc);
 }
 
+namespace {
+
+// Bytes column `col` of the current row will take, known before it is
+// converted or materialized (msgpack header included, generously).
+size_t value_bytes(sqlite3_stmt* stmt, int col) {
+  const int type = sqlite3_column_type(stmt, col);
+  if (type != SQLITE_TEXT && type != SQLITE_BLOB) return 9;
+  return static_cast<size_t>(sqlite3_column_bytes(stmt, col)) + 5;
+}
+
+}  // namespace
+
 Error pack_rows(OpContext& c, sqlite3_stmt* stmt) {
   const int ncol = sqlite3_column_count(stmt);
   mp::Packer& pk = c.body.key("columns");
@@ -104,16 +118,20 @@ Error pack_rows(OpContext& c, sqlite3_stmt* stmt) {
   for (int i = 0; i < ncol; ++i) pk.str(sqlite3_column_name(stmt, i));
   c.body.key("rows");
   size_t at = open_array(c.body.buf);
+  const size_t room = std::min(c.room, c.config.max_result);
   uint32_t n = 0;
   int rc;
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     pk.array(static_cast<uint32_t>(ncol));
-    for (int i = 0; i < ncol; ++i) pack_column(pk, stmt, i);
+    for (int i = 0; i < ncol; ++i) {
+      if (c.body.buf.size() + value_bytes(stmt, i) > room)
+        return {Err::kTooBig,
+                fmt::format("the result passed {} bytes (--max-result, for the whole answer) "
+                            "after {} rows; page it with limit and offset",
+                            c.config.max_result, n)};
+      pack_column(pk, stmt, i);
+    }
     ++n;
-    if (c.body.buf.size() > c.config.max_result)
-      return {Err::kTooBig, fmt::format("the result passed {} bytes after {} rows; page it with "
-                                        "limit and offset",
-                                        c.config.max_result, n)};
   }
   if (rc != SQLITE_DONE) return c.db.error_from(rc);
   close_array(c.body.buf, at, n);

@@ -25,6 +25,10 @@ struct Body {
     pk.str(k);
     return pk;
   }
+  void clear() {
+    buf.clear();
+    fields = 0;
+  }
 };
 
 struct OpContext {
@@ -33,6 +37,9 @@ struct OpContext {
   const EngineConfig& config;
   EngineStats& stats;
   Body& body;
+  /// Bytes of rows this request may still answer: max_result is for the
+  /// whole reply, so a batch's earlier answers used part of it.
+  size_t room = SIZE_MAX;
 };
 
 Error op_tables(OpContext& c);
@@ -46,14 +53,14 @@ Error op_update(OpContext& c);
 Error op_delete(OpContext& c);
 Error op_sql(OpContext& c);
 Error op_merge(OpContext& c);
-Error op_copy(OpContext& c);
 
 // Helpers shared by the operations (ops.cc).
 
 /// Steps `stmt` to the end, ignoring rows.
 Error step_done(Database& db, sqlite3_stmt* stmt);
-/// Steps `stmt`, writing "columns" and "rows"; stops with Err::kTooBig past
-/// config.max_result bytes.
+/// Steps `stmt`, writing "columns" and "rows"; stops with Err::kTooBig as
+/// soon as the next value would pass `c.room` bytes, checked before the
+/// value is built (a zeroblob's size is known without making it).
 Error pack_rows(OpContext& c, sqlite3_stmt* stmt);
 /// Writes "changes" and "last_id" of the last statement.
 void pack_changes(OpContext& c);

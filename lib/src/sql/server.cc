@@ -10,9 +10,15 @@
 // Group commit: writes of every client go into one open transaction per
 // database (Engine). A reply that depends on it is held, and so is every
 // later reply on the same connection (answers stay in order), until the
-// commit timer (commit_ms after the first held reply) has written the group
-// to disk. An HTTP
-// request commits at once, because its answer cannot wait.
+// commit timer (commit_ms after the first held reply) has written its
+// group to disk. An HTTP request commits at once, because its answer
+// cannot wait.
+//
+// Long requests: a WebSocket message the engine hands to a worker thread
+// (engine_impl.h) is answered when poll() returns it; a 1 ms timer polls
+// while any is in flight. Meanwhile its connection's next messages wait in
+// order (at most kMaxQueuedBytes / kMaxQueued of them, else the connection
+// is closed), and every other connection is served as usual.
 //
 // Authentication (net.h, "Admission"): a WebSocket whose URL carries a valid
 // capability (or the key) is authenticated at open; one without, by its
@@ -38,8 +44,17 @@
 namespace w::sql {
 namespace {
 
+// Messages a connection may send while one of its own is on a worker.
+constexpr size_t kMaxQueued = 10000;
+constexpr size_t kMaxQueuedBytes = 64u << 20;
+
 struct Held {
   Engine::Reply reply;
+  bool binary = false;
+};
+
+struct Queued {
+  std::string data;
   bool binary = false;
 };
 
@@ -47,7 +62,12 @@ struct Held {
 struct Conn {
   std::string db;
   std::string cap;
-  std::deque<Held> held;  // replies waiting for the next commit, in order
+  std::deque<Held> held;       // replies waiting for their group's commit, in order
+  bool running = false;        // a message of this connection is on a worker
+  bool queued_binary = false;  // the format of that message
+  bool offload = false;        // its last message was slow: send the next to a worker
+  std::deque<Queued> queued;   // messages that arrived meanwhile
+  size_t queued_bytes = 0;
 };
 
 bool looks_msgpack(std::string_view body) {
@@ -107,37 +127,95 @@ class SqlHandler : public net::Handler {
     auto it = conns_.find(id);
     if (it == conns_.end()) return;
     Conn& c = it->second;
-    Engine::Reply reply = engine_.handle(data, binary, c.db, c.cap);
-    if (reply.authenticated) server->authenticate(id);
-    if (reply.dbs.empty() && c.held.empty()) {
-      server->send(id, std::move(reply.bytes), binary);
+    if (c.running) {
+      // Answers stay in order: this one waits for the message on a worker.
+      if (c.queued.size() >= kMaxQueued || c.queued_bytes + data.size() > kMaxQueuedBytes) {
+        server->close(id, 1008, "too many requests waiting behind a long one");
+        return;
+      }
+      c.queued.push_back(Queued{std::string(data), binary});
+      c.queued_bytes += data.size();
       return;
     }
-    c.held.push_back(Held{std::move(reply), binary});
-    waiting_.insert(id);
-    if (!flush_armed_) {
-      // The group commit waits commit_ms for company; an idle server sets no
-      // timer at all (a 1 ms one woke it 1,000 times a second).
-      flush_armed_ = true;
-      server->after(std::max(1, static_cast<int>(options_.commit_ms)), [this] {
-        flush_armed_ = false;
-        flush();
-      });
-    }
+    start(id, c, data, binary);
   }
 
   void on_ws_close(net::ConnId id) override {
+    auto it = conns_.find(id);
+    if (it != conns_.end() && it->second.running) engine_.cancel(id);
     conns_.erase(id);
     waiting_.erase(id);
   }
 
-  /// Commits the open groups, then sends every held reply in order.
+  /// Commits the open groups, then sends every held reply that may go.
   void flush() {
     if (!engine_.pending() && waiting_.empty()) return;
     release(commit());
   }
 
  private:
+  // Runs one message of connection `id`; its reply now, or from poll().
+  void start(net::ConnId id, Conn& c, std::string_view data, bool binary) {
+    Engine::Reply reply;
+    const bool now = engine_.submit(id, data, binary, c.db, c.cap, c.offload, reply);
+    if (reply.authenticated) server->authenticate(id);
+    if (!now) {
+      c.running = true;
+      c.queued_binary = binary;
+      arm_poll();
+      return;
+    }
+    deliver(id, c, std::move(reply), binary);
+  }
+
+  void deliver(net::ConnId id, Conn& c, Engine::Reply reply, bool binary) {
+    c.offload = reply.slow;
+    if (reply.groups.empty() && c.held.empty()) {
+      server->send(id, std::move(reply.bytes), binary);
+      return;
+    }
+    c.held.push_back(Held{std::move(reply), binary});
+    waiting_.insert(id);
+    arm_flush();
+  }
+
+  void arm_flush() {
+    if (flush_armed_) return;
+    // The group commit waits commit_ms for company; an idle server sets no
+    // timer at all (a 1 ms one woke it 1,000 times a second).
+    flush_armed_ = true;
+    server->after(std::max(1, static_cast<int>(options_.commit_ms)), [this] {
+      flush_armed_ = false;
+      flush();
+    });
+  }
+
+  // Collects messages the workers finished, every millisecond while any
+  // is in flight (w::net cannot be woken from another thread).
+  void arm_poll() {
+    if (poll_armed_) return;
+    poll_armed_ = true;
+    server->after(1, [this] {
+      poll_armed_ = false;
+      for (auto& [id, reply] : engine_.poll()) {
+        auto it = conns_.find(id);
+        if (it == conns_.end()) continue;
+        Conn& c = it->second;
+        c.running = false;
+        deliver(id, c, std::move(reply), c.queued_binary);
+        // The messages that waited behind it, until one leaves the loop.
+        while (!c.running && !c.queued.empty()) {
+          Queued q = std::move(c.queued.front());
+          c.queued.pop_front();
+          c.queued_bytes -= q.data.size();
+          start(id, c, q.data, q.binary);
+        }
+      }
+      if (engine_.pending()) arm_flush();
+      if (engine_.in_flight() > 0) arm_poll();
+    });
+  }
+
   // A capability or the key, checked without touching a database.
   bool valid(const std::string& cap) { return !cap.empty() && verifier_.check(cap).ok(); }
 
@@ -162,11 +240,22 @@ class SqlHandler : public net::Handler {
 
   net::HttpResponse rpc(const net::HttpRequest& req) {
     const bool msgpack = looks_msgpack(req.body);
-    Engine::Reply reply = engine_.handle(req.body, msgpack, req.arg("db"), req.arg("cap"));
-    if (!reply.dbs.empty()) {
+    Engine::Reply reply =
+        engine_.handle(req.body, msgpack, req.arg("db"), req.arg("cap"), Via::kHttp);
+    if (!reply.groups.empty()) {
       // Commit now, and with it every WebSocket write in the same group.
       auto failed = commit();
-      reply.bytes = outcome(reply, msgpack, failed);
+      std::string why;
+      switch (engine_.outcome(reply, &why)) {
+        case Engine::Outcome::kOk:
+          break;
+        case Engine::Outcome::kFailed:
+          reply.bytes = Engine::failed_reply(reply, msgpack, why);
+          break;
+        case Engine::Outcome::kWait:  // its database is on a worker: not confirmed
+          reply.bytes = Engine::failed_reply(reply, msgpack, "the write could not be confirmed");
+          break;
+      }
       release(failed);
     }
     const int code = http_status(reply.batch ? "" : reply.error);
@@ -184,24 +273,29 @@ class SqlHandler : public net::Handler {
     return failed;
   }
 
-  // Sends every held reply in order, as failures for groups that failed.
-  void release(const std::vector<std::pair<std::string, std::string>>& failed) {
-    for (net::ConnId id : waiting_) {
-      auto it = conns_.find(id);
-      if (it == conns_.end()) continue;
-      for (Held& h : it->second.held)
-        server->send(id, outcome(h.reply, h.binary, failed), h.binary);
-      it->second.held.clear();
+  // Sends the held replies whose groups are committed, in order per
+  // connection (failures for groups that failed); the rest keep waiting.
+  void release(const std::vector<std::pair<std::string, std::string>>&) {
+    for (auto w = waiting_.begin(); w != waiting_.end();) {
+      auto it = conns_.find(*w);
+      if (it == conns_.end()) {
+        w = waiting_.erase(w);
+        continue;
+      }
+      std::deque<Held>& held = it->second.held;
+      while (!held.empty()) {
+        Held& h = held.front();
+        std::string why;
+        const Engine::Outcome o = engine_.outcome(h.reply, &why);
+        if (o == Engine::Outcome::kWait) break;
+        server->send(*w,
+                     o == Engine::Outcome::kOk ? std::move(h.reply.bytes)
+                                               : Engine::failed_reply(h.reply, h.binary, why),
+                     h.binary);
+        held.pop_front();
+      }
+      w = held.empty() ? waiting_.erase(w) : std::next(w);
     }
-    waiting_.clear();
-  }
-
-  static std::string outcome(Engine::Reply& r, bool msgpack,
-                             const std::vector<std::pair<std::string, std::string>>& failed) {
-    for (const auto& [db, why] : failed)
-      if (std::find(r.dbs.begin(), r.dbs.end(), db) != r.dbs.end())
-        return Engine::failed_reply(r, msgpack, why);
-    return std::move(r.bytes);
   }
 
   net::HttpResponse metrics() const;
@@ -213,6 +307,7 @@ class SqlHandler : public net::Handler {
   std::unordered_map<net::ConnId, Conn> conns_;
   std::set<net::ConnId> waiting_;  // connections with held replies
   bool flush_armed_ = false;       // a flush() is due commit_ms after the first held reply
+  bool poll_armed_ = false;        // a poll of the workers is due in 1 ms
   time_t started_ = time(nullptr);
 };
 
@@ -236,6 +331,9 @@ net::HttpResponse SqlHandler::metrics() const {
   counter("wsql_rows_written_total", "Rows inserted, updated or deleted.", s.rows_written);
   counter("wsql_commits_total", "Group commits.", s.commits);
   counter("wsql_commit_failures_total", "Group commits that failed.", s.commit_failures);
+  counter("wsql_handoffs_total", "Requests moved off the event loop to a database's thread.",
+          s.handoffs);
+  counter("wsql_copies_total", "Copy operations that read a source.", s.copies);
   out += fmt::format(
       "# HELP wsql_commit_seconds_total Time in COMMIT.\n# TYPE wsql_commit_seconds_total "
       "counter\nwsql_commit_seconds_total {:.6f}\n",

@@ -1,6 +1,8 @@
 #include "w/status.h"
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -40,4 +42,17 @@ Status errno_status(std::string_view what, int err) {
   return {code, std::move(m)};
 }
 
+namespace detail {
+
+void result_without_value(const Status& status) {
+  // One write, so the line is whole even when other threads print too.
+  std::string m = "fatal: the value of a Result was used, but it holds an error: ";
+  m += status.message().empty() ? "(no message)" : status.message();
+  m += '\n';
+  std::fwrite(m.data(), 1, m.size(), stderr);
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace detail
 }  // namespace w

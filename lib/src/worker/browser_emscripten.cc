@@ -2,11 +2,18 @@
 //
 // The same conversation as wrun's pool mode (w-protocol(7)), event-driven
 // because a browser cannot block: every WebSocket event runs pump(), which
-// handles what arrived; tasks run one at a time from a timer so commands
-// from the page (pause, throttle) get in between. The kernel is a separate
-// standalone .wasm, compiled and instantiated by the JavaScript glue in this
-// same Web Worker (www/worker.js, www/kernel.js); the js_* functions below
-// are the whole interface to it, and bytes are copied across.
+// handles what arrived. The kernel is a separate standalone .wasm that the
+// JavaScript glue compiles here (www/worker.js) and runs in an inner Web
+// Worker (www/kernel_worker.js, www/kernel.js); the js_* functions below are
+// the whole interface to it, and bytes are copied across.
+//
+// Ordinary tasks and their watchdog are BrowserTasks' (tasks_emscripten.h):
+// a task past the campaign's timeout fails with "timeout: ..." and the
+// kernel's Web Worker is replaced, while this thread and the pool
+// connection carry on. A kernel output that would not fit in a message
+// under the pool's max_frame (welcome) fails its task with "result larger
+// than ...", as in native wrun: sent, it would close the connection and
+// come back without an attempt, for ever.
 //
 // Pause hands back the tasks not yet started (bye) and closes; resume
 // connects again, so the pool never leases tasks to a paused worker. A
@@ -21,8 +28,6 @@
 #include <emscripten/eventloop.h>
 
 #include <algorithm>
-#include <cmath>
-#include <deque>
 #include <memory>
 #include <set>
 #include <string>
@@ -31,10 +36,11 @@
 #include <fmt/format.h>
 
 #include "../net/client_emscripten.h"
+#include "../proto/worker_messages.h"
 #include "members_emscripten.h"
+#include "tasks_emscripten.h"
 #include "w/msgpack.h"
 #include "w/net_client.h"
-#include "w/pool.h"
 #include "w/sha256.h"
 
 // The JavaScript side (www/worker.js defines self.wkitHost).
@@ -52,17 +58,9 @@ EM_JS(char*, js_kernel_use,
         stringToUTF8(err, p, n);
         return p;
       });
-// Runs one task: 0 with *out = the output, or 1 with *out = the error text.
-EM_JS(int, js_kernel_run, (const uint8_t* input, size_t n, uint8_t** out, size_t* out_n), {
-  const r = self.wkitHost.run(HEAPU8.slice(input, input + n));
-  const bytes = 'error' in r ? new TextEncoder().encode(r.error) : r.output;
-  const p = _malloc(Math.max(1, bytes.length));
-  HEAPU8.set(bytes, p);
-  HEAPU32[out >> 2] = p;
-  HEAPU32[out_n >> 2] = bytes.length;
-  return 'error' in r ? 1 : 0;
-});
 EM_JS(void, js_status, (const char* json), { self.wkitHost.status(UTF8ToString(json)); });
+// The largest kernel output a result may carry: a larger one fails its task.
+EM_JS(void, js_set_max_output, (double bytes), { self.wkitHost.setMaxOutput(bytes); });
 // Members of coupled tasks need SharedArrayBuffer (www/worker.js): a page
 // that is not cross-origin isolated tells the pool so in its hello.
 EM_JS(int, js_coupled, (), { return self.crossOriginIsolated && self.SharedArrayBuffer ? 1 : 0; });
@@ -71,10 +69,23 @@ EM_JS(int, js_coupled, (), { return self.crossOriginIsolated && self.SharedArray
 namespace w::worker {
 namespace {
 
-struct Task {
-  int64_t id;
-  std::string input;
-};
+// `text` as the inside of a JSON string (the status line's detail holds
+// error messages, which may hold quotes).
+std::string json_text(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '"' || c == '\\')
+      out += {'\\', c};
+    else if (static_cast<unsigned char>(c) < 0x20)
+      out += fmt::format("\\u{:04x}", c);
+    else
+      out += c;
+  }
+  return out;
+}
+
+// Room in a results message for everything but the items' outputs.
+constexpr size_t kEnvelope = 64 * 1024;
 
 // This browser's Dhrystones/s (www/bench.js runs wbench.wasm before the
 // workers start), sent in every hello; 0 if it could not be measured.
@@ -82,49 +93,56 @@ double g_score = 0;
 
 class BrowserWorker {
  public:
-  BrowserWorker(std::string pool, std::string name, std::string key, int throttle)
+  BrowserWorker(std::string pool, std::string name, std::string key, int throttle, int memory_mb,
+                std::string worker_key)
       : pool_(std::move(pool)),
         name_(std::move(name)),
         key_(std::move(key)),
-        throttle_(throttle),
+        worker_key_(std::move(worker_key)),
+        memory_mb_(memory_mb),
+        tasks_([this](const std::vector<std::string>& items) { send_results(items); },
+               [this] { report(busy() ? "working" : "idle"); }),
         members_([this](std::string item, bool ok) {
-          ++(ok ? done_ : failed_);
+          tasks_.count(ok);
           send_results({std::move(item)});
-          report(members_.busy() ? "working" : "idle");
-        }) {}
+          report(busy() ? "working" : "idle");
+        }) {
+    tasks_.set_throttle(throttle);
+  }
 
   void connect();
   void pause();
   void resume();
-  void set_throttle(int percent) { throttle_ = std::clamp(percent, 1, 100); }
+  void set_throttle(int percent) { tasks_.set_throttle(std::clamp(percent, 1, 100)); }
 
  private:
   void pump();
   void handle(const std::string& data);
-  void on_campaign(const mp::MapView& m);
-  void on_artifact(const mp::MapView& m);
+  void on_campaign(const proto::CampaignBind& m);
+  void on_artifact(const proto::Artifact& m);
+  void on_tasks(const proto::Tasks& m);
   void use_kernel(const std::string& wasm);
-  void schedule_run(double delay_ms);
-  void run_batch();
-  static std::string result_item(int64_t task, bool ok, const std::string& bytes, double ms);
+  bool busy() const { return tasks_.busy() || members_.busy(); }
   void send_results(const std::vector<std::string>& items);
   void send(const std::string& message);
   void lost(const std::string& why);
+  void drop_tasks();
   void report(const std::string& state, const std::string& detail = "");
   static void heartbeat(void* self);
 
   std::string pool_, name_, key_;
-  int throttle_ = 100;  // percent of one core
+  std::string worker_key_;  // the browser's identity (volunteer.js keeps it in localStorage)
+  int memory_mb_;           // the kernel's memory cap (kernel.js enforces it), sent in hello
   std::unique_ptr<net::Client> client_;
   std::string id_, state_ = "connecting";
-  bool welcomed_ = false, paused_ = false, run_scheduled_ = false, kernel_ready_ = false;
+  bool welcomed_ = false, paused_ = false;
   int64_t campaign_ = 0;
   std::string campaign_name_, kernel_sha_, static_;
-  std::deque<Task> waiting_;
   int heartbeat_ms_ = 5000;
+  size_t max_frame_ = 16u << 20;  // the pool's largest message (welcome's max_frame)
   double last_sent_ = 0, backoff_ms_ = 200;
   long heartbeat_timer_ = 0;
-  int64_t done_ = 0, failed_ = 0;
+  BrowserTasks tasks_;      // ordinary tasks, under the watchdog
   BrowserMembers members_;  // coupled tasks' members
 };
 
@@ -132,35 +150,32 @@ void BrowserWorker::report(const std::string& state, const std::string& detail) 
   state_ = state;
   js_status(fmt::format("{{\"state\":\"{}\",\"id\":\"{}\",\"campaign\":\"{}\",\"done\":{},"
                         "\"failed\":{},\"queued\":{},\"detail\":\"{}\"}}",
-                        state, id_, campaign_name_, done_, failed_, waiting_.size(),
-                        detail.substr(0, 200))
+                        state, json_text(id_), json_text(campaign_name_), tasks_.done(),
+                        tasks_.failed(), tasks_.queued(), json_text(detail.substr(0, 200)))
                 .c_str());
 }
 
 void BrowserWorker::connect() {
   welcomed_ = false;
-  kernel_ready_ = false;
   campaign_ = 0;
-  waiting_.clear();
-  members_.clear();
+  drop_tasks();
   report("connecting");
   auto c = net::Client::connect(pool_ + "/worker", net::ClientOptions{});
   if (!c.ok()) return lost(c.status().message());
   client_ = std::move(*c);
   net::set_client_activity_hook([this] { pump(); });
-  send(mp::MapBuilder()
-           .str("t", "hello")
-           .integer("v", pool::kProtocolVersion)
-           .str("id", "")
-           .str("name", name_)
-           .str("platform", "wasm32")
-           .integer("slots", 1)
-           .integer("memory", 2048)
-           .real("score", g_score)
-           .boolean("coupled", js_coupled() != 0)
-           .str("version", W_VERSION)
-           .str("key", key_)
-           .done());
+  proto::WorkerHello hello;
+  hello.v = proto::kProtocolVersion;
+  hello.name = name_;  // no id: the pool names each tab's worker
+  hello.platform = "wasm32";
+  hello.slots = 1;
+  hello.memory_mb = memory_mb_;
+  hello.score = g_score;
+  hello.coupled = js_coupled() != 0;
+  hello.version = W_VERSION;
+  hello.key = key_;
+  hello.worker_key = worker_key_;
+  send(proto::encode(hello));
   if (!heartbeat_timer_) heartbeat_timer_ = emscripten_set_interval(heartbeat, 1000, this);
 }
 
@@ -174,13 +189,19 @@ void BrowserWorker::send(const std::string& message) {
 void BrowserWorker::heartbeat(void* self) {
   auto* w = static_cast<BrowserWorker*>(self);
   if (w->client_ && w->welcomed_ && emscripten_get_now() - w->last_sent_ > w->heartbeat_ms_)
-    w->send(mp::MapBuilder().str("t", "heartbeat").done());
+    w->send(proto::encode(proto::Heartbeat{}));
+}
+
+// The pool requeues our leases when the socket closes: what we hold, run
+// or have not sent yet is dropped, and a running kernel stopped.
+void BrowserWorker::drop_tasks() {
+  tasks_.clear();
+  members_.clear();
 }
 
 void BrowserWorker::lost(const std::string& why) {
   client_.reset();
-  waiting_.clear();  // the pool requeues our leases when the socket closes
-  members_.clear();
+  drop_tasks();
   if (paused_) return report("paused");
   const double jitter = 0.5 + emscripten_random();
   const double delay = backoff_ms_ * jitter;
@@ -199,78 +220,73 @@ void BrowserWorker::pump() {
 }
 
 void BrowserWorker::handle(const std::string& data) {
-  auto m = mp::MapView::parse(data);
-  if (!m.ok()) return lost("malformed message from the pool");
-  const std::string type = *m->string("t", "");
-  if (type == "welcome") {
+  auto m = proto::decode_to_worker(data);
+  if (!m.ok()) return lost("malformed message from the pool: " + m.status().message());
+  if (auto* welcome = std::get_if<proto::Welcome>(&*m)) {
     welcomed_ = true;
+    // The pool's largest message (a pool before the field took 16 MiB).
+    max_frame_ =
+        welcome->max_frame > 0 ? static_cast<size_t>(welcome->max_frame) : size_t{16} << 20;
+    js_set_max_output(static_cast<double>(max_frame_ - kEnvelope));
     backoff_ms_ = 200;
-    id_ = *m->string("id", "");
-    heartbeat_ms_ = static_cast<int>(*m->integer("heartbeat_ms", 5000));
-    members_.set_sig(*m->string("sig", ""));
+    id_ = welcome->id;
+    heartbeat_ms_ = static_cast<int>(welcome->heartbeat_ms);
+    members_.set_sig(welcome->sig);
     report("idle");
-  } else if (type == "campaign") {
-    on_campaign(*m);
-  } else if (type == "artifact") {
-    on_artifact(*m);
-  } else if (type == "tasks") {
-    std::vector<std::string_view> items;
-    if (!mp::decode_array(m->raw("items"), items)) return lost("tasks: bad items");
-    for (auto raw : items) {
-      auto t = mp::MapView::parse(raw);
-      if (!t.ok()) return lost("tasks: bad item");
-      if (t->has("group")) {
-        const int rank = static_cast<int>(*t->integer("rank", 0));
-        const int size = static_cast<int>(*t->integer("size", 0));
-        std::string group = *t->string("group", "");
-        if (group.empty() || size < 2 || rank < 0 || rank >= size)
-          return lost("tasks: bad group member");
-        // The ranks on browsers, which open DataChannels to each other.
-        std::set<int> browsers;
-        std::vector<std::string_view> ranks;
-        if (t->has("browsers") && mp::decode_array(t->raw("browsers"), ranks))
-          for (auto r : ranks)
-            if (int64_t v; mp::decode_int(r, v) && v >= 0 && v < size && v != rank)
-              browsers.insert(static_cast<int>(v));
-        members_.submit(*t->integer("id"), std::move(group), rank, size,
-                        std::string(t->raw("input")), std::move(browsers));
-        report("working");
-        continue;
-      }
-      waiting_.push_back({*t->integer("id"), std::string(t->raw("input"))});
-    }
-    schedule_run(0);
-  } else if (type == "abort") {
-    members_.abort(*m->string("group", ""));
-    report(members_.busy() ? "working" : "idle");
-  } else if (type == "error") {
+  } else if (auto* campaign = std::get_if<proto::CampaignBind>(&*m)) {
+    on_campaign(*campaign);
+  } else if (auto* artifact = std::get_if<proto::Artifact>(&*m)) {
+    on_artifact(*artifact);
+  } else if (auto* tasks = std::get_if<proto::Tasks>(&*m)) {
+    on_tasks(*tasks);
+  } else if (auto* abort = std::get_if<proto::Abort>(&*m)) {
+    members_.abort(abort->group);
+    report(busy() ? "working" : "idle");
+  } else if (auto* error = std::get_if<proto::Error>(&*m)) {
     paused_ = true;  // refused (wrong key, version): retrying would not help
-    lost(*m->string("message", "refused by the pool"));
-    report("refused", *m->string("message", "refused by the pool"));
-  } else if (type == "drain") {
+    const std::string why = error->message;
+    lost(why);
+    report("refused", why);
+  } else if (std::holds_alternative<proto::Drain>(*m)) {
     pause();
   }
 }
 
-void BrowserWorker::on_campaign(const mp::MapView& m) {
-  campaign_ = *m.integer("campaign");
-  campaign_name_ = *m.string("name", "");
-  kernel_sha_ = *m.string("kernel", "");
-  static_ = std::string(m.raw("static"));
-  if (static_ == "\xc0") static_.clear();
-  kernel_ready_ = false;
+void BrowserWorker::on_tasks(const proto::Tasks& m) {
+  // proto/ checked every item (a member's rank is below its size >= 2).
+  for (const proto::TaskItem& t : m.items) {
+    if (!t.member()) {
+      tasks_.add(t.id, std::string(t.input));
+      continue;
+    }
+    // The ranks on browsers, which open DataChannels to each other.
+    std::set<int> browsers;
+    for (int r : t.browsers)
+      if (r != t.rank) browsers.insert(r);
+    members_.submit(t.id, t.group, t.rank, t.size, std::string(t.input), std::move(browsers));
+    report("working");
+  }
+}
+
+void BrowserWorker::on_campaign(const proto::CampaignBind& m) {
+  campaign_ = m.campaign;
+  campaign_name_ = m.name;
+  tasks_.set_timeout(m.timeout_ms);
+  members_.set_timeout(m.timeout_ms);
+  kernel_sha_ = m.kernel;  // a sha256 (proto/ checked)
+  static_ = std::string(m.static_data);
+  tasks_.set_kernel(false);
   members_.set_kernel(false);
   if (js_kernel_cached(kernel_sha_.c_str())) return use_kernel("");
-  send(mp::MapBuilder().str("t", "fetch").str("kernel", kernel_sha_).done());
+  send(proto::encode(proto::Fetch{kernel_sha_}));
   report("fetching", kernel_sha_.substr(0, 12));
 }
 
-void BrowserWorker::on_artifact(const mp::MapView& m) {
-  auto data = m.bytes("data");
-  if (!data.ok()) return lost("artifact without data");
-  if (sha256_hex(*data) != kernel_sha_)
+void BrowserWorker::on_artifact(const proto::Artifact& m) {
+  const std::string data(m.data);
+  if (sha256_hex(data) != kernel_sha_)
     return lost(fmt::format("kernel artifact does not match its sha256 {}", kernel_sha_));
-  use_kernel(*data);
+  use_kernel(data);
 }
 
 void BrowserWorker::use_kernel(const std::string& wasm) {
@@ -281,92 +297,44 @@ void BrowserWorker::use_kernel(const std::string& wasm) {
   free(err);
   if (!why.empty()) {
     // A kernel that cannot load here fails every task we hold, with the reason.
-    std::vector<std::string> items;
-    for (const Task& t : waiting_) items.push_back(result_item(t.id, false, why, 0));
-    waiting_.clear();
-    send_results(items);
+    tasks_.set_kernel(false, why);
     members_.set_kernel(false, why);
     return report("idle", why);
   }
-  kernel_ready_ = true;
+  tasks_.set_kernel(true);
   members_.set_kernel(true);
-  schedule_run(0);
 }
 
-void BrowserWorker::schedule_run(double delay_ms) {
-  if (run_scheduled_ || paused_ || !kernel_ready_ || waiting_.empty()) return;
-  run_scheduled_ = true;
-  emscripten_set_timeout(
-      [](void* self) {
-        auto* w = static_cast<BrowserWorker*>(self);
-        w->run_scheduled_ = false;
-        w->run_batch();
-      },
-      delay_ms, this);
-}
-
-// Runs tasks for up to kBatchMs, then yields to the event loop: one timer
-// per task would cost the browser's 4 ms clamp on nested timeouts each.
-// What finished in the batch goes back in one results message.
-void BrowserWorker::run_batch() {
-  constexpr double kBatchMs = 20;
-  if (paused_ || !kernel_ready_ || waiting_.empty() || !client_) return;
-  report("working");
-  std::vector<std::string> items;
-  const double start = emscripten_get_now();
-  while (!waiting_.empty() && emscripten_get_now() - start < kBatchMs) {
-    Task task = std::move(waiting_.front());
-    waiting_.pop_front();
-    const double t0 = emscripten_get_now();
-    uint8_t* out = nullptr;
-    size_t out_n = 0;
-    const int rc = js_kernel_run(reinterpret_cast<const uint8_t*>(task.input.data()),
-                                 task.input.size(), &out, &out_n);
-    const double ms = emscripten_get_now() - t0;
-    items.push_back(
-        result_item(task.id, rc == 0, std::string(reinterpret_cast<char*>(out), out_n), ms));
-    free(out);
-    ++(rc == 0 ? done_ : failed_);
-  }
-  const double worked = emscripten_get_now() - start;
-  send_results(items);
-  report(waiting_.empty() ? "idle" : "working");
-  // The throttle: at p% the worker rests (100/p - 1) times as long as it worked.
-  schedule_run(worked * (100.0 / throttle_ - 1.0));
-}
-
-std::string BrowserWorker::result_item(int64_t task, bool ok, const std::string& bytes, double ms) {
-  mp::MapBuilder item;
-  item.integer("task", task).real("ms", std::round(ms * 1000) / 1000);
-  if (ok && (bytes.empty() || mp::is_one_object(bytes)))
-    item.raw("output", bytes);
-  else
-    item.str("error", ok ? "kernel output is not one msgpack object" : bytes);
-  return item.done();
-}
-
+// As many messages as it takes to keep each under the pool's max_frame
+// (an item is never larger: worker.js fails a task whose output is).
 void BrowserWorker::send_results(const std::vector<std::string>& items) {
-  if (items.empty()) return;
-  std::string body;
-  mp::Packer(body).array(static_cast<uint32_t>(items.size()));
-  for (const std::string& item : items) body += item;
-  send(mp::MapBuilder().str("t", "results").raw("items", body).done());
+  std::vector<std::string> batch;
+  size_t bytes = 0;
+  for (const std::string& item : items) {
+    if (!batch.empty() && bytes + item.size() + kEnvelope > max_frame_) {
+      send(proto::encode_results(batch));
+      batch.clear();
+      bytes = 0;
+    }
+    bytes += item.size();
+    batch.push_back(item);
+  }
+  if (!batch.empty()) send(proto::encode_results(batch));
 }
 
 void BrowserWorker::pause() {
   if (paused_) return;
   paused_ = true;
   if (client_ && welcomed_) {
-    std::string ids;
-    mp::Packer pk(ids);
-    const std::vector<int64_t> held = members_.held();  // their runs end without an attempt
-    pk.array(static_cast<uint32_t>(waiting_.size() + held.size()));
-    for (const Task& t : waiting_) pk.integer(t.id);
-    for (int64_t id : held) pk.integer(id);
-    send(mp::MapBuilder().str("t", "bye").raw("returned", ids).done());
+    tasks_.flush();  // what finished goes before the bye
+    // The running tasks are stopped with the kernel's Web Worker, and
+    // members' runs end without an attempt.
+    proto::Bye bye;
+    bye.returned = tasks_.held();
+    for (int64_t id : members_.held()) bye.returned.push_back(id);
+    send(proto::encode(bye));
   }
-  waiting_.clear();
-  members_.clear();
+  drop_tasks();
   if (client_) client_->close();  // the browser writes the bye before the close frame
   client_.reset();
   report("paused");
@@ -387,10 +355,12 @@ BrowserWorker* g_worker = nullptr;  // one per Web Worker, never freed
 // Entry points for www/worker.js.
 extern "C" {
 EMSCRIPTEN_KEEPALIVE void w_browser_start(const char* pool, const char* name, const char* key,
-                                          int throttle, double score) {
+                                          int throttle, double score, int memory_mb,
+                                          const char* worker_key) {
   if (w::worker::g_worker) return;
   w::worker::g_score = score > 0 ? score : 0;
-  w::worker::g_worker = new w::worker::BrowserWorker(pool, name, key, throttle);
+  w::worker::g_worker =
+      new w::worker::BrowserWorker(pool, name, key, throttle, memory_mb, worker_key);
   w::worker::g_worker->connect();
 }
 EMSCRIPTEN_KEEPALIVE void w_browser_pause() {

@@ -269,31 +269,6 @@ Status FilterRun::run(Executor& executor) {
 
 }  // namespace
 
-Result<std::string> load_static(const std::string& arg) {
-  if (arg.empty()) return std::string();
-  std::string text = arg;
-  struct stat st;
-  const bool is_file = ::stat(arg.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-  if (is_file) {
-    std::ifstream in(arg, std::ios::binary);
-    if (!in) return errno_status(fmt::format("open '{}'", arg), errno);
-    std::ostringstream buf;
-    buf << in.rdbuf();
-    text = buf.str();
-    if (!text.empty() && mp::is_one_object(text) && static_cast<unsigned char>(text[0]) >= 0x80)
-      return text;  // already msgpack
-  } else if (!arg.empty() && arg.front() != '{' && arg.front() != '[' &&
-             arg.find('/') != std::string::npos) {
-    return Status::NotFound(fmt::format("static dataset '{}': no such file", arg));
-  }
-  std::string out;
-  Status s = mp::from_json(text, out);
-  if (!s.ok())
-    return Status::Invalid(fmt::format("static dataset {}: {}",
-                                       is_file ? "'" + arg + "'" : "(--static)", s.message()));
-  return out;
-}
-
 Status run_filter(const FilterOptions& options) {
   // dlopen() searches the library path for a bare name; a user means the file.
   if (options.group > 1 && options.jobs < options.group)
@@ -306,7 +281,7 @@ Status run_filter(const FilterOptions& options) {
   char resolved[PATH_MAX];
   if (::realpath(found->c_str(), resolved) == nullptr || ::access(resolved, R_OK) != 0)
     return errno_status(fmt::format("kernel '{}'", options.kernel), errno);
-  auto static_data = load_static(options.static_arg);
+  auto static_data = stream::load_static(options.static_arg);
   if (!static_data.ok()) return static_data.status();
 
   ExecutorConfig config;

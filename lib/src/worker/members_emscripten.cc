@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "../proto/worker_messages.h"
 #include "w/diag.h"
 #include "w/msgpack.h"
 
@@ -100,6 +101,7 @@ void BrowserMembers::start_next() {
   current_ = std::move(waiting_.front());
   waiting_.pop_front();
   running_ = true;
+  started_ = emscripten_get_now();
   schedule_tick();
   if (sig_.empty())
     return finish(false, "the pool has no wsig (wpool serve --sig): members cannot talk", 0);
@@ -116,16 +118,17 @@ void BrowserMembers::finish(bool ok, const std::string& bytes, double ms) {
   const Member m = std::move(current_);
   current_ = {};
   groups_.end(m.group, m.rank, !ok);
-  mp::MapBuilder item;
-  item.integer("task", m.id)
-      .real("ms", std::round(ms * 1000) / 1000)
-      .integer("rank", m.rank)
-      .str("group", m.group);
-  if (ok && (bytes.empty() || mp::is_one_object(bytes)))
-    item.raw("output", bytes);
+  proto::ResultItem item;
+  item.task = m.id;
+  item.ms = std::round(ms * 1000) / 1000;
+  item.rank = m.rank;
+  item.group = m.group;
+  item.ok = ok;
+  if (ok)
+    item.output = bytes;  // one msgpack object, or the encoder makes it an error
   else
-    item.str("error", ok ? "kernel output is not one msgpack object" : bytes);
-  on_result_(item.done(), ok);
+    item.error = bytes;
+  on_result_(proto::encode_result_item(item), ok);
   start_next();
 }
 
@@ -343,6 +346,14 @@ size_t BrowserMembers::backlog(const std::string& group, int from) const {
 
 void BrowserMembers::pump() {
   const double now = emscripten_get_now();
+  // The watchdog, as for ordinary tasks: the inner worker is replaced.
+  if (running_ && timeout_ms_ > 0 && now - started_ >= static_cast<double>(timeout_ms_)) {
+    js_member_stop();
+    finish(
+        false,
+        fmt::format("timeout: still running after {:g} s", static_cast<double>(timeout_ms_) / 1000),
+        now - started_);
+  }
   for (auto& [key, c] : channels_)
     if (c.route == Channel::kUndecided && now - c.asked_at > kChannelWaitMs)
       decide(key, c, Channel::kRelay);

@@ -48,6 +48,9 @@ class BrowserMembers : public Remote {
 
   /// wsig's URL (the welcome's `sig`); empty: members cannot reach the others.
   void set_sig(std::string sig) { sig_ = std::move(sig); }
+  /// The campaign's timeout per task (0: none): a member running longer is
+  /// stopped (its inner worker replaced) and fails with "timeout: ...".
+  void set_timeout(int64_t ms) { timeout_ms_ = ms; }
   /// Members start only while the campaign's kernel is ready; a kernel that
   /// cannot load (`why`) fails the members waiting for it.
   void set_kernel(bool ready, const std::string& why = {});
@@ -125,6 +128,8 @@ class BrowserMembers : public Remote {
   std::deque<Member> waiting_;
   bool running_ = false, ready_ = false;
   Member current_;
+  double started_ = 0;  // when current_ was started
+  int64_t timeout_ms_ = 0;
   std::map<std::pair<std::string, int>, Link> links_;  // by (group, local rank)
   std::map<std::string, std::set<int>> browsers_;      // group -> browser ranks
   std::map<ChannelKey, Channel> channels_;

@@ -42,12 +42,12 @@
 
 #include <fmt/format.h>
 
+#include "../proto/worker_messages.h"
 #include "relay.h"
 #include "w/diag.h"
 #include "w/executor.h"
 #include "w/msgpack.h"
 #include "w/net_client.h"
-#include "w/pool.h"
 #include "w/sha256.h"
 
 namespace w::worker {
@@ -140,8 +140,8 @@ class PoolSession {
  private:
   Status send(const std::string& m) { return client_->send(m, true); }
   Status handle(const std::string& data);
-  Status on_campaign(const mp::MapView& m);
-  Status on_artifact(const mp::MapView& m);
+  Status on_campaign(const proto::CampaignBind& m);
+  Status on_artifact(const proto::Artifact& m);
   Status start_executor();
   /// Fails every waiting task with why the campaign's kernel cannot load.
   Status fail_waiting(const Status& why);
@@ -155,7 +155,7 @@ class PoolSession {
   bool results_due(const std::vector<Outcome>& done);
   int results_wait_ms() const;
   Status start_drain();
-  Status on_tasks(const mp::MapView& m);
+  Status on_tasks(const proto::Tasks& m);
   void abort_group(const std::string& group, const std::string& why);
   void on_checkpoint(uint64_t task, std::string state);
   Status send_checkpoints();
@@ -187,29 +187,26 @@ class PoolSession {
   int heartbeat_ms_ = 5000;
 };
 
-Status PoolSession::on_campaign(const mp::MapView& m) {
+Status PoolSession::on_campaign(const proto::CampaignBind& m) {
   // Tasks of the previous campaign are all answered before the pool switches us.
   relay_.reset();
   executor_.reset();
   waiting_.clear();
   checkpoints_.clear();
   load_failed_ = {};
-  campaign_ = *m.integer("campaign");
-  kernel_sha_ = *m.string("kernel");
-  static_data_ = std::string(m.raw("static"));
-  if (static_data_ == "\xc0") static_data_.clear();
-  timeout_s_ = static_cast<double>(*m.integer("timeout_ms", 60000)) / 1000.0;
-  diag::info("campaign {} '{}', kernel {}", campaign_, *m.string("name", ""),
-             kernel_sha_.substr(0, 12));
+  campaign_ = m.campaign;
+  kernel_sha_ = m.kernel;  // a sha256 (proto/ checked): safe in a file name
+  static_data_ = std::string(m.static_data);
+  timeout_s_ = static_cast<double>(m.timeout_ms) / 1000.0;
+  diag::info("campaign {} '{}', kernel {}", campaign_, m.name, kernel_sha_.substr(0, 12));
   struct stat st;
   if (::stat((cache_ + "/" + kernel_sha_ + ".so").c_str(), &st) == 0) return start_executor();
-  return send(mp::MapBuilder().str("t", "fetch").str("kernel", kernel_sha_).done());
+  return send(proto::encode(proto::Fetch{kernel_sha_}));
 }
 
-Status PoolSession::on_artifact(const mp::MapView& m) {
-  auto data = m.bytes("data");
-  if (!data.ok()) return data.status();
-  if (sha256_hex(*data) != kernel_sha_)
+Status PoolSession::on_artifact(const proto::Artifact& m) {
+  const std::string data(m.data);
+  if (sha256_hex(data) != kernel_sha_)
     return Status::Invalid(
         fmt::format("kernel artifact does not match its sha256 {}", kernel_sha_));
   W_RETURN_IF_ERROR(make_dirs(cache_));
@@ -217,7 +214,7 @@ Status PoolSession::on_artifact(const mp::MapView& m) {
   const std::string tmp = path + fmt::format(".{}.tmp", ::getpid());
   {
     std::ofstream out(tmp, std::ios::binary);
-    out.write(data->data(), static_cast<std::streamsize>(data->size()));
+    out.write(data.data(), static_cast<std::streamsize>(data.size()));
     if (!out) return errno_status(fmt::format("write '{}'", tmp), errno);
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0)
@@ -316,11 +313,7 @@ Status PoolSession::send_checkpoints() {
     c.unsent = false;
     c.sent = now;
     diag::debug("task {}: checkpoint of {} bytes sent", task, c.state.size());
-    W_RETURN_IF_ERROR(send(mp::MapBuilder()
-                               .str("t", "checkpoint")
-                               .integer("task", static_cast<int64_t>(task))
-                               .bin("data", c.state)
-                               .done()));
+    W_RETURN_IF_ERROR(send(proto::encode(proto::Checkpoint{static_cast<int64_t>(task), c.state})));
     last_sent_ = now;
   }
   return {};
@@ -379,71 +372,55 @@ Status PoolSession::send_results(std::vector<Outcome>& done) {
     if (!out.group.empty() && !out.ok)
       abort_group(out.group, fmt::format("rank {} failed", out.rank));
   // As many messages as it takes to keep each under the pool's max_frame.
-  std::string body;
-  uint32_t count = 0;
-  auto flush = [&]() -> Status {
-    if (count == 0) return {};
-    std::string items;
-    mp::Packer(items).array(count);
-    items += body;
-    body.clear();
-    count = 0;
-    return send(mp::MapBuilder().str("t", "results").raw("items", items).done());
-  };
+  std::vector<std::string> batch;
+  size_t batch_bytes = 0;
   for (const Outcome& out : done) {
-    mp::MapBuilder item;
-    item.integer("task", static_cast<int64_t>(out.id)).real("ms", std::round(out.ms * 1000) / 1000);
-    if (!out.group.empty()) item.integer("rank", out.rank).str("group", out.group);
-    if (out.ok && (out.output.empty() || mp::is_one_object(out.output)))
-      item.raw("output", out.output);
-    else
-      item.str("error", out.ok ? "kernel output is not one msgpack object" : out.error);
-    std::string bytes = item.done();
-    if (body.size() + bytes.size() + kEnvelope > max_frame_) W_RETURN_IF_ERROR(flush());
-    body += bytes;
-    ++count;
+    proto::ResultItem item;
+    item.task = static_cast<int64_t>(out.id);
+    item.ms = std::round(out.ms * 1000) / 1000;
+    if (!out.group.empty()) item.rank = out.rank, item.group = out.group;
+    item.ok = out.ok;
+    item.output = out.output;  // one msgpack object, or the encoder makes it an error
+    item.error = out.error;
+    std::string bytes = proto::encode_result_item(item);
+    if (!batch.empty() && batch_bytes + bytes.size() + kEnvelope > max_frame_) {
+      W_RETURN_IF_ERROR(send(proto::encode_results(batch)));
+      batch.clear();
+      batch_bytes = 0;
+    }
+    batch_bytes += bytes.size();
+    batch.push_back(std::move(bytes));
   }
   done.clear();
   last_sent_ = Clock::now();
-  return flush();
+  return batch.empty() ? Status() : send(proto::encode_results(batch));
 }
 
 Status PoolSession::handle(const std::string& data) {
-  auto m = mp::MapView::parse(data);
-  if (!m.ok()) return Status::Invalid("malformed message from the pool");
-  const std::string type = *m->string("t", "");
-  if (type == "campaign") return on_campaign(*m);
-  if (type == "artifact") return on_artifact(*m);
-  if (type == "tasks") return on_tasks(*m);
-  if (type == "abort") {
-    abort_group(*m->string("group", ""), *m->string("reason", "aborted by the pool"));
+  auto m = proto::decode_to_worker(data);
+  if (!m.ok()) return Status::Invalid("malformed message from the pool: " + m.status().message());
+  if (auto* c = std::get_if<proto::CampaignBind>(&*m)) return on_campaign(*c);
+  if (auto* a = std::get_if<proto::Artifact>(&*m)) return on_artifact(*a);
+  if (auto* t = std::get_if<proto::Tasks>(&*m)) return on_tasks(*t);
+  if (auto* a = std::get_if<proto::Abort>(&*m)) {
+    abort_group(a->group, a->reason);
     return {};
   }
-  if (type == "error") return Status(Code::kDenied, *m->string("message", "refused by the pool"));
-  if (type == "drain") return start_drain();
+  if (auto* e = std::get_if<proto::Error>(&*m)) return Status(Code::kDenied, e->message);
+  if (std::holds_alternative<proto::Drain>(*m)) return start_drain();
   return {};  // unknown types are ignored: newer pools may send more
 }
 
-Status PoolSession::on_tasks(const mp::MapView& m) {
-  std::vector<std::string_view> items;
-  if (!mp::decode_array(m.raw("items"), items)) return Status::Invalid("tasks: bad items");
-  for (auto raw : items) {
-    auto t = mp::MapView::parse(raw);
-    if (!t.ok()) return Status::Invalid("tasks: bad item");
-    Task task{static_cast<uint64_t>(*t->integer("id")), std::string(t->raw("input")), {}};
-    if (t->has("group")) {
-      task.group = *t->string("group", "");
-      task.rank = static_cast<int>(*t->integer("rank", 0));
-      task.size = static_cast<int>(*t->integer("size", 0));
-      if (task.group.empty() || task.size < 2 || task.rank < 0 || task.rank >= task.size)
-        return Status::Invalid("tasks: bad group member");
-      waiting_.push_back(std::move(task));
-      continue;
-    }
-    if (t->has("checkpoint")) {
-      auto restore = t->bytes("checkpoint");
-      if (!restore.ok()) return Status::Invalid("tasks: bad checkpoint");
-      task.restore = std::move(*restore);
+Status PoolSession::on_tasks(const proto::Tasks& m) {
+  // proto/ checked every item (a member's rank is below its size >= 2).
+  for (const proto::TaskItem& t : m.items) {
+    Task task{static_cast<uint64_t>(t.id), std::string(t.input), {}};
+    if (t.member()) {
+      task.group = t.group;
+      task.rank = t.rank;
+      task.size = t.size;
+    } else if (t.checkpoint) {
+      task.restore = std::string(*t.checkpoint);
       diag::info("task {}: resuming from a checkpoint of {} bytes", task.id, task.restore.size());
     }
     waiting_.push_back(std::move(task));
@@ -458,12 +435,11 @@ Status PoolSession::start_drain() {
   draining_ = true;
   diag::info("draining: finishing {} running tasks, handing back {}",
              executor_ ? executor_->in_flight() : 0, waiting_.size());
-  std::string ids;
-  mp::Packer pk(ids);
-  pk.array(static_cast<uint32_t>(waiting_.size()));
-  for (const Task& t : waiting_) pk.uinteger(t.id);  // members never wait here (feed)
+  proto::Bye bye;
+  for (const Task& t : waiting_)  // members never wait here (feed)
+    bye.returned.push_back(static_cast<int64_t>(t.id));
   waiting_.clear();
-  return send(mp::MapBuilder().str("t", "bye").raw("returned", ids).done());
+  return send(proto::encode(bye));
 }
 
 Status PoolSession::run() {
@@ -500,7 +476,7 @@ Status PoolSession::run() {
     feed();
     if (Clock::now() - last_sent_ > std::chrono::milliseconds(heartbeat_ms_)) {
       last_sent_ = Clock::now();
-      W_RETURN_IF_ERROR(send(mp::MapBuilder().str("t", "heartbeat").done()));
+      W_RETURN_IF_ERROR(send(proto::encode(proto::Heartbeat{})));
     }
   }
 }
@@ -516,38 +492,38 @@ Result<std::unique_ptr<net::Client>> connect_and_hello(const PoolWorkerOptions& 
   if (!c.ok()) return c.status();  // its code tells permanent from transient
   char host[256] = "localhost";
   gethostname(host, sizeof host - 1);
-  Status s = (*c)->send(mp::MapBuilder()
-                            .str("t", "hello")
-                            .integer("v", pool::kProtocolVersion)
-                            .str("id", fmt::format("{}-{}", name, ::getpid()))
-                            .str("name", name)
-                            .str("platform", "linux-x86_64")
-                            .integer("slots", o.jobs)
-                            .integer("memory", static_cast<int64_t>(o.memory_mb))
-                            .real("score", o.score)
-                            .boolean("coupled", true)
-                            .str("version", W_VERSION)
-                            .str("key", o.key)
-                            .str("cap", o.cap)
-                            .str("worker_key", o.worker_key)
-                            .done(),
-                        true);
+  proto::WorkerHello hello;
+  hello.v = proto::kProtocolVersion;
+  hello.id = fmt::format("{}-{}", name, ::getpid());
+  hello.name = name;
+  hello.platform = "linux-x86_64";
+  hello.slots = o.jobs;
+  hello.memory_mb = static_cast<int64_t>(o.memory_mb);
+  hello.score = o.score;
+  hello.coupled = true;
+  hello.version = W_VERSION;
+  hello.key = o.key;
+  hello.cap = o.cap;
+  hello.worker_key = o.worker_key;
+  Status s = (*c)->send(proto::encode(hello), true);
   if (!s.ok()) return s;
   net::Message m;
   auto got = (*c)->receive(m, 10000);
   if (!got.ok()) return got.status();
   if (!*got) return Status(Code::kTimeout, "the pool did not welcome us within 10 s");
-  auto v = mp::MapView::parse(m.data);
-  if (!v.ok()) return Status::Invalid("malformed welcome");
-  if (*v->string("t", "") == "error")
-    return Status(Code::kDenied, *v->string("message", "refused"));
-  heartbeat_ms = static_cast<int>(*v->integer("heartbeat_ms", 5000));
-  // Pools before the field took 16 MiB; less than 1 MiB is not a pool's.
-  const auto frame = v->integer("max_frame", 16 << 20);
-  max_frame = frame.ok() ? static_cast<size_t>(std::clamp<int64_t>(*frame, 1 << 20, 1LL << 32))
-                         : size_t{16} << 20;
-  sig = o.sig.empty() ? *v->string("sig", "") : o.sig;
-  diag::info("connected to {} as {}", o.pool, *v->string("id", ""));
+  auto answer = proto::decode_to_worker(m.data);
+  if (!answer.ok()) return Status::Invalid("malformed welcome: " + answer.status().message());
+  if (auto* e = std::get_if<proto::Error>(&*answer)) return Status(Code::kDenied, e->message);
+  auto* welcome = std::get_if<proto::Welcome>(&*answer);
+  if (!welcome) return Status::Invalid("the pool did not answer hello with welcome");
+  if (welcome->v != proto::kProtocolVersion)
+    return Status(Code::kDenied, fmt::format("the pool speaks protocol version {}, this worker {}",
+                                             welcome->v, proto::kProtocolVersion));
+  heartbeat_ms = static_cast<int>(welcome->heartbeat_ms);
+  // Pools before the field took 16 MiB.
+  max_frame = welcome->max_frame > 0 ? static_cast<size_t>(welcome->max_frame) : size_t{16} << 20;
+  sig = o.sig.empty() ? welcome->sig : o.sig;
+  diag::info("connected to {} as {}", o.pool, welcome->id);
   return std::move(*c);
 }
 

@@ -130,11 +130,13 @@ Status RelayLink::on_text(const std::string& text, std::vector<Event>& events) {
   if (!mp::from_json(text, packed).ok()) return {};
   auto m = mp::MapView::parse(packed);
   if (!m.ok()) return {};
-  const std::string type = *m->string("type", "");
-  const std::string src = *m->string("src", "");
+  // wsig's messages: a field of another type counts as absent.
+  const std::string type = m->string("type", "").value_or("");
+  const std::string src = m->string("src", "").value_or("");
   if (type == "ERROR" || type == "ID-TAKEN") {
     std::string why = type;
-    if (auto p = mp::MapView::parse(m->raw("payload")); p.ok()) why = *p->string("msg", type);
+    if (auto p = mp::MapView::parse(m->raw("payload")); p.ok())
+      why = p->string("msg", type).value_or(type);
     return Status(Code::kIo, fmt::format("wsig refused relay peer {}: {}", id_, why));
   }
   if (src.empty()) return {};
@@ -142,13 +144,14 @@ Status RelayLink::on_text(const std::string& text, std::vector<Event>& events) {
     Circuit& c = circuits_[src];
     c.open = c.was_open = true;
     c.opening = false;
-    c.window = static_cast<size_t>(std::max<int64_t>(1, *m->integer("window", 256 << 10)));
+    c.window = static_cast<size_t>(
+        std::max<int64_t>(1, m->integer("window", 256 << 10).value_or(256 << 10)));
     return push(src, c);
   }
   if (type == "RELAY-ACK") {
     auto it = circuits_.find(src);
     if (it == circuits_.end()) return {};
-    const auto n = static_cast<size_t>(std::max<int64_t>(0, *m->integer("bytes", 0)));
+    const auto n = static_cast<size_t>(std::max<int64_t>(0, m->integer("bytes", 0).value_or(0)));
     it->second.in_flight -= std::min(it->second.in_flight, n);
     return push(src, it->second);
   }
@@ -157,7 +160,8 @@ Status RelayLink::on_text(const std::string& text, std::vector<Event>& events) {
     if (it == circuits_.end()) return {};
     Circuit& c = it->second;
     std::string why = "closed";
-    if (auto p = mp::MapView::parse(m->raw("payload")); p.ok()) why = *p->string("msg", why);
+    if (auto p = mp::MapView::parse(m->raw("payload")); p.ok())
+      why = p->string("msg", why).value_or(why);
     if (!c.open && why == "Peer is not connected") {
       c.opening = false;  // not there yet: open again soon
       c.retry_at = Clock::now() + std::chrono::milliseconds(kRetryMs);

@@ -67,7 +67,11 @@ test('a kernel that traps fails its task with the trap message; the Web Worker g
     const text = await dash.evaluate(() => document.getElementById('failures').textContent);
     return text.includes('unreachable') && text.includes('out of bounds') && text;
   }, 10000);
-  assert.match(failed, /browser-1/);  // the Web Worker that ran them
+  // The Web Worker that ran them, by the id the pool knows it by.
+  const workers = JSON.parse(lib.run('wpool', ['workers', '--json', '--pool', pool.ws]));
+  const ran = workers.find((w) => w.name === 'browser-1');
+  assert.ok(ran && /^k-[0-9a-f]{16}$/.test(ran.id), JSON.stringify(workers));
+  assert.ok(failed.includes(ran.id), failed);
   await dash.close();
 });
 

@@ -87,3 +87,26 @@ for (const [name, gen, staticJson, staticBytes] of cases) {
     });
   });
 }
+
+// The memory cap (the volunteer page's ?memory=MB): the module's declared
+// maximum becomes twice the cap, a grow past the cap fails the task with
+// "out of memory" and the next task gets a fresh instance.
+test('a kernel past its memory cap fails its task; the next one runs', () => {
+  const bytes = fs.readFileSync(path.join(lib.KERNELS, 'membomb.wasm'));
+  const memory = (code) => new WebAssembly.Instance(new WebAssembly.Module(code), {
+    env: { emscripten_notify_memory_growth: () => {} },
+    wkit: { wkit_send: () => 0, wkit_recv: () => 0, wkit_barrier: () => 0 },
+  }).exports.memory;
+  const capped = memory(Kernel.limitMemory(bytes, 64));
+  assert.equal(capped.grow(0) * 65536, 16 << 20);  // its initial memory, unchanged
+  assert.throws(() => capped.grow(2 * 1024 - 256 + 1), RangeError);  // beyond 128 MB
+  capped.grow(2 * 1024 - 256);  // up to 128 MB
+  assert.throws(() => Kernel.limitMemory(bytes, 8), /needs 16 MB at start, more than its cap of 8 MB/);
+
+  const kernel = new Kernel(bytes, null, null, 64);
+  const input = Buffer.from([0x81, 0xa1, 0x78, 0x01]);  // {"x":1}
+  for (let i = 0; i < 2; i++)
+    assert.match(kernel.run(input).error || '', /^out of memory: .* past its cap of 64 MB$/);
+  const echo = new Kernel(fs.readFileSync(path.join(lib.KERNELS, 'echo.wasm')), null, null, 64);
+  assert.deepEqual(Buffer.from(echo.run(input).output), input);
+});

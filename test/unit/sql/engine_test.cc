@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 using namespace w::sql;
 using json = nlohmann::json;
@@ -246,7 +247,8 @@ TEST_CASE("writes wait for the group commit", "[sql]") {
   Fixture f;
   Engine::Reply r =
       f.engine->handle(R"J({"op":"insert","table":"m","row":{"name":"g"}})J", false, "t", f.all);
-  CHECK(r.dbs == std::vector<std::string>{"t"});
+  REQUIRE(r.groups.size() == 1);
+  CHECK(f.engine->outcome(r, nullptr) == Engine::Outcome::kWait);
   CHECK(f.engine->pending());
   sqlite3* other = nullptr;
   REQUIRE(sqlite3_open((f.dir + "/t.db").c_str(), &other) == SQLITE_OK);
@@ -261,10 +263,11 @@ TEST_CASE("writes wait for the group commit", "[sql]") {
   CHECK(count() == 2);
   CHECK(f.engine->commit().empty());
   CHECK_FALSE(f.engine->pending());
+  CHECK(f.engine->outcome(r, nullptr) == Engine::Outcome::kOk);
   CHECK(count() == 3);
   sqlite3_close(other);
   Engine::Reply read = f.engine->handle(R"J({"op":"count","table":"m"})J", false, "t", f.all);
-  CHECK(read.dbs.empty());
+  CHECK(read.groups.empty());
 }
 
 TEST_CASE("in-memory databases and CSV maps", "[sql]") {
@@ -318,4 +321,96 @@ TEST_CASE("restrict mints a weaker capability", "[sql]") {
   std::string read_cap = j["cap"];
   json again = f.call(R"J({"op":"restrict","rights":"all","db":"other"})J", read_cap);
   CHECK(again["error"]["code"] == "denied");
+}
+
+namespace {
+
+const char kEndless[] =
+    R"J({"op":"sql","sql":"WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r) SELECT count(*) FROM r"})J";
+
+// Polls until the submitted message `tag` comes back (at most `seconds`).
+Engine::Reply wait_for(Engine& e, uint64_t tag, double seconds = 20) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    for (auto& [t, reply] : e.poll())
+      if (t == tag) return std::move(reply);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  FAIL("message " << tag << " did not come back");
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("a batch's requests share one time budget", "[sql]") {
+  // Four endless requests in one message stop at one budget, not four,
+  // each answered timeout.
+  EngineConfig c;
+  c.timeout = 0.3;
+  Fixture f(c);
+  const std::string batch =
+      std::string("[") + kEndless + "," + kEndless + "," + kEndless + "," + kEndless + "]";
+  auto t0 = std::chrono::steady_clock::now();
+  json j = json::parse(f.engine->handle(batch, false, "t", f.all).bytes);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1500));
+  REQUIRE(j.size() == 4);
+  for (const json& a : j) CHECK(a["error"]["code"] == "timeout");
+}
+
+TEST_CASE("max_result is for the whole answer of a batch", "[sql]") {
+  // Two answers of 1.5 kB each under a 2 kB cap: the second is too_big.
+  EngineConfig c;
+  c.max_result = 2000;
+  Fixture f(c);
+  const std::string one = R"J({"op":"sql","sql":"SELECT zeroblob(1500)"})J";
+  json j = json::parse(f.engine->handle("[" + one + "," + one + "]", false, "t", f.all).bytes);
+  REQUIRE(j.size() == 2);
+  CHECK(j[0].contains("rows"));
+  CHECK(j[1]["error"]["code"] == "too_big");
+}
+
+TEST_CASE("a WebSocket message leaves the loop to compile, then runs in place", "[sql]") {
+  // The first time a statement is seen it is compiled on the database's
+  // worker (compiling can take seconds); once cached it runs on the loop.
+  Fixture f;
+  Engine::Reply r;
+  const std::string q =
+      R"J({"op":"sql","sql":"SELECT count(*) AS n FROM m WHERE v > ?","params":[0]})J";
+  REQUIRE_FALSE(f.engine->submit(1, q, false, "t", f.all, false, r));
+  CHECK(f.engine->in_flight() == 1);
+  r = wait_for(*f.engine, 1);
+  CHECK(json::parse(r.bytes)["rows"] == json::parse("[[2]]"));
+  CHECK(f.engine->submit(2, q, false, "t", f.all, false, r));
+  CHECK(json::parse(r.bytes)["rows"] == json::parse("[[2]]"));
+  CHECK(f.engine->stats().handoffs == 1);
+}
+
+TEST_CASE("a slow WebSocket request does not hold other databases", "[sql]") {
+  // While an endless query runs its budget on database t's worker, a
+  // message for database u is answered at once; the slow one comes back
+  // timeout, marked slow; a cancelled one is dropped.
+  EngineConfig c;
+  c.timeout = 1;
+  Fixture f(c);
+  f.ok(R"J({"op":"create_db","db":"u"})J");
+  Engine::Reply r;
+  REQUIRE_FALSE(f.engine->submit(1, kEndless, false, "t", f.all, false, r));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  f.ok(R"J({"op":"sql","sql":"SELECT 1"})J");  // compiled once, through handle()
+  auto t0 = std::chrono::steady_clock::now();
+  json quick = f.call(R"J({"op":"tables"})J", f.all, "u");
+  CHECK(quick.contains("tables"));
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(300));
+  r = wait_for(*f.engine, 1);
+  CHECK(json::parse(r.bytes)["error"]["code"] == "timeout");
+  CHECK(r.slow);
+  // Cancelled (its connection closed): nothing comes back for it.
+  REQUIRE_FALSE(f.engine->submit(2, kEndless, false, "t", f.all, true, r));
+  f.engine->cancel(2);
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (f.engine->in_flight() > 0 && std::chrono::steady_clock::now() < end) {
+    CHECK(f.engine->poll().empty());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  CHECK(f.engine->in_flight() == 0);
 }

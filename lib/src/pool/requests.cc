@@ -1,0 +1,180 @@
+// The pool's answers to client requests (w-protocol(7) "Client
+// messages"): kernel uploads, opening campaigns, datasets, results pages,
+// control and lists. Each takes a request proto/ has decoded and checked;
+// what is left to refuse here is what only the pool's state can tell (no
+// such campaign, another kernel under that name).
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "pool_server.h"
+#include "w/diag.h"
+#include "w/sha256.h"
+
+namespace w::pool {
+
+Status PoolServer::on_request(net::ConnId id, const proto::FromClient& m) {
+  if (auto* put = std::get_if<proto::KernelPut>(&m)) return on_kernel_put(id, *put);
+  if (auto* open = std::get_if<proto::Open>(&m)) return on_open(id, *open);
+  if (auto* datasets = std::get_if<proto::Datasets>(&m)) return on_datasets(id, *datasets);
+  if (auto* q = std::get_if<proto::StatusQuery>(&m)) {
+    reply(id, status_message(visible_campaign(id, q->campaign)));
+    return {};
+  }
+  if (std::holds_alternative<proto::WorkersQuery>(m)) {
+    reply(id, workers_message());
+    return {};
+  }
+  if (auto* q = std::get_if<proto::ResultsQuery>(&m)) return on_results_query(id, *q);
+  if (auto* control = std::get_if<proto::Control>(&m)) return on_control(id, *control);
+  if (std::holds_alternative<proto::KernelsQuery>(m)) return on_kernels(id);
+  if (auto* unflag = std::get_if<proto::Unflag>(&m)) return on_unflag(id, *unflag);
+  return Status::Invalid("hello sent twice");
+}
+
+Status PoolServer::on_kernel_put(net::ConnId id, const proto::KernelPut& m) {
+  const std::string data(m.data);
+  const std::string sha = sha256_hex(data);
+  W_RETURN_IF_ERROR(store_.put_kernel(sha, m.name, m.platform, data));
+  reply_after_commit(id, proto::encode(proto::KernelStored{sha}));
+  return {};
+}
+
+Status PoolServer::on_open(net::ConnId id, const proto::Open& m) {
+  CampaignSpec spec;
+  spec.name = m.name;
+  spec.kernel_sha = m.kernel;
+  spec.kernel_wasm = m.kernel_wasm;
+  spec.static_data = std::string(m.static_data);
+  spec.timeout_ms = m.timeout_ms;
+  spec.max_attempts = m.max_attempts;
+  spec.priority = m.priority;
+  spec.replicas = m.replicas;
+  spec.quorum = m.quorum == 0 ? spec.replicas / 2 + 1 : m.quorum;  // 0: a majority
+  spec.quorum_tolerance = m.quorum_tolerance;
+  spec.group = m.group;
+  int64_t cid;
+  auto existing = by_name_.find(spec.name);
+  if (existing != by_name_.end()) {
+    cid = existing->second;
+    const Campaign& c = campaigns_.at(cid);
+    if (!spec.kernel_sha.empty() && spec.kernel_sha != c.row.spec.kernel_sha)
+      return Status::Invalid(
+          fmt::format("campaign '{}' exists with another kernel ({}); pick a new name", spec.name,
+                      c.row.spec.kernel_sha.substr(0, 12)));
+  } else {
+    if (spec.kernel_sha.empty())
+      return Status::NotFound(fmt::format("no campaign '{}'", spec.name));
+    for (const std::string& sha : {spec.kernel_sha, spec.kernel_wasm})
+      if (!sha.empty() && !store_.kernel_data(sha).ok())
+        return Status::NotFound(fmt::format("kernel {} is not on the pool; add it first", sha));
+    auto created = store_.create_campaign(spec);
+    if (!created.ok()) return created.status();
+    cid = *created;
+    Campaign c;
+    c.row.id = cid;
+    c.row.spec = spec;
+    c.row.state = "running";
+    c.row.created = static_cast<int64_t>(std::time(nullptr));
+    c.store_exhausted = true;
+    campaigns_.emplace(cid, std::move(c));
+    by_name_[spec.name] = cid;
+    diag::info("campaign {} '{}' created", cid, spec.name);
+  }
+  bool skip = false;
+  if (!m.once_key.empty()) {
+    auto seen = store_.once_key_seen(cid, m.once_key);
+    if (!seen.ok()) return seen.status();
+    skip = *seen;
+  }
+  auto next = store_.next_seq(cid);
+  if (!next.ok()) return next.status();
+  reply_after_commit(id, proto::encode(proto::Opened{cid, *next, skip}));
+  return {};
+}
+
+Status PoolServer::on_datasets(net::ConnId id, const proto::Datasets& m) {
+  auto it = campaigns_.find(m.campaign);
+  if (it == campaigns_.end()) return Status::NotFound("no such campaign");
+  Campaign& c = it->second;
+  auto next = store_.next_seq(c.row.id);
+  if (!next.ok()) return next.status();
+  int64_t seq = *next;
+  for (std::string_view item : m.items) {  // each one a map (proto checked)
+    auto task = store_.add_task(c.row.id, seq++, item);
+    if (!task.ok()) return task.status();
+  }
+  c.row.total += static_cast<int64_t>(m.items.size());
+  c.store_exhausted = false;
+  reply_after_commit(id,
+                     proto::encode(proto::Ack{static_cast<int64_t>(m.items.size()), c.row.total}));
+  top_up_all();
+  return {};
+}
+
+Status PoolServer::on_results_query(net::ConnId id, const proto::ResultsQuery& m) {
+  auto it = by_name_.find(m.campaign);
+  if (it == by_name_.end()) return Status::NotFound(fmt::format("no campaign '{}'", m.campaign));
+  const Campaign& c = campaigns_.at(it->second);
+  // `after` (the previous page's last row) makes a page an index seek;
+  // `since` alone walks past that many rows, so clients send it only first.
+  auto rows = store_.results(c.row.id, m.since, m.limit, m.after);
+  if (!rows.ok()) return rows.status();
+  std::string items;
+  mp::Packer pk(items);
+  for (const ResultRow& r : *rows)
+    proto::append(pk, {r.task, r.seq, r.input, r.output, r.error, r.worker, r.platform, r.ms});
+  reply(id, proto::encode_results_page(static_cast<uint32_t>(rows->size()), items,
+                                       m.since + static_cast<int64_t>(rows->size()),
+                                       rows->empty() ? m.after : rows->back().row, c.complete()));
+  return {};
+}
+
+Status PoolServer::on_unflag(net::ConnId id, const proto::Unflag& m) {
+  W_RETURN_IF_ERROR(store_.unflag_worker(m.worker));
+  flagged_.erase(m.worker);
+  for (auto& [conn, w] : workers_)
+    if (w.row.id == m.worker) w.row.flagged = false;
+  diag::info("worker {}: flag lifted", m.worker);
+  reply_after_commit(id, proto::encode(proto::Ok{}));
+  top_up_all();
+  return {};
+}
+
+Status PoolServer::on_control(net::ConnId id, const proto::Control& m) {
+  auto it = by_name_.find(m.campaign);
+  if (it == by_name_.end()) return Status::NotFound(fmt::format("no campaign '{}'", m.campaign));
+  const int64_t cid = it->second;
+  if (m.action == "pause" || m.action == "resume" || m.action == "cancel") {
+    const std::string state = m.action == "pause"    ? "paused"
+                              : m.action == "resume" ? "running"
+                                                     : "cancelled";
+    W_RETURN_IF_ERROR(store_.set_campaign_state(cid, state));
+    campaigns_.at(cid).row.state = state;
+  } else if (m.action == "delete") {
+    drop_groups(cid);
+    for (auto& [conn, w] : workers_)
+      if (w.campaign == cid) release_leases(w, "campaign deleted"), w.campaign = 0;
+    W_RETURN_IF_ERROR(store_.delete_campaign(cid));
+    campaigns_.erase(cid);
+    by_name_.erase(it);
+    W_RETURN_IF_ERROR(load_checkpoints());  // the campaign's went with it
+  } else {
+    return Status::Invalid(fmt::format("control: action: unknown '{}'", m.action));
+  }
+  reply_after_commit(id, proto::encode(proto::Ok{}));
+  top_up_all();
+  return {};
+}
+
+Status PoolServer::on_kernels(net::ConnId id) {
+  auto list = store_.kernels();
+  if (!list.ok()) return list.status();
+  proto::KernelList answer;
+  for (auto& k : *list)  // sha256, name, platform, length(data)
+    answer.items.push_back({k[0], k[1], k[2], std::strtoll(k[3].c_str(), nullptr, 10)});
+  reply(id, proto::encode(answer));
+  return {};
+}
+
+}  // namespace w::pool

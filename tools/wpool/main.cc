@@ -113,6 +113,18 @@ int main(int argc, char** argv) {
                    "PEM certificate chain for --sslkey (both read again on SIGHUP)")
       ->type_name("FILE")
       ->check(CLI::ExistingFile);
+  serve
+      ->add_option("--ice-server", o.serve.ice_servers,
+                   "STUN or TURN server for the pages' DataChannels (stun:HOST:PORT, "
+                   "turn:HOST:PORT?transport=udp); repeatable, at most 16")
+      ->type_name("URL")
+      ->delimiter(',');
+  serve->add_option("--ice-username", o.serve.ice_username, "User name on the turn: servers")
+      ->type_name("NAME");
+  serve
+      ->add_option("--ice-credential", o.serve.ice_credential,
+                   "Password on the turn: servers (pages see it: give TURN-only users)")
+      ->type_name("TEXT");
   serve->callback([&] {
     action = [&] {
       o.serve.heartbeat = *w::cli::parse_seconds(o.heartbeat);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "w/cap.h"
 #include "w/proto.h"
@@ -38,6 +39,12 @@ struct ServeOptions {
   std::string sig;       ///< wsig URL coupled tasks relay through, passed to workers; empty = none
   std::string ssl_key;   ///< PEM private key: serve https and wss (with ssl_cert)
   std::string ssl_cert;  ///< PEM certificate chain; both read again on SIGHUP
+  /// STUN/TURN URLs pages use for DataChannels (GET /ice.json); TURN ones
+  /// with ice_username and ice_credential.
+  std::vector<std::string> ice_servers;
+  std::string ice_username;
+  std::string ice_credential;
+  std::string ice_json;  ///< /ice.json's body, made by serve() from the three above
 };
 
 /// Runs the server until SIGINT/SIGTERM.

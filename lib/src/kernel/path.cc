@@ -45,8 +45,7 @@ std::vector<std::string> search_path() {
   if (const std::string bin = program_dir(); !bin.empty()) {
     const std::string prefix = bin.substr(0, bin.find_last_of('/'));
     for (const std::string& dir : {prefix + "/lib/wkit/kernels", prefix + "/kernels"})
-      if (struct stat st; ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-        dirs.push_back(dir);
+      if (struct stat st; ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) dirs.push_back(dir);
   }
   return dirs;
 }

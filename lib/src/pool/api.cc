@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ice.h"
 #include "pool_server.h"
 #include "w/diag.h"
 #include "www.h"
@@ -267,6 +268,11 @@ net::HttpResponse PoolServer::on_http(const net::HttpRequest& request) {
     return r;
   }
   if (request.path == "/healthz") return net::HttpResponse::text(200, "ok\n");
+  if (request.path == "/ice.json") {  // public: every volunteer's page needs it
+    net::HttpResponse r = net::HttpResponse::json(200, options_.ice_json);
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
+  }
   if (auto file = www_file(options_.www, request.path)) return *file;
   return net::HttpResponse::text(404, "not found\n");
 }
@@ -282,6 +288,9 @@ Status serve(const ServeOptions& options) {
   auto store = Store::open(options.db);
   if (!store.ok()) return store.status();
   ServeOptions resolved = options;
+  auto ice = ice_json(options.ice_servers, options.ice_username, options.ice_credential);
+  if (!ice.ok()) return ice.status();
+  resolved.ice_json = *ice;
   resolved.www = resolve_www_dir(options.www);
   if (!resolved.www.empty()) diag::info("serving the browser app from '{}'", resolved.www);
   PoolServer pool(resolved, **store);

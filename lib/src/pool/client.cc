@@ -159,13 +159,17 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
     return stored->sha256;
   };
   std::string sha, wasm_sha;
-  // A bare name is looked up (W_KERNEL_PATH, the installed kernels).
-  std::string so = s.kernel;
-  if (!so.empty()) {
-    auto found = kernel::find(so);
+  // A bare name is looked up (W_KERNEL_PATH, the installed kernels); a
+  // sha256 of a kernel already on the pool is not a file.
+  auto locate = [](std::string& name) -> Status {
+    if (name.empty() || proto::is_sha256(name)) return Status::Ok();
+    auto found = kernel::find(name);
     if (!found.ok()) return found.status();
-    so = *found;
-  }
+    name = *found;
+    return Status::Ok();
+  };
+  std::string so = s.kernel;
+  W_RETURN_IF_ERROR(locate(so));
   if (!so.empty()) {
     auto put = put_kernel(so, "linux-x86_64");
     if (!put.ok()) return put.status();
@@ -173,6 +177,7 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
   }
   // Browsers run the .wasm built beside the .so (cmake/wasm.cmake).
   std::string wasm = s.kernel_wasm;
+  W_RETURN_IF_ERROR(locate(wasm));
   struct stat wst;
   if (wasm.empty() && so.ends_with(".so") &&
       ::stat((so.substr(0, so.size() - 3) + ".wasm").c_str(), &wst) == 0)

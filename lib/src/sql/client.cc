@@ -169,11 +169,11 @@ std::string Target::origin() const {
 }
 
 Result<std::unique_ptr<Client>> Client::connect(const Target& t, double timeout_s) {
-  return connect_client(t, timeout_s, 256u << 20);
+  return connect_client(t, timeout_s, 256u << 20, true);
 }
 
 Result<std::unique_ptr<Client>> connect_client(const Target& t, double timeout_s,
-                                               size_t max_message) {
+                                               size_t max_message, bool wait_for_server) {
   if (!t.websocket) return std::unique_ptr<Client>(new HttpClient(t, timeout_s, max_message));
   const std::string shown = fmt::format("{}{}/{}", t.origin(), t.base, url_encode(t.db));
   std::string url = shown;
@@ -187,8 +187,17 @@ Result<std::unique_ptr<Client>> connect_client(const Target& t, double timeout_s
   net::RetryOptions retry;
   retry.give_up_after = timeout_s;
   retry.max_delay = 5;
-  auto c = net::Client::connect_retrying(url, options, retry, "wsql server " + shown);
-  if (!c.ok()) return c.status();
+  // A copy's source (inside the server) gets one attempt within its budget.
+  auto c = wait_for_server
+               ? net::Client::connect_retrying(url, options, retry, "wsql server " + shown)
+               : net::Client::connect(url, options);
+  if (!c.ok()) {
+    // Errors name the URL; keep the capability out of logs and terminals.
+    std::string message = c.status().message();
+    if (size_t at = message.find(url); at != std::string::npos)
+      message.replace(at, url.size(), shown);
+    return Status(c.status().code(), message);
+  }
   return std::unique_ptr<Client>(new WsClient(std::move(*c), timeout_s));
 }
 

@@ -22,8 +22,9 @@ Result<std::string> check_response(std::string response);
 Result<std::string> http_post(const Target& t, const std::string& path, std::string_view body,
                               double timeout, size_t max_bytes);
 
-/// Client::connect with a bound on the size of one answer.
+/// Client::connect with a bound on the size of one answer; a server that
+/// cannot be reached is retried within timeout_s only if wait_for_server.
 Result<std::unique_ptr<Client>> connect_client(const Target& target, double timeout_s,
-                                               size_t max_message);
+                                               size_t max_message, bool wait_for_server = false);
 
 }  // namespace w::sql

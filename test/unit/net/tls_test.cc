@@ -146,7 +146,7 @@ TEST_CASE("a certificate the client cannot verify is a permanent TLS failure") {
   CHECK(echoes(**i, "unchecked"));
 }
 
-TEST_CASE("--cacert names a file of certificates, or says what is wrong") {
+TEST_CASE("a --cacert file holds certificates, or the error says what is wrong") {
   // A missing file or one without a PEM certificate fails before connecting.
   TestCa ca;
   ca.issue("server", "DNS:localhost");

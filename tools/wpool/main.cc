@@ -1,6 +1,7 @@
 // wpool: the pool server (`wpool serve`) and its client commands.
 #include "w/cli.h"
 #include "w/diag.h"
+#include "w/net_client.h"
 #include "w/pool.h"
 
 namespace {
@@ -19,7 +20,9 @@ constexpr const char* kExamples =
     "  wpool serve --secret /etc/wkit/pool.secret &   # capabilities instead of an open pool\n"
     "  wrun ws://pool:7070 --cap \"$(wpool cap --secret /etc/wkit/pool.secret --rights work)\"\n"
     "  wpool cap --secret /etc/wkit/pool.secret --rights submit --campaign nightly --expires "
-    "720h\n";
+    "720h\n"
+    "  wpool serve --listen 0.0.0.0:443 --sslkey key.pem --sslcert cert.pem   # https and wss\n"
+    "  wpool status --pool wss://pool.example.org --cacert lab-ca.pem\n";
 
 struct Options {
   w::pool::ServeOptions serve;
@@ -27,8 +30,10 @@ struct Options {
   w::pool::SubmitOptions submit;
   w::cap::MintOptions mint;
   std::string secret_file, expires = "0";
+  w::net::TlsOptions tls;
   std::string campaign, timeout = "60s", heartbeat = "5s", worker_timeout = "30s",
-                        wait_timeout = "0", auth_timeout = "10s", history_interval = "5s";
+                        wait_timeout = "0", auth_timeout = "10s", retry_for = "30s",
+                        history_interval = "5s";
   std::string format = "json", path, name;
   long long since = 0;
   bool json = false, follow = false;
@@ -39,6 +44,16 @@ void add_client_options(CLI::App& sub, Options& o) {
   sub.add_option("--key", o.client.key, "Shared key of the pool");
   sub.add_option("--cap", o.client.cap, "Capability (from 'wpool cap') with the rights needed")
       ->type_name("CAP");
+  sub.add_option("--cacert", o.tls.cacert,
+                 "wss://: trust the CAs in this PEM file instead of the system's")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  sub.add_flag("--insecure", o.tls.insecure,
+               "wss://: do not check the pool's certificate (warns; for tests only)");
+  sub.add_option("--retry-for", o.retry_for,
+                 "Keep retrying an unreachable pool this long (0 = forever)")
+      ->capture_default_str()
+      ->check(w::cli::seconds_validator());
 }
 
 }  // namespace
@@ -102,6 +117,26 @@ int main(int argc, char** argv) {
       ->add_option("--sig", o.serve.sig,
                    "wsig server coupled tasks relay through, passed to workers (ws://HOST:PORT/)")
       ->type_name("URL");
+  serve->add_option("--sslkey", o.serve.ssl_key, "PEM private key: serve https and wss only")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  serve
+      ->add_option("--sslcert", o.serve.ssl_cert,
+                   "PEM certificate chain for --sslkey (both read again on SIGHUP)")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  serve
+      ->add_option("--ice-server", o.serve.ice_servers,
+                   "STUN or TURN server for the pages' DataChannels (stun:HOST:PORT, "
+                   "turn:HOST:PORT?transport=udp); repeatable, at most 16")
+      ->type_name("URL")
+      ->delimiter(',');
+  serve->add_option("--ice-username", o.serve.ice_username, "User name on the turn: servers")
+      ->type_name("NAME");
+  serve
+      ->add_option("--ice-credential", o.serve.ice_credential,
+                   "Password on the turn: servers (pages see it: give TURN-only users)")
+      ->type_name("TEXT");
   serve->callback([&] {
     action = [&] {
       o.serve.heartbeat = *w::cli::parse_seconds(o.heartbeat);
@@ -260,6 +295,8 @@ int main(int argc, char** argv) {
   });
 
   return prog.run(argc, argv, [&]() -> w::Status {
+    w::net::set_default_tls(o.tls);
+    o.client.retry_for = *w::cli::parse_seconds(o.retry_for);
     w::Status s = action();
     // `wpool wait` promises 2 for a timeout.
     if (s.code() == w::Code::kTimeout && wait->parsed()) {

@@ -30,8 +30,12 @@ enum ExitCode : int {
   kExitUsage = 2,         ///< bad flags or arguments
   kExitDataErr = 65,      ///< EX_DATAERR: malformed input stream
   kExitNoInput = 66,      ///< EX_NOINPUT: a file or kernel does not exist
+  kExitNoHost = 68,       ///< EX_NOHOST: a server's host name does not resolve
+  kExitUnavailable = 69,  ///< EX_UNAVAILABLE: no such service at that URL (HTTP 4xx)
   kExitSoftware = 70,     ///< EX_SOFTWARE: internal error
   kExitIoErr = 74,        ///< EX_IOERR: an OS call failed
+  kExitTempFail = 75,     ///< EX_TEMPFAIL: a server stayed unreachable past the retries
+  kExitProtocol = 76,     ///< EX_PROTOCOL: TLS failed (certificate not verified)
   kExitNoPerm = 77,       ///< EX_NOPERM
   kExitInterrupted = 130  ///< SIGINT/SIGTERM
 };

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "w/cap.h"
 #include "w/proto.h"
@@ -35,7 +36,15 @@ struct ServeOptions {
   int max_connections = 10000;   ///< half at most without a hello yet
   double auth_timeout = 10;      ///< seconds a connection may go without a valid hello
   std::string www;               ///< directory of the browser app served over HTTP; empty = none
-  std::string sig;  ///< wsig URL coupled tasks relay through, passed to workers; empty = none
+  std::string sig;       ///< wsig URL coupled tasks relay through, passed to workers; empty = none
+  std::string ssl_key;   ///< PEM private key: serve https and wss (with ssl_cert)
+  std::string ssl_cert;  ///< PEM certificate chain; both read again on SIGHUP
+  /// STUN/TURN URLs pages use for DataChannels (GET /ice.json); TURN ones
+  /// with ice_username and ice_credential.
+  std::vector<std::string> ice_servers;
+  std::string ice_username;
+  std::string ice_credential;
+  std::string ice_json;  ///< /ice.json's body, made by serve() from the three above
   double history_interval = 5;  ///< seconds between the dashboard's history samples
 };
 
@@ -44,10 +53,13 @@ Status serve(const ServeOptions& options);
 
 /// What every client command needs.
 struct ClientOptions {
-  std::string pool = "ws://127.0.0.1:7070";
+  std::string pool = "ws://127.0.0.1:7070";  ///< ws://, wss://, http:// or https://
   std::string key;
   std::string cap;      ///< a capability string (wpool cap)
-  double timeout = 10;  ///< connect timeout, seconds
+  double timeout = 10;  ///< one connection attempt, seconds
+  /// Keep retrying an unreachable pool (refused, reset, HTTP 5xx) this
+  /// long, with backoff; 0: forever. Permanent failures end at once.
+  double retry_for = 30;
 };
 
 // Limits of a campaign's settings (the protocol's: w/proto.h).

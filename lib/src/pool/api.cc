@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "ice.h"
 #include "pool_server.h"
 #include "process_metrics.h"
 #include "w/diag.h"
@@ -332,6 +333,11 @@ net::HttpResponse PoolServer::on_http(const net::HttpRequest& request) {
     return r;
   }
   if (request.path == "/healthz") return net::HttpResponse::text(200, "ok\n");
+  if (request.path == "/ice.json") {  // public: every volunteer's page needs it
+    net::HttpResponse r = net::HttpResponse::json(200, options_.ice_json);
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
+  }
   if (auto file = www_file(options_.www, request.path)) return *file;
   return net::HttpResponse::text(404, "not found\n");
 }
@@ -342,9 +348,14 @@ Status serve(const ServeOptions& options) {
   if (!options.sig.empty() && !options.sig.starts_with("ws://") &&
       !options.sig.starts_with("wss://"))
     return Status::Invalid(fmt::format("--sig '{}' is not a ws:// or wss:// URL", options.sig));
+  if (options.ssl_key.empty() != options.ssl_cert.empty())
+    return Status::Invalid("--sslkey and --sslcert go together");
   auto store = Store::open(options.db);
   if (!store.ok()) return store.status();
   ServeOptions resolved = options;
+  auto ice = ice_json(options.ice_servers, options.ice_username, options.ice_credential);
+  if (!ice.ok()) return ice.status();
+  resolved.ice_json = *ice;
   resolved.www = resolve_www_dir(options.www);
   if (!resolved.www.empty()) diag::info("serving the browser app from '{}'", resolved.www);
   PoolServer pool(resolved, **store);
@@ -358,10 +369,13 @@ Status serve(const ServeOptions& options) {
   // Workers heartbeat and clients poll: any connection silent this long is gone.
   config.idle_timeout_s = options.worker_timeout;
   config.name = "wpool";
+  config.tls_cert = options.ssl_cert;
+  config.tls_key = options.ssl_key;
   auto server = net::Server::create(config, pool);
   if (!server.ok()) return server.status();
   pool.attach(**server);
-  diag::info("listening on {}:{} (store '{}')", config.host, (*server)->port(), options.db);
+  diag::info("listening on {}:{} (store '{}'{})", config.host, (*server)->port(), options.db,
+             config.tls_cert.empty() ? "" : "; https and wss only");
   Status s = (*server)->run();
   diag::info("stopping");
   Status c = (*store)->commit();

@@ -19,6 +19,7 @@
 
 #include "../proto/client_messages.h"
 #include "w/diag.h"
+#include "w/kernel_path.h"
 #include "w/msgpack.h"
 #include "w/net_client.h"
 #include "w/pool.h"
@@ -41,11 +42,16 @@ class PoolClient {
     co.connect_timeout = o.timeout;
     std::string url = o.pool;
     while (!url.empty() && url.back() == '/') url.pop_back();
-    auto c = net::Client::connect(url + "/client", co);
-    if (!c.ok())
-      return Status(
-          c.status().code(),
-          c.status().message() + " (is 'wpool serve' running there? set --pool or W_POOL)");
+    net::RetryOptions retry;
+    retry.give_up_after = o.retry_for;
+    retry.max_delay = 5;  // someone is waiting at a terminal or in a cron job
+    auto c = net::Client::connect_retrying(url + "/client", co, retry, "pool " + url);
+    if (!c.ok()) {
+      if (c.status().code() != Code::kTempFail) return c.status();
+      return Status(c.status().code(), c.status().message() +
+                                           " (is 'wpool serve' running there? set --pool or "
+                                           "W_POOL)");
+    }
     std::unique_ptr<PoolClient> pc(new PoolClient(std::move(*c)));
     auto welcome = pc->request(
         proto::encode(proto::ClientHello{proto::kProtocolVersion, "client", o.key, o.cap}));
@@ -161,17 +167,29 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
     return stored->sha256;
   };
   std::string sha, wasm_sha;
-  if (!s.kernel.empty()) {
-    auto put = put_kernel(s.kernel, "linux-x86_64");
+  // A bare name is looked up (W_KERNEL_PATH, the installed kernels); a
+  // sha256 of a kernel already on the pool is not a file.
+  auto locate = [](std::string& name) -> Status {
+    if (name.empty() || proto::is_sha256(name)) return Status::Ok();
+    auto found = kernel::find(name);
+    if (!found.ok()) return found.status();
+    name = *found;
+    return Status::Ok();
+  };
+  std::string so = s.kernel;
+  W_RETURN_IF_ERROR(locate(so));
+  if (!so.empty()) {
+    auto put = put_kernel(so, "linux-x86_64");
     if (!put.ok()) return put.status();
     sha = *put;
   }
   // Browsers run the .wasm built beside the .so (cmake/wasm.cmake).
   std::string wasm = s.kernel_wasm;
+  W_RETURN_IF_ERROR(locate(wasm));
   struct stat wst;
-  if (wasm.empty() && s.kernel.ends_with(".so") &&
-      ::stat((s.kernel.substr(0, s.kernel.size() - 3) + ".wasm").c_str(), &wst) == 0)
-    wasm = s.kernel.substr(0, s.kernel.size() - 3) + ".wasm";
+  if (wasm.empty() && so.ends_with(".so") &&
+      ::stat((so.substr(0, so.size() - 3) + ".wasm").c_str(), &wst) == 0)
+    wasm = so.substr(0, so.size() - 3) + ".wasm";
   if (!wasm.empty()) {
     auto put = put_kernel(wasm, "wasm32");
     if (!put.ok()) return put.status();

@@ -520,7 +520,7 @@ Result<std::unique_ptr<net::Client>> connect_and_hello(const PoolWorkerOptions& 
   net::ClientOptions co;
   co.connect_timeout = 10;
   auto c = net::Client::connect(url + "/worker", co);
-  if (!c.ok()) return c.status();
+  if (!c.ok()) return c.status();  // its code tells permanent from transient
   char host[256] = "localhost";
   gethostname(host, sizeof host - 1);
   proto::WorkerHello hello;
@@ -581,33 +581,37 @@ Status run_pool_worker(const PoolWorkerOptions& o) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  std::mt19937 rng(static_cast<unsigned>(::getpid()));
-  double backoff = 0.1;
+  // Transient failures (refused, reset, HTTP 5xx, a lost connection) are
+  // retried with capped backoff and jitter, so a restarted pool is not hit
+  // by every worker at once; permanent ones (bad URL, unknown host, HTTP
+  // 4xx, TLS, denied) end wrun at once with their own exit code.
+  net::RetryOptions retry;
+  retry.give_up_after = o.retry_for;
+  retry.stop = [] { return g_signals != 0; };
+  net::Backoff backoff(retry);
   while (g_signals == 0) {
     int heartbeat_ms = 5000;
     std::string sig;
     size_t max_frame = 16u << 20;
     auto client = connect_and_hello(with_key, name, heartbeat_ms, sig, max_frame);
+    Status failure;
     if (client.ok()) {
-      backoff = 0.1;
+      const auto started = std::chrono::steady_clock::now();
       PoolSession session(with_key, std::move(*client), cache, sig, max_frame);
       Status s = session.run();
       if (s.ok()) return s;  // drained
+      // A session that lasted starts the backoff afresh; one that broke at
+      // once (a pool failing every hello) keeps it growing.
+      if (std::chrono::steady_clock::now() - started > std::chrono::seconds(10)) backoff.reset();
       if (s.code() == Code::kDenied || s.code() == Code::kInterrupted) return s;
-      diag::warning("{}", s.message());
-    } else if (client.status().code() == Code::kDenied) {
-      return client.status();
+      // The pool was there: whatever broke the session, it may be back.
+      failure = Status::Io(s.message());
     } else {
-      diag::warning("{}", client.status().message());
+      failure = client.status();
     }
-    if (!o.reconnect) return Status(Code::kIo, "lost the pool");
-    // Exponential backoff with jitter so a restarted pool is not hit by every worker at once.
-    std::uniform_real_distribution<double> jitter(0.5, 1.5);
-    const double delay = backoff * jitter(rng);
-    diag::info("reconnecting in {:.1f} s", delay);
-    for (double slept = 0; slept < delay && g_signals == 0; slept += 0.05)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    backoff = std::min(backoff * 2, 30.0);
+    if (!o.reconnect) return failure;
+    auto again = backoff.wait(failure, "pool " + o.pool);
+    if (!again.ok()) return again.status();
   }
   return {};
 }

@@ -24,6 +24,10 @@ enum Right : uint32_t {
 };
 cap::RightNames right_names();
 
+/// A campaign's priority unless its submitter has the admin right.
+inline constexpr int kDefaultPriority = 0;
+
+
 struct ServeOptions {
   std::string db = "pool.db";
   std::string listen = "127.0.0.1:7070";
@@ -36,6 +40,7 @@ struct ServeOptions {
   double auth_timeout = 10;      ///< seconds a connection may go without a valid hello
   std::string www;               ///< directory of the browser app served over HTTP; empty = none
   std::string sig;  ///< wsig URL coupled tasks relay through, passed to workers; empty = none
+  size_t max_kernel = 8u << 20;  ///< largest kernel artifact stored, in bytes
 };
 
 /// Runs the server until SIGINT/SIGTERM.
@@ -66,7 +71,7 @@ struct SubmitOptions {
   /// 0: results agree when equal, compared among workers of one platform;
   /// > 0: numbers agree within this relative difference, across platforms.
   double quorum_tolerance = 0;
-  int priority = 0;
+  int priority = kDefaultPriority;  ///< above the default needs the admin right
   int group = 1;  ///< coupled campaign: members that run each task together; 1 = not coupled
   std::string once_key;
   int batch = 1000;  ///< datasets per message

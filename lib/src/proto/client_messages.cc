@@ -122,6 +122,7 @@ Result<Opened> opened(Fields& f) {
   f.integer("campaign", m.campaign, 1, INT64_MAX, Need::kRequired);
   f.integer("next_seq", m.next_seq, 0, INT64_MAX);
   f.boolean("skip", m.skip);
+  f.integer("resume", m.resume, 0, INT64_MAX);
   return finish(f, std::move(m));
 }
 
@@ -345,6 +346,7 @@ std::string encode(const Opened& m) {
       .integer("campaign", m.campaign)
       .integer("next_seq", m.next_seq)
       .boolean("skip", m.skip)
+      .integer("resume", m.resume)
       .done();
 }
 

@@ -121,7 +121,10 @@ struct KernelStored {
 struct Opened {
   int64_t campaign = 0;
   int64_t next_seq = 0;
-  bool skip = false;  ///< the once_key was recorded before: send nothing
+  bool skip = false;  ///< the once_key was recorded by an older pool: send nothing
+  /// Datasets already stored under the once_key: the client skips that many
+  /// records of its input and sends the rest (a resumed submit).
+  int64_t resume = 0;
 };
 /// Datasets stored (committed).
 struct Ack {

@@ -26,7 +26,9 @@ cap::RightNames right_names();
 
 /// A campaign's priority unless its submitter has the admin right.
 inline constexpr int kDefaultPriority = 0;
-
+/// `wpool wait`'s exit status when the campaign was cancelled before every
+/// task finished (0 all done, 1 some failed, 2 timeout).
+inline constexpr int kExitCancelled = 3;
 
 struct ServeOptions {
   std::string db = "pool.db";
@@ -80,9 +82,11 @@ struct SubmitOptions {
 Status submit(const ClientOptions& c, const SubmitOptions& s);
 
 Status status(const ClientOptions& c, const std::string& campaign, bool json);
-/// Ok when every task is done; Code::kFailed when some failed;
-/// Code::kTimeout after `timeout` seconds (0 = wait forever).
-Status wait(const ClientOptions& c, const std::string& campaign, double timeout);
+/// Ok when every task is done; Code::kFailed when some failed, or when the
+/// campaign was cancelled before they all finished (then `*cancelled` is
+/// set, if given); Code::kTimeout after `timeout` seconds (0 = wait forever).
+Status wait(const ClientOptions& c, const std::string& campaign, double timeout,
+            bool* cancelled = nullptr);
 Status results(const ClientOptions& c, const std::string& campaign, long long since, bool follow,
                stream::Format format, int output_fd);
 Status workers(const ClientOptions& c, bool json);

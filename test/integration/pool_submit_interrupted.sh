@@ -99,3 +99,25 @@ wait "$OPENER" 2>/dev/null || true
 POOL_STARTS=3 start_pool "$PORT"
 no_campaign ghost2
 [ "$(wpool status loose --json | jq '.campaigns[0].total')" = "$stored" ] || fail "loose changed"
+
+# A client older than resumable submits (no `resumable` in open) is told to
+# skip a once-key that has datasets, as before; a new one where to resume.
+datasets 10 | wpool submit keyed --kernel "$KERNEL" --once-key k1 2>/dev/null
+/usr/bin/python3 - "$PORT" <<'PY' >"$TMP/opened" || fail "open probe failed"
+import os, sys
+sys.path.insert(0, os.environ["W_SRC"] + "/test/integration")
+from pool_protocol import CLIENT_HELLO, Conn
+for resumable in (False, True):
+    c = Conn(int(sys.argv[1]), "/client")
+    c.send(CLIENT_HELLO)
+    c.receive()
+    m = {"t": "open", "name": "keyed", "once_key": "k1"}
+    if resumable:
+        m["resumable"] = True
+    c.send(m)
+    o = c.receive()
+    print(resumable, o.get("skip"), o.get("resume"))
+    c.close()
+PY
+[ "$(cat "$TMP/opened")" = "$(printf 'False True 0\nTrue False 10')" ] ||
+  fail "open answers: $(cat "$TMP/opened")"

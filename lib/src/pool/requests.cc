@@ -103,8 +103,11 @@ Status PoolServer::on_open(net::ConnId id, const proto::Open& m) {
                         m.once_key, spec.name));
     auto acked = store_.once_key_acked(cid, m.once_key);
     if (!acked.ok()) return acked.status();
-    opened.skip = *acked < 0;  // recorded by an older pool, without a count
-    opened.resume = std::max<int64_t>(*acked, 0);
+    // -1: recorded by an older pool, without a count. A client older than
+    // resumable submits would send everything again: it is told to skip,
+    // as it was before, once the key has datasets.
+    opened.skip = *acked < 0 || (!m.resumable && *acked > 0);
+    opened.resume = m.resumable ? std::max<int64_t>(*acked, 0) : 0;
   }
   // A connection submits to one campaign at a time; one it leaves empty goes.
   auto previous = submitting_.find(id);

@@ -11,9 +11,15 @@
 // records ("resumed at record N") and sends the rest. A submit that loses
 // its pool says how many datasets were stored for sure, and how many more
 // may have been, and fails.
+//
+// The pool closes a connection silent for its --worker-timeout (30 s by
+// default); skipping a long prefix, or reading a slow input, sends a
+// batch or a status query every kKeepAlive so the submit is not taken
+// for dead.
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <chrono>
 
 #include <fmt/format.h>
 
@@ -26,6 +32,8 @@ namespace w::pool {
 namespace {
 
 constexpr int kWindow = 4;  // batches sent and not yet acknowledged, at most
+constexpr auto kKeepAlive = std::chrono::seconds(5);
+using Clock = std::chrono::steady_clock;
 
 Status check_options(const SubmitOptions& s) {
   if (s.group < 1 || s.group > kMaxGroup)
@@ -85,6 +93,7 @@ Result<proto::Open> open_message(PoolClient& pc, const SubmitOptions& s) {
   open.priority = s.priority;
   open.group = s.group;
   open.once_key = s.once_key;
+  open.resumable = true;
   return open;
 }
 
@@ -98,6 +107,15 @@ class Sender {
     items_ += record;
     if (++in_batch_ >= s_.batch) return flush();
     return {};
+  }
+  /// Called for every record read, sent or skipped: keeps the connection
+  /// from falling silent for long (the clock is read every 1024 records).
+  Status tick() {
+    if ((++ticks_ & 1023) != 0 || Clock::now() - last_sent_ < kKeepAlive) return {};
+    if (in_batch_ > 0) return flush();
+    while (unacked_ > 0) W_RETURN_IF_ERROR(wait_ack());  // answers come in order
+    last_sent_ = Clock::now();
+    return pc_.request(proto::encode(proto::StatusQuery{s_.campaign})).status();
   }
   /// Sends what is batched and waits for every acknowledgement.
   Status finish() {
@@ -131,6 +149,7 @@ class Sender {
     if (in_batch_ == 0) return {};
     W_RETURN_IF_ERROR(
         pc_.send(proto::encode_datasets(campaign_, static_cast<uint32_t>(in_batch_), items_)));
+    last_sent_ = Clock::now();
     sent_ += in_batch_;
     items_.clear();
     in_batch_ = 0;
@@ -155,6 +174,8 @@ class Sender {
   std::string items_;
   int in_batch_ = 0, unacked_ = 0;
   long long sent_ = 0, acked_ = 0;
+  uint64_t ticks_ = 0;
+  Clock::time_point last_sent_ = Clock::now();
   int64_t total_ = 0;
 };
 
@@ -192,11 +213,12 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
     diag::info("campaign '{}': once-key '{}' resumed at record {}", s.campaign, s.once_key, skip);
   Sender sender(**pc, s, opened->campaign, skip);
   for (int64_t index = 0;; ++index) {  // `record` holds record `index` (0-based)
-    if (index >= skip)
-      if (Status st = sender.add(record); !st.ok()) {
-        diag::finish_progress();
-        return sender.interrupted(st);
-      }
+    Status st = index >= skip ? sender.add(record) : Status();
+    if (st.ok()) st = sender.tick();
+    if (!st.ok()) {
+      diag::finish_progress();
+      return sender.interrupted(st);
+    }
     got = reader.next(record);
     if (!got.ok()) {
       sender.drain();

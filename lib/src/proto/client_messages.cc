@@ -69,6 +69,7 @@ Result<Open> open(Fields& f) {
   if (f.ok() && m.group > 1 && m.replicas > 1)
     f.fail("group", "a coupled campaign (group) cannot have replicas");
   f.text("once_key", m.once_key, kMaxName);
+  f.boolean("resumable", m.resumable);
   return finish(f, std::move(m));
 }
 
@@ -284,6 +285,7 @@ std::string encode(const Open& m) {
       .integer("priority", m.priority)
       .integer("group", m.group)
       .str("once_key", m.once_key)
+      .boolean("resumable", m.resumable)
       .done();
 }
 

@@ -45,6 +45,9 @@ struct Open {
   int priority = 0;
   int group = 1;
   std::string once_key;
+  /// The client skips `opened.resume` records (false: a client older than
+  /// resumable submits, which is told to `skip` once its key has datasets).
+  bool resumable = false;
 };
 /// Appends datasets (each one msgpack map). Answer: Ack.
 struct Datasets {

@@ -30,7 +30,8 @@ states_agree() {
   curl -sf "$HTTP/api/status?cap=$W_CAP" |
     jq -e --arg n "$name" --arg w "$want" '.campaigns[] | select(.name == $n) | .state == $w' \
       >/dev/null || fail "/api/status: '$name' is not $want"
-  curl -sf "$HTTP/metrics" | grep -qx "wpool_campaigns{state=\"$want\"} [1-9][0-9]*" ||
+  curl -sf "$HTTP/metrics" >"$TMP/metrics"
+  grep -qx "wpool_campaigns{state=\"$want\"} [1-9][0-9]*" "$TMP/metrics" ||
     fail "/metrics: no campaign counted $want"
 }
 
@@ -43,8 +44,11 @@ states_agree sq paused
 wpool cancel stopped
 states_agree stopped cancelled
 # Every state is listed in /metrics, 0 or not.
+# (Read whole first: grep -q leaves early, and curl's SIGPIPE would fail the
+# pipe.)
+curl -sf "$HTTP/metrics" >"$TMP/metrics"
 for s in running paused done cancelled; do
-  curl -sf "$HTTP/metrics" | grep -q "^wpool_campaigns{state=\"$s\"} " || fail "/metrics lacks state $s"
+  grep -q "^wpool_campaigns{state=\"$s\"} " "$TMP/metrics" || fail "/metrics lacks state $s"
 done
 # The table says "0 workers", "1 worker".
 wpool status | tail -1 | grep -qx '0 workers connected' || fail "0 workers: $(wpool status | tail -1)"

@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   Options o;
   std::function<w::Status()> action;
+  bool cancelled = false;  // set by wait
 
   CLI::App* serve = app.add_subcommand("serve", "Run the pool server until SIGINT/SIGTERM");
   serve->add_option("--db", o.serve.db, "SQLite file holding the pool's state")
@@ -96,6 +97,11 @@ int main(int argc, char** argv) {
           },
           "DURATION"));
   serve->add_option("--max-frame", o.serve.max_frame, "Largest message accepted, in bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
+  serve
+      ->add_option("--max-kernel", o.serve.max_kernel,
+                   "Largest kernel artifact stored, in bytes (larger uploads are refused)")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
   serve
@@ -182,7 +188,10 @@ int main(int argc, char** argv) {
       ->type_name("REL")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
-  submit->add_option("--priority", o.submit.priority, "Higher runs first")->capture_default_str();
+  submit
+      ->add_option("--priority", o.submit.priority,
+                   "Higher runs first; above 0 needs the 'admin' right")
+      ->capture_default_str();
   submit
       ->add_option("--group", o.submit.group,
                    "Coupled campaign: K members (ranks) run each task together, on K slots")
@@ -190,7 +199,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1, w::pool::kMaxGroup));
   submit->add_option("--once-key", o.submit.once_key,
-                     "Skip if this key was submitted to the campaign before");
+                     "Resumable: skip the records already stored under this key, add the rest");
   submit->add_option("--batch", o.submit.batch, "Datasets per message")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
@@ -209,7 +218,7 @@ int main(int argc, char** argv) {
   status->callback([&] { action = [&] { return w::pool::status(o.client, o.campaign, o.json); }; });
 
   CLI::App* wait = app.add_subcommand(
-      "wait", "Wait until a campaign is complete (exit 0 ok, 1 failures, 2 timeout)");
+      "wait", "Wait until a campaign is complete (exit 0 ok, 1 failures, 2 timeout, 3 cancelled)");
   wait->add_option("campaign", o.campaign, "Campaign name")->required();
   wait->add_option("--timeout", o.wait_timeout, "Give up after this long (0 = never)")
       ->capture_default_str()
@@ -217,7 +226,8 @@ int main(int argc, char** argv) {
   add_client_options(*wait, o);
   wait->callback([&] {
     action = [&] {
-      return w::pool::wait(o.client, o.campaign, *w::cli::parse_seconds(o.wait_timeout));
+      return w::pool::wait(o.client, o.campaign, *w::cli::parse_seconds(o.wait_timeout),
+                           &cancelled);
     };
   });
 
@@ -298,10 +308,10 @@ int main(int argc, char** argv) {
     w::net::set_default_tls(o.tls);
     o.client.retry_for = *w::cli::parse_seconds(o.retry_for);
     w::Status s = action();
-    // `wpool wait` promises 2 for a timeout.
-    if (s.code() == w::Code::kTimeout && wait->parsed()) {
+    // `wpool wait` promises 2 for a timeout, 3 for a cancelled campaign.
+    if ((s.code() == w::Code::kTimeout || cancelled) && wait->parsed()) {
       w::diag::error("{}", s.message());
-      std::exit(2);
+      std::exit(cancelled ? w::pool::kExitCancelled : 2);
     }
     return s;
   });

@@ -25,6 +25,12 @@ enum Right : uint32_t {
 };
 cap::RightNames right_names();
 
+/// A campaign's priority unless its submitter has the admin right.
+inline constexpr int kDefaultPriority = 0;
+/// `wpool wait`'s exit status when the campaign was cancelled before every
+/// task finished (0 all done, 1 some failed, 2 timeout).
+inline constexpr int kExitCancelled = 3;
+
 struct ServeOptions {
   std::string db = "pool.db";
   std::string listen = "127.0.0.1:7070";
@@ -46,6 +52,7 @@ struct ServeOptions {
   std::string ice_credential;
   std::string ice_json;  ///< /ice.json's body, made by serve() from the three above
   double history_interval = 5;  ///< seconds between the dashboard's history samples
+  size_t max_kernel = 8u << 20;  ///< largest kernel artifact stored, in bytes
 };
 
 /// Runs the server until SIGINT/SIGTERM.
@@ -79,7 +86,7 @@ struct SubmitOptions {
   /// 0: results agree when equal, compared among workers of one platform;
   /// > 0: numbers agree within this relative difference, across platforms.
   double quorum_tolerance = 0;
-  int priority = 0;
+  int priority = kDefaultPriority;  ///< above the default needs the admin right
   int group = 1;  ///< coupled campaign: members that run each task together; 1 = not coupled
   std::string once_key;
   int batch = 1000;  ///< datasets per message
@@ -88,9 +95,11 @@ struct SubmitOptions {
 Status submit(const ClientOptions& c, const SubmitOptions& s);
 
 Status status(const ClientOptions& c, const std::string& campaign, bool json);
-/// Ok when every task is done; Code::kFailed when some failed;
-/// Code::kTimeout after `timeout` seconds (0 = wait forever).
-Status wait(const ClientOptions& c, const std::string& campaign, double timeout);
+/// Ok when every task is done; Code::kFailed when some failed, or when the
+/// campaign was cancelled before they all finished (then `*cancelled` is
+/// set, if given); Code::kTimeout after `timeout` seconds (0 = wait forever).
+Status wait(const ClientOptions& c, const std::string& campaign, double timeout,
+            bool* cancelled = nullptr);
 Status results(const ClientOptions& c, const std::string& campaign, long long since, bool follow,
                stream::Format format, int output_fd);
 Status workers(const ClientOptions& c, bool json);

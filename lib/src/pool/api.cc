@@ -27,6 +27,9 @@ constexpr const char* kCampaignStates[] = {"running", "paused", "done", "cancell
 
 nlohmann::json campaign_json(const CampaignRow& r, int64_t leased, double rate) {
   const int64_t left = r.total - r.done - r.failed;
+  // Only a running campaign gets anywhere: no ETA for a paused or
+  // cancelled one (its rate decays towards 0, the ETA to absurd values).
+  const bool moving = r.state == "running" && rate > 0;
   return {{"id", r.id},
           {"name", r.spec.name},
           {"state", campaign_state(r)},
@@ -38,7 +41,7 @@ nlohmann::json campaign_json(const CampaignRow& r, int64_t leased, double rate) 
           {"leased", leased},
           {"queued", left - leased},
           {"rate", rate},
-          {"eta_s", rate > 0 ? static_cast<double>(left) / rate : -1},
+          {"eta_s", moving ? static_cast<double>(left) / rate : -1},
           {"complete", left == 0},
           {"priority", r.spec.priority},
           {"replicas", r.spec.replicas},
@@ -94,44 +97,67 @@ void PoolServer::sample_history() {
   history_.add(std::move(s));
 }
 
-std::string PoolServer::history_json() const {
-  return dump(history_.json(options_.history_interval));
+std::string PoolServer::history_json(const std::string& scope) const {
+  return dump(history_.json(options_.history_interval, scope));
 }
 
-std::string PoolServer::status_json() const {
+std::unordered_set<std::string> PoolServer::scope_workers(const std::string& scope) const {
+  std::unordered_set<std::string> ids;
+  auto it = by_name_.find(scope);
+  if (it == by_name_.end()) return ids;
+  if (auto rows = store_.campaign_workers(it->second); rows.ok())
+    ids.insert(rows->begin(), rows->end());
+  for (const auto& [conn, w] : workers_)
+    if (w.campaign == it->second) ids.insert(w.row.id);
+  return ids;
+}
+
+std::string PoolServer::status_json(const std::string& scope) const {
   nlohmann::json campaigns = nlohmann::json::array();
   for (const auto& [id, c] : campaigns_)
-    campaigns.push_back(campaign_json(c.row, in_flight(c), c.done_rate));
+    if (scope.empty() || c.row.spec.name == scope)
+      campaigns.push_back(campaign_json(c.row, in_flight(c), c.done_rate));
+  const auto mine = scope.empty() ? std::unordered_set<std::string>() : scope_workers(scope);
   nlohmann::json workers = nlohmann::json::array();
   for (const auto& [conn, w] : workers_)
-    workers.push_back({{"id", w.row.id},
-                       {"name", w.row.name},
-                       {"platform", w.row.platform},
-                       {"slots", w.row.slots},
-                       {"score", w.row.score},
-                       {"tasks_done", w.row.tasks_done},
-                       {"tasks_failed", w.row.tasks_failed},
-                       {"flagged", w.row.flagged},
-                       {"disagreements", w.row.disagreements},
-                       {"leased", w.busy()},
-                       {"load", known(w.load)},
-                       {"rss", known(w.rss)},
-                       {"members", w.members.size()},
-                       {"campaign", w.campaign}});
+    if (scope.empty() || mine.count(w.row.id))
+      workers.push_back({{"id", w.row.id},
+                         {"name", w.row.name},
+                         {"platform", w.row.platform},
+                         {"slots", w.row.slots},
+                         {"score", w.row.score},
+                         {"tasks_done", w.row.tasks_done},
+                         {"tasks_failed", w.row.tasks_failed},
+                         {"flagged", w.row.flagged},
+                         {"disagreements", w.row.disagreements},
+                         {"leased", w.busy()},
+                         {"load", known(w.load)},
+                         {"rss", known(w.rss)},
+                         {"members", w.members.size()},
+                         {"campaign", w.campaign}});
   const double up = std::chrono::duration<double>(Clock::now() - started_).count();
-  return dump({{"version", proto::kProtocolVersion},
-               {"uptime_s", up},
-               {"campaigns", campaigns},
-               {"workers", workers},
-               {"results_total", results_total_},
-               {"failures_total", failures_total_}});
+  nlohmann::json j = {{"version", proto::kProtocolVersion},
+                      {"uptime_s", up},
+                      {"campaigns", campaigns},
+                      {"workers", workers}};
+  // The counters of the whole pool, or for a scoped capability its
+  // campaign's (the dashboard draws its rate from them either way).
+  j["results_total"] = results_total_;
+  j["failures_total"] = failures_total_;
+  if (!scope.empty()) {
+    auto it = by_name_.find(scope);
+    const CampaignRow* r = it == by_name_.end() ? nullptr : &campaigns_.at(it->second).row;
+    j["results_total"] = r ? r->done + r->failed : 0;
+    j["failures_total"] = r ? r->failed : 0;
+  }
+  return dump(j);
 }
 
 // The last failed tasks of every campaign that has some, with their errors.
-std::string PoolServer::failures_json() const {
+std::string PoolServer::failures_json(const std::string& scope) const {
   nlohmann::json items = nlohmann::json::array();
   for (const auto& [id, c] : campaigns_) {
-    if (c.row.failed == 0) continue;
+    if (c.row.failed == 0 || (!scope.empty() && c.row.spec.name != scope)) continue;
     auto rows = store_.failures(id, 20);
     if (!rows.ok()) continue;
     for (const ResultRow& r : *rows)
@@ -220,8 +246,9 @@ std::string PoolServer::metrics_text() const {
   return out;
 }
 
-std::string PoolServer::status_message(const std::string& campaign) const {
-  nlohmann::json j = nlohmann::json::parse(status_json());
+std::string PoolServer::status_message(const std::string& campaign,
+                                       const std::string& scope) const {
+  nlohmann::json j = nlohmann::json::parse(status_json(scope));
   if (!campaign.empty()) {
     nlohmann::json only = nlohmann::json::array();
     for (auto& c : j["campaigns"])
@@ -263,13 +290,15 @@ nlohmann::json PoolServer::flag_evidence_json(const std::string& worker) const {
   return list;
 }
 
-std::string PoolServer::workers_message() const {
+std::string PoolServer::workers_message(const std::string& scope) const {
   nlohmann::json list = nlohmann::json::array();
   auto rows = store_.workers();
   std::map<std::string, const Worker*> live;
   for (const auto& [conn, w] : workers_) live[w.row.id] = &w;
+  const auto mine = scope.empty() ? std::unordered_set<std::string>() : scope_workers(scope);
   if (rows.ok()) {
     for (const WorkerRow& r : *rows) {
+      if (!scope.empty() && !mine.count(r.id)) continue;
       const WorkerRow& row = live.count(r.id) ? live[r.id]->row : r;
       list.push_back(
           {{"id", row.id},
@@ -298,40 +327,20 @@ net::HttpResponse PoolServer::on_http(const net::HttpRequest& request) {
   if (request.path == "/api/status" || request.path == "/api/failures" ||
       request.path == "/api/history" || request.path == "/metrics")
     observe();
-  if (request.path == "/api/status") {
-    if (Status s = permit_http(request); !s.ok())
-      return net::HttpResponse::text(403, s.message() + "\n");
-    return net::HttpResponse::json(200, status_json());
-  }
-  if (request.path == "/api/history") {
-    if (Status s = permit_http(request); !s.ok())
-      return net::HttpResponse::text(403, s.message() + "\n");
-    return net::HttpResponse::json(200, history_json());
-  }
-  if (request.path == "/api/failures") {
-    if (Status s = permit_http(request); !s.ok())
-      return net::HttpResponse::text(403, s.message() + "\n");
-    return net::HttpResponse::json(200, failures_json());
+  if (request.path == "/api/status" || request.path == "/api/failures" ||
+      request.path == "/api/history") {
+    auto scope = http_scope(request, kSubmit);
+    if (!scope.ok()) return net::HttpResponse::text(403, scope.status().message() + "\n");
+    if (request.path == "/api/history") return net::HttpResponse::json(200, history_json(*scope));
+    return net::HttpResponse::json(
+        200, request.path == "/api/status" ? status_json(*scope) : failures_json(*scope));
   }
   if (request.path == "/metrics") {
     net::HttpResponse r = net::HttpResponse::text(200, metrics_text());
     r.content_type = "text/plain; version=0.0.4";
     return r;
   }
-  if (request.path.rfind("/kernels/", 0) == 0) {
-    std::string sha = request.path.substr(9);
-    if (auto dot = sha.find('.'); dot != std::string::npos) sha.resize(dot);
-    auto data = store_.kernel_data(sha);
-    if (!data.ok()) return net::HttpResponse::text(404, "no such kernel\n");
-    net::HttpResponse r;
-    r.content_type = request.path.size() > 5 && request.path.ends_with(".wasm")
-                         ? "application/wasm"
-                         : "application/octet-stream";
-    r.body = std::move(*data);
-    r.headers.emplace_back("ETag", "\"" + sha + "\"");
-    r.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
-    return r;
-  }
+  if (request.path.rfind("/kernels/", 0) == 0) return kernel_http(request);
   if (request.path == "/healthz") return net::HttpResponse::text(200, "ok\n");
   if (request.path == "/ice.json") {  // public: every volunteer's page needs it
     net::HttpResponse r = net::HttpResponse::json(200, options_.ice_json);
@@ -340,6 +349,28 @@ net::HttpResponse PoolServer::on_http(const net::HttpRequest& request) {
   }
   if (auto file = www_file(options_.www, request.path)) return *file;
   return net::HttpResponse::text(404, "not found\n");
+}
+
+// GET /kernels/SHA256[.so|.wasm]: an artifact, for whoever may work on or
+// submit to a campaign that runs it.
+net::HttpResponse PoolServer::kernel_http(const net::HttpRequest& request) {
+  std::string sha = request.path.substr(9);
+  if (auto dot = sha.find('.'); dot != std::string::npos) sha.resize(dot);
+  auto scope = http_scope(request, kWork | kSubmit);
+  if (!scope.ok()) return net::HttpResponse::text(403, scope.status().message() + "\n");
+  if (!kernel_in_scope(sha, *scope))
+    return net::HttpResponse::text(
+        403, fmt::format("denied: that kernel is not for campaign '{}'\n", *scope));
+  auto data = store_.kernel_data(sha);
+  if (!data.ok()) return net::HttpResponse::text(404, "no such kernel\n");
+  net::HttpResponse r;
+  r.content_type = request.path.size() > 5 && request.path.ends_with(".wasm")
+                       ? "application/wasm"
+                       : "application/octet-stream";
+  r.body = std::move(*data);
+  r.headers.emplace_back("ETag", "\"" + sha + "\"");
+  r.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
+  return r;
 }
 
 Status serve(const ServeOptions& options) {

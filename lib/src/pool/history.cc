@@ -19,14 +19,15 @@ const HistorySample* History::last() const {
   return &ring_[(next_ + ring_.size() - 1) % ring_.size()];
 }
 
-nlohmann::json History::json(double interval_s) const {
+nlohmann::json History::json(double interval_s, const std::string& scope) const {
   nlohmann::json samples = nlohmann::json::array();
   // Oldest first: from next_ to the end, then from the start (a ring not
   // yet full has next_ == 0 and is in order already).
   for (size_t i = 0; i < ring_.size(); ++i) {
     const HistorySample& s = ring_[(next_ + i) % ring_.size()];
     nlohmann::json campaigns = nlohmann::json::array();
-    for (const HistoryCampaign& c : s.campaigns)
+    for (const HistoryCampaign& c : s.campaigns) {
+      if (!scope.empty() && c.name != scope) continue;
       campaigns.push_back({{"name", c.name},
                            {"state", c.state},
                            {"rate", c.rate},
@@ -35,6 +36,7 @@ nlohmann::json History::json(double interval_s) const {
                            {"failed", c.failed},
                            {"leased", c.leased},
                            {"queued", c.queued}});
+    }
     samples.push_back({{"t", s.t},
                        {"workers", s.workers},
                        {"slots", s.slots},

@@ -45,7 +45,8 @@ class History {
   const HistorySample* last() const;
   /// {"interval_s", "capacity", "samples": [oldest .. newest]}: the body of
   /// GET /api/history (w-protocol(7) HISTORY).
-  nlohmann::json json(double interval_s) const;
+  /// Every sample, oldest first; with a scope, only that campaign's series.
+  nlohmann::json json(double interval_s, const std::string& scope = "") const;
 
  private:
   std::vector<HistorySample> ring_;

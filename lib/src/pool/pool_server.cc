@@ -30,8 +30,12 @@ Status PoolServer::load() {
     Campaign c;
     c.row = std::move(row);
     by_name_[c.row.spec.name] = c.row.id;
-    campaigns_.emplace(c.row.id, std::move(c));
+    const int64_t id = c.row.id;
+    campaigns_.emplace(id, std::move(c));
+    // Opened by a submit that stored nothing before the pool went down.
+    drop_if_empty(id);
   }
+  W_RETURN_IF_ERROR(store_.commit());
   W_RETURN_IF_ERROR(load_flagged());
   return load_checkpoints();
 }
@@ -121,6 +125,11 @@ void PoolServer::on_ws_close(net::ConnId id) {
   pending_worker_.erase(id);
   clients_.erase(id);
   grants_.erase(id);
+  if (auto sub = submitting_.find(id); sub != submitting_.end()) {
+    const int64_t campaign = sub->second.campaign;
+    submitting_.erase(sub);
+    drop_if_empty(campaign);
+  }
   auto it = workers_.find(id);
   if (it == workers_.end()) return;
   Worker& w = it->second;
@@ -235,6 +244,10 @@ void PoolServer::on_worker_message(net::ConnId id, const proto::FromWorker& m) {
     Status s = on_checkpoint(w, *checkpoint);
     if (!s.ok()) return refuse(id, s.message());
   } else if (auto* fetch = std::get_if<proto::Fetch>(&m)) {
+    // A worker scoped to one campaign gets that campaign's kernels only.
+    if (const std::string scope = scope_of(id); !kernel_in_scope(fetch->kernel, scope))
+      return refuse(id, fmt::format("denied: kernel {} is not for campaign '{}'",
+                                    fetch->kernel.substr(0, 12), scope));
     auto data = store_.kernel_data(fetch->kernel);
     if (!data.ok()) return refuse(id, data.status().message());
     reply(id, proto::encode(proto::Artifact{fetch->kernel, *data}));

@@ -78,8 +78,9 @@ run: all
 bench: all
 	@bench/run-all.sh $(BUILD)
 
+# DESTDIR stages the tree elsewhere (packaging, tests): make install DESTDIR=/tmp/root PREFIX=/usr
 install: all
-	@cmake --install $(BUILD) --prefix $(PREFIX)
+	@DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 format:
 	@git ls-files '*.cc' '*.h' '*.hpp' | xargs clang-format -i

@@ -11,6 +11,8 @@ packages=(
   libsqlite3-dev libwebsockets-dev libseccomp-dev libssl-dev
   catch2 mandoc jq bc python3 python3-msgpack curl libpng-dev clang-tidy
   libsqlite3-mod-csvtable chromium firefox-esr nodejs emscripten
+  nginx openssl  # nginx: the tests run their own on free ports, not the service
+  coturn         # TURN for browser_ice.sh, run by the test on loopback
 )
 
 # `deps.sh fuzz` adds what `make fuzz` needs: clang and its libFuzzer runtime.

@@ -1,64 +1,115 @@
-// dashboard.js — polls the pool's /api/status once a second and draws the
-// campaigns, the workers and a throughput chart. ?key=K is passed on to
-// pools that want one; ?pool=http://host:port reads another pool.
+// dashboard.js — polls the pool's /api/status once a second and its
+// /api/history (the pool's last hour, one sample per --history-interval),
+// and draws the campaigns with their ETA, three charts with time axes, the
+// workers with their CPU load and memory, and the failed tasks.
+//
+// ?cap=CAP (or the older ?key=K) is passed on to pools that want a
+// capability; ?pool=http://host:port reads another pool.
 'use strict';
 
 const params = new URLSearchParams(location.search);
 const base = (params.get('pool') || '').replace(/^ws/, 'http').replace(/\/$/, '');
-const keyArg = params.get('key') ? '?key=' + encodeURIComponent(params.get('key')) : '';
-const statusUrl = base + '/api/status' + keyArg;
-const failuresUrl = base + '/api/failures' + keyArg;
+const cap = params.get('cap') || params.get('key') || '';
+const capArg = cap ? '?cap=' + encodeURIComponent(cap) : '';
+const statusUrl = base + '/api/status' + capArg;
+const historyUrl = base + '/api/history' + capArg;
+const failuresUrl = base + '/api/failures' + capArg;
+const COLORS = ['#1f6feb', '#d4731c', '#2da44e', '#a371f7', '#cf222e', '#6e7781'];
 let failuresSeen = -1;  // failures_total when the list was last read
+let lastStatus = null, lastHistory = null, historyDue = 0;
 const $ = (id) => document.getElementById(id);
-const samples = [];  // [time s, results_total]
-let lastStatus = null;
+if (cap) $('volunteer-link').href = 'index.html' + capArg;
 
 function esc(text) {
   return String(text).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
 }
 
+// "1 worker", "2 workers".
+function count(n, noun) {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+// A table row whose cells carry their column's name (data-label), which
+// the narrow layout (style.css, .cards) shows in front of each value.
+function row(table, cells) {
+  const labels = [...$(table).closest('table').querySelectorAll('thead th')].map((th) => th.textContent);
+  return '<tr>' + cells.map(([html, cls], i) =>
+    `<td data-label="${esc(labels[i] || '')}"${cls ? ` class="${cls}"` : ''}>${html}</td>`).join('') + '</tr>';
+}
+
+function duration(s) {
+  if (s < 60) return Math.max(1, Math.round(s)) + ' s';
+  if (s < 3600) return Math.floor(s / 60) + ' min ' + Math.round(s % 60) + ' s';
+  if (s < 86400) return Math.floor(s / 3600) + ' h ' + Math.round(s % 3600 / 60) + ' min';
+  return Math.floor(s / 86400) + ' d ' + Math.round(s % 86400 / 3600) + ' h';
+}
+
+function bytes(n) {
+  if (n === null || n === undefined) return '—';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return (i ? n.toFixed(n < 10 ? 1 : 0) : n) + ' ' + units[i];
+}
+
+// When the campaign will be done: from its smoothed rate; none when it
+// is finished, paused or has made no progress yet.
+function eta(c) {
+  if (c.state === 'done' || c.state === 'cancelled') return '—';
+  if (c.state === 'paused') return 'paused';
+  return c.eta_s >= 0 ? duration(c.eta_s) : 'unknown';
+}
+
 function drawCampaigns(campaigns) {
   $('campaigns').innerHTML = campaigns.map((c) => {
-    const pct = c.total ? Math.floor(100 * (c.done + c.failed) / c.total) : 0;
-    return `<tr><td>${esc(c.name)}</td><td>${esc(c.state)}</td>` +
-      `<td><div class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" ` +
-      `aria-valuenow="${pct}" aria-label="${esc(c.name)} progress"><span style="width:${pct}%"></span></div> ${pct}%</td>` +
-      `<td>${c.done}</td><td class="${c.failed ? 'error' : ''}">${c.failed}</td><td>${c.total}</td>` +
-      `<td>${(c.rate || 0).toFixed(1)}/s</td></tr>`;
-  }).join('') || '<tr><td colspan="7">no campaigns</td></tr>';
+    const pct = c.total ? Math.floor(100 * (c.done + c.failed) / c.total) : 100;
+    return row('campaigns', [[esc(c.name)], [esc(c.state), 'state-' + esc(c.state)],
+      [`<div class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" ` +
+        `aria-valuenow="${pct}" aria-label="${esc(c.name)} progress"><span style="width:${pct}%"></span></div> ${pct}%`],
+      [c.done], [c.failed, c.failed ? 'error' : ''], [c.total], [(c.rate || 0).toFixed(1) + '/s'], [eta(c)]]);
+  }).join('') || '<tr><td colspan="8">no campaigns</td></tr>';
+}
+
+function load(w) {
+  if (w.load === null || w.load === undefined) return '—';
+  const pct = Math.round(w.load * 100);
+  return `<div class="bar load" role="meter" aria-valuemin="0" aria-valuemax="100" aria-valuenow="${Math.min(pct, 100)}" ` +
+    `aria-label="${esc(w.id)} CPU load"><span style="width:${Math.min(pct, 100)}%"></span></div> ${pct}%`;
 }
 
 function drawWorkers(workers) {
-  $('workers').innerHTML = workers.map((w) =>
-    `<tr><td>${esc(w.id)}</td><td>${esc(w.platform)}</td><td>${w.slots}</td>` +
-    `<td>${Math.round(w.score || 0)}</td><td>${w.tasks_done}</td><td>${w.tasks_failed}</td>` +
-    `<td>${w.leased}</td></tr>`).join('') || '<tr><td colspan="7">no workers connected</td></tr>';
+  $('workers').innerHTML = workers.map((w) => row('workers', [[esc(w.id)], [esc(w.platform)], [w.slots],
+    [Math.round(w.score || 0)], [w.tasks_done], [w.tasks_failed], [w.leased], [load(w)],
+    [bytes(w.rss)]])).join('') || '<tr><td colspan="9">no workers connected</td></tr>';
 }
 
-function drawChart() {
-  const canvas = $('chart');
-  const ctx = canvas.getContext('2d');
-  const w = canvas.width, h = canvas.height;
-  ctx.clearRect(0, 0, w, h);
-  const rates = [];
-  for (let i = 1; i < samples.length; i++) {
-    const dt = samples[i][0] - samples[i - 1][0];
-    rates.push([samples[i][0], dt > 0 ? (samples[i][1] - samples[i - 1][1]) / dt : 0]);
-  }
-  const max = Math.max(1, ...rates.map((r) => r[1]));
-  const now = Date.now() / 1000;
-  ctx.strokeStyle = '#1f6feb';
-  ctx.lineWidth = 2;
-  ctx.beginPath();
-  rates.forEach(([t, r], i) => {
-    const x = w - (now - t) / 300 * w;
-    const y = h - 4 - r / max * (h - 20);
-    if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
-  });
-  ctx.stroke();
-  ctx.fillStyle = '#888';
-  ctx.font = '12px system-ui';
-  ctx.fillText(max.toFixed(1) + '/s', 4, 14);
+// Draws one chart from the history: series(sample) gives {name: value}.
+function chart(id, unit, samples, series) {
+  const names = [];
+  for (const s of samples) for (const n of Object.keys(series(s))) if (!names.includes(n)) names.push(n);
+  const shown = names.slice(0, COLORS.length);
+  const lines = shown.map((name, i) => ({ name, color: COLORS[i],
+    points: samples.filter((s) => name in series(s)).map((s) => [s.t, series(s)[name]]) }));
+  const to = samples.length ? samples[samples.length - 1].t : Date.now() / 1000;
+  const from = samples.length ? Math.min(samples[0].t, to - 60) : to - 60;
+  wkitChart($('chart-' + id), { series: lines, unit, from, to });
+  $('legend-' + id).innerHTML = lines.map((l) =>
+    `<li><span class="swatch" style="background:${l.color}"></span>${esc(l.name)}</li>`).join('') +
+    (names.length > shown.length ? `<li>and ${names.length - shown.length} more</li>` : '');
+}
+
+function perCampaign(field) {
+  return (s) => Object.fromEntries(s.campaigns.map((c) => [c.name, c[field]]));
+}
+
+function drawHistory(h) {
+  const samples = h.samples;
+  chart('rate', 'tasks/s', samples, perCampaign('rate'));
+  chart('queue', 'tasks', samples, perCampaign('queued'));
+  chart('workers', 'count', samples, (s) => ({ workers: s.workers, slots: s.slots }));
+  const span = samples.length > 1 ? samples[samples.length - 1].t - samples[0].t : 0;
+  $('history-span').textContent = samples.length
+    ? `(last ${duration(span)}, a sample every ${h.interval_s} s)` : '';
 }
 
 async function drawFailures(total) {
@@ -67,33 +118,43 @@ async function drawFailures(total) {
   const r = await fetch(failuresUrl, { cache: 'no-store' });
   if (!r.ok) return;
   const { failures } = await r.json();
-  $('failures').innerHTML = failures.map((f) =>
-    `<tr><td>${esc(f.campaign)}</td><td>${f.seq}</td><td>${esc(f.worker)}</td>` +
-    `<td class="error">${esc(f.error)}</td></tr>`).join('') ||
+  $('failures').innerHTML = failures.map((f) => row('failures',
+    [[esc(f.campaign)], [f.seq], [esc(f.worker)], [esc(f.error), 'error']])).join('') ||
     '<tr><td colspan="4">none</td></tr>';
+}
+
+async function fetchJson(url) {
+  const r = await fetch(url, { cache: 'no-store' });
+  if (r.status === 403) throw new Error('the pool wants a capability: open this page with ?cap=CAP');
+  if (!r.ok) throw new Error('HTTP ' + r.status);
+  return r.json();
 }
 
 async function poll() {
   try {
-    const r = await fetch(statusUrl, { cache: 'no-store' });
-    if (!r.ok) throw new Error('HTTP ' + r.status);
-    const s = await r.json();
+    const s = await fetchJson(statusUrl);
     lastStatus = s;
-    samples.push([Date.now() / 1000, s.results_total || 0]);
-    while (samples.length > 301) samples.shift();
     const platforms = [...new Set(s.workers.map((w) => w.platform))];
-    $('summary').textContent = `${s.campaigns.length} campaigns, ${s.workers.length} workers` +
+    $('summary').textContent = `${count(s.campaigns.length, 'campaign')}, ${count(s.workers.length, 'worker')}` +
       (platforms.length ? ` (${platforms.join(', ')})` : '') +
-      `, ${s.results_total} results, ${s.failures_total} failures, up ${Math.round(s.uptime_s)} s`;
+      `, ${count(s.results_total, 'result')}, ${count(s.failures_total, 'failure')}, up ${duration(s.uptime_s)}`;
     drawCampaigns(s.campaigns);
     drawWorkers(s.workers);
-    drawChart();
+    // The history changes once per interval: read it as often, not every second.
+    if (Date.now() >= historyDue) {
+      lastHistory = await fetchJson(historyUrl);
+      historyDue = Date.now() + Math.max(1, Math.min(60, lastHistory.interval_s)) * 1000;
+      drawHistory(lastHistory);
+    }
     await drawFailures(s.failures_total);
   } catch (e) {
-    $('summary').textContent = 'cannot read ' + statusUrl + ': ' + e.message;
+    $('summary').textContent = 'cannot read the pool: ' + e.message;
   }
 }
 
 poll();
 setInterval(poll, 1000);
-window.wkitDashboard = { get status() { return lastStatus; } };
+window.wkitDashboard = {
+  get status() { return lastStatus; },
+  get history() { return lastHistory; },
+};

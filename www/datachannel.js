@@ -13,12 +13,25 @@
 // worker then uses wsig's relay (members_emscripten.h).
 //
 // ?datachannel=fail drops every ICE candidate, so no channel ever opens
-// (for tests of the fallback). window.wkitChannels.stats counts what
-// happened.
+// (for tests of the fallback); ?ice=relay allows only candidates relayed
+// by a TURN server (for tests of TURN, and to check one by hand).
+// window.wkitChannels.stats counts what happened.
+//
+// STUN and TURN servers come from the pool that served the page (`wpool
+// serve --ice-server`, GET ice.json beside the page, so a page behind a
+// proxy path asks the same pool): without them only peers that can reach
+// each other directly get a channel. No ice.json (an older pool, a page
+// served elsewhere) means none.
 'use strict';
 
 (() => {
   const failOnPurpose = new URLSearchParams(location.search).get('datachannel') === 'fail';
+  const relayOnly = new URLSearchParams(location.search).get('ice') === 'relay';
+  let iceServers = [];
+  const iceReady = fetch('ice.json', { cache: 'no-store' })
+    .then((r) => (r.ok ? r.json() : { iceServers: [] }))
+    .then((j) => { if (j && Array.isArray(j.iceServers)) iceServers = j.iceServers; })
+    .catch(() => {});
   const HIGH_WATER = 8 << 20;  // bytes buffered in a channel before the page holds more
   const stats = { requested: 0, opened: 0, failed: 0, closed: 0, sent: 0, received: 0,
     sentBytes: 0, receivedBytes: 0 };
@@ -143,7 +156,8 @@
   }
 
   function newPeerConnection(ch) {
-    const pc = new RTCPeerConnection({ iceServers: [] });
+    const pc = new RTCPeerConnection(
+      { iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all' });
     ch.pc = pc;
     pc.onicecandidate = (e) => {
       if (!e.candidate || failOnPurpose) return;
@@ -157,6 +171,7 @@
   }
 
   async function onSignal(ch, m) {
+    await iceReady;  // resolved once; messages still resume in arrival order
     if (ch.done) return;
     const p = m.payload || {};
     try {
@@ -214,6 +229,7 @@
       30000);
     if (typeof RTCPeerConnection === 'undefined') return fail(ch, 'no WebRTC in this browser');
     try {
+      await iceReady;
       if (ch.offerer) {
         ch.connectionId = 'dc_' + token();
         const pc = newPeerConnection(ch);
@@ -240,5 +256,10 @@
       });
     },
     get stats() { return Object.assign({}, stats); },
+    // The STUN/TURN URLs the page's connections use (not the credentials).
+    async iceUrls() {
+      await iceReady;
+      return iceServers.map((s) => s.urls);
+    },
   };
 })();

@@ -3,8 +3,10 @@
 // The kernels run inside those workers; this thread only draws.
 //
 // The pool is the origin that served the page, or ?pool=ws://host:port;
-// ?workers=N, ?throttle=P and ?memory=MB preset the controls, ?key=K is
-// passed on, ?autojoin=1 joins at once (for embedding in an <iframe>).
+// ?workers=N, ?throttle=P and ?memory=MB preset the controls, ?cap=CAP
+// (an invitation: a capability with the work right; the older ?key=K
+// works too) is passed on, ?autojoin=1 joins at once (for embedding in an
+// <iframe>).
 //
 // Each slot is two Web Workers started here: worker.js (wrun.wasm and the
 // pool connection) and the kernel's (kernel_worker.js), joined by a
@@ -32,6 +34,7 @@
 'use strict';
 
 const params = new URLSearchParams(location.search);
+const invitation = params.get('cap') || params.get('key') || '';
 const poolUrl = params.get('pool') ||
   (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host;
 const $ = (id) => document.getElementById(id);
@@ -172,7 +175,7 @@ async function join() {
   const score = await scored;
   const key = workerKey();
   for (const { worker, name } of starting)
-    worker.postMessage({ cmd: 'start', pool: poolUrl, name, key: params.get('key') || '',
+    worker.postMessage({ cmd: 'start', pool: poolUrl, name, key: invitation,
       throttle: throttle(), score, memory, workerKey: key && key + '/' + name });
   $('pause').disabled = false;
   draw();
@@ -193,6 +196,25 @@ function overall() {
   return states[0];
 }
 
+// What the pool or a worker said, in a volunteer's words: the pool's own
+// messages are written for wpool's command line (--cap, W_CAP).
+function words(state, detail) {
+  detail = detail || '';
+  if (state === 'refused') {
+    if (/version/i.test(detail)) return 'This page is older than the pool: reload it.';
+    if (!/capabilit|key|denied|right|expired/i.test(detail))
+      return 'The pool did not let this browser join (it said: ' + detail + ').';
+    return invitation
+      ? 'The pool did not accept the invitation in this link: it may have expired or be ' +
+        "for another pool. Ask the pool's owners for a new link."
+      : "This pool takes only invited browsers. Open the link the pool's owners gave you " +
+        '(it ends in ?cap=…) to join.';
+  }
+  if (state === 'disconnected') return 'The connection to the pool was lost; trying again…';
+  if (state === 'crashed') return 'A worker stopped with an error: reload the page to start again.';
+  return detail;
+}
+
 function draw() {
   const done = slots.reduce((a, s) => a + (s.status.done || 0), 0);
   const failed = slots.reduce((a, s) => a + (s.status.failed || 0), 0);
@@ -202,9 +224,14 @@ function draw() {
   const campaigns = [...new Set(slots.map((s) => s.status.campaign).filter(Boolean))];
   $('campaign').textContent = campaigns.join(', ') || '—';
   const rows = slots.map((s, i) =>
-    `<tr><td>${i + 1}</td><td>${esc(s.status.state)}</td><td>${s.status.done || 0}</td>` +
-    `<td>${s.status.failed || 0}</td><td>${esc(s.status.detail || '')}</td></tr>`);
+    `<tr><td data-label="#">${i + 1}</td><td data-label="State">${esc(s.status.state)}</td>` +
+    `<td data-label="Done">${s.status.done || 0}</td><td data-label="Failed">${s.status.failed || 0}</td>` +
+    `<td data-label="Last message">${esc(words(s.status.state, s.status.detail))}</td></tr>`);
   $('slots').innerHTML = rows.join('');
+  // One notice for what needs the volunteer: the first refused or lost slot.
+  const trouble = slots.find((s) => ['refused', 'crashed', 'disconnected'].includes(s.status.state));
+  $('notice').hidden = !trouble;
+  $('notice').textContent = trouble ? words(trouble.status.state, trouble.status.detail) : '';
 }
 
 function esc(text) {
@@ -222,6 +249,7 @@ setInterval(() => {
 }, 1000);
 
 drawScore();
+if (invitation) $('dashboard-link').href = 'dashboard.html?cap=' + encodeURIComponent(invitation);
 $('join').addEventListener('click', join);
 $('pause').addEventListener('click', togglePause);
 for (const radio of document.querySelectorAll('input[name=throttle]'))

@@ -6,7 +6,8 @@
 # environment (W_POOL, W_CAP) or wpool's --config file (W_CONFIG).
 #
 #   NIGHTLY_NAME     campaign prefix; the campaign is NAME-YYYY-MM-DD (nightly)
-#   NIGHTLY_KERNEL   the kernel .so (/usr/local/lib/wkit/kernels/pi.so)
+#   NIGHTLY_KERNEL   the kernel: a file, or a name looked up in W_KERNEL_PATH
+#                    and the installed kernels (pi.so)
 #   NIGHTLY_GEN      the wgen command line of the datasets (wgen seeds 1000)
 #   NIGHTLY_DIR      where results go (/var/lib/wkit/results)
 #   NIGHTLY_TIMEOUT  give up waiting after this long (6h)
@@ -15,7 +16,7 @@
 # 2 the wait timed out, anything else wpool's own.
 set -eu
 name=${NIGHTLY_NAME:-nightly}
-kernel=${NIGHTLY_KERNEL:-/usr/local/lib/wkit/kernels/pi.so}
+kernel=${NIGHTLY_KERNEL:-pi.so}
 gen=${NIGHTLY_GEN:-wgen seeds 1000}
 dir=${NIGHTLY_DIR:-/var/lib/wkit/results}
 day=${NIGHTLY_DAY:-$(date +%F)}

@@ -35,7 +35,7 @@ expect_rc 2
 expect_err "W_CONFIG=$TMP/missing.toml: no such file"
 
 # A subcommand's section applies through W_CONFIG as through --config.
-printf '[status]\npool = "ws://127.0.0.1:1"\n' >"$TMP/wpool.toml"
+printf '[status]\npool = "ws://127.0.0.1:1"\nretry-for = "1s"\n' >"$TMP/wpool.toml"
 W_CONFIG="$TMP/wpool.toml" run wpool status
-expect_rc 74
+expect_rc 75
 expect_err "ws://127.0.0.1:1/"

@@ -17,7 +17,7 @@ expect_rc 2
 expect_err "not a duration: 'soon'"
 run wsql 'ftp://host/db' 'SELECT 1'
 expect_rc 65
-expect_err "'ftp://host/db' is not a ws:// or http:// URL"
+expect_err "'ftp://host/db' is not a ws://, wss://, http:// or https:// URL"
 run wsql 'ws://127.0.0.1:99999/db' 'SELECT 1'
 expect_rc 65
 expect_err "bad port"

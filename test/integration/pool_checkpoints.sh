@@ -11,7 +11,7 @@ fake() { timeout 30 /usr/bin/python3 "$(dirname "$0")/pool_fake_worker.py" "$POR
 task=$(fake a) || fail "fake worker a: $task"
 # Stored durably: kill -9 the pool once it has the checkpoints, restart it.
 for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$PORT/metrics" | grep -q '^wpool_checkpoints_total 2$' && break
+  grep -q '^wpool_checkpoints_total 2$' <(curl -sf "http://127.0.0.1:$PORT/metrics") && break
   sleep 0.02
 done
 sleep 0.2  # the group commit at the end of that loop turn

@@ -36,6 +36,6 @@ curl -sf "http://127.0.0.1:$PORT/api/status" | jq -e '.campaigns[0].done == 50' 
 run wpool results nope
 expect_rc 66
 expect_err "wpool: error: no campaign 'nope'"
-run wpool status --pool ws://127.0.0.1:1
-expect_rc 74
+run wpool status --pool ws://127.0.0.1:1 --retry-for 1s
+expect_rc 75
 expect_err "is 'wpool serve' running there?"

@@ -39,7 +39,7 @@ expect_rc 0
 wpool results gang | jq -e -s 'length == 2 and all(.[]; .output | length == 2)' >/dev/null ||
   fail "gang results: $(wpool results gang)"
 # 3 + 2 runs, and one more: the pair that took the second task left with it.
-curl -sf "http://127.0.0.1:$PORT/metrics" | grep -q '^wpool_group_runs_total 6$' ||
+grep -q '^wpool_group_runs_total 6$' <(curl -sf "http://127.0.0.1:$PORT/metrics") ||
   fail "$(curl -sf "http://127.0.0.1:$PORT/metrics" | grep group)"
 
 # Similar dhrystone scores are preferred.

@@ -57,5 +57,5 @@ expect_rc 0
 expect_out ok
 run timeout 10 wpool wait late --timeout 5s
 expect_rc 0
-curl -sf "http://127.0.0.1:$PORT/metrics" | grep -q '^wpool_group_aborts_total 5$' ||
+grep -q '^wpool_group_aborts_total 5$' <(curl -sf "http://127.0.0.1:$PORT/metrics") ||
   fail "$(curl -sf "http://127.0.0.1:$PORT/metrics" | grep group)"

@@ -190,7 +190,8 @@ fields("client", {"t": "kernel_put", "name": "k", "platform": "linux-x86_64", "d
 ])
 fields("client", {"t": "open", "name": "nope", "kernel": SHA, "kernel_wasm": "", "static": None,
                   "timeout_ms": 1000, "max_attempts": 3, "replicas": 1, "quorum": 0,
-                  "priority": 0, "group": 1, "once_key": "", "quorum_tolerance": 0.0}, [
+                  "priority": 0, "group": 1, "once_key": "", "quorum_tolerance": 0.0,
+                  "resumable": True}, [
     ("name", {"string"}, True),
     ("kernel", set(), False),
     ("kernel_wasm", set(), False),
@@ -202,6 +203,7 @@ fields("client", {"t": "open", "name": "nope", "kernel": SHA, "kernel_wasm": "",
     ("group", {"int"}, False),
     ("once_key", {"string"}, False),
     ("quorum_tolerance", set(), False),  # 7, 1.5, -5, 2^64 are out of 0..1
+    ("resumable", {"bool"}, False),
 ])
 fields("client", {"t": "datasets", "campaign": 1, "items": [{"x": 1}]}, [
     ("campaign", {"int"}, True),

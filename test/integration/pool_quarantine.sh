@@ -28,4 +28,4 @@ jq -e '[.[] | select(.name != "broken") | .quarantined] == [null, null]' "$TMP/w
 run wpool workers
 expect_out "quarantined for"
 expect_out "while the other workers failed"
-curl -sf "http://127.0.0.1:$PORT/metrics" | grep -qE '^wpool_quarantines_total [1-9]' || fail "metrics"
+grep -qE '^wpool_quarantines_total [1-9]' <(curl -sf "http://127.0.0.1:$PORT/metrics") || fail "metrics"

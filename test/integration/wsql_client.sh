@@ -56,8 +56,8 @@ run wsql "$HTTP/runs?cap=$(mint read runs)" 'DELETE FROM m'
 expect_rc 77
 expect_err "denied"
 stop_server
-run wsql --timeout 5 "$U" 'SELECT 1'
-expect_rc 74
-run wsql --timeout 5 "$HTTP/runs?cap=$ALL" 'SELECT 1'
-expect_rc 74
-expect_err "connect 127.0.0.1:$PORT"
+run wsql --timeout 2 "$U" 'SELECT 1'
+expect_rc 75
+run wsql --timeout 2 "$HTTP/runs?cap=$ALL" 'SELECT 1'
+expect_rc 75
+expect_err "http://127.0.0.1:$PORT/rpc unreachable"

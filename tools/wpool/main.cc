@@ -1,5 +1,6 @@
 // wpool: the pool server (`wpool serve`) and its client commands.
 #include "w/cli.h"
+#include "w/net_client.h"
 #include "w/pool.h"
 
 namespace {
@@ -18,19 +19,24 @@ constexpr const char* kExamples =
     "  wpool serve --secret /etc/wkit/pool.secret &   # capabilities instead of an open pool\n"
     "  wrun ws://pool:7070 --cap \"$(wpool cap --secret /etc/wkit/pool.secret --rights work)\"\n"
     "  wpool cap --secret /etc/wkit/pool.secret --rights submit --campaign nightly --expires "
-    "720h\n";
+    "720h\n"
+    "  wpool serve --listen 0.0.0.0:443 --sslkey key.pem --sslcert cert.pem   # https and wss\n"
+    "  wpool status --pool wss://pool.example.org --cacert lab-ca.pem\n";
 
 struct Options {
   w::pool::ServeOptions serve;
   w::pool::ClientOptions client;
   w::pool::SubmitOptions submit;
   w::cap::MintOptions mint;
+  w::net::TlsOptions tls;
   std::string secret_file, expires = "0";
   std::string campaign, timeout = "60s", heartbeat = "5s", worker_timeout = "30s",
-                        wait_timeout = "0", auth_timeout = "10s";
+                        wait_timeout = "0", auth_timeout = "10s", retry_for = "30s",
+                        history_interval = "5s";
   std::string format = "json", path, name;
   long long since = 0;
   bool json = false, follow = false;
+  bool cancelled = false;  // set by wait: the campaign was cancelled
 };
 
 void add_client_options(CLI::App& sub, Options& o) {
@@ -38,6 +44,24 @@ void add_client_options(CLI::App& sub, Options& o) {
   sub.add_option("--key", o.client.key, "Shared key of the pool");
   sub.add_option("--cap", o.client.cap, "Capability (from 'wpool cap') with the rights needed")
       ->type_name("CAP");
+  sub.add_option("--cacert", o.tls.cacert,
+                 "wss://: trust the CAs in this PEM file instead of the system's")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  sub.add_flag("--insecure", o.tls.insecure,
+               "wss://: do not check the pool's certificate (warns; for tests only)");
+  sub.add_option("--retry-for", o.retry_for,
+                 "Keep retrying an unreachable pool this long (0 = forever)")
+      ->capture_default_str()
+      ->check(w::cli::seconds_validator());
+}
+
+// The client options once parsed, with the TLS and retry flags applied:
+// what every client command runs with.
+const w::pool::ClientOptions& client(Options& o) {
+  w::net::set_default_tls(o.tls);
+  o.client.retry_for = *w::cli::parse_seconds(o.retry_for);
+  return o.client;
 }
 
 // One function per subcommand for its options and one for what it runs;
@@ -60,7 +84,23 @@ void serve_options(CLI::App& serve, Options& o) {
   serve.add_option("--worker-timeout", o.worker_timeout, "Drop a worker silent this long")
       ->capture_default_str()
       ->check(w::cli::seconds_validator());
+  serve
+      .add_option("--history-interval", o.history_interval,
+                  "Interval of the dashboard's history samples (720 kept: 1 h at 5 s)")
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            auto s = w::cli::parse_seconds(text);
+            return s.ok() && *s >= 0.1 && *s <= 3600 ? std::string()
+                                                     : "'" + text + "' is not 0.1s to 1h";
+          },
+          "DURATION"));
   serve.add_option("--max-frame", o.serve.max_frame, "Largest message accepted, in bytes")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
+  serve
+      .add_option("--max-kernel", o.serve.max_kernel,
+                  "Largest kernel artifact stored, in bytes (larger uploads are refused)")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
   serve
@@ -82,12 +122,33 @@ void serve_options(CLI::App& serve, Options& o) {
       .add_option("--sig", o.serve.sig,
                   "wsig server coupled tasks relay through, passed to workers (ws://HOST:PORT/)")
       ->type_name("URL");
+  serve.add_option("--sslkey", o.serve.ssl_key, "PEM private key: serve https and wss only")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  serve
+      .add_option("--sslcert", o.serve.ssl_cert,
+                  "PEM certificate chain for --sslkey (both read again on SIGHUP)")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  serve
+      .add_option("--ice-server", o.serve.ice_servers,
+                  "STUN or TURN server for the pages' DataChannels (stun:HOST:PORT, "
+                  "turn:HOST:PORT?transport=udp); repeatable, at most 16")
+      ->type_name("URL")
+      ->delimiter(',');
+  serve.add_option("--ice-username", o.serve.ice_username, "User name on the turn: servers")
+      ->type_name("NAME");
+  serve
+      .add_option("--ice-credential", o.serve.ice_credential,
+                  "Password on the turn: servers (pages see it: give TURN-only users)")
+      ->type_name("TEXT");
 }
 
 w::Status run_serve(Options& o) {
   o.serve.heartbeat = *w::cli::parse_seconds(o.heartbeat);
   o.serve.worker_timeout = *w::cli::parse_seconds(o.worker_timeout);
   o.serve.auth_timeout = *w::cli::parse_seconds(o.auth_timeout);
+  o.serve.history_interval = *w::cli::parse_seconds(o.history_interval);
   if (!o.secret_file.empty()) {
     auto secret = w::cap::load_or_create_secret(o.secret_file);
     if (!secret.ok()) return secret.status();
@@ -125,7 +186,10 @@ void submit_options(CLI::App& submit, Options& o) {
       ->type_name("REL")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
-  submit.add_option("--priority", o.submit.priority, "Higher runs first")->capture_default_str();
+  submit
+      .add_option("--priority", o.submit.priority,
+                  "Higher runs first; above 0 needs the 'admin' right")
+      ->capture_default_str();
   submit
       .add_option("--group", o.submit.group,
                   "Coupled campaign: K members (ranks) run each task together, on K slots")
@@ -133,7 +197,7 @@ void submit_options(CLI::App& submit, Options& o) {
       ->capture_default_str()
       ->check(CLI::Range(1, w::pool::kMaxGroup));
   submit.add_option("--once-key", o.submit.once_key,
-                    "Skip if this key was submitted to the campaign before");
+                    "Resumable: skip the records already stored under this key, add the rest");
   submit.add_option("--batch", o.submit.batch, "Datasets per message")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
@@ -142,7 +206,7 @@ void submit_options(CLI::App& submit, Options& o) {
 
 w::Status run_submit(Options& o) {
   o.submit.timeout = *w::cli::parse_seconds(o.timeout);
-  return w::pool::submit(o.client, o.submit);
+  return w::pool::submit(client(o), o.submit);
 }
 
 void status_options(CLI::App& status, Options& o) {
@@ -152,7 +216,7 @@ void status_options(CLI::App& status, Options& o) {
 }
 
 w::Status run_status(Options& o) {
-  return w::pool::status(o.client, o.campaign, o.json);
+  return w::pool::status(client(o), o.campaign, o.json);
 }
 
 void wait_options(CLI::App& wait, Options& o) {
@@ -164,11 +228,13 @@ void wait_options(CLI::App& wait, Options& o) {
 }
 
 w::Status run_wait(Options& o) {
-  return w::pool::wait(o.client, o.campaign, *w::cli::parse_seconds(o.wait_timeout));
+  return w::pool::wait(client(o), o.campaign, *w::cli::parse_seconds(o.wait_timeout), &o.cancelled);
 }
 
-// `wpool wait` promises 2 for a timeout (1 is a campaign with failures).
-int wait_exit_code(const w::Status& s) {
+// `wpool wait` promises 2 for a timeout and 3 for a cancelled campaign (1
+// is a campaign with failures).
+int wait_exit_code(const w::Status& s, const Options& o) {
+  if (o.cancelled) return w::pool::kExitCancelled;
   return s.code() == w::Code::kTimeout ? w::cli::kExitUsage : w::cli::exit_code_for(s);
 }
 
@@ -183,7 +249,7 @@ void results_options(CLI::App& results, Options& o) {
 }
 
 w::Status run_results(Options& o) {
-  return w::pool::results(o.client, o.campaign, o.since, o.follow,
+  return w::pool::results(client(o), o.campaign, o.since, o.follow,
                           *w::stream::parse_format(o.format), 1);
 }
 
@@ -193,7 +259,7 @@ void workers_options(CLI::App& workers, Options& o) {
 }
 
 w::Status run_workers(Options& o) {
-  return w::pool::workers(o.client, o.json);
+  return w::pool::workers(client(o), o.json);
 }
 
 void unflag_options(CLI::App& unflag, Options& o) {
@@ -202,7 +268,7 @@ void unflag_options(CLI::App& unflag, Options& o) {
 }
 
 w::Status run_unflag(Options& o) {
-  return w::pool::unflag(o.client, o.name);
+  return w::pool::unflag(client(o), o.name);
 }
 
 void campaign_options(CLI::App& sub, Options& o) {
@@ -212,7 +278,7 @@ void campaign_options(CLI::App& sub, Options& o) {
 
 template <const char* verb>
 w::Status run_control(Options& o) {
-  return w::pool::control(o.client, verb, o.campaign);
+  return w::pool::control(client(o), verb, o.campaign);
 }
 constexpr char kCancel[] = "cancel", kPause[] = "pause", kResume[] = "resume", kDelete[] = "delete";
 
@@ -223,11 +289,11 @@ void kernel_add_options(CLI::App& kadd, Options& o) {
 }
 
 w::Status run_kernel_add(Options& o) {
-  return w::pool::kernel_add(o.client, o.path, o.name);
+  return w::pool::kernel_add(client(o), o.path, o.name);
 }
 
 w::Status run_kernel_list(Options& o) {
-  return w::pool::kernel_list(o.client);
+  return w::pool::kernel_list(client(o));
 }
 
 void cap_options(CLI::App& cap, Options& o) {
@@ -273,7 +339,7 @@ constexpr Command kCommands[] = {
      run_submit},
     {"status", "Progress of the campaigns", status_options, run_status},
     {"wait",
-     "Wait until a campaign is complete (exit 0 ok, 1 failures, 2 timeout)",
+     "Wait until a campaign is complete (exit 0 ok, 1 failures, 2 timeout, 3 cancelled)",
      wait_options,
      run_wait,
      {},

@@ -4,6 +4,7 @@
 #include "w/cli.h"
 #include "w/dhrystone.h"
 #include "w/filter.h"
+#include "w/net_client.h"
 #include "w/pool_worker.h"
 
 namespace {
@@ -13,7 +14,8 @@ constexpr const char* kExamples =
     "'{\"divisor\":123}'\n"
     "  wgen grid lr=0.1,0.01 hidden=8,16 | wrun -k mlp.so -j 2 -f msgpack > out.msgpack\n"
     "  wrun -k primes.so --timeout 30s --memory 256 --keep-going < datasets.jsonl\n"
-    "  wrun ws://127.0.0.1:7070 -j 2          # pool mode: run what the pool sends\n";
+    "  wrun ws://127.0.0.1:7070 -j 2          # pool mode: run what the pool sends\n"
+    "  wrun wss://pool.example.org --cap \"$W_CAP\" --cacert lab-ca.pem\n";
 
 }  // namespace
 
@@ -28,7 +30,7 @@ int main(int argc, char** argv) {
   std::string timeout = "60s";
   o.jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   w::worker::PoolWorkerOptions p;
-  app.add_option("pool", p.pool, "Pool URL (ws://HOST:PORT): pool mode");
+  app.add_option("pool", p.pool, "Pool URL (ws://HOST:PORT, wss://HOST): pool mode");
   app.add_option("-k,--kernel", o.kernel, "Kernel shared object (.so) to run (filter mode)");
   app.add_option("--static", o.static_arg,
                  "Static dataset for w_init: a JSON text or a file (JSON or msgpack)");
@@ -63,10 +65,24 @@ int main(int argc, char** argv) {
       ->type_name("URL");
   app.add_option("--cache", p.cache_dir,
                  "Pool mode: cache of kernel artifacts (default ~/.cache/wkit)");
+  w::net::TlsOptions tls;
+  std::string retry_for = "0";
+  app.add_option("--cacert", tls.cacert,
+                 "Pool mode, wss://: trust the CAs in this PEM file instead of the system's")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--insecure", tls.insecure,
+               "Pool mode, wss://: do not check certificates (warns; for tests only)");
+  app.add_option("--retry-for", retry_for,
+                 "Pool mode: keep retrying an unreachable pool this long (0 = forever)")
+      ->capture_default_str()
+      ->check(w::cli::seconds_validator());
   return prog.run(argc, argv, [&]() -> w::Status {
     if (!p.pool.empty()) {
       if (!o.kernel.empty())
         return w::Status(w::Code::kUsage, "give a pool URL or --kernel, not both");
+      w::net::set_default_tls(tls);
+      p.retry_for = *w::cli::parse_seconds(retry_for);
       p.jobs = o.jobs;
       p.memory_mb = o.memory_mb;
       p.insecure_sandbox = o.insecure_sandbox;

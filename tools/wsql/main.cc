@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "w/cli.h"
+#include "w/net_client.h"
 #include "w/sql.h"
 
 namespace {
@@ -17,7 +18,10 @@ constexpr const char* kExamples =
     "  wrun -k mlp.so < in.jsonl | wsql insert --create 'ws://127.0.0.1:7080/runs?cap=CAP' "
     "results\n"
     "  wsql tables 'ws://127.0.0.1:7080/runs?cap=CAP'\n"
-    "  wsql copy 'ws://a:7080/runs/models?cap=C1' 'ws://b:7080/archive/models?cap=C2' --create\n";
+    "  wsql copy 'ws://a:7080/runs/models?cap=C1' 'ws://b:7080/archive/models?cap=C2' --create\n"
+    "  wsql serve --dir ./data --listen 0.0.0.0:7443 --secret s --sslkey key.pem --sslcert "
+    "cert.pem\n"
+    "  wsql 'wss://lab.example.org/sql/?db=runs&cap=CAP' 'SELECT count(*) FROM models'\n";
 
 struct Options {
   w::sql::ServeOptions serve;
@@ -29,13 +33,21 @@ struct Options {
   std::vector<std::string> maps;
   std::string url, sql, table, src, dst;
   std::vector<std::string> params;
+  w::net::TlsOptions tls;
 };
 
 void add_client(CLI::App& app, Options& o) {
   app.add_option("--cap", o.client.cap, "Capability, when the URL has no ?cap=")->type_name("CAP");
-  app.add_option("--timeout", o.timeout, "Wait this long to connect and for each answer")
+  app.add_option("--timeout", o.timeout,
+                 "Wait this long to connect (retrying a server that is down) and for each answer")
       ->capture_default_str()
       ->check(w::cli::seconds_validator());
+  app.add_option("--cacert", o.tls.cacert,
+                 "wss://, https://: trust the CAs in this PEM file instead of the system's")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--insecure", o.tls.insecure,
+               "wss://, https://: do not check the server's certificate (warns; for tests only)");
 }
 
 void add_serve(CLI::App& app, Options& o) {
@@ -85,6 +97,13 @@ void add_serve(CLI::App& app, Options& o) {
                  "Close a WebSocket that sends no request this long (0 = never)")
       ->capture_default_str()
       ->check(w::cli::seconds_validator());
+  app.add_option("--sslkey", o.serve.ssl_key, "PEM private key: serve https and wss only")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  app.add_option("--sslcert", o.serve.ssl_cert,
+                 "PEM certificate chain for --sslkey (both read again on SIGHUP)")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
 }
 
 w::Status run_serve(Options& o) {
@@ -242,6 +261,7 @@ int main(int argc, char** argv) {
   std::vector<char*> args = with_default_command(argc, argv);
   return prog.run(static_cast<int>(args.size()), args.data(), [&]() -> w::Status {
     o.client.timeout = *w::cli::parse_seconds(o.timeout);
+    w::net::set_default_tls(o.tls);
     return chosen->run(o);
   });
 }

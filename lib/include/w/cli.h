@@ -34,8 +34,12 @@ enum ExitCode : int {
   kExitUsage = 2,         ///< bad flags or arguments
   kExitDataErr = 65,      ///< EX_DATAERR: malformed input stream
   kExitNoInput = 66,      ///< EX_NOINPUT: a file or kernel does not exist
+  kExitNoHost = 68,       ///< EX_NOHOST: a server's host name does not resolve
+  kExitUnavailable = 69,  ///< EX_UNAVAILABLE: no such service at that URL (HTTP 4xx)
   kExitSoftware = 70,     ///< EX_SOFTWARE: internal error
   kExitIoErr = 74,        ///< EX_IOERR: an OS call failed
+  kExitTempFail = 75,     ///< EX_TEMPFAIL: a server stayed unreachable past the retries
+  kExitProtocol = 76,     ///< EX_PROTOCOL: TLS failed (certificate not verified)
   kExitNoPerm = 77,       ///< EX_NOPERM
   kExitInterrupted = 130  ///< SIGINT/SIGTERM
 };
@@ -95,9 +99,9 @@ struct Command {
   void (*options)(CLI::App& app, Options& options) = nullptr;
   Status (*run)(Options& options) = nullptr;
   std::span<const Command> subcommands = {};
-  /// The exit code for its Status when not exit_code_for's
-  /// (`wpool wait`: 2 for a timeout).
-  int (*exit_code)(const Status& status) = nullptr;
+  /// The exit code for its Status when not exit_code_for's (`wpool wait`:
+  /// 2 for a timeout, 3 for a campaign its run found cancelled).
+  int (*exit_code)(const Status& status, const Options& options) = nullptr;
 };
 
 namespace detail {
@@ -140,7 +144,7 @@ int Program::run(int argc, char** argv, const Command<Options>& root, Options& o
   return run(
       argc, argv, [&] { return command()->run(options); },
       [&](const Status& status) {
-        return command()->exit_code ? command()->exit_code(status) : exit_code_for(status);
+        return command()->exit_code ? command()->exit_code(status, options) : exit_code_for(status);
       });
 }
 

@@ -91,7 +91,8 @@ struct ServerConfig {
   size_t max_message = 16u << 20;      ///< bigger incoming messages close the connection
   size_t max_queued = 64u << 20;       ///< bytes queued to a slow client before it is dropped
   std::string name = "wkit";           ///< Server header
-  std::string tls_cert;  ///< PEM certificate (chain) file: serve https/wss (needs tls_key)
+  std::string tls_cert;  ///< PEM certificate (chain) file: serve https/wss (needs tls_key);
+                         ///< read again on SIGHUP (Server::reload)
   std::string tls_key;   ///< PEM private key file
   /// Run on libev (epoll) if libev.so.4 is there: each loop turn then costs
   /// O(ready sockets) instead of poll()'s O(all sockets), and timers wake
@@ -140,6 +141,8 @@ struct ServerStats {
   uint64_t auth_timeouts = 0;        ///< unauthenticated closed at auth_timeout_s
   uint64_t idle_timeouts = 0;        ///< authenticated closed at idle_timeout_s
   uint64_t too_big = 0;              ///< messages and bodies over their cap
+  uint64_t tls_reloads = 0;          ///< certificates reloaded on SIGHUP
+  uint64_t tls_reload_failures = 0;  ///< SIGHUPs whose files did not make a good pair
 };
 
 class Server {
@@ -173,10 +176,16 @@ class Server {
   void after(int ms, std::function<void()> fn);
 
   /// Serves until stop() or SIGINT/SIGTERM (then Code::kInterrupted is not
-  /// returned: a signal is the normal way to end a server).
+  /// returned: a signal is the normal way to end a server). SIGHUP reloads
+  /// the TLS certificate (reload()).
   Status run();
   /// Asks run() to return; safe from a signal handler or another thread.
   void stop();
+  /// Asks the service thread to read tls_cert and tls_key again: new
+  /// connections get the new pair, open ones keep theirs, and a pair that
+  /// does not load or match is refused (logged) and the old one kept. Safe
+  /// from a signal handler or another thread.
+  void reload();
 
   const ServerStats& stats() const { return stats_; }
   /// The limits in force (max_connections after the descriptor limit, the

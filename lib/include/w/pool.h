@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "w/cap.h"
 #include "w/proto.h"
@@ -24,6 +25,12 @@ enum Right : uint32_t {
 };
 cap::RightNames right_names();
 
+/// A campaign's priority unless its submitter has the admin right.
+inline constexpr int kDefaultPriority = 0;
+/// `wpool wait`'s exit status when the campaign was cancelled before every
+/// task finished (0 all done, 1 some failed, 2 timeout).
+inline constexpr int kExitCancelled = 3;
+
 struct ServeOptions {
   std::string db = "pool.db";
   std::string listen = "127.0.0.1:7070";
@@ -35,7 +42,17 @@ struct ServeOptions {
   int max_connections = 10000;   ///< half at most without a hello yet
   double auth_timeout = 10;      ///< seconds a connection may go without a valid hello
   std::string www;               ///< directory of the browser app served over HTTP; empty = none
-  std::string sig;  ///< wsig URL coupled tasks relay through, passed to workers; empty = none
+  std::string sig;       ///< wsig URL coupled tasks relay through, passed to workers; empty = none
+  std::string ssl_key;   ///< PEM private key: serve https and wss (with ssl_cert)
+  std::string ssl_cert;  ///< PEM certificate chain; both read again on SIGHUP
+  /// STUN/TURN URLs pages use for DataChannels (GET /ice.json); TURN ones
+  /// with ice_username and ice_credential.
+  std::vector<std::string> ice_servers;
+  std::string ice_username;
+  std::string ice_credential;
+  std::string ice_json;  ///< /ice.json's body, made by serve() from the three above
+  double history_interval = 5;  ///< seconds between the dashboard's history samples
+  size_t max_kernel = 8u << 20;  ///< largest kernel artifact stored, in bytes
 };
 
 /// Runs the server until SIGINT/SIGTERM.
@@ -43,10 +60,13 @@ Status serve(const ServeOptions& options);
 
 /// What every client command needs.
 struct ClientOptions {
-  std::string pool = "ws://127.0.0.1:7070";
+  std::string pool = "ws://127.0.0.1:7070";  ///< ws://, wss://, http:// or https://
   std::string key;
   std::string cap;      ///< a capability string (wpool cap)
-  double timeout = 10;  ///< connect timeout, seconds
+  double timeout = 10;  ///< one connection attempt, seconds
+  /// Keep retrying an unreachable pool (refused, reset, HTTP 5xx) this
+  /// long, with backoff; 0: forever. Permanent failures end at once.
+  double retry_for = 30;
 };
 
 // Limits of a campaign's settings (the protocol's: w/proto.h).
@@ -66,7 +86,7 @@ struct SubmitOptions {
   /// 0: results agree when equal, compared among workers of one platform;
   /// > 0: numbers agree within this relative difference, across platforms.
   double quorum_tolerance = 0;
-  int priority = 0;
+  int priority = kDefaultPriority;  ///< above the default needs the admin right
   int group = 1;  ///< coupled campaign: members that run each task together; 1 = not coupled
   std::string once_key;
   int batch = 1000;  ///< datasets per message
@@ -75,9 +95,11 @@ struct SubmitOptions {
 Status submit(const ClientOptions& c, const SubmitOptions& s);
 
 Status status(const ClientOptions& c, const std::string& campaign, bool json);
-/// Ok when every task is done; Code::kFailed when some failed;
-/// Code::kTimeout after `timeout` seconds (0 = wait forever).
-Status wait(const ClientOptions& c, const std::string& campaign, double timeout);
+/// Ok when every task is done; Code::kFailed when some failed, or when the
+/// campaign was cancelled before they all finished (then `*cancelled` is
+/// set, if given); Code::kTimeout after `timeout` seconds (0 = wait forever).
+Status wait(const ClientOptions& c, const std::string& campaign, double timeout,
+            bool* cancelled = nullptr);
 Status results(const ClientOptions& c, const std::string& campaign, long long since, bool follow,
                stream::Format format, int output_fd);
 Status workers(const ClientOptions& c, bool json);

@@ -8,7 +8,7 @@
 namespace w::worker {
 
 struct PoolWorkerOptions {
-  std::string pool;       ///< ws://host:port
+  std::string pool;       ///< ws://host:port, wss://, http:// or https://
   std::string key;        ///< the pool's shared key, if it has one
   std::string cap;        ///< a capability with the 'work' right (wpool cap)
   std::string name;       ///< shown in `wpool workers`; default: host name
@@ -21,6 +21,10 @@ struct PoolWorkerOptions {
   bool insecure_sandbox = false;  ///< --insecure-sandbox: seccomp alone without Landlock
   double score = 0;               ///< Dhrystones/s of this machine (0: unknown)
   bool reconnect = true;          ///< false: exit when the pool goes away
+  /// Keep retrying an unreachable pool this long (seconds; 0: forever).
+  /// Permanent failures (bad URL, unknown host, HTTP 4xx, TLS, denied) end
+  /// at once.
+  double retry_for = 0;
 };
 
 /// This machine's Dhrystone score, measured once and cached in the cache

@@ -146,6 +146,8 @@ struct ServeOptions {
   size_t max_connections = 0;      ///< 0: what the descriptor limit leaves after the databases
   double auth_timeout = 10;        ///< seconds a connection may go without a valid capability
   double idle_timeout = 300;       ///< seconds an authenticated WebSocket may send nothing
+  std::string ssl_key;             ///< PEM private key: serve https and wss (with ssl_cert)
+  std::string ssl_cert;            ///< PEM certificate chain; both read again on SIGHUP
 };
 
 /// Serves until SIGINT/SIGTERM. Logs "listening on HOST:PORT" at start.
@@ -153,14 +155,20 @@ Status serve(const ServeOptions& options);
 
 // ---------------------------------------------------------------- client
 
-/// Where a client URL points: ws://HOST:PORT/DB[/TABLE]?cap=CAP (or http://).
+/// Where a client URL points: ws://HOST:PORT/DB[/TABLE]?cap=CAP (or
+/// wss://, http://, https://); behind a proxy that serves wsql under a
+/// path, wss://HOST/PREFIX/?db=DB[&table=TABLE]&cap=CAP.
 struct Target {
   bool websocket = true;
+  bool tls = false;  ///< wss:// or https://
   std::string host;
   int port = 80;
+  std::string base;   ///< path prefix before the database ("" or "/sql")
   std::string db;     ///< "" = none (databases, create_db name it themselves)
   std::string table;  ///< "" = none
   std::string cap;
+  /// "wss://host:port" (or ws, http, https), without the path.
+  std::string origin() const;
 };
 
 /// Parses a URL; `cap` (from --cap) is used when the URL has none.

@@ -25,6 +25,12 @@ enum class Code {
   kInterrupted,  ///< SIGINT/SIGTERM asked us to stop
   kFailed,       ///< work ran but some of it failed (e.g. a task)
   kInternal,     ///< a bug: an invariant did not hold
+  // Why a server could not be reached (net_client.h): the first three are
+  // permanent, so clients stop at once instead of retrying.
+  kNoHost,       ///< the host name does not resolve
+  kUnavailable,  ///< no such service at that URL (HTTP 404, another 4xx, not a WebSocket)
+  kTls,          ///< TLS failed: the certificate did not verify, or no TLS there
+  kTempFail,     ///< a transient failure (refused, reset, 5xx) outlasted the retries
 };
 
 class [[nodiscard]] Status {

@@ -33,6 +33,14 @@ int exit_code_for(const Status& status) {
       return kExitInterrupted;
     case Code::kInternal:
       return kExitSoftware;
+    case Code::kNoHost:
+      return kExitNoHost;
+    case Code::kUnavailable:
+      return kExitUnavailable;
+    case Code::kTempFail:
+      return kExitTempFail;
+    case Code::kTls:
+      return kExitProtocol;
     case Code::kTimeout:
     case Code::kFailed:
       return kExitFailure;
@@ -57,8 +65,10 @@ Program::Program(std::string name, std::string description, std::string examples
 void Program::bind_environment(CLI::App& app) {
   for (CLI::Option* opt : app.get_options()) {
     const std::string& lname = opt->get_single_name();
+    // --insecure (no TLS verification) only ever from the command line: a
+    // variable left in an environment would turn it off unseen.
     if (opt->get_lnames().empty() || lname == "help" || lname == "version" || lname == "config" ||
-        lname == "help-all")
+        lname == "help-all" || lname == "insecure")
       continue;
     if (!opt->get_envname().empty()) continue;
     std::string env = "W_";

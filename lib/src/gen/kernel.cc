@@ -7,14 +7,17 @@
 
 #include "w/executor.h"
 #include "w/gen.h"
+#include "w/kernel_path.h"
 #include "w/msgpack.h"
 #include "w/stream.h"
 
 namespace w::gen {
 
 Status kernel(const KernelOptions& o, stream::RecordWriter& out) {
+  auto found = kernel::find(o.kernel);  // a bare name: W_KERNEL_PATH, the installed ones
+  if (!found.ok()) return found.status();
   char resolved[PATH_MAX];
-  if (::realpath(o.kernel.c_str(), resolved) == nullptr)
+  if (::realpath(found->c_str(), resolved) == nullptr)
     return errno_status(fmt::format("kernel '{}'", o.kernel), errno);
   auto static_data = stream::load_static(o.static_arg);
   if (!static_data.ok()) return static_data.status();

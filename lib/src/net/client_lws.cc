@@ -1,9 +1,16 @@
 // w::net::Client on libwebsockets 4.1: a private context and service thread.
 //
 // Ownership: the Impl lives until ~Client, which stops and joins the thread
-// before destroying the context. Everything touching `wsi` happens on the
-// service thread; the mutex guards the queues and the state flags.
+// before destroying the context (and then its SSL_CTX, which lws only
+// borrows). Everything touching `wsi` happens on the service thread; the
+// mutex guards the queues and the state flags.
+//
+// TLS: our own SSL_CTX (tls.h: the system's CAs or --cacert) is handed to
+// lws, which verifies the chain and the host name per connection and asks
+// us at each step (PERFORM_SERVER_CERT_VERIFICATION): there we keep why a
+// certificate failed, since lws's own error string does not say.
 #include <libwebsockets.h>
+#include <netdb.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -16,42 +23,38 @@
 
 #include <fmt/format.h>
 
+#include "tls.h"
 #include "w/net_client.h"
-#include "w/parse.h"
 
 namespace w::net {
 
-Result<WsUrl> parse_ws_url(std::string_view url) {
-  WsUrl u;
-  std::string_view rest = url;
-  if (rest.substr(0, 5) == "ws://") {
-    rest.remove_prefix(5);
-  } else if (rest.substr(0, 6) == "wss://") {
-    return Status::Invalid(fmt::format("'{}': wss:// is not supported yet; use ws://", url));
-  } else {
-    return Status::Invalid(fmt::format("'{}' is not a ws:// URL (e.g. ws://127.0.0.1:7070)", url));
-  }
-  size_t slash = rest.find_first_of("/?");
-  std::string_view authority = rest.substr(0, slash);
-  if (slash != std::string_view::npos) {
-    u.path = std::string(rest.substr(slash));
-    if (u.path[0] == '?') u.path = "/" + u.path;
-  }
-  size_t colon = authority.rfind(':');
-  u.host = std::string(authority.substr(0, colon));
-  if (colon != std::string_view::npos) {
-    auto port = util::parse_count(authority.substr(colon + 1));
-    if (!port.ok() || *port <= 0 || *port > 65535)
-      return Status::Invalid(fmt::format("'{}': bad port", url));
-    u.port = static_cast<int>(*port);
-  }
-  if (u.host.empty()) return Status::Invalid(fmt::format("'{}': no host", url));
-  return u;
+namespace {
+
+// Resolves the host before lws does: lws 4.1 fails a name that does not
+// resolve inside lws_client_connect_via_info() without saying why, and a
+// user needs "unknown host" (permanent) told from a DNS server that did
+// not answer (transient).
+Status check_host(const WsUrl& where, std::string_view url) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  const int rc = getaddrinfo(where.host.c_str(), nullptr, &hints, &res);
+  if (res) freeaddrinfo(res);
+  if (rc == 0) return {};
+  const std::string why = fmt::format("connect {}: host '{}': {}", url, where.host,
+                                      rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+  if (rc == EAI_NONAME || rc == EAI_NODATA || rc == EAI_ADDRFAMILY || rc == EAI_SERVICE)
+    return Status(Code::kNoHost, why);
+  return Status::Io(why);  // EAI_AGAIN, EAI_FAIL...: the resolver may answer later
 }
+
+}  // namespace
 
 struct Client::Impl {
   ClientOptions options;
-  std::string url;
+  std::string url;    // as given, for the caller
+  std::string shown;  // scheme, host, port and path: what messages show (a query may hold a key)
   WsUrl where;
   lws_context* ctx = nullptr;
   lws* wsi = nullptr;  // service thread only
@@ -59,6 +62,8 @@ struct Client::Impl {
   int event_fd = -1;
   lws_protocols protocols[2] = {};
   std::string protocol_name;
+  SslCtx ssl_ctx;            // wss:// only; freed after the context
+  std::string verify_error;  // service thread: why the certificate failed
 
   mutable std::mutex mu;
   std::condition_variable cv;
@@ -71,13 +76,14 @@ struct Client::Impl {
   bool is_closed = false;
   bool close_requested = false;
   bool stopping = false;
-  std::string reason;
+  std::string reason;  // why it closed, for close_reason()
+  Status failure;      // why connecting failed, with its kind (net_client.h)
 
   std::string partial;  // service thread only
 
   static int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
-  int on_callback(lws* w, lws_callback_reasons reason, void* in, size_t len);
-  void mark_closed(std::string why);
+  int on_callback(lws* w, lws_callback_reasons reason, void* user, void* in, size_t len);
+  void mark_closed(Status why);
   void signal_fd() {
     uint64_t one = 1;
     ssize_t ignored = ::write(event_fd, &one, sizeof one);
@@ -85,23 +91,24 @@ struct Client::Impl {
   }
 };
 
-int Client::Impl::callback(lws* w, lws_callback_reasons reason, void*, void* in, size_t len) {
+int Client::Impl::callback(lws* w, lws_callback_reasons reason, void* user, void* in, size_t len) {
   auto* impl = static_cast<Impl*>(lws_context_user(lws_get_context(w)));
   if (!impl) return 0;
-  return impl->on_callback(w, reason, in, len);
+  return impl->on_callback(w, reason, user, in, len);
 }
 
-void Client::Impl::mark_closed(std::string why) {
+void Client::Impl::mark_closed(Status why) {
   std::lock_guard lock(mu);
   if (!is_closed) {
     is_closed = true;
-    reason = std::move(why);
+    reason = why.message();
+    failure = std::move(why);
   }
   signal_fd();
   cv.notify_all();
 }
 
-int Client::Impl::on_callback(lws* w, lws_callback_reasons r, void* in, size_t len) {
+int Client::Impl::on_callback(lws* w, lws_callback_reasons r, void* user, void* in, size_t len) {
   switch (r) {
     case LWS_CALLBACK_CLIENT_ESTABLISHED: {
       std::lock_guard lock(mu);
@@ -117,11 +124,22 @@ int Client::Impl::on_callback(lws* w, lws_callback_reasons r, void* in, size_t l
                            : "connection failed";
       // The server's HTTP status says more than lws's "not 101".
       const unsigned status = w ? lws_http_client_http_response(w) : 0;
-      if (status == 503)
-        why = "the server is full (HTTP 503): every connection it allows is in use";
-      else if (status >= 400)
-        why += fmt::format(" (HTTP {})", status);
-      mark_closed(why);
+      Status why_status;
+      if (status != 0 && status != 101) {
+        why_status = http_refusal(status, shown);
+      } else if (!verify_error.empty()) {
+        why_status = Status(Code::kTls, fmt::format("connect {}: {}", shown, verify_error));
+      } else if (where.tls &&
+                 (why.find("SSL") != std::string::npos || why.find("tls") != std::string::npos)) {
+        std::string detail = openssl_errors();
+        why_status =
+            Status(Code::kTls, fmt::format("connect {}: TLS handshake failed ({}); does the "
+                                           "server speak TLS on that port?",
+                                           shown, detail.empty() ? why : detail));
+      } else {
+        why_status = Status::Io(fmt::format("connect {}: {}", shown, why));
+      }
+      mark_closed(std::move(why_status));
       return 0;
     }
     case LWS_CALLBACK_CLIENT_RECEIVE: {
@@ -158,8 +176,23 @@ int Client::Impl::on_callback(lws* w, lws_callback_reasons r, void* in, size_t l
     }
     case LWS_CALLBACK_CLIENT_CLOSED:
       wsi = nullptr;
-      mark_closed("closed by the server");
+      // `established` is written on this thread only: no lock to read it here.
+      mark_closed(Status::Io(established
+                                 ? std::string("closed by the server")
+                                 : fmt::format("connect {}: closed during the handshake", shown)));
       return 0;
+    case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION: {
+      // in: X509_STORE_CTX*, len: OpenSSL's preverify_ok. 0 accepts.
+      auto* store = static_cast<X509_STORE_CTX*>(user);
+      if (len != 0 || !store) return 0;
+      const int err = X509_STORE_CTX_get_error(store);
+      if (options.tls.insecure) {
+        X509_STORE_CTX_set_error(store, X509_V_OK);  // --insecure: accept it, as warned
+        return 0;
+      }
+      if (verify_error.empty()) verify_error = verify_error_text(err);
+      return 1;
+    }
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED: {
       // Another thread queued something or asked to close: ask for a write.
       std::lock_guard lock(mu);
@@ -175,12 +208,14 @@ Result<std::unique_ptr<Client>> Client::connect(const std::string& url,
                                                 const ClientOptions& options) {
   auto where = parse_ws_url(url);
   if (!where.ok()) return where.status();
+  W_RETURN_IF_ERROR(check_host(*where, where->origin()));
   std::unique_ptr<Client> client(new Client());
   client->impl_ = std::make_unique<Impl>();
   Impl& m = *client->impl_;
   m.options = options;
   m.url = url;
   m.where = *where;
+  m.shown = m.where.origin() + m.where.path.substr(0, m.where.path.find('?'));
   m.event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (m.event_fd < 0) return errno_status("eventfd", errno);
 
@@ -193,6 +228,13 @@ Result<std::unique_ptr<Client>> Client::connect(const std::string& url,
   info.port = CONTEXT_PORT_NO_LISTEN;
   info.protocols = m.protocols;
   info.user = &m;
+  if (m.where.tls) {
+    auto ssl = client_ssl_ctx(options.tls);
+    if (!ssl.ok()) return ssl.status();
+    m.ssl_ctx = std::move(*ssl);
+    info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.provided_client_ssl_ctx = m.ssl_ctx.get();
+  }
   m.ctx = lws_create_context(&info);
   if (!m.ctx) return Status::Io("libwebsockets could not create a client context");
 
@@ -205,10 +247,16 @@ Result<std::unique_ptr<Client>> Client::connect(const std::string& url,
   ci.origin = m.where.host.c_str();
   ci.protocol = options.protocol.empty() ? nullptr : options.protocol.c_str();
   ci.pwsi = &m.wsi;
+  if (m.where.tls) {
+    ci.ssl_connection = LCCSCF_USE_SSL;
+    // --insecure: the verify callback accepts what OpenSSL refused; the
+    // host name is not compared either.
+    if (options.tls.insecure) ci.ssl_connection |= LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK;
+  }
   if (!lws_client_connect_via_info(&ci)) {
     lws_context_destroy(m.ctx);
     m.ctx = nullptr;
-    return Status::Io(fmt::format("connect {}: could not start the connection", url));
+    return Status::Io(fmt::format("connect {}: could not start the connection", m.shown));
   }
   m.thread = std::thread([&m] {
     while (true) {
@@ -224,10 +272,9 @@ Result<std::unique_ptr<Client>> Client::connect(const std::string& url,
   const bool done = m.cv.wait_for(lock, std::chrono::duration<double>(options.connect_timeout),
                                   [&] { return m.established || m.is_closed; });
   if (m.established) return client;
-  std::string why =
-      done ? m.reason : fmt::format("no answer within {:g} s", options.connect_timeout);
-  lock.unlock();
-  return Status(Code::kIo, fmt::format("connect {}: {}", url, why));
+  if (done) return m.failure;
+  return Status(Code::kTimeout, fmt::format("connect {}: no answer within {:g} s", m.shown,
+                                            options.connect_timeout));
 }
 
 Client::~Client() {
@@ -250,7 +297,7 @@ Status Client::send(std::string data, bool binary) {
   std::unique_lock lock(m.mu);
   m.cv.wait(lock, [&] { return m.is_closed || m.queued_bytes < m.options.max_queued; });
   if (m.is_closed)
-    return Status(Code::kIo, fmt::format("{}: connection closed: {}", m.url, m.reason));
+    return Status(Code::kIo, fmt::format("{}: connection closed: {}", m.shown, m.reason));
   std::string framed(LWS_PRE, '\0');
   framed += data;
   m.queued_bytes += data.size();
@@ -269,10 +316,10 @@ Status Client::flush(int timeout_ms) {
     m.cv.wait(lock, pred);
   } else if (!m.cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), pred)) {
     return Status(Code::kTimeout,
-                  fmt::format("{}: sending took longer than {} ms", m.url, timeout_ms));
+                  fmt::format("{}: sending took longer than {} ms", m.shown, timeout_ms));
   }
   if (!m.outbox.empty())
-    return Status(Code::kIo, fmt::format("{}: connection closed: {}", m.url, m.reason));
+    return Status(Code::kIo, fmt::format("{}: connection closed: {}", m.shown, m.reason));
   return {};
 }
 
@@ -301,7 +348,7 @@ Result<bool> Client::receive(Message& message, int timeout_ms) {
       return false;
     }
     if (m.inbox.empty())
-      return Status(Code::kIo, fmt::format("{}: connection closed: {}", m.url, m.reason));
+      return Status(Code::kIo, fmt::format("{}: connection closed: {}", m.shown, m.reason));
   }
   return try_receive(message);
 }

@@ -108,6 +108,10 @@ void append_admission_metrics(std::string& out, std::string_view prefix, const S
   put("idle_timeouts_total", "counter", "Authenticated connections closed for idling.",
       s.idle_timeouts);
   put("too_big_total", "counter", "Messages and bodies over their cap.", s.too_big);
+  put("tls_reloads_total", "counter", "TLS certificates reloaded on SIGHUP.", s.tls_reloads);
+  put("tls_reload_failures_total", "counter",
+      "SIGHUPs whose certificate and key did not load as a pair (the old pair kept).",
+      s.tls_reload_failures);
 }
 
 }  // namespace w::net

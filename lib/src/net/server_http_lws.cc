@@ -25,6 +25,14 @@ int Server::Impl::start_http(lws* wsi, const char* uri) {
   s.request.peer = request_peer(wsi);
   ++self->stats_.http_requests;
   s.canned = false;
+  if (!config.tls_cert.empty() && !lws_is_ssl(wsi)) {
+    // Plain HTTP on the TLS port (lws lets it in to redirect GETs): nothing
+    // is served in clear, a POST's body is not even read.
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0) return -1;
+    s.canned = true;
+    s.response = HttpResponse::text(426, "this server speaks https only\n");
+    return respond(wsi, s);
+  }
   if (s.over_limit) {
     // Every place is authenticated: say so, without reading a body.
     if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0) return -1;

@@ -22,6 +22,7 @@
 
 #include <fmt/format.h>
 
+#include "tls.h"
 #include "w/diag.h"
 
 namespace w::net {
@@ -64,6 +65,10 @@ constexpr int kEvRunOnce = 2;  // EVRUN_ONCE in <ev.h>
 
 void on_signal(int) {
   if (Server* s = g_running.load()) s->stop();
+}
+
+void on_hangup(int) {
+  if (Server* s = g_running.load()) s->reload();
 }
 
 // lws reports every dropped client as an error; that is our debug level.
@@ -127,10 +132,30 @@ void Server::Impl::drop(lws* wsi) {
   }
 }
 
-int Server::Impl::callback(lws* wsi, lws_callback_reasons reason, void*, void* in, size_t len) {
+int Server::Impl::callback(lws* wsi, lws_callback_reasons reason, void* user, void* in,
+                           size_t len) {
   auto* impl = static_cast<Impl*>(lws_context_user(lws_get_context(wsi)));
   if (!impl) return lws_callback_http_dummy(wsi, reason, nullptr, in, len);
+  if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS) {
+    impl->ssl_ctx = static_cast<SSL_CTX*>(user);  // the vhost's, made from tls_cert/tls_key
+    return 0;
+  }
   return impl->on_callback(wsi, reason, in, len);
+}
+
+void Server::Impl::reload_tls() {
+  if (!ssl_ctx) {
+    diag::info("reload: no TLS certificate to reload (no --sslcert)");
+    return;
+  }
+  if (Status s = reload_server_cert(ssl_ctx, config.tls_cert, config.tls_key); !s.ok()) {
+    ++self->stats_.tls_reload_failures;
+    diag::error("reload: kept the TLS certificate in use: {}", s.message());
+    return;
+  }
+  ++self->stats_.tls_reloads;
+  diag::info("reload: new TLS certificate from '{}' (open connections keep theirs)",
+             config.tls_cert);
 }
 
 int Server::Impl::on_callback(lws* wsi, lws_callback_reasons reason, void* in, size_t len) {
@@ -185,6 +210,10 @@ int Server::Impl::on_callback(lws* wsi, lws_callback_reasons reason, void* in, s
     case LWS_CALLBACK_WSI_DESTROY:
       drop(wsi);
       return 0;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+      // Once per protocol per wake-up: the exchange makes it one reload.
+      if (reload_requested.exchange(false)) reload_tls();
+      return 0;
     default:
       break;
   }
@@ -195,6 +224,11 @@ int Server::Impl::accept_ws(lws* wsi) {
   Session& s = session(wsi);
   if (s.over_limit) {
     lws_return_http_status(wsi, 503, nullptr);  // every place is authenticated
+    return 1;
+  }
+  if (!config.tls_cert.empty() && !lws_is_ssl(wsi)) {
+    // ws:// to a wss:// server: 426 Upgrade Required, never a clear channel.
+    lws_return_http_status(wsi, 426, nullptr);
     return 1;
   }
   s.is_ws = true;
@@ -415,7 +449,17 @@ Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, Handl
   }
   info.pt_serv_buf_size = 64 * 1024;
   if (!impl->config.tls_cert.empty()) {
-    info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    // Plain http:// or ws:// to a TLS port is answered with a redirect to
+    // https://, not dropped: a browser follows it, and a client sees a
+    // permanent "redirected (HTTP 301)" instead of retrying a hang-up.
+    info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+                    LWS_SERVER_OPTION_ALLOW_NON_SSL_ON_SSL_PORT |
+                    LWS_SERVER_OPTION_REDIRECT_HTTP_TO_HTTPS;
+    // HTTP/1.1 only: over TLS lws would offer h2, where our responses
+    // (headers named in capitals, bodies written by hand) are protocol
+    // errors to a browser (ERR_HTTP2_COMPRESSION_ERROR), and WebSockets
+    // need HTTP/1.1 upgrades anyway.
+    info.alpn = "http/1.1";
     info.ssl_cert_filepath = impl->config.tls_cert.c_str();
     info.ssl_private_key_filepath = impl->config.tls_key.c_str();
   }
@@ -534,9 +578,12 @@ Status Server::run() {
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   struct sigaction old_int {
-  }, old_term{};
+  }, old_term{}, old_hup{};
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
+  struct sigaction hup {};
+  hup.sa_handler = on_hangup;
+  sigaction(SIGHUP, &hup, &old_hup);
   Status status;
   while (!impl_->stop_requested.load()) {
     // lws_cancel_service() (stop()) wakes either kind of loop.
@@ -551,12 +598,18 @@ Status Server::run() {
   }
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
+  sigaction(SIGHUP, &old_hup, nullptr);
   g_running.store(nullptr);
   return status;
 }
 
 void Server::stop() {
   impl_->stop_requested.store(true);
+  if (impl_->ctx) lws_cancel_service(impl_->ctx);
+}
+
+void Server::reload() {
+  impl_->reload_requested.store(true);
   if (impl_->ctx) lws_cancel_service(impl_->ctx);
 }
 

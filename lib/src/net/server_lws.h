@@ -8,6 +8,7 @@
 
 #include <ev.h>
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 
 #include <atomic>
 #include <cstdint>
@@ -103,6 +104,10 @@ struct Server::Impl {
   ConnId next_id = 1;
   std::vector<std::unique_ptr<Timer>> timers;
   std::atomic<bool> stop_requested{false};
+  // TLS: the vhost's context, as lws made it (LOAD_EXTRA_SERVER_VERIFY_CERTS),
+  // and a reload asked for by SIGHUP, done on the service thread.
+  SSL_CTX* ssl_ctx = nullptr;
+  std::atomic<bool> reload_requested{false};
   std::string scratch;        // write_now's buffer, with LWS_PRE headroom
   const LibEv* ev = nullptr;  // set when the context runs on a libev loop
   void* ev_loop = nullptr;
@@ -153,6 +158,9 @@ struct Server::Impl {
   size_t message_cap(const Session& s) const;
   /// Asks lws to close `wsi` politely: the close frame after what is queued.
   void close_ws(lws* wsi, Session& s, int code, std::string reason);
+  /// Reads the certificate and key files again (SIGHUP): new connections
+  /// get the new pair, open ones keep theirs; a bad pair changes nothing.
+  void reload_tls();
 };
 
 /// Microseconds on a clock that never goes back.

@@ -1,10 +1,15 @@
-// What the pool tells about itself: GET /api/status (JSON), GET /metrics
-// (Prometheus text), and the status/workers answers to clients (msgpack).
+// What the pool tells about itself: GET /api/status and /api/history
+// (JSON), GET /metrics (Prometheus text), and the status/workers answers to
+// clients (msgpack). Every one of them names a campaign's state with
+// campaign_state(), so the table, JSON, metrics and dashboard agree.
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
+#include "ice.h"
 #include "pool_server.h"
+#include "process_metrics.h"
 #include "w/diag.h"
 #include "www.h"
 
@@ -17,11 +22,17 @@ std::string dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// Every state a campaign can be in, for /metrics (each listed, 0 or not).
+constexpr const char* kCampaignStates[] = {"running", "paused", "done", "cancelled"};
+
 nlohmann::json campaign_json(const CampaignRow& r, int64_t leased, double rate) {
   const int64_t left = r.total - r.done - r.failed;
+  // Only a running campaign gets anywhere: no ETA for a paused or
+  // cancelled one (its rate decays towards 0, the ETA to absurd values).
+  const bool moving = r.state == "running" && rate > 0;
   return {{"id", r.id},
           {"name", r.spec.name},
-          {"state", r.state},
+          {"state", campaign_state(r)},
           {"kernel", r.spec.kernel_sha},
           {"kernel_wasm", r.spec.kernel_wasm},
           {"total", r.total},
@@ -30,7 +41,7 @@ nlohmann::json campaign_json(const CampaignRow& r, int64_t leased, double rate) 
           {"leased", leased},
           {"queued", left - leased},
           {"rate", rate},
-          {"eta_s", rate > 0 ? static_cast<double>(left) / rate : -1},
+          {"eta_s", moving ? static_cast<double>(left) / rate : -1},
           {"complete", left == 0},
           {"priority", r.spec.priority},
           {"replicas", r.spec.replicas},
@@ -40,40 +51,113 @@ nlohmann::json campaign_json(const CampaignRow& r, int64_t leased, double rate) 
           {"created", r.created}};
 }
 
+// A worker's last heartbeat figure, or null when it did not tell.
+template <typename T>
+nlohmann::json known(T value) {
+  return value < 0 ? nlohmann::json(nullptr) : nlohmann::json(value);
+}
+
 }  // namespace
 
-std::string PoolServer::status_json() const {
+// The store keeps what wpool set (running, paused, cancelled); a campaign
+// whose every task has finished is done unless it was cancelled. A later
+// submit to a done campaign makes it running again.
+const char* campaign_state(const CampaignRow& row) {
+  if (row.state == "cancelled") return "cancelled";
+  if (row.done + row.failed >= row.total) return "done";
+  return row.state == "paused" ? "paused" : "running";
+}
+
+void PoolServer::sample_history() {
+  HistorySample s;
+  s.t = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  s.results_total = results_total_;
+  for (const auto& [conn, w] : workers_) {
+    ++s.workers;
+    s.slots += w.row.slots;
+    s.leased += w.busy();
+  }
+  // The newest campaigns that are not finished, and those that finished
+  // since the last sample (so their last point and state are drawn), up to
+  // History::kCampaigns.
+  std::set<std::string> active_before;
+  if (const HistorySample* last = history_.last())
+    for (const HistoryCampaign& c : last->campaigns)
+      if (c.state == "running" || c.state == "paused") active_before.insert(c.name);
+  for (auto it = campaigns_.rbegin(); it != campaigns_.rend(); ++it) {
+    const Campaign& c = it->second;
+    const std::string state = campaign_state(c.row);
+    if ((state == "done" || state == "cancelled") && !active_before.count(c.row.spec.name))
+      continue;
+    const int64_t leased = in_flight(c);
+    s.campaigns.push_back({c.row.spec.name, state, c.done_rate, c.row.total, c.row.done,
+                           c.row.failed, leased, c.row.total - c.row.done - c.row.failed - leased});
+    if (s.campaigns.size() == History::kCampaigns) break;
+  }
+  history_.add(std::move(s));
+}
+
+std::string PoolServer::history_json(const std::string& scope) const {
+  return dump(history_.json(options_.history_interval, scope));
+}
+
+std::unordered_set<std::string> PoolServer::scope_workers(const std::string& scope) const {
+  std::unordered_set<std::string> ids;
+  auto it = by_name_.find(scope);
+  if (it == by_name_.end()) return ids;
+  if (auto rows = store_.campaign_workers(it->second); rows.ok())
+    ids.insert(rows->begin(), rows->end());
+  for (const auto& [conn, w] : workers_)
+    if (w.campaign == it->second) ids.insert(w.row.id);
+  return ids;
+}
+
+std::string PoolServer::status_json(const std::string& scope) const {
   nlohmann::json campaigns = nlohmann::json::array();
   for (const auto& [id, c] : campaigns_)
-    campaigns.push_back(campaign_json(c.row, in_flight(c), c.done_rate));
+    if (scope.empty() || c.row.spec.name == scope)
+      campaigns.push_back(campaign_json(c.row, in_flight(c), c.done_rate));
+  const auto mine = scope.empty() ? std::unordered_set<std::string>() : scope_workers(scope);
   nlohmann::json workers = nlohmann::json::array();
   for (const auto& [conn, w] : workers_)
-    workers.push_back({{"id", w.row.id},
-                       {"name", w.row.name},
-                       {"platform", w.row.platform},
-                       {"slots", w.row.slots},
-                       {"score", w.row.score},
-                       {"tasks_done", w.row.tasks_done},
-                       {"tasks_failed", w.row.tasks_failed},
-                       {"flagged", w.row.flagged},
-                       {"disagreements", w.row.disagreements},
-                       {"leased", w.busy()},
-                       {"members", w.members.size()},
-                       {"campaign", w.campaign}});
+    if (scope.empty() || mine.count(w.row.id))
+      workers.push_back({{"id", w.row.id},
+                         {"name", w.row.name},
+                         {"platform", w.row.platform},
+                         {"slots", w.row.slots},
+                         {"score", w.row.score},
+                         {"tasks_done", w.row.tasks_done},
+                         {"tasks_failed", w.row.tasks_failed},
+                         {"flagged", w.row.flagged},
+                         {"disagreements", w.row.disagreements},
+                         {"leased", w.busy()},
+                         {"load", known(w.load)},
+                         {"rss", known(w.rss)},
+                         {"members", w.members.size()},
+                         {"campaign", w.campaign}});
   const double up = std::chrono::duration<double>(Clock::now() - started_).count();
-  return dump({{"version", proto::kProtocolVersion},
-               {"uptime_s", up},
-               {"campaigns", campaigns},
-               {"workers", workers},
-               {"results_total", results_total_},
-               {"failures_total", failures_total_}});
+  nlohmann::json j = {{"version", proto::kProtocolVersion},
+                      {"uptime_s", up},
+                      {"campaigns", campaigns},
+                      {"workers", workers}};
+  // The counters of the whole pool, or for a scoped capability its
+  // campaign's (the dashboard draws its rate from them either way).
+  j["results_total"] = results_total_;
+  j["failures_total"] = failures_total_;
+  if (!scope.empty()) {
+    auto it = by_name_.find(scope);
+    const CampaignRow* r = it == by_name_.end() ? nullptr : &campaigns_.at(it->second).row;
+    j["results_total"] = r ? r->done + r->failed : 0;
+    j["failures_total"] = r ? r->failed : 0;
+  }
+  return dump(j);
 }
 
 // The last failed tasks of every campaign that has some, with their errors.
-std::string PoolServer::failures_json() const {
+std::string PoolServer::failures_json(const std::string& scope) const {
   nlohmann::json items = nlohmann::json::array();
   for (const auto& [id, c] : campaigns_) {
-    if (c.row.failed == 0) continue;
+    if (c.row.failed == 0 || (!scope.empty() && c.row.spec.name != scope)) continue;
     auto rows = store_.failures(id, 20);
     if (!rows.ok()) continue;
     for (const ResultRow& r : *rows)
@@ -93,7 +177,8 @@ std::string PoolServer::metrics_text() const {
   };
   metric("wpool_campaigns", "gauge", "Campaigns by state.");
   std::map<std::string, int> by_state;
-  for (const auto& [id, c] : campaigns_) ++by_state[c.row.state];
+  for (const char* state : kCampaignStates) by_state[state] = 0;
+  for (const auto& [id, c] : campaigns_) ++by_state[campaign_state(c.row)];
   for (const auto& [state, n] : by_state)
     out += fmt::format("wpool_campaigns{{state=\"{}\"}} {}\n", state, n);
   metric("wpool_tasks", "gauge", "Tasks by state, over all campaigns.");
@@ -137,8 +222,9 @@ std::string PoolServer::metrics_text() const {
   metric("wpool_group_aborts_total", "counter",
          "Group runs aborted: a member failed, was lost or missed the deadline.");
   out += fmt::format("wpool_group_aborts_total {}\n", group_aborts_total_);
-  metric("wpool_group_runs", "gauge", "Group runs running now.");
-  out += fmt::format("wpool_group_runs {}\n", groups_.size());
+  // Not wpool_group_runs: that is the family of wpool_group_runs_total.
+  metric("wpool_group_runs_running", "gauge", "Group runs running now.");
+  out += fmt::format("wpool_group_runs_running {}\n", groups_.size());
   metric("wpool_checkpoints_total", "counter", "Task checkpoints stored since start.");
   out += fmt::format("wpool_checkpoints_total {}\n", checkpoints_total_);
   metric("wpool_checkpoints_ignored_total", "counter",
@@ -156,11 +242,13 @@ std::string PoolServer::metrics_text() const {
   metric("wpool_connections", "gauge", "Open WebSocket connections.");
   out += fmt::format("wpool_connections {}\n", s.ws_open_now);
   net::append_admission_metrics(out, "wpool", s);
+  append_process_metrics(out);
   return out;
 }
 
-std::string PoolServer::status_message(const std::string& campaign) const {
-  nlohmann::json j = nlohmann::json::parse(status_json());
+std::string PoolServer::status_message(const std::string& campaign,
+                                       const std::string& scope) const {
+  nlohmann::json j = nlohmann::json::parse(status_json(scope));
   if (!campaign.empty()) {
     nlohmann::json only = nlohmann::json::array();
     for (auto& c : j["campaigns"])
@@ -202,13 +290,15 @@ nlohmann::json PoolServer::flag_evidence_json(const std::string& worker) const {
   return list;
 }
 
-std::string PoolServer::workers_message() const {
+std::string PoolServer::workers_message(const std::string& scope) const {
   nlohmann::json list = nlohmann::json::array();
   auto rows = store_.workers();
   std::map<std::string, const Worker*> live;
   for (const auto& [conn, w] : workers_) live[w.row.id] = &w;
+  const auto mine = scope.empty() ? std::unordered_set<std::string>() : scope_workers(scope);
   if (rows.ok()) {
     for (const WorkerRow& r : *rows) {
+      if (!scope.empty() && !mine.count(r.id)) continue;
       const WorkerRow& row = live.count(r.id) ? live[r.id]->row : r;
       list.push_back(
           {{"id", row.id},
@@ -235,40 +325,52 @@ net::HttpResponse PoolServer::on_http(const net::HttpRequest& request) {
   // Status and metrics show only what a crash cannot take back; static
   // files and kernels do not need a commit.
   if (request.path == "/api/status" || request.path == "/api/failures" ||
-      request.path == "/metrics")
+      request.path == "/api/history" || request.path == "/metrics")
     observe();
-  if (request.path == "/api/status") {
-    if (Status s = permit_http(request); !s.ok())
-      return net::HttpResponse::text(403, s.message() + "\n");
-    return net::HttpResponse::json(200, status_json());
-  }
-  if (request.path == "/api/failures") {
-    if (Status s = permit_http(request); !s.ok())
-      return net::HttpResponse::text(403, s.message() + "\n");
-    return net::HttpResponse::json(200, failures_json());
+  if (request.path == "/api/status" || request.path == "/api/failures" ||
+      request.path == "/api/history") {
+    auto scope = http_scope(request, kSubmit);
+    if (!scope.ok()) return net::HttpResponse::text(403, scope.status().message() + "\n");
+    if (request.path == "/api/history") return net::HttpResponse::json(200, history_json(*scope));
+    return net::HttpResponse::json(
+        200, request.path == "/api/status" ? status_json(*scope) : failures_json(*scope));
   }
   if (request.path == "/metrics") {
     net::HttpResponse r = net::HttpResponse::text(200, metrics_text());
     r.content_type = "text/plain; version=0.0.4";
     return r;
   }
-  if (request.path.rfind("/kernels/", 0) == 0) {
-    std::string sha = request.path.substr(9);
-    if (auto dot = sha.find('.'); dot != std::string::npos) sha.resize(dot);
-    auto data = store_.kernel_data(sha);
-    if (!data.ok()) return net::HttpResponse::text(404, "no such kernel\n");
-    net::HttpResponse r;
-    r.content_type = request.path.size() > 5 && request.path.ends_with(".wasm")
-                         ? "application/wasm"
-                         : "application/octet-stream";
-    r.body = std::move(*data);
-    r.headers.emplace_back("ETag", "\"" + sha + "\"");
-    r.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
+  if (request.path.rfind("/kernels/", 0) == 0) return kernel_http(request);
+  if (request.path == "/healthz") return net::HttpResponse::text(200, "ok\n");
+  if (request.path == "/ice.json") {  // public: every volunteer's page needs it
+    net::HttpResponse r = net::HttpResponse::json(200, options_.ice_json);
+    r.headers.emplace_back("Cache-Control", "no-store");
     return r;
   }
-  if (request.path == "/healthz") return net::HttpResponse::text(200, "ok\n");
   if (auto file = www_file(options_.www, request.path)) return *file;
   return net::HttpResponse::text(404, "not found\n");
+}
+
+// GET /kernels/SHA256[.so|.wasm]: an artifact, for whoever may work on or
+// submit to a campaign that runs it.
+net::HttpResponse PoolServer::kernel_http(const net::HttpRequest& request) {
+  std::string sha = request.path.substr(9);
+  if (auto dot = sha.find('.'); dot != std::string::npos) sha.resize(dot);
+  auto scope = http_scope(request, kWork | kSubmit);
+  if (!scope.ok()) return net::HttpResponse::text(403, scope.status().message() + "\n");
+  if (!kernel_in_scope(sha, *scope))
+    return net::HttpResponse::text(
+        403, fmt::format("denied: that kernel is not for campaign '{}'\n", *scope));
+  auto data = store_.kernel_data(sha);
+  if (!data.ok()) return net::HttpResponse::text(404, "no such kernel\n");
+  net::HttpResponse r;
+  r.content_type = request.path.size() > 5 && request.path.ends_with(".wasm")
+                       ? "application/wasm"
+                       : "application/octet-stream";
+  r.body = std::move(*data);
+  r.headers.emplace_back("ETag", "\"" + sha + "\"");
+  r.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
+  return r;
 }
 
 Status serve(const ServeOptions& options) {
@@ -277,9 +379,14 @@ Status serve(const ServeOptions& options) {
   if (!options.sig.empty() && !options.sig.starts_with("ws://") &&
       !options.sig.starts_with("wss://"))
     return Status::Invalid(fmt::format("--sig '{}' is not a ws:// or wss:// URL", options.sig));
+  if (options.ssl_key.empty() != options.ssl_cert.empty())
+    return Status::Invalid("--sslkey and --sslcert go together");
   auto store = Store::open(options.db);
   if (!store.ok()) return store.status();
   ServeOptions resolved = options;
+  auto ice = ice_json(options.ice_servers, options.ice_username, options.ice_credential);
+  if (!ice.ok()) return ice.status();
+  resolved.ice_json = *ice;
   resolved.www = resolve_www_dir(options.www);
   if (!resolved.www.empty()) diag::info("serving the browser app from '{}'", resolved.www);
   PoolServer pool(resolved, **store);
@@ -293,10 +400,13 @@ Status serve(const ServeOptions& options) {
   // Workers heartbeat and clients poll: any connection silent this long is gone.
   config.idle_timeout_s = options.worker_timeout;
   config.name = "wpool";
+  config.tls_cert = options.ssl_cert;
+  config.tls_key = options.ssl_key;
   auto server = net::Server::create(config, pool);
   if (!server.ok()) return server.status();
   pool.attach(**server);
-  diag::info("listening on {}:{} (store '{}')", config.host, (*server)->port(), options.db);
+  diag::info("listening on {}:{} (store '{}'{})", config.host, (*server)->port(), options.db,
+             config.tls_cert.empty() ? "" : "; https and wss only");
   Status s = (*server)->run();
   diag::info("stopping");
   Status c = (*store)->commit();

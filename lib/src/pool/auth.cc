@@ -2,10 +2,16 @@
 // hello carries a capability or the shared key; what it grants is kept for
 // the connection and every message is checked against the right it needs.
 //
-//   work    everything on /worker; a scoped one gets that campaign's tasks only
+//   work    everything on /worker; a scoped one gets that campaign's tasks
+//           and kernels only
 //   submit  open, datasets, kernel_put naming its campaign, status, results,
 //           workers, kernels
-//   admin   control (cancel, pause, resume, delete), kernel_put on its own
+//   admin   control (cancel, pause, resume, delete), kernel_put on its own,
+//           a priority above kDefaultPriority
+//
+// A capability scoped to one campaign sees nothing of the others: status,
+// workers, failures and kernels are filtered to its campaign (its scope,
+// scope_of()), and what it names outside it is refused.
 //
 // A pool started with neither --secret nor --key grants every right to
 // whoever can reach it; the key alone grants every right too.
@@ -67,6 +73,14 @@ Status PoolServer::permit_request(net::ConnId id, const proto::FromClient& m) co
   std::string campaign;
   if (auto* open = std::get_if<proto::Open>(&m)) {
     campaign = open->name;
+    // Priority decides who runs first: above the default it is an admin's
+    // call, or any submitter could starve the other campaigns.
+    if (open->priority > kDefaultPriority) {
+      if (Status s = permit(id, kSubmit, campaign); !s.ok()) return s;
+      if (Status s = permit(id, kAdmin, ""); !s.ok())
+        return denied(fmt::format("a priority above {} ({}) needs the 'admin' right",
+                                  kDefaultPriority, open->priority));
+    }
   } else if (auto* datasets = std::get_if<proto::Datasets>(&m)) {
     auto c = campaigns_.find(datasets->campaign);
     if (c != campaigns_.end()) campaign = c->second.row.spec.name;
@@ -87,6 +101,12 @@ Status PoolServer::permit_request(net::ConnId id, const proto::FromClient& m) co
   return permit(id, need, campaign);
 }
 
+std::string PoolServer::scope_of(net::ConnId id) const {
+  auto it = grants_.find(id);
+  if (it == grants_.end() || it->second.object == "*") return {};
+  return it->second.object;
+}
+
 std::string PoolServer::visible_campaign(net::ConnId id, const std::string& asked) const {
   auto it = grants_.find(id);
   if (!asked.empty() || it == grants_.end() || it->second.object == "*") return asked;
@@ -98,15 +118,24 @@ bool PoolServer::may_work_on(const Worker& w, const Campaign& c) const {
   return it != grants_.end() && it->second.covers(c.row.spec.name);
 }
 
-Status PoolServer::permit_http(const net::HttpRequest& request) {
-  if (!verifier_.enabled()) return {};
+Result<std::string> PoolServer::http_scope(const net::HttpRequest& request, uint32_t any_of) {
+  if (!verifier_.enabled()) return std::string();
   std::string text = request.arg("cap");
   if (text.empty()) text = request.arg("key");
   auto c = verifier_.check(text);
   if (!c.ok()) return denied(c.status().message() + " (add ?cap=CAP)");
-  if (Status s = cap::authorize(*c, kSubmit, "campaign", "*", kRightNames); !s.ok())
-    return denied(s.message());
-  return {};
+  if ((c->rights & any_of) == 0)
+    return denied(any_of == kSubmit ? "this capability lacks the 'submit' right"
+                                    : "this capability lacks the 'submit' or 'work' right");
+  return c->object == "*" ? std::string() : c->object;
+}
+
+bool PoolServer::kernel_in_scope(const std::string& sha, const std::string& scope) const {
+  if (scope.empty()) return true;
+  auto it = by_name_.find(scope);
+  if (it == by_name_.end()) return false;
+  const CampaignSpec& spec = campaigns_.at(it->second).row.spec;
+  return sha == spec.kernel_sha || sha == spec.kernel_wasm;
 }
 
 }  // namespace w::pool

@@ -1,16 +1,11 @@
-// wpool's client commands: submit, status, wait, results, workers, control,
-// kernels. Each opens one WebSocket to the pool's /client endpoint and
-// talks request/response (answers come in order).
-#include <fcntl.h>
-#include <sys/stat.h>
+// wpool's client commands: status, wait, results, workers, control,
+// kernels (submit is in submit.cc). Each opens one WebSocket to the pool's
+// /client endpoint and talks request/response (answers come in order).
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <deque>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -18,69 +13,23 @@
 #include <nlohmann/json.hpp>
 
 #include "../proto/client_messages.h"
+#include "client_conn.h"
 #include "w/diag.h"
+#include "w/kernel_path.h"
 #include "w/msgpack.h"
 #include "w/net_client.h"
 #include "w/pool.h"
 
 namespace w::pool {
+
 namespace {
-
-class PoolClient {
- public:
-  static Result<std::unique_ptr<PoolClient>> connect(const ClientOptions& o) {
-    net::ClientOptions co;
-    co.connect_timeout = o.timeout;
-    std::string url = o.pool;
-    while (!url.empty() && url.back() == '/') url.pop_back();
-    auto c = net::Client::connect(url + "/client", co);
-    if (!c.ok())
-      return Status(
-          c.status().code(),
-          c.status().message() + " (is 'wpool serve' running there? set --pool or W_POOL)");
-    std::unique_ptr<PoolClient> pc(new PoolClient(std::move(*c)));
-    auto welcome = pc->request(
-        proto::encode(proto::ClientHello{proto::kProtocolVersion, "client", o.key, o.cap}));
-    if (!welcome.ok()) return welcome.status();
-    W_RETURN_IF_ERROR(proto::decode_welcome(*welcome).status());
-    return pc;
-  }
-
-  /// Sends one request and waits for its answer; an "error" answer becomes a Status.
-  Result<std::string> request(std::string message) {
-    W_RETURN_IF_ERROR(send(std::move(message)));
-    return answer();
-  }
-  Status send(std::string message) { return client_->send(std::move(message), true); }
-  Result<std::string> answer() {
-    net::Message m;
-    auto got = client_->receive(m, 120000);
-    if (!got.ok()) return got.status();
-    if (!*got) return Status(Code::kTimeout, "the pool did not answer within 120 s");
-    // An error answer becomes the Status; anything else goes to the
-    // caller, who decodes the answer it expects.
-    if (auto error = proto::decode_error(m.data); error.ok()) {
-      const bool denied = error->code == proto::kDenied || error->message.rfind("denied", 0) == 0;
-      return Status(error->code == proto::kNotFound ? Code::kNotFound
-                    : denied                        ? Code::kDenied
-                                                    : Code::kInvalid,
-                    error->message);
-    }
-    return std::move(m.data);
-  }
-
- private:
-  explicit PoolClient(std::unique_ptr<net::Client> c) : client_(std::move(c)) {}
-  std::unique_ptr<net::Client> client_;
-};
-
-Result<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return errno_status(fmt::format("open '{}'", path), errno);
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
+// "1 worker", "2 workers": a count with its noun, plural unless it is 1.
+std::string count_of(long long n, std::string_view noun) {
+  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
 }
+}  // namespace
+
+namespace {
 
 // A msgpack map from the pool as JSON; the pool's answers are checked like
 // any bytes from the network (a throw from nlohmann ends here).
@@ -120,129 +69,10 @@ std::string bar(double fraction, int width) {
 
 // The commands' bodies past connecting, below their entry points.
 Status print_status(nlohmann::json& st, const std::string& campaign, bool json);
-Status wait_for(PoolClient& pc, const std::string& campaign, double timeout);
+Status wait_for(PoolClient& pc, const std::string& campaign, double timeout, bool* cancelled);
 Status print_workers(const nlohmann::json& items, bool json);
 
 }  // namespace
-
-Status submit(const ClientOptions& c, const SubmitOptions& s) {
-  if (s.group < 1 || s.group > kMaxGroup)
-    return Status::Invalid(fmt::format("--group must be 1 to {}", kMaxGroup));
-  if (s.group > 1 && s.replicas > 1)
-    return Status::Invalid("--group and --replicas cannot be combined");
-  if (s.quorum > s.replicas)
-    return Status::Invalid(
-        fmt::format("--quorum {} is more than --replicas {}", s.quorum, s.replicas));
-  auto pc = PoolClient::connect(c);
-  if (!pc.ok()) return pc.status();
-  // Uploads a kernel file (or takes a sha256 already on the pool).
-  auto put_kernel = [&](const std::string& path, const char* platform) -> Result<std::string> {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) {
-      if (proto::is_sha256(path)) return path;
-      return errno_status(fmt::format("kernel '{}'", path), errno);
-    }
-    auto data = read_file(path);
-    if (!data.ok()) return data.status();
-    std::string name = path.substr(path.find_last_of('/') + 1);
-    // For the campaign: a submit capability suffices.
-    auto put = (*pc)->request(proto::encode(proto::KernelPut{name, platform, s.campaign, *data}));
-    if (!put.ok()) return put.status();
-    auto stored = proto::decode_kernel_stored(*put);
-    if (!stored.ok()) return stored.status();
-    return stored->sha256;
-  };
-  std::string sha, wasm_sha;
-  if (!s.kernel.empty()) {
-    auto put = put_kernel(s.kernel, "linux-x86_64");
-    if (!put.ok()) return put.status();
-    sha = *put;
-  }
-  // Browsers run the .wasm built beside the .so (cmake/wasm.cmake).
-  std::string wasm = s.kernel_wasm;
-  struct stat wst;
-  if (wasm.empty() && s.kernel.ends_with(".so") &&
-      ::stat((s.kernel.substr(0, s.kernel.size() - 3) + ".wasm").c_str(), &wst) == 0)
-    wasm = s.kernel.substr(0, s.kernel.size() - 3) + ".wasm";
-  if (!wasm.empty()) {
-    auto put = put_kernel(wasm, "wasm32");
-    if (!put.ok()) return put.status();
-    wasm_sha = *put;
-  }
-  auto static_data = stream::load_static(s.static_arg);
-  if (!static_data.ok()) return static_data.status();
-  proto::Open open;
-  open.name = s.campaign;
-  open.kernel = sha;
-  open.kernel_wasm = wasm_sha;
-  open.static_data = *static_data;
-  open.timeout_ms = static_cast<int64_t>(s.timeout * 1000);
-  open.max_attempts = s.max_attempts;
-  open.replicas = s.replicas;
-  open.quorum = s.quorum;
-  open.quorum_tolerance = s.quorum_tolerance;
-  open.priority = s.priority;
-  open.group = s.group;
-  open.once_key = s.once_key;
-  auto answer = (*pc)->request(proto::encode(open));
-  if (!answer.ok()) return answer.status();
-  auto opened = proto::decode_opened(*answer);
-  if (!opened.ok()) return opened.status();
-  const int64_t cid = opened->campaign;
-  if (opened->skip) {
-    diag::info("campaign '{}': once-key '{}' was submitted before; nothing added", s.campaign,
-               s.once_key);
-    return {};
-  }
-  // Stream datasets in batches; at most kWindow batches wait for their
-  // acknowledgement, so memory stays bounded however long the input is.
-  constexpr int kWindow = 4;
-  stream::RecordReader reader(s.input_fd);
-  std::string record, items;
-  int in_batch = 0, unacked = 0;
-  long long sent = 0, acked = 0;
-  int64_t total = 0;
-  auto wait_ack = [&]() -> Status {
-    auto got = (*pc)->answer();
-    if (!got.ok()) return got.status();
-    auto ack = proto::decode_ack(*got);
-    if (!ack.ok()) return ack.status();
-    acked += ack->count;
-    total = ack->total;
-    --unacked;
-    diag::progress(fmt::format("campaign '{}': {} datasets submitted", s.campaign, acked));
-    return {};
-  };
-  auto flush = [&]() -> Status {
-    if (in_batch == 0) return {};
-    W_RETURN_IF_ERROR(
-        (*pc)->send(proto::encode_datasets(cid, static_cast<uint32_t>(in_batch), items)));
-    sent += in_batch;
-    items.clear();
-    in_batch = 0;
-    if (++unacked >= kWindow) return wait_ack();
-    return {};
-  };
-  while (true) {
-    auto got = reader.next(record);
-    if (!got.ok()) {
-      (void)flush();
-      while (unacked > 0 && wait_ack().ok()) {
-      }
-      diag::finish_progress();
-      return got.status().with_context(
-          fmt::format("{} datasets submitted before the error", acked));
-    }
-    if (!*got) break;
-    items += record;
-    if (++in_batch >= s.batch) W_RETURN_IF_ERROR(flush());
-  }
-  W_RETURN_IF_ERROR(flush());
-  while (unacked > 0) W_RETURN_IF_ERROR(wait_ack());
-  diag::finish_progress();
-  diag::info("campaign '{}': {} datasets submitted ({} in all)", s.campaign, acked, total);
-  return {};
-}
 
 Status status(const ClientOptions& c, const std::string& campaign, bool json) {
   auto pc = PoolClient::connect(c);
@@ -252,10 +82,10 @@ Status status(const ClientOptions& c, const std::string& campaign, bool json) {
   return json_boundary([&] { return print_status(*st, campaign, json); });
 }
 
-Status wait(const ClientOptions& c, const std::string& campaign, double timeout) {
+Status wait(const ClientOptions& c, const std::string& campaign, double timeout, bool* cancelled) {
   auto pc = PoolClient::connect(c);
   if (!pc.ok()) return pc.status();
-  return json_boundary([&] { return wait_for(**pc, campaign, timeout); });
+  return json_boundary([&] { return wait_for(**pc, campaign, timeout, cancelled); });
 }
 
 namespace {
@@ -274,22 +104,21 @@ Status print_status(nlohmann::json& st, const std::string& campaign, bool json) 
       const double frac =
           total > 0 ? (cj["done"].get<double>() + cj["failed"].get<double>()) / total : 1.0;
       const double eta = cj["eta_s"].get<double>();
-      // A running campaign with every task finished shows as done (it still
-      // takes more tasks from a later submit).
-      std::string state = cj["state"].get<std::string>();
-      if (state == "running" && cj.value("complete", false)) state = "done";
+      // The pool names the state (w-protocol(7) CAMPAIGN STATES): the
+      // table says what --json, /api/status and the dashboard say.
+      const std::string state = cj["state"].get<std::string>();
       out += fmt::format(
           "{:<20} {:<9} {:>10} {:>8} {:>10} {:>9.0f} {:>8}  {} {:3.0f}%\n",
           cj["name"].get<std::string>(), state, cj["done"].get<int64_t>(),
           cj["failed"].get<int64_t>(), cj["total"].get<int64_t>(), cj["rate"].get<double>(),
           eta < 0 ? std::string("-") : fmt::format("{:.0f}s", eta), bar(frac, 20), frac * 100);
     }
-    out += fmt::format("{} workers connected\n", st["workers"].size());
+    out += count_of(static_cast<long long>(st["workers"].size()), "worker") + " connected\n";
   }
   return stream::write_all(STDOUT_FILENO, out);
 }
 
-Status wait_for(PoolClient& pc, const std::string& campaign, double timeout) {
+Status wait_for(PoolClient& pc, const std::string& campaign, double timeout, bool* cancelled) {
   using Seconds = std::chrono::duration<double>;
   const auto start = std::chrono::steady_clock::now();
   int64_t first_finished = -1;  // done + failed when the wait began
@@ -309,6 +138,15 @@ Status wait_for(PoolClient& pc, const std::string& campaign, double timeout) {
         return Status(Code::kFailed,
                       fmt::format("campaign '{}': {} of {} tasks failed", campaign, failed, total));
       return {};
+    }
+    // Cancelled: its remaining tasks will never run, so there is nothing
+    // to wait for.
+    if (cj["state"] == "cancelled") {
+      diag::finish_progress();
+      if (cancelled) *cancelled = true;
+      return Status(Code::kFailed,
+                    fmt::format("campaign '{}' was cancelled with {} of {} tasks finished",
+                                campaign, done + failed, total));
     }
     const auto now = std::chrono::steady_clock::now();
     const double waited = Seconds(now - start).count();

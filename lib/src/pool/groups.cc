@@ -48,6 +48,9 @@ void PoolServer::bind(Worker& w, const Campaign& c) {
   if (auto old = campaigns_.find(w.campaign); old != campaigns_.end()) --old->second.bound;
   ++campaigns_.at(c.row.id).bound;
   w.campaign = c.row.id;
+  // Kept for good: a capability scoped to the campaign may see this worker.
+  if (Status s = store_.add_campaign_worker(c.row.id, w.row.id); !s.ok())
+    diag::warning("campaign {}: {}", c.row.id, s.message());
   w.avg_ms = -1;  // the task time of the old campaign says nothing of this one
   reply(w.conn, proto::encode(proto::CampaignBind{
                     c.row.id, c.row.spec.name,

@@ -11,6 +11,13 @@
 
 namespace w::pool {
 
+namespace {
+// "1 worker", "2 workers": a count with its noun, plural unless it is 1.
+std::string count_of(long long n, std::string_view noun) {
+  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
+}
+}  // namespace
+
 PoolServer::PoolServer(const ServeOptions& options, Store& store)
     : options_(options),
       store_(store),
@@ -23,8 +30,12 @@ Status PoolServer::load() {
     Campaign c;
     c.row = std::move(row);
     by_name_[c.row.spec.name] = c.row.id;
-    campaigns_.emplace(c.row.id, std::move(c));
+    const int64_t id = c.row.id;
+    campaigns_.emplace(id, std::move(c));
+    // Opened by a submit that stored nothing before the pool went down.
+    drop_if_empty(id);
   }
+  W_RETURN_IF_ERROR(store_.commit());
   W_RETURN_IF_ERROR(load_flagged());
   return load_checkpoints();
 }
@@ -39,6 +50,8 @@ Status PoolServer::load_checkpoints() {
 void PoolServer::attach(net::Server& server) {
   server_ = &server;
   server.every(250, [this] { check_deadlines(); });
+  sample_history();  // the first point at once, not one interval later
+  server.every(static_cast<int>(options_.history_interval * 1000), [this] { sample_history(); });
 }
 
 void PoolServer::reply(net::ConnId id, const std::string& message) {
@@ -112,6 +125,11 @@ void PoolServer::on_ws_close(net::ConnId id) {
   pending_worker_.erase(id);
   clients_.erase(id);
   grants_.erase(id);
+  if (auto sub = submitting_.find(id); sub != submitting_.end()) {
+    const int64_t campaign = sub->second.campaign;
+    submitting_.erase(sub);
+    drop_if_empty(campaign);
+  }
   auto it = workers_.find(id);
   if (it == workers_.end()) return;
   Worker& w = it->second;
@@ -194,8 +212,8 @@ void PoolServer::on_worker_hello(net::ConnId id, const proto::WorkerHello& hello
   w.row.last_seen = static_cast<int64_t>(std::time(nullptr));
   restore_worker(w.row);  // a known worker keeps its flag and counts
   pending_worker_.erase(id);
-  diag::info("worker {} joined: {} slots, {}, score {:.0f}", w.row.id, w.row.slots, w.row.platform,
-             w.row.score);
+  diag::info("worker {} joined: {}, {}, score {:.0f}", w.row.id, count_of(w.row.slots, "slot"),
+             w.row.platform, w.row.score);
   proto::Welcome welcome;
   welcome.id = w.row.id;
   welcome.heartbeat_ms = static_cast<int64_t>(options_.heartbeat * 1000);
@@ -218,12 +236,18 @@ void PoolServer::on_worker_message(net::ConnId id, const proto::FromWorker& m) {
     Status s = on_results(w, *results);
     if (!s.ok()) return refuse(id, s.message());
     top_up_after(&w);
-  } else if (std::holds_alternative<proto::Heartbeat>(m)) {
-    // last_heard is all it updates
+  } else if (auto* beat = std::get_if<proto::Heartbeat>(&m)) {
+    // For the dashboard only: what a worker says of itself decides nothing.
+    w.load = beat->load;
+    w.rss = beat->rss;
   } else if (auto* checkpoint = std::get_if<proto::Checkpoint>(&m)) {
     Status s = on_checkpoint(w, *checkpoint);
     if (!s.ok()) return refuse(id, s.message());
   } else if (auto* fetch = std::get_if<proto::Fetch>(&m)) {
+    // A worker scoped to one campaign gets that campaign's kernels only.
+    if (const std::string scope = scope_of(id); !kernel_in_scope(fetch->kernel, scope))
+      return refuse(id, fmt::format("denied: kernel {} is not for campaign '{}'",
+                                    fetch->kernel.substr(0, 12), scope));
     auto data = store_.kernel_data(fetch->kernel);
     if (!data.ok()) return refuse(id, data.status().message());
     reply(id, proto::encode(proto::Artifact{fetch->kernel, *data}));

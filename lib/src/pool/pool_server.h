@@ -33,6 +33,7 @@
 
 #include "../proto/client_messages.h"
 #include "../proto/worker_messages.h"
+#include "history.h"
 #include "quorum.h"
 #include "store.h"
 #include "w/msgpack.h"
@@ -42,6 +43,10 @@
 namespace w::pool {
 
 using Clock = std::chrono::steady_clock;
+
+/// A campaign's state in the one vocabulary every view uses (w-protocol(7)
+/// "Campaign states"): running, paused, done or cancelled.
+const char* campaign_state(const CampaignRow& row);
 
 class PoolServer : public net::Handler {
  public:
@@ -124,6 +129,8 @@ class PoolServer : public net::Handler {
     std::map<std::pair<int64_t, int>, std::string> members;
     Clock::time_point last_heard;
     double avg_ms = -1;
+    double load = -1;  // its last heartbeat's load and rss; -1 = unknown
+    int64_t rss = -1;
     bool draining = false;
     bool coupled = true;  // hello's `coupled`: may run members of group runs
     // Why the pool is closing its connection, when the worker broke the
@@ -173,8 +180,17 @@ class PoolServer : public net::Handler {
   Status permit_request(net::ConnId id, const proto::FromClient& m) const;
   /// `asked`, or the one campaign a scoped grant may see when none is asked.
   std::string visible_campaign(net::ConnId id, const std::string& asked) const;
+  /// The campaign a connection's grant is scoped to; "" when it is not.
+  std::string scope_of(net::ConnId id) const;
+  /// An HTTP request's scope ("" = every campaign) if its ?cap= (or ?key=)
+  /// holds one of the rights `any_of`; Denied otherwise. Open pools: "".
+  Result<std::string> http_scope(const net::HttpRequest& request, uint32_t any_of);
+  /// True if kernel `sha` runs a campaign of `scope` ("" = any kernel).
+  bool kernel_in_scope(const std::string& sha, const std::string& scope) const;
+  /// Ids of the workers a capability scoped to `scope` may see: those ever
+  /// given its tasks (stored) and those bound to it now.
+  std::unordered_set<std::string> scope_workers(const std::string& scope) const;
   bool may_work_on(const Worker& w, const Campaign& c) const;
-  Status permit_http(const net::HttpRequest& request);
   Status on_results(Worker& w, const proto::Results& m);
   Status on_checkpoint(Worker& w, const proto::Checkpoint& m);
   Status on_kernel_put(net::ConnId id, const proto::KernelPut& m);
@@ -183,6 +199,11 @@ class PoolServer : public net::Handler {
   Status on_results_query(net::ConnId id, const proto::ResultsQuery& m);
   Status on_control(net::ConnId id, const proto::Control& m);
   Status on_kernels(net::ConnId id);
+  /// Drops `campaign` if it holds no task and no client is submitting to
+  /// it: a submit that stored nothing leaves no campaign behind.
+  void drop_if_empty(int64_t campaign);
+  /// Why a cancelled campaign refuses datasets.
+  Status cancelled_error(const std::string& name) const;
   Status on_unflag(net::ConnId id, const proto::Unflag& m);
 
   // Quarantine of workers that fail too much (quarantine.cc).
@@ -264,12 +285,16 @@ class PoolServer : public net::Handler {
   /// The task is done or failed for good: drops what was kept for it.
   void forget_task(int64_t task);
 
-  // Status (api.cc).
-  std::string status_json() const;
-  std::string failures_json() const;  ///< GET /api/failures
+  // Status (api.cc). `scope`: the one campaign a scoped capability may
+  // see, "" for all.
+  std::string status_json(const std::string& scope = {}) const;
+  std::string failures_json(const std::string& scope) const;  ///< GET /api/failures
   std::string metrics_text() const;
-  std::string status_message(const std::string& campaign) const;
-  std::string workers_message() const;
+  std::string history_json(const std::string& scope) const;  ///< GET /api/history
+  void sample_history();                                      ///< every --history-interval
+  std::string status_message(const std::string& campaign, const std::string& scope) const;
+  std::string workers_message(const std::string& scope) const;
+  net::HttpResponse kernel_http(const net::HttpRequest& request);
   /// null, or why `worker` is (or was last) quarantined and for how long.
   nlohmann::json quarantine_json(const std::string& worker) const;
   /// The last disagreements a flagged worker was flagged for.
@@ -293,6 +318,7 @@ class PoolServer : public net::Handler {
   static constexpr int kCommitDelayMs = 100;  // longest a write waits for company
   bool commit_soon_ = false, commit_later_ = false;
   Clock::time_point started_ = Clock::now();
+  History history_;
   uint64_t results_total_ = 0, failures_total_ = 0, requeues_total_ = 0, commits_ = 0;
   // Tasks with a stored checkpoint: lets the hot path skip the store when
   // (as for most campaigns) there are none.
@@ -312,6 +338,13 @@ class PoolServer : public net::Handler {
   uint64_t quarantines_total_ = 0;
   cap::Verifier verifier_;                                   // the --secret and --key
   std::unordered_map<net::ConnId, cap::Capability> grants_;  // per hello'd connection
+  // What a client connection opened to submit to: datasets it sends to that
+  // campaign count under its once-key (resumable submits, requests.cc).
+  struct Submitting {
+    int64_t campaign = 0;
+    std::string once_key;
+  };
+  std::unordered_map<net::ConnId, Submitting> submitting_;
 };
 
 }  // namespace w::pool

@@ -2,11 +2,19 @@
 // messages"): kernel uploads, opening campaigns, datasets, results pages,
 // control and lists. Each takes a request proto/ has decoded and checked;
 // what is left to refuse here is what only the pool's state can tell (no
-// such campaign, another kernel under that name).
+// such campaign, another kernel under that name, a cancelled campaign).
+//
+// A submit is atomic and resumable: a client's datasets count under the
+// once-key it opened the campaign with, in the transaction that stores
+// them, so the count the pool answers a re-run with (`resume`) is exactly
+// what it kept; and a campaign that never got a dataset is dropped when
+// its submitter goes away (and at start, after a crash).
+#include <algorithm>
 #include <cstdlib>
 
 #include <fmt/format.h>
 
+#include "kernel_check.h"
 #include "pool_server.h"
 #include "w/diag.h"
 #include "w/sha256.h"
@@ -18,11 +26,11 @@ Status PoolServer::on_request(net::ConnId id, const proto::FromClient& m) {
   if (auto* open = std::get_if<proto::Open>(&m)) return on_open(id, *open);
   if (auto* datasets = std::get_if<proto::Datasets>(&m)) return on_datasets(id, *datasets);
   if (auto* q = std::get_if<proto::StatusQuery>(&m)) {
-    reply(id, status_message(visible_campaign(id, q->campaign)));
+    reply(id, status_message(visible_campaign(id, q->campaign), scope_of(id)));
     return {};
   }
   if (std::holds_alternative<proto::WorkersQuery>(m)) {
-    reply(id, workers_message());
+    reply(id, workers_message(scope_of(id)));
     return {};
   }
   if (auto* q = std::get_if<proto::ResultsQuery>(&m)) return on_results_query(id, *q);
@@ -33,6 +41,8 @@ Status PoolServer::on_request(net::ConnId id, const proto::FromClient& m) {
 }
 
 Status PoolServer::on_kernel_put(net::ConnId id, const proto::KernelPut& m) {
+  if (Status s = check_kernel(m.platform, m.data, options_.max_kernel); !s.ok())
+    return s.with_context(fmt::format("kernel '{}'", m.name));
   const std::string data(m.data);
   const std::string sha = sha256_hex(data);
   W_RETURN_IF_ERROR(store_.put_kernel(sha, m.name, m.platform, data));
@@ -58,6 +68,7 @@ Status PoolServer::on_open(net::ConnId id, const proto::Open& m) {
   if (existing != by_name_.end()) {
     cid = existing->second;
     const Campaign& c = campaigns_.at(cid);
+    if (c.row.state == "cancelled") return cancelled_error(spec.name);
     if (!spec.kernel_sha.empty() && spec.kernel_sha != c.row.spec.kernel_sha)
       return Status::Invalid(
           fmt::format("campaign '{}' exists with another kernel ({}); pick a new name", spec.name,
@@ -81,22 +92,63 @@ Status PoolServer::on_open(net::ConnId id, const proto::Open& m) {
     by_name_[spec.name] = cid;
     diag::info("campaign {} '{}' created", cid, spec.name);
   }
-  bool skip = false;
+  proto::Opened opened{cid, 0, false, 0};
   if (!m.once_key.empty()) {
-    auto seen = store_.once_key_seen(cid, m.once_key);
-    if (!seen.ok()) return seen.status();
-    skip = *seen;
+    // One submit per once-key at a time: two would both resume at the same
+    // record and store the rest twice.
+    for (const auto& [conn, sub] : submitting_)
+      if (conn != id && sub.campaign == cid && sub.once_key == m.once_key)
+        return Status::Invalid(
+            fmt::format("once-key '{}' of campaign '{}' is being submitted by another client",
+                        m.once_key, spec.name));
+    auto acked = store_.once_key_acked(cid, m.once_key);
+    if (!acked.ok()) return acked.status();
+    // -1: recorded by an older pool, without a count. A client older than
+    // resumable submits would send everything again: it is told to skip,
+    // as it was before, once the key has datasets.
+    opened.skip = *acked < 0 || (!m.resumable && *acked > 0);
+    opened.resume = m.resumable ? std::max<int64_t>(*acked, 0) : 0;
   }
+  // A connection submits to one campaign at a time; one it leaves empty goes.
+  auto previous = submitting_.find(id);
+  const int64_t left = previous == submitting_.end() ? 0 : previous->second.campaign;
+  submitting_[id] = Submitting{cid, m.once_key};
+  if (left != 0 && left != cid) drop_if_empty(left);
   auto next = store_.next_seq(cid);
   if (!next.ok()) return next.status();
-  reply_after_commit(id, proto::encode(proto::Opened{cid, *next, skip}));
+  opened.next_seq = *next;
+  reply_after_commit(id, proto::encode(opened));
   return {};
+}
+
+Status PoolServer::cancelled_error(const std::string& name) const {
+  return Status::Invalid(fmt::format(
+      "campaign '{}' was cancelled: it takes no more datasets (submit under a new name)", name));
+}
+
+void PoolServer::drop_if_empty(int64_t campaign) {
+  auto it = campaigns_.find(campaign);
+  if (it == campaigns_.end() || it->second.row.total != 0) return;
+  for (const auto& [conn, sub] : submitting_)
+    if (sub.campaign == campaign) return;
+  for (auto& [conn, w] : workers_)  // no task: nothing leased, only the binding
+    if (w.campaign == campaign) w.campaign = 0;
+  if (Status s = store_.delete_campaign(campaign); !s.ok()) {
+    diag::warning("campaign {}: {}", campaign, s.message());
+    return;
+  }
+  diag::info("campaign {} '{}' dropped: its submit stored no dataset", campaign,
+             it->second.row.spec.name);
+  by_name_.erase(it->second.row.spec.name);
+  campaigns_.erase(it);
+  if (server_) schedule_commit();  // at load(), the caller commits
 }
 
 Status PoolServer::on_datasets(net::ConnId id, const proto::Datasets& m) {
   auto it = campaigns_.find(m.campaign);
   if (it == campaigns_.end()) return Status::NotFound("no such campaign");
   Campaign& c = it->second;
+  if (c.row.state == "cancelled") return cancelled_error(c.row.spec.name);
   auto next = store_.next_seq(c.row.id);
   if (!next.ok()) return next.status();
   int64_t seq = *next;
@@ -104,6 +156,12 @@ Status PoolServer::on_datasets(net::ConnId id, const proto::Datasets& m) {
     auto task = store_.add_task(c.row.id, seq++, item);
     if (!task.ok()) return task.status();
   }
+  // Counted in the transaction that holds them: the ack and the count
+  // commit together, or neither does.
+  if (auto sub = submitting_.find(id);
+      sub != submitting_.end() && sub->second.campaign == c.row.id && !sub->second.once_key.empty())
+    W_RETURN_IF_ERROR(
+        store_.add_acked(c.row.id, sub->second.once_key, static_cast<int64_t>(m.items.size())));
   c.row.total += static_cast<int64_t>(m.items.size());
   c.store_exhausted = false;
   reply_after_commit(id,
@@ -156,6 +214,7 @@ Status PoolServer::on_control(net::ConnId id, const proto::Control& m) {
     for (auto& [conn, w] : workers_)
       if (w.campaign == cid) release_leases(w, "campaign deleted"), w.campaign = 0;
     W_RETURN_IF_ERROR(store_.delete_campaign(cid));
+    std::erase_if(submitting_, [cid](const auto& sub) { return sub.second.campaign == cid; });
     campaigns_.erase(cid);
     by_name_.erase(it);
     W_RETURN_IF_ERROR(load_checkpoints());  // the campaign's went with it
@@ -170,9 +229,11 @@ Status PoolServer::on_control(net::ConnId id, const proto::Control& m) {
 Status PoolServer::on_kernels(net::ConnId id) {
   auto list = store_.kernels();
   if (!list.ok()) return list.status();
+  const std::string scope = scope_of(id);
   proto::KernelList answer;
   for (auto& k : *list)  // sha256, name, platform, length(data)
-    answer.items.push_back({k[0], k[1], k[2], std::strtoll(k[3].c_str(), nullptr, 10)});
+    if (kernel_in_scope(k[0], scope))
+      answer.items.push_back({k[0], k[1], k[2], std::strtoll(k[3].c_str(), nullptr, 10)});
   reply(id, proto::encode(answer));
   return {};
 }

@@ -97,8 +97,21 @@ CREATE TABLE flags(
 CREATE INDEX flags_worker ON flags(worker, at);
 )sql";
 
+// Resumable submits: how many datasets each (campaign, once-key) had
+// acknowledged, counted in the transaction that stored them, so a re-run
+// skips exactly those; -1 marks a key an older pool recorded (it took the
+// whole input then). And which workers were bound to a campaign: all a
+// capability scoped to that campaign may see of the pool's workers.
+constexpr const char* kSubmits = R"sql(
+ALTER TABLE once_keys ADD COLUMN acked INTEGER NOT NULL DEFAULT -1;
+CREATE TABLE campaign_workers(
+  campaign INTEGER NOT NULL, worker TEXT NOT NULL, PRIMARY KEY(campaign, worker)) WITHOUT ROWID;
+INSERT OR IGNORE INTO campaign_workers
+  SELECT DISTINCT campaign, worker FROM results WHERE worker IS NOT NULL AND worker<>'';
+)sql";
+
 constexpr const char* kMigrations[] = {
-    kSchemaV1, kCheckpoints, kVotes, kWasmKernels, kGroups, kLeanIndexes, kTrust,
+    kSchemaV1, kCheckpoints, kVotes, kWasmKernels, kGroups, kLeanIndexes, kTrust, kSubmits,
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -307,7 +320,7 @@ Status Store::delete_campaign(int64_t id) {
        {"DELETE FROM checkpoints WHERE task IN (SELECT id FROM tasks WHERE campaign=?)",
         "DELETE FROM votes WHERE campaign=?", "DELETE FROM results WHERE campaign=?",
         "DELETE FROM tasks WHERE campaign=?", "DELETE FROM once_keys WHERE campaign=?",
-        "DELETE FROM campaigns WHERE id=?"}) {
+        "DELETE FROM campaign_workers WHERE campaign=?", "DELETE FROM campaigns WHERE id=?"}) {
     sqlite3_stmt* st = prepare(sql);
     if (!st) return sql_error("prepare");
     Reset r{st};
@@ -315,17 +328,6 @@ Status Store::delete_campaign(int64_t id) {
     if (sqlite3_step(st) != SQLITE_DONE) return sql_error("delete campaign");
   }
   return {};
-}
-
-Result<bool> Store::once_key_seen(int64_t campaign, const std::string& key) {
-  W_RETURN_IF_ERROR(begin_if_needed());
-  sqlite3_stmt* st = prepare("INSERT OR IGNORE INTO once_keys(campaign,key) VALUES(?,?)");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  sqlite3_bind_int64(st, 1, campaign);
-  bind_text(st, 2, key);
-  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("record once-key");
-  return sqlite3_changes(db_) == 0;
 }
 
 Result<int64_t> Store::next_seq(int64_t campaign) {

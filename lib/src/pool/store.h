@@ -113,8 +113,16 @@ class Store {
   Result<std::vector<CampaignRow>> campaigns();  ///< with task counts
   Status set_campaign_state(int64_t id, const std::string& state);
   Status delete_campaign(int64_t id);
-  /// True if (campaign, key) was recorded before; records it otherwise.
-  Result<bool> once_key_seen(int64_t campaign, const std::string& key);
+  /// Datasets acknowledged so far under (campaign, once-key), recording the
+  /// key with 0 if new; -1 for a key an older pool recorded (all of its input).
+  Result<int64_t> once_key_acked(int64_t campaign, const std::string& key);
+  /// Counts `count` more datasets stored under (campaign, once-key): call
+  /// in the transaction that stores them.
+  Status add_acked(int64_t campaign, const std::string& key, int64_t count);
+  /// Records that `worker` was given tasks of `campaign` (once per pair).
+  Status add_campaign_worker(int64_t campaign, const std::string& worker);
+  /// The workers ever given tasks of `campaign`.
+  Result<std::vector<std::string>> campaign_workers(int64_t campaign);
 
   Result<int64_t> next_seq(int64_t campaign);
   /// Appends one task; returns its id.

@@ -69,6 +69,7 @@ Result<Open> open(Fields& f) {
   if (f.ok() && m.group > 1 && m.replicas > 1)
     f.fail("group", "a coupled campaign (group) cannot have replicas");
   f.text("once_key", m.once_key, kMaxName);
+  f.boolean("resumable", m.resumable);
   return finish(f, std::move(m));
 }
 
@@ -122,6 +123,7 @@ Result<Opened> opened(Fields& f) {
   f.integer("campaign", m.campaign, 1, INT64_MAX, Need::kRequired);
   f.integer("next_seq", m.next_seq, 0, INT64_MAX);
   f.boolean("skip", m.skip);
+  f.integer("resume", m.resume, 0, INT64_MAX);
   return finish(f, std::move(m));
 }
 
@@ -283,6 +285,7 @@ std::string encode(const Open& m) {
       .integer("priority", m.priority)
       .integer("group", m.group)
       .str("once_key", m.once_key)
+      .boolean("resumable", m.resumable)
       .done();
 }
 
@@ -345,6 +348,7 @@ std::string encode(const Opened& m) {
       .integer("campaign", m.campaign)
       .integer("next_seq", m.next_seq)
       .boolean("skip", m.skip)
+      .integer("resume", m.resume)
       .done();
 }
 

@@ -45,6 +45,9 @@ struct Open {
   int priority = 0;
   int group = 1;
   std::string once_key;
+  /// The client skips `opened.resume` records (false: a client older than
+  /// resumable submits, which is told to `skip` once its key has datasets).
+  bool resumable = false;
 };
 /// Appends datasets (each one msgpack map). Answer: Ack.
 struct Datasets {
@@ -121,7 +124,10 @@ struct KernelStored {
 struct Opened {
   int64_t campaign = 0;
   int64_t next_seq = 0;
-  bool skip = false;  ///< the once_key was recorded before: send nothing
+  bool skip = false;  ///< the once_key was recorded by an older pool: send nothing
+  /// Datasets already stored under the once_key: the client skips that many
+  /// records of its input and sends the rest (a resumed submit).
+  int64_t resume = 0;
 };
 /// Datasets stored (committed).
 struct Ack {

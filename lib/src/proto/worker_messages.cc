@@ -19,6 +19,8 @@ constexpr double kMaxScore = 1e15;             // Dhrystones/s
 constexpr double kMaxMs = 1e12;                // a task's time, ms (~30 years)
 constexpr int64_t kMaxMemoryMb = int64_t{1} << 40;
 constexpr int64_t kMaxHeartbeatMs = 86400000;  // a day
+constexpr double kMaxLoad = 1e6;               // load average per CPU
+constexpr int64_t kMaxRss = int64_t{1} << 50;  // bytes (1 PiB)
 constexpr size_t kMaxUrl = 4096;
 constexpr int64_t kMinMaxFrame = int64_t{1} << 20;  // smaller is not a pool's
 constexpr int64_t kMaxMaxFrame = int64_t{1} << 32;
@@ -88,6 +90,13 @@ Result<Checkpoint> checkpoint(Fields& f) {
 Result<Fetch> fetch(Fields& f) {
   Fetch m;
   read_sha(f, "kernel", m.kernel, Need::kRequired);
+  return finish(f, std::move(m));
+}
+
+Result<Heartbeat> heartbeat(Fields& f) {
+  Heartbeat m;
+  f.number("load", m.load, 0, kMaxLoad);
+  f.integer("rss", m.rss, 0, kMaxRss);
   return finish(f, std::move(m));
 }
 
@@ -186,7 +195,7 @@ Result<FromWorker> decode_from_worker(std::string_view bytes) {
   if (!f.ok()) return f.status();
   if (t == "hello") return widen<FromWorker>(hello(f));
   if (t == "results") return widen<FromWorker>(results(f));
-  if (t == "heartbeat") return FromWorker(Heartbeat{});
+  if (t == "heartbeat") return widen<FromWorker>(heartbeat(f));
   if (t == "checkpoint") return widen<FromWorker>(checkpoint(f));
   if (t == "fetch") return widen<FromWorker>(fetch(f));
   if (t == "bye") return widen<FromWorker>(bye(f));
@@ -204,6 +213,9 @@ Result<Checkpoint> decode_checkpoint(std::string_view b) {
 }
 Result<Fetch> decode_fetch(std::string_view b) {
   return decode_as<Fetch>(b, "fetch", fetch);
+}
+Result<Heartbeat> decode_heartbeat(std::string_view b) {
+  return decode_as<Heartbeat>(b, "heartbeat", heartbeat);
 }
 Result<Bye> decode_bye(std::string_view b) {
   return decode_as<Bye>(b, "bye", bye);
@@ -293,8 +305,12 @@ std::string encode(const Results& m) {
   return mp::MapBuilder().str("t", "results").raw("items", items).done();
 }
 
-std::string encode(const Heartbeat&) {
-  return mp::MapBuilder().str("t", "heartbeat").done();
+std::string encode(const Heartbeat& m) {
+  mp::MapBuilder b;
+  b.str("t", "heartbeat");
+  if (m.load >= 0) b.real("load", m.load);
+  if (m.rss >= 0) b.integer("rss", m.rss);
+  return b.done();
 }
 
 std::string encode(const Checkpoint& m) {

@@ -67,7 +67,12 @@ struct ResultItem {
 struct Results {
   std::vector<ResultItem> items;
 };
-struct Heartbeat {};
+/// Sent at least every heartbeat_ms; `load` and `rss` tell the dashboard
+/// how busy the worker's host is (absent: the worker cannot tell).
+struct Heartbeat {
+  double load = -1;  ///< 1-minute load average of the host per CPU; -1 = unknown
+  int64_t rss = -1;  ///< resident bytes of the worker and its kernels; -1 = unknown
+};
 /// The state a running task saved (w_checkpoint).
 struct Checkpoint {
   int64_t task = 0;
@@ -98,6 +103,7 @@ Result<Fetch> decode_fetch(std::string_view bytes);
 W_PROTO_NOT_FROM_TEMPORARY(decode_fetch);
 Result<Bye> decode_bye(std::string_view bytes);
 W_PROTO_NOT_FROM_TEMPORARY(decode_bye);
+Result<Heartbeat> decode_heartbeat(std::string_view bytes);
 
 std::string encode(const WorkerHello& m);
 /// Error texts are cleaned (valid UTF-8, at most kMaxErrorText bytes), and

@@ -1,13 +1,9 @@
 // wsql client connections: WebSocket (w::net::Client, pipelined msgpack
-// frames) or plain HTTP (POST /rpc with a msgpack array of everything sent
-// since the last answer).
-#include <netdb.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
+// frames) or HTTP (POST /rpc with a msgpack array of everything sent since
+// the last answer); both over TLS for wss:// and https://.
+#include <algorithm>
 #include <cerrno>
-#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 
@@ -17,7 +13,6 @@
 #include "w/msgpack.h"
 #include "w/net.h"
 #include "w/net_client.h"
-#include "w/parse.h"
 #include "w/stream.h"
 
 namespace w::sql {
@@ -45,6 +40,17 @@ std::string query_arg(std::string_view query, std::string_view name) {
     query.remove_prefix(amp + 1);
   }
   return {};
+}
+
+bool query_has(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    if (part == name || part.starts_with(std::string(name) + "=")) return true;
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return false;
 }
 
 class WsClient : public Client {
@@ -92,9 +98,9 @@ class HttpClient : public Client {
     pk.array(static_cast<uint32_t>(queued_.size()));
     for (const std::string& q : queued_) pk.raw(q);
     queued_.clear();
-    std::string path = "/rpc?db=" + url_encode(target_.db);
+    std::string path = target_.base + "/rpc?db=" + url_encode(target_.db);
     if (!target_.cap.empty()) path += "&cap=" + url_encode(target_.cap);
-    auto answer = http_post(target_.host, target_.port, path, body, timeout_, max_bytes_);
+    auto answer = http_post(target_, path, body, timeout_, max_bytes_);
     if (!answer.ok()) return answer.status();
     std::vector<std::string_view> items;
     if (!mp::decode_array(*answer, items)) return single(*answer);
@@ -115,88 +121,78 @@ class HttpClient : public Client {
   std::deque<std::string> answers_;
 };
 
-// Reads the whole response (Connection: close) within `timeout` seconds
-// in all (a server sending a byte a second does not keep it going) and
-// `max_bytes`.
-Result<std::string> read_all(int fd, double timeout, size_t max_bytes) {
-  std::string got;
-  char buf[65536];
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::microseconds(static_cast<int64_t>(timeout * 1e6));
-  while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0)
-      return Status(Code::kTimeout, fmt::format("no answer within {} s", timeout));
-    pollfd p{fd, POLLIN, 0};
-    int n = poll(&p, 1, static_cast<int>(left.count()));
-    if (n == 0) return Status(Code::kTimeout, fmt::format("no answer within {} s", timeout));
-    if (n < 0 && errno == EINTR) continue;
-    ssize_t r = read(fd, buf, sizeof buf);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return errno_status("read", errno);
-    if (r == 0) return got;
-    got.append(buf, static_cast<size_t>(r));
-    if (got.size() > max_bytes)
-      return Status::Invalid(fmt::format("an answer of more than {} bytes", max_bytes));
-  }
-}
-
 }  // namespace
 
 Result<Target> parse_target(std::string_view url, std::string_view cap) {
   Target t;
-  std::string_view rest = url;
-  if (rest.substr(0, 5) == "ws://") {
-    rest.remove_prefix(5);
-  } else if (rest.substr(0, 7) == "http://") {
-    t.websocket = false;
-    rest.remove_prefix(7);
-  } else {
-    return Status::Invalid(
-        fmt::format("'{}' is not a ws:// or http:// URL (e.g. ws://127.0.0.1:7080/runs)", url));
-  }
-  size_t q = rest.find('?');
+  // ws:// and wss:// talk WebSocket, http:// and https:// POST /rpc.
+  t.websocket = url.starts_with("ws://") || url.starts_with("wss://");
+  if (!t.websocket && !url.starts_with("http://") && !url.starts_with("https://"))
+    return Status::Invalid(fmt::format(
+        "'{}' is not a ws://, wss://, http:// or https:// URL (e.g. ws://127.0.0.1:7080/runs)",
+        url));
+  auto where = net::parse_ws_url(url);
+  if (!where.ok()) return where.status();
+  t.tls = where->tls;
+  t.host = where->host;
+  t.port = where->port;
+  std::string_view rest = where->path;
+  const size_t q = rest.find('?');
   std::string_view query = q == std::string_view::npos ? "" : rest.substr(q + 1);
-  rest = rest.substr(0, q);
-  size_t slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
-  size_t colon = authority.rfind(':');
-  t.host = std::string(authority.substr(0, colon));
-  if (colon != std::string_view::npos) {
-    auto port = util::parse_count(authority.substr(colon + 1));
-    if (!port.ok() || *port <= 0 || *port > 65535)
-      return Status::Invalid(fmt::format("'{}': bad port", url));
-    t.port = static_cast<int>(*port);
+  std::string_view path = rest.substr(1, q == std::string_view::npos ? q : q - 1);
+  if (query_has(query, "db")) {
+    // Behind a proxy that serves wsql under a path (wss://host/sql/?db=runs),
+    // the path is that prefix and the query names the database and table.
+    t.base = "/" + std::string(path);
+    while (!t.base.empty() && t.base.back() == '/') t.base.pop_back();
+    t.db = query_arg(query, "db");
+    t.table = query_arg(query, "table");
+  } else {
+    size_t sep = path.find('/');
+    t.db = net::url_decode(path.substr(0, sep));
+    if (sep != std::string_view::npos) t.table = net::url_decode(path.substr(sep + 1));
   }
-  if (t.host.empty()) return Status::Invalid(fmt::format("'{}': no host", url));
-  size_t sep = path.find('/');
-  t.db = net::url_decode(path.substr(0, sep));
-  if (sep != std::string_view::npos) t.table = net::url_decode(path.substr(sep + 1));
   t.cap = query_arg(query, "cap");
   if (t.cap.empty()) t.cap = std::string(cap);
   return t;
 }
 
+std::string Target::origin() const {
+  net::WsUrl u;
+  u.tls = tls;
+  u.host = host;
+  u.port = port;
+  std::string o = u.origin();
+  if (!websocket) o.replace(0, 2, "http");  // ws -> http, wss -> https
+  return o;
+}
+
 Result<std::unique_ptr<Client>> Client::connect(const Target& t, double timeout_s) {
-  return connect_client(t, timeout_s, 256u << 20);
+  return connect_client(t, timeout_s, 256u << 20, true);
 }
 
 Result<std::unique_ptr<Client>> connect_client(const Target& t, double timeout_s,
-                                               size_t max_message) {
+                                               size_t max_message, bool wait_for_server) {
   if (!t.websocket) return std::unique_ptr<Client>(new HttpClient(t, timeout_s, max_message));
-  std::string url = fmt::format("ws://{}:{}/{}", t.host, t.port, url_encode(t.db));
+  const std::string shown = fmt::format("{}{}/{}", t.origin(), t.base, url_encode(t.db));
+  std::string url = shown;
   if (!t.cap.empty()) url += "?cap=" + url_encode(t.cap);
   net::ClientOptions options;
   options.protocol = "wsql";
   options.connect_timeout = timeout_s;
   options.max_message = max_message;
-  auto c = net::Client::connect(url, options);
+  // A server that is down or restarting is waited for, within --timeout;
+  // errors name the URL without its capability (net::Client drops queries).
+  net::RetryOptions retry;
+  retry.give_up_after = timeout_s;
+  retry.max_delay = 5;
+  // A copy's source (inside the server) gets one attempt within its budget.
+  auto c = wait_for_server
+               ? net::Client::connect_retrying(url, options, retry, "wsql server " + shown)
+               : net::Client::connect(url, options);
   if (!c.ok()) {
     // Errors name the URL; keep the capability out of logs and terminals.
     std::string message = c.status().message();
-    const std::string shown = fmt::format("ws://{}:{}/{}", t.host, t.port, t.db);
     if (size_t at = message.find(url); at != std::string::npos)
       message.replace(at, url.size(), shown);
     return Status(c.status().code(), message);
@@ -226,38 +222,47 @@ Result<std::string> check_response(std::string response) {
   return Status(c, fmt::format("{}: {}", code, message));
 }
 
-Result<std::string> http_post(const std::string& host, int port, const std::string& path,
-                              std::string_view body, double timeout, size_t max_bytes) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  const std::string where = fmt::format("{}:{}", host, port);
-  if (int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res); rc != 0)
-    return Status::Io(fmt::format("resolve '{}': {}", host, gai_strerror(rc)));
-  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{static_cast<time_t>(timeout),
-             static_cast<suseconds_t>((timeout - static_cast<long>(timeout)) * 1e6)};
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);  // bounds connect() too
-  int rc = ::connect(fd, res->ai_addr, res->ai_addrlen);
-  freeaddrinfo(res);
-  if (rc != 0) {
-    int err = errno;
-    close(fd);
-    return errno_status(fmt::format("connect {}", where), err);
+Result<std::string> http_post(const Target& t, const std::string& path, std::string_view body,
+                              double timeout, size_t max_bytes) {
+  net::WsUrl where;
+  where.tls = t.tls;
+  where.host = t.host;
+  where.port = t.port;
+  const std::string host_header = (t.tls && t.port == 443) || (!t.tls && t.port == 80)
+                                      ? t.host
+                                      : fmt::format("{}:{}", t.host, t.port);
+  std::string request = fmt::format(
+      "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/msgpack\r\nContent-Length: "
+      "{}\r\nConnection: close\r\n\r\n",
+      path, host_header, body.size());
+  request.append(body);
+  const std::string shown = t.origin() + t.base + "/rpc";
+  // A failure before the request went out is retried within the timeout
+  // (a restarting server); one after it is not: the server may have acted.
+  net::RetryOptions retry;
+  retry.give_up_after = timeout;
+  retry.max_delay = 5;
+  net::Backoff backoff(retry);
+  Result<std::string> got = Status::Internal("not sent");
+  while (true) {
+    got = net::exchange(where, shown, request, timeout, net::default_tls(), max_bytes);
+    if (got.ok()) break;
+    auto again = backoff.wait(got.status(), "wsql server " + shown);
+    if (!again.ok()) return again.status();
   }
-  std::string head = fmt::format(
-      "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/msgpack\r\nContent-Length: {}\r\n"
-      "Connection: close\r\n\r\n",
-      path, where, body.size());
-  head.append(body);
-  Status s = stream::write_all(fd, head);
-  auto got = s.ok() ? read_all(fd, timeout, max_bytes) : Result<std::string>(s);
-  close(fd);
-  if (!got.ok()) return got.status().with_context(fmt::format("POST {}", where));
-  size_t end = got->find("\r\n\r\n");
-  if (got->substr(0, 5) != "HTTP/" || end == std::string::npos)
-    return Status::Io(fmt::format("POST {}: not an HTTP answer", where));
+  backoff.reset();
+  const size_t end = got->find("\r\n\r\n");
+  unsigned status = 0;
+  if (got->starts_with("HTTP/1.") && got->size() > 12) status = std::atoi(got->c_str() + 9);
+  if (status == 0 || end == std::string::npos)
+    return Status::Io(fmt::format("POST {}: not an HTTP answer", shown));
+  std::string head = got->substr(0, end);
+  std::transform(head.begin(), head.end(), head.begin(), ::tolower);
+  // wsql puts its errors in a msgpack or JSON body whatever the status; an
+  // answer of another kind is a proxy's (nginx: 502 with no server behind).
+  const bool ours = head.find("content-type: application/msgpack") != std::string::npos ||
+                    head.find("content-type: application/json") != std::string::npos;
+  if (!ours && status != 200) return net::http_refusal(status, shown);
   return got->substr(end + 4);
 }
 

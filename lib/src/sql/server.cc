@@ -367,6 +367,8 @@ net::HttpResponse SqlHandler::status() const {
 }  // namespace
 
 Status serve(const ServeOptions& options) {
+  if (options.ssl_key.empty() != options.ssl_cert.empty())
+    return Status::Invalid("--sslkey and --sslcert go together");
   auto engine = Engine::open(options.engine);
   if (!engine.ok()) return engine.status();
   auto where = net::parse_listen(options.listen);
@@ -383,11 +385,14 @@ Status serve(const ServeOptions& options) {
   config.reserved_fds = 3 * options.engine.max_open + 64;
   config.auth_timeout_s = options.auth_timeout;
   config.idle_timeout_s = options.idle_timeout;
+  config.tls_cert = options.ssl_cert;
+  config.tls_key = options.ssl_key;
   auto server = net::Server::create(config, handler);
   if (!server.ok()) return server.status();
   handler.server = server->get();
-  diag::info("listening on {}:{} (databases in {}; {} connections at most)", config.host,
-             (*server)->port(), options.engine.dir, (*server)->max_connections());
+  diag::info("listening on {}:{} (databases in {}; {} connections at most{})", config.host,
+             (*server)->port(), options.engine.dir, (*server)->max_connections(),
+             config.tls_cert.empty() ? "" : "; https and wss only");
   Status s = (*server)->run();
   handler.flush();  // writes still waiting are committed and answered
   diag::info("stopped");

@@ -60,6 +60,13 @@ EM_JS(char*, js_kernel_use,
       });
 EM_JS(void, js_status, (const char* json), { self.wkitHost.status(UTF8ToString(json)); });
 // The largest kernel output a result may carry: a larger one fails its task.
+// The JS heap in use where the browser tells it (Chromium's
+// performance.memory), else 0: a page cannot see its process's memory.
+EM_JS(double, js_heap_bytes, (), {
+  const m = self.performance && self.performance.memory;
+  return m ? m.usedJSHeapSize : 0;
+});
+
 EM_JS(void, js_set_max_output, (double bytes), { self.wkitHost.setMaxOutput(bytes); });
 // Members of coupled tasks need SharedArrayBuffer (www/worker.js): a page
 // that is not cross-origin isolated tells the pool so in its hello.
@@ -140,7 +147,7 @@ class BrowserWorker {
   std::string campaign_name_, kernel_sha_, static_;
   int heartbeat_ms_ = 5000;
   size_t max_frame_ = 16u << 20;  // the pool's largest message (welcome's max_frame)
-  double last_sent_ = 0, backoff_ms_ = 200;
+  double last_sent_ = 0, last_beat_ = 0, backoff_ms_ = 200;
   long heartbeat_timer_ = 0;
   BrowserTasks tasks_;      // ordinary tasks, under the watchdog
   BrowserMembers members_;  // coupled tasks' members
@@ -188,8 +195,15 @@ void BrowserWorker::send(const std::string& message) {
 
 void BrowserWorker::heartbeat(void* self) {
   auto* w = static_cast<BrowserWorker*>(self);
-  if (w->client_ && w->welcomed_ && emscripten_get_now() - w->last_sent_ > w->heartbeat_ms_)
-    w->send(proto::encode(proto::Heartbeat{}));
+  if (!w->client_ || !w->welcomed_ || emscripten_get_now() - w->last_beat_ <= w->heartbeat_ms_)
+    return;
+  // A browser knows no load average; its memory is this module's wasm
+  // memory plus the JS heap where the browser tells it.
+  proto::Heartbeat beat;
+  beat.rss = static_cast<int64_t>(__builtin_wasm_memory_size(0)) * 65536 +
+             static_cast<int64_t>(js_heap_bytes());
+  w->last_beat_ = emscripten_get_now();
+  w->send(proto::encode(beat));
 }
 
 // The pool requeues our leases when the socket closes: what we hold, run

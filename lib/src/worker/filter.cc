@@ -27,6 +27,7 @@
 #include <fmt/format.h>
 
 #include "w/diag.h"
+#include "w/kernel_path.h"
 #include "w/msgpack.h"
 
 namespace w::worker {
@@ -275,8 +276,10 @@ Status run_filter(const FilterOptions& options) {
                   fmt::format("--group {0} runs each dataset on {0} slots at once: give -j {0} "
                               "or more (got -j {1})",
                               options.group, options.jobs));
+  auto found = kernel::find(options.kernel);  // a bare name: W_KERNEL_PATH, the installed ones
+  if (!found.ok()) return found.status();
   char resolved[PATH_MAX];
-  if (::realpath(options.kernel.c_str(), resolved) == nullptr || ::access(resolved, R_OK) != 0)
+  if (::realpath(found->c_str(), resolved) == nullptr || ::access(resolved, R_OK) != 0)
     return errno_status(fmt::format("kernel '{}'", options.kernel), errno);
   auto static_data = stream::load_static(options.static_arg);
   if (!static_data.ok()) return static_data.status();

@@ -33,7 +33,9 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -66,6 +68,33 @@ constexpr size_t kResultBatch = 4096;
 // Room in a message for everything but the results' outputs: the envelope
 // and each item's task, ms, group and error (errors are kept under 4 KiB).
 constexpr size_t kEnvelope = 64 * 1024;
+
+// The resident bytes of process `pid` ("self" or a number), or 0.
+int64_t rss_of(const std::string& pid) {
+  std::ifstream statm("/proc/" + pid + "/statm");
+  int64_t size = 0, resident = 0;
+  if (!(statm >> size >> resident)) return 0;
+  return resident * ::sysconf(_SC_PAGESIZE);
+}
+
+// What a heartbeat tells the dashboard of this worker: the host's 1-minute
+// load average per CPU, and the resident memory of this process plus its
+// slot processes (its children, where the kernels run; shared pages count
+// once per process, so this is an upper bound).
+proto::Heartbeat self_report() {
+  proto::Heartbeat h;
+  double avg = 0;
+  const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  if (::getloadavg(&avg, 1) == 1 && cpus > 0) h.load = avg / static_cast<double>(cpus);
+  h.rss = rss_of("self");
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream children(task.path() / "children");
+    std::string child;
+    while (children >> child) h.rss += rss_of(child);
+  }
+  return h;
+}
 
 std::string default_cache_dir() {
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
@@ -183,7 +212,8 @@ class PoolSession {
   std::unordered_map<uint64_t, Checkpoint> checkpoints_;  // by task id, while it runs
   bool draining_ = false;
   Clock::time_point last_sent_ = Clock::now();
-  Clock::time_point results_since_{};  // when the oldest unsent result came
+  Clock::time_point last_beat_ = Clock::now();  // a heartbeat goes at least this often
+  Clock::time_point results_since_{};           // when the oldest unsent result came
   int heartbeat_ms_ = 5000;
 };
 
@@ -474,9 +504,10 @@ Status PoolSession::run() {
     if (results_due(done)) W_RETURN_IF_ERROR(send_results(done));
     W_RETURN_IF_ERROR(send_checkpoints());
     feed();
-    if (Clock::now() - last_sent_ > std::chrono::milliseconds(heartbeat_ms_)) {
-      last_sent_ = Clock::now();
-      W_RETURN_IF_ERROR(send(proto::encode(proto::Heartbeat{})));
+    // Every heartbeat_ms, busy or not: it carries the load the dashboard shows.
+    if (Clock::now() - last_beat_ > std::chrono::milliseconds(heartbeat_ms_)) {
+      last_sent_ = last_beat_ = Clock::now();
+      W_RETURN_IF_ERROR(send(proto::encode(self_report())));
     }
   }
 }
@@ -489,7 +520,7 @@ Result<std::unique_ptr<net::Client>> connect_and_hello(const PoolWorkerOptions& 
   net::ClientOptions co;
   co.connect_timeout = 10;
   auto c = net::Client::connect(url + "/worker", co);
-  if (!c.ok()) return c.status();
+  if (!c.ok()) return c.status();  // its code tells permanent from transient
   char host[256] = "localhost";
   gethostname(host, sizeof host - 1);
   proto::WorkerHello hello;
@@ -550,33 +581,37 @@ Status run_pool_worker(const PoolWorkerOptions& o) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  std::mt19937 rng(static_cast<unsigned>(::getpid()));
-  double backoff = 0.1;
+  // Transient failures (refused, reset, HTTP 5xx, a lost connection) are
+  // retried with capped backoff and jitter, so a restarted pool is not hit
+  // by every worker at once; permanent ones (bad URL, unknown host, HTTP
+  // 4xx, TLS, denied) end wrun at once with their own exit code.
+  net::RetryOptions retry;
+  retry.give_up_after = o.retry_for;
+  retry.stop = [] { return g_signals != 0; };
+  net::Backoff backoff(retry);
   while (g_signals == 0) {
     int heartbeat_ms = 5000;
     std::string sig;
     size_t max_frame = 16u << 20;
     auto client = connect_and_hello(with_key, name, heartbeat_ms, sig, max_frame);
+    Status failure;
     if (client.ok()) {
-      backoff = 0.1;
+      const auto started = std::chrono::steady_clock::now();
       PoolSession session(with_key, std::move(*client), cache, sig, max_frame);
       Status s = session.run();
       if (s.ok()) return s;  // drained
+      // A session that lasted starts the backoff afresh; one that broke at
+      // once (a pool failing every hello) keeps it growing.
+      if (std::chrono::steady_clock::now() - started > std::chrono::seconds(10)) backoff.reset();
       if (s.code() == Code::kDenied || s.code() == Code::kInterrupted) return s;
-      diag::warning("{}", s.message());
-    } else if (client.status().code() == Code::kDenied) {
-      return client.status();
+      // The pool was there: whatever broke the session, it may be back.
+      failure = Status::Io(s.message());
     } else {
-      diag::warning("{}", client.status().message());
+      failure = client.status();
     }
-    if (!o.reconnect) return Status(Code::kIo, "lost the pool");
-    // Exponential backoff with jitter so a restarted pool is not hit by every worker at once.
-    std::uniform_real_distribution<double> jitter(0.5, 1.5);
-    const double delay = backoff * jitter(rng);
-    diag::info("reconnecting in {:.1f} s", delay);
-    for (double slept = 0; slept < delay && g_signals == 0; slept += 0.05)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    backoff = std::min(backoff * 2, 30.0);
+    if (!o.reconnect) return failure;
+    auto again = backoff.wait(failure, "pool " + o.pool);
+    if (!again.ok()) return again.status();
   }
   return {};
 }

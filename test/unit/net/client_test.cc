@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <thread>
 
 #include "w/net.h"
@@ -54,9 +55,127 @@ TEST_CASE("ws URLs parse into host, port and path with query") {
   CHECK(u->host == "example.org");
   CHECK(u->port == 7070);
   CHECK(u->path == "/peerjs?id=a&key=b");
+  CHECK_FALSE(u->tls);
   CHECK(parse_ws_url("ws://h")->path == "/");
-  CHECK_FALSE(parse_ws_url("http://h").ok());
+  CHECK(parse_ws_url("ws://h")->port == 80);
   CHECK_FALSE(parse_ws_url("ws://h:0").ok());
+  CHECK_FALSE(parse_ws_url("ws://h:").ok());
+  CHECK_FALSE(parse_ws_url("ws://h:70000").ok());
+  CHECK_FALSE(parse_ws_url("ftp://h").ok());
+  CHECK_FALSE(parse_ws_url("ws://").ok());
+  CHECK_FALSE(parse_ws_url("ws://user:pw@h/").ok());
+  CHECK(parse_ws_url("ftp://h").status().code() == w::Code::kInvalid);
+}
+
+TEST_CASE("wss and https URLs ask for TLS, on port 443 unless named") {
+  // http(s):// is what a browser shows: taken as the same server's ws(s)://.
+  auto s = parse_ws_url("wss://pool.example.org/sub/path");
+  REQUIRE(s.ok());
+  CHECK(s->tls);
+  CHECK(s->port == 443);
+  CHECK(s->path == "/sub/path");
+  CHECK(s->origin() == "wss://pool.example.org:443");
+  auto h = parse_ws_url("https://pool.example.org:8443");
+  REQUIRE(h.ok());
+  CHECK(h->tls);
+  CHECK(h->port == 8443);
+  auto p = parse_ws_url("http://h:7070/x");
+  REQUIRE(p.ok());
+  CHECK_FALSE(p->tls);
+  auto v6 = parse_ws_url("wss://[::1]:9443/a");
+  REQUIRE(v6.ok());
+  CHECK(v6->host == "::1");
+  CHECK(v6->port == 9443);
+  CHECK(v6->origin() == "wss://[::1]:9443");
+  CHECK_FALSE(parse_ws_url("wss://[::1").ok());
+}
+
+TEST_CASE("a handshake's HTTP status tells a permanent failure from a transient one") {
+  // 4xx and redirects are the URL's fault (retrying cannot help), 401/403
+  // a refusal, 5xx, 408 and 429 the server's moment (retry later).
+  CHECK(http_refusal(404, "u").code() == w::Code::kUnavailable);
+  CHECK(http_refusal(400, "u").code() == w::Code::kUnavailable);
+  CHECK(http_refusal(426, "u").message().find("use wss://") != std::string::npos);
+  CHECK(http_refusal(301, "u").code() == w::Code::kUnavailable);
+  CHECK(http_refusal(200, "u").message().find("not a WebSocket server") != std::string::npos);
+  CHECK(http_refusal(403, "u").code() == w::Code::kDenied);
+  CHECK(http_refusal(401, "u").code() == w::Code::kDenied);
+  for (unsigned status : {500u, 502u, 503u, 504u, 408u, 429u}) {
+    CAPTURE(status);
+    CHECK(is_transient(http_refusal(status, "u")));
+  }
+  for (unsigned status : {400u, 401u, 403u, 404u, 410u, 301u, 200u}) {
+    CAPTURE(status);
+    CHECK_FALSE(is_transient(http_refusal(status, "u")));
+  }
+}
+
+TEST_CASE("a host that does not resolve fails at once as unknown") {
+  // The resolver says no such name: kNoHost, never retried.
+  auto c = Client::connect("ws://no-such-host.invalid:7070/worker", {});
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.status().code() == w::Code::kNoHost);
+  CHECK(c.status().message().find("no-such-host.invalid") != std::string::npos);
+  CHECK_FALSE(is_transient(c.status()));
+}
+
+TEST_CASE("a refused path is a permanent failure naming its HTTP status") {
+  // The server answers 404 to the upgrade: kUnavailable with "HTTP 404".
+  class Refuse : public Handler {
+   public:
+    HttpResponse on_http(const HttpRequest&) override { return HttpResponse::text(404, ""); }
+  };
+  Refuse refuse;
+  auto s = Server::create(ServerConfig{}, refuse);
+  REQUIRE(s.ok());
+  std::thread t([&] { (void)(*s)->run(); });
+  auto c = Client::connect("ws://127.0.0.1:" + std::to_string((*s)->port()) + "/nope", {});
+  (*s)->stop();
+  t.join();
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.status().code() == w::Code::kUnavailable);
+  CHECK(c.status().message().find("HTTP 404") != std::string::npos);
+}
+
+TEST_CASE("Backoff waits out transient failures and gives up after its time") {
+  // Delays grow from first_delay; past give_up_after it is kTempFail, and a
+  // permanent failure comes back at once.
+  RetryOptions o;
+  o.give_up_after = 0.3;
+  o.first_delay = 0.05;
+  o.max_delay = 0.1;
+  Backoff b(o);
+  const auto start = std::chrono::steady_clock::now();
+  w::Status last;
+  int rounds = 0;
+  while (true) {
+    auto again = b.wait(w::Status::Io("refused"), "test server");
+    if (!again.ok()) {
+      last = again.status();
+      break;
+    }
+    ++rounds;
+  }
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(last.code() == w::Code::kTempFail);
+  CHECK(last.message().find("test server unreachable") != std::string::npos);
+  CHECK(rounds >= 3);
+  CHECK(took >= 0.3);
+  CHECK(took < 2.0);
+  Backoff p(o);
+  auto denied = p.wait(w::Status(w::Code::kDenied, "no"), "x");
+  REQUIRE_FALSE(denied.ok());
+  CHECK(denied.status().code() == w::Code::kDenied);
+  // stop() cuts a wait short.
+  RetryOptions longer;
+  longer.first_delay = 5;
+  longer.give_up_after = 0;
+  longer.stop = [] { return true; };
+  Backoff q(longer);
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(q.wait(w::Status::Io("reset"), "x").ok());
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
 }
 
 TEST_CASE("a client receives a greeting and its messages echoed, in order") {
@@ -91,6 +210,7 @@ TEST_CASE("connecting to a closed port fails with a message") {
   auto c = Client::connect("ws://127.0.0.1:" + std::to_string(port) + "/", o);
   CHECK_FALSE(c.ok());
   CHECK(c.status().message().find("connect ws://127.0.0.1:") == 0);
+  CHECK(is_transient(c.status()));  // a server may come up there later
   // Restore something for ~Running to stop.
   auto s = Server::create(ServerConfig{}, r.handler);
   REQUIRE(s.ok());

@@ -52,6 +52,8 @@ int64_t make_campaign(Store& s, int n, std::vector<int64_t>& tasks, int replicas
 // Takes a pool file back to schema version 5 (before the lean indexes), as
 // a wpool of then wrote it.
 constexpr const char* kBackToV5 = R"sql(
+DROP TABLE campaign_workers;
+ALTER TABLE once_keys DROP COLUMN acked;
 ALTER TABLE campaigns DROP COLUMN quorum_tolerance;
 DROP TABLE flags;
 DROP INDEX tasks_open;
@@ -288,4 +290,39 @@ TEST_CASE("store: a version 5 file keeps its tasks and results through the index
   REQUIRE(by_offset->size() == 2);
   CHECK((*page2)[0].task == (*by_offset)[0].task);
   CHECK((*page2)[1].task == tasks[5]);
+}
+
+TEST_CASE("store: datasets count under their once-key, and a key of an older pool took all its input") {
+  TempDb db;
+  std::vector<int64_t> tasks;
+  {
+    auto s = db.open();
+    const int64_t c = make_campaign(*s, 3, tasks);
+    auto first = s->once_key_acked(c, "night-1");
+    REQUIRE(first.ok());
+    CHECK(*first == 0);
+    REQUIRE(s->add_acked(c, "night-1", 1000).ok());
+    REQUIRE(s->add_acked(c, "night-1", 234).ok());
+    auto again = s->once_key_acked(c, "night-1");
+    REQUIRE(again.ok());
+    CHECK(*again == 1234);
+    REQUIRE(s->add_campaign_worker(c, "k-1").ok());
+    REQUIRE(s->add_campaign_worker(c, "k-1").ok());
+    auto workers = s->campaign_workers(c);
+    REQUIRE(workers.ok());
+    CHECK(*workers == std::vector<std::string>{"k-1"});
+    REQUIRE(s->commit().ok());
+  }
+  // A file of schema version 7 recorded keys without a count.
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(db.path.c_str(), &raw) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(raw,
+                       "DROP TABLE campaign_workers; ALTER TABLE once_keys DROP COLUMN acked;"
+                       "PRAGMA user_version=7",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(raw);
+  auto s = db.open();
+  auto old = s->once_key_acked(1, "night-1");
+  REQUIRE(old.ok());
+  CHECK(*old == -1);
 }

@@ -160,6 +160,27 @@ TEST_CASE("checkpoint, fetch and bye: every field is checked and named") {
   CHECK(cp->data == std::string_view("\0s", 2));
 }
 
+TEST_CASE("heartbeat: load and rss are optional, checked and round-trip") {
+  // A bare heartbeat (older workers, browsers that cannot tell) is unknown
+  // load and memory; present, each has its type and range.
+  auto bare = decode_heartbeat(kept(pack({{"t", "heartbeat"}})));
+  REQUIRE(bare.ok());
+  CHECK(bare->load < 0);
+  CHECK(bare->rss < 0);
+  check_fields(W_STATUS_OF(decode_heartbeat), "heartbeat",
+               {{"t", "heartbeat"}, {"load", 0.5}, {"rss", 1 << 20}},
+               {{"load", {"int", "float"}, false, {-0.1, 2e6}},
+                {"rss", {"int"}, false, {-1, int64_t{1} << 51}}});
+  auto hb = decode_heartbeat(kept(encode(Heartbeat{1.25, int64_t{3} << 30})));
+  REQUIRE(hb.ok());
+  CHECK(hb->load == 1.25);
+  CHECK(hb->rss == int64_t{3} << 30);
+  auto unknown = decode_heartbeat(kept(encode(Heartbeat{})));
+  REQUIRE(unknown.ok());
+  CHECK(unknown->load < 0);
+  CHECK(unknown->rss < 0);
+}
+
 TEST_CASE("decode_from_worker: the type first, then its decoder") {
   // Each worker message reaches its struct; anything else is refused with `t` named.
   CHECK(std::holds_alternative<Heartbeat>(*decode_from_worker(kept(pack({{"t", "heartbeat"}})))));

@@ -1,0 +1,144 @@
+# examples/deploy/nginx/wkit.conf, run by a real nginx (Debian's) on free
+# ports as an unprivileged config, TLS ended there with a test CA made by
+# openssl: wpool, wsig and wsql on 127.0.0.1 in clear behind one https
+# origin. Through it: the volunteer page in headless Chromium and native
+# workers over wss run one campaign together, a coupled campaign relays
+# through wsig at /sig/, wsql answers at /sql/ (WebSocket and POST),
+# /metrics answers this machine, and http:// is sent to https://.
+. "$(dirname "$0")/pool_common.sh"
+. "$(dirname "$0")/tls_common.sh"
+. "$(dirname "$0")/browser/env.sh"
+command -v nginx >/dev/null || fail "nginx is not installed (scripts/deps.sh installs it)"
+SITE=$W_SRC/examples/deploy/nginx/wkit.conf
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+make_ca "$TMP/ca"
+issue_cert "$TMP/ca" server "DNS:localhost,IP:127.0.0.1"
+SPKI=$(openssl x509 -in "$TMP/ca/server.pem" -pubkey -noout | openssl pkey -pubin -outform der |
+  openssl dgst -sha256 -binary | base64)
+NP=$(free_port)
+HP=$(free_port)
+ORIGIN=https://localhost:$NP
+
+# The three servers, in clear on 127.0.0.1, as the site's header says.
+wsig --host 127.0.0.1 --port 0 2>"$TMP/sig.log" &
+PIDS+=($!)
+SIG_PORT=$(wait_listening "$TMP/sig.log")
+wpool serve --db "$TMP/pool.db" --listen 127.0.0.1:0 --www "$W_BUILD/www" \
+  --sig "wss://localhost:$NP/sig/" --heartbeat 1s 2>"$TMP/pool.log" &
+PIDS+=($!)
+POOL_PORT=$(wait_listening "$TMP/pool.log")
+mkdir "$TMP/data"
+wsql serve --dir "$TMP/data" --listen 127.0.0.1:0 --key sqlkey 2>"$TMP/sql.log" &
+PIDS+=($!)
+SQL_PORT=$(wait_listening "$TMP/sql.log")
+
+# The example site with this test's ports, names and certificate; nothing
+# else changed. Around it, an nginx.conf that needs no root: its files in
+# $TMP, one process in the foreground.
+sed -e "s/^\( *listen\) 443 ssl http2;/\1 127.0.0.1:$NP ssl http2;/" \
+  -e "s/^\( *listen\) 80;/\1 127.0.0.1:$HP;/" \
+  -e '/listen \[::\]/d' \
+  -e 's/pool\.example\.org;/localhost;/' \
+  -e "s|ssl_certificate .*|ssl_certificate $TMP/ca/server.pem;|" \
+  -e "s|ssl_certificate_key .*|ssl_certificate_key $TMP/ca/server.key;|" \
+  -e "s/127\.0\.0\.1:7070/127.0.0.1:$POOL_PORT/" \
+  -e "s/127\.0\.0\.1:9000/127.0.0.1:$SIG_PORT/" \
+  -e "s/127\.0\.0\.1:7080/127.0.0.1:$SQL_PORT/" "$SITE" >"$TMP/wkit.conf"
+grep -q "listen 127.0.0.1:$NP ssl" "$TMP/wkit.conf" || fail "the site's https listen line changed"
+grep -q "127.0.0.1:$POOL_PORT" "$TMP/wkit.conf" || fail "the site's pool upstream changed"
+mkdir -p "$TMP/nginx"
+cat >"$TMP/nginx.conf" <<CONF
+daemon off;
+master_process off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log info;
+events { worker_connections 1024; }
+http {
+  access_log $TMP/nginx/access.log;
+  client_body_temp_path $TMP/nginx/body;
+  proxy_temp_path $TMP/nginx/proxy;
+  fastcgi_temp_path $TMP/nginx/fastcgi;
+  uwsgi_temp_path $TMP/nginx/uwsgi;
+  scgi_temp_path $TMP/nginx/scgi;
+  include $TMP/wkit.conf;
+}
+CONF
+nginx -t -q -c "$TMP/nginx.conf" -p "$TMP/nginx" -e "$TMP/nginx/error.log" ||
+  fail "nginx -t: $(cat "$TMP/nginx/error.log")"
+nginx -c "$TMP/nginx.conf" -p "$TMP/nginx" -e "$TMP/nginx/error.log" &
+PIDS+=($!)
+for _ in $(seq 1 100); do
+  curl -s --cacert "$TMP/ca/ca.pem" "$ORIGIN/healthz" >/dev/null && break
+  sleep 0.05
+done
+run curl -s --cacert "$TMP/ca/ca.pem" "$ORIGIN/healthz"
+expect_out ok
+export W_POOL=wss://localhost:$NP W_CACERT=$TMP/ca/ca.pem
+
+# Plain http goes to https; /metrics answers this machine.
+run curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "http://localhost:$HP/dashboard.html"
+expect_out "301 https://localhost/dashboard.html"
+run curl -sf --cacert "$TMP/ca/ca.pem" "$ORIGIN/metrics"
+expect_out "wpool_tasks"
+
+# One campaign on two native workers and the volunteer page's two Web
+# Workers, all through nginx.
+wrun "$W_POOL" --name n1 -j 2 --cache "$TMP/cache-n1" 2>"$TMP/worker-n1.log" &
+PIDS+=($!)
+wrun "$W_POOL" --name n2 -j 2 --cache "$TMP/cache-n2" 2>"$TMP/worker-n2.log" &
+PIDS+=($!)
+wait_workers 2
+wgen range 0 400000 --step 1000 >"$TMP/ranges"
+wpool submit div --kernel "$W_KERNELS/divisible.so" --static '{"divisor":13}' <"$TMP/ranges" -q
+wpool pause div -q
+# The page joins while the campaign is paused, so both kinds take part.
+(
+  for _ in $(seq 1 400); do
+    [ "$(wpool workers --json | jq '[.[] | select(.connected and .platform == "wasm32")] | length')" = 2 ] &&
+      break
+    sleep 0.05
+  done
+  wpool resume div -q
+) &
+resumer=$!
+run timeout 150 node "$W_SRC/test/integration/browser/join.js" "$ORIGIN/" "$SPKI" div 2 120
+wait "$resumer" || true
+expect_rc 0
+jq -e --arg p "$W_POOL" '.pool == $p' "$TMP/out" >/dev/null || fail "the page's pool: $(cat "$TMP/out")"
+wpool results div >"$TMP/results"
+[ "$(wc -l <"$TMP/results")" = 400 ] || fail "$(wc -l <"$TMP/results") results of 400"
+jq -s -e 'map(select(.error)) == []' "$TMP/results" >/dev/null || fail "errors: $(grep error "$TMP/results" | head -3)"
+for p in wasm32 linux-x86_64; do
+  grep -q "\"platform\":\"$p\"" "$TMP/results" || fail "no result from $p"
+done
+jq -c '[.seq, .output]' "$TMP/results" | sort >"$TMP/got"
+wrun -k "$W_KERNELS/divisible.so" --static '{"divisor":13}' <"$TMP/ranges" | jq -c '[.seq, .output]' |
+  sort >"$TMP/want"
+cmp -s "$TMP/got" "$TMP/want" || fail "results differ from the filter-mode run"
+
+# A coupled campaign: 4 members on the two 2-slot workers, two pairs
+# talking through wsig's relay at wss://localhost:NP/sig/.
+echo '{"x":1}' | wpool submit ring --kernel "$W_KERNELS/ring.so" --group 4 -q
+run timeout 60 wpool wait ring --timeout 50s
+expect_rc 0
+wpool results ring | jq -e '.output | length == 4' >/dev/null || fail "ring: $(wpool results ring)"
+grep -q "GET /sig/peerjs?" "$TMP/nginx/access.log" || fail "the relay did not go through nginx"
+run curl -sf --cacert "$TMP/ca/ca.pem" "$ORIGIN/sig/peerjs/id"
+[ -s "$TMP/out" ] || fail "wsig's /peerjs/id through nginx said nothing"
+
+# wsql at /sql/: created over POST, written over the WebSocket, read over
+# both.
+curl -sf --cacert "$TMP/ca/ca.pem" -X POST "$ORIGIN/sql/rpc?cap=sqlkey" \
+  --data-binary '{"op":"create_db","db":"runs"}' >/dev/null || fail "create_db through nginx"
+wsql "$ORIGIN/sql/?db=runs&cap=sqlkey" 'CREATE TABLE m (x)' -q
+wpool results div | jq -c '{x: .seq}' | wsql insert "wss://localhost:$NP/sql/?db=runs&cap=sqlkey" m -q
+run wsql "wss://localhost:$NP/sql/?db=runs&cap=sqlkey" 'SELECT count(*) AS n FROM m'
+expect_out '{"n":400}'
+run wsql "$ORIGIN/sql/?db=runs&table=m&cap=sqlkey" 'SELECT max(x) AS x FROM m'
+expect_out '{"x":399}'
+# Every WebSocket came through as one: the upgrades in nginx's log.
+grep -q '"GET /worker HTTP/1.1" 101' "$TMP/nginx/access.log" || fail "no upgraded /worker in nginx's log"
+grep -q '"GET /sql/runs' "$TMP/nginx/access.log" || fail "no wsql WebSocket in nginx's log"
+echo ok

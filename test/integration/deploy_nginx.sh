@@ -93,12 +93,16 @@ wait_workers 2
 wgen range 0 400000 --step 1000 >"$TMP/ranges"
 wpool submit div --kernel "$W_KERNELS/divisible.so" --static '{"divisor":13}' <"$TMP/ranges" -q
 wpool pause div -q
-# The page joins while the campaign is paused, so both kinds take part.
+# The page joins while the campaign is paused, so both kinds take part: on
+# resume every connected worker gets its share at once. The campaign stays
+# paused until both Web Workers are in (a loaded machine can take long to
+# start Chromium; resuming early let the natives take every task).
 (
-  for _ in $(seq 1 400); do
+  deadline=$((SECONDS + 110))
+  while [ "$SECONDS" -lt "$deadline" ]; do
     [ "$(wpool workers --json | jq '[.[] | select(.connected and .platform == "wasm32")] | length')" = 2 ] &&
       break
-    sleep 0.05
+    sleep 0.1
   done
   wpool resume div -q
 ) &

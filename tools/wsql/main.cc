@@ -14,6 +14,7 @@ namespace {
 constexpr const char* kExamples =
     "  wsql serve --dir ./data --listen 127.0.0.1:7080 --secret ./wsql.secret &\n"
     "  wsql cap --secret ./wsql.secret --db runs --rights all\n"
+    "  wsql create 'ws://127.0.0.1:7080/runs?cap=CAP'\n"
     "  wsql 'ws://127.0.0.1:7080/runs?cap=CAP' 'SELECT id, loss FROM models WHERE loss < ?' 0.1\n"
     "  wrun -k mlp.so < in.jsonl | wsql insert --create 'ws://127.0.0.1:7080/runs?cap=CAP' "
     "results\n"
@@ -34,6 +35,7 @@ struct Options {
   std::string url, sql, table, src, dst;
   std::vector<std::string> params;
   w::net::TlsOptions tls;
+  bool yes = false, lenient = false;
 };
 
 void add_client(CLI::App& app, Options& o) {
@@ -173,7 +175,8 @@ void add_insert(CLI::App& app, Options& o) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   app.add_flag("--create", o.client.create,
-               "Create the table from the first record if it is missing");
+               "Create the database (with the db right) and the table from the first record if "
+               "missing");
   app.add_option("--conflict", o.client.conflict, "On a duplicate key: abort, ignore or replace")
       ->type_name("HOW")
       ->check(CLI::IsMember({"abort", "ignore", "replace"}));
@@ -182,6 +185,19 @@ void add_insert(CLI::App& app, Options& o) {
 
 void add_url_only(CLI::App& app, Options& o) {
   app.add_option("url", o.url, "Server or database URL")->required();
+  add_client(app, o);
+}
+
+void add_create(CLI::App& app, Options& o) {
+  app.add_option("url", o.url, "Database URL: ws://HOST:PORT/DB (the db right)")->required();
+  app.add_flag("--if-missing", o.lenient, "An existing database is no error");
+  add_client(app, o);
+}
+
+void add_drop(CLI::App& app, Options& o) {
+  app.add_option("url", o.url, "Database URL: ws://HOST:PORT/DB (the db right)")->required();
+  app.add_flag("--yes", o.yes, "Really delete the database and all its tables (required)");
+  app.add_flag("--if-exists", o.lenient, "A missing database is no error");
   add_client(app, o);
 }
 
@@ -217,6 +233,10 @@ const Command kCommands[] = {
      [](Options& o) { return w::sql::run_query(o.client, o.url, o.sql, o.params); }},
     {"insert", "Insert the records on stdin (JSON Lines or msgpack) in batches", add_insert,
      [](Options& o) { return w::sql::run_insert(o.client, o.url, o.table, STDIN_FILENO); }},
+    {"create", "Create a database", add_create,
+     [](Options& o) { return w::sql::run_create(o.client, o.url, o.lenient); }},
+    {"drop", "Delete a database and its tables (with --yes)", add_drop,
+     [](Options& o) { return w::sql::run_drop(o.client, o.url, o.yes, o.lenient); }},
     {"databases", "List the databases the capability can see", add_url_only,
      [](Options& o) { return w::sql::run_databases(o.client, o.url); }},
     {"tables", "List the tables of a database", add_url_only,

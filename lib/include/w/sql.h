@@ -198,7 +198,7 @@ struct ClientOptions {
   double timeout = 60;          ///< seconds to connect and to wait for an answer
   int batch = 10000;            ///< insert: rows per request
   int window = 4;               ///< insert/copy: requests in flight
-  bool create = false;          ///< insert/copy: create the table if missing
+  bool create = false;          ///< insert: the database and table, copy: the table, if missing
   std::string conflict;         ///< insert/copy: "", "ignore" or "replace"
 };
 
@@ -207,6 +207,10 @@ Status run_query(const ClientOptions& o, const std::string& url, const std::stri
 /// Reads records (JSON Lines or msgpack) from `fd` into TABLE in batches.
 Status run_insert(const ClientOptions& o, const std::string& url, const std::string& table, int fd);
 Status run_databases(const ClientOptions& o, const std::string& url);
+/// Creates the URL's database; with `if_missing` an existing one is no error.
+Status run_create(const ClientOptions& o, const std::string& url, bool if_missing);
+/// Deletes the URL's database and its tables; refuses unless `yes`.
+Status run_drop(const ClientOptions& o, const std::string& url, bool yes, bool if_exists);
 Status run_tables(const ClientOptions& o, const std::string& url);
 Status run_schema(const ClientOptions& o, const std::string& url, const std::string& table);
 /// Copies SRC_URL/TABLE into DST_URL/TABLE, page by page.

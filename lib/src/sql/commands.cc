@@ -159,6 +159,32 @@ class Inserter {
   long long changes_ = 0;
 };
 
+// create_db / drop_db of the URL's database; `lenient` sets if_not_exists
+// (create) or if_exists (drop).
+Result<bool> database_op(Client& c, std::string_view op, const std::string& db, bool lenient) {
+  std::string req;
+  mp::Packer pk(req);
+  pk.map(3);
+  pk.str("op"), pk.str(op);
+  pk.str("db"), pk.str(db);
+  pk.str(op == "create_db" ? "if_not_exists" : "if_exists"), pk.boolean(lenient);
+  auto r = c.call(req);
+  if (!r.ok()) return r.status();
+  auto view = mp::MapView::parse(*r);
+  if (!view.ok()) return Status::Invalid("the server sent a malformed answer");
+  return view->boolean(op == "create_db" ? "created" : "dropped");
+}
+
+Result<std::unique_ptr<Client>> open_database(const ClientOptions& o, const std::string& url,
+                                              std::string_view command, Target& t) {
+  auto c = open(o, url, &t);
+  if (!c.ok()) return c.status();
+  if (t.db.empty())
+    return Status(Code::kUsage,
+                  fmt::format("{}: the URL names no database (ws://HOST:PORT/DB)", command));
+  return c;
+}
+
 }  // namespace
 
 Status run_query(const ClientOptions& o, const std::string& url, const std::string& sql,
@@ -192,6 +218,9 @@ Status run_insert(const ClientOptions& o, const std::string& url, const std::str
   if (!c.ok()) return c.status();
   const std::string name = table.empty() ? t.table : table;
   if (name.empty()) return Status::Invalid("insert: name the table (wsql insert URL TABLE)");
+  // --create makes the database too when the capability may (the db
+  // right); without it the insert says what is missing.
+  if (o.create && !t.db.empty()) (void)database_op(**c, "create_db", t.db, true);
   stream::RecordReader in(fd);
   Inserter inserter(**c, o, name);
   std::string record;
@@ -205,6 +234,36 @@ Status run_insert(const ClientOptions& o, const std::string& url, const std::str
   W_RETURN_IF_ERROR(inserter.finish());
   diag::info("inserted {} row(s) into '{}' from {} record(s)", inserter.changes(), name,
              in.count());
+  return {};
+}
+
+Status run_create(const ClientOptions& o, const std::string& url, bool if_missing) {
+  Target t;
+  auto c = open_database(o, url, "create", t);
+  if (!c.ok()) return c.status();
+  auto created = database_op(**c, "create_db", t.db, if_missing);
+  if (!created.ok()) return created.status();
+  if (*created)
+    diag::info("database '{}' created", t.db);
+  else
+    diag::info("database '{}' exists already", t.db);
+  return {};
+}
+
+Status run_drop(const ClientOptions& o, const std::string& url, bool yes, bool if_exists) {
+  Target t;
+  // Asked before connecting: a typo in a script must not cost a database.
+  if (!yes)
+    return Status(Code::kUsage,
+                  "drop deletes the database and every table in it; add --yes to do it");
+  auto c = open_database(o, url, "drop", t);
+  if (!c.ok()) return c.status();
+  auto dropped = database_op(**c, "drop_db", t.db, if_exists);
+  if (!dropped.ok()) return dropped.status();
+  if (*dropped)
+    diag::info("database '{}' dropped", t.db);
+  else
+    diag::info("no database '{}'", t.db);
   return {};
 }
 

@@ -23,9 +23,10 @@ issue_cert() {
 # wait_listening LOG [STARTS]: the port of the STARTS-th "listening on
 # 127.0.0.1:PORT" line of LOG (10 s at most).
 wait_listening() {
-  local log=$1 starts=${2:-1} i
+  local log=$1 starts=${2:-1} i n
   for i in $(seq 1 200); do
-    if [ "$(grep -c 'listening on 127.0.0.1:' "$log" 2>/dev/null)" -ge "$starts" ]; then
+    n=$(grep -c 'listening on 127.0.0.1:' "$log" 2>/dev/null) # nothing until the log exists
+    if [ "${n:-0}" -ge "$starts" ]; then
       grep -o 'listening on 127.0.0.1:[0-9]*' "$log" | tail -1 | cut -d: -f2
       return 0
     fi

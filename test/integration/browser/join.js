@@ -22,8 +22,8 @@ async function main() {
       throw new Error(`${url}: HTTP ${response && response.status()}`);
     await page.getByRole('button', { name: 'Join' }).click();
     // Awaited: playwright starts each Web Worker only while we answer it.
-    await lib.until(`campaign ${campaign} complete`, () => {
-      const s = JSON.parse(lib.run('wpool', ['status', campaign, '--json']));
+    await lib.until(`campaign ${campaign} complete`, async () => {
+      const s = JSON.parse(await lib.runAsync('wpool', ['status', campaign, '--json']));
       return s.campaigns.length === 1 && s.campaigns[0].complete;
     }, Number(seconds) * 1000);
     const slots = await page.evaluate(() => wkit.slots);

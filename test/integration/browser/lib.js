@@ -2,7 +2,7 @@
 // port serving build/www, the wkit command-line clients, and headless
 // Chromium (Debian's, driven by playwright-core). Stops only what it started.
 'use strict';
-const { spawn, execFileSync } = require('node:child_process');
+const { spawn, execFile, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -69,6 +69,16 @@ function run(program, args, input) {
     { input, encoding: 'utf8', maxBuffer: 256 << 20, stdio: ['pipe', 'pipe', 'pipe'], timeout: 120000 });
 }
 
+// run() without blocking the event loop: a page's Web Workers start only
+// while playwright answers Chromium, so a poll that blocks (a slow TLS
+// handshake, an ASan build) can hold them back for as long as it polls.
+function runAsync(program, args) {
+  return new Promise((resolve, reject) => {
+    execFile(path.join(BIN, program), args, { encoding: 'utf8', maxBuffer: 256 << 20, timeout: 120000 },
+      (err, stdout, stderr) => (err ? reject(new Error(`${program}: ${err.message}${stderr}`)) : resolve(stdout)));
+  });
+}
+
 // JSON Lines → array of objects.
 function lines(text) {
   return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -132,5 +142,5 @@ function stopAll() {
 }
 process.on('exit', stopAll);
 
-module.exports = { BIN, KERNELS, BUILD, tmpdir, startPool, startWsig, startNativeWorker, run, lines, launch,
+module.exports = { BIN, KERNELS, BUILD, tmpdir, startPool, startWsig, startNativeWorker, run, runAsync, lines, launch,
   newPage, until, status, stopAll };

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "w/proc.h"
+
 namespace w::pool {
 namespace {
 
@@ -69,14 +71,11 @@ void append_process_metrics(std::string& out) {
     family(out, "process_cpu_seconds_total", "counter", "User and system CPU time, seconds.");
     out += fmt::format("process_cpu_seconds_total {:.2f}\n", cpu / tick);
   }
-  std::ifstream statm("/proc/self/statm");
-  long long pages = 0, resident = 0;
-  if (statm >> pages >> resident) {
-    const long long page = ::sysconf(_SC_PAGESIZE);
+  if (const auto memory = util::process_memory()) {
     family(out, "process_resident_memory_bytes", "gauge", "Resident memory, bytes.");
-    out += fmt::format("process_resident_memory_bytes {}\n", resident * page);
+    out += fmt::format("process_resident_memory_bytes {}\n", memory->resident_bytes);
     family(out, "process_virtual_memory_bytes", "gauge", "Virtual memory, bytes.");
-    out += fmt::format("process_virtual_memory_bytes {}\n", pages * page);
+    out += fmt::format("process_virtual_memory_bytes {}\n", memory->virtual_bytes);
   }
   if (const int fds = open_fds(); fds >= 0) {
     family(out, "process_open_fds", "gauge", "Open file descriptors.");

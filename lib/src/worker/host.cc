@@ -15,16 +15,16 @@
 
 #include <fmt/format.h>
 
+#include "w/proc.h"
+
 namespace w::worker {
 
-// The resident bytes of process `pid` ("self" or a number), or 0.
 namespace {
 
-int64_t rss_of(const std::string& pid) {
-  std::ifstream statm("/proc/" + pid + "/statm");
-  int64_t size = 0, resident = 0;
-  if (!(statm >> size >> resident)) return 0;
-  return resident * ::sysconf(_SC_PAGESIZE);
+// The resident bytes of process `pid` ("self" or a number), or 0.
+int64_t rss_of(std::string_view pid) {
+  const auto memory = util::process_memory(pid);
+  return memory ? memory->resident_bytes : 0;
 }
 
 }  // namespace

@@ -114,6 +114,7 @@ if(W_EMCC AND W_EMXX)
     ${w_lib}/sandbox/group.cc
     ${w_lib}/worker/relay.cc
     ${w_lib}/stream/msgpack_json.cc
+    ${w_lib}/stream/base64.cc
     ${w_lib}/net/client_emscripten.cc
     ${w_lib}/net/client_common.cc
     ${w_lib}/util/sha256_emscripten.cc

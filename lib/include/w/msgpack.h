@@ -73,10 +73,6 @@ Status to_json(std::string_view msgpack, std::string& out, size_t max_bytes = kM
 /// Appends the msgpack form of one JSON text. {"$b64":"..."} becomes bin.
 Status from_json(std::string_view json, std::string& out);
 
-/// Base64 (RFC 4648, with padding).
-std::string base64_encode(std::string_view bytes);
-Result<std::string> base64_decode(std::string_view text);
-
 }  // namespace w::mp
 
 namespace w::mp {

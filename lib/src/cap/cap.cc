@@ -22,36 +22,20 @@
 
 #include <fmt/format.h>
 
+#include "w/base64.h"
+
 namespace w::cap {
 namespace {
 
 constexpr std::string_view kVersion = "w1";
 constexpr size_t kMinSecret = 16;
 
-std::string base64url(const unsigned char* p, size_t n) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (size_t i = 0; i < n; ++i) {
-    acc = (acc << 8) | p[i];
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += kAlphabet[(acc >> bits) & 63];
-    }
-  }
-  if (bits > 0) out += kAlphabet[(acc << (6 - bits)) & 63];
-  return out;
-}
-
 std::string mac_of(std::string_view body, std::string_view secret) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(body.data()), body.size(), md, &len);
-  return base64url(md, len);
+  return base64::encode_url({reinterpret_cast<const char*>(md), len});
 }
 
 std::vector<std::string_view> split(std::string_view text, char sep) {

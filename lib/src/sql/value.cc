@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "w/base64.h"
+
 namespace w::sql {
 namespace {
 
@@ -183,7 +185,7 @@ std::string value_text(std::string_view raw, std::string_view null_text) {
       if (mp::decode_str(raw, s)) return std::string(s);
       break;
     case Kind::kBin:
-      if (mp::decode_str(raw, s)) return mp::base64_encode(s);
+      if (mp::decode_str(raw, s)) return base64::encode(s);
       break;
     default:
       break;

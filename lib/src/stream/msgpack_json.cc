@@ -10,13 +10,13 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "w/base64.h"
 #include "w/msgpack.h"
 
 namespace w::mp {
 namespace {
 
 constexpr int kMaxDepth = 256;
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 class JsonEmitter {
  public:
@@ -201,7 +201,7 @@ class JsonEmitter {
   Status bin(uint64_t n) {
     if (static_cast<uint64_t>(end_ - p_) < n) return truncated();
     out_ += "{\"$b64\":\"";
-    out_ += base64_encode({reinterpret_cast<const char*>(p_), static_cast<size_t>(n)});
+    out_ += base64::encode({reinterpret_cast<const char*>(p_), static_cast<size_t>(n)});
     out_ += "\"}";
     p_ += n;
     return {};
@@ -212,7 +212,7 @@ class JsonEmitter {
     if (static_cast<uint64_t>(end_ - p_) < n) return truncated();
     fmt::format_to(std::back_inserter(out_), "{{\"$ext\":{},\"$b64\":\"",
                    static_cast<int8_t>(type));
-    out_ += base64_encode({reinterpret_cast<const char*>(p_), static_cast<size_t>(n)});
+    out_ += base64::encode({reinterpret_cast<const char*>(p_), static_cast<size_t>(n)});
     out_ += "\"}";
     p_ += n;
     return {};
@@ -254,7 +254,7 @@ class JsonEmitter {
       const long size = object_size(p_, static_cast<size_t>(end_ - p_));
       if (size <= 0) return truncated();
       out_ += "\"$msgpack:";
-      out_ += base64_encode({reinterpret_cast<const char*>(p_), static_cast<size_t>(size)});
+      out_ += base64::encode({reinterpret_cast<const char*>(p_), static_cast<size_t>(size)});
       out_ += '"';
       p_ += size;
       return {};
@@ -308,7 +308,7 @@ Status pack_json(const nlohmann::ordered_json& j, Packer& pk, int depth) {
       return {};
     case T::object: {
       if (j.size() == 1 && j.begin().key() == "$b64" && j.begin()->is_string()) {
-        auto bytes = base64_decode(j.begin()->get_ref<const std::string&>());
+        auto bytes = base64::decode(j.begin()->get_ref<const std::string&>());
         if (!bytes.ok()) return bytes.status();
         pk.bin(bytes->data(), bytes->size());
         return {};
@@ -344,58 +344,6 @@ Status from_json(std::string_view json, std::string& out) {
   if (j.is_discarded()) return Status::Invalid("invalid JSON");
   Packer pk(out);
   return pack_json(j, pk, 0);
-}
-
-std::string base64_encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  auto at = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(bytes[k])); };
-  for (; i + 3 <= bytes.size(); i += 3) {
-    uint32_t v = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
-    out += kB64[(v >> 18) & 63];
-    out += kB64[(v >> 12) & 63];
-    out += kB64[(v >> 6) & 63];
-    out += kB64[v & 63];
-  }
-  size_t rest = bytes.size() - i;
-  if (rest > 0) {
-    uint32_t v = at(i) << 16;
-    if (rest == 2) v |= at(i + 1) << 8;
-    out += kB64[(v >> 18) & 63];
-    out += kB64[(v >> 12) & 63];
-    out += rest == 2 ? kB64[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-Result<std::string> base64_decode(std::string_view text) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-  };
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
-  if (text.size() % 4 == 1) return Status::Invalid("invalid base64 length");
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    int v = value(c);
-    if (v < 0) return Status::Invalid(fmt::format("invalid base64 character '{}'", c));
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return out;
 }
 
 }  // namespace w::mp

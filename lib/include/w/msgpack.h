@@ -36,7 +36,7 @@ class Packer {
   void raw(std::string_view msgpack) { out_.append(msgpack); }
 
  private:
-  void put_be(uint64_t v, int bytes);
+  void tagged(char tag, uint64_t v, int bytes);  // tag, then v in `bytes` big-endian bytes
   std::string& out_;
 };
 

@@ -7,7 +7,8 @@
 //   }
 //
 // Program adds --version, --config FILE (TOML or INI), -v/--verbose and
-// -q/--quiet, binds every long option to a W_<NAME> environment variable,
+// -q/--quiet, binds every long option to a <PROGRAM>_<NAME> environment
+// variable (W_POOL, W_CAP, W_CACERT shared by all: see environment_name),
 // puts the Examples at the end of --help, and turns parse errors and the
 // returned Status into a message on stderr and a named exit code.
 #pragma once
@@ -71,7 +72,12 @@ class Program {
   int run(int argc, char** argv, const Command<Options>& root, Options& options);
 
  private:
+  /// The variable an option reads: W_POOL, W_CAP, W_CACERT are shared by
+  /// every program; any other is <PROGRAM>_<NAME> (WPOOL_TIMEOUT).
+  std::string environment_name(std::string_view lname) const;
   void bind_environment(CLI::App& app);
+  /// Usage error naming the new variable when an old W_<NAME> one is set.
+  Status check_old_environment(const CLI::App& app) const;
 
   std::string name_;
   std::unique_ptr<CLI::App> app_;

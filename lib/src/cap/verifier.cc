@@ -66,7 +66,7 @@ Result<std::string> mint_with(std::string_view service, const MintOptions& o, Ri
                               std::string_view kind) {
   auto rights = parse_rights(o.rights, names);
   if (!rights.ok()) return rights.status();
-  // The secret file wins: a key may also come from the environment (W_KEY)
+  // The secret file wins: a key may also come from the environment (WPOOL_KEY)
   // for a LAN pool, and must not silently sign for a pool with a secret.
   std::string secret = o.key;
   if (!o.secret_file.empty()) {

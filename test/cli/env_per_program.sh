@@ -14,7 +14,7 @@ expect_err "wpool: error: W_TIMEOUT is no longer read: use WPOOL_TIMEOUT"
 
 # WPOOL_TIMEOUT is read; the flag still beats it.
 WPOOL_TIMEOUT=1s run timeout 20 wpool wait idle
-expect_rc 2
+expect_rc 124
 expect_err "campaign 'idle' not complete after 1 s"
 WPOOL_TIMEOUT=1s run timeout 20 wpool wait idle --timeout 200ms
 expect_err "not complete after 0.2 s"

@@ -231,11 +231,12 @@ w::Status run_wait(Options& o) {
   return w::pool::wait(client(o), o.campaign, *w::cli::parse_seconds(o.wait_timeout), &o.cancelled);
 }
 
-// `wpool wait` promises 2 for a timeout and 3 for a cancelled campaign (1
+// `wpool wait` promises 124 for a timeout (as timeout(1), so cron and
+// scripts tell it from a usage error, 2) and 3 for a cancelled campaign (1
 // is a campaign with failures).
 int wait_exit_code(const w::Status& s, const Options& o) {
   if (o.cancelled) return w::pool::kExitCancelled;
-  return s.code() == w::Code::kTimeout ? w::cli::kExitUsage : w::cli::exit_code_for(s);
+  return s.code() == w::Code::kTimeout ? w::cli::kExitTimeout : w::cli::exit_code_for(s);
 }
 
 void results_options(CLI::App& results, Options& o) {
@@ -339,7 +340,7 @@ constexpr Command kCommands[] = {
      run_submit},
     {"status", "Progress of the campaigns", status_options, run_status},
     {"wait",
-     "Wait until a campaign is complete (exit 0 ok, 1 failures, 2 timeout, 3 cancelled)",
+     "Wait until a campaign is complete (exit 0 ok, 1 failures, 3 cancelled, 124 timeout)",
      wait_options,
      run_wait,
      {},

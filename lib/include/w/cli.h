@@ -42,6 +42,7 @@ enum ExitCode : int {
   kExitTempFail = 75,     ///< EX_TEMPFAIL: a server stayed unreachable past the retries
   kExitProtocol = 76,     ///< EX_PROTOCOL: TLS failed (certificate not verified)
   kExitNoPerm = 77,       ///< EX_NOPERM
+  kExitTimeout = 124,     ///< a --timeout of the whole command expired, as timeout(1)
   kExitInterrupted = 130  ///< SIGINT/SIGTERM
 };
 
@@ -106,7 +107,7 @@ struct Command {
   Status (*run)(Options& options) = nullptr;
   std::span<const Command> subcommands = {};
   /// The exit code for its Status when not exit_code_for's (`wpool wait`:
-  /// 2 for a timeout, 3 for a campaign its run found cancelled).
+  /// 124 for a timeout, 3 for a campaign its run found cancelled).
   int (*exit_code)(const Status& status, const Options& options) = nullptr;
 };
 

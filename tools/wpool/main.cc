@@ -16,6 +16,7 @@ constexpr const char* kExamples =
     "  wpool wait primes && wpool results primes | jq -c .output\n"
     "  wpool workers --json\n"
     "  wpool workers unflag k-3f2a9c81d0e4b7a2\n"
+    "  wpool secret new /etc/wkit/pool.secret          # once: the pool's secret, mode 0600\n"
     "  wpool serve --secret /etc/wkit/pool.secret &   # capabilities instead of an open pool\n"
     "  wrun ws://pool:7070 --cap \"$(wpool cap --secret /etc/wkit/pool.secret --rights work)\"\n"
     "  wpool cap --secret /etc/wkit/pool.secret --rights submit --campaign nightly --expires "
@@ -299,7 +300,7 @@ w::Status run_kernel_list(Options& o) {
 
 void cap_options(CLI::App& cap, Options& o) {
   cap.add_option("--secret", o.mint.secret_file,
-                 "Mint with the pool's secret file (created if missing)")
+                 "Mint with the pool's secret file (never created: see 'wpool secret new')")
       ->type_name("FILE");
   cap.add_option("--key", o.mint.key, "Mint with the pool's shared key as the secret")
       ->type_name("KEY");
@@ -315,10 +316,19 @@ void cap_options(CLI::App& cap, Options& o) {
 }
 
 w::Status run_cap(Options& o) {
+  o.mint.create_secret = false;  // a mistyped path must not mint with a new secret
   o.mint.expires_in = *w::cli::parse_seconds(o.expires);
   auto text = w::cap::mint_with(w::pool::kService, o.mint, w::pool::right_names(), "campaign");
   if (!text.ok()) return text.status();
   return w::stream::write_all(1, *text + "\n");
+}
+
+void secret_new_options(CLI::App& sub, Options& o) {
+  sub.add_option("file", o.path, "The secret file to create (never overwritten)")->required();
+}
+
+w::Status run_secret_new(Options& o) {
+  return w::cap::create_secret(o.path);
 }
 
 using Command = w::cli::Command<Options>;
@@ -332,6 +342,11 @@ constexpr Command kKernelCommands[] = {
     {"add", "Upload a kernel (.so or .wasm); prints its sha256", kernel_add_options,
      run_kernel_add},
     {"list", "List the kernels on the pool", add_client_options, run_kernel_list},
+};
+
+constexpr Command kSecretCommands[] = {
+    {"new", "Create a secret file (mode 0600) for serve --secret and cap --secret",
+     secret_new_options, run_secret_new},
 };
 
 constexpr Command kCommands[] = {
@@ -353,6 +368,7 @@ constexpr Command kCommands[] = {
     {"delete", "Campaign control: delete", campaign_options, run_control<kDelete>},
     {"kernel", "Kernel artifacts on the pool", nullptr, nullptr, kKernelCommands},
     {"cap", "Print a capability for this pool's workers or clients", cap_options, run_cap},
+    {"secret", "The pool's capability secret", nullptr, nullptr, kSecretCommands},
 };
 
 }  // namespace

@@ -94,6 +94,25 @@ bool has_environment(const CLI::Option& opt) {
          lname != "insecure";
 }
 
+// The word given where a command belongs, when CLI11 stopped at one ("A
+// subcommand is required", "The following argument was not expected"):
+// the first argument left over that is neither an option nor, perhaps, an
+// option's value, when the deepest command parsed has subcommands. Empty
+// when there is none.
+std::string unknown_command(CLI::App& app) {
+  CLI::App* at = &app;
+  for (std::vector<CLI::App*> parsed = at->get_subcommands(); !parsed.empty();
+       parsed = at->get_subcommands())
+    at = parsed.front();
+  if (at->get_subcommands({}).empty()) return {};
+  bool after_option = false;  // `wpool --pool URL frob`: URL is no command
+  for (const std::string& word : app.remaining(true)) {
+    if (!word.empty() && word[0] != '-' && !after_option) return word;
+    after_option = !word.empty() && word[0] == '-' && word.find('=') == std::string::npos;
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string Program::environment_name(std::string_view lname) const {
@@ -159,7 +178,10 @@ int Program::run(int argc, char** argv, const std::function<Status()>& body,
   } catch (const CLI::CallForVersion& e) {
     return app_->exit(e);
   } catch (const CLI::ParseError& e) {
-    diag::error("{}", e.what());
+    if (std::string word = unknown_command(*app_); !word.empty())
+      diag::error("unknown command '{}'", word);
+    else
+      diag::error("{}", e.what());
     std::string hint = fmt::format("{}: run '{} --help' for usage\n", name_, name_);
     std::fputs(hint.c_str(), stderr);
     return kExitUsage;

@@ -112,6 +112,10 @@ struct Command {
 };
 
 namespace detail {
+/// The reader of --config files: sections scope to their command, unknown
+/// keys and sections are refused with FILE:LINE (lib/src/cli/config.cc).
+std::shared_ptr<CLI::Config> scoped_config(CLI::App& root, std::string program);
+
 template <class Options>
 struct Chosen {
   const Command<Options>* command = nullptr;

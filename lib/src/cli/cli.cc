@@ -57,6 +57,7 @@ Program::Program(std::string name, std::string description, std::string examples
   app_->set_config("--config", "", "Read options from a TOML or INI file")
       ->envname("W_CONFIG")
       ->check(CLI::ExistingFile);
+  app_->config_formatter(detail::scoped_config(*app_, name_));
   app_->add_flag("-v,--verbose", verbose_, "Say more on stderr (repeat for more)");
   app_->add_flag("-q,--quiet", quiet_, "Only errors on stderr");
   if (!examples.empty()) app_->footer("\nExamples:\n" + std::move(examples));

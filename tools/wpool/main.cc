@@ -72,7 +72,8 @@ void serve_options(CLI::App& serve, Options& o) {
   serve.add_option("--db", o.serve.db, "SQLite file holding the pool's state")
       ->capture_default_str();
   serve
-      .add_option("--listen", o.serve.listen, "Address to listen on (HOST:PORT; port 0 = any free)")
+      .add_option("--listen", o.serve.listen,
+                  "Address to listen on: HOST:PORT, [IPV6]:PORT or *:PORT (port 0 = any free)")
       ->capture_default_str();
   serve
       .add_option("--secret", o.secret_file,

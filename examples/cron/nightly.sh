@@ -13,7 +13,7 @@
 #   NIGHTLY_TIMEOUT  give up waiting after this long (6h)
 #   NIGHTLY_DAY      the day, for a re-run of another night (today)
 # Exit status: 0 all done, 1 some tasks failed (results still written),
-# 2 the wait timed out, anything else wpool's own.
+# 124 the wait timed out (NIGHTLY_TIMEOUT), anything else wpool's own.
 set -eu
 name=${NIGHTLY_NAME:-nightly}
 kernel=${NIGHTLY_KERNEL:-pi.so}

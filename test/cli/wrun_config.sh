@@ -1,4 +1,4 @@
-# Options come from --config (TOML), W_* environment variables and flags,
+# Options come from --config (TOML), WRUN_* environment variables and flags,
 # flags winning over the environment.
 . "$(dirname "$0")/common.sh"
 printf '{"x":1}\n{"loop":1}\n' >"$TMP/in"
@@ -14,9 +14,9 @@ expect_out '"error":"timeout: still running after 0.3 s"'
 expect_err "2 tasks: 1 ok, 1 failed"
 
 # The environment sets the timeout; the flag overrides it.
-W_TIMEOUT=200ms run wrun -k "$W_KERNELS/loop.so" --keep-going <"$TMP/in"
+WRUN_TIMEOUT=200ms run wrun -k "$W_KERNELS/loop.so" --keep-going <"$TMP/in"
 expect_out "still running after 0.2 s"
-W_TIMEOUT=200ms run wrun -k "$W_KERNELS/loop.so" --keep-going --timeout 100ms <"$TMP/in"
+WRUN_TIMEOUT=200ms run wrun -k "$W_KERNELS/loop.so" --keep-going --timeout 100ms <"$TMP/in"
 expect_out "still running after 0.1 s"
 
 run wrun --config "$TMP/missing.toml"

@@ -58,6 +58,7 @@ FORGED=${WORK%?}$([ "$last" = A ] && echo B || echo A)
 run timeout 10 wrun "$POOL" --cap "$FORGED" -j 1 --cache "$TMP/c"
 expect_rc 77
 expect_err "denied: capability check failed (forged, altered, or for another server)"
+wpool secret new "$TMP/other.secret"
 OTHER=$(wpool cap --secret "$TMP/other.secret" --rights all)
 run timeout 10 wrun "$POOL" --cap "$OTHER" -j 1 --cache "$TMP/c"
 expect_rc 77

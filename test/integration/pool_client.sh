@@ -8,9 +8,9 @@ expect_rc 0
 run wpool submit nightly --once-key 2026-11-22 <"$TMP/in"
 expect_rc 0
 expect_err "once-key '2026-11-22' was submitted before; nothing added"
-# No workers yet: wait times out with 2.
+# No workers yet: wait times out with 124, as timeout(1).
 run wpool wait nightly --timeout 300ms
-expect_rc 2
+expect_rc 124
 expect_err "not complete after 0.3 s (0 of 50 done)"
 wpool status nightly --json >"$TMP/s.json"
 jq -e '.campaigns[0] | .name == "nightly" and .total == 50 and .queued == 50 and .state == "running"' "$TMP/s.json" >/dev/null ||

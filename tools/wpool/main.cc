@@ -16,6 +16,7 @@ constexpr const char* kExamples =
     "  wpool wait primes && wpool results primes | jq -c .output\n"
     "  wpool workers --json\n"
     "  wpool workers unflag k-3f2a9c81d0e4b7a2\n"
+    "  wpool secret new /etc/wkit/pool.secret          # once: the pool's secret, mode 0600\n"
     "  wpool serve --secret /etc/wkit/pool.secret &   # capabilities instead of an open pool\n"
     "  wrun ws://pool:7070 --cap \"$(wpool cap --secret /etc/wkit/pool.secret --rights work)\"\n"
     "  wpool cap --secret /etc/wkit/pool.secret --rights submit --campaign nightly --expires "
@@ -71,7 +72,8 @@ void serve_options(CLI::App& serve, Options& o) {
   serve.add_option("--db", o.serve.db, "SQLite file holding the pool's state")
       ->capture_default_str();
   serve
-      .add_option("--listen", o.serve.listen, "Address to listen on (HOST:PORT; port 0 = any free)")
+      .add_option("--listen", o.serve.listen,
+                  "Address to listen on: HOST:PORT, [IPV6]:PORT or *:PORT (port 0 = any free)")
       ->capture_default_str();
   serve
       .add_option("--secret", o.secret_file,
@@ -231,11 +233,12 @@ w::Status run_wait(Options& o) {
   return w::pool::wait(client(o), o.campaign, *w::cli::parse_seconds(o.wait_timeout), &o.cancelled);
 }
 
-// `wpool wait` promises 2 for a timeout and 3 for a cancelled campaign (1
+// `wpool wait` promises 124 for a timeout (as timeout(1), so cron and
+// scripts tell it from a usage error, 2) and 3 for a cancelled campaign (1
 // is a campaign with failures).
 int wait_exit_code(const w::Status& s, const Options& o) {
   if (o.cancelled) return w::pool::kExitCancelled;
-  return s.code() == w::Code::kTimeout ? w::cli::kExitUsage : w::cli::exit_code_for(s);
+  return s.code() == w::Code::kTimeout ? w::cli::kExitTimeout : w::cli::exit_code_for(s);
 }
 
 void results_options(CLI::App& results, Options& o) {
@@ -298,7 +301,7 @@ w::Status run_kernel_list(Options& o) {
 
 void cap_options(CLI::App& cap, Options& o) {
   cap.add_option("--secret", o.mint.secret_file,
-                 "Mint with the pool's secret file (created if missing)")
+                 "Mint with the pool's secret file (never created: see 'wpool secret new')")
       ->type_name("FILE");
   cap.add_option("--key", o.mint.key, "Mint with the pool's shared key as the secret")
       ->type_name("KEY");
@@ -314,10 +317,19 @@ void cap_options(CLI::App& cap, Options& o) {
 }
 
 w::Status run_cap(Options& o) {
+  o.mint.create_secret = false;  // a mistyped path must not mint with a new secret
   o.mint.expires_in = *w::cli::parse_seconds(o.expires);
   auto text = w::cap::mint_with(w::pool::kService, o.mint, w::pool::right_names(), "campaign");
   if (!text.ok()) return text.status();
   return w::stream::write_all(1, *text + "\n");
+}
+
+void secret_new_options(CLI::App& sub, Options& o) {
+  sub.add_option("file", o.path, "The secret file to create (never overwritten)")->required();
+}
+
+w::Status run_secret_new(Options& o) {
+  return w::cap::create_secret(o.path);
 }
 
 using Command = w::cli::Command<Options>;
@@ -333,13 +345,18 @@ constexpr Command kKernelCommands[] = {
     {"list", "List the kernels on the pool", add_client_options, run_kernel_list},
 };
 
+constexpr Command kSecretCommands[] = {
+    {"new", "Create a secret file (mode 0600) for serve --secret and cap --secret",
+     secret_new_options, run_secret_new},
+};
+
 constexpr Command kCommands[] = {
     {"serve", "Run the pool server until SIGINT/SIGTERM", serve_options, run_serve},
     {"submit", "Add the datasets on stdin to a campaign (created if new)", submit_options,
      run_submit},
     {"status", "Progress of the campaigns", status_options, run_status},
     {"wait",
-     "Wait until a campaign is complete (exit 0 ok, 1 failures, 2 timeout, 3 cancelled)",
+     "Wait until a campaign is complete (exit 0 ok, 1 failures, 3 cancelled, 124 timeout)",
      wait_options,
      run_wait,
      {},
@@ -352,6 +369,7 @@ constexpr Command kCommands[] = {
     {"delete", "Campaign control: delete", campaign_options, run_control<kDelete>},
     {"kernel", "Kernel artifacts on the pool", nullptr, nullptr, kKernelCommands},
     {"cap", "Print a capability for this pool's workers or clients", cap_options, run_cap},
+    {"secret", "The pool's capability secret", nullptr, nullptr, kSecretCommands},
 };
 
 }  // namespace

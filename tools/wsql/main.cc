@@ -56,7 +56,8 @@ void add_serve(CLI::App& app, Options& o) {
   app.add_option("--dir", o.serve.engine.dir, "Directory of the databases (one NAME.db each)")
       ->type_name("DIR")
       ->required();
-  app.add_option("--listen", o.serve.listen, "Address to listen on (HOST:PORT; port 0 = any free)")
+  app.add_option("--listen", o.serve.listen,
+                 "Address to listen on: HOST:PORT, [IPV6]:PORT or *:PORT (port 0 = any free)")
       ->type_name("ADDR")
       ->capture_default_str();
   app.add_option("--secret", o.secret_file,

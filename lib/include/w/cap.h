@@ -81,6 +81,10 @@ Result<std::string> read_secret(const std::string& path);
 /// agree on one secret.
 Result<std::string> load_or_create_secret(const std::string& path);
 
+/// Creates `path` (mode 0600) with a generated secret; Code::kUsage if a
+/// file is there already (it is never replaced).
+Status create_secret(const std::string& path);
+
 // ------------------------------------------------- what servers and tools share
 
 /// A service's check of the capabilities its clients present: the plain
@@ -120,11 +124,13 @@ Status authorize(const Capability& c, uint32_t need, std::string_view kind, std:
 
 /// What `SERVICE cap` needs to mint a capability locally.
 struct MintOptions {
-  std::string secret_file;  ///< the service's secret file (created if missing)...
+  std::string secret_file;  ///< the service's secret file (see create_secret)...
   std::string key;          ///< ...else its plain shared key, used as the secret
   std::string object = "*";
   std::string rights;     ///< as parse_rights reads them
   double expires_in = 0;  ///< seconds from now; 0 = never
+  /// Create secret_file if it is missing; false: Code::kNotFound instead.
+  bool create_secret = true;
 };
 
 /// Parses the rights, loads (or creates) the secret, checks the object name

@@ -7,7 +7,8 @@
 //   }
 //
 // Program adds --version, --config FILE (TOML or INI), -v/--verbose and
-// -q/--quiet, binds every long option to a W_<NAME> environment variable,
+// -q/--quiet, binds every long option to a <PROGRAM>_<NAME> environment
+// variable (W_POOL, W_CAP, W_CACERT shared by all: see environment_name),
 // puts the Examples at the end of --help, and turns parse errors and the
 // returned Status into a message on stderr and a named exit code.
 #pragma once
@@ -41,6 +42,7 @@ enum ExitCode : int {
   kExitTempFail = 75,     ///< EX_TEMPFAIL: a server stayed unreachable past the retries
   kExitProtocol = 76,     ///< EX_PROTOCOL: TLS failed (certificate not verified)
   kExitNoPerm = 77,       ///< EX_NOPERM
+  kExitTimeout = 124,     ///< a --timeout of the whole command expired, as timeout(1)
   kExitInterrupted = 130  ///< SIGINT/SIGTERM
 };
 
@@ -71,7 +73,12 @@ class Program {
   int run(int argc, char** argv, const Command<Options>& root, Options& options);
 
  private:
+  /// The variable an option reads: W_POOL, W_CAP, W_CACERT are shared by
+  /// every program; any other is <PROGRAM>_<NAME> (WPOOL_TIMEOUT).
+  std::string environment_name(std::string_view lname) const;
   void bind_environment(CLI::App& app);
+  /// Usage error naming the new variable when an old W_<NAME> one is set.
+  Status check_old_environment(const CLI::App& app) const;
 
   std::string name_;
   std::unique_ptr<CLI::App> app_;
@@ -100,11 +107,15 @@ struct Command {
   Status (*run)(Options& options) = nullptr;
   std::span<const Command> subcommands = {};
   /// The exit code for its Status when not exit_code_for's (`wpool wait`:
-  /// 2 for a timeout, 3 for a campaign its run found cancelled).
+  /// 124 for a timeout, 3 for a campaign its run found cancelled).
   int (*exit_code)(const Status& status, const Options& options) = nullptr;
 };
 
 namespace detail {
+/// The reader of --config files: sections scope to their command, unknown
+/// keys and sections are refused with FILE:LINE (lib/src/cli/config.cc).
+std::shared_ptr<CLI::Config> scoped_config(CLI::App& root, std::string program);
+
 template <class Options>
 struct Chosen {
   const Command<Options>* command = nullptr;

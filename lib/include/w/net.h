@@ -201,8 +201,13 @@ class Server {
   ServerStats stats_;
 };
 
-/// Splits "host:port", "port" or ":port" (host defaults to 127.0.0.1).
+/// Splits "host:port", "[ipv6]:port", "*:port" (host "0.0.0.0"), "port" or
+/// ":port" (host defaults to 127.0.0.1). The host may be a name: the server
+/// resolves it when it starts (Server::create).
 Result<std::pair<std::string, int>> parse_listen(std::string_view text);
+
+/// "host:port", or "[host]:port" for an IPv6 address: as parse_listen reads it.
+std::string host_port(std::string_view host, int port);
 
 /// Percent-decodes a URL component ('+' becomes a space).
 std::string url_decode(std::string_view text);

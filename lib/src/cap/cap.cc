@@ -181,12 +181,16 @@ Result<std::string> read_secret(const std::string& path) {
   return line;
 }
 
-Result<std::string> load_or_create_secret(const std::string& path) {
-  if (access(path.c_str(), F_OK) == 0) return read_secret(path);
+namespace {
+
+// Writes a generated secret to `path` unless a file is there. A private
+// temporary file (mode 0600) is written, then link(2)ed into place: link
+// fails with EEXIST, never replacing a file, if the name is taken (by a
+// process that won a race, too); `*exists` then says so.
+Status write_new_secret(const std::string& path, bool* exists) {
+  *exists = false;
   auto secret = generate_secret();
   if (!secret.ok()) return secret.status();
-  // Write a private temporary file, then link(2) it into place: link fails
-  // with EEXIST if another process won the race, and then we read theirs.
   std::string tmp = path + ".XXXXXX";
   int fd = mkstemp(tmp.data());  // mode 0600, a name no one else holds
   if (fd < 0) return errno_status(fmt::format("create secret '{}'", tmp), errno);
@@ -202,8 +206,30 @@ Result<std::string> load_or_create_secret(const std::string& path) {
   int rc = link(tmp.c_str(), path.c_str());
   int err = errno;
   unlink(tmp.c_str());
-  if (rc != 0 && err != EEXIST) return errno_status(fmt::format("create secret '{}'", path), err);
+  if (rc == 0) return {};
+  *exists = err == EEXIST;
+  return errno_status(fmt::format("create secret '{}'", path), err);
+}
+
+}  // namespace
+
+Result<std::string> load_or_create_secret(const std::string& path) {
+  if (access(path.c_str(), F_OK) == 0) return read_secret(path);
+  bool exists = false;
+  Status s = write_new_secret(path, &exists);
+  if (!s.ok() && !exists) return s;  // another process made it first: read theirs
   return read_secret(path);
+}
+
+Status create_secret(const std::string& path) {
+  bool exists = false;
+  Status s = write_new_secret(path, &exists);
+  if (exists)
+    return Status(Code::kUsage,
+                  fmt::format("'{}' exists: a secret is never overwritten (every capability "
+                              "signed with it would stop working); remove it first",
+                              path));
+  return s;
 }
 
 }  // namespace w::cap

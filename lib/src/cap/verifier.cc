@@ -3,6 +3,8 @@
 // messages, and local minting for the `cap` subcommands.
 #include <openssl/crypto.h>
 
+#include <unistd.h>
+
 #include <ctime>
 
 #include <fmt/format.h>
@@ -66,11 +68,17 @@ Result<std::string> mint_with(std::string_view service, const MintOptions& o, Ri
                               std::string_view kind) {
   auto rights = parse_rights(o.rights, names);
   if (!rights.ok()) return rights.status();
-  // The secret file wins: a key may also come from the environment (W_KEY)
+  // The secret file wins: a key may also come from the environment (WPOOL_KEY)
   // for a LAN pool, and must not silently sign for a pool with a secret.
   std::string secret = o.key;
   if (!o.secret_file.empty()) {
-    auto s = load_or_create_secret(o.secret_file);
+    // A mistyped path must not mint with a new secret no server knows.
+    if (!o.create_secret && access(o.secret_file.c_str(), F_OK) != 0)
+      return Status(Code::kNotFound,
+                    fmt::format("secret file '{}' does not exist: create one with '{} secret new "
+                                "{}' (or start '{} serve --secret {}')",
+                                o.secret_file, service, o.secret_file, service, o.secret_file));
+    auto s = o.create_secret ? load_or_create_secret(o.secret_file) : read_secret(o.secret_file);
     if (!s.ok()) return s.status();
     secret = *s;
   }

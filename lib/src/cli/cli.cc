@@ -1,5 +1,7 @@
 #include "w/cli.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
@@ -55,6 +57,7 @@ Program::Program(std::string name, std::string description, std::string examples
   app_->set_config("--config", "", "Read options from a TOML or INI file")
       ->envname("W_CONFIG")
       ->check(CLI::ExistingFile);
+  app_->config_formatter(detail::scoped_config(*app_, name_));
   app_->add_flag("-v,--verbose", verbose_, "Say more on stderr (repeat for more)");
   app_->add_flag("-q,--quiet", quiet_, "Only errors on stderr");
   if (!examples.empty()) app_->footer("\nExamples:\n" + std::move(examples));
@@ -62,19 +65,65 @@ Program::Program(std::string name, std::string description, std::string examples
   app_->fallthrough();  // -v, -q, -f ... also after a subcommand
 }
 
+namespace {
+
+// The few variables every program reads under one name: where the pool is
+// and how to reach it (W_CONFIG and W_KERNEL_PATH are read elsewhere). Every
+// other option is the program's own, so W_TIMEOUT set for one tool cannot
+// change another's.
+constexpr std::string_view kSharedOptions[] = {"pool", "cap", "cacert"};
+
+bool is_shared(std::string_view lname) {
+  return std::find(std::begin(kSharedOptions), std::end(kSharedOptions), lname) !=
+         std::end(kSharedOptions);
+}
+
+// "retry-for" -> "RETRY_FOR".
+std::string env_suffix(std::string_view text) {
+  std::string out;
+  for (char c : text) out += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+  return out;
+}
+
+// Options that have no variable: --insecure (no TLS verification) only ever
+// from the command line, since a variable left in an environment would turn
+// it off unseen; help, version and config are not settings.
+bool has_environment(const CLI::Option& opt) {
+  if (opt.get_lnames().empty()) return false;
+  const std::string& lname = opt.get_lnames().front();
+  return lname != "help" && lname != "version" && lname != "config" && lname != "help-all" &&
+         lname != "insecure";
+}
+
+// The word given where a command belongs, when CLI11 stopped at one ("A
+// subcommand is required", "The following argument was not expected"):
+// the first argument left over that is neither an option nor, perhaps, an
+// option's value, when the deepest command parsed has subcommands. Empty
+// when there is none.
+std::string unknown_command(CLI::App& app) {
+  CLI::App* at = &app;
+  for (std::vector<CLI::App*> parsed = at->get_subcommands(); !parsed.empty();
+       parsed = at->get_subcommands())
+    at = parsed.front();
+  if (at->get_subcommands({}).empty()) return {};
+  bool after_option = false;  // `wpool --pool URL frob`: URL is no command
+  for (const std::string& word : app.remaining(true)) {
+    if (!word.empty() && word[0] != '-' && !after_option) return word;
+    after_option = !word.empty() && word[0] == '-' && word.find('=') == std::string::npos;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string Program::environment_name(std::string_view lname) const {
+  return (is_shared(lname) ? std::string("W") : env_suffix(name_)) + "_" + env_suffix(lname);
+}
+
 void Program::bind_environment(CLI::App& app) {
   for (CLI::Option* opt : app.get_options()) {
-    const std::string& lname = opt->get_single_name();
-    // --insecure (no TLS verification) only ever from the command line: a
-    // variable left in an environment would turn it off unseen.
-    if (opt->get_lnames().empty() || lname == "help" || lname == "version" || lname == "config" ||
-        lname == "help-all" || lname == "insecure")
-      continue;
-    if (!opt->get_envname().empty()) continue;
-    std::string env = "W_";
-    for (char c : opt->get_lnames().front())
-      env += c == '-' ? '_' : static_cast<char>(std::toupper(c));
-    opt->envname(env);
+    if (!has_environment(*opt) || !opt->get_envname().empty()) continue;
+    opt->envname(environment_name(opt->get_lnames().front()));
   }
   for (CLI::App* sub : app.get_subcommands({})) {
     // CLI11 reads the environment of every subcommand, used or not, unless it
@@ -85,9 +134,31 @@ void Program::bind_environment(CLI::App& app) {
   }
 }
 
+// Every option used to be W_<NAME>; a variable still set under such
+// a name would now be ignored without a word, so it is refused, naming the
+// variable that replaced it.
+Status Program::check_old_environment(const CLI::App& app) const {
+  for (const CLI::Option* opt : app.get_options()) {
+    if (!has_environment(*opt)) continue;
+    const std::string& lname = opt->get_lnames().front();
+    if (is_shared(lname)) continue;
+    std::string old = "W_" + env_suffix(lname);
+    if (std::getenv(old.c_str()) != nullptr)
+      return Status(Code::kUsage,
+                    fmt::format("{} is no longer read: use {}", old, environment_name(lname)));
+  }
+  for (const CLI::App* sub : app.get_subcommands({}))
+    W_RETURN_IF_ERROR(check_old_environment(*sub));
+  return Status();
+}
+
 int Program::run(int argc, char** argv, const std::function<Status()>& body,
                  const std::function<int(const Status&)>& exit_code) {
   bind_environment(*app_);
+  if (Status old = check_old_environment(*app_); !old.ok()) {
+    diag::error("{}", old.message());
+    return kExitUsage;
+  }
   // CLI11 reads the config file before the environment, so W_CONFIG would
   // come too late to be read: make it the config option's default instead
   // (an explicit --config still wins).
@@ -108,7 +179,10 @@ int Program::run(int argc, char** argv, const std::function<Status()>& body,
   } catch (const CLI::CallForVersion& e) {
     return app_->exit(e);
   } catch (const CLI::ParseError& e) {
-    diag::error("{}", e.what());
+    if (std::string word = unknown_command(*app_); !word.empty())
+      diag::error("unknown command '{}'", word);
+    else
+      diag::error("{}", e.what());
     std::string hint = fmt::format("{}: run '{} --help' for usage\n", name_, name_);
     std::fputs(hint.c_str(), stderr);
     return kExitUsage;

@@ -78,20 +78,6 @@ HttpResponse HttpResponse::text(int status, std::string body) {
   return r;
 }
 
-Result<std::pair<std::string, int>> parse_listen(std::string_view text) {
-  std::string host = "127.0.0.1";
-  std::string_view port_text = text;
-  if (size_t colon = text.rfind(':'); colon != std::string_view::npos) {
-    if (colon > 0) host = std::string(text.substr(0, colon));
-    port_text = text.substr(colon + 1);
-  }
-  auto port = util::parse_count(port_text);
-  if (!port.ok() || *port < 0 || *port > 65535)
-    return Status::Invalid(
-        fmt::format("bad listen address '{}' (want HOST:PORT, e.g. 127.0.0.1:7070)", text));
-  return std::make_pair(host, static_cast<int>(*port));
-}
-
 void append_admission_metrics(std::string& out, std::string_view prefix, const ServerStats& s) {
   auto put = [&](std::string_view name, std::string_view kind, std::string_view help, uint64_t v) {
     out += fmt::format("# HELP {0}_{1} {2}\n# TYPE {0}_{1} {3}\n{0}_{1} {4}\n", prefix, name, help,

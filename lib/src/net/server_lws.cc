@@ -356,24 +356,23 @@ void Server::Impl::schedule(std::unique_ptr<Timer> t, lws_usec_t delay) {
 }
 
 Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, Handler& handler) {
+  auto where = listen_address(config.host, config.port);
+  if (!where.ok()) return where.status();
+  const bool ipv6 = where->ss_family == AF_INET6;
   // Bind once ourselves first: lws only logs why a bind failed, and a user
   // needs "Address already in use" in the error.
   if (config.port != 0) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(config.port));
-    const std::string host = config.host.empty() ? "0.0.0.0" : config.host;
-    if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
-      ::close(fd);
-      return Status::Invalid(fmt::format("listen address '{}' is not an IPv4 address", host));
-    }
+    int fd = ::socket(where->ss_family, SOCK_STREAM, 0);
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    const socklen_t size = ipv6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&*where), size) != 0) {
       int err = errno;
       ::close(fd);
-      return errno_status(fmt::format("listen {}:{}", host, config.port), err);
+      return errno_status(
+          fmt::format("listen {}",
+                      host_port(config.host.empty() ? "0.0.0.0" : config.host, config.port)),
+          err);
     }
     ::close(fd);
   }
@@ -383,6 +382,8 @@ Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, Handl
   impl->self = server.get();
   impl->handler = &handler;
   impl->config = config;
+  // lws is given the numeric address: it takes no host names.
+  if (!config.host.empty()) impl->config.host = numeric_address(*where);
   impl->set_limits();  // before lws sizes its tables by the descriptor limit
   lws_set_log_level(diag::verbosity() >= 2 ? (LLL_ERR | LLL_WARN | LLL_NOTICE) : 0,
                     lws_log_to_diag);
@@ -408,7 +409,9 @@ Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, Handl
   info.protocols = impl->protocols.data();
   info.user = impl.get();
   info.server_string = impl->config.name.c_str();
-  info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+  // IPv6 only for an IPv6 address: with it on, lws would listen on IPv4
+  // addresses as IPv4-mapped IPv6 ones.
+  info.options = ipv6 ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6;
   // libev's loop, when asked for and present: lws then waits with epoll and
   // services only the sockets that are ready. Its default poll() loop scans
   // every socket on every turn, which at 10,000 peers costs ~1 ms a message.
@@ -444,11 +447,11 @@ Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, Handl
   }
   if (!impl->ctx && !config.tls_cert.empty())
     return Status::Io(
-        fmt::format("listen {}:{}: could not start TLS with certificate '{}' and key '{}'",
-                    config.host, config.port, config.tls_cert, config.tls_key));
+        fmt::format("listen {}: could not start TLS with certificate '{}' and key '{}'",
+                    host_port(config.host, config.port), config.tls_cert, config.tls_key));
   if (!impl->ctx)
-    return Status::Io(fmt::format("listen {}:{}: libwebsockets could not start the server",
-                                  config.host, config.port));
+    return Status::Io(fmt::format("listen {}: libwebsockets could not start the server",
+                                  host_port(config.host, config.port)));
   server->impl_ = std::move(impl);
   // Deadlines are checked a few times per auth timeout, at most once a second.
   const double period = std::clamp(config.auth_timeout_s / 5, 0.1, 1.0);

@@ -9,6 +9,7 @@
 #include <ev.h>
 #include <libwebsockets.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <cstdint>
@@ -172,5 +173,13 @@ std::string request_header(lws* wsi, lws_token_indexes token);
 std::string request_query(lws* wsi);
 /// The client's address.
 std::string request_peer(lws* wsi);
+
+/// The address a server listens on for `host` (an IPv4 or IPv6 literal, or
+/// a name resolved once: its IPv4 address when it has one; "" = every IPv4
+/// interface) and `port`; Code::kNoHost when the name does not resolve.
+Result<sockaddr_storage> listen_address(const std::string& host, int port);
+
+/// The numeric text of an address ("127.0.0.1", "::1"), for lws's iface.
+std::string numeric_address(const sockaddr_storage& address);
 
 }  // namespace w::net

@@ -405,8 +405,8 @@ Status serve(const ServeOptions& options) {
   auto server = net::Server::create(config, pool);
   if (!server.ok()) return server.status();
   pool.attach(**server);
-  diag::info("listening on {}:{} (store '{}'{})", config.host, (*server)->port(), options.db,
-             config.tls_cert.empty() ? "" : "; https and wss only");
+  diag::info("listening on {} (store '{}'{})", net::host_port(config.host, (*server)->port()),
+             options.db, config.tls_cert.empty() ? "" : "; https and wss only");
   Status s = (*server)->run();
   diag::info("stopping");
   Status c = (*store)->commit();

@@ -46,8 +46,9 @@ Status PoolServer::authenticate(net::ConnId id, const std::string& key, const st
   const std::string& text = cap_text.empty() ? key : cap_text;
   auto c = verifier_.check(text);
   if (!c.ok() && cap_text.empty())
-    return denied(verifier_.has_secret() ? "no valid capability (use --cap CAP or W_CAP)"
-                                         : "wrong or missing key (use --key or W_KEY)");
+    return denied(verifier_.has_secret()
+                      ? "no valid capability (use --cap CAP or W_CAP)"
+                      : "wrong or missing key (use --key, WRUN_KEY or WPOOL_KEY)");
   if (!c.ok()) return denied(c.status().message());
   if (Status s = cap::authorize(*c, need, "campaign", "", kRightNames); !s.ok())
     return denied(s.message());

@@ -390,9 +390,9 @@ Status serve(const ServeOptions& options) {
   auto server = net::Server::create(config, handler);
   if (!server.ok()) return server.status();
   handler.server = server->get();
-  diag::info("listening on {}:{} (databases in {}; {} connections at most{})", config.host,
-             (*server)->port(), options.engine.dir, (*server)->max_connections(),
-             config.tls_cert.empty() ? "" : "; https and wss only");
+  diag::info("listening on {} (databases in {}; {} connections at most{})",
+             net::host_port(config.host, (*server)->port()), options.engine.dir,
+             (*server)->max_connections(), config.tls_cert.empty() ? "" : "; https and wss only");
   Status s = (*server)->run();
   handler.flush();  // writes still waiting are committed and answered
   diag::info("stopped");

@@ -98,7 +98,7 @@ TEST_CASE("mint_with parses rights, checks the name and sets the expiry", "[cap]
 }
 
 TEST_CASE("mint_with signs with the secret file even when a key is set too", "[cap]") {
-  // A key from the environment (W_KEY) must not sign for a pool with a secret.
+  // A key from the environment (WPOOL_KEY) must not sign for a pool with a secret.
   char path[] = "/tmp/verifier_test.XXXXXX";
   int fd = mkstemp(path);
   REQUIRE(fd >= 0);

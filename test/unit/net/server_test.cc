@@ -143,6 +143,16 @@ TEST_CASE("listen addresses parse and a taken port says so") {
   CHECK(parse_listen(":7070")->first == "127.0.0.1");
   CHECK(parse_listen("0.0.0.0:80")->first == "0.0.0.0");
   CHECK_FALSE(parse_listen("host:99999").ok());
+  // IPv6 in brackets, * for every interface, names kept for the server.
+  CHECK(*parse_listen("[::1]:7070") == std::make_pair(std::string("::1"), 7070));
+  CHECK(parse_listen("*:7070")->first == "0.0.0.0");
+  CHECK(parse_listen("localhost:7070")->first == "localhost");
+  CHECK(parse_listen("::1:7070").status().message().find("in brackets") != std::string::npos);
+  CHECK_FALSE(parse_listen("[::1]7070").ok());
+  CHECK_FALSE(parse_listen("[127.0.0.1]:7070").ok());
+  CHECK_FALSE(parse_listen("[]:7070").ok());
+  CHECK(host_port("::1", 80) == "[::1]:80");
+  CHECK(host_port("127.0.0.1", 80) == "127.0.0.1:80");
   Running r;
   EchoHandler other;
   ServerConfig c;

@@ -59,7 +59,9 @@ Result<std::string> find(std::string_view name) {
   const std::vector<std::string> dirs = search_path();
   for (const std::string& dir : dirs)
     for (const std::string& n : names)
-      if (const std::string path = dir == "." ? n : dir + "/" + n; is_file(path)) return path;
+      if (const std::string path = dir == "." ? n : std::string(dir).append("/").append(n);
+          is_file(path))
+        return path;
   std::string where;
   for (const std::string& dir : dirs) where += (where.empty() ? "" : ", ") + dir;
   return Status::NotFound(

@@ -222,7 +222,7 @@ Result<std::unique_ptr<Client>> Client::connect(const std::string& url,
   m.protocol_name = options.protocol.empty() ? "wkit-client" : options.protocol;
   m.protocols[0].name = m.protocol_name.c_str();
   m.protocols[0].callback = &Impl::callback;
-  m.protocols[0].rx_buffer_size = 64 * 1024;
+  m.protocols[0].rx_buffer_size = size_t{64} * 1024;
   lws_set_log_level(0, nullptr);
   lws_context_creation_info info{};
   info.port = CONTEXT_PORT_NO_LISTEN;

@@ -59,7 +59,7 @@ Result<int> dial(const WsUrl& where, const std::string& shown, Clock::time_point
       freeaddrinfo(res);
       ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
       const int ms = std::max(1, ms_left(deadline));
-      timeval tv{ms / 1000, (ms % 1000) * 1000};
+      timeval tv{ms / 1000, static_cast<suseconds_t>(ms % 1000) * 1000};
       setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
       setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
       return fd;
@@ -98,7 +98,7 @@ class Conn {
   /// a server sending a byte a second cannot keep the exchange going.
   void bound(Clock::time_point deadline) {
     const int ms = std::max(1, ms_left(deadline));
-    timeval tv{ms / 1000, (ms % 1000) * 1000};
+    timeval tv{ms / 1000, static_cast<suseconds_t>(ms % 1000) * 1000};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   }
   /// >0 bytes read, 0 at the end, <0 an error.

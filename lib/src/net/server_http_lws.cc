@@ -10,7 +10,7 @@
 namespace w::net {
 namespace {
 
-constexpr size_t kHttpChunk = 16 * 1024;
+constexpr size_t kHttpChunk = size_t{16} * 1024;
 
 }  // namespace
 
@@ -84,7 +84,8 @@ int Server::Impl::respond(lws* wsi, Session& s) {
   const HttpResponse& r = s.response;
   if (!r.file.empty()) {
     std::string extra;
-    for (const auto& [name, value] : r.headers) extra += name + ": " + value + "\r\n";
+    for (const auto& [name, value] : r.headers)
+      extra.append(name).append(": ").append(value).append("\r\n");
     int n = lws_serve_http_file(wsi, r.file.c_str(), r.content_type.c_str(),
                                 extra.empty() ? nullptr : extra.c_str(),
                                 static_cast<int>(extra.size()));

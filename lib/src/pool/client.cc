@@ -62,7 +62,7 @@ Status json_boundary(Fn&& fn) {
 
 std::string bar(double fraction, int width) {
   fraction = std::isfinite(fraction) ? std::clamp(fraction, 0.0, 1.0) : 0.0;
-  int filled = static_cast<int>(fraction * width + 0.5);
+  int filled = static_cast<int>(std::lround(fraction * width));
   return std::string(static_cast<size_t>(filled), '#') +
          std::string(static_cast<size_t>(width - filled), '.');
 }

@@ -124,14 +124,14 @@ Result<Opened> opened(Fields& f) {
   f.integer("next_seq", m.next_seq, 0, INT64_MAX);
   f.boolean("skip", m.skip);
   f.integer("resume", m.resume, 0, INT64_MAX);
-  return finish(f, std::move(m));
+  return finish(f, m);
 }
 
 Result<Ack> ack(Fields& f) {
   Ack m;
   f.integer("count", m.count, 0, INT64_MAX, Need::kRequired);
   f.integer("total", m.total, 0, INT64_MAX, Need::kRequired);
-  return finish(f, std::move(m));
+  return finish(f, m);
 }
 
 // A field holding one msgpack map.
@@ -144,13 +144,13 @@ void read_map(Fields& f, std::string_view key, std::string_view& out) {
 Result<StatusAnswer> status_answer(Fields& f) {
   StatusAnswer m;
   read_map(f, "status", m.status);
-  return finish(f, std::move(m));
+  return finish(f, m);
 }
 
 Result<WorkersAnswer> workers_answer(Fields& f) {
   WorkersAnswer m;
   read_map(f, "workers", m.workers);
-  return finish(f, std::move(m));
+  return finish(f, m);
 }
 
 Result<ResultsPage> results_page(Fields& f) {

@@ -120,9 +120,9 @@ void read_sha(Fields& f, std::string_view key, std::string& out, Need need);
 
 /// `value` if every read went well, else the first error.
 template <class T>
-Result<T> finish(const Fields& f, T&& value) {
+Result<T> finish(const Fields& f, T value) {
   if (!f.ok()) return f.status();
-  return std::forward<T>(value);
+  return value;
 }
 
 /// Decodes `bytes`, which must be a message of type `want`, with `decode`

@@ -84,7 +84,7 @@ Result<Checkpoint> checkpoint(Fields& f) {
   Checkpoint c;
   f.integer("task", c.task, 1, INT64_MAX, Need::kRequired);
   f.bin("data", c.data, Need::kRequired);
-  return finish(f, std::move(c));
+  return finish(f, c);
 }
 
 Result<Fetch> fetch(Fields& f) {
@@ -97,7 +97,7 @@ Result<Heartbeat> heartbeat(Fields& f) {
   Heartbeat m;
   f.number("load", m.load, 0, kMaxLoad);
   f.integer("rss", m.rss, 0, kMaxRss);
-  return finish(f, std::move(m));
+  return finish(f, m);
 }
 
 Result<Bye> bye(Fields& f) {

@@ -305,7 +305,7 @@ Status Executor::poll(int wait_ms, std::vector<Outcome>& done, std::span<struct 
   if (rc < 0) rc = 0;  // interrupted by a signal: the caller checks its flags
 
   for (size_t i = 0; i < extra.size(); ++i)
-    extra[i].revents = rc > 0 ? fds[slots_.size() + i].revents : 0;
+    extra[i].revents = rc > 0 ? fds[slots_.size() + i].revents : short{0};
   Status status;
   for (size_t i = 0; i < slots_.size() && rc > 0; ++i) {
     if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {

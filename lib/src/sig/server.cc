@@ -72,7 +72,7 @@ class SigServer final : public net::Handler, public Outbox {
   void on_ws_close(net::ConnId conn) override { hub_.closed(conn); }
 
   bool send(ConnId conn, std::string data, bool binary) override {
-    return server_->try_send(conn, std::move(data), binary);
+    return server_->try_send(conn, data, binary);
   }
   void close(ConnId conn) override { server_->close(conn); }
 

@@ -3,6 +3,7 @@
 // the last answer); both over TLS for wss:// and https://.
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -253,7 +254,8 @@ Result<std::string> http_post(const Target& t, const std::string& path, std::str
   backoff.reset();
   const size_t end = got->find("\r\n\r\n");
   unsigned status = 0;
-  if (got->starts_with("HTTP/1.") && got->size() > 12) status = std::atoi(got->c_str() + 9);
+  if (got->starts_with("HTTP/1.") && got->size() > 12)
+    std::from_chars(got->data() + 9, got->data() + 12, status);
   if (status == 0 || end == std::string::npos)
     return Status::Io(fmt::format("POST {}: not an HTTP answer", shown));
   std::string head = got->substr(0, end);

@@ -299,7 +299,9 @@ Status run_schema(const ClientOptions& o, const std::string& url, const std::str
 Status run_cap(const CapOptions& o, const ClientOptions& client) {
   auto rights = cap::parse_rights(o.rights, right_names());
   if (!rights.ok()) return rights.status();
-  const int64_t expires = o.expires_in > 0 ? static_cast<int64_t>(time(nullptr) + o.expires_in) : 0;
+  const int64_t expires =
+      o.expires_in > 0 ? static_cast<int64_t>(static_cast<double>(time(nullptr)) + o.expires_in)
+                       : 0;
   std::string text;
   if (!o.url.empty()) {
     auto c = open(client, o.url);

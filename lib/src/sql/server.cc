@@ -227,7 +227,7 @@ class SqlHandler : public net::Handler {
     return r;
   }
 
-  static net::HttpResponse error_page(int status, std::string message) {
+  static net::HttpResponse error_page(int status, const std::string& message) {
     std::string body;
     mp::Packer pk(body);
     pk.map(1), pk.str("error"), pk.map(2);

@@ -66,7 +66,7 @@ constexpr auto kResultHold = std::chrono::milliseconds(20);  // see results_due(
 constexpr size_t kResultBatch = 4096;
 // Room in a message for everything but the results' outputs: the envelope
 // and each item's task, ms, group and error (errors are kept under 4 KiB).
-constexpr size_t kEnvelope = 64 * 1024;
+constexpr size_t kEnvelope = size_t{64} * 1024;
 
 class PoolSession {
  public:

@@ -28,12 +28,13 @@ namespace w::store {
 /// for `rc`. The code says what a caller may do about it: SQLITE_OK is ok;
 /// BUSY and LOCKED (another connection holds the lock) kTempFail; INTERRUPT
 /// kInterrupted; AUTH, PERM, READONLY and a symbolic link refused by
-/// SQLITE_OPEN_NOFOLLOW kDenied; CANTOPEN kNotFound; TOOBIG, CONSTRAINT,
-/// MISMATCH, RANGE, NOTADB and CORRUPT kInvalid (the data, not the system);
-/// everything else kIo.
+/// SQLITE_OPEN_NOFOLLOW kDenied; TOOBIG, CONSTRAINT, MISMATCH, RANGE,
+/// NOTADB and CORRUPT kInvalid (the data, not the system); everything else
+/// kIo, but CANTOPEN with `db` is kNotFound or kDenied when the system's
+/// errno (sqlite3_system_errno) was ENOENT or EACCES/EPERM.
 Status sqlite_status(int rc, sqlite3* db, std::string_view what);
 
-/// What the code of sqlite_status() would be, without a message.
+/// The code sqlite_status() gives `rc` (without a connection to ask errno).
 Code sqlite_code(int rc);
 
 /// What one step of a statement produced.

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
+
 #include <utility>
 
 namespace w::store {
@@ -23,8 +25,6 @@ Code sqlite_code(int rc) {
     case SQLITE_PERM:
     case SQLITE_READONLY:
       return Code::kDenied;
-    case SQLITE_CANTOPEN:
-      return Code::kNotFound;
     case SQLITE_TOOBIG:
     case SQLITE_CONSTRAINT:
     case SQLITE_MISMATCH:
@@ -38,11 +38,19 @@ Code sqlite_code(int rc) {
 }
 
 Status sqlite_status(int rc, sqlite3* db, std::string_view what) {
-  const Code code = sqlite_code(rc);
+  Code code = sqlite_code(rc);
   if (code == Code::kOk) return {};
+  // A file SQLite could not open: the system's errno says whether it is
+  // missing or forbidden (SQLITE_CANTOPEN says neither).
+  if (code == Code::kIo && (rc & 0xff) == SQLITE_CANTOPEN && db) {
+    const int err = sqlite3_system_errno(db);
+    if (err == ENOENT) code = Code::kNotFound;
+    if (err == EACCES || err == EPERM) code = Code::kDenied;
+  }
   // The connection's message is about its last failure, which is `rc` only
-  // if nothing ran since; a bind error (SQLITE_RANGE) sets none.
-  const bool own = db && sqlite3_extended_errcode(db) == rc;
+  // if nothing ran since; a bind error (SQLITE_RANGE) sets none. Compared
+  // by family: without extended codes a step returns the primary one.
+  const bool own = db && (sqlite3_extended_errcode(db) & 0xff) == (rc & 0xff);
   const char* why = own ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   return {code, fmt::format("{}: {}", what, why)};
 }

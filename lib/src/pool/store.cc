@@ -1,14 +1,12 @@
-#include "store.h"
+#include "sqlite_store.h"
 
 #include <ctime>
 #include <iterator>
 
 #include <fmt/format.h>
 
-#include "store_sql.h"
-
 namespace w::pool {
-using namespace store_sql;
+using store::Step;
 namespace {
 
 // The schema, as the steps that build it: step i takes a file from
@@ -122,152 +120,163 @@ int64_t now_s() {
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+  auto s = SqliteStore::open(path);
+  if (!s.ok()) return s.status();
+  return std::unique_ptr<Store>(std::move(*s));
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
   // No memory statistics: they take a global mutex on every allocation.
   // Only possible before SQLite's first use in the process; later it fails
   // harmlessly.
   static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   (void)memstatus_off;
-  std::unique_ptr<Store> s(new Store());
-  s->path_ = path;
   // NOMUTEX: only the event loop's thread uses a store; the per-call mutex
   // was 3% of the pool's CPU with tiny tasks.
-  if (sqlite3_open_v2(path.c_str(), &s->db_,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
-    std::string why = s->db_ ? sqlite3_errmsg(s->db_) : "out of memory";
-    return Status::Io(fmt::format("open '{}': {}", path, why));
-  }
-  sqlite3_busy_timeout(s->db_, 5000);
+  auto db =
+      store::Database::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
+  if (!db.ok()) return db.status();
+  db->busy_timeout(5000);
+  std::unique_ptr<SqliteStore> s(new SqliteStore(std::move(*db)));
   // WAL + synchronous=NORMAL: a committed transaction survives kill -9 of
   // the pool (not necessarily a power cut), and commits cost no fsync.
-  W_RETURN_IF_ERROR(s->exec("PRAGMA journal_mode=WAL"));
-  W_RETURN_IF_ERROR(s->exec("PRAGMA synchronous=NORMAL"));
-  W_RETURN_IF_ERROR(s->exec("PRAGMA foreign_keys=OFF"));
-  sqlite3_stmt* st = s->prepare("PRAGMA user_version");
-  if (!st) return s->sql_error("read schema version");
-  int version = 0;
-  {
-    Reset r{st};
-    if (sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
-  }
-  if (version > kSchemaVersion)
-    return Status::Invalid(
-        fmt::format("'{}' has schema version {}, newer than this wpool ({}); upgrade wkit", path,
-                    version, kSchemaVersion));
-  for (; version < kSchemaVersion; ++version) {
-    W_RETURN_IF_ERROR(s->exec("BEGIN"));
-    W_RETURN_IF_ERROR(s->exec(kMigrations[version]));
-    W_RETURN_IF_ERROR(s->exec(fmt::format("PRAGMA user_version={}", version + 1).c_str()));
-    W_RETURN_IF_ERROR(s->exec("COMMIT"));
-  }
+  W_RETURN_IF_ERROR(s->db_.wal());
+  W_RETURN_IF_ERROR(s->db_.exec("PRAGMA synchronous=NORMAL"));
+  W_RETURN_IF_ERROR(s->db_.exec("PRAGMA foreign_keys=OFF"));
+  W_RETURN_IF_ERROR(s->migrate());
   return s;
 }
 
-Store::~Store() {
-  if (in_txn_) (void)commit();
-  for (auto& [sql, st] : cache_) sqlite3_finalize(st);
-  if (db_) sqlite3_close(db_);
-}
-
-Status Store::sql_error(const char* what) {
-  return Status::Io(fmt::format("{} in '{}': {}", what, path_, sqlite3_errmsg(db_)));
-}
-
-Status Store::exec(const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string m = err ? err : "unknown error";
-    sqlite3_free(err);
-    return Status::Io(fmt::format("sqlite '{}': {}", path_, m));
+// Brings the file from its user_version to kSchemaVersion, one step per
+// transaction: a step that fails leaves the file at the last one that held.
+Status SqliteStore::migrate() {
+  int version = 0;
+  {
+    // Finalized before the steps: an unfinished read would lock the schema.
+    auto q = db_.prepare("PRAGMA user_version");
+    if (!q.ok()) return q.status();
+    if (q->step() != Step::kRow) return failed(*q, "read schema version");
+    version = q->column_int(0);
+  }
+  if (version > kSchemaVersion)
+    return Status::Invalid(
+        fmt::format("'{}' has schema version {}, newer than this wpool ({}); upgrade wkit",
+                    db_.path(), version, kSchemaVersion));
+  for (; version < kSchemaVersion; ++version) {
+    auto txn = store::Transaction::begin(db_, store::Transaction::Mode::kDeferred);
+    if (!txn.ok()) return txn.status();
+    W_RETURN_IF_ERROR(db_.exec(kMigrations[version]));
+    W_RETURN_IF_ERROR(db_.exec(fmt::format("PRAGMA user_version={}", version + 1)));
+    W_RETURN_IF_ERROR(txn->commit());
   }
   return {};
 }
 
-sqlite3_stmt* Store::prepare(const char* sql) {
-  auto it = cache_.find(sql);
-  if (it != cache_.end()) return it->second;
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK)
-    return nullptr;
-  cache_.emplace(sql, st);
-  return st;
+SqliteStore::~SqliteStore() {
+  // What the server wrote since its last commit is kept, as it always was.
+  if (txn_) (void)commit();
 }
 
-Status Store::begin_if_needed() {
-  if (in_txn_) return {};
-  W_RETURN_IF_ERROR(exec("BEGIN IMMEDIATE"));
-  in_txn_ = true;
+Status SqliteStore::run(store::Statement& st, const char* what) const {
+  switch (st.step()) {
+    case Step::kDone:
+      return {};
+    case Step::kRow:
+      return Status::Internal(
+          fmt::format("{} in '{}': a row where none was expected", what, db_.path()));
+    case Step::kError:
+      break;
+  }
+  return failed(st, what);
+}
+
+Status SqliteStore::failed(const store::Statement& st, const char* what) const {
+  return st.status(fmt::format("{} in '{}'", what, db_.path()));
+}
+
+Status SqliteStore::begin_if_needed() {
+  if (txn_) return {};
+  auto txn = store::Transaction::begin(db_);
+  if (!txn.ok()) return txn.status();
+  txn_.emplace(std::move(*txn));
   return {};
 }
 
-Status Store::commit() {
-  if (!in_txn_) return {};
-  in_txn_ = false;
-  return exec("COMMIT");
+Status SqliteStore::commit() {
+  if (!txn_) return {};
+  // Over whether it worked or not: a failed COMMIT is rolled back.
+  store::Transaction txn = std::move(*txn_);
+  txn_.reset();
+  return txn.commit();
 }
 
-Status Store::put_kernel(const std::string& sha, const std::string& name,
-                         const std::string& platform, const std::string& data) {
+Status SqliteStore::put_kernel(const std::string& sha, const std::string& name,
+                               const std::string& platform, const std::string& data) {
   W_RETURN_IF_ERROR(begin_if_needed());
-  sqlite3_stmt* st = prepare(
+  auto q = prepare(
       "INSERT INTO kernels(sha256,name,platform,data,added) VALUES(?,?,?,?,?) "
       "ON CONFLICT(sha256) DO UPDATE SET name=excluded.name");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  bind_text(st, 1, sha);
-  bind_text(st, 2, name);
-  bind_text(st, 3, platform);
-  bind_blob(st, 4, data);
-  sqlite3_bind_int64(st, 5, now_s());
-  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("store kernel");
-  return {};
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
+  st.bind_text(1, sha);
+  st.bind_text(2, name);
+  st.bind_text(3, platform);
+  st.bind_blob(4, data);
+  st.bind_int64(5, now_s());
+  return run(st, "store kernel");
 }
 
-Result<std::string> Store::kernel_data(const std::string& sha) {
-  sqlite3_stmt* st = prepare("SELECT data FROM kernels WHERE sha256=?");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  bind_text(st, 1, sha);
-  if (sqlite3_step(st) != SQLITE_ROW) return Status::NotFound(fmt::format("no kernel {}", sha));
-  return column_blob(st, 0);
+Result<std::string> SqliteStore::kernel_data(const std::string& sha) {
+  auto q = prepare("SELECT data FROM kernels WHERE sha256=?");
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
+  st.bind_text(1, sha);
+  const Step rc = st.step();
+  if (rc == Step::kError) return failed(st, "read kernel");
+  if (rc != Step::kRow) return Status::NotFound(fmt::format("no kernel {}", sha));
+  return st.column_blob(0);
 }
 
-Result<std::vector<std::vector<std::string>>> Store::kernels() {
-  sqlite3_stmt* st =
-      prepare("SELECT sha256,name,platform,length(data) FROM kernels ORDER BY added");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
+Result<std::vector<std::vector<std::string>>> SqliteStore::kernels() {
+  auto q = prepare("SELECT sha256,name,platform,length(data) FROM kernels ORDER BY added");
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
   std::vector<std::vector<std::string>> out;
-  while (sqlite3_step(st) == SQLITE_ROW)
-    out.push_back({column_text(st, 0), column_text(st, 1), column_text(st, 2), column_text(st, 3)});
+  while (st.step() == Step::kRow)
+    out.push_back({st.column_text(0), st.column_text(1), st.column_text(2), st.column_text(3)});
+  if (st.rc() != SQLITE_DONE) return failed(st, "read kernels");
   return out;
 }
 
-Result<int64_t> Store::create_campaign(const CampaignSpec& c) {
+Result<int64_t> SqliteStore::create_campaign(const CampaignSpec& c) {
   W_RETURN_IF_ERROR(begin_if_needed());
-  sqlite3_stmt* st = prepare(
+  auto q = prepare(
       "INSERT INTO campaigns(name,kernel,static,timeout_ms,max_attempts,replicas,quorum,priority,"
       "created,kernel_wasm,group_size,quorum_tolerance) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  bind_text(st, 1, c.name);
-  bind_text(st, 2, c.kernel_sha);
-  bind_blob(st, 3, c.static_data);
-  sqlite3_bind_int64(st, 4, c.timeout_ms);
-  sqlite3_bind_int(st, 5, c.max_attempts);
-  sqlite3_bind_int(st, 6, c.replicas);
-  sqlite3_bind_int(st, 7, c.quorum);
-  sqlite3_bind_int(st, 8, c.priority);
-  sqlite3_bind_int64(st, 9, now_s());
-  bind_text(st, 10, c.kernel_wasm);
-  sqlite3_bind_int(st, 11, c.group);
-  sqlite3_bind_double(st, 12, c.quorum_tolerance);
-  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("create campaign");
-  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
+  st.bind_text(1, c.name);
+  st.bind_text(2, c.kernel_sha);
+  st.bind_blob(3, c.static_data);
+  st.bind_int64(4, c.timeout_ms);
+  st.bind_int(5, c.max_attempts);
+  st.bind_int(6, c.replicas);
+  st.bind_int(7, c.quorum);
+  st.bind_int(8, c.priority);
+  st.bind_int64(9, now_s());
+  st.bind_text(10, c.kernel_wasm);
+  st.bind_int(11, c.group);
+  st.bind_double(12, c.quorum_tolerance);
+  W_RETURN_IF_ERROR(run(st, "create campaign"));
+  return static_cast<int64_t>(db_.last_insert_rowid());
 }
 
-Result<std::vector<CampaignRow>> Store::campaigns() {
-  sqlite3_stmt* st = prepare(
+Result<std::vector<CampaignRow>> SqliteStore::campaigns() {
+  auto q = prepare(
       "SELECT c.id,c.name,c.kernel,c.static,c.timeout_ms,c.max_attempts,c.replicas,c.quorum,"
       "c.priority,c.state,c.created,"
       " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id),"
@@ -275,217 +284,233 @@ Result<std::vector<CampaignRow>> Store::campaigns() {
       " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id AND t.state=3),"
       " c.kernel_wasm, c.group_size, c.quorum_tolerance"
       " FROM campaigns c ORDER BY c.id");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
   std::vector<CampaignRow> out;
-  while (sqlite3_step(st) == SQLITE_ROW) {
+  while (st.step() == Step::kRow) {
     CampaignRow c;
-    c.id = sqlite3_column_int64(st, 0);
-    c.spec.name = column_text(st, 1);
-    c.spec.kernel_sha = column_text(st, 2);
-    c.spec.static_data = column_blob(st, 3);
-    c.spec.timeout_ms = sqlite3_column_int64(st, 4);
-    c.spec.max_attempts = sqlite3_column_int(st, 5);
-    c.spec.replicas = sqlite3_column_int(st, 6);
-    c.spec.quorum = sqlite3_column_int(st, 7);
-    c.spec.priority = sqlite3_column_int(st, 8);
-    c.state = column_text(st, 9);
-    c.created = sqlite3_column_int64(st, 10);
+    c.id = st.column_int64(0);
+    c.spec.name = st.column_text(1);
+    c.spec.kernel_sha = st.column_text(2);
+    c.spec.static_data = st.column_blob(3);
+    c.spec.timeout_ms = st.column_int64(4);
+    c.spec.max_attempts = st.column_int(5);
+    c.spec.replicas = st.column_int(6);
+    c.spec.quorum = st.column_int(7);
+    c.spec.priority = st.column_int(8);
+    c.state = st.column_text(9);
+    c.created = st.column_int64(10);
     // Each count walks one index; done tasks have none of their own.
-    c.total = sqlite3_column_int64(st, 11);
-    c.failed = sqlite3_column_int64(st, 13);
-    c.done = c.total - sqlite3_column_int64(st, 12) - c.failed;
-    c.spec.kernel_wasm = column_text(st, 14);
-    c.spec.group = sqlite3_column_int(st, 15);
-    c.spec.quorum_tolerance = sqlite3_column_double(st, 16);
+    c.total = st.column_int64(11);
+    c.failed = st.column_int64(13);
+    c.done = c.total - st.column_int64(12) - c.failed;
+    c.spec.kernel_wasm = st.column_text(14);
+    c.spec.group = st.column_int(15);
+    c.spec.quorum_tolerance = st.column_double(16);
     out.push_back(std::move(c));
   }
+  if (st.rc() != SQLITE_DONE) return failed(st, "read campaigns");
   return out;
 }
 
-Status Store::set_campaign_state(int64_t id, const std::string& state) {
+Status SqliteStore::set_campaign_state(int64_t id, const std::string& state) {
   W_RETURN_IF_ERROR(begin_if_needed());
-  sqlite3_stmt* st = prepare("UPDATE campaigns SET state=? WHERE id=?");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  bind_text(st, 1, state);
-  sqlite3_bind_int64(st, 2, id);
-  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("update campaign");
-  return {};
+  auto q = prepare("UPDATE campaigns SET state=? WHERE id=?");
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
+  st.bind_text(1, state);
+  st.bind_int64(2, id);
+  return run(st, "update campaign");
 }
 
-Status Store::delete_campaign(int64_t id) {
+Status SqliteStore::delete_campaign(int64_t id) {
   W_RETURN_IF_ERROR(begin_if_needed());
   for (const char* sql :
        {"DELETE FROM checkpoints WHERE task IN (SELECT id FROM tasks WHERE campaign=?)",
         "DELETE FROM votes WHERE campaign=?", "DELETE FROM results WHERE campaign=?",
         "DELETE FROM tasks WHERE campaign=?", "DELETE FROM once_keys WHERE campaign=?",
         "DELETE FROM campaign_workers WHERE campaign=?", "DELETE FROM campaigns WHERE id=?"}) {
-    sqlite3_stmt* st = prepare(sql);
-    if (!st) return sql_error("prepare");
-    Reset r{st};
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) != SQLITE_DONE) return sql_error("delete campaign");
+    auto q = prepare(sql);
+    if (!q.ok()) return q.status();
+    store::Statement& st = **q;
+    store::ResetOnExit r(st);
+    st.bind_int64(1, id);
+    W_RETURN_IF_ERROR(run(st, "delete campaign"));
   }
   return {};
 }
 
-Result<int64_t> Store::next_seq(int64_t campaign) {
-  sqlite3_stmt* st = prepare("SELECT coalesce(max(seq)+1,0) FROM tasks WHERE campaign=?");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  sqlite3_bind_int64(st, 1, campaign);
-  if (sqlite3_step(st) != SQLITE_ROW) return sql_error("next seq");
-  return static_cast<int64_t>(sqlite3_column_int64(st, 0));
+Result<int64_t> SqliteStore::next_seq(int64_t campaign) {
+  auto q = prepare("SELECT coalesce(max(seq)+1,0) FROM tasks WHERE campaign=?");
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
+  st.bind_int64(1, campaign);
+  if (st.step() != Step::kRow) return failed(st, "next seq");
+  return static_cast<int64_t>(st.column_int64(0));
 }
 
-Result<int64_t> Store::add_task(int64_t campaign, int64_t seq, std::string_view input) {
+Result<int64_t> SqliteStore::add_task(int64_t campaign, int64_t seq, std::string_view input) {
   W_RETURN_IF_ERROR(begin_if_needed());
-  sqlite3_stmt* st = prepare("INSERT INTO tasks(campaign,seq,input) VALUES(?,?,?)");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  sqlite3_bind_int64(st, 1, campaign);
-  sqlite3_bind_int64(st, 2, seq);
-  bind_blob(st, 3, input);
-  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("add task");
-  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+  auto q = prepare("INSERT INTO tasks(campaign,seq,input) VALUES(?,?,?)");
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
+  st.bind_int64(1, campaign);
+  st.bind_int64(2, seq);
+  st.bind_blob(3, input);
+  W_RETURN_IF_ERROR(run(st, "add task"));
+  return static_cast<int64_t>(db_.last_insert_rowid());
 }
 
-Result<std::vector<TaskRow>> Store::queued_tasks(int64_t campaign, int64_t after_id, int limit) {
-  sqlite3_stmt* st = prepare(
+Result<std::vector<TaskRow>> SqliteStore::queued_tasks(int64_t campaign, int64_t after_id,
+                                                       int limit) {
+  auto q = prepare(
       "SELECT id,seq,input,attempts FROM tasks WHERE campaign=? AND state=0 AND id>? "
       "ORDER BY id LIMIT ?");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  sqlite3_bind_int64(st, 1, campaign);
-  sqlite3_bind_int64(st, 2, after_id);
-  sqlite3_bind_int(st, 3, limit);
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
+  st.bind_int64(1, campaign);
+  st.bind_int64(2, after_id);
+  st.bind_int(3, limit);
   std::vector<TaskRow> out;
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+  Step rc;
+  while ((rc = st.step()) == Step::kRow) {
     TaskRow t;
-    t.id = sqlite3_column_int64(st, 0);
+    t.id = st.column_int64(0);
     t.campaign = campaign;
-    t.seq = sqlite3_column_int64(st, 1);
-    t.input = column_blob(st, 2);
-    t.attempts = sqlite3_column_int(st, 3);
+    t.seq = st.column_int64(1);
+    t.input = st.column_blob(2);
+    t.attempts = st.column_int(3);
     out.push_back(std::move(t));
   }
-  if (rc != SQLITE_DONE) return sql_error("load tasks");
+  if (rc != Step::kDone) return failed(st, "load tasks");
   return out;
 }
 
-Result<bool> Store::complete_task(int64_t task, std::string_view output, const std::string& worker,
-                                  const std::string& platform, double ms) {
+Result<bool> SqliteStore::complete_task(int64_t task, std::string_view output,
+                                        const std::string& worker, const std::string& platform,
+                                        double ms) {
   W_RETURN_IF_ERROR(begin_if_needed());
-  sqlite3_stmt* st = prepare("UPDATE tasks SET state=2 WHERE id=? AND state=0 RETURNING campaign");
-  if (!st) return sql_error("prepare");
+  auto q = prepare("UPDATE tasks SET state=2 WHERE id=? AND state=0 RETURNING campaign");
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
   int64_t campaign;
   {
-    Reset r{st};
-    sqlite3_bind_int64(st, 1, task);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) return false;  // already finished: its result is stored
-    if (rc != SQLITE_ROW) return sql_error("complete task");
-    campaign = sqlite3_column_int64(st, 0);
-    if (sqlite3_step(st) != SQLITE_DONE) return sql_error("complete task");
+    store::ResetOnExit r(st);
+    st.bind_int64(1, task);
+    Step rc = st.step();
+    if (rc == Step::kDone) return false;  // already finished: its result is stored
+    if (rc != Step::kRow) return failed(st, "complete task");
+    campaign = st.column_int64(0);
+    W_RETURN_IF_ERROR(run(st, "complete task"));
   }
-  sqlite3_stmt* ins =
+  auto iq =
       prepare("INSERT INTO results(task,campaign,output,worker,platform,ms) VALUES(?,?,?,?,?,?)");
-  if (!ins) return sql_error("prepare");
-  Reset r{ins};
-  sqlite3_bind_int64(ins, 1, task);
-  sqlite3_bind_int64(ins, 2, campaign);
-  bind_blob(ins, 3, output);
-  bind_text(ins, 4, worker);
-  bind_text(ins, 5, platform);
-  sqlite3_bind_double(ins, 6, ms);
-  if (sqlite3_step(ins) != SQLITE_DONE) return sql_error("store result");
+  if (!iq.ok()) return iq.status();
+  store::Statement& ins = **iq;
+  store::ResetOnExit r(ins);
+  ins.bind_int64(1, task);
+  ins.bind_int64(2, campaign);
+  ins.bind_blob(3, output);
+  ins.bind_text(4, worker);
+  ins.bind_text(5, platform);
+  ins.bind_double(6, ms);
+  W_RETURN_IF_ERROR(run(ins, "store result"));
   return true;
 }
 
-Result<bool> Store::fail_attempt(int64_t task, const std::string& error, int max_attempts,
-                                 const std::string& worker) {
+Result<bool> SqliteStore::fail_attempt(int64_t task, const std::string& error, int max_attempts,
+                                       const std::string& worker) {
   W_RETURN_IF_ERROR(begin_if_needed());
-  sqlite3_stmt* st = prepare(
+  auto q = prepare(
       "UPDATE tasks SET attempts=attempts+1,"
       " errors=errors || CASE WHEN errors='' THEN '' ELSE '; ' END || ?,"
       " state=CASE WHEN attempts+1>=? THEN 3 ELSE 0 END"
       " WHERE id=? AND state=0 RETURNING state, errors, campaign");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  bind_text(st, 1, error);
-  sqlite3_bind_int(st, 2, max_attempts);
-  sqlite3_bind_int64(st, 3, task);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_DONE) return false;  // already finished
-  if (rc != SQLITE_ROW) return sql_error("record failure");
-  const bool final = sqlite3_column_int(st, 0) == 3;
-  std::string errors = column_text(st, 1);
-  const int64_t campaign = sqlite3_column_int64(st, 2);
-  while (sqlite3_step(st) == SQLITE_ROW) {
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
+  st.bind_text(1, error);
+  st.bind_int(2, max_attempts);
+  st.bind_int64(3, task);
+  Step rc = st.step();
+  if (rc == Step::kDone) return false;  // already finished
+  if (rc != Step::kRow) return failed(st, "record failure");
+  const bool final = st.column_int(0) == 3;
+  std::string errors = st.column_text(1);
+  const int64_t campaign = st.column_int64(2);
+  while (st.step() == Step::kRow) {
   }
   if (!final) return false;
-  sqlite3_stmt* ins =
+  auto iq =
       prepare("INSERT INTO results(task,campaign,error,worker,platform,ms) VALUES(?,?,?,?,'',0)");
-  if (!ins) return sql_error("prepare");
-  Reset r2{ins};
-  sqlite3_bind_int64(ins, 1, task);
-  sqlite3_bind_int64(ins, 2, campaign);
-  bind_text(ins, 3, errors);
-  bind_text(ins, 4, worker);
-  if (sqlite3_step(ins) != SQLITE_DONE) return sql_error("store failure");
+  if (!iq.ok()) return iq.status();
+  store::Statement& ins = **iq;
+  store::ResetOnExit r2(ins);
+  ins.bind_int64(1, task);
+  ins.bind_int64(2, campaign);
+  ins.bind_text(3, errors);
+  ins.bind_text(4, worker);
+  W_RETURN_IF_ERROR(run(ins, "store failure"));
   return true;
 }
 
-Result<std::vector<ResultRow>> Store::results(int64_t campaign, int64_t since, int limit,
-                                              int64_t after_row) {
+Result<std::vector<ResultRow>> SqliteStore::results(int64_t campaign, int64_t since, int limit,
+                                                    int64_t after_row) {
   // With after_row the page starts past it (an index seek); without, it
   // walks past `since` rows.
-  sqlite3_stmt* st = prepare(
+  auto q = prepare(
       "SELECT r.row,r.task,t.seq,t.input,r.output,r.error,r.worker,r.platform,r.ms"
       " FROM results r JOIN tasks t ON t.id=r.task"
       " WHERE r.campaign=? AND r.row>? ORDER BY r.row LIMIT ? OFFSET ?");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  sqlite3_bind_int64(st, 1, campaign);
-  sqlite3_bind_int64(st, 2, after_row);
-  sqlite3_bind_int(st, 3, limit);
-  sqlite3_bind_int64(st, 4, after_row >= 0 ? 0 : since);
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
+  st.bind_int64(1, campaign);
+  st.bind_int64(2, after_row);
+  st.bind_int(3, limit);
+  st.bind_int64(4, after_row >= 0 ? 0 : since);
   std::vector<ResultRow> out;
-  while (sqlite3_step(st) == SQLITE_ROW) {
+  while (st.step() == Step::kRow) {
     ResultRow row;
-    row.row = sqlite3_column_int64(st, 0);
-    row.task = sqlite3_column_int64(st, 1);
-    row.seq = sqlite3_column_int64(st, 2);
-    row.input = column_blob(st, 3);
-    row.output = column_blob(st, 4);
-    row.error = column_text(st, 5);
-    row.worker = column_text(st, 6);
-    row.platform = column_text(st, 7);
-    row.ms = sqlite3_column_double(st, 8);
+    row.row = st.column_int64(0);
+    row.task = st.column_int64(1);
+    row.seq = st.column_int64(2);
+    row.input = st.column_blob(3);
+    row.output = st.column_blob(4);
+    row.error = st.column_text(5);
+    row.worker = st.column_text(6);
+    row.platform = st.column_text(7);
+    row.ms = st.column_double(8);
     out.push_back(std::move(row));
   }
+  if (st.rc() != SQLITE_DONE) return failed(st, "read results");
   return out;
 }
 
-Result<std::vector<ResultRow>> Store::failures(int64_t campaign, int limit) {
-  sqlite3_stmt* st = prepare(
+Result<std::vector<ResultRow>> SqliteStore::failures(int64_t campaign, int limit) {
+  auto q = prepare(
       "SELECT r.task,t.seq,r.error,r.worker FROM results r JOIN tasks t ON t.id=r.task"
       " WHERE r.campaign=? AND r.error IS NOT NULL AND r.error<>'' ORDER BY r.row DESC LIMIT ?");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  sqlite3_bind_int64(st, 1, campaign);
-  sqlite3_bind_int(st, 2, limit);
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
+  st.bind_int64(1, campaign);
+  st.bind_int(2, limit);
   std::vector<ResultRow> out;
-  while (sqlite3_step(st) == SQLITE_ROW) {
+  while (st.step() == Step::kRow) {
     ResultRow row;
-    row.task = sqlite3_column_int64(st, 0);
-    row.seq = sqlite3_column_int64(st, 1);
-    row.error = column_text(st, 2);
-    row.worker = column_text(st, 3);
+    row.task = st.column_int64(0);
+    row.seq = st.column_int64(1);
+    row.error = st.column_text(2);
+    row.worker = st.column_text(3);
     out.push_back(std::move(row));
   }
+  if (st.rc() != SQLITE_DONE) return failed(st, "read failures");
   return out;
 }
 

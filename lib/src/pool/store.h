@@ -10,12 +10,10 @@
 // a client before the commit that holds it. REQUIRES: used from the server's thread only.
 #pragma once
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 #include <vector>
 
 #include "w/status.h"
@@ -94,102 +92,102 @@ struct VoteRow {
   double ms = 0;
 };
 
+/// The pool's durable state, whatever holds it: the operations PoolServer
+/// uses, so that another backend (PostgreSQL, for pools on many hosts) can
+/// implement them. SqliteStore (sqlite_store.h) is the one there is.
+///
+/// Every write joins the open transaction, begun by the first write after
+/// a commit(); reads see the transaction's own writes. A result of false or
+/// NotFound is an answer, any other error a failure of the store.
 class Store {
  public:
+  /// Opens the store at `path`: a SQLite file, created (and its schema
+  /// brought up to date) if needed.
   static Result<std::unique_ptr<Store>> open(const std::string& path);
-  ~Store();
-
+  virtual ~Store() = default;
   /// Commits the open transaction (if any writes happened) and starts none:
   /// the next write begins a new one.
-  Status commit();
-  bool dirty() const { return in_txn_; }
+  virtual Status commit() = 0;
+  /// True while writes wait for a commit().
+  virtual bool dirty() const = 0;
 
-  Status put_kernel(const std::string& sha, const std::string& name, const std::string& platform,
-                    const std::string& data);
-  Result<std::string> kernel_data(const std::string& sha);
-  Result<std::vector<std::vector<std::string>>> kernels();  ///< sha, name, platform, size
+  virtual Status put_kernel(const std::string& sha, const std::string& name,
+                            const std::string& platform, const std::string& data) = 0;
+  virtual Result<std::string> kernel_data(const std::string& sha) = 0;
+  /// Every kernel: sha, name, platform, size.
+  virtual Result<std::vector<std::vector<std::string>>> kernels() = 0;
 
-  Result<int64_t> create_campaign(const CampaignSpec& spec);
-  Result<std::vector<CampaignRow>> campaigns();  ///< with task counts
-  Status set_campaign_state(int64_t id, const std::string& state);
-  Status delete_campaign(int64_t id);
+  virtual Result<int64_t> create_campaign(const CampaignSpec& spec) = 0;
+  /// Every campaign, with its task counts.
+  virtual Result<std::vector<CampaignRow>> campaigns() = 0;
+  virtual Status set_campaign_state(int64_t id, const std::string& state) = 0;
+  virtual Status delete_campaign(int64_t id) = 0;
   /// Datasets acknowledged so far under (campaign, once-key), recording the
   /// key with 0 if new; -1 for a key an older pool recorded (all of its input).
-  Result<int64_t> once_key_acked(int64_t campaign, const std::string& key);
+  virtual Result<int64_t> once_key_acked(int64_t campaign, const std::string& key) = 0;
   /// Counts `count` more datasets stored under (campaign, once-key): call
   /// in the transaction that stores them.
-  Status add_acked(int64_t campaign, const std::string& key, int64_t count);
+  virtual Status add_acked(int64_t campaign, const std::string& key, int64_t count) = 0;
   /// Records that `worker` was given tasks of `campaign` (once per pair).
-  Status add_campaign_worker(int64_t campaign, const std::string& worker);
+  virtual Status add_campaign_worker(int64_t campaign, const std::string& worker) = 0;
   /// The workers ever given tasks of `campaign`.
-  Result<std::vector<std::string>> campaign_workers(int64_t campaign);
+  virtual Result<std::vector<std::string>> campaign_workers(int64_t campaign) = 0;
 
-  Result<int64_t> next_seq(int64_t campaign);
+  virtual Result<int64_t> next_seq(int64_t campaign) = 0;
   /// Appends one task; returns its id.
-  Result<int64_t> add_task(int64_t campaign, int64_t seq, std::string_view input);
+  virtual Result<int64_t> add_task(int64_t campaign, int64_t seq, std::string_view input) = 0;
   /// Queued tasks with id > after_id, oldest first.
-  Result<std::vector<TaskRow>> queued_tasks(int64_t campaign, int64_t after_id, int limit);
+  virtual Result<std::vector<TaskRow>> queued_tasks(int64_t campaign, int64_t after_id,
+                                                    int limit) = 0;
 
   /// Marks the task done and stores its result, once: false if it already
   /// was done or failed (a duplicate or late result).
-  Result<bool> complete_task(int64_t task, std::string_view output, const std::string& worker,
-                             const std::string& platform, double ms);
+  virtual Result<bool> complete_task(int64_t task, std::string_view output,
+                                     const std::string& worker, const std::string& platform,
+                                     double ms) = 0;
   /// Records a failed attempt; the task is failed for good (true) once
   /// `max_attempts` attempts have failed, else stays queued.
-  Result<bool> fail_attempt(int64_t task, const std::string& error, int max_attempts,
-                            const std::string& worker);
+  virtual Result<bool> fail_attempt(int64_t task, const std::string& error, int max_attempts,
+                                    const std::string& worker) = 0;
 
   /// Up to `limit` results in storage order: those after row `after_row`
   /// when it is >= 0 (an index seek: how pages follow each other), else
   /// from the `since`-th on (a walk past `since` rows).
-  Result<std::vector<ResultRow>> results(int64_t campaign, int64_t since, int limit,
-                                         int64_t after_row = -1);
+  virtual Result<std::vector<ResultRow>> results(int64_t campaign, int64_t since, int limit,
+                                                 int64_t after_row = -1) = 0;
   /// The campaign's most recently failed tasks, newest first (for dashboards).
-  Result<std::vector<ResultRow>> failures(int64_t campaign, int limit);
+  virtual Result<std::vector<ResultRow>> failures(int64_t campaign, int limit) = 0;
 
   /// Keeps `data` as the task's checkpoint, replacing any earlier one.
-  Status save_checkpoint(int64_t task, std::string_view data);
+  virtual Status save_checkpoint(int64_t task, std::string_view data) = 0;
   /// The task's checkpoint; NotFound when it has none.
-  Result<std::string> load_checkpoint(int64_t task);
-  Status delete_checkpoint(int64_t task);
+  virtual Result<std::string> load_checkpoint(int64_t task) = 0;
+  virtual Status delete_checkpoint(int64_t task) = 0;
   /// Ids of the tasks that have a checkpoint (read once at start).
-  Result<std::vector<int64_t>> checkpointed_tasks();
+  virtual Result<std::vector<int64_t>> checkpointed_tasks() = 0;
 
   /// Records one replica's result (replicated campaigns).
-  Status add_vote(int64_t campaign, const VoteRow& vote);
+  virtual Status add_vote(int64_t campaign, const VoteRow& vote) = 0;
   /// Votes of the campaign's tasks with ids in [first_task, last_task].
-  Result<std::vector<VoteRow>> votes(int64_t campaign, int64_t first_task, int64_t last_task);
+  virtual Result<std::vector<VoteRow>> votes(int64_t campaign, int64_t first_task,
+                                             int64_t last_task) = 0;
   /// Drops a task's votes once it is accepted or failed.
-  Status delete_votes(int64_t task);
+  virtual Status delete_votes(int64_t task) = 0;
 
-  Status upsert_worker(const WorkerRow& w);
-  Result<std::vector<WorkerRow>> workers();
+  virtual Status upsert_worker(const WorkerRow& w) = 0;
+  virtual Result<std::vector<WorkerRow>> workers() = 0;
   /// The stored row of one worker; NotFound if the pool never saw it.
-  Result<WorkerRow> worker(const std::string& id);
+  virtual Result<WorkerRow> worker(const std::string& id) = 0;
   /// Marks a worker that disagreed with a quorum: flagged, one more
   /// disagreement, its score halved (for the first ten).
-  Status flag_worker(const std::string& id);
+  virtual Status flag_worker(const std::string& id) = 0;
   /// Keeps the evidence of a disagreement (the last few per worker).
-  Status add_flag_evidence(const FlagRow& f);
+  virtual Status add_flag_evidence(const FlagRow& f) = 0;
   /// The evidence kept for `id`, newest first.
-  Result<std::vector<FlagRow>> flag_evidence(const std::string& id, int limit);
+  virtual Result<std::vector<FlagRow>> flag_evidence(const std::string& id, int limit) = 0;
   /// Lifts a worker's flag (wpool workers unflag); NotFound if unknown.
-  Status unflag_worker(const std::string& id);
-  Result<std::vector<std::string>> flagged_workers();
-
- private:
-  Store() = default;
-  Status begin_if_needed();
-  Status exec(const char* sql);
-  sqlite3_stmt* prepare(const char* sql);
-  Status sql_error(const char* what);
-
-  sqlite3* db_ = nullptr;
-  std::string path_;
-  bool in_txn_ = false;
-  // Prepared statements keyed by the address of their SQL literal: every
-  // caller passes a string literal, so the pointer names the statement.
-  std::unordered_map<const char*, sqlite3_stmt*> cache_;
+  virtual Status unflag_worker(const std::string& id) = 0;
+  virtual Result<std::vector<std::string>> flagged_workers() = 0;
 };
 
 }  // namespace w::pool

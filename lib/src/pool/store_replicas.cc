@@ -1,253 +1,266 @@
 // The store's tables beside tasks and results: checkpoints, the votes of
 // replicated tasks, and workers with their flags (see store.h).
-#include "store.h"
+#include "sqlite_store.h"
 
 #include <fmt/format.h>
 
-#include "store_sql.h"
-
 namespace w::pool {
-using namespace store_sql;
+using store::Step;
 
-Status Store::save_checkpoint(int64_t task, std::string_view data) {
+Status SqliteStore::save_checkpoint(int64_t task, std::string_view data) {
   W_RETURN_IF_ERROR(begin_if_needed());
-  sqlite3_stmt* st = prepare("INSERT OR REPLACE INTO checkpoints(task,data) VALUES(?,?)");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  sqlite3_bind_int64(st, 1, task);
-  bind_blob(st, 2, data);
-  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("store checkpoint");
-  return {};
+  auto q = prepare("INSERT OR REPLACE INTO checkpoints(task,data) VALUES(?,?)");
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
+  st.bind_int64(1, task);
+  st.bind_blob(2, data);
+  return run(st, "store checkpoint");
 }
 
-Result<std::string> Store::load_checkpoint(int64_t task) {
-  sqlite3_stmt* st = prepare("SELECT data FROM checkpoints WHERE task=?");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  sqlite3_bind_int64(st, 1, task);
-  if (sqlite3_step(st) != SQLITE_ROW)
-    return Status::NotFound(fmt::format("task {} has no checkpoint", task));
-  return column_blob(st, 0);
+Result<std::string> SqliteStore::load_checkpoint(int64_t task) {
+  auto q = prepare("SELECT data FROM checkpoints WHERE task=?");
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
+  st.bind_int64(1, task);
+  const Step rc = st.step();
+  if (rc == Step::kError) return failed(st, "read checkpoint");
+  if (rc != Step::kRow) return Status::NotFound(fmt::format("task {} has no checkpoint", task));
+  return st.column_blob(0);
 }
 
-Status Store::delete_checkpoint(int64_t task) {
+Status SqliteStore::delete_checkpoint(int64_t task) {
   W_RETURN_IF_ERROR(begin_if_needed());
-  sqlite3_stmt* st = prepare("DELETE FROM checkpoints WHERE task=?");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  sqlite3_bind_int64(st, 1, task);
-  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("delete checkpoint");
-  return {};
+  auto q = prepare("DELETE FROM checkpoints WHERE task=?");
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
+  st.bind_int64(1, task);
+  return run(st, "delete checkpoint");
 }
 
-Result<std::vector<int64_t>> Store::checkpointed_tasks() {
-  sqlite3_stmt* st = prepare("SELECT task FROM checkpoints");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
+Result<std::vector<int64_t>> SqliteStore::checkpointed_tasks() {
+  auto q = prepare("SELECT task FROM checkpoints");
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
   std::vector<int64_t> out;
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) out.push_back(sqlite3_column_int64(st, 0));
-  if (rc != SQLITE_DONE) return sql_error("list checkpoints");
+  Step rc;
+  while ((rc = st.step()) == Step::kRow) out.push_back(st.column_int64(0));
+  if (rc != Step::kDone) return failed(st, "list checkpoints");
   return out;
 }
 
-Status Store::upsert_worker(const WorkerRow& w) {
+Status SqliteStore::upsert_worker(const WorkerRow& w) {
   W_RETURN_IF_ERROR(begin_if_needed());
-  sqlite3_stmt* st = prepare(
+  auto q = prepare(
       "INSERT INTO workers(id,name,platform,slots,score,tasks_done,tasks_failed,flagged,last_seen,"
       "disagreements) VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET"
       " name=excluded.name, platform=excluded.platform, slots=excluded.slots,"
       " score=excluded.score, tasks_done=excluded.tasks_done, tasks_failed=excluded.tasks_failed,"
       " flagged=excluded.flagged, last_seen=excluded.last_seen,"
       " disagreements=excluded.disagreements");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  bind_text(st, 1, w.id);
-  bind_text(st, 2, w.name);
-  bind_text(st, 3, w.platform);
-  sqlite3_bind_int(st, 4, w.slots);
-  sqlite3_bind_double(st, 5, w.score);
-  sqlite3_bind_int64(st, 6, w.tasks_done);
-  sqlite3_bind_int64(st, 7, w.tasks_failed);
-  sqlite3_bind_int(st, 8, w.flagged ? 1 : 0);
-  sqlite3_bind_int64(st, 9, w.last_seen);
-  sqlite3_bind_int(st, 10, w.disagreements);
-  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("store worker");
-  return {};
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
+  st.bind_text(1, w.id);
+  st.bind_text(2, w.name);
+  st.bind_text(3, w.platform);
+  st.bind_int(4, w.slots);
+  st.bind_double(5, w.score);
+  st.bind_int64(6, w.tasks_done);
+  st.bind_int64(7, w.tasks_failed);
+  st.bind_int(8, w.flagged ? 1 : 0);
+  st.bind_int64(9, w.last_seen);
+  st.bind_int(10, w.disagreements);
+  return run(st, "store worker");
 }
 
 namespace {
 
-WorkerRow worker_row(sqlite3_stmt* st) {
+WorkerRow worker_row(const store::Statement& st) {
   WorkerRow w;
-  w.id = column_text(st, 0);
-  w.name = column_text(st, 1);
-  w.platform = column_text(st, 2);
-  w.slots = sqlite3_column_int(st, 3);
-  w.score = sqlite3_column_double(st, 4);
-  w.tasks_done = sqlite3_column_int64(st, 5);
-  w.tasks_failed = sqlite3_column_int64(st, 6);
-  w.flagged = sqlite3_column_int(st, 7) != 0;
-  w.last_seen = sqlite3_column_int64(st, 8);
-  w.disagreements = sqlite3_column_int(st, 9);
+  w.id = st.column_text(0);
+  w.name = st.column_text(1);
+  w.platform = st.column_text(2);
+  w.slots = st.column_int(3);
+  w.score = st.column_double(4);
+  w.tasks_done = st.column_int64(5);
+  w.tasks_failed = st.column_int64(6);
+  w.flagged = st.column_int(7) != 0;
+  w.last_seen = st.column_int64(8);
+  w.disagreements = st.column_int(9);
   return w;
 }
 
 }  // namespace
 
-Result<std::vector<WorkerRow>> Store::workers() {
-  sqlite3_stmt* st = prepare(
+Result<std::vector<WorkerRow>> SqliteStore::workers() {
+  auto q = prepare(
       "SELECT id,name,platform,slots,score,tasks_done,tasks_failed,flagged,last_seen,"
       "disagreements FROM workers ORDER BY last_seen DESC");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
   std::vector<WorkerRow> out;
-  while (sqlite3_step(st) == SQLITE_ROW) out.push_back(worker_row(st));
+  while (st.step() == Step::kRow) out.push_back(worker_row(st));
+  if (st.rc() != SQLITE_DONE) return failed(st, "read workers");
   return out;
 }
 
-Result<WorkerRow> Store::worker(const std::string& id) {
-  sqlite3_stmt* st = prepare(
+Result<WorkerRow> SqliteStore::worker(const std::string& id) {
+  auto q = prepare(
       "SELECT id,name,platform,slots,score,tasks_done,tasks_failed,flagged,last_seen,"
       "disagreements FROM workers WHERE id=?");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  bind_text(st, 1, id);
-  if (sqlite3_step(st) != SQLITE_ROW) return Status::NotFound(fmt::format("no worker '{}'", id));
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
+  st.bind_text(1, id);
+  const Step rc = st.step();
+  if (rc == Step::kError) return failed(st, "read worker");
+  if (rc != Step::kRow) return Status::NotFound(fmt::format("no worker '{}'", id));
   return worker_row(st);
 }
 
-Status Store::flag_worker(const std::string& id) {
+Status SqliteStore::flag_worker(const std::string& id) {
   W_RETURN_IF_ERROR(begin_if_needed());
-  sqlite3_stmt* st = prepare(
+  auto q = prepare(
       "UPDATE workers SET flagged=1, disagreements=disagreements+1,"
       " score=CASE WHEN disagreements<10 THEN score/2 ELSE score END WHERE id=?");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  bind_text(st, 1, id);
-  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("flag worker");
-  return {};
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
+  st.bind_text(1, id);
+  return run(st, "flag worker");
 }
 
-Status Store::add_flag_evidence(const FlagRow& f) {
+Status SqliteStore::add_flag_evidence(const FlagRow& f) {
   W_RETURN_IF_ERROR(begin_if_needed());
-  sqlite3_stmt* st =
+  auto q =
       prepare("INSERT INTO flags(worker,task,campaign,at,output,accepted) VALUES(?,?,?,?,?,?)");
-  if (!st) return sql_error("prepare");
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
   {
-    Reset r{st};
-    bind_text(st, 1, f.worker);
-    sqlite3_bind_int64(st, 2, f.task);
-    bind_text(st, 3, f.campaign);
-    sqlite3_bind_int64(st, 4, f.at);
-    bind_blob(st, 5, f.output);
-    bind_blob(st, 6, f.accepted);
-    if (sqlite3_step(st) != SQLITE_DONE) return sql_error("store flag evidence");
+    store::ResetOnExit r(st);
+    st.bind_text(1, f.worker);
+    st.bind_int64(2, f.task);
+    st.bind_text(3, f.campaign);
+    st.bind_int64(4, f.at);
+    st.bind_blob(5, f.output);
+    st.bind_blob(6, f.accepted);
+    W_RETURN_IF_ERROR(run(st, "store flag evidence"));
   }
   // Enough to show why; a worker that disagrees all day keeps 10 rows.
-  st = prepare(
+  auto trim_q = prepare(
       "DELETE FROM flags WHERE worker=? AND rowid NOT IN"
       " (SELECT rowid FROM flags WHERE worker=? ORDER BY at DESC, rowid DESC LIMIT 10)");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  bind_text(st, 1, f.worker);
-  bind_text(st, 2, f.worker);
-  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("trim flag evidence");
-  return {};
+  if (!trim_q.ok()) return trim_q.status();
+  store::Statement& trim = **trim_q;
+  store::ResetOnExit r(trim);
+  trim.bind_text(1, f.worker);
+  trim.bind_text(2, f.worker);
+  return run(trim, "trim flag evidence");
 }
 
-Result<std::vector<FlagRow>> Store::flag_evidence(const std::string& id, int limit) {
-  sqlite3_stmt* st = prepare(
+Result<std::vector<FlagRow>> SqliteStore::flag_evidence(const std::string& id, int limit) {
+  auto q = prepare(
       "SELECT worker,task,campaign,at,output,accepted FROM flags WHERE worker=?"
       " ORDER BY at DESC, rowid DESC LIMIT ?");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  bind_text(st, 1, id);
-  sqlite3_bind_int(st, 2, limit);
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
+  st.bind_text(1, id);
+  st.bind_int(2, limit);
   std::vector<FlagRow> out;
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+  Step rc;
+  while ((rc = st.step()) == Step::kRow) {
     FlagRow f;
-    f.worker = column_text(st, 0);
-    f.task = sqlite3_column_int64(st, 1);
-    f.campaign = column_text(st, 2);
-    f.at = sqlite3_column_int64(st, 3);
-    f.output = column_blob(st, 4);
-    f.accepted = column_blob(st, 5);
+    f.worker = st.column_text(0);
+    f.task = st.column_int64(1);
+    f.campaign = st.column_text(2);
+    f.at = st.column_int64(3);
+    f.output = st.column_blob(4);
+    f.accepted = st.column_blob(5);
     out.push_back(std::move(f));
   }
-  if (rc != SQLITE_DONE) return sql_error("load flag evidence");
+  if (rc != Step::kDone) return failed(st, "load flag evidence");
   return out;
 }
 
-Status Store::unflag_worker(const std::string& id) {
+Status SqliteStore::unflag_worker(const std::string& id) {
   W_RETURN_IF_ERROR(begin_if_needed());
-  sqlite3_stmt* st = prepare("UPDATE workers SET flagged=0 WHERE id=?");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  bind_text(st, 1, id);
-  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("unflag worker");
-  if (sqlite3_changes(db_) == 0) return Status::NotFound(fmt::format("no worker '{}'", id));
+  auto q = prepare("UPDATE workers SET flagged=0 WHERE id=?");
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
+  st.bind_text(1, id);
+  W_RETURN_IF_ERROR(run(st, "unflag worker"));
+  if (db_.changes() == 0) return Status::NotFound(fmt::format("no worker '{}'", id));
   return {};
 }
 
-Result<std::vector<std::string>> Store::flagged_workers() {
-  sqlite3_stmt* st = prepare("SELECT id FROM workers WHERE flagged=1");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
+Result<std::vector<std::string>> SqliteStore::flagged_workers() {
+  auto q = prepare("SELECT id FROM workers WHERE flagged=1");
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
   std::vector<std::string> out;
-  while (sqlite3_step(st) == SQLITE_ROW) out.push_back(column_text(st, 0));
+  while (st.step() == Step::kRow) out.push_back(st.column_text(0));
+  if (st.rc() != SQLITE_DONE) return failed(st, "read flagged workers");
   return out;
 }
 
-Status Store::add_vote(int64_t campaign, const VoteRow& v) {
+Status SqliteStore::add_vote(int64_t campaign, const VoteRow& v) {
   W_RETURN_IF_ERROR(begin_if_needed());
-  sqlite3_stmt* st = prepare(
+  auto q = prepare(
       "INSERT OR REPLACE INTO votes(task,worker,campaign,output,platform,ms) VALUES(?,?,?,?,?,?)");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  sqlite3_bind_int64(st, 1, v.task);
-  bind_text(st, 2, v.worker);
-  sqlite3_bind_int64(st, 3, campaign);
-  bind_blob(st, 4, v.output);
-  bind_text(st, 5, v.platform);
-  sqlite3_bind_double(st, 6, v.ms);
-  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("store vote");
-  return {};
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
+  st.bind_int64(1, v.task);
+  st.bind_text(2, v.worker);
+  st.bind_int64(3, campaign);
+  st.bind_blob(4, v.output);
+  st.bind_text(5, v.platform);
+  st.bind_double(6, v.ms);
+  return run(st, "store vote");
 }
 
-Result<std::vector<VoteRow>> Store::votes(int64_t campaign, int64_t first_task, int64_t last_task) {
-  sqlite3_stmt* st = prepare(
+Result<std::vector<VoteRow>> SqliteStore::votes(int64_t campaign, int64_t first_task,
+                                                int64_t last_task) {
+  auto q = prepare(
       "SELECT task,worker,platform,output,ms FROM votes WHERE campaign=? AND task BETWEEN ? AND ?"
       " ORDER BY task");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  sqlite3_bind_int64(st, 1, campaign);
-  sqlite3_bind_int64(st, 2, first_task);
-  sqlite3_bind_int64(st, 3, last_task);
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
+  st.bind_int64(1, campaign);
+  st.bind_int64(2, first_task);
+  st.bind_int64(3, last_task);
   std::vector<VoteRow> out;
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+  Step rc;
+  while ((rc = st.step()) == Step::kRow) {
     VoteRow v;
-    v.task = sqlite3_column_int64(st, 0);
-    v.worker = column_text(st, 1);
-    v.platform = column_text(st, 2);
-    v.output = column_blob(st, 3);
-    v.ms = sqlite3_column_double(st, 4);
+    v.task = st.column_int64(0);
+    v.worker = st.column_text(1);
+    v.platform = st.column_text(2);
+    v.output = st.column_blob(3);
+    v.ms = st.column_double(4);
     out.push_back(std::move(v));
   }
-  if (rc != SQLITE_DONE) return sql_error("load votes");
+  if (rc != Step::kDone) return failed(st, "load votes");
   return out;
 }
 
-Status Store::delete_votes(int64_t task) {
+Status SqliteStore::delete_votes(int64_t task) {
   W_RETURN_IF_ERROR(begin_if_needed());
-  sqlite3_stmt* st = prepare("DELETE FROM votes WHERE task=?");
-  if (!st) return sql_error("prepare");
-  Reset r{st};
-  sqlite3_bind_int64(st, 1, task);
-  if (sqlite3_step(st) != SQLITE_DONE) return sql_error("delete votes");
-  return {};
+  auto q = prepare("DELETE FROM votes WHERE task=?");
+  if (!q.ok()) return q.status();
+  store::Statement& st = **q;
+  store::ResetOnExit r(st);
+  st.bind_int64(1, task);
+  return run(st, "delete votes");
 }
 
 }  // namespace w::pool

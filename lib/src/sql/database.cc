@@ -136,7 +136,7 @@ Status Database::setup(const DatabaseOptions& options) {
 Database::~Database() {
   worker_.reset();  // idle by contract; joins its thread before db_ goes
   if (in_group_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  for (auto& [key, c] : cache_) sqlite3_finalize(c.stmt);
+  cache_.clear();  // finalizes the statements
   sqlite3_close_v2(db_);
 }
 
@@ -233,8 +233,7 @@ void Database::trim_cache(uint64_t keep_recent) {
         victim = it;
     if (victim == cache_.end()) return;
     cache_bytes_ -= victim->second.bytes;
-    sqlite3_finalize(victim->second.stmt);
-    cache_.erase(victim);
+    cache_.erase(victim);  // finalizes it
   }
 }
 
@@ -242,10 +241,9 @@ Error Database::prepare(std::string_view sql, sqlite3_stmt** out, bool internal)
   std::string key = fmt::format("{:x}{}|", internal ? 0xffff : limits_.rights, internal ? "i" : "");
   key += sql;
   if (auto it = cache_.find(key); it != cache_.end()) {
-    sqlite3_reset(it->second.stmt);
-    sqlite3_clear_bindings(it->second.stmt);
+    it->second.stmt.reset();
     it->second.used = ++tick_;
-    *out = it->second.stmt;
+    *out = it->second.stmt.get();
     return {};
   }
   // Compiling client SQL can take seconds (a CTE that expands itself
@@ -258,24 +256,24 @@ Error Database::prepare(std::string_view sql, sqlite3_stmt** out, bool internal)
   internal_ = internal;
   creating_.clear(), dropping_.clear(), creating_table_ = altering_ = false;
   const char* tail = nullptr;
-  sqlite3_stmt* stmt = nullptr;
+  sqlite3_stmt* raw = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
-                              SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
+                              SQLITE_PREPARE_PERSISTENT, &raw, &tail);
+  store::Statement stmt(raw);  // finalized unless the cache keeps it
   internal_ = false;
   creating_.clear(), dropping_.clear(), creating_table_ = altering_ = false;
   if (rc != SQLITE_OK) return error_from(rc);
   if (!stmt) return bad_request("empty SQL statement");
   for (const char* p = tail; p && p < sql.data() + sql.size(); ++p) {
     if (*p != ';' && !std::isspace(static_cast<unsigned char>(*p))) {
-      sqlite3_finalize(stmt);
       return bad_request("one statement per request (found more after the first ';')");
     }
   }
-  const auto bytes = static_cast<size_t>(sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_MEMUSED, 0));
-  cache_.emplace(std::move(key), Cached{stmt, bytes, ++tick_});
+  const auto bytes = static_cast<size_t>(sqlite3_stmt_status(raw, SQLITE_STMTSTATUS_MEMUSED, 0));
+  cache_.emplace(std::move(key), Cached{std::move(stmt), bytes, ++tick_});
   cache_bytes_ += bytes;
   trim_cache(8);
-  *out = stmt;
+  *out = raw;
   return {};
 }
 

@@ -43,6 +43,7 @@
 #include "functions.h"
 #include "request.h"
 #include "w/status.h"
+#include "w/store.h"
 #include "worker.h"
 
 namespace w::sql {
@@ -127,7 +128,7 @@ class Database {
 
  private:
   struct Cached {
-    sqlite3_stmt* stmt = nullptr;
+    store::Statement stmt;  // finalized when evicted or when the Database closes
     size_t bytes = 0;
     uint64_t used = 0;  // tick_ when last handed out
   };

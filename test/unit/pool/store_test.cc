@@ -1,5 +1,6 @@
 #include "../../../lib/src/pool/store.h"
 
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>

@@ -103,6 +103,17 @@ run wpool kernel add "$KERNEL" --cap "$ADMIN"
 expect_rc 0
 run wpool pause nightly --cap "$ADMIN"
 expect_rc 0
+# Whoever pauses a campaign may see it: 'admin' reads what 'submit' reads
+# (status, results, workers, kernels; the dashboard's /api/status too).
+run wpool status nightly --cap "$ADMIN" --json
+expect_rc 0
+jq -e '.campaigns[0].name == "nightly"' "$TMP/out" >/dev/null || fail "admin's status: $(cat "$TMP/out")"
+for verb in "results nightly" workers "kernel list"; do
+  run wpool $verb --cap "$ADMIN"
+  expect_rc 0
+done
+run curl -sf "http://127.0.0.1:$PORT/api/status?cap=$ADMIN"
+expect_rc 0
 run wpool delete sq --cap "$(mint --rights admin --campaign nightly)"
 expect_rc 77
 expect_err "the capability is for campaign 'nightly', not 'sq'"

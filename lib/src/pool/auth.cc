@@ -7,7 +7,9 @@
 //   submit  open, datasets, kernel_put naming its campaign, status, results,
 //           workers, kernels
 //   admin   control (cancel, pause, resume, delete), kernel_put on its own,
-//           a priority above kDefaultPriority
+//           a priority above kDefaultPriority; and submit's reading (status,
+//           results, workers, kernels), since whoever pauses a campaign
+//           must see it
 //
 // A capability scoped to one campaign sees nothing of the others: status,
 // workers, failures and kernels are filtered to its campaign (its scope,
@@ -72,6 +74,13 @@ Status PoolServer::permit(net::ConnId id, uint32_t need, std::string_view campai
 Status PoolServer::permit_request(net::ConnId id, const proto::FromClient& m) const {
   uint32_t need = kSubmit;
   std::string campaign;
+  // Reading needs 'submit' or 'admin': the one the capability has.
+  const bool reading = std::holds_alternative<proto::StatusQuery>(m) ||
+                       std::holds_alternative<proto::ResultsQuery>(m) ||
+                       std::holds_alternative<proto::WorkersQuery>(m) ||
+                       std::holds_alternative<proto::KernelsQuery>(m);
+  if (auto it = grants_.find(id); reading && it != grants_.end() && it->second.allows(kAdmin))
+    need = kAdmin;
   if (auto* open = std::get_if<proto::Open>(&m)) {
     campaign = open->name;
     // Priority decides who runs first: above the default it is an admin's
@@ -125,9 +134,11 @@ Result<std::string> PoolServer::http_scope(const net::HttpRequest& request, uint
   if (text.empty()) text = request.arg("key");
   auto c = verifier_.check(text);
   if (!c.ok()) return denied(c.status().message() + " (add ?cap=CAP)");
-  if ((c->rights & any_of) == 0)
-    return denied(any_of == kSubmit ? "this capability lacks the 'submit' right"
-                                    : "this capability lacks the 'submit' or 'work' right");
+  // 'admin' reads what 'submit' reads (the dashboard of whoever pauses).
+  if ((c->rights & (any_of | kAdmin)) == 0)
+    return denied(any_of == kSubmit
+                      ? "this capability lacks the 'submit' or 'admin' right"
+                      : "this capability lacks the 'submit', 'admin' or 'work' right");
   return c->object == "*" ? std::string() : c->object;
 }
 

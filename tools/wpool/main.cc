@@ -351,24 +351,56 @@ constexpr Command kSecretCommands[] = {
 };
 
 constexpr Command kCommands[] = {
-    {"serve", "Run the pool server until SIGINT/SIGTERM", serve_options, run_serve},
-    {"submit", "Add the datasets on stdin to a campaign (created if new)", submit_options,
-     run_submit},
-    {"status", "Progress of the campaigns", status_options, run_status},
-    {"wait",
-     "Wait until a campaign is complete (exit 0 ok, 1 failures, 3 cancelled, 124 timeout)",
-     wait_options,
-     run_wait,
-     {},
-     wait_exit_code},
-    {"results", "Print a campaign's results as a stream", results_options, run_results},
+    {.name = "serve",
+     .help = "Run the pool server until SIGINT/SIGTERM",
+     .options = serve_options,
+     .run = run_serve,
+     .examples = "  wpool serve --db pool.db --listen 127.0.0.1:7070 &\n"
+                 "  wpool serve --db pool.db --secret /etc/wkit/pool.secret --www build/www &\n"
+                 "  wpool serve --listen 0.0.0.0:443 --sslkey key.pem --sslcert cert.pem   # https "
+                 "and wss\n"},
+    {.name = "submit",
+     .help = "Add the datasets on stdin to a campaign (created if new)",
+     .options = submit_options,
+     .run = run_submit,
+     .examples =
+         "  wgen range 0 1e7 --step 1e4 | wpool submit primes --kernel build/kernels/primes.so\n"
+         "  wgen seeds 1000 | wpool submit pi -k pi.so --replicas 2   # two workers must agree\n"
+         "  wgen seeds 10 | wpool submit ring -k ring.so --group 4     # 4 ranks run each task "
+         "together\n"},
+    {.name = "status",
+     .help = "Progress of the campaigns",
+     .options = status_options,
+     .run = run_status,
+     .examples = "  wpool status\n"
+                 "  wpool status primes --json | jq .campaigns[0].done\n"},
+    {.name = "wait",
+     .help = "Wait until a campaign is complete (exit 0 ok, 1 failures, 3 cancelled, 124 timeout)",
+     .options = wait_options,
+     .run = run_wait,
+     .exit_code = wait_exit_code,
+     .examples = "  wpool wait primes && wpool results primes | jq -c .output\n"
+                 "  wpool wait nightly --timeout 2h || echo \"exit $?: 124 is a timeout\"\n"},
+    {.name = "results",
+     .help = "Print a campaign's results as a stream",
+     .options = results_options,
+     .run = run_results,
+     .examples = "  wpool results primes | jq -c .output\n"
+                 "  wpool results primes -f msgpack > primes.msgpack\n"},
     {"workers", "Workers known to the pool", workers_options, run_workers, kWorkersCommands},
     {"cancel", "Campaign control: cancel", campaign_options, run_control<kCancel>},
     {"pause", "Campaign control: pause", campaign_options, run_control<kPause>},
     {"resume", "Campaign control: resume", campaign_options, run_control<kResume>},
     {"delete", "Campaign control: delete", campaign_options, run_control<kDelete>},
     {"kernel", "Kernel artifacts on the pool", nullptr, nullptr, kKernelCommands},
-    {"cap", "Print a capability for this pool's workers or clients", cap_options, run_cap},
+    {.name = "cap",
+     .help = "Print a capability for this pool's workers or clients",
+     .options = cap_options,
+     .run = run_cap,
+     .examples = "  wrun ws://pool:7070 --cap \"$(wpool cap --secret /etc/wkit/pool.secret "
+                 "--rights work)\"\n"
+                 "  wpool cap --secret /etc/wkit/pool.secret --rights submit --campaign nightly "
+                 "--expires 720h\n"},
     {"secret", "The pool's capability secret", nullptr, nullptr, kSecretCommands},
 };
 

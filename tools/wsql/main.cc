@@ -224,16 +224,25 @@ struct Command {
   const char* help;
   void (*add)(CLI::App&, Options&);
   w::Status (*run)(Options&);
+  // Shown under the command's --help; none rather than the program's.
+  const char* examples = nullptr;
 };
 
 const Command kCommands[] = {
-    {"serve", "Serve the databases in a directory over HTTP and WebSocket", add_serve, run_serve},
+    {"serve", "Serve the databases in a directory over HTTP and WebSocket", add_serve, run_serve,
+     "  wsql serve --dir ./data --listen 127.0.0.1:7080 --secret ./wsql.secret &\n"
+     "  wsql serve --dir ./data --listen 0.0.0.0:7443 --secret s --sslkey key.pem --sslcert "
+     "cert.pem\n"},
     {"cap", "Print a capability: minted with the secret, or restricted by a server", add_cap,
-     run_cap},
+     run_cap, "  wsql cap --secret ./wsql.secret --db runs --rights all\n"},
     {"query", "Run one SQL statement and print its rows (the default command)", add_query,
-     [](Options& o) { return w::sql::run_query(o.client, o.url, o.sql, o.params); }},
+     [](Options& o) { return w::sql::run_query(o.client, o.url, o.sql, o.params); },
+     "  wsql 'ws://127.0.0.1:7080/runs?cap=CAP' 'SELECT id, loss FROM models WHERE loss < ?' 0.1\n"
+     "  wsql query 'ws://127.0.0.1:7080/runs?cap=CAP' 'SELECT count(*) FROM models'\n"},
     {"insert", "Insert the records on stdin (JSON Lines or msgpack) in batches", add_insert,
-     [](Options& o) { return w::sql::run_insert(o.client, o.url, o.table, STDIN_FILENO); }},
+     [](Options& o) { return w::sql::run_insert(o.client, o.url, o.table, STDIN_FILENO); },
+     "  wrun -k mlp.so < in.jsonl | wsql insert --create 'ws://127.0.0.1:7080/runs?cap=CAP' "
+     "results\n"},
     {"create", "Create a database", add_create,
      [](Options& o) { return w::sql::run_create(o.client, o.url, o.lenient); }},
     {"drop", "Delete a database and its tables (with --yes)", add_drop,
@@ -245,7 +254,8 @@ const Command kCommands[] = {
     {"schema", "Print the tables' columns as JSON Lines", add_schema,
      [](Options& o) { return w::sql::run_schema(o.client, o.url, o.table); }},
     {"copy", "Copy a table from one wsql URL to another", add_copy,
-     [](Options& o) { return w::sql::run_copy(o.client, o.src, o.dst); }},
+     [](Options& o) { return w::sql::run_copy(o.client, o.src, o.dst); },
+     "  wsql copy 'ws://a:7080/runs/models?cap=C1' 'ws://b:7080/archive/models?cap=C2' --create\n"},
 };
 
 // `wsql [OPTIONS] URL SQL ...` means `wsql query [OPTIONS] URL SQL ...`:
@@ -277,6 +287,7 @@ int main(int argc, char** argv) {
   for (const Command& c : kCommands) {
     CLI::App* sub = app.add_subcommand(c.name, c.help);
     c.add(*sub, o);
+    sub->footer(c.examples ? std::string("\nExamples:\n") + c.examples : std::string());
     sub->callback([&chosen, &c] { chosen = &c; });
   }
   std::vector<char*> args = with_default_command(argc, argv);

@@ -109,6 +109,9 @@ struct Command {
   /// The exit code for its Status when not exit_code_for's (`wpool wait`:
   /// 124 for a timeout, 3 for a campaign its run found cancelled).
   int (*exit_code)(const Status& status, const Options& options) = nullptr;
+  /// Shown under its --help ("  wpool wait primes --timeout 1h\n..."); a
+  /// command without shows none rather than repeating the program's.
+  std::string_view examples = {};
 };
 
 namespace detail {
@@ -129,6 +132,7 @@ void add_commands(CLI::App& parent, std::span<const Command<Options>> commands, 
   for (const Command<Options>& c : commands) {
     CLI::App* sub = parent.add_subcommand(std::string(c.name), std::string(c.help));
     if (c.options) c.options(*sub, options);
+    sub->footer(c.examples.empty() ? std::string() : "\nExamples:\n" + std::string(c.examples));
     if (!c.subcommands.empty()) {
       add_commands(*sub, c.subcommands, options, chosen);
       if (!c.run) sub->require_subcommand(1);

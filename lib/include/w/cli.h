@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -80,10 +81,16 @@ class Program {
   /// Usage error naming the new variable when an old W_<NAME> one is set.
   Status check_old_environment(const CLI::App& app) const;
 
+  /// --print-config: each setting of the command being run, its value and
+  /// where it came from (command line, environment, config file, default).
+  void print_config(int argc, char** argv) const;
+
   std::string name_;
   std::unique_ptr<CLI::App> app_;
+  std::shared_ptr<std::map<std::string, std::string>> config_origins_;
   int verbose_ = 0;
   int quiet_ = 0;
+  bool print_config_ = false;
 };
 
 // The number and duration parsers live in util/ (net/ and gen/ parse with
@@ -115,9 +122,14 @@ struct Command {
 };
 
 namespace detail {
+/// Where each key a config file set came from, "FILE:LINE", by the key's
+/// full name ("wait.timeout"; top-level keys of the root: "timeout"), for
+/// --print-config.
+using ConfigOrigins = std::map<std::string, std::string>;
 /// The reader of --config files: sections scope to their command, unknown
 /// keys and sections are refused with FILE:LINE (lib/src/cli/config.cc).
-std::shared_ptr<CLI::Config> scoped_config(CLI::App& root, std::string program);
+std::shared_ptr<CLI::Config> scoped_config(CLI::App& root, std::string program,
+                                           std::shared_ptr<ConfigOrigins> origins);
 
 template <class Options>
 struct Chosen {

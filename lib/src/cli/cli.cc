@@ -57,7 +57,10 @@ Program::Program(std::string name, std::string description, std::string examples
   app_->set_config("--config", "", "Read options from a TOML or INI file")
       ->envname("W_CONFIG")
       ->check(CLI::ExistingFile);
-  app_->config_formatter(detail::scoped_config(*app_, name_));
+  config_origins_ = std::make_shared<detail::ConfigOrigins>();
+  app_->config_formatter(detail::scoped_config(*app_, name_, config_origins_));
+  app_->add_flag("--print-config", print_config_,
+                 "Print the command's settings and where each came from, then exit");
   app_->add_flag("-v,--verbose", verbose_, "Say more on stderr (repeat for more)");
   app_->add_flag("-q,--quiet", quiet_, "Only errors on stderr");
   if (!examples.empty()) app_->footer("\nExamples:\n" + std::move(examples));
@@ -187,6 +190,10 @@ int Program::run(int argc, char** argv, const std::function<Status()>& body,
     std::fputs(hint.c_str(), stderr);
     return kExitUsage;
   }
+  if (print_config_) {
+    print_config(argc, argv);
+    return kExitOk;
+  }
   diag::set_verbosity(verbosity());
   // A closed pipe downstream (`| head`) shows up as EPIPE from write(2), which
   // the stream writer turns into a quiet, successful stop.
@@ -199,6 +206,80 @@ int Program::run(int argc, char** argv, const std::function<Status()>& body,
   }
   if (!status.ok() && status.code() != Code::kBrokenPipe) diag::error("{}", status.message());
   return exit_code(status);
+}
+
+namespace {
+
+// Whether argv names the option (--name, --name=..., -n, -nVALUE).
+bool on_command_line(const CLI::Option& opt, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") break;
+    for (const std::string& l : opt.get_lnames())
+      if (arg == "--" + l || arg.starts_with("--" + l + "=")) return true;
+    for (const std::string& s : opt.get_snames())
+      if (arg.size() >= 2 && arg[0] == '-' && arg[1] != '-' && arg.substr(1, 1) == s) return true;
+  }
+  return false;
+}
+
+// A TOML value: numbers and booleans bare, everything else quoted.
+std::string toml_value(const std::string& text) {
+  if (text == "true" || text == "false") return text;
+  if (!text.empty() && text.find_first_not_of("0123456789.-") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+void Program::print_config(int argc, char** argv) const {
+  // The command being run and its parents: their options are its settings.
+  std::vector<CLI::App*> chain{app_.get()};
+  for (auto parsed = app_->get_subcommands(); !parsed.empty();
+       parsed = chain.back()->get_subcommands())
+    chain.push_back(parsed.front());
+  std::string path;  // "wait" or "kernel.add": the section of the config file
+  std::string out = fmt::format("# {}: each setting, and where it came from\n", name_);
+  for (std::size_t depth = 0; depth < chain.size(); ++depth) {
+    if (depth > 0) {
+      path += (path.empty() ? "" : ".") + chain[depth]->get_name();
+      out += fmt::format("\n[{}]\n", path);
+    }
+    for (const CLI::Option* opt : chain[depth]->get_options()) {
+      if (opt->get_lnames().empty()) continue;
+      const std::string& lname = opt->get_lnames().front();
+      if (lname == "help" || lname == "help-all" || lname == "version" || lname == "config" ||
+          lname == "print-config")
+        continue;
+      std::string value;
+      for (const std::string& r : opt->results()) value += (value.empty() ? "" : ",") + r;
+      std::string origin;
+      const std::string key = path.empty() ? lname : path + "." + lname;
+      if (opt->count() > 0 && on_command_line(*opt, argc, argv)) {
+        origin = "command line";
+      } else if (auto it = config_origins_->find(key);
+                 opt->count() > 0 && it != config_origins_->end()) {
+        origin = "config " + it->second;
+      } else if (opt->count() > 0 && !opt->get_envname().empty() &&
+                 std::getenv(opt->get_envname().c_str()) != nullptr) {
+        origin = "environment " + opt->get_envname();
+      } else if (opt->count() > 0) {
+        origin = "command line";
+      } else {
+        value = opt->get_default_str();
+        if (value.empty() && opt->get_expected_min() == 0) value = "false";  // a flag not given
+        origin = value.empty() ? "unset" : "default";
+      }
+      out += value.empty() ? fmt::format("# {} =   # {}\n", lname, origin)
+                           : fmt::format("{} = {}   # {}\n", lname, toml_value(value), origin);
+    }
+  }
+  std::fputs(out.c_str(), stdout);
 }
 
 CLI::Validator seconds_validator() {

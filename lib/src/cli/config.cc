@@ -79,14 +79,19 @@ int line_of(const std::string& text, const CLI::ConfigItem& item) {
 
 class ScopedConfig : public CLI::ConfigTOML {
  public:
-  ScopedConfig(CLI::App& root, std::string program) : root_(&root), program_(std::move(program)) {}
+  ScopedConfig(CLI::App& root, std::string program, std::shared_ptr<ConfigOrigins> origins)
+      : root_(&root), program_(std::move(program)), origins_(std::move(origins)) {}
 
   std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
     std::string text(std::istreambuf_iterator<char>(input), {});
     std::istringstream copy(text);
     std::vector<CLI::ConfigItem> kept;
-    for (CLI::ConfigItem& item : CLI::ConfigTOML::from_config(copy))
-      if (keep(item, text)) kept.push_back(std::move(item));
+    for (CLI::ConfigItem& item : CLI::ConfigTOML::from_config(copy)) {
+      if (!keep(item, text)) continue;
+      if (origins_ && item.name != "++" && item.name != "--")
+        (*origins_)[item.fullname()] = fmt::format("{}:{}", file(), line_of(text, item));
+      kept.push_back(std::move(item));
+    }
     return kept;
   }
 
@@ -157,12 +162,14 @@ class ScopedConfig : public CLI::ConfigTOML {
 
   CLI::App* root_;
   std::string program_;
+  std::shared_ptr<ConfigOrigins> origins_;
 };
 
 }  // namespace
 
-std::shared_ptr<CLI::Config> scoped_config(CLI::App& root, std::string program) {
-  return std::make_shared<ScopedConfig>(root, std::move(program));
+std::shared_ptr<CLI::Config> scoped_config(CLI::App& root, std::string program,
+                                           std::shared_ptr<ConfigOrigins> origins) {
+  return std::make_shared<ScopedConfig>(root, std::move(program), std::move(origins));
 }
 
 }  // namespace w::cli::detail

@@ -157,7 +157,7 @@ class Server {
 
   /// Queues a WebSocket message. Unknown or closed ids are ignored. A
   /// client with more than max_queued bytes waiting is closed ("too slow").
-  void send(ConnId id, std::string data, bool binary);
+  void send(ConnId id, const std::string& data, bool binary);
   /// Like send(), but a message that would take the queue past max_queued
   /// is dropped instead (false), and the client stays (wsig: the sender,
   /// not the slow receiver, pays for a flood).

@@ -29,7 +29,9 @@ Status emit_chunk(long long lo, long long hi, std::string& rec, stream::RecordWr
 }
 
 long long offset(long long from, uint64_t delta) {
-  return static_cast<long long>(static_cast<uint64_t>(from) + delta);
+  // In uint64_t, where wrapping is defined; the caller keeps the sum in range.
+  const uint64_t sum = static_cast<uint64_t>(from) + delta;
+  return static_cast<long long>(sum);
 }
 
 }  // namespace

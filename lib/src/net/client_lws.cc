@@ -292,6 +292,9 @@ Client::~Client() {
   if (m.event_fd >= 0) ::close(m.event_fd);
 }
 
+// By value although this one copies: the browser's Client
+// (client_emscripten.cc) keeps the string it is given.
+// NOLINTNEXTLINE(performance-unnecessary-value-param)
 Status Client::send(std::string data, bool binary) {
   Impl& m = *impl_;
   std::unique_lock lock(m.mu);

@@ -476,7 +476,7 @@ int Server::port() const {
   return lws_get_vhost_listen_port(lws_get_vhost_by_name(impl_->ctx, "default"));
 }
 
-void Server::send(ConnId id, std::string data, bool binary) {
+void Server::send(ConnId id, const std::string& data, bool binary) {
   auto it = impl_->conns.find(id);
   if (it == impl_->conns.end()) return;
   Session& s = *impl_->sessions.at(it->second);
@@ -487,7 +487,7 @@ void Server::send(ConnId id, std::string data, bool binary) {
     close(id, 1008, "too slow");
     return;
   }
-  (void)try_send(id, std::move(data), binary);
+  (void)try_send(id, data, binary);
 }
 
 bool Server::try_send(ConnId id, const std::string& data, bool binary) {

@@ -171,7 +171,7 @@ class SqlHandler : public net::Handler {
   void deliver(net::ConnId id, Conn& c, Engine::Reply reply, bool binary) {
     c.offload = reply.slow;
     if (reply.groups.empty() && c.held.empty()) {
-      server->send(id, std::move(reply.bytes), binary);
+      server->send(id, reply.bytes, binary);
       return;
     }
     c.held.push_back(Held{std::move(reply), binary});

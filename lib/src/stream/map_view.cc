@@ -43,7 +43,9 @@ bool decode_int(std::string_view raw, int64_t& out) {
   const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
   const uint8_t b = p[0];
   if (b <= 0x7f) return out = b, true;
-  if (b >= 0xe0) return out = static_cast<int8_t>(b), true;
+  // Negative fixint and int 8 are two's-complement bytes: b - 256 when the
+  // top bit is set (arithmetic, not a signed char, which is what lint asks).
+  if (b >= 0xe0) return out = static_cast<int64_t>(b) - 256, true;
   auto need = [&](size_t n) { return raw.size() >= 1 + n; };
   switch (b) {
     case 0xcc:
@@ -56,7 +58,7 @@ bool decode_int(std::string_view raw, int64_t& out) {
       return need(8) && be(p + 1, 8) <= INT64_MAX &&
              (out = static_cast<int64_t>(be(p + 1, 8)), true);
     case 0xd0:
-      return need(1) && (out = static_cast<int8_t>(p[1]), true);
+      return need(1) && (out = static_cast<int64_t>(p[1]) - (p[1] >= 0x80 ? 256 : 0), true);
     case 0xd1:
       return need(2) && (out = static_cast<int16_t>(be(p + 1, 2)), true);
     case 0xd2:

@@ -116,6 +116,24 @@ bool decode_str(std::string_view raw, std::string_view& out);  ///< str or bin
 /// Element views of a raw array (each element's raw bytes).
 bool decode_array(std::string_view raw, std::vector<std::string_view>& out);
 
+/// One value's header, read from the front of checked bytes (see
+/// object_size): a scalar whole, a container's header only, its `count`
+/// children (maps: key, value, key, ...) following in the bytes.
+struct Item {
+  enum Kind { kNil, kBool, kUint, kInt, kFloat, kStr, kBin, kExt, kArray, kMap } kind = kNil;
+  bool boolean = false;
+  uint64_t uint = 0;       ///< kUint
+  int64_t sint = 0;        ///< kInt (negative)
+  double real = 0;         ///< kFloat (float32 widened)
+  std::string_view bytes;  ///< kStr, kBin, kExt payload
+  int8_t ext_type = 0;     ///< kExt
+  uint32_t count = 0;      ///< kArray elements, kMap entries
+};
+
+/// Reads the item at the front of `rest` and advances past what it read.
+/// False on bytes that end early or a byte no value starts with (0xc1).
+bool read_item(std::string_view& rest, Item& out);
+
 }  // namespace w::mp
 
 namespace w::mp {

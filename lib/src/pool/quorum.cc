@@ -1,9 +1,8 @@
 #include "quorum.h"
 
-#include <msgpack.hpp>
-
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <utility>
 
 #include <fmt/format.h>
@@ -13,112 +12,143 @@
 namespace w::pool {
 namespace {
 
-constexpr size_t kMaxDepth = 64;
+// Deeper results are compared by their bytes only (no recursion past it).
+constexpr int kMaxDepth = 64;
 
-// The msgpack packer's stream, appending to a string.
-struct StringSink {
-  std::string& out;
-  void write(const char* data, size_t n) { out.append(data, n); }
-};
-
-void canonical(const msgpack::object& o, std::string& out) {
-  mp::Packer pk(out);
-  switch (o.type) {
-    case msgpack::type::NIL:
-      return pk.nil();
-    case msgpack::type::BOOLEAN:
-      return pk.boolean(o.via.boolean);
-    case msgpack::type::POSITIVE_INTEGER:
-      return pk.uinteger(o.via.u64);
-    case msgpack::type::NEGATIVE_INTEGER:
-      return pk.integer(o.via.i64);
-    case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64:
-      return pk.real(o.via.f64);
-    case msgpack::type::STR:
-      return pk.str(std::string_view(o.via.str.ptr, o.via.str.size));
-    case msgpack::type::BIN:
-      return pk.bin(o.via.bin.ptr, o.via.bin.size);
-    case msgpack::type::EXT: {
-      StringSink sink{out};
-      msgpack::packer<StringSink> ext(sink);
-      ext.pack_ext(o.via.ext.size, o.via.ext.type());
-      ext.pack_ext_body(o.via.ext.data(), o.via.ext.size);
-      return;
-    }
-    case msgpack::type::ARRAY:
-      pk.array(o.via.array.size);
-      for (uint32_t i = 0; i < o.via.array.size; ++i) canonical(o.via.array.ptr[i], out);
-      return;
-    case msgpack::type::MAP: {
-      // Key order carries no meaning in a map; sort so that it cannot differ.
-      std::vector<std::pair<std::string, std::string>> entries(o.via.map.size);
-      for (uint32_t i = 0; i < o.via.map.size; ++i) {
-        canonical(o.via.map.ptr[i].key, entries[i].first);
-        canonical(o.via.map.ptr[i].val, entries[i].second);
-      }
-      std::sort(entries.begin(), entries.end());
-      pk.map(o.via.map.size);
-      for (auto& [k, v] : entries) out += k, out += v;
-      return;
-    }
-  }
-}
-
-msgpack::object_handle parse(std::string_view bytes) {
-  msgpack::unpack_limit limit(0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
-                              kMaxDepth);
-  size_t off = 0;
-  return msgpack::unpack(bytes.data(), bytes.size(), off, nullptr, nullptr, limit);
-}
-
-bool is_number(const msgpack::object& o) {
-  return o.type == msgpack::type::POSITIVE_INTEGER || o.type == msgpack::type::NEGATIVE_INTEGER ||
-         o.type == msgpack::type::FLOAT32 || o.type == msgpack::type::FLOAT64;
-}
-
-double as_double(const msgpack::object& o) {
-  switch (o.type) {
-    case msgpack::type::POSITIVE_INTEGER:
-      return static_cast<double>(o.via.u64);
-    case msgpack::type::NEGATIVE_INTEGER:
-      return static_cast<double>(o.via.i64);
+// An ext value as msgpack-c packs it: fixext for sizes 1..16, else ext 8/16/32.
+void pack_ext(const mp::Item& item, std::string& out) {
+  const size_t n = item.bytes.size();
+  auto be = [&](uint64_t v, int bytes) {
+    for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  };
+  switch (n) {
+    case 1:
+      out.push_back('\xd4');
+      break;
+    case 2:
+      out.push_back('\xd5');
+      break;
+    case 4:
+      out.push_back('\xd6');
+      break;
+    case 8:
+      out.push_back('\xd7');
+      break;
+    case 16:
+      out.push_back('\xd8');
+      break;
     default:
-      return o.via.f64;
+      if (n < 256) {
+        out.push_back('\xc7'), be(n, 1);
+      } else if (n < 65536) {
+        out.push_back('\xc8'), be(n, 2);
+      } else {
+        out.push_back('\xc9'), be(n, 4);
+      }
   }
+  out.push_back(static_cast<char>(item.ext_type));
+  out.append(item.bytes);
 }
 
-bool floats(const msgpack::object& o) {
-  return o.type == msgpack::type::FLOAT32 || o.type == msgpack::type::FLOAT64;
+// Appends the canonical form of the value at the front of `rest`: numbers
+// in their shortest encoding (float32 as float64), map entries sorted by
+// their canonical bytes. False on bytes that are not one value, or too deep.
+bool canonical(std::string_view& rest, std::string& out, int depth) {
+  if (depth > kMaxDepth) return false;
+  mp::Item item;
+  if (!mp::read_item(rest, item)) return false;
+  mp::Packer pk(out);
+  switch (item.kind) {
+    case mp::Item::kNil:
+      return pk.nil(), true;
+    case mp::Item::kBool:
+      return pk.boolean(item.boolean), true;
+    case mp::Item::kUint:
+      return pk.uinteger(item.uint), true;
+    case mp::Item::kInt:
+      return pk.integer(item.sint), true;
+    case mp::Item::kFloat:
+      return pk.real(item.real), true;
+    case mp::Item::kStr:
+      return pk.str(item.bytes), true;
+    case mp::Item::kBin:
+      return pk.bin(item.bytes.data(), item.bytes.size()), true;
+    case mp::Item::kExt:
+      return pack_ext(item, out), true;
+    case mp::Item::kArray:
+      pk.array(item.count);
+      for (uint32_t i = 0; i < item.count; ++i)
+        if (!canonical(rest, out, depth + 1)) return false;
+      return true;
+    case mp::Item::kMap: {
+      // Key order carries no meaning in a map; sort so that it cannot differ.
+      std::vector<std::pair<std::string, std::string>> entries(item.count);
+      for (auto& [key, value] : entries)
+        if (!canonical(rest, key, depth + 1) || !canonical(rest, value, depth + 1)) return false;
+      std::sort(entries.begin(), entries.end());
+      pk.map(item.count);
+      for (auto& [k, v] : entries) out += k, out += v;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool is_number(const mp::Item& i) {
+  return i.kind == mp::Item::kUint || i.kind == mp::Item::kInt || i.kind == mp::Item::kFloat;
+}
+
+double as_double(const mp::Item& i) {
+  switch (i.kind) {
+    case mp::Item::kUint:
+      return static_cast<double>(i.uint);
+    case mp::Item::kInt:
+      return static_cast<double>(i.sint);
+    default:
+      return i.real;
+  }
 }
 
 // Structural equality with numbers within a relative tolerance (integers
 // against integers stay exact). Both sides are in canonical form, so maps
-// list their entries in the same order when their keys are the same.
-bool near(const msgpack::object& a, const msgpack::object& b, double tol) {
-  if (is_number(a) && is_number(b)) {
-    if (!floats(a) && !floats(b)) return a == b;
-    const double x = as_double(a), y = as_double(b);
-    if (x == y) return true;
-    if (std::isnan(x) || std::isnan(y)) return std::isnan(x) && std::isnan(y);
-    return std::fabs(x - y) <= tol * std::max(std::fabs(x), std::fabs(y));
+// list their entries in the same order when their keys are the same, and
+// equal scalars (and keys) have equal bytes. Advances both past the value.
+bool near(std::string_view& a, std::string_view& b, double tol, int depth) {
+  if (depth > kMaxDepth) return false;
+  const std::string_view a_start = a, b_start = b;
+  mp::Item x, y;
+  if (!mp::read_item(a, x) || !mp::read_item(b, y)) return false;
+  if (is_number(x) && is_number(y)) {
+    if (x.kind != mp::Item::kFloat && y.kind != mp::Item::kFloat)
+      return x.kind == y.kind && x.uint == y.uint && x.sint == y.sint;
+    const double u = as_double(x), v = as_double(y);
+    if (u == v) return true;
+    if (std::isnan(u) || std::isnan(v)) return std::isnan(u) && std::isnan(v);
+    return std::fabs(u - v) <= tol * std::max(std::fabs(u), std::fabs(v));
   }
-  if (a.type != b.type) return false;
-  if (a.type == msgpack::type::ARRAY) {
-    if (a.via.array.size != b.via.array.size) return false;
-    for (uint32_t i = 0; i < a.via.array.size; ++i)
-      if (!near(a.via.array.ptr[i], b.via.array.ptr[i], tol)) return false;
+  if (x.kind != y.kind) return false;
+  if (x.kind == mp::Item::kArray || x.kind == mp::Item::kMap) {
+    if (x.count != y.count) return false;
+    for (uint32_t i = 0; i < x.count; ++i) {
+      if (x.kind == mp::Item::kMap) {
+        // Keys must be equal: compare their canonical bytes.
+        const std::string_view ka = a, kb = b;
+        mp::Item skip;
+        if (!mp::read_item(a, skip) || !mp::read_item(b, skip)) return false;
+        const long la = mp::object_size(reinterpret_cast<const uint8_t*>(ka.data()), ka.size());
+        const long lb = mp::object_size(reinterpret_cast<const uint8_t*>(kb.data()), kb.size());
+        if (la <= 0 || la != lb ||
+            ka.substr(0, static_cast<size_t>(la)) != kb.substr(0, static_cast<size_t>(lb)))
+          return false;
+        a = ka.substr(static_cast<size_t>(la)), b = kb.substr(static_cast<size_t>(lb));
+      }
+      if (!near(a, b, tol, depth + 1)) return false;
+    }
     return true;
   }
-  if (a.type == msgpack::type::MAP) {
-    if (a.via.map.size != b.via.map.size) return false;
-    for (uint32_t i = 0; i < a.via.map.size; ++i)
-      if (!(a.via.map.ptr[i].key == b.via.map.ptr[i].key) ||
-          !near(a.via.map.ptr[i].val, b.via.map.ptr[i].val, tol))
-        return false;
-    return true;
-  }
-  return a == b;
+  // Other scalars: their bytes (nil, booleans, str, bin, ext).
+  return a_start.substr(0, a_start.size() - a.size()) ==
+         b_start.substr(0, b_start.size() - b.size());
 }
 
 bool comparable(const Vote& a, const Vote& b, const QuorumRule& rule) {
@@ -131,12 +161,10 @@ bool agree(const Vote& a, const Vote& b, const QuorumRule& rule) {
   if (!comparable(a, b, rule)) return false;
   if (a.canon == b.canon) return true;
   if (rule.tolerance <= 0) return false;
-  try {
-    auto x = parse(a.canon), y = parse(b.canon);
-    return near(x.get(), y.get(), rule.tolerance);
-  } catch (const std::exception&) {
-    return false;  // not msgpack: only equal bytes agree
-  }
+  // Not one msgpack value: only equal bytes agree.
+  if (!mp::is_one_object(a.canon) || !mp::is_one_object(b.canon)) return false;
+  std::string_view x = a.canon, y = b.canon;
+  return near(x, y, rule.tolerance, 0);
 }
 
 bool disagrees(const Vote& vote, const Vote& accepted, const QuorumRule& rule) {
@@ -145,15 +173,10 @@ bool disagrees(const Vote& vote, const Vote& accepted, const QuorumRule& rule) {
 
 std::string canonical_msgpack(std::string_view bytes) {
   if (!mp::is_one_object(bytes)) return std::string(bytes);
-  try {
-    msgpack::object_handle h = parse(bytes);
-    std::string out;
-    out.reserve(bytes.size());
-    canonical(h.get(), out);
-    return out;
-  } catch (const std::exception&) {
-    return std::string(bytes);
-  }
+  std::string out;
+  out.reserve(bytes.size());
+  std::string_view rest = bytes;
+  return canonical(rest, out, 0) ? out : std::string(bytes);
 }
 
 Verdict judge(const std::vector<Vote>& votes, int outstanding, const QuorumRule& rule) {

@@ -106,6 +106,125 @@ uint64_t be(const uint8_t* p, int bytes) {
 
 }  // namespace
 
+bool read_item(std::string_view& rest, Item& out) {
+  const auto* p = reinterpret_cast<const uint8_t*>(rest.data());
+  const size_t n = rest.size();
+  if (n == 0) return false;
+  const uint8_t b = p[0];
+  size_t used = 1;
+  // The big-endian number of `bytes` bytes after the header, if present.
+  auto field = [&](int bytes, uint64_t& v) {
+    if (n - used < static_cast<size_t>(bytes)) return false;
+    v = be(p + used, bytes);
+    used += static_cast<size_t>(bytes);
+    return true;
+  };
+  auto payload = [&](uint64_t len) {
+    if (n - used < len) return false;
+    out.bytes = rest.substr(used, len);
+    used += len;
+    return true;
+  };
+  out = Item{};
+  uint64_t v = 0;
+  bool ok = true;
+  if (b <= 0x7f) {
+    out.kind = Item::kUint, out.uint = b;
+  } else if (b >= 0xe0) {
+    out.kind = Item::kInt, out.sint = static_cast<int64_t>(b) - 256;
+  } else if (b >= 0x80 && b <= 0x8f) {
+    out.kind = Item::kMap, out.count = b & 0x0f;
+  } else if (b >= 0x90 && b <= 0x9f) {
+    out.kind = Item::kArray, out.count = b & 0x0f;
+  } else if (b >= 0xa0 && b <= 0xbf) {
+    out.kind = Item::kStr, ok = payload(b & 0x1f);
+  } else {
+    switch (b) {
+      case 0xc0:
+        out.kind = Item::kNil;
+        break;
+      case 0xc2:
+      case 0xc3:
+        out.kind = Item::kBool, out.boolean = b == 0xc3;
+        break;
+      case 0xc4:
+      case 0xc5:
+      case 0xc6:
+        out.kind = Item::kBin, ok = field(1 << (b - 0xc4), v) && payload(v);
+        break;
+      case 0xc7:
+      case 0xc8:
+      case 0xc9:
+        out.kind = Item::kExt;
+        ok = field(1 << (b - 0xc7), v) && field(1, out.uint) && payload(v);
+        out.ext_type = static_cast<int8_t>(out.uint), out.uint = 0;
+        break;
+      case 0xca: {
+        out.kind = Item::kFloat, ok = field(4, v);
+        float f;
+        const auto bits = static_cast<uint32_t>(v);
+        std::memcpy(&f, &bits, sizeof f);
+        out.real = f;
+        break;
+      }
+      case 0xcb:
+        out.kind = Item::kFloat, ok = field(8, v);
+        std::memcpy(&out.real, &v, sizeof out.real);
+        break;
+      case 0xcc:
+      case 0xcd:
+      case 0xce:
+      case 0xcf:
+        out.kind = Item::kUint, ok = field(1 << (b - 0xcc), out.uint);
+        break;
+      case 0xd0:
+      case 0xd1:
+      case 0xd2:
+      case 0xd3: {
+        const int bytes = 1 << (b - 0xd0);
+        ok = field(bytes, v);
+        // Sign-extend the two's-complement field of `bytes` bytes.
+        const int shift = 64 - 8 * bytes;
+        const auto value = static_cast<int64_t>(v << shift) >> shift;
+        if (value >= 0)
+          out.kind = Item::kUint, out.uint = static_cast<uint64_t>(value);
+        else
+          out.kind = Item::kInt, out.sint = value;
+        break;
+      }
+      case 0xd4:
+      case 0xd5:
+      case 0xd6:
+      case 0xd7:
+      case 0xd8:
+        out.kind = Item::kExt;
+        ok = field(1, out.uint) && payload(uint64_t{1} << (b - 0xd4));
+        out.ext_type = static_cast<int8_t>(out.uint), out.uint = 0;
+        break;
+      case 0xd9:
+      case 0xda:
+      case 0xdb:
+        out.kind = Item::kStr, ok = field(1 << (b - 0xd9), v) && payload(v);
+        break;
+      case 0xdc:
+      case 0xdd:
+        out.kind = Item::kArray, ok = field(2 << (b - 0xdc), v);
+        out.count = static_cast<uint32_t>(v);
+        break;
+      case 0xde:
+      case 0xdf:
+        out.kind = Item::kMap, ok = field(2 << (b - 0xde), v);
+        out.count = static_cast<uint32_t>(v);
+        break;
+      default:
+        return false;  // 0xc1, never used
+    }
+  }
+  if (!ok) return false;
+  rest.remove_prefix(used);
+  return true;
+}
+
 long object_size(const uint8_t* data, size_t n) {
   // Walks the objects iteratively: `pending` counts objects still to read,
   // each container adds its children. 64-bit counters cannot overflow on

@@ -175,3 +175,17 @@ TEST_CASE("quorum: with a tolerance, floats agree field by field across platform
   CHECK_FALSE(
       disagrees(vote_on("e", "linux-x86_64", "\x05"), vote_on("f", "wasm32", "\x05"), rule));
 }
+
+TEST_CASE("quorum: ext values in the shortest form, and map keys compared under a tolerance") {
+  // ext 8 of one byte is fixext 1 in canonical form; the ext type stays.
+  CHECK(canonical_msgpack(std::string("\xc7\x01\x05\x2a", 4)) == std::string("\xd4\x05\x2a", 3));
+  CHECK(canonical_msgpack(std::string("\xd4\x05\x2a", 3)) !=
+        canonical_msgpack(std::string("\xd4\x06\x2a", 3)));
+  // {"a": 1.0} and {"b": 1.0}: same numbers, other keys, never agree.
+  QuorumRule rule = kTwoOfTwo;
+  rule.tolerance = 0.5;
+  const std::string a = std::string("\x81\xa1", 2) + "a" + f64(1.0);
+  const std::string b = std::string("\x81\xa1", 2) + "b" + f64(1.0);
+  CHECK(disagrees(vote_on("x", "wasm32", a), vote_on("y", "linux-x86_64", b), rule));
+  CHECK_FALSE(disagrees(vote_on("x", "wasm32", a), vote_on("y", "linux-x86_64", a), rule));
+}

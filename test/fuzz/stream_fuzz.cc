@@ -1,6 +1,7 @@
 // libFuzzer target for the decoders every program runs on outside bytes:
-// msgpack framing (object_size), msgpack -> JSON, JSON -> msgpack, MapView,
-// and the slot frame reader.
+// msgpack framing (object_size), the item reader (read_item, which the
+// quorum walks worker output with), msgpack -> JSON, JSON -> msgpack,
+// MapView, and the slot frame reader.
 //
 // Built with clang -fsanitize=fuzzer,address -DW_LIBFUZZER it is a fuzzer;
 // built plainly (g++) it replays every file in the directories or files
@@ -51,6 +52,18 @@ void one_input(std::string_view bytes) {
               "JSON round trip is not a fixed point");
       }
     }
+    // read_item agrees with object_size: walking the object's items, each
+    // container adding its children, consumes exactly its bytes.
+    std::string_view rest = obj;
+    uint64_t pending = 1;
+    w::mp::Item item;
+    while (pending > 0) {
+      check(w::mp::read_item(rest, item), "read_item refuses what object_size accepted");
+      --pending;
+      if (item.kind == w::mp::Item::kArray) pending += item.count;
+      if (item.kind == w::mp::Item::kMap) pending += 2 * uint64_t{item.count};
+    }
+    check(rest.empty(), "read_item and object_size disagree on the object's size");
     auto view = w::mp::MapView::parse(obj);
     if (view.ok())
       for (const auto& [key, value] : view->entries()) {

@@ -215,8 +215,10 @@ bool on_command_line(const CLI::Option& opt, int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--") break;
-    for (const std::string& l : opt.get_lnames())
-      if (arg == "--" + l || arg.starts_with("--" + l + "=")) return true;
+    for (const std::string& l : opt.get_lnames()) {
+      if (!arg.starts_with("--") || arg.substr(2, l.size()) != l) continue;
+      if (arg.size() == 2 + l.size() || arg[2 + l.size()] == '=') return true;
+    }
     for (const std::string& s : opt.get_snames())
       if (arg.size() >= 2 && arg[0] == '-' && arg[1] != '-' && arg.substr(1, 1) == s) return true;
   }
@@ -247,7 +249,8 @@ void Program::print_config(int argc, char** argv) const {
   std::string out = fmt::format("# {}: each setting, and where it came from\n", name_);
   for (std::size_t depth = 0; depth < chain.size(); ++depth) {
     if (depth > 0) {
-      path += (path.empty() ? "" : ".") + chain[depth]->get_name();
+      if (!path.empty()) path += '.';
+      path += chain[depth]->get_name();
       out += fmt::format("\n[{}]\n", path);
     }
     for (const CLI::Option* opt : chain[depth]->get_options()) {
@@ -257,23 +260,29 @@ void Program::print_config(int argc, char** argv) const {
           lname == "print-config")
         continue;
       std::string value;
-      for (const std::string& r : opt->results()) value += (value.empty() ? "" : ",") + r;
-      std::string origin;
-      const std::string key = path.empty() ? lname : path + "." + lname;
-      if (opt->count() > 0 && on_command_line(*opt, argc, argv)) {
-        origin = "command line";
-      } else if (auto it = config_origins_->find(key);
-                 opt->count() > 0 && it != config_origins_->end()) {
-        origin = "config " + it->second;
-      } else if (opt->count() > 0 && !opt->get_envname().empty() &&
-                 std::getenv(opt->get_envname().c_str()) != nullptr) {
-        origin = "environment " + opt->get_envname();
-      } else if (opt->count() > 0) {
-        origin = "command line";
-      } else {
+      for (const std::string& r : opt->results()) {
+        if (!value.empty()) value += ',';
+        value += r;
+      }
+      std::string key = path;
+      if (!key.empty()) key += '.';
+      key += lname;
+      // CLI11 applies the file and then the environment only to an option
+      // the command line left unset, so the command line is asked first.
+      const bool given = opt->count() > 0;
+      const bool typed = given && on_command_line(*opt, argc, argv);
+      const auto in_file = config_origins_->find(key);
+      const bool in_env =
+          !opt->get_envname().empty() && std::getenv(opt->get_envname().c_str()) != nullptr;
+      std::string origin = "command line";
+      if (!given) {
         value = opt->get_default_str();
         if (value.empty() && opt->get_expected_min() == 0) value = "false";  // a flag not given
         origin = value.empty() ? "unset" : "default";
+      } else if (!typed && in_file != config_origins_->end()) {
+        origin = "config " + in_file->second;
+      } else if (!typed && in_env) {
+        origin = "environment " + opt->get_envname();
       }
       out += value.empty() ? fmt::format("# {} =   # {}\n", lname, origin)
                            : fmt::format("{} = {}   # {}\n", lname, toml_value(value), origin);

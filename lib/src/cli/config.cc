@@ -72,7 +72,10 @@ int line_of(const std::string& text, const CLI::ConfigItem& item) {
     std::string key = trim(line.substr(0, line.find('=')));
     if (key.size() >= 2 && (key.front() == '"' || key.front() == '\''))
       key = key.substr(1, key.size() - 2);
-    if ((section.empty() ? key : section + "." + key) == fullname) return n;
+    std::string name = section;
+    if (!name.empty()) name += '.';
+    name += key;
+    if (name == fullname) return n;
   }
   return 0;
 }

@@ -27,6 +27,8 @@ class Packer {
   void array(uint32_t items);
   void str(std::string_view s);
   void bin(const void* data, size_t n);
+  /// An ext value in its shortest form (fixext for 1, 2, 4, 8, 16 bytes).
+  void ext(int8_t type, const void* data, size_t n);
   void integer(int64_t v);
   void uinteger(uint64_t v);
   void real(double v);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <utility>
 
 #include <fmt/format.h>
@@ -15,43 +14,8 @@ namespace {
 // Deeper results are compared by their bytes only (no recursion past it).
 constexpr int kMaxDepth = 64;
 
-// An ext value as msgpack-c packs it: fixext for sizes 1..16, else ext 8/16/32.
-void pack_ext(const mp::Item& item, std::string& out) {
-  const size_t n = item.bytes.size();
-  auto be = [&](uint64_t v, int bytes) {
-    for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-  };
-  switch (n) {
-    case 1:
-      out.push_back('\xd4');
-      break;
-    case 2:
-      out.push_back('\xd5');
-      break;
-    case 4:
-      out.push_back('\xd6');
-      break;
-    case 8:
-      out.push_back('\xd7');
-      break;
-    case 16:
-      out.push_back('\xd8');
-      break;
-    default:
-      if (n < 256) {
-        out.push_back('\xc7'), be(n, 1);
-      } else if (n < 65536) {
-        out.push_back('\xc8'), be(n, 2);
-      } else {
-        out.push_back('\xc9'), be(n, 4);
-      }
-  }
-  out.push_back(static_cast<char>(item.ext_type));
-  out.append(item.bytes);
-}
-
 // Appends the canonical form of the value at the front of `rest`: numbers
-// in their shortest encoding (float32 as float64), map entries sorted by
+// and ext in their shortest encoding (float32 as float64), map entries sorted by
 // their canonical bytes. False on bytes that are not one value, or too deep.
 bool canonical(std::string_view& rest, std::string& out, int depth) {
   if (depth > kMaxDepth) return false;
@@ -74,7 +38,7 @@ bool canonical(std::string_view& rest, std::string& out, int depth) {
     case mp::Item::kBin:
       return pk.bin(item.bytes.data(), item.bytes.size()), true;
     case mp::Item::kExt:
-      return pack_ext(item, out), true;
+      return pk.ext(item.ext_type, item.bytes.data(), item.bytes.size()), true;
     case mp::Item::kArray:
       pk.array(item.count);
       for (uint32_t i = 0; i < item.count; ++i)

@@ -61,6 +61,35 @@ void Packer::bin(const void* data, size_t n) {
   out_.append(static_cast<const char*>(data), n);
 }
 
+void Packer::ext(int8_t type, const void* data, size_t n) {
+  switch (n) {
+    case 1:
+      out_.push_back('\xd4');
+      break;
+    case 2:
+      out_.push_back('\xd5');
+      break;
+    case 4:
+      out_.push_back('\xd6');
+      break;
+    case 8:
+      out_.push_back('\xd7');
+      break;
+    case 16:
+      out_.push_back('\xd8');
+      break;
+    default:
+      if (n < 256)
+        tagged('\xc7', n, 1);
+      else if (n < 65536)
+        tagged('\xc8', n, 2);
+      else
+        tagged('\xc9', n, 4);
+  }
+  out_.push_back(static_cast<char>(type));
+  out_.append(static_cast<const char*>(data), n);
+}
+
 void Packer::uinteger(uint64_t v) {
   if (v < 128) {
     out_.push_back(static_cast<char>(v));

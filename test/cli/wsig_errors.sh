@@ -30,7 +30,14 @@ run wsig cap lab
 expect_rc 65
 expect_err "cap: give --group-secret FILE"
 
-# A secret file is created on first use; capabilities are w1:wsig:...
+# `wsig cap` never creates the secret (a mistyped path would mint what the
+# server refuses); `wsig secret new` does, mode 0600; capabilities are w1:wsig:...
+run wsig cap lab --group-secret "$TMP/secret" --rights create,join
+expect_rc 66
+expect_err "secret file '$TMP/secret' does not exist: create one with 'wsig secret new $TMP/secret'"
+[ ! -e "$TMP/secret" ] || fail "cap created $TMP/secret"
+run wsig secret new "$TMP/secret"
+expect_rc 0
 run wsig cap lab --group-secret "$TMP/secret" --rights create,join
 expect_rc 0
 expect_out "w1:wsig:lab:3:0:"

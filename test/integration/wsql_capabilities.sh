@@ -19,6 +19,7 @@ expect_code "$INSERT" denied "${ALL%?}$([ "$last" = A ] && echo B || echo A)" ru
 expect_code "$INSERT" denied "$(echo "$ALL" | sed 's/:f:/:1f:/')" runs  # widened rights
 expect_code "$INSERT" denied "" runs                           # none
 OTHER_SECRET="$TMP/other.secret"
+wsql secret new "$OTHER_SECRET"
 expect_code "$INSERT" denied "$(wsql cap --secret "$OTHER_SECRET" --rights all)" runs
 SHORT=$(mint all runs 1s)
 sleep 2

@@ -1,4 +1,6 @@
 // wsig: a PeerJS-compatible WebRTC signalling server with groups and a relay.
+#include <fmt/format.h>
+
 #include "w/cap.h"
 #include "w/cli.h"
 #include "w/sig.h"
@@ -11,7 +13,8 @@ constexpr const char* kExamples =
     "  wsig --port 9000 --path /myapp --key lab --allow-discovery\n"
     "  wsig --port 443 --sslkey key.pem --sslcert cert.pem --cors https://example.org\n"
     "  curl http://localhost:9000/list/someexperiment    # peers 'someexperiment-...'\n"
-    "  wsig --group-secret wsig.secret &  wsig cap lab --group-secret wsig.secret --rights join\n";
+    "  wsig secret new wsig.secret; wsig --group-secret wsig.secret &\n"
+    "  wsig cap lab --group-secret wsig.secret --rights join\n";
 
 // What the flags set: the server's options, and the sizes the flags give
 // in KB/MB, converted in run_server.
@@ -79,7 +82,8 @@ void server_options(CLI::App& app, Options& o) {
       ->capture_default_str()
       ->check(CLI::Range(0, 10000000));
   app.add_option("--group-secret", o.secret_file,
-                 "File with the HMAC secret; capabilities then guard groups (created if missing)");
+                 "File with the HMAC secret; capabilities then guard groups (the server creates a "
+                 "missing one, cap never does)");
   app.add_flag("--no-relay", o.no_relay, "No relay circuits");
   app.add_option("--relay-window", o.window_kb, "KB in flight per circuit and direction")
       ->capture_default_str()
@@ -92,18 +96,23 @@ void server_options(CLI::App& app, Options& o) {
       ->check(CLI::Range(0, 86400));
 }
 
-// --group-secret FILE: the secret of group capabilities, for the server
-// and for `wsig cap` alike.
-w::Status load_secret(Options& o) {
+// --group-secret FILE: the secret of group capabilities. The server
+// creates a missing one; `wsig cap` never does (a mistyped path would mint
+// capabilities the server rejects).
+w::Status load_secret(Options& o, bool create) {
   if (o.secret_file.empty()) return w::Status::Ok();
-  auto secret = w::cap::load_or_create_secret(o.secret_file);
+  auto secret = create ? w::cap::load_or_create_secret(o.secret_file)
+                       : w::cap::read_existing_secret(
+                             o.secret_file, fmt::format("'wsig secret new {}' (or start 'wsig "
+                                                        "--group-secret {}')",
+                                                        o.secret_file, o.secret_file));
   if (!secret.ok()) return secret.status();
   o.sig.group_secret = *secret;
   return w::Status::Ok();
 }
 
 w::Status run_server(Options& o) {
-  W_RETURN_IF_ERROR(load_secret(o));
+  W_RETURN_IF_ERROR(load_secret(o, true));
   o.sig.queue_bytes = o.queue_mb << 20;
   o.sig.max_message = o.message_kb << 10;
   o.sig.send_queue = o.send_queue_kb << 10;
@@ -124,7 +133,7 @@ void cap_options(CLI::App& cap, Options& o) {
 }
 
 w::Status run_cap(Options& o) {
-  W_RETURN_IF_ERROR(load_secret(o));
+  W_RETURN_IF_ERROR(load_secret(o, false));
   if (o.sig.group_secret.empty()) return w::Status::Invalid("cap: give --group-secret FILE");
   auto c =
       w::sig::mint_group_capability(o.sig.group_secret, o.cap_group, o.cap_rights, o.cap_expires);
@@ -132,10 +141,28 @@ w::Status run_cap(Options& o) {
   return w::stream::write_all(1, *c + "\n");
 }
 
+void secret_new_options(CLI::App& sub, Options& o) {
+  sub.add_option("file", o.secret_file, "The secret file to create (never overwritten)")
+      ->required();
+}
+
+w::Status run_secret_new(Options& o) {
+  return w::cap::create_secret(o.secret_file);
+}
+
 using Command = w::cli::Command<Options>;
+
+constexpr Command kSecretCommands[] = {
+    {.name = "new",
+     .help = "Create a group secret file for --group-secret (mode 0600)",
+     .options = secret_new_options,
+     .run = run_secret_new,
+     .examples = "  wsig secret new /etc/wkit/wsig.secret\n"},
+};
 
 constexpr Command kCommands[] = {
     {"cap", "Print a capability for a group (needs --group-secret)", cap_options, run_cap},
+    {"secret", "The group capabilities' secret", nullptr, nullptr, kSecretCommands},
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "w/cap.h"
 #include "w/cli.h"
 #include "w/net_client.h"
 #include "w/sql.h"
@@ -12,6 +13,7 @@
 namespace {
 
 constexpr const char* kExamples =
+    "  wsql secret new ./wsql.secret\n"
     "  wsql serve --dir ./data --listen 127.0.0.1:7080 --secret ./wsql.secret &\n"
     "  wsql cap --secret ./wsql.secret --db runs --rights all\n"
     "  wsql create 'ws://127.0.0.1:7080/runs?cap=CAP'\n"
@@ -37,6 +39,13 @@ struct Options {
   w::net::TlsOptions tls;
   bool yes = false, lenient = false;
 };
+
+// The client commands' connection settings, applied as each one starts.
+w::sql::ClientOptions& client(Options& o) {
+  o.client.timeout = *w::cli::parse_seconds(o.timeout);
+  w::net::set_default_tls(o.tls);
+  return o.client;
+}
 
 void add_client(CLI::App& app, Options& o) {
   app.add_option("--cap", o.client.cap, "Capability, when the URL has no ?cap=")->type_name("CAP");
@@ -110,6 +119,7 @@ void add_serve(CLI::App& app, Options& o) {
 }
 
 w::Status run_serve(Options& o) {
+  w::net::set_default_tls(o.tls);  // copy's source servers
   if (o.secret_file.empty() && o.serve.engine.key.empty())
     return w::Status::Invalid("serve: give --secret FILE or --key KEY");
   if (!o.secret_file.empty()) {
@@ -153,7 +163,7 @@ void add_cap(CLI::App& app, Options& o) {
 
 w::Status run_cap(Options& o) {
   o.cap.expires_in = *w::cli::parse_seconds(o.expires);
-  return w::sql::run_cap(o.cap, o.client);
+  return w::sql::run_cap(o.cap, client(o));
 }
 
 void add_query(CLI::App& app, Options& o) {
@@ -219,43 +229,69 @@ void add_copy(CLI::App& app, Options& o) {
   add_client(app, o);
 }
 
-struct Command {
-  const char* name;
-  const char* help;
-  void (*add)(CLI::App&, Options&);
-  w::Status (*run)(Options&);
-  // Shown under the command's --help; none rather than the program's.
-  const char* examples = nullptr;
+void add_secret_new(CLI::App& app, Options& o) {
+  app.add_option("file", o.secret_file, "The secret file to create (never overwritten)")
+      ->required();
+}
+
+w::Status run_secret_new(Options& o) {
+  return w::cap::create_secret(o.secret_file);
+}
+
+using Command = w::cli::Command<Options>;
+
+constexpr Command kSecretCommands[] = {
+    {.name = "new",
+     .help = "Create a secret file for serve --secret and cap --secret (mode 0600)",
+     .options = add_secret_new,
+     .run = run_secret_new,
+     .examples = "  wsql secret new ./wsql.secret\n"},
 };
 
-const Command kCommands[] = {
-    {"serve", "Serve the databases in a directory over HTTP and WebSocket", add_serve, run_serve,
-     "  wsql serve --dir ./data --listen 127.0.0.1:7080 --secret ./wsql.secret &\n"
-     "  wsql serve --dir ./data --listen 0.0.0.0:7443 --secret s --sslkey key.pem --sslcert "
-     "cert.pem\n"},
-    {"cap", "Print a capability: minted with the secret, or restricted by a server", add_cap,
-     run_cap, "  wsql cap --secret ./wsql.secret --db runs --rights all\n"},
-    {"query", "Run one SQL statement and print its rows (the default command)", add_query,
-     [](Options& o) { return w::sql::run_query(o.client, o.url, o.sql, o.params); },
-     "  wsql 'ws://127.0.0.1:7080/runs?cap=CAP' 'SELECT id, loss FROM models WHERE loss < ?' 0.1\n"
-     "  wsql query 'ws://127.0.0.1:7080/runs?cap=CAP' 'SELECT count(*) FROM models'\n"},
-    {"insert", "Insert the records on stdin (JSON Lines or msgpack) in batches", add_insert,
-     [](Options& o) { return w::sql::run_insert(o.client, o.url, o.table, STDIN_FILENO); },
-     "  wrun -k mlp.so < in.jsonl | wsql insert --create 'ws://127.0.0.1:7080/runs?cap=CAP' "
-     "results\n"},
+constexpr Command kCommands[] = {
+    {.name = "serve",
+     .help = "Serve the databases in a directory over HTTP and WebSocket",
+     .options = add_serve,
+     .run = run_serve,
+     .examples = "  wsql serve --dir ./data --listen 127.0.0.1:7080 --secret ./wsql.secret &\n"
+                 "  wsql serve --dir ./data --listen 0.0.0.0:7443 --secret s --sslkey key.pem "
+                 "--sslcert cert.pem\n"},
+    {.name = "cap",
+     .help = "Print a capability: minted with the secret, or restricted by a server",
+     .options = add_cap,
+     .run = run_cap,
+     .examples = "  wsql cap --secret ./wsql.secret --db runs --rights all\n"},
+    {.name = "query",
+     .help = "Run one SQL statement and print its rows (the default command)",
+     .options = add_query,
+     .run = [](Options& o) { return w::sql::run_query(client(o), o.url, o.sql, o.params); },
+     .examples =
+         "  wsql 'ws://127.0.0.1:7080/runs?cap=CAP' 'SELECT id, loss FROM models WHERE loss < ?' "
+         "0.1\n"
+         "  wsql query 'ws://127.0.0.1:7080/runs?cap=CAP' 'SELECT count(*) FROM models'\n"},
+    {.name = "insert",
+     .help = "Insert the records on stdin (JSON Lines or msgpack) in batches",
+     .options = add_insert,
+     .run = [](Options& o) { return w::sql::run_insert(client(o), o.url, o.table, STDIN_FILENO); },
+     .examples = "  wrun -k mlp.so < in.jsonl | wsql insert --create "
+                 "'ws://127.0.0.1:7080/runs?cap=CAP' results\n"},
     {"create", "Create a database", add_create,
-     [](Options& o) { return w::sql::run_create(o.client, o.url, o.lenient); }},
+     [](Options& o) { return w::sql::run_create(client(o), o.url, o.lenient); }},
     {"drop", "Delete a database and its tables (with --yes)", add_drop,
-     [](Options& o) { return w::sql::run_drop(o.client, o.url, o.yes, o.lenient); }},
+     [](Options& o) { return w::sql::run_drop(client(o), o.url, o.yes, o.lenient); }},
     {"databases", "List the databases the capability can see", add_url_only,
-     [](Options& o) { return w::sql::run_databases(o.client, o.url); }},
+     [](Options& o) { return w::sql::run_databases(client(o), o.url); }},
     {"tables", "List the tables of a database", add_url_only,
-     [](Options& o) { return w::sql::run_tables(o.client, o.url); }},
+     [](Options& o) { return w::sql::run_tables(client(o), o.url); }},
     {"schema", "Print the tables' columns as JSON Lines", add_schema,
-     [](Options& o) { return w::sql::run_schema(o.client, o.url, o.table); }},
-    {"copy", "Copy a table from one wsql URL to another", add_copy,
-     [](Options& o) { return w::sql::run_copy(o.client, o.src, o.dst); },
-     "  wsql copy 'ws://a:7080/runs/models?cap=C1' 'ws://b:7080/archive/models?cap=C2' --create\n"},
+     [](Options& o) { return w::sql::run_schema(client(o), o.url, o.table); }},
+    {.name = "copy",
+     .help = "Copy a table from one wsql URL to another",
+     .options = add_copy,
+     .run = [](Options& o) { return w::sql::run_copy(client(o), o.src, o.dst); },
+     .examples = "  wsql copy 'ws://a:7080/runs/models?cap=C1' "
+                 "'ws://b:7080/archive/models?cap=C2' --create\n"},
+    {"secret", "The server's capability secret", nullptr, nullptr, kSecretCommands},
 };
 
 // `wsql [OPTIONS] URL SQL ...` means `wsql query [OPTIONS] URL SQL ...`:
@@ -283,20 +319,8 @@ std::vector<char*> with_default_command(int argc, char** argv) {
 int main(int argc, char** argv) {
   w::cli::Program prog("wsql", "SQLite databases over HTTP and WebSocket, guarded by capabilities.",
                        kExamples);
-  CLI::App& app = prog.app();
-  app.require_subcommand(1);
   Options o;
-  const Command* chosen = nullptr;
-  for (const Command& c : kCommands) {
-    CLI::App* sub = app.add_subcommand(c.name, c.help);
-    c.add(*sub, o);
-    sub->footer(c.examples ? std::string("\nExamples:\n") + c.examples : std::string());
-    sub->callback([&chosen, &c] { chosen = &c; });
-  }
   std::vector<char*> args = with_default_command(argc, argv);
-  return prog.run(static_cast<int>(args.size()), args.data(), [&]() -> w::Status {
-    o.client.timeout = *w::cli::parse_seconds(o.timeout);
-    w::net::set_default_tls(o.tls);
-    return chosen->run(o);
-  });
+  return prog.run(static_cast<int>(args.size()), args.data(),
+                  Command{"wsql", "", nullptr, nullptr, kCommands}, o);
 }

@@ -76,6 +76,11 @@ Result<std::string> generate_secret();
 /// Reads a secret file: its first line, trimmed; at least 16 characters.
 Result<std::string> read_secret(const std::string& path);
 
+/// Reads the secret at `path` for minting, never creating it: a mistyped
+/// path must not sign with a secret no server knows. Missing: kNotFound,
+/// the message ending "create one with " + `how` ("'wsig secret new F'").
+Result<std::string> read_existing_secret(const std::string& path, std::string_view how);
+
 /// Reads `path`, or creates it (mode 0600) with a generated secret if it
 /// does not exist. Creation is atomic, so two programs starting together
 /// agree on one secret.

@@ -181,6 +181,13 @@ Result<std::string> read_secret(const std::string& path) {
   return line;
 }
 
+Result<std::string> read_existing_secret(const std::string& path, std::string_view how) {
+  if (access(path.c_str(), F_OK) != 0)
+    return Status(Code::kNotFound,
+                  fmt::format("secret file '{}' does not exist: create one with {}", path, how));
+  return read_secret(path);
+}
+
 namespace {
 
 // Writes a generated secret to `path` unless a file is there. A private

@@ -72,13 +72,12 @@ Result<std::string> mint_with(std::string_view service, const MintOptions& o, Ri
   // for a LAN pool, and must not silently sign for a pool with a secret.
   std::string secret = o.key;
   if (!o.secret_file.empty()) {
-    // A mistyped path must not mint with a new secret no server knows.
-    if (!o.create_secret && access(o.secret_file.c_str(), F_OK) != 0)
-      return Status(Code::kNotFound,
-                    fmt::format("secret file '{}' does not exist: create one with '{} secret new "
-                                "{}' (or start '{} serve --secret {}')",
-                                o.secret_file, service, o.secret_file, service, o.secret_file));
-    auto s = o.create_secret ? load_or_create_secret(o.secret_file) : read_secret(o.secret_file);
+    auto s = o.create_secret
+                 ? load_or_create_secret(o.secret_file)
+                 : read_existing_secret(
+                       o.secret_file, fmt::format("'{} secret new {}' (or start '{} serve "
+                                                  "--secret {}')",
+                                                  service, o.secret_file, service, o.secret_file));
     if (!s.ok()) return s.status();
     secret = *s;
   }

@@ -322,9 +322,9 @@ Status run_cap(const CapOptions& o, const ClientOptions& client) {
   } else {
     if (o.secret_file.empty() && o.key.empty())
       return Status::Invalid("cap: give --secret FILE, --key KEY or a URL");
-    auto minted = cap::mint_with(
-        kService, cap::MintOptions{o.secret_file, o.key, o.db, o.rights, o.expires_in},
-        right_names(), "database");
+    cap::MintOptions mint{o.secret_file, o.key, o.db, o.rights, o.expires_in};
+    mint.create_secret = false;  // a mistyped path must not mint with a new secret
+    auto minted = cap::mint_with(kService, mint, right_names(), "database");
     if (!minted.ok()) return minted.status();
     text = *minted;
   }

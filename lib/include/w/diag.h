@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace w::diag {
@@ -40,6 +42,10 @@ template <class... Args>
 void debug(fmt::format_string<Args...> f, Args&&... args) {
   if (verbosity() >= 1) emit(Level::kDebug, fmt::format(f, std::forward<Args>(args)...));
 }
+
+/// A count and its noun for a message: "1 task", "3 tasks", "0 tasks".
+/// Regular nouns only (the plural adds "s").
+std::string count(int64_t n, std::string_view noun);
 
 /// True when stderr is a terminal: progress lines are drawn only then.
 bool stderr_is_tty();

@@ -135,8 +135,8 @@ Status wait_for(PoolClient& pc, const std::string& campaign, double timeout, boo
     if (cj["complete"].get<bool>()) {
       diag::finish_progress();
       if (failed > 0)
-        return Status(Code::kFailed,
-                      fmt::format("campaign '{}': {} of {} tasks failed", campaign, failed, total));
+        return Status(Code::kFailed, fmt::format("campaign '{}': {} of {} failed", campaign, failed,
+                                                 diag::count(total, "task")));
       return {};
     }
     // Cancelled: its remaining tasks will never run, so there is nothing
@@ -145,8 +145,8 @@ Status wait_for(PoolClient& pc, const std::string& campaign, double timeout, boo
       diag::finish_progress();
       if (cancelled) *cancelled = true;
       return Status(Code::kFailed,
-                    fmt::format("campaign '{}' was cancelled with {} of {} tasks finished",
-                                campaign, done + failed, total));
+                    fmt::format("campaign '{}' was cancelled with {} of {} finished", campaign,
+                                done + failed, diag::count(total, "task")));
     }
     const auto now = std::chrono::steady_clock::now();
     const double waited = Seconds(now - start).count();

@@ -144,8 +144,9 @@ class Sender {
   }
   /// `cause`, saying how many datasets were stored and how to go on.
   Status interrupted(const Status& cause) const {
-    std::string m = fmt::format("campaign '{}': submit interrupted after {} datasets were stored",
-                                s_.campaign, resumed_ + acked_);
+    const int64_t stored = resumed_ + acked_;
+    std::string m = fmt::format("campaign '{}': submit interrupted after {} {} stored", s_.campaign,
+                                diag::count(stored, "dataset"), stored == 1 ? "was" : "were");
     if (sent_ > acked_)
       m += fmt::format(" ({} more were sent but not acknowledged; they may be stored too)",
                        sent_ - acked_);
@@ -237,8 +238,8 @@ Status submit(const ClientOptions& c, const SubmitOptions& s) {
     if (!got.ok()) {
       sender.drain();
       diag::finish_progress();
-      return got.status().with_context(
-          fmt::format("{} datasets submitted before the error", skip + sender.acked()));
+      return got.status().with_context(fmt::format("{} submitted before the error",
+                                                   diag::count(skip + sender.acked(), "dataset")));
     }
     if (!*got) break;
   }

@@ -22,9 +22,10 @@ deps:
 configure: deps
 	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 
-# Every test, then every test again under ASan+UBSan. The last line printed
-# is ctest's summary.
+# clang-tidy and the file-size rule (make lint), every test, then every test
+# again under ASan+UBSan. The last line printed is ctest's summary.
 test: all asan-build
+	@scripts/lint.sh $(BUILD) $(JOBS)
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 

@@ -275,7 +275,7 @@ void RelayRouter::send(const std::string& group, int from, int to, std::string b
     m.early_to.push_back(to);
     return;
   }
-  Status s = m.link->send(peer_id(group, to), std::move(body));
+  Status s = m.link->send(peer_id(group, to), body);
   if (!s.ok()) diag::warning("{}", s.message());
 }
 
@@ -296,7 +296,7 @@ Status RelayRouter::connect_pending() {
     if (!link.ok()) return link.status();
     m.link = std::move(*link);
     for (size_t i = 0; i < m.early.size(); ++i)
-      W_RETURN_IF_ERROR(m.link->send(peer_id(key.group, m.early_to[i]), std::move(m.early[i])));
+      W_RETURN_IF_ERROR(m.link->send(peer_id(key.group, m.early_to[i]), m.early[i]));
     m.early.clear();
     m.early_to.clear();
   }

@@ -166,6 +166,13 @@ int Database::progress(void* self) {
   if (d->internal_) return 0;  // BEGIN, SAVEPOINT, ROLLBACK TO run to the end
   if (d->past_deadline()) return 1;
   if (d->limits_.slice_ns != 0 && now_ns() > d->limits_.slice_ns) {
+    // An interrupted write inside a transaction makes SQLite roll back the
+    // whole transaction (sqlite3_interrupt(3)), not just this request's
+    // savepoint: the group's earlier writes, other clients' among them,
+    // would fail. A write that shares its group runs on past the slice
+    // (its connection's next message goes to the worker: jobs.cc marks it
+    // slow); its deadline still stops it.
+    if (d->writing_ && d->group_writes_ > 0) return 0;
     d->yield_ = Yield::kSlice;
     return 1;
   }
@@ -302,18 +309,24 @@ Error Database::begin_write() {
     if (Error e = exec_internal("BEGIN IMMEDIATE"); !e.ok()) return e;
     in_group_ = true;
     group_ = g_next_group.fetch_add(1);
+    group_writes_ = 0;
   }
-  return exec_internal("SAVEPOINT w");
+  Error e = exec_internal("SAVEPOINT w");
+  writing_ = e.ok();
+  return e;
 }
 
 void Database::end_write(bool ok) {
   if (!ok) (void)exec_internal("ROLLBACK TO w");
   (void)exec_internal("RELEASE w");
+  writing_ = false;
+  if (ok) ++group_writes_;
 }
 
 Error Database::commit() {
   if (!in_group_) return {};
   in_group_ = false;
+  group_writes_ = 0;
   if (sqlite3_get_autocommit(db_))
     return {Err::kSql, "the transaction was rolled back by SQLite (out of memory or I/O error)"};
   Error e = exec_internal("COMMIT");

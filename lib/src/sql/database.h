@@ -155,6 +155,11 @@ class Database {
   bool altering_ = false;        // an ALTER TABLE is being prepared
   bool in_group_ = false;
   uint64_t group_ = 0;
+  // Writes of the open group that finished (their savepoints released),
+  // and whether a write runs now: an interrupt while one runs makes SQLite
+  // roll back the whole group, not just the running write (see progress()).
+  int group_writes_ = 0;
+  bool writing_ = false;
   std::unordered_map<std::string, Cached> cache_;
   size_t cache_bytes_ = 0;
   uint64_t tick_ = 0;

@@ -249,6 +249,7 @@ bool Engine::Impl::run_part(const std::shared_ptr<Job>& jp) {
   const size_t room =
       config.max_result > job.result_bytes ? config.max_result - job.result_bytes : 0;
   OpContext ctx{r, *d, config, stats, body, room};
+  const int64_t t0 = now_ns();
   if (r.op == Op::kCopy) {  // Via::kDirect: read the source, then insert
     CopySource source;
     e = fetch_source(r, job.deadline_ns, job.cancel, source);
@@ -258,6 +259,10 @@ bool Engine::Impl::run_part(const std::shared_ptr<Job>& jp) {
   }
   const Database::Yield yield = d->yielded();
   d->end_request();
+  // A write that ran past the slice without yielding (database.cc's
+  // progress(): it shared its group): the connection's next message goes
+  // to the worker.
+  if (slice != 0 && now_ns() - t0 > kSliceNs) job.reply.slow = true;
   if (yield != Database::Yield::kNone) return hand_off(jp, yield == Database::Yield::kSlice), false;
   if (e.code == Err::kTimeout && job.via == Via::kHttp && now_ns() > job.loop_deadline_ns &&
       (job.deadline_ns == 0 || now_ns() < job.deadline_ns))

@@ -1,19 +1,23 @@
 // wsql_bench: load for bench/wsql.sh, through the same Client as `wsql`.
 //
 //   wsql_bench select URL --clients 2 --window 64 --seconds 10 --keys 100000
-//       point selects by primary key (pgbench -S's query), pipelined,
-//       one thread and one WebSocket per client; prints ops/s
-//   wsql_bench insert URL --window 64 --seconds 10 [--rows N]
+//       point selects by primary key (pgbench -S's query)
+//   wsql_bench insert URL --clients 1 --window 64 --seconds 10 [--rows N]
 //       single-row inserts, each its own request, acknowledged only after
-//       the group commit that wrote it, for the seconds or the rows,
-//       whichever ends first; prints rows/s
+//       the group commit that wrote it
+// Each of --clients threads holds one WebSocket with --window requests in
+// flight (clients x window in all, the figure to compare with pgbench -c),
+// for the seconds or --rows requests, whichever ends first. Prints one JSON
+// line: {"ops_per_s", "p50_ms", "p99_ms", "in_flight"}, latency from a
+// request's send to its answer.
 //
 // The table is pgbench's: accounts(aid INTEGER PRIMARY KEY, bid, abalance,
 // filler) for select, and history(tid, bid, aid, delta, mtime) for insert.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <random>
+#include <deque>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,6 +48,16 @@ std::string select_request(long aid) {
   return req;
 }
 
+// Key i of a run, spread over 1..keys like pgbench's random(): splitmix64
+// of the request's number, so connections need no shared generator.
+long random_key(long i, long keys) {
+  uint64_t z = static_cast<uint64_t>(i) + 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  return static_cast<long>(z % static_cast<uint64_t>(keys)) + 1;
+}
+
 std::string insert_request(long i) {
   std::string req;
   w::mp::Packer pk(req);
@@ -65,78 +79,88 @@ w::Result<std::unique_ptr<w::sql::Client>> connect(const std::string& url) {
   return w::sql::Client::connect(*t, 30);
 }
 
-// One client: keeps `window` requests in flight until `stop`.
-w::Status select_loop(const Options& o, int seed, std::atomic<bool>& stop,
-                      std::atomic<long>& done) {
-  auto c = connect(o.url);
-  if (!c.ok()) return c.status();
-  std::mt19937_64 rng(static_cast<uint64_t>(seed));
-  std::uniform_int_distribution<long> key(1, o.keys);
-  int in_flight = 0;
-  long local = 0;
-  while (!stop.load(std::memory_order_relaxed) || in_flight > 0) {
-    while (!stop.load(std::memory_order_relaxed) && in_flight < o.window) {
-      W_RETURN_IF_ERROR((*c)->send(select_request(key(rng))));
-      ++in_flight;
-    }
-    auto r = (*c)->receive();
-    if (!r.ok()) return r.status();
-    --in_flight;
-    ++local;
-  }
-  done += local;
-  return {};
-}
+// What one connection did: requests answered, and each one's latency
+// (send to answer, seconds).
+struct Tally {
+  long done = 0;
+  std::vector<double> latencies;
+  w::Status status;
+};
 
-int run_select(const Options& o) {
-  std::atomic<bool> stop{false};
-  std::atomic<long> done{0};
-  std::vector<std::thread> threads;
-  std::vector<w::Status> results(static_cast<size_t>(o.clients));
-  auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < o.clients; ++i)
-    threads.emplace_back(
-        [&, i] { results[static_cast<size_t>(i)] = select_loop(o, i + 1, stop, done); });
-  std::this_thread::sleep_for(std::chrono::duration<double>(o.seconds));
-  stop = true;
-  for (auto& t : threads) t.join();
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  for (const auto& s : results) {
-    if (!s.ok()) {
-      std::fprintf(stderr, "wsql_bench: %s\n", s.message().c_str());
-      return 1;
-    }
-  }
-  std::printf("%.0f\n", static_cast<double>(done.load()) / secs);
-  return 0;
-}
-
-int run_insert(const Options& o) {
+// One connection: keeps `window` requests in flight until `stop` (or
+// `limit` requests are sent), each made by `make(i)`; answers come in
+// order, so each one's latency is from the oldest send still waiting.
+template <class Make>
+void run_connection(const Options& o, Make make, long first, long limit, std::atomic<bool>& stop,
+                    Tally& t) {
   auto c = connect(o.url);
   if (!c.ok()) {
-    std::fprintf(stderr, "wsql_bench: %s\n", c.status().message().c_str());
-    return 1;
+    t.status = c.status();
+    return;
   }
-  auto t0 = std::chrono::steady_clock::now();
-  const auto end = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                            std::chrono::duration<double>(o.seconds));
-  long sent = 0, acked = 0, limit = o.rows;
-  while (acked < limit) {
-    // Past the time, stop sending and wait for what is in flight.
-    if (limit == o.rows && std::chrono::steady_clock::now() >= end) limit = sent;
-    while (sent < limit && sent - acked < o.window) {
-      if (!(*c)->send(insert_request(sent)).ok()) return 1;
+  std::deque<std::chrono::steady_clock::time_point> sent_at;
+  long sent = 0;
+  auto sending = [&] { return !stop.load(std::memory_order_relaxed) && sent < limit; };
+  while (sending() || !sent_at.empty()) {
+    while (sending() && static_cast<int>(sent_at.size()) < o.window) {
+      sent_at.push_back(std::chrono::steady_clock::now());
+      if (t.status = (*c)->send(make(first + sent)); !t.status.ok()) return;
       ++sent;
     }
     auto r = (*c)->receive();
     if (!r.ok()) {
-      std::fprintf(stderr, "wsql_bench: %s\n", r.status().message().c_str());
+      t.status = r.status();
+      return;
+    }
+    t.latencies.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - sent_at.front()).count());
+    sent_at.pop_front();
+    ++t.done;
+  }
+}
+
+// Runs `clients` connections for the seconds (or until `rows` in all) and
+// prints {"ops_per_s", "p50_ms", "p99_ms", "in_flight"}.
+template <class Make>
+int run(const Options& o, Make make) {
+  std::atomic<bool> stop{false};
+  std::vector<Tally> tallies(static_cast<size_t>(o.clients));
+  std::vector<std::thread> threads;
+  const long per_client = o.rows / o.clients + 1;
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < o.clients; ++i)
+    threads.emplace_back([&, i] {
+      run_connection(o, make, i * per_client, per_client, stop, tallies[static_cast<size_t>(i)]);
+    });
+  // Stop at the time, or earlier once every connection has ended (--rows).
+  const auto end = t0 + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            std::chrono::duration<double>(o.seconds));
+  for (;;) {
+    long done = 0;
+    for (const Tally& t : tallies) done += t.done;
+    if (std::chrono::steady_clock::now() >= end || done >= o.rows) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  stop = true;
+  for (auto& t : threads) t.join();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::vector<double> all;
+  long done = 0;
+  for (const Tally& t : tallies) {
+    if (!t.status.ok()) {
+      std::fprintf(stderr, "wsql_bench: %s\n", t.status.message().c_str());
       return 1;
     }
-    ++acked;
+    done += t.done;
+    all.insert(all.end(), t.latencies.begin(), t.latencies.end());
   }
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("%.0f\n", static_cast<double>(acked) / secs);
+  std::sort(all.begin(), all.end());
+  auto pct = [&](double p) {
+    return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<size_t>(p * all.size()))];
+  };
+  std::printf("{\"ops_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"in_flight\":%d}\n",
+              static_cast<double>(done) / secs, pct(0.5) * 1000, pct(0.99) * 1000,
+              o.clients * o.window);
   return 0;
 }
 
@@ -150,14 +174,17 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"select", "insert"}));
   app.add_option("url", o.url, "ws://HOST:PORT/DB?cap=CAP")->required();
-  app.add_option("--clients", o.clients, "Connections (select)")->check(CLI::Range(1, 64));
+  app.add_option("--clients", o.clients, "Connections, each keeping --window requests in flight")
+      ->check(CLI::Range(1, 256));
   app.add_option("--window", o.window, "Requests in flight per connection")
       ->check(CLI::Range(1, 100000));
   app.add_option("--seconds", o.seconds, "Duration")->check(CLI::Range(0.1, 3600.0));
   app.add_option("--keys", o.keys, "Keys 1..N to pick from (select)")
       ->check(CLI::Range(1L, 1L << 40));
-  app.add_option("--rows", o.rows, "At most this many rows (insert)")
+  app.add_option("--rows", o.rows, "At most this many requests in all")
       ->check(CLI::Range(1L, 1L << 40));
   CLI11_PARSE(app, argc, argv);
-  return mode == "select" ? run_select(o) : run_insert(o);
+  if (mode == "select")
+    return run(o, [keys = o.keys](long i) { return select_request(random_key(i, keys)); });
+  return run(o, insert_request);
 }

@@ -52,16 +52,16 @@ void PoolServer::bind(Worker& w, const Campaign& c) {
   if (Status s = store_.add_campaign_worker(c.row.id, w.row.id); !s.ok())
     diag::warning("campaign {}: {}", c.row.id, s.message());
   w.avg_ms = -1;  // the task time of the old campaign says nothing of this one
-  reply(w.conn, proto::encode(proto::CampaignBind{
-                    c.row.id, c.row.spec.name,
-                    w.row.platform == "wasm32" ? c.row.spec.kernel_wasm : c.row.spec.kernel_sha,
-                    c.row.spec.static_data, c.row.spec.timeout_ms, c.row.spec.group}));
+  decide(w.conn, BindCampaign{c.row.id, c.row.spec.name,
+                              w.row.platform == "wasm32" ? c.row.spec.kernel_wasm
+                                                         : c.row.spec.kernel_sha,
+                              c.row.spec.static_data, c.row.spec.timeout_ms, c.row.spec.group});
 }
 
 std::vector<std::pair<PoolServer::Worker*, int>> PoolServer::group_candidates(Campaign& c) {
   std::vector<std::pair<Worker*, int>> out;
   for (auto& [conn, w] : workers_) {
-    if (w.draining || !server_->is_open(w.conn)) continue;
+    if (w.draining || w.closing) continue;
     const int free = w.row.slots - w.busy();
     if (free <= 0 || pick_campaign(w) != &c) continue;
     out.emplace_back(&w, free);
@@ -107,7 +107,7 @@ void PoolServer::schedule_groups(Campaign& c, std::vector<std::pair<Worker*, int
     if (!take_task(c, task)) return;
     GroupRun run;
     run.id = new_group_id(task);
-    run.deadline = Clock::now() + std::chrono::milliseconds(c.row.spec.timeout_ms) + kGroupGrace;
+    run.deadline = now_ + std::chrono::milliseconds(c.row.spec.timeout_ms) + kGroupGrace;
     run.members.resize(static_cast<size_t>(k));
     // Ranks in window order: one worker's members get consecutive ranks.
     std::map<size_t, std::vector<int>> ranks_of;  // candidate index -> ranks
@@ -125,18 +125,18 @@ void PoolServer::schedule_groups(Campaign& c, std::vector<std::pair<Worker*, int
         browsers.push_back(r);
     for (auto& [i, ranks] : ranks_of) {
       Worker& w = *candidates[i].first;
-      proto::TasksBuilder message(c.row.id);
+      SendTasks message{c.row.id, {}};
       for (int r : ranks) {
-        proto::TaskItem item{task.id, task.seq, task.input};
+        TaskGrant item{task.id, task.seq, task.input};
         item.group = run.id;
         item.rank = r;
         item.size = k;
         if (w.row.platform == "wasm32" && browsers.size() > 1) item.browsers = browsers;
-        message.add(item);
+        message.items.push_back(std::move(item));
         w.members.emplace(std::make_pair(task.id, r), run.id);
       }
       bind(w, c);
-      reply(w.conn, message.done());
+      decide(w.conn, std::move(message));
       candidates[i].second -= static_cast<int>(ranks.size());
     }
     diag::debug("task {} of '{}': group run {} on {} workers", task.id, c.row.spec.name, run.id,
@@ -223,9 +223,7 @@ void PoolServer::fail_group(const std::string& gid, int rank, const std::string&
     wit->second.members.erase(mit);
     if (static_cast<int>(r) != rank) running.insert(wit->first);
   }
-  const std::string abort = proto::encode(proto::Abort{gid, why});
-  for (net::ConnId conn : running)
-    if (server_->is_open(conn)) reply(conn, abort);
+  for (net::ConnId conn : running) decide(conn, proto::Abort{gid, why});
   diag::info("group run {} of task {} aborted: {}", gid, run.task.id, why);
   poke_all_ = true;  // its slots are free, and the task wants a new run
   auto cit = campaigns_.find(run.task.campaign);
@@ -266,7 +264,7 @@ void PoolServer::release_members(Worker& w, const std::string& why, bool count) 
 
 void PoolServer::check_group_deadlines() {
   if (groups_.empty()) return;
-  const auto now = Clock::now();
+  const auto now = now_;
   std::vector<std::pair<std::string, std::string>> expired;  // id, why
   for (const auto& [id, run] : groups_) {
     if (run.deadline >= now) continue;

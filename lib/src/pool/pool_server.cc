@@ -49,13 +49,50 @@ Status PoolServer::load_checkpoints() {
 
 void PoolServer::attach(net::Server& server) {
   server_ = &server;
-  server.every(250, [this] { check_deadlines(); });
+  server.every(250, [this] {
+    check_deadlines(Clock::now());
+    send_decisions();
+  });
   sample_history();  // the first point at once, not one interval later
   server.every(static_cast<int>(options_.history_interval * 1000), [this] { sample_history(); });
 }
 
 void PoolServer::reply(net::ConnId id, const std::string& message) {
   server_->send(id, message, true);
+}
+
+void PoolServer::decide(net::ConnId conn, decltype(Decision::action) action) {
+  decisions_.push_back({conn, std::move(action)});
+}
+
+void PoolServer::send_decisions() {
+  // Swapped out first: nothing below decides, but a send may not be the
+  // last word of this turn.
+  std::vector<Decision> decisions;
+  decisions.swap(decisions_);
+  for (Decision& d : decisions) {
+    if (auto* tasks = std::get_if<SendTasks>(&d.action)) {
+      proto::TasksBuilder message(tasks->campaign);
+      for (const TaskGrant& t : tasks->items) {
+        proto::TaskItem item{t.id, t.seq, t.input};
+        if (t.checkpoint) item.checkpoint = *t.checkpoint;
+        item.group = t.group;
+        item.rank = t.rank;
+        item.size = t.size;
+        item.browsers = t.browsers;
+        message.add(item);
+      }
+      reply(d.conn, message.done());
+    } else if (auto* bind = std::get_if<BindCampaign>(&d.action)) {
+      reply(d.conn, proto::encode(proto::CampaignBind{bind->campaign, bind->name, bind->kernel,
+                                                      bind->static_data, bind->timeout_ms,
+                                                      bind->group}));
+    } else if (auto* abort = std::get_if<proto::Abort>(&d.action)) {
+      if (server_->is_open(d.conn)) reply(d.conn, proto::encode(*abort));
+    } else if (auto* close = std::get_if<CloseConn>(&d.action)) {
+      server_->close(d.conn, close->code, close->reason);
+    }
+  }
 }
 
 void PoolServer::reply_after_commit(net::ConnId id, std::string message) {
@@ -65,7 +102,10 @@ void PoolServer::reply_after_commit(net::ConnId id, std::string message) {
 
 void PoolServer::refuse(net::ConnId id, const std::string& why, std::string_view code) {
   diag::debug("connection {}: {}", id, why);
-  if (auto w = workers_.find(id); w != workers_.end()) w->second.violation = why;
+  if (auto w = workers_.find(id); w != workers_.end()) {
+    w->second.violation = why;
+    w->second.closing = true;
+  }
   reply(id, proto::encode(proto::Error{std::string(code), why}));
   // A close reason is at most 123 bytes; cut it at a character boundary.
   server_->close(id, 1008, proto::clean_text(why, 100));
@@ -122,6 +162,7 @@ bool PoolServer::on_ws_open(net::ConnId id, const net::HttpRequest& request, int
 }
 
 void PoolServer::on_ws_close(net::ConnId id) {
+  now_ = Clock::now();
   pending_worker_.erase(id);
   clients_.erase(id);
   grants_.erase(id);
@@ -151,6 +192,7 @@ void PoolServer::on_ws_close(net::ConnId id) {
   workers_.erase(it);
   schedule_commit();
   top_up_all();
+  send_decisions();
 }
 
 void PoolServer::on_ws_too_large(net::ConnId id, size_t limit) {
@@ -165,16 +207,17 @@ void PoolServer::on_ws_message(net::ConnId id, std::string_view data, bool) {
   // Nothing below reads the wire: a message that does not decode (a field
   // missing, of another type or out of range) is answered with an error
   // naming the field, and the connection is closed.
+  now_ = Clock::now();  // the one reading of the clock for this event
   if (clients_.count(id)) {
     auto m = proto::decode_from_client(data);
     if (!m.ok()) return refuse(id, m.status().message(), proto::kBadRequest);
-    return on_client_message(id, *m);
-  }
-  if (pending_worker_.count(id) || workers_.count(id)) {
+    on_client_message(id, *m);
+  } else if (pending_worker_.count(id) || workers_.count(id)) {
     auto m = proto::decode_from_worker(data);
     if (!m.ok()) return refuse(id, m.status().message());
-    return on_worker_message(id, *m);
+    on_worker_message(id, *m);
   }
+  send_decisions();
 }
 
 std::string PoolServer::worker_identity(net::ConnId id, const proto::WorkerHello& hello) const {
@@ -208,7 +251,7 @@ void PoolServer::on_worker_hello(net::ConnId id, const proto::WorkerHello& hello
   // worker older than the field can.
   w.coupled = hello.coupled;
   if (w.row.id.empty()) w.row.id = fmt::format("{}-{}", w.row.name, id);
-  w.last_heard = Clock::now();
+  w.last_heard = now_;
   w.row.last_seen = static_cast<int64_t>(std::time(nullptr));
   restore_worker(w.row);  // a known worker keeps its flag and counts
   pending_worker_.erase(id);
@@ -231,7 +274,7 @@ void PoolServer::on_worker_message(net::ConnId id, const proto::FromWorker& m) {
   if (it == workers_.end()) return refuse(id, "say hello first");
   Worker& w = it->second;
   if (Status s = permit(id, kWork, ""); !s.ok()) return refuse(id, s.message());
-  w.last_heard = Clock::now();
+  w.last_heard = now_;
   if (auto* results = std::get_if<proto::Results>(&m)) {
     Status s = on_results(w, *results);
     if (!s.ok()) return refuse(id, s.message());

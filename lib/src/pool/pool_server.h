@@ -33,6 +33,7 @@
 
 #include "../proto/client_messages.h"
 #include "../proto/worker_messages.h"
+#include "decisions.h"
 #include "history.h"
 #include "quorum.h"
 #include "store.h"
@@ -132,6 +133,7 @@ class PoolServer : public net::Handler {
     double load = -1;  // its last heartbeat's load and rss; -1 = unknown
     int64_t rss = -1;
     bool draining = false;
+    bool closing = false;  // the pool is closing its connection: it gets nothing more
     bool coupled = true;  // hello's `coupled`: may run members of group runs
     // Why the pool is closing its connection, when the worker broke the
     // protocol: its leases then fail (an attempt each) instead of returning.
@@ -158,6 +160,10 @@ class PoolServer : public net::Handler {
   // Messages. Every message is decoded by proto/ (one checked decoder per
   // type) before a handler sees it; one that does not decode is refused.
   void reply(net::ConnId id, const std::string& message);
+  /// Records what the scheduling code decided for `conn`; sent by
+  /// send_decisions() at the end of the event, in order.
+  void decide(net::ConnId conn, decltype(Decision::action) action);
+  void send_decisions();
   void reply_after_commit(net::ConnId id, std::string message);
   /// Answers `error` (with `code` on /client) and closes the connection.
   void refuse(net::ConnId id, const std::string& why, std::string_view code = {});
@@ -227,7 +233,8 @@ class PoolServer : public net::Handler {
   bool take_task(Campaign& c, TaskRow& task, const Worker* worker = nullptr);
   int prefetch(const Worker& w, const Campaign& c) const;
   void release_leases(Worker& w, const std::string& why);
-  void check_deadlines();
+  /// Every 250 ms: silent workers, expired leases and runs, quarantines.
+  void check_deadlines(Clock::time_point now);
   void finish_task(Worker& w, int64_t task, bool ok, std::string_view output,
                    const std::string& error, double ms);
   /// A lease ends without a result (worker lost, bye): the task goes back.
@@ -307,6 +314,9 @@ class PoolServer : public net::Handler {
   Status load_checkpoints();
 
   ServeOptions options_;
+  // The time of the event being handled: PoolServer reads the clock once
+  // per event (message, close, tick) and the scheduling code reads only this.
+  Clock::time_point now_{};
   Store& store_;
   net::Server* server_ = nullptr;
   std::map<int64_t, Campaign> campaigns_;
@@ -315,6 +325,7 @@ class PoolServer : public net::Handler {
   std::unordered_map<net::ConnId, bool> clients_;  // connected client sessions (true once hello'd)
   std::unordered_map<net::ConnId, bool> pending_worker_;  // /worker connections before hello
   std::vector<std::pair<net::ConnId, std::string>> after_commit_;
+  std::vector<Decision> decisions_;  // of the event being handled, not sent yet
   static constexpr int kCommitDelayMs = 100;  // longest a write waits for company
   bool commit_soon_ = false, commit_later_ = false;
   Clock::time_point started_ = Clock::now();

@@ -67,7 +67,7 @@ void PoolServer::record_outcome(Worker& w, const Campaign& c, bool failed) {
   Quarantine& q = quarantines_[w.row.id];
   const auto length =
       std::min<Clock::duration>(kFirstQuarantine * (1 << std::min(q.times, 6)), kLongestQuarantine);
-  q.until = Clock::now() + length;
+  q.until = now_ + length;
   ++q.times;
   q.why =
       fmt::format("failed {} of its last {} tasks of '{}' while the other workers failed {} of {}",
@@ -98,7 +98,7 @@ bool PoolServer::another_worker_for(const Worker& w, const Campaign& c) const {
 
 bool PoolServer::quarantined(const Worker& w) const {
   auto it = quarantines_.find(w.row.id);
-  return it != quarantines_.end() && it->second.until > Clock::now();
+  return it != quarantines_.end() && it->second.until > now_;
 }
 
 void PoolServer::end_quarantines(Clock::time_point now) {

@@ -111,7 +111,7 @@ PoolServer::Campaign* PoolServer::pick_campaign(const Worker& w, int64_t skip) {
 }
 
 void PoolServer::top_up(Worker& w) {
-  if (w.draining || !server_->is_open(w.conn)) return;
+  if (w.draining || w.closing) return;
   Campaign* c = pick_campaign(w);
   // A coupled campaign's runs need free slots of several workers at once.
   if (c && c->grouped()) {
@@ -149,9 +149,9 @@ bool PoolServer::send_tasks(Worker& w, Campaign& c, int want) {
   std::vector<TaskRow> replicas;
   size_t next_replica = 0;
   if (c.replicated()) take_replicas(c, w, want, replicas);
-  proto::TasksBuilder message(c.row.id);
+  SendTasks message{c.row.id, {}};
   int sent = 0;
-  const auto now = Clock::now();
+  const auto now = now_;
   const auto timeout = std::chrono::milliseconds(c.row.spec.timeout_ms);
   TaskRow task;
   while (sent < want) {
@@ -161,16 +161,15 @@ bool PoolServer::send_tasks(Worker& w, Campaign& c, int want) {
     } else if (!take_task(c, task, &w)) {
       break;
     }
-    proto::TaskItem item{task.id, task.seq, task.input};
-    Result<std::string> checkpoint = Status::NotFound("none");
+    TaskGrant item{task.id, task.seq, task.input};
     if (!checkpointed_.empty() && checkpointed_.count(task.id)) {
-      checkpoint = store_.load_checkpoint(task.id);
+      auto checkpoint = store_.load_checkpoint(task.id);
       if (checkpoint.ok())
-        item.checkpoint = *checkpoint;
+        item.checkpoint = std::move(*checkpoint);
       else
         checkpointed_.erase(task.id);
     }
-    message.add(item);
+    message.items.push_back(std::move(item));
     ++sent;
     // The deadline allows for the tasks queued ahead of this one on the worker.
     const auto ahead = static_cast<long>(w.leases.size()) / std::max(1, w.row.slots);
@@ -180,7 +179,7 @@ bool PoolServer::send_tasks(Worker& w, Campaign& c, int want) {
   }
   if (sent == 0) return false;
   bind(w, c);
-  reply(w.conn, message.done());
+  decide(w.conn, std::move(message));
   return true;
 }
 
@@ -332,8 +331,8 @@ Status PoolServer::on_results(Worker& w, const proto::Results& m) {
   return {};
 }
 
-void PoolServer::check_deadlines() {
-  const auto now = Clock::now();
+void PoolServer::check_deadlines(Clock::time_point now) {
+  now_ = now;
   const auto silent = std::chrono::milliseconds(static_cast<long>(options_.worker_timeout * 1000));
   std::vector<net::ConnId> gone;
   for (auto& [id, w] : workers_) {
@@ -356,7 +355,8 @@ void PoolServer::check_deadlines() {
   for (net::ConnId id : gone) {
     diag::warning("worker {} silent for {:g} s: dropping it", workers_.at(id).row.id,
                   options_.worker_timeout);
-    server_->close(id, 1001, "silent too long");
+    workers_.at(id).closing = true;
+    decide(id, CloseConn{1001, "silent too long"});
     release_members(workers_.at(id),
                     fmt::format("worker lost (silent for {:g} s)", options_.worker_timeout), true);
     release_leases(workers_.at(id), "worker silent");

@@ -23,7 +23,7 @@
 
 #include <fmt/format.h>
 
-#include "pool_server.h"
+#include "scheduler.h"
 #include "w/diag.h"
 
 namespace w::pool {
@@ -33,7 +33,7 @@ constexpr auto kGroupGrace = std::chrono::seconds(5);
 
 }  // namespace
 
-std::string PoolServer::new_group_id(const TaskRow& task) {
+std::string Scheduler::new_group_id(const TaskRow& task) {
   static std::mt19937_64 rng{std::random_device{}()};
   static constexpr char kAlnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   while (true) {
@@ -43,7 +43,7 @@ std::string PoolServer::new_group_id(const TaskRow& task) {
   }
 }
 
-void PoolServer::bind(Worker& w, const Campaign& c) {
+void Scheduler::bind(Worker& w, const Campaign& c) {
   if (c.row.id == w.campaign) return;
   if (auto old = campaigns_.find(w.campaign); old != campaigns_.end()) --old->second.bound;
   ++campaigns_.at(c.row.id).bound;
@@ -52,13 +52,13 @@ void PoolServer::bind(Worker& w, const Campaign& c) {
   if (Status s = store_.add_campaign_worker(c.row.id, w.row.id); !s.ok())
     diag::warning("campaign {}: {}", c.row.id, s.message());
   w.avg_ms = -1;  // the task time of the old campaign says nothing of this one
-  decide(w.conn, BindCampaign{c.row.id, c.row.spec.name,
-                              w.row.platform == "wasm32" ? c.row.spec.kernel_wasm
-                                                         : c.row.spec.kernel_sha,
-                              c.row.spec.static_data, c.row.spec.timeout_ms, c.row.spec.group});
+  decide(w.conn,
+         BindCampaign{c.row.id, c.row.spec.name,
+                      w.row.platform == "wasm32" ? c.row.spec.kernel_wasm : c.row.spec.kernel_sha,
+                      c.row.spec.static_data, c.row.spec.timeout_ms, c.row.spec.group});
 }
 
-std::vector<std::pair<PoolServer::Worker*, int>> PoolServer::group_candidates(Campaign& c) {
+std::vector<std::pair<Scheduler::Worker*, int>> Scheduler::group_candidates(Campaign& c) {
   std::vector<std::pair<Worker*, int>> out;
   for (auto& [conn, w] : workers_) {
     if (w.draining || w.closing) continue;
@@ -69,7 +69,7 @@ std::vector<std::pair<PoolServer::Worker*, int>> PoolServer::group_candidates(Ca
   return out;
 }
 
-int64_t PoolServer::group_capacity(const Campaign& c) const {
+int64_t Scheduler::group_capacity(const Campaign& c) const {
   int64_t n = 0;
   for (const auto& [conn, w] : workers_)
     if (!w.draining && w.coupled && may_work_on(w, c) &&
@@ -78,7 +78,7 @@ int64_t PoolServer::group_capacity(const Campaign& c) const {
   return n;
 }
 
-void PoolServer::schedule_groups(Campaign& c, std::vector<std::pair<Worker*, int>> candidates) {
+void Scheduler::schedule_groups(Campaign& c, std::vector<std::pair<Worker*, int>> candidates) {
   const int k = c.row.spec.group;
   // Slots by score; one worker's slots side by side (ties broken by connection).
   std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
@@ -142,15 +142,15 @@ void PoolServer::schedule_groups(Campaign& c, std::vector<std::pair<Worker*, int
     diag::debug("task {} of '{}': group run {} on {} workers", task.id, c.row.spec.name, run.id,
                 ranks_of.size());
     ++c.leased;
-    ++group_runs_total_;
+    ++counters_.group_runs_total;
     run.task = std::move(task);
     std::string id = run.id;
     groups_.emplace(std::move(id), std::move(run));
   }
 }
 
-bool PoolServer::finish_member(Worker& w, int64_t task, int rank, const std::string& group, bool ok,
-                               std::string_view output, const std::string& error, double ms) {
+bool Scheduler::finish_member(Worker& w, int64_t task, int rank, const std::string& group, bool ok,
+                              std::string_view output, const std::string& error, double ms) {
   auto it = w.members.find({task, rank});
   if (it == w.members.end()) return false;
   if (!group.empty() && group != it->second) return false;  // an earlier run's late result
@@ -198,21 +198,20 @@ bool PoolServer::finish_member(Worker& w, int64_t task, int rank, const std::str
     diag::error("{}", stored.status().message());
   } else if (*stored) {
     ++c.row.done;
-    ++results_total_;
+    ++counters_.results_total;
     for (const GroupMember& gm : finished.members)
       if (auto mw = workers_.find(gm.conn); mw != workers_.end()) ++mw->second.row.tasks_done;
     forget_task(finished.task.id);
   }
-  schedule_commit();
   return true;
 }
 
-void PoolServer::fail_group(const std::string& gid, int rank, const std::string& why, bool count) {
+void Scheduler::fail_group(const std::string& gid, int rank, const std::string& why, bool count) {
   auto g = groups_.find(gid);
   if (g == groups_.end()) return;
   GroupRun run = std::move(g->second);
   groups_.erase(g);
-  ++group_aborts_total_;
+  ++counters_.group_aborts_total;
   // Free every member's slot; the workers still running one are told to stop.
   std::set<net::ConnId> running;
   for (size_t r = 0; r < run.members.size(); ++r) {
@@ -231,7 +230,7 @@ void PoolServer::fail_group(const std::string& gid, int rank, const std::string&
   Campaign& c = cit->second;
   --c.leased;
   if (!count) {
-    ++requeues_total_;
+    ++counters_.requeues_total;
     c.requeued.push_front(std::move(run.task));
     return;
   }
@@ -242,7 +241,7 @@ void PoolServer::fail_group(const std::string& gid, int rank, const std::string&
     diag::error("{}", final.status().message());
   } else if (*final) {
     ++c.row.failed;
-    ++failures_total_;
+    ++counters_.failures_total;
     forget_task(run.task.id);
     diag::warning("task {} of '{}' failed for good after {} attempts", run.task.id, c.row.spec.name,
                   c.row.spec.max_attempts);
@@ -250,10 +249,9 @@ void PoolServer::fail_group(const std::string& gid, int rank, const std::string&
     ++run.task.attempts;
     c.requeued.push_back(std::move(run.task));
   }
-  schedule_commit();
 }
 
-void PoolServer::release_members(Worker& w, const std::string& why, bool count) {
+void Scheduler::release_members(Worker& w, const std::string& why, bool count) {
   while (!w.members.empty()) {
     auto [key, gid] = *w.members.begin();
     w.members.erase(w.members.begin());
@@ -262,7 +260,7 @@ void PoolServer::release_members(Worker& w, const std::string& why, bool count) 
   }
 }
 
-void PoolServer::check_group_deadlines() {
+void Scheduler::check_group_deadlines() {
   if (groups_.empty()) return;
   const auto now = now_;
   std::vector<std::pair<std::string, std::string>> expired;  // id, why
@@ -281,7 +279,7 @@ void PoolServer::check_group_deadlines() {
   for (auto& [id, why] : expired) fail_group(id, -1, why, true);
 }
 
-void PoolServer::drop_groups(int64_t campaign) {
+void Scheduler::drop_groups(int64_t campaign) {
   std::vector<std::string> ids;
   for (const auto& [id, run] : groups_)
     if (run.task.campaign == campaign) ids.push_back(id);

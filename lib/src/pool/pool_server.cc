@@ -145,11 +145,10 @@ void PoolServer::on_ws_close(net::ConnId id) {
 }
 
 void PoolServer::on_ws_too_large(net::ConnId id, size_t limit) {
-  Worker* w = sched_.worker(id);
-  if (!w) return;
-  w->violation = limit % (1u << 20) == 0
-                     ? fmt::format("it sent a message larger than {} MiB", limit >> 20)
-                     : fmt::format("it sent a message larger than {} bytes", limit);
+  // The net layer closes the connection: what the worker held fails.
+  sched_.violation(id, limit % (1u << 20) == 0
+                           ? fmt::format("it sent a message larger than {} MiB", limit >> 20)
+                           : fmt::format("it sent a message larger than {} bytes", limit));
 }
 
 void PoolServer::on_ws_message(net::ConnId id, std::string_view data, bool) {
@@ -209,8 +208,7 @@ void PoolServer::on_worker_hello(net::ConnId id, const proto::WorkerHello& hello
 
 void PoolServer::on_worker_message(net::ConnId id, const proto::FromWorker& m) {
   if (auto* hello = std::get_if<proto::WorkerHello>(&m)) return on_worker_hello(id, *hello);
-  Worker* w = sched_.worker(id);
-  if (!w) return refuse(id, "say hello first");
+  if (!sched_.worker(id)) return refuse(id, "say hello first");
   if (Status s = permit(id, kWork, ""); !s.ok()) return refuse(id, s.message());
   sched_.heard(id, now_);
   if (auto* results = std::get_if<proto::Results>(&m)) {
@@ -218,8 +216,7 @@ void PoolServer::on_worker_message(net::ConnId id, const proto::FromWorker& m) {
     if (!s.ok()) return refuse(id, s.message());
   } else if (auto* beat = std::get_if<proto::Heartbeat>(&m)) {
     // For the dashboard only: what a worker says of itself decides nothing.
-    w->load = beat->load;
-    w->rss = beat->rss;
+    sched_.heartbeat(id, beat->load, beat->rss);
   } else if (auto* checkpoint = std::get_if<proto::Checkpoint>(&m)) {
     Status s = sched_.checkpoint(id, *checkpoint, now_);
     if (!s.ok()) return refuse(id, s.message());

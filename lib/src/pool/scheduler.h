@@ -165,7 +165,9 @@ class Scheduler {
   void worker_left(net::ConnId conn, Clock::time_point now, int64_t unix_now);
   /// Any message from a worker: it is alive.
   void heard(net::ConnId conn, Clock::time_point now);
-  /// The pool closes the worker's connection for breaking the protocol.
+  /// What a worker's heartbeat says of its host: shown, never decided on.
+  void heartbeat(net::ConnId conn, double load, int64_t rss);
+  /// The worker's connection closes for breaking the protocol.
   void violation(net::ConnId conn, const std::string& why);
   Status results(net::ConnId conn, const proto::Results& m, Clock::time_point now);
   Status checkpoint(net::ConnId conn, const proto::Checkpoint& m, Clock::time_point now);
@@ -198,7 +200,7 @@ class Scheduler {
   const Campaign* campaign(const std::string& name) const;
   const Campaign* campaign(int64_t id) const;
   const std::unordered_map<net::ConnId, Worker>& workers() const { return workers_; }
-  Worker* worker(net::ConnId conn);
+  const Worker* worker(net::ConnId conn) const;
   const std::unordered_map<std::string, GroupRun>& groups() const { return groups_; }
   const std::unordered_map<std::string, Quarantine>& quarantines() const { return quarantines_; }
   size_t flagged_count() const { return flagged_.size(); }
@@ -208,6 +210,7 @@ class Scheduler {
   int64_t in_flight(const Campaign& c) const;
 
  private:
+  Worker* find_worker(net::ConnId conn);
   void decide(net::ConnId conn, decltype(Decision::action) action);
   bool may_work_on(const Worker& w, const Campaign& c) const;
   Status load_checkpoints();

@@ -62,7 +62,12 @@ const Scheduler::Campaign* Scheduler::campaign(int64_t id) const {
   return it == campaigns_.end() ? nullptr : &it->second;
 }
 
-Scheduler::Worker* Scheduler::worker(net::ConnId conn) {
+const Scheduler::Worker* Scheduler::worker(net::ConnId conn) const {
+  auto it = workers_.find(conn);
+  return it == workers_.end() ? nullptr : &it->second;
+}
+
+Scheduler::Worker* Scheduler::find_worker(net::ConnId conn) {
   auto it = workers_.find(conn);
   return it == workers_.end() ? nullptr : &it->second;
 }
@@ -115,11 +120,18 @@ void Scheduler::worker_left(net::ConnId conn, Clock::time_point now, int64_t uni
 
 void Scheduler::heard(net::ConnId conn, Clock::time_point now) {
   now_ = now;
-  if (Worker* w = worker(conn)) w->last_heard = now;
+  if (Worker* w = find_worker(conn)) w->last_heard = now;
+}
+
+void Scheduler::heartbeat(net::ConnId conn, double load, int64_t rss) {
+  if (Worker* w = find_worker(conn)) {
+    w->load = load;
+    w->rss = rss;
+  }
 }
 
 void Scheduler::violation(net::ConnId conn, const std::string& why) {
-  Worker* w = worker(conn);
+  Worker* w = find_worker(conn);
   if (!w) return;
   w->violation = why;
   w->closing = true;
@@ -127,7 +139,7 @@ void Scheduler::violation(net::ConnId conn, const std::string& why) {
 
 Status Scheduler::results(net::ConnId conn, const proto::Results& m, Clock::time_point now) {
   now_ = now;
-  Worker* w = worker(conn);
+  Worker* w = find_worker(conn);
   if (!w) return Status::Invalid("say hello first");
   for (const proto::ResultItem& item : m.items) {
     const int64_t task = item.task;
@@ -156,7 +168,7 @@ Status Scheduler::results(net::ConnId conn, const proto::Results& m, Clock::time
 
 Status Scheduler::checkpoint(net::ConnId conn, const proto::Checkpoint& m, Clock::time_point now) {
   now_ = now;
-  Worker* w = worker(conn);
+  Worker* w = find_worker(conn);
   if (!w) return Status::Invalid("say hello first");
   auto lease = w->leases.find(m.task);
   // Only the lease holder may save a task's state. A replica must be
@@ -176,7 +188,7 @@ Status Scheduler::checkpoint(net::ConnId conn, const proto::Checkpoint& m, Clock
 
 void Scheduler::drain(net::ConnId conn, const proto::Bye& m, Clock::time_point now) {
   now_ = now;
-  Worker* wp = worker(conn);
+  Worker* wp = find_worker(conn);
   if (!wp) return;
   Worker& w = *wp;
   w.draining = true;

@@ -40,7 +40,8 @@ struct Pool {
 
   int verbosity = w::diag::verbosity();
 
-  Pool() {
+  /// `worker_timeout`: seconds of silence before a worker is dropped.
+  explicit Pool(double worker_timeout = 60) {
     w::diag::set_verbosity(-1);  // joins, flags and aborts are logged: not here
     std::string tmpl = (std::filesystem::temp_directory_path() / "wkit-sched-XXXXXX").string();
     REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
@@ -49,7 +50,7 @@ struct Pool {
     REQUIRE(opened.ok());
     store = std::move(*opened);
     REQUIRE(store->put_kernel("sha", "k.so", "linux-x86_64", "ELF").ok());
-    s = std::make_unique<Scheduler>(*store, 60.0);
+    s = std::make_unique<Scheduler>(*store, worker_timeout);
     REQUIRE(s->load().ok());
   }
   ~Pool() {
@@ -129,6 +130,12 @@ struct Pool {
     for (const TaskGrant& t : tasks[conn]) ids.push_back(t.id);
     tasks[conn].clear();
     return ids;
+  }
+  // The lowest task id `conn` holds a lease of (INT64_MAX: none).
+  int64_t oldest(w::net::ConnId conn) const {
+    int64_t id = INT64_MAX;
+    for (const auto& [task, lease] : s->workers().at(conn).leases) id = std::min(id, task);
+    return id;
   }
   size_t held(w::net::ConnId conn) const { return s->workers().at(conn).leases.size(); }
   const Scheduler::Campaign& camp(int64_t id) const { return *s->campaign(id); }
@@ -406,4 +413,26 @@ TEST_CASE("scheduler: a silent worker is closed and its tasks go back") {
   CHECK(p.closes[1][0].code == 1001);
   CHECK(p.held(1) == 0);
   CHECK(p.s->counters().requeues_total == 2);
+}
+
+TEST_CASE("scheduler: a worker that fails far more than the others is quarantined for 60 s") {
+  // Worker 2 returns 10 good results; worker 1 fails 8 tasks in a row: it
+  // gets no task for 60 s (the fake clock moves), then it gets work again.
+  Pool p(3600);  // nobody is dropped for silence while the clock jumps
+  CampaignSpec spec;
+  spec.max_attempts = 10;
+  p.campaign("c", 100, spec);
+  p.join(2, 1);
+  for (int i = 0; i < 10; ++i) p.result(2, p.oldest(2));
+  p.join(1, 1);
+  for (int i = 0; i < 8 && p.oldest(1) != INT64_MAX; ++i) p.result(1, p.oldest(1), {}, "boom");
+  REQUIRE(p.s->quarantines().count("w1") == 1);
+  CHECK(p.s->counters().quarantines_total == 1);
+  p.given(1);
+  while (p.oldest(1) != INT64_MAX) p.result(1, p.oldest(1));  // what it still holds
+  CHECK(p.given(1).empty());
+  p.tick(30s);
+  CHECK(p.given(1).empty());
+  p.tick(31s);
+  CHECK(!p.given(1).empty());
 }

@@ -436,3 +436,26 @@ TEST_CASE("scheduler: a worker that fails far more than the others is quarantine
   p.tick(31s);
   CHECK(!p.given(1).empty());
 }
+
+TEST_CASE("scheduler: a lost worker's tasks go back to the front, ahead of failed ones") {
+  // Worker 2 fails a task (it waits at the back of the retries); worker 1
+  // disconnects holding three: once worker 2 has room again (a result), its
+  // next task is one of those three, not the failed one nor a fresh one.
+  Pool p;
+  p.campaign("c", 10);
+  p.join(1, 1);
+  const auto lost = p.given(1);
+  REQUIRE(lost.size() == 3);
+  p.join(2, 1);
+  const auto mine = p.given(2);
+  REQUIRE(mine.size() == 3);
+  p.result(2, mine[0], {}, "boom");
+  p.given(2);
+  p.leave(1);
+  CHECK(p.given(2).empty());  // it holds its allowance
+  p.result(2, p.oldest(2));
+  const auto next = p.given(2);
+  REQUIRE(!next.empty());
+  CHECK(std::find(lost.begin(), lost.end(), next[0]) != lost.end());
+  CHECK(p.s->counters().requeues_total == 3);
+}

@@ -71,8 +71,8 @@ const char* campaign_state(const CampaignRow& row) {
 void PoolServer::sample_history() {
   HistorySample s;
   s.t = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  s.results_total = results_total_;
-  for (const auto& [conn, w] : workers_) {
+  s.results_total = sched_.counters().results_total;
+  for (const auto& [conn, w] : sched_.workers()) {
     ++s.workers;
     s.slots += w.row.slots;
     s.leased += w.busy();
@@ -84,12 +84,12 @@ void PoolServer::sample_history() {
   if (const HistorySample* last = history_.last())
     for (const HistoryCampaign& c : last->campaigns)
       if (c.state == "running" || c.state == "paused") active_before.insert(c.name);
-  for (auto it = campaigns_.rbegin(); it != campaigns_.rend(); ++it) {
+  for (auto it = sched_.campaigns().rbegin(); it != sched_.campaigns().rend(); ++it) {
     const Campaign& c = it->second;
     const std::string state = campaign_state(c.row);
     if ((state == "done" || state == "cancelled") && !active_before.count(c.row.spec.name))
       continue;
-    const int64_t leased = in_flight(c);
+    const int64_t leased = sched_.in_flight(c);
     s.campaigns.push_back({c.row.spec.name, state, c.done_rate, c.row.total, c.row.done,
                            c.row.failed, leased, c.row.total - c.row.done - c.row.failed - leased});
     if (s.campaigns.size() == History::kCampaigns) break;
@@ -103,23 +103,23 @@ std::string PoolServer::history_json(const std::string& scope) const {
 
 std::unordered_set<std::string> PoolServer::scope_workers(const std::string& scope) const {
   std::unordered_set<std::string> ids;
-  auto it = by_name_.find(scope);
-  if (it == by_name_.end()) return ids;
-  if (auto rows = store_.campaign_workers(it->second); rows.ok())
+  const Campaign* c = sched_.campaign(scope);
+  if (!c) return ids;
+  if (auto rows = store_.campaign_workers(c->row.id); rows.ok())
     ids.insert(rows->begin(), rows->end());
-  for (const auto& [conn, w] : workers_)
-    if (w.campaign == it->second) ids.insert(w.row.id);
+  for (const auto& [conn, w] : sched_.workers())
+    if (w.campaign == c->row.id) ids.insert(w.row.id);
   return ids;
 }
 
 std::string PoolServer::status_json(const std::string& scope) const {
   nlohmann::json campaigns = nlohmann::json::array();
-  for (const auto& [id, c] : campaigns_)
+  for (const auto& [id, c] : sched_.campaigns())
     if (scope.empty() || c.row.spec.name == scope)
-      campaigns.push_back(campaign_json(c.row, in_flight(c), c.done_rate));
+      campaigns.push_back(campaign_json(c.row, sched_.in_flight(c), c.done_rate));
   const auto mine = scope.empty() ? std::unordered_set<std::string>() : scope_workers(scope);
   nlohmann::json workers = nlohmann::json::array();
-  for (const auto& [conn, w] : workers_)
+  for (const auto& [conn, w] : sched_.workers())
     if (scope.empty() || mine.count(w.row.id))
       workers.push_back({{"id", w.row.id},
                          {"name", w.row.name},
@@ -142,11 +142,11 @@ std::string PoolServer::status_json(const std::string& scope) const {
                       {"workers", workers}};
   // The counters of the whole pool, or for a scoped capability its
   // campaign's (the dashboard draws its rate from them either way).
-  j["results_total"] = results_total_;
-  j["failures_total"] = failures_total_;
+  j["results_total"] = sched_.counters().results_total;
+  j["failures_total"] = sched_.counters().failures_total;
   if (!scope.empty()) {
-    auto it = by_name_.find(scope);
-    const CampaignRow* r = it == by_name_.end() ? nullptr : &campaigns_.at(it->second).row;
+    const Campaign* c = sched_.campaign(scope);
+    const CampaignRow* r = c ? &c->row : nullptr;
     j["results_total"] = r ? r->done + r->failed : 0;
     j["failures_total"] = r ? r->failed : 0;
   }
@@ -156,7 +156,7 @@ std::string PoolServer::status_json(const std::string& scope) const {
 // The last failed tasks of every campaign that has some, with their errors.
 std::string PoolServer::failures_json(const std::string& scope) const {
   nlohmann::json items = nlohmann::json::array();
-  for (const auto& [id, c] : campaigns_) {
+  for (const auto& [id, c] : sched_.campaigns()) {
     if (c.row.failed == 0 || (!scope.empty() && c.row.spec.name != scope)) continue;
     auto rows = store_.failures(id, 20);
     if (!rows.ok()) continue;
@@ -178,60 +178,60 @@ std::string PoolServer::metrics_text() const {
   metric("wpool_campaigns", "gauge", "Campaigns by state.");
   std::map<std::string, int> by_state;
   for (const char* state : kCampaignStates) by_state[state] = 0;
-  for (const auto& [id, c] : campaigns_) ++by_state[campaign_state(c.row)];
+  for (const auto& [id, c] : sched_.campaigns()) ++by_state[campaign_state(c.row)];
   for (const auto& [state, n] : by_state)
     out += fmt::format("wpool_campaigns{{state=\"{}\"}} {}\n", state, n);
   metric("wpool_tasks", "gauge", "Tasks by state, over all campaigns.");
   int64_t done = 0, failed = 0, leased = 0, queued = 0;
-  for (const auto& [id, c] : campaigns_) {
+  for (const auto& [id, c] : sched_.campaigns()) {
     done += c.row.done;
     failed += c.row.failed;
-    leased += in_flight(c);
-    queued += c.row.total - c.row.done - c.row.failed - in_flight(c);
+    leased += sched_.in_flight(c);
+    queued += c.row.total - c.row.done - c.row.failed - sched_.in_flight(c);
   }
   out += fmt::format("wpool_tasks{{state=\"queued\"}} {}\nwpool_tasks{{state=\"leased\"}} {}\n",
                      queued, leased);
   out += fmt::format("wpool_tasks{{state=\"done\"}} {}\nwpool_tasks{{state=\"failed\"}} {}\n", done,
                      failed);
   metric("wpool_results_total", "counter", "Results stored since start.");
-  out += fmt::format("wpool_results_total {}\n", results_total_);
+  out += fmt::format("wpool_results_total {}\n", sched_.counters().results_total);
   metric("wpool_requeues_total", "counter", "Leases returned to the queue since start.");
-  out += fmt::format("wpool_requeues_total {}\n", requeues_total_);
+  out += fmt::format("wpool_requeues_total {}\n", sched_.counters().requeues_total);
   metric("wpool_workers", "gauge", "Connected workers by platform.");
   std::map<std::string, int> platforms;
-  for (const auto& [conn, w] : workers_) ++platforms[w.row.platform];
+  for (const auto& [conn, w] : sched_.workers()) ++platforms[w.row.platform];
   for (const auto& [p, n] : platforms)
     out += fmt::format("wpool_workers{{platform=\"{}\"}} {}\n", p, n);
   metric("wpool_queue_depth", "gauge", "Tasks held by each worker.");
-  for (const auto& [conn, w] : workers_)
+  for (const auto& [conn, w] : sched_.workers())
     out += fmt::format("wpool_queue_depth{{worker=\"{}\"}} {}\n", w.row.id, w.busy());
   metric("wpool_votes_total", "counter", "Replica results of replicated campaigns since start.");
-  out += fmt::format("wpool_votes_total {}\n", votes_total_);
+  out += fmt::format("wpool_votes_total {}\n", sched_.counters().votes_total);
   metric("wpool_disagreements_total", "counter",
          "Replica results that disagreed with an accepted quorum.");
-  out += fmt::format("wpool_disagreements_total {}\n", disagreements_total_);
+  out += fmt::format("wpool_disagreements_total {}\n", sched_.counters().disagreements_total);
   metric("wpool_quarantines_total", "counter",
          "Workers quarantined for failing far more than others.");
-  out += fmt::format("wpool_quarantines_total {}\n", quarantines_total_);
+  out += fmt::format("wpool_quarantines_total {}\n", sched_.counters().quarantines_total);
   metric("wpool_no_quorum_total", "counter", "Tasks failed for want of a quorum.");
-  out += fmt::format("wpool_no_quorum_total {}\n", no_quorum_total_);
+  out += fmt::format("wpool_no_quorum_total {}\n", sched_.counters().no_quorum_total);
   metric("wpool_workers_flagged", "gauge", "Workers flagged for disagreeing, connected or not.");
-  out += fmt::format("wpool_workers_flagged {}\n", flagged_.size());
+  out += fmt::format("wpool_workers_flagged {}\n", sched_.flagged_count());
   metric("wpool_group_runs_total", "counter", "Group runs of coupled campaigns started.");
-  out += fmt::format("wpool_group_runs_total {}\n", group_runs_total_);
+  out += fmt::format("wpool_group_runs_total {}\n", sched_.counters().group_runs_total);
   metric("wpool_group_aborts_total", "counter",
          "Group runs aborted: a member failed, was lost or missed the deadline.");
-  out += fmt::format("wpool_group_aborts_total {}\n", group_aborts_total_);
+  out += fmt::format("wpool_group_aborts_total {}\n", sched_.counters().group_aborts_total);
   // Not wpool_group_runs: that is the family of wpool_group_runs_total.
   metric("wpool_group_runs_running", "gauge", "Group runs running now.");
-  out += fmt::format("wpool_group_runs_running {}\n", groups_.size());
+  out += fmt::format("wpool_group_runs_running {}\n", sched_.groups().size());
   metric("wpool_checkpoints_total", "counter", "Task checkpoints stored since start.");
-  out += fmt::format("wpool_checkpoints_total {}\n", checkpoints_total_);
+  out += fmt::format("wpool_checkpoints_total {}\n", sched_.counters().checkpoints_total);
   metric("wpool_checkpoints_ignored_total", "counter",
          "Checkpoints ignored: the sender held no lease of the task, or it is replicated.");
-  out += fmt::format("wpool_checkpoints_ignored_total {}\n", checkpoints_ignored_);
+  out += fmt::format("wpool_checkpoints_ignored_total {}\n", sched_.counters().checkpoints_ignored);
   metric("wpool_checkpoints_kept", "gauge", "Tasks with a stored checkpoint.");
-  out += fmt::format("wpool_checkpoints_kept {}\n", checkpointed_.size());
+  out += fmt::format("wpool_checkpoints_kept {}\n", sched_.checkpointed_count());
   metric("wpool_commits_total", "counter", "Store transactions committed.");
   out += fmt::format("wpool_commits_total {}\n", commits_);
   const net::ServerStats& s = server_->stats();
@@ -261,8 +261,8 @@ std::string PoolServer::status_message(const std::string& campaign,
 }
 
 nlohmann::json PoolServer::quarantine_json(const std::string& worker) const {
-  auto it = quarantines_.find(worker);
-  if (it == quarantines_.end()) return nullptr;
+  auto it = sched_.quarantines().find(worker);
+  if (it == sched_.quarantines().end()) return nullptr;
   const Quarantine& q = it->second;
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(q.until - Clock::now());
   return {{"active", q.until > Clock::now()},
@@ -294,7 +294,7 @@ std::string PoolServer::workers_message(const std::string& scope) const {
   nlohmann::json list = nlohmann::json::array();
   auto rows = store_.workers();
   std::map<std::string, const Worker*> live;
-  for (const auto& [conn, w] : workers_) live[w.row.id] = &w;
+  for (const auto& [conn, w] : sched_.workers()) live[w.row.id] = &w;
   const auto mine = scope.empty() ? std::unordered_set<std::string>() : scope_workers(scope);
   if (rows.ok()) {
     for (const WorkerRow& r : *rows) {

@@ -92,8 +92,7 @@ Status PoolServer::permit_request(net::ConnId id, const proto::FromClient& m) co
                                   kDefaultPriority, open->priority));
     }
   } else if (auto* datasets = std::get_if<proto::Datasets>(&m)) {
-    auto c = campaigns_.find(datasets->campaign);
-    if (c != campaigns_.end()) campaign = c->second.row.spec.name;
+    if (const Campaign* c = sched_.campaign(datasets->campaign)) campaign = c->row.spec.name;
   } else if (auto* status = std::get_if<proto::StatusQuery>(&m)) {
     campaign = status->campaign;
   } else if (auto* results = std::get_if<proto::ResultsQuery>(&m)) {
@@ -123,11 +122,6 @@ std::string PoolServer::visible_campaign(net::ConnId id, const std::string& aske
   return it->second.object;
 }
 
-bool PoolServer::may_work_on(const Worker& w, const Campaign& c) const {
-  auto it = grants_.find(w.conn);
-  return it != grants_.end() && it->second.covers(c.row.spec.name);
-}
-
 Result<std::string> PoolServer::http_scope(const net::HttpRequest& request, uint32_t any_of) {
   if (!verifier_.enabled()) return std::string();
   std::string text = request.arg("cap");
@@ -144,9 +138,9 @@ Result<std::string> PoolServer::http_scope(const net::HttpRequest& request, uint
 
 bool PoolServer::kernel_in_scope(const std::string& sha, const std::string& scope) const {
   if (scope.empty()) return true;
-  auto it = by_name_.find(scope);
-  if (it == by_name_.end()) return false;
-  const CampaignSpec& spec = campaigns_.at(it->second).row.spec;
+  const Campaign* c = sched_.campaign(scope);
+  if (!c) return false;
+  const CampaignSpec& spec = c->row.spec;
   return sha == spec.kernel_sha || sha == spec.kernel_wasm;
 }
 

@@ -23,7 +23,7 @@
 
 #include <fmt/format.h>
 
-#include "pool_server.h"
+#include "scheduler.h"
 #include "w/diag.h"
 
 namespace w::pool {
@@ -33,7 +33,7 @@ constexpr auto kGroupGrace = std::chrono::seconds(5);
 
 }  // namespace
 
-std::string PoolServer::new_group_id(const TaskRow& task) {
+std::string Scheduler::new_group_id(const TaskRow& task) {
   static std::mt19937_64 rng{std::random_device{}()};
   static constexpr char kAlnum[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   while (true) {
@@ -43,7 +43,7 @@ std::string PoolServer::new_group_id(const TaskRow& task) {
   }
 }
 
-void PoolServer::bind(Worker& w, const Campaign& c) {
+void Scheduler::bind(Worker& w, const Campaign& c) {
   if (c.row.id == w.campaign) return;
   if (auto old = campaigns_.find(w.campaign); old != campaigns_.end()) --old->second.bound;
   ++campaigns_.at(c.row.id).bound;
@@ -52,16 +52,16 @@ void PoolServer::bind(Worker& w, const Campaign& c) {
   if (Status s = store_.add_campaign_worker(c.row.id, w.row.id); !s.ok())
     diag::warning("campaign {}: {}", c.row.id, s.message());
   w.avg_ms = -1;  // the task time of the old campaign says nothing of this one
-  reply(w.conn, proto::encode(proto::CampaignBind{
-                    c.row.id, c.row.spec.name,
-                    w.row.platform == "wasm32" ? c.row.spec.kernel_wasm : c.row.spec.kernel_sha,
-                    c.row.spec.static_data, c.row.spec.timeout_ms, c.row.spec.group}));
+  decide(w.conn,
+         BindCampaign{c.row.id, c.row.spec.name,
+                      w.row.platform == "wasm32" ? c.row.spec.kernel_wasm : c.row.spec.kernel_sha,
+                      c.row.spec.static_data, c.row.spec.timeout_ms, c.row.spec.group});
 }
 
-std::vector<std::pair<PoolServer::Worker*, int>> PoolServer::group_candidates(Campaign& c) {
+std::vector<std::pair<Scheduler::Worker*, int>> Scheduler::group_candidates(Campaign& c) {
   std::vector<std::pair<Worker*, int>> out;
   for (auto& [conn, w] : workers_) {
-    if (w.draining || !server_->is_open(w.conn)) continue;
+    if (w.draining || w.closing) continue;
     const int free = w.row.slots - w.busy();
     if (free <= 0 || pick_campaign(w) != &c) continue;
     out.emplace_back(&w, free);
@@ -69,7 +69,7 @@ std::vector<std::pair<PoolServer::Worker*, int>> PoolServer::group_candidates(Ca
   return out;
 }
 
-int64_t PoolServer::group_capacity(const Campaign& c) const {
+int64_t Scheduler::group_capacity(const Campaign& c) const {
   int64_t n = 0;
   for (const auto& [conn, w] : workers_)
     if (!w.draining && w.coupled && may_work_on(w, c) &&
@@ -78,7 +78,7 @@ int64_t PoolServer::group_capacity(const Campaign& c) const {
   return n;
 }
 
-void PoolServer::schedule_groups(Campaign& c, std::vector<std::pair<Worker*, int>> candidates) {
+void Scheduler::schedule_groups(Campaign& c, std::vector<std::pair<Worker*, int>> candidates) {
   const int k = c.row.spec.group;
   // Slots by score; one worker's slots side by side (ties broken by connection).
   std::sort(candidates.begin(), candidates.end(), [](const auto& a, const auto& b) {
@@ -107,7 +107,7 @@ void PoolServer::schedule_groups(Campaign& c, std::vector<std::pair<Worker*, int
     if (!take_task(c, task)) return;
     GroupRun run;
     run.id = new_group_id(task);
-    run.deadline = Clock::now() + std::chrono::milliseconds(c.row.spec.timeout_ms) + kGroupGrace;
+    run.deadline = now_ + std::chrono::milliseconds(c.row.spec.timeout_ms) + kGroupGrace;
     run.members.resize(static_cast<size_t>(k));
     // Ranks in window order: one worker's members get consecutive ranks.
     std::map<size_t, std::vector<int>> ranks_of;  // candidate index -> ranks
@@ -125,32 +125,32 @@ void PoolServer::schedule_groups(Campaign& c, std::vector<std::pair<Worker*, int
         browsers.push_back(r);
     for (auto& [i, ranks] : ranks_of) {
       Worker& w = *candidates[i].first;
-      proto::TasksBuilder message(c.row.id);
+      SendTasks message{c.row.id, {}};
       for (int r : ranks) {
-        proto::TaskItem item{task.id, task.seq, task.input};
+        TaskGrant item{task.id, task.seq, task.input};
         item.group = run.id;
         item.rank = r;
         item.size = k;
         if (w.row.platform == "wasm32" && browsers.size() > 1) item.browsers = browsers;
-        message.add(item);
+        message.items.push_back(std::move(item));
         w.members.emplace(std::make_pair(task.id, r), run.id);
       }
       bind(w, c);
-      reply(w.conn, message.done());
+      decide(w.conn, std::move(message));
       candidates[i].second -= static_cast<int>(ranks.size());
     }
     diag::debug("task {} of '{}': group run {} on {} workers", task.id, c.row.spec.name, run.id,
                 ranks_of.size());
     ++c.leased;
-    ++group_runs_total_;
+    ++counters_.group_runs_total;
     run.task = std::move(task);
     std::string id = run.id;
     groups_.emplace(std::move(id), std::move(run));
   }
 }
 
-bool PoolServer::finish_member(Worker& w, int64_t task, int rank, const std::string& group, bool ok,
-                               std::string_view output, const std::string& error, double ms) {
+bool Scheduler::finish_member(Worker& w, int64_t task, int rank, const std::string& group, bool ok,
+                              std::string_view output, const std::string& error, double ms) {
   auto it = w.members.find({task, rank});
   if (it == w.members.end()) return false;
   if (!group.empty() && group != it->second) return false;  // an earlier run's late result
@@ -198,21 +198,20 @@ bool PoolServer::finish_member(Worker& w, int64_t task, int rank, const std::str
     diag::error("{}", stored.status().message());
   } else if (*stored) {
     ++c.row.done;
-    ++results_total_;
+    ++counters_.results_total;
     for (const GroupMember& gm : finished.members)
       if (auto mw = workers_.find(gm.conn); mw != workers_.end()) ++mw->second.row.tasks_done;
     forget_task(finished.task.id);
   }
-  schedule_commit();
   return true;
 }
 
-void PoolServer::fail_group(const std::string& gid, int rank, const std::string& why, bool count) {
+void Scheduler::fail_group(const std::string& gid, int rank, const std::string& why, bool count) {
   auto g = groups_.find(gid);
   if (g == groups_.end()) return;
   GroupRun run = std::move(g->second);
   groups_.erase(g);
-  ++group_aborts_total_;
+  ++counters_.group_aborts_total;
   // Free every member's slot; the workers still running one are told to stop.
   std::set<net::ConnId> running;
   for (size_t r = 0; r < run.members.size(); ++r) {
@@ -223,9 +222,7 @@ void PoolServer::fail_group(const std::string& gid, int rank, const std::string&
     wit->second.members.erase(mit);
     if (static_cast<int>(r) != rank) running.insert(wit->first);
   }
-  const std::string abort = proto::encode(proto::Abort{gid, why});
-  for (net::ConnId conn : running)
-    if (server_->is_open(conn)) reply(conn, abort);
+  for (net::ConnId conn : running) decide(conn, proto::Abort{gid, why});
   diag::info("group run {} of task {} aborted: {}", gid, run.task.id, why);
   poke_all_ = true;  // its slots are free, and the task wants a new run
   auto cit = campaigns_.find(run.task.campaign);
@@ -233,7 +230,7 @@ void PoolServer::fail_group(const std::string& gid, int rank, const std::string&
   Campaign& c = cit->second;
   --c.leased;
   if (!count) {
-    ++requeues_total_;
+    ++counters_.requeues_total;
     c.requeued.push_front(std::move(run.task));
     return;
   }
@@ -244,7 +241,7 @@ void PoolServer::fail_group(const std::string& gid, int rank, const std::string&
     diag::error("{}", final.status().message());
   } else if (*final) {
     ++c.row.failed;
-    ++failures_total_;
+    ++counters_.failures_total;
     forget_task(run.task.id);
     diag::warning("task {} of '{}' failed for good after {} attempts", run.task.id, c.row.spec.name,
                   c.row.spec.max_attempts);
@@ -252,10 +249,9 @@ void PoolServer::fail_group(const std::string& gid, int rank, const std::string&
     ++run.task.attempts;
     c.requeued.push_back(std::move(run.task));
   }
-  schedule_commit();
 }
 
-void PoolServer::release_members(Worker& w, const std::string& why, bool count) {
+void Scheduler::release_members(Worker& w, const std::string& why, bool count) {
   while (!w.members.empty()) {
     auto [key, gid] = *w.members.begin();
     w.members.erase(w.members.begin());
@@ -264,9 +260,9 @@ void PoolServer::release_members(Worker& w, const std::string& why, bool count) 
   }
 }
 
-void PoolServer::check_group_deadlines() {
+void Scheduler::check_group_deadlines() {
   if (groups_.empty()) return;
-  const auto now = Clock::now();
+  const auto now = now_;
   std::vector<std::pair<std::string, std::string>> expired;  // id, why
   for (const auto& [id, run] : groups_) {
     if (run.deadline >= now) continue;
@@ -283,7 +279,7 @@ void PoolServer::check_group_deadlines() {
   for (auto& [id, why] : expired) fail_group(id, -1, why, true);
 }
 
-void PoolServer::drop_groups(int64_t campaign) {
+void Scheduler::drop_groups(int64_t campaign) {
   std::vector<std::string> ids;
   for (const auto& [id, run] : groups_)
     if (run.task.campaign == campaign) ids.push_back(id);

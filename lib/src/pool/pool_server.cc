@@ -1,6 +1,6 @@
 // The pool server's connections: opening, hello, closing, and the
-// dispatch of decoded worker and client messages (requests.cc answers the
-// client requests, scheduler.cc the results).
+// dispatch of decoded worker and client messages to the scheduler
+// (scheduler_events.cc) or to requests.cc, which answers the clients.
 #include "pool_server.h"
 
 #include <fmt/format.h>
@@ -11,51 +11,59 @@
 
 namespace w::pool {
 
-namespace {
-// "1 worker", "2 workers": a count with its noun, plural unless it is 1.
-std::string count_of(long long n, std::string_view noun) {
-  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
-}
-}  // namespace
-
 PoolServer::PoolServer(const ServeOptions& options, Store& store)
     : options_(options),
       store_(store),
+      sched_(store, options.worker_timeout),
       verifier_(kService, options.secret, options.key, kAllRights) {}
 
 Status PoolServer::load() {
-  auto rows = store_.campaigns();
-  if (!rows.ok()) return rows.status();
-  for (auto& row : *rows) {
-    Campaign c;
-    c.row = std::move(row);
-    by_name_[c.row.spec.name] = c.row.id;
-    const int64_t id = c.row.id;
-    campaigns_.emplace(id, std::move(c));
-    // Opened by a submit that stored nothing before the pool went down.
-    drop_if_empty(id);
-  }
-  W_RETURN_IF_ERROR(store_.commit());
-  W_RETURN_IF_ERROR(load_flagged());
-  return load_checkpoints();
-}
-
-Status PoolServer::load_checkpoints() {
-  auto tasks = store_.checkpointed_tasks();
-  if (!tasks.ok()) return tasks.status();
-  checkpointed_ = std::unordered_set<int64_t>(tasks->begin(), tasks->end());
-  return {};
+  W_RETURN_IF_ERROR(sched_.load());
+  return store_.commit();  // campaigns a submit left empty are gone
 }
 
 void PoolServer::attach(net::Server& server) {
   server_ = &server;
-  server.every(250, [this] { check_deadlines(); });
+  server.every(250, [this] {
+    now_ = Clock::now();
+    sched_.tick(now_);
+    finish_event();
+  });
   sample_history();  // the first point at once, not one interval later
   server.every(static_cast<int>(options_.history_interval * 1000), [this] { sample_history(); });
 }
 
 void PoolServer::reply(net::ConnId id, const std::string& message) {
   server_->send(id, message, true);
+}
+
+void PoolServer::finish_event() {
+  // Encoded here, in the order decided: a worker gets `campaign` before
+  // the tasks it binds it to.
+  for (const Decision& d : sched_.take_decisions()) {
+    if (auto* tasks = std::get_if<SendTasks>(&d.action)) {
+      proto::TasksBuilder message(tasks->campaign);
+      for (const TaskGrant& t : tasks->items) {
+        proto::TaskItem item{t.id, t.seq, t.input};
+        if (t.checkpoint) item.checkpoint = *t.checkpoint;
+        item.group = t.group;
+        item.rank = t.rank;
+        item.size = t.size;
+        item.browsers = t.browsers;
+        message.add(item);
+      }
+      reply(d.conn, message.done());
+    } else if (auto* bind = std::get_if<BindCampaign>(&d.action)) {
+      reply(d.conn,
+            proto::encode(proto::CampaignBind{bind->campaign, bind->name, bind->kernel,
+                                              bind->static_data, bind->timeout_ms, bind->group}));
+    } else if (auto* abort = std::get_if<proto::Abort>(&d.action)) {
+      if (server_->is_open(d.conn)) reply(d.conn, proto::encode(*abort));
+    } else if (auto* close = std::get_if<CloseConn>(&d.action)) {
+      server_->close(d.conn, close->code, close->reason);
+    }
+  }
+  if (store_.dirty()) schedule_commit();
 }
 
 void PoolServer::reply_after_commit(net::ConnId id, std::string message) {
@@ -65,7 +73,7 @@ void PoolServer::reply_after_commit(net::ConnId id, std::string message) {
 
 void PoolServer::refuse(net::ConnId id, const std::string& why, std::string_view code) {
   diag::debug("connection {}: {}", id, why);
-  if (auto w = workers_.find(id); w != workers_.end()) w->second.violation = why;
+  sched_.violation(id, why);  // a worker's leases then fail when it is gone
   reply(id, proto::encode(proto::Error{std::string(code), why}));
   // A close reason is at most 123 bytes; cut it at a character boundary.
   server_->close(id, 1008, proto::clean_text(why, 100));
@@ -122,6 +130,7 @@ bool PoolServer::on_ws_open(net::ConnId id, const net::HttpRequest& request, int
 }
 
 void PoolServer::on_ws_close(net::ConnId id) {
+  now_ = Clock::now();
   pending_worker_.erase(id);
   clients_.erase(id);
   grants_.erase(id);
@@ -130,51 +139,33 @@ void PoolServer::on_ws_close(net::ConnId id) {
     submitting_.erase(sub);
     drop_if_empty(campaign);
   }
-  auto it = workers_.find(id);
-  if (it == workers_.end()) return;
-  Worker& w = it->second;
-  if (auto c = campaigns_.find(w.campaign); c != campaigns_.end()) --c->second.bound;
-  release_members(w, "worker lost (disconnected)", true);
-  if (!w.violation.empty()) {
-    // A worker that broke the protocol fails what it held: a task whose
-    // result it cannot send (too large, malformed) must not come back for
-    // ever without counting an attempt.
-    std::vector<int64_t> held;
-    for (const auto& [task, lease] : w.leases) held.push_back(task);
-    for (int64_t task : held)
-      finish_task(w, task, false, {}, "worker connection closed: " + w.violation, 0);
-  }
-  release_leases(w, "worker disconnected");
-  w.row.last_seen = static_cast<int64_t>(std::time(nullptr));
-  (void)store_.upsert_worker(w.row);
-  diag::info("worker {} ({}) left", w.row.id, w.row.name);
-  workers_.erase(it);
-  schedule_commit();
-  top_up_all();
+  if (!sched_.worker(id)) return;
+  sched_.worker_left(id, now_, static_cast<int64_t>(std::time(nullptr)));
+  finish_event();
 }
 
 void PoolServer::on_ws_too_large(net::ConnId id, size_t limit) {
-  auto it = workers_.find(id);
-  if (it == workers_.end()) return;
-  it->second.violation = limit % (1u << 20) == 0
-                             ? fmt::format("it sent a message larger than {} MiB", limit >> 20)
-                             : fmt::format("it sent a message larger than {} bytes", limit);
+  // The net layer closes the connection: what the worker held fails.
+  sched_.violation(id, limit % (1u << 20) == 0
+                           ? fmt::format("it sent a message larger than {} MiB", limit >> 20)
+                           : fmt::format("it sent a message larger than {} bytes", limit));
 }
 
 void PoolServer::on_ws_message(net::ConnId id, std::string_view data, bool) {
   // Nothing below reads the wire: a message that does not decode (a field
   // missing, of another type or out of range) is answered with an error
   // naming the field, and the connection is closed.
+  now_ = Clock::now();  // the one reading of the clock for this event
   if (clients_.count(id)) {
     auto m = proto::decode_from_client(data);
     if (!m.ok()) return refuse(id, m.status().message(), proto::kBadRequest);
-    return on_client_message(id, *m);
-  }
-  if (pending_worker_.count(id) || workers_.count(id)) {
+    on_client_message(id, *m);
+  } else if (pending_worker_.count(id) || sched_.worker(id)) {
     auto m = proto::decode_from_worker(data);
     if (!m.ok()) return refuse(id, m.status().message());
-    return on_worker_message(id, *m);
+    on_worker_message(id, *m);
   }
+  finish_event();
 }
 
 std::string PoolServer::worker_identity(net::ConnId id, const proto::WorkerHello& hello) const {
@@ -187,7 +178,7 @@ std::string PoolServer::worker_identity(net::ConnId id, const proto::WorkerHello
   if (!hello.cap.empty() && verifier_.has_secret())
     return "c-" + sha256_hex(hello.cap).substr(0, 16);
   std::string named = hello.id;
-  for (const auto& [conn, other] : workers_)
+  for (const auto& [conn, other] : sched_.workers())
     if (!named.empty() && other.row.id == named) named += fmt::format("#{}", id);
   return named;
 }
@@ -197,51 +188,37 @@ void PoolServer::on_worker_hello(net::ConnId id, const proto::WorkerHello& hello
   // A worker needs the right to work.
   Status s = authenticate(id, hello.key, hello.cap, kWork);
   if (!s.ok()) return refuse(id, s.message());
-  Worker w;
-  w.conn = id;
-  w.row.id = worker_identity(id, hello);
-  w.row.name = hello.name;
-  w.row.platform = hello.platform;
-  w.row.slots = hello.slots;
-  w.row.score = hello.score;
-  // A browser that is not cross-origin isolated cannot run members; a
-  // worker older than the field can.
-  w.coupled = hello.coupled;
-  if (w.row.id.empty()) w.row.id = fmt::format("{}-{}", w.row.name, id);
-  w.last_heard = Clock::now();
-  w.row.last_seen = static_cast<int64_t>(std::time(nullptr));
-  restore_worker(w.row);  // a known worker keeps its flag and counts
+  WorkerRow row;
+  row.id = worker_identity(id, hello);
+  row.name = hello.name;
+  row.platform = hello.platform;
+  row.slots = hello.slots;
+  row.score = hello.score;
+  if (row.id.empty()) row.id = fmt::format("{}-{}", row.name, id);
+  row.last_seen = static_cast<int64_t>(std::time(nullptr));
   pending_worker_.erase(id);
-  diag::info("worker {} joined: {}, {}, score {:.0f}", w.row.id, count_of(w.row.slots, "slot"),
-             w.row.platform, w.row.score);
   proto::Welcome welcome;
-  welcome.id = w.row.id;
+  welcome.id = row.id;
   welcome.heartbeat_ms = static_cast<int64_t>(options_.heartbeat * 1000);
   welcome.sig = options_.sig;
   welcome.max_frame = static_cast<int64_t>(options_.max_frame);
   reply(id, proto::encode(welcome));
-  (void)store_.upsert_worker(w.row);
-  schedule_commit();
-  top_up(workers_.emplace(id, std::move(w)).first->second);
+  sched_.worker_joined(id, std::move(row), hello.coupled, scope_of(id), now_);
 }
 
 void PoolServer::on_worker_message(net::ConnId id, const proto::FromWorker& m) {
   if (auto* hello = std::get_if<proto::WorkerHello>(&m)) return on_worker_hello(id, *hello);
-  auto it = workers_.find(id);
-  if (it == workers_.end()) return refuse(id, "say hello first");
-  Worker& w = it->second;
+  if (!sched_.worker(id)) return refuse(id, "say hello first");
   if (Status s = permit(id, kWork, ""); !s.ok()) return refuse(id, s.message());
-  w.last_heard = Clock::now();
+  sched_.heard(id, now_);
   if (auto* results = std::get_if<proto::Results>(&m)) {
-    Status s = on_results(w, *results);
+    Status s = sched_.results(id, *results, now_);
     if (!s.ok()) return refuse(id, s.message());
-    top_up_after(&w);
   } else if (auto* beat = std::get_if<proto::Heartbeat>(&m)) {
     // For the dashboard only: what a worker says of itself decides nothing.
-    w.load = beat->load;
-    w.rss = beat->rss;
+    sched_.heartbeat(id, beat->load, beat->rss);
   } else if (auto* checkpoint = std::get_if<proto::Checkpoint>(&m)) {
-    Status s = on_checkpoint(w, *checkpoint);
+    Status s = sched_.checkpoint(id, *checkpoint, now_);
     if (!s.ok()) return refuse(id, s.message());
   } else if (auto* fetch = std::get_if<proto::Fetch>(&m)) {
     // A worker scoped to one campaign gets that campaign's kernels only.
@@ -252,31 +229,8 @@ void PoolServer::on_worker_message(net::ConnId id, const proto::FromWorker& m) {
     if (!data.ok()) return refuse(id, data.status().message());
     reply(id, proto::encode(proto::Artifact{fetch->kernel, *data}));
   } else if (auto* bye = std::get_if<proto::Bye>(&m)) {
-    on_bye(w, *bye);
+    sched_.drain(id, *bye, now_);
   }
-}
-
-void PoolServer::on_bye(Worker& w, const proto::Bye& m) {
-  w.draining = true;
-  for (int64_t task : m.returned) {
-    // A member it did not start: its run fails, without counting an attempt.
-    for (auto mem = w.members.lower_bound({task, 0});
-         mem != w.members.end() && mem->first.first == task;
-         mem = w.members.lower_bound({task, 0})) {
-      const auto [key, gid] = *mem;
-      w.members.erase(mem);
-      fail_group(
-          gid, key.second,
-          fmt::format("{}: rank {} of {}: returned (worker draining)", w.row.id, key.second, gid),
-          false);
-    }
-    auto lease = w.leases.find(task);
-    if (lease == w.leases.end()) continue;
-    auto c = campaigns_.find(lease->second.task.campaign);
-    if (c != campaigns_.end()) return_lease(c->second, std::move(lease->second), w.row.id);
-    w.leases.erase(lease);
-  }
-  top_up_all();
 }
 
 void PoolServer::on_client_message(net::ConnId id, const proto::FromClient& m) {

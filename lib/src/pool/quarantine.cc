@@ -26,7 +26,7 @@
 
 #include <fmt/format.h>
 
-#include "pool_server.h"
+#include "scheduler.h"
 #include "w/diag.h"
 
 namespace w::pool {
@@ -40,11 +40,11 @@ constexpr auto kLongestQuarantine = std::chrono::hours(1);
 
 }  // namespace
 
-int PoolServer::Outcomes::failed() const {
+int Scheduler::Outcomes::failed() const {
   return std::popcount(failed_bits);
 }
 
-void PoolServer::record_outcome(Worker& w, const Campaign& c, bool failed) {
+void Scheduler::record_outcome(Worker& w, const Campaign& c, bool failed) {
   Outcomes& o = outcomes_[w.row.id][c.row.id];
   o.failed_bits = (o.failed_bits << 1) | (failed ? 1u : 0u);
   o.seen = std::min(o.seen + 1, Outcomes::kWindow);
@@ -67,18 +67,18 @@ void PoolServer::record_outcome(Worker& w, const Campaign& c, bool failed) {
   Quarantine& q = quarantines_[w.row.id];
   const auto length =
       std::min<Clock::duration>(kFirstQuarantine * (1 << std::min(q.times, 6)), kLongestQuarantine);
-  q.until = Clock::now() + length;
+  q.until = now_ + length;
   ++q.times;
   q.why =
       fmt::format("failed {} of its last {} tasks of '{}' while the other workers failed {} of {}",
                   o.failed(), o.seen, c.row.spec.name, others_failed, others_seen);
-  ++quarantines_total_;
+  ++counters_.quarantines_total;
   o = {};  // judged afresh after the quarantine
   diag::warning("worker {} quarantined for {} s: {}", w.row.id,
                 std::chrono::duration_cast<std::chrono::seconds>(length).count(), q.why);
 }
 
-int PoolServer::allowance(const Worker& w, const Campaign& c) const {
+int Scheduler::allowance(const Worker& w, const Campaign& c) const {
   auto mine = outcomes_.find(w.row.id);
   if (mine == outcomes_.end()) return kFirstAllowance;
   auto it = mine->second.find(c.row.id);
@@ -88,7 +88,7 @@ int PoolServer::allowance(const Worker& w, const Campaign& c) const {
   return kFirstAllowance + 2 * (o.seen - o.failed());
 }
 
-bool PoolServer::another_worker_for(const Worker& w, const Campaign& c) const {
+bool Scheduler::another_worker_for(const Worker& w, const Campaign& c) const {
   for (const auto& [conn, other] : workers_)
     if (&other != &w && !other.draining && !quarantined(other) && may_work_on(other, c) &&
         (other.row.platform != "wasm32" || !c.row.spec.kernel_wasm.empty()))
@@ -96,12 +96,12 @@ bool PoolServer::another_worker_for(const Worker& w, const Campaign& c) const {
   return false;
 }
 
-bool PoolServer::quarantined(const Worker& w) const {
+bool Scheduler::quarantined(const Worker& w) const {
   auto it = quarantines_.find(w.row.id);
-  return it != quarantines_.end() && it->second.until > Clock::now();
+  return it != quarantines_.end() && it->second.until > now_;
 }
 
-void PoolServer::end_quarantines(Clock::time_point now) {
+void Scheduler::end_quarantines(Clock::time_point now) {
   for (auto& [id, q] : quarantines_) {
     if (q.until == Clock::time_point{} || q.until > now) continue;
     q.until = {};  // kept: the next quarantine is longer

@@ -20,7 +20,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "pool_server.h"
+#include "scheduler.h"
 #include "w/diag.h"
 
 namespace w::pool {
@@ -44,32 +44,32 @@ bool has_part(const std::vector<std::string>& holders, const std::vector<Vote>& 
 
 }  // namespace
 
-QuorumRule PoolServer::quorum_rule(const Campaign& c) const {
+QuorumRule Scheduler::quorum_rule(const Campaign& c) const {
   return {c.row.spec.replicas, c.row.spec.quorum, c.row.spec.replicas + c.row.spec.max_attempts,
           c.row.spec.quorum_tolerance};
 }
 
-int64_t PoolServer::in_flight(const Campaign& c) const {
+int64_t Scheduler::in_flight(const Campaign& c) const {
   if (!c.replicated()) return c.leased;
   int64_t n = 0;
   for (const auto& [id, r] : c.open) n += r.finished ? 0 : 1;
   return n;
 }
 
-PoolServer::Worker* PoolServer::live_worker(const std::string& id) {
+Scheduler::Worker* Scheduler::live_worker(const std::string& id) {
   for (auto& [conn, w] : workers_)
     if (w.row.id == id) return &w;
   return nullptr;
 }
 
-Status PoolServer::load_flagged() {
+Status Scheduler::load_flagged() {
   auto ids = store_.flagged_workers();
   if (!ids.ok()) return ids.status();
   flagged_ = std::unordered_set<std::string>(ids->begin(), ids->end());
   return {};
 }
 
-void PoolServer::restore_worker(WorkerRow& row) {
+void Scheduler::restore_worker(WorkerRow& row) {
   auto known = store_.worker(row.id);
   if (!known.ok()) return;
   row.tasks_done = known->tasks_done;
@@ -80,7 +80,7 @@ void PoolServer::restore_worker(WorkerRow& row) {
   row.score *= std::pow(0.5, std::min(row.disagreements, kMaxPenalties));
 }
 
-void PoolServer::take_replicas(Campaign& c, const Worker& w, int want, std::vector<TaskRow>& out) {
+void Scheduler::take_replicas(Campaign& c, const Worker& w, int want, std::vector<TaskRow>& out) {
   if (w.row.flagged) return;
   // One pass over the wanted replicas, keeping the order of what stays.
   std::deque<int64_t> keep;
@@ -112,7 +112,7 @@ void PoolServer::take_replicas(Campaign& c, const Worker& w, int want, std::vect
   }
 }
 
-void PoolServer::adopt_votes(Campaign& c, std::vector<TaskRow>& loaded) {
+void Scheduler::adopt_votes(Campaign& c, std::vector<TaskRow>& loaded) {
   if (loaded.empty()) return;
   auto votes = store_.votes(c.row.id, loaded.front().id, loaded.back().id);
   if (!votes.ok()) return diag::error("{}", votes.status().message());
@@ -137,9 +137,8 @@ void PoolServer::adopt_votes(Campaign& c, std::vector<TaskRow>& loaded) {
   loaded.swap(fresh);
 }
 
-void PoolServer::finish_replica(Worker& w, Campaign& c, int64_t task, bool ok,
-                                std::string_view output, const std::string& error, double ms) {
-  schedule_commit();
+void Scheduler::finish_replica(Worker& w, Campaign& c, int64_t task, bool ok,
+                               std::string_view output, const std::string& error, double ms) {
   auto it = c.open.find(task);
   if (it == c.open.end()) return;
   Replicated& r = it->second;
@@ -166,7 +165,7 @@ void PoolServer::finish_replica(Worker& w, Campaign& c, int64_t task, bool ok,
       return judge_task(c, r, true);
     }
     ++c.row.failed;
-    ++failures_total_;
+    ++counters_.failures_total;
     diag::warning("task {} of '{}' failed for good after {} attempts", task, c.row.spec.name,
                   c.row.spec.max_attempts);
     return end_task(c, r);
@@ -175,11 +174,11 @@ void PoolServer::finish_replica(Worker& w, Campaign& c, int64_t task, bool ok,
   if (Status s = store_.add_vote(c.row.id, row); !s.ok()) diag::error("{}", s.message());
   r.votes.push_back({w.row.id, w.row.platform, std::move(row.output), canonical_msgpack(output), ms,
                      !flagged_.count(w.row.id)});
-  ++votes_total_;
+  ++counters_.votes_total;
   judge_task(c, r, false);
 }
 
-void PoolServer::judge_task(Campaign& c, Replicated& r, bool urgent) {
+void Scheduler::judge_task(Campaign& c, Replicated& r, bool urgent) {
   Verdict v = judge(r.votes, static_cast<int>(r.holders.size()), quorum_rule(c));
   const int64_t id = r.task.id;
   if (v.kind == Verdict::kWait) {
@@ -196,8 +195,8 @@ void PoolServer::judge_task(Campaign& c, Replicated& r, bool urgent) {
     auto stored = store_.fail_attempt(id, v.why, 0, "");
     if (!stored.ok()) diag::error("{}", stored.status().message());
     ++c.row.failed;
-    ++failures_total_;
-    ++no_quorum_total_;
+    ++counters_.failures_total;
+    ++counters_.no_quorum_total;
     diag::warning("task {} of '{}' failed: {}", id, c.row.spec.name, v.why);
     return end_task(c, r);
   }
@@ -206,7 +205,7 @@ void PoolServer::judge_task(Campaign& c, Replicated& r, bool urgent) {
   if (!stored.ok()) diag::error("{}", stored.status().message());
   if (stored.ok() && *stored) {
     ++c.row.done;
-    ++results_total_;
+    ++counters_.results_total;
   }
   r.has_accepted = true;
   r.accepted = a;
@@ -228,7 +227,7 @@ void PoolServer::judge_task(Campaign& c, Replicated& r, bool urgent) {
   end_task(c, id);
 }
 
-void PoolServer::check_starved(Clock::time_point now) {
+void Scheduler::check_starved(Clock::time_point now) {
   for (auto& [cid, c] : campaigns_) {
     if (!c.replicated() || c.wanting.empty()) continue;
     // Workers that may take this campaign's replicas at all.
@@ -264,20 +263,19 @@ void PoolServer::check_starved(Clock::time_point now) {
       auto stored = store_.fail_attempt(tid, why, 0, "");
       if (!stored.ok()) diag::error("{}", stored.status().message());
       ++c.row.failed;
-      ++failures_total_;
-      ++no_quorum_total_;
+      ++counters_.failures_total;
+      ++counters_.no_quorum_total;
       diag::warning("task {} of '{}' failed: {}", tid, c.row.spec.name, why);
       end_task(c, r);
     }
-    if (!starved.empty()) schedule_commit();
   }
 }
 
-void PoolServer::end_task(Campaign& c, Replicated& r) {
+void Scheduler::end_task(Campaign& c, Replicated& r) {
   end_task(c, r.task.id);
 }
 
-void PoolServer::end_task(Campaign& c, int64_t task) {
+void Scheduler::end_task(Campaign& c, int64_t task) {
   auto it = c.open.find(task);
   if (it == c.open.end()) return;
   it->second.finished = true;
@@ -287,14 +285,14 @@ void PoolServer::end_task(Campaign& c, int64_t task) {
   close_if_done(c, task);
 }
 
-void PoolServer::close_if_done(Campaign& c, int64_t task) {
+void Scheduler::close_if_done(Campaign& c, int64_t task) {
   auto it = c.open.find(task);
   if (it != c.open.end() && it->second.finished && it->second.holders.empty()) c.open.erase(it);
 }
 
-void PoolServer::flag(const std::string& worker, const Campaign& c, int64_t task,
-                      std::string_view output, std::string_view accepted) {
-  ++disagreements_total_;
+void Scheduler::flag(const std::string& worker, const Campaign& c, int64_t task,
+                     std::string_view output, std::string_view accepted) {
+  ++counters_.disagreements_total;
   diag::warning("worker {} disagreed with the quorum on task {} of '{}': flagged", worker, task,
                 c.row.spec.name);
   if (Status s = store_.flag_worker(worker); !s.ok()) diag::error("{}", s.message());

@@ -64,10 +64,9 @@ Status PoolServer::on_open(net::ConnId id, const proto::Open& m) {
   spec.quorum_tolerance = m.quorum_tolerance;
   spec.group = m.group;
   int64_t cid;
-  auto existing = by_name_.find(spec.name);
-  if (existing != by_name_.end()) {
-    cid = existing->second;
-    const Campaign& c = campaigns_.at(cid);
+  if (const Campaign* existing = sched_.campaign(spec.name)) {
+    const Campaign& c = *existing;
+    cid = c.row.id;
     if (c.row.state == "cancelled") return cancelled_error(spec.name);
     if (!spec.kernel_sha.empty() && spec.kernel_sha != c.row.spec.kernel_sha)
       return Status::Invalid(
@@ -82,14 +81,12 @@ Status PoolServer::on_open(net::ConnId id, const proto::Open& m) {
     auto created = store_.create_campaign(spec);
     if (!created.ok()) return created.status();
     cid = *created;
-    Campaign c;
-    c.row.id = cid;
-    c.row.spec = spec;
-    c.row.state = "running";
-    c.row.created = static_cast<int64_t>(std::time(nullptr));
-    c.store_exhausted = true;
-    campaigns_.emplace(cid, std::move(c));
-    by_name_[spec.name] = cid;
+    CampaignRow row;
+    row.id = cid;
+    row.spec = spec;
+    row.state = "running";
+    row.created = static_cast<int64_t>(std::time(nullptr));
+    sched_.campaign_created(std::move(row));
     diag::info("campaign {} '{}' created", cid, spec.name);
   }
   proto::Opened opened{cid, 0, false, 0};
@@ -127,27 +124,16 @@ Status PoolServer::cancelled_error(const std::string& name) const {
 }
 
 void PoolServer::drop_if_empty(int64_t campaign) {
-  auto it = campaigns_.find(campaign);
-  if (it == campaigns_.end() || it->second.row.total != 0) return;
   for (const auto& [conn, sub] : submitting_)
     if (sub.campaign == campaign) return;
-  for (auto& [conn, w] : workers_)  // no task: nothing leased, only the binding
-    if (w.campaign == campaign) w.campaign = 0;
-  if (Status s = store_.delete_campaign(campaign); !s.ok()) {
-    diag::warning("campaign {}: {}", campaign, s.message());
-    return;
-  }
-  diag::info("campaign {} '{}' dropped: its submit stored no dataset", campaign,
-             it->second.row.spec.name);
-  by_name_.erase(it->second.row.spec.name);
-  campaigns_.erase(it);
-  if (server_) schedule_commit();  // at load(), the caller commits
+  sched_.drop_empty(campaign);
+  if (server_ && store_.dirty()) schedule_commit();  // at load(), the caller commits
 }
 
 Status PoolServer::on_datasets(net::ConnId id, const proto::Datasets& m) {
-  auto it = campaigns_.find(m.campaign);
-  if (it == campaigns_.end()) return Status::NotFound("no such campaign");
-  Campaign& c = it->second;
+  const Campaign* found = sched_.campaign(m.campaign);
+  if (!found) return Status::NotFound("no such campaign");
+  const Campaign& c = *found;
   if (c.row.state == "cancelled") return cancelled_error(c.row.spec.name);
   auto next = store_.next_seq(c.row.id);
   if (!next.ok()) return next.status();
@@ -162,18 +148,16 @@ Status PoolServer::on_datasets(net::ConnId id, const proto::Datasets& m) {
       sub != submitting_.end() && sub->second.campaign == c.row.id && !sub->second.once_key.empty())
     W_RETURN_IF_ERROR(
         store_.add_acked(c.row.id, sub->second.once_key, static_cast<int64_t>(m.items.size())));
-  c.row.total += static_cast<int64_t>(m.items.size());
-  c.store_exhausted = false;
+  sched_.tasks_added(c.row.id, static_cast<int64_t>(m.items.size()), now_);
   reply_after_commit(id,
                      proto::encode(proto::Ack{static_cast<int64_t>(m.items.size()), c.row.total}));
-  top_up_all();
   return {};
 }
 
 Status PoolServer::on_results_query(net::ConnId id, const proto::ResultsQuery& m) {
-  auto it = by_name_.find(m.campaign);
-  if (it == by_name_.end()) return Status::NotFound(fmt::format("no campaign '{}'", m.campaign));
-  const Campaign& c = campaigns_.at(it->second);
+  const Campaign* found = sched_.campaign(m.campaign);
+  if (!found) return Status::NotFound(fmt::format("no campaign '{}'", m.campaign));
+  const Campaign& c = *found;
   // `after` (the previous page's last row) makes a page an index seek;
   // `since` alone walks past that many rows, so clients send it only first.
   auto rows = store_.results(c.row.id, m.since, m.limit, m.after);
@@ -189,40 +173,27 @@ Status PoolServer::on_results_query(net::ConnId id, const proto::ResultsQuery& m
 }
 
 Status PoolServer::on_unflag(net::ConnId id, const proto::Unflag& m) {
-  W_RETURN_IF_ERROR(store_.unflag_worker(m.worker));
-  flagged_.erase(m.worker);
-  for (auto& [conn, w] : workers_)
-    if (w.row.id == m.worker) w.row.flagged = false;
-  diag::info("worker {}: flag lifted", m.worker);
+  W_RETURN_IF_ERROR(sched_.unflag(m.worker, now_));
   reply_after_commit(id, proto::encode(proto::Ok{}));
-  top_up_all();
   return {};
 }
 
 Status PoolServer::on_control(net::ConnId id, const proto::Control& m) {
-  auto it = by_name_.find(m.campaign);
-  if (it == by_name_.end()) return Status::NotFound(fmt::format("no campaign '{}'", m.campaign));
-  const int64_t cid = it->second;
+  const Campaign* found = sched_.campaign(m.campaign);
+  if (!found) return Status::NotFound(fmt::format("no campaign '{}'", m.campaign));
+  const int64_t cid = found->row.id;
   if (m.action == "pause" || m.action == "resume" || m.action == "cancel") {
     const std::string state = m.action == "pause"    ? "paused"
                               : m.action == "resume" ? "running"
                                                      : "cancelled";
-    W_RETURN_IF_ERROR(store_.set_campaign_state(cid, state));
-    campaigns_.at(cid).row.state = state;
+    W_RETURN_IF_ERROR(sched_.set_state(cid, state, now_));
   } else if (m.action == "delete") {
-    drop_groups(cid);
-    for (auto& [conn, w] : workers_)
-      if (w.campaign == cid) release_leases(w, "campaign deleted"), w.campaign = 0;
-    W_RETURN_IF_ERROR(store_.delete_campaign(cid));
+    W_RETURN_IF_ERROR(sched_.delete_campaign(cid, now_));
     std::erase_if(submitting_, [cid](const auto& sub) { return sub.second.campaign == cid; });
-    campaigns_.erase(cid);
-    by_name_.erase(it);
-    W_RETURN_IF_ERROR(load_checkpoints());  // the campaign's went with it
   } else {
     return Status::Invalid(fmt::format("control: action: unknown '{}'", m.action));
   }
   reply_after_commit(id, proto::encode(proto::Ok{}));
-  top_up_all();
   return {};
 }
 

@@ -1,10 +1,13 @@
-// The scheduler: which tasks go to which worker, leases and their deadlines.
+// The scheduler's core rules (scheduler.h): which campaign a worker serves
+// (priority, then fewest leased), how deep it is kept (prefetch, and its
+// share near the end of a campaign), the task window read from the store,
+// leases and their deadlines, results and failed attempts.
 #include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
 
-#include "pool_server.h"
+#include "scheduler.h"
 #include "w/diag.h"
 
 namespace w::pool {
@@ -17,7 +20,7 @@ constexpr auto kLeaseGrace = std::chrono::seconds(5);
 
 }  // namespace
 
-int PoolServer::prefetch(const Worker& w, const Campaign& c) const {
+int Scheduler::prefetch(const Worker& w, const Campaign& c) const {
   // Enough tasks in hand to cover ~50 ms of work per slot: tiny tasks need
   // deep queues to hide round trips, long ones shallow so the tail is even.
   if (w.row.flagged) return 0;  // an untrusted worker gets no more than it can run
@@ -39,7 +42,7 @@ int PoolServer::prefetch(const Worker& w, const Campaign& c) const {
   return depth;
 }
 
-bool PoolServer::take_task(Campaign& c, TaskRow& task, const Worker* worker) {
+bool Scheduler::take_task(Campaign& c, TaskRow& task, const Worker* worker) {
   if (!c.requeued.empty()) {
     // A task that failed on this worker waits for another, if another may
     // take it (a few are looked at: a long line of them means this worker
@@ -82,7 +85,7 @@ bool PoolServer::take_task(Campaign& c, TaskRow& task, const Worker* worker) {
   return true;
 }
 
-PoolServer::Campaign* PoolServer::pick_campaign(const Worker& w, int64_t skip) {
+Scheduler::Campaign* Scheduler::pick_campaign(const Worker& w, int64_t skip) {
   // A flagged worker's results are not trusted: it gets no replicas. A
   // browser (wasm32) gets only campaigns that carry a .wasm kernel, and a
   // worker that cannot run members (hello's coupled=false) no coupled ones.
@@ -110,8 +113,8 @@ PoolServer::Campaign* PoolServer::pick_campaign(const Worker& w, int64_t skip) {
   return best;
 }
 
-void PoolServer::top_up(Worker& w) {
-  if (w.draining || !server_->is_open(w.conn)) return;
+void Scheduler::top_up(Worker& w) {
+  if (w.draining || w.closing) return;
   Campaign* c = pick_campaign(w);
   // A coupled campaign's runs need free slots of several workers at once.
   if (c && c->grouped()) {
@@ -145,13 +148,13 @@ void PoolServer::top_up(Worker& w) {
   }
 }
 
-bool PoolServer::send_tasks(Worker& w, Campaign& c, int want) {
+bool Scheduler::send_tasks(Worker& w, Campaign& c, int want) {
   std::vector<TaskRow> replicas;
   size_t next_replica = 0;
   if (c.replicated()) take_replicas(c, w, want, replicas);
-  proto::TasksBuilder message(c.row.id);
+  SendTasks message{c.row.id, {}};
   int sent = 0;
-  const auto now = Clock::now();
+  const auto now = now_;
   const auto timeout = std::chrono::milliseconds(c.row.spec.timeout_ms);
   TaskRow task;
   while (sent < want) {
@@ -161,16 +164,15 @@ bool PoolServer::send_tasks(Worker& w, Campaign& c, int want) {
     } else if (!take_task(c, task, &w)) {
       break;
     }
-    proto::TaskItem item{task.id, task.seq, task.input};
-    Result<std::string> checkpoint = Status::NotFound("none");
+    TaskGrant item{task.id, task.seq, task.input};
     if (!checkpointed_.empty() && checkpointed_.count(task.id)) {
-      checkpoint = store_.load_checkpoint(task.id);
+      auto checkpoint = store_.load_checkpoint(task.id);
       if (checkpoint.ok())
-        item.checkpoint = *checkpoint;
+        item.checkpoint = std::move(*checkpoint);
       else
         checkpointed_.erase(task.id);
     }
-    message.add(item);
+    message.items.push_back(std::move(item));
     ++sent;
     // The deadline allows for the tasks queued ahead of this one on the worker.
     const auto ahead = static_cast<long>(w.leases.size()) / std::max(1, w.row.slots);
@@ -180,11 +182,11 @@ bool PoolServer::send_tasks(Worker& w, Campaign& c, int want) {
   }
   if (sent == 0) return false;
   bind(w, c);
-  reply(w.conn, message.done());
+  decide(w.conn, std::move(message));
   return true;
 }
 
-void PoolServer::top_up_after(Worker* w) {
+void Scheduler::top_up_after(Worker* w) {
   if (poke_all_) {
     poke_all_ = false;
     top_up_all();
@@ -193,7 +195,7 @@ void PoolServer::top_up_after(Worker* w) {
   }
 }
 
-void PoolServer::top_up_all() {
+void Scheduler::top_up_all() {
   poke_all_ = false;
   std::vector<Campaign*> coupled;  // scheduled once each, over all their workers
   for (auto& [id, w] : workers_) {
@@ -214,7 +216,7 @@ void PoolServer::top_up_all() {
     if (!w.busy()) top_up(w);  // idle workers of a group that cannot start: see top_up
 }
 
-void PoolServer::release_leases(Worker& w, const std::string& why) {
+void Scheduler::release_leases(Worker& w, const std::string& why) {
   if (w.leases.empty()) return;
   diag::debug("{} tasks of worker {} back to the queue: {}", w.leases.size(), w.row.id, why);
   auto leases = std::move(w.leases);
@@ -225,9 +227,9 @@ void PoolServer::release_leases(Worker& w, const std::string& why) {
   }
 }
 
-void PoolServer::return_lease(Campaign& c, Lease&& lease, const std::string& worker) {
+void Scheduler::return_lease(Campaign& c, Lease&& lease, const std::string& worker) {
   --c.leased;
-  ++requeues_total_;
+  ++counters_.requeues_total;
   if (!c.replicated()) return c.requeued.push_front(std::move(lease.task));
   auto it = c.open.find(lease.task.id);
   if (it == c.open.end()) return;
@@ -237,8 +239,8 @@ void PoolServer::return_lease(Campaign& c, Lease&& lease, const std::string& wor
   judge_task(c, r, true);
 }
 
-void PoolServer::finish_task(Worker& w, int64_t task_id, bool ok, std::string_view output,
-                             const std::string& error, double ms) {
+void Scheduler::finish_task(Worker& w, int64_t task_id, bool ok, std::string_view output,
+                            const std::string& error, double ms) {
   auto lease_it = w.leases.find(task_id);
   if (lease_it == w.leases.end()) return;  // not this worker's (late, or already re-leased)
   Lease lease = std::move(lease_it->second);
@@ -255,7 +257,7 @@ void PoolServer::finish_task(Worker& w, int64_t task_id, bool ok, std::string_vi
     if (stored.ok() && *stored) {
       ++c.row.done;
       ++w.row.tasks_done;
-      ++results_total_;
+      ++counters_.results_total;
       c.failed_on.erase(task_id);
       forget_task(task_id);
     } else if (!stored.ok()) {
@@ -269,7 +271,7 @@ void PoolServer::finish_task(Worker& w, int64_t task_id, bool ok, std::string_vi
       diag::error("{}", final.status().message());
     } else if (*final) {
       ++c.row.failed;
-      ++failures_total_;
+      ++counters_.failures_total;
       c.failed_on.erase(task_id);
       forget_task(task_id);
       diag::warning("task {} of '{}' failed for good after {} attempts", task_id, c.row.spec.name,
@@ -281,60 +283,16 @@ void PoolServer::finish_task(Worker& w, int64_t task_id, bool ok, std::string_vi
       c.requeued.push_back(std::move(lease.task));
     }
   }
-  schedule_commit();
 }
 
-void PoolServer::forget_task(int64_t task) {
+void Scheduler::forget_task(int64_t task) {
   if (checkpointed_.empty() || !checkpointed_.erase(task)) return;
   if (Status s = store_.delete_checkpoint(task); !s.ok()) diag::error("{}", s.message());
 }
 
-Status PoolServer::on_checkpoint(Worker& w, const proto::Checkpoint& m) {
-  auto lease = w.leases.find(m.task);
-  // Only the lease holder may save a task's state. A replica must be
-  // computed independently, so replicated campaigns keep no checkpoints:
-  // one worker's state must never seed another worker's replica.
-  auto c =
-      lease == w.leases.end() ? campaigns_.end() : campaigns_.find(lease->second.task.campaign);
-  if (c == campaigns_.end() || c->second.row.spec.replicas > 1) {
-    ++checkpoints_ignored_;
-    return {};
-  }
-  W_RETURN_IF_ERROR(store_.save_checkpoint(m.task, m.data));
-  checkpointed_.insert(m.task);
-  ++checkpoints_total_;
-  schedule_commit();
-  return {};
-}
-
-Status PoolServer::on_results(Worker& w, const proto::Results& m) {
-  for (const proto::ResultItem& item : m.items) {
-    const int64_t task = item.task;
-    if (item.rank || (!w.members.empty() && !w.leases.count(task))) {
-      // A member of a group run: by its rank, or the one member of the task it holds.
-      int rank = item.rank.value_or(-1);
-      if (rank < 0) {
-        auto first = w.members.lower_bound({task, 0});
-        if (first != w.members.end() && first->first.first == task &&
-            (std::next(first) == w.members.end() || std::next(first)->first.first != task))
-          rank = first->first.second;
-      }
-      if (rank >= 0)
-        finish_member(w, task, rank, item.group, item.ok, item.output, item.error, item.ms);
-      continue;
-    }
-    if (!item.ok) {
-      finish_task(w, task, false, {}, item.error, item.ms);
-    } else {
-      finish_task(w, task, true, item.output, {}, item.ms);
-    }
-  }
-  return {};
-}
-
-void PoolServer::check_deadlines() {
-  const auto now = Clock::now();
-  const auto silent = std::chrono::milliseconds(static_cast<long>(options_.worker_timeout * 1000));
+void Scheduler::tick(Clock::time_point now) {
+  now_ = now;
+  const auto silent = std::chrono::milliseconds(static_cast<long>(worker_timeout_ * 1000));
   std::vector<net::ConnId> gone;
   for (auto& [id, w] : workers_) {
     if (now - w.last_heard > silent) {
@@ -355,10 +313,11 @@ void PoolServer::check_deadlines() {
   }
   for (net::ConnId id : gone) {
     diag::warning("worker {} silent for {:g} s: dropping it", workers_.at(id).row.id,
-                  options_.worker_timeout);
-    server_->close(id, 1001, "silent too long");
+                  worker_timeout_);
+    workers_.at(id).closing = true;
+    decide(id, CloseConn{1001, "silent too long"});
     release_members(workers_.at(id),
-                    fmt::format("worker lost (silent for {:g} s)", options_.worker_timeout), true);
+                    fmt::format("worker lost (silent for {:g} s)", worker_timeout_), true);
     release_leases(workers_.at(id), "worker silent");
   }
   check_group_deadlines();

@@ -243,8 +243,8 @@ void Scheduler::fail_group(const std::string& gid, int rank, const std::string& 
     ++c.row.failed;
     ++counters_.failures_total;
     forget_task(run.task.id);
-    diag::warning("task {} of '{}' failed for good after {} attempts", run.task.id, c.row.spec.name,
-                  c.row.spec.max_attempts);
+    diag::warning("task {} of '{}' failed for good after {}", run.task.id, c.row.spec.name,
+                  diag::count(c.row.spec.max_attempts, "attempt"));
   } else {
     ++run.task.attempts;
     c.requeued.push_back(std::move(run.task));

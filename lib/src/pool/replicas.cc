@@ -166,8 +166,8 @@ void Scheduler::finish_replica(Worker& w, Campaign& c, int64_t task, bool ok,
     }
     ++c.row.failed;
     ++counters_.failures_total;
-    diag::warning("task {} of '{}' failed for good after {} attempts", task, c.row.spec.name,
-                  c.row.spec.max_attempts);
+    diag::warning("task {} of '{}' failed for good after {}", task, c.row.spec.name,
+                  diag::count(c.row.spec.max_attempts, "attempt"));
     return end_task(c, r);
   }
   VoteRow row{task, w.row.id, w.row.platform, std::string(output), ms};

@@ -274,8 +274,8 @@ void Scheduler::finish_task(Worker& w, int64_t task_id, bool ok, std::string_vie
       ++counters_.failures_total;
       c.failed_on.erase(task_id);
       forget_task(task_id);
-      diag::warning("task {} of '{}' failed for good after {} attempts", task_id, c.row.spec.name,
-                    c.row.spec.max_attempts);
+      diag::warning("task {} of '{}' failed for good after {}", task_id, c.row.spec.name,
+                    diag::count(c.row.spec.max_attempts, "attempt"));
     } else {
       ++lease.task.attempts;
       c.failed_on[task_id].push_back(w.row.id);

@@ -254,8 +254,9 @@ Status FilterRun::run(sandbox::Executor& executor) {
   W_RETURN_IF_ERROR(writer_.flush());
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  diag::info("{} tasks: {} ok, {} failed in {:.2f} s ({:.0f} tasks/s){}", ok_ + failed_, ok_,
-             failed_, secs, secs > 0 ? static_cast<double>(ok_ + failed_) / secs : 0.0,
+  diag::info("{}: {} ok, {} failed in {:.2f} s ({:.0f} tasks/s){}",
+             diag::count(ok_ + failed_, "task"), ok_, failed_, secs,
+             secs > 0 ? static_cast<double>(ok_ + failed_) / secs : 0.0,
              executor.restarts() ? fmt::format(", {} slot restarts", executor.restarts()) : "");
   if (!input_error.ok()) return input_error;
   if (failed_ > 0) {

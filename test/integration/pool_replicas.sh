@@ -86,7 +86,7 @@ echo '{"z":1}' | wpool submit split --kernel "$W_KERNELS/cheat.so" --replicas 2 
   --max-attempts 1 -q
 run timeout 60 wpool wait split --timeout 50s
 expect_rc 1
-expect_err "campaign 'split': 1 of 1 tasks failed"
+expect_err "campaign 'split': 1 of 1 task failed"
 wpool results split >"$TMP/split.jsonl"
 jq -e '.error == "no quorum: 3 results from different workers, 3 different values, at most 1 agree (2 needed)"' \
   "$TMP/split.jsonl" >/dev/null || fail "split: $(cat "$TMP/split.jsonl")"

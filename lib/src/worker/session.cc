@@ -21,6 +21,12 @@ Status Session::send(const std::string& frame) {
   return s;
 }
 
+// The heartbeat's period: the pool's, but not below kMinWaitMs (a pool
+// asking for 0 would get a message per loop turn, a tight loop here).
+double Session::beat_ms() const {
+  return std::max(kMinWaitMs, static_cast<double>(welcome_.heartbeat_ms));
+}
+
 Status Session::start() {
   config_.hello.v = proto::kProtocolVersion;
   return send(proto::encode(config_.hello));
@@ -195,7 +201,7 @@ Status Session::tick() {
   if (results_due(now)) W_RETURN_IF_ERROR(send_results());
   W_RETURN_IF_ERROR(send_checkpoints(now));
   // Every heartbeat_ms, busy or not: it carries the load the dashboard shows.
-  if (welcomed_ && now - last_beat_ > static_cast<double>(welcome_.heartbeat_ms)) {
+  if (welcomed_ && now - last_beat_ > beat_ms()) {
     last_beat_ = now;
     W_RETURN_IF_ERROR(send(proto::encode(config_.heartbeat())));
   }
@@ -205,9 +211,8 @@ Status Session::tick() {
 int Session::wait_ms() const {
   const double now = config_.now_ms();
   if (finished_ || results_due(now) || (draining_ && runner_.in_flight() == 0)) return 0;
-  double wait = std::max(50.0, static_cast<double>(welcome_.heartbeat_ms) / 2);
-  if (welcomed_)
-    wait = std::min(wait, last_beat_ + static_cast<double>(welcome_.heartbeat_ms) + 1 - now);
+  double wait = std::max(kMinWaitMs, static_cast<double>(welcome_.heartbeat_ms) / 2);
+  if (welcomed_) wait = std::min(wait, last_beat_ + beat_ms() + 1 - now);
   for (const auto& [task, c] : checkpoints_)
     if (c.unsent) wait = std::min(wait, c.sent + kCheckpointInterval + 1 - now);
   // Rounded up: a wait floored to 0 ms would spin through the last one.

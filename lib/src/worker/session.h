@@ -134,6 +134,7 @@ class Session : private RunnerSink {
   static constexpr double kResultHold = 20;           ///< ms, see the top of the file
   static constexpr double kCheckpointInterval = 100;  ///< ms
   static constexpr size_t kResultBatch = 4096;        ///< results that go at once
+  static constexpr double kMinWaitMs = 50;            ///< the longest sleep is at least this
   /// Room in a message for everything but the results' outputs: the
   /// envelope and each item's task, ms, group and error (errors < 4 KiB).
   static constexpr size_t kEnvelope = size_t{64} * 1024;
@@ -179,6 +180,7 @@ class Session : private RunnerSink {
   Status on_campaign(const proto::CampaignBind& m);
   Status on_artifact(const proto::Artifact& m);
   Status on_tasks(const proto::Tasks& m);
+  double beat_ms() const;
   bool results_due(double now) const;
   Status send_results();
   Status send_checkpoints(double now);

@@ -54,6 +54,7 @@ struct Rig {
   MemoryPipe pipe;
   fs::path cache;
   ExecutorRunner runner;
+  double stopped_clock = -1;  // >= 0: the session's clock stands still here
   Session session;
   std::vector<std::string> sent;  // frames the worker sent, in order
 
@@ -61,7 +62,7 @@ struct Rig {
       : cache(fs::temp_directory_path() /
               ("w-session-test-" + std::to_string(::getpid()) + "-" + std::to_string(next_id()))),
         runner({cache.string(), jobs, 256, false, ""}),
-        session({hello(), now_ms,
+        session({hello(), [this] { return stopped_clock >= 0 ? stopped_clock : now_ms(); },
                  [] {
                    return proto::Heartbeat{0.5, 1000};
                  }},
@@ -114,7 +115,8 @@ struct Rig {
                          (t == "results" && std::holds_alternative<proto::Results>(*m)) ||
                          (t == "fetch" && std::holds_alternative<proto::Fetch>(*m)) ||
                          (t == "bye" && std::holds_alternative<proto::Bye>(*m)) ||
-                         (t == "checkpoint" && std::holds_alternative<proto::Checkpoint>(*m));
+                         (t == "checkpoint" && std::holds_alternative<proto::Checkpoint>(*m)) ||
+                         (t == "heartbeat" && std::holds_alternative<proto::Heartbeat>(*m));
       if (match) out.push_back(f);
     }
     return out;
@@ -263,22 +265,71 @@ TEST_CASE("session: a drain before the welcome just closes") {
   CHECK(rig.pipe.b.closed());
 }
 
-TEST_CASE("session: checkpoints go at most every 100 ms, then the result") {
+TEST_CASE("session: checkpoints are held to their interval; a result supersedes them") {
   Rig rig;
   rig.join("steps.so");
-  // 8 steps of ~50 ms, a checkpoint after each: a few are sent, not all 8.
+  // The session's clock stands still: after the first checkpoint, the
+  // interval is never up, so the task's later ones are only held.
+  rig.stopped_clock = 1e6;
   REQUIRE(rig.tasks({map_of("steps", 8)}).ok());
-  rig.run(10000, [&] { return rig.results().size() == 1; });
+  rig.run(20000, [&] { return rig.results().size() == 1; });
   auto checkpoints = rig.of_type("checkpoint");
-  CHECK(checkpoints.size() >= 1);
-  CHECK(checkpoints.size() < 8);
-  for (const std::string& f : checkpoints) {
-    auto c = proto::decode_checkpoint(f);
-    REQUIRE(c.ok());
-    CHECK(c->task == 1);
-    CHECK(c->data.size() == 4);  // the next step, 4 little-endian bytes
-  }
+  REQUIRE(checkpoints.size() == 1);
+  auto c = proto::decode_checkpoint(checkpoints[0]);
+  REQUIRE(c.ok());
+  CHECK(c->task == 1);
+  CHECK(c->data.size() == 4);  // the next step, 4 little-endian bytes
+  // The task succeeded: its held checkpoints are moot and never sent.
   CHECK(rig.results()[1].ok);
+}
+
+TEST_CASE("session: a failed task's held checkpoint goes before its result") {
+  Rig rig;
+  rig.join("steps.so", 1000);  // the campaign's timeout: 1 s
+  rig.stopped_clock = 1e6;
+  // 40 steps of ~50 ms: the timeout stops it after a few checkpoints.
+  REQUIRE(rig.tasks({map_of("steps", 40)}).ok());
+  rig.run(20000, [&] { return rig.results().size() == 1; });
+  REQUIRE(rig.results().size() == 1);
+  CHECK_FALSE(rig.results()[1].ok);
+  auto checkpoints = rig.of_type("checkpoint");
+  REQUIRE(checkpoints.size() >= 1);
+  REQUIRE(checkpoints.size() <= 2);
+  // The last frames: the latest checkpoint (if one was held), then the result.
+  CHECK(proto::decode_results(rig.sent.back()).ok());
+  if (checkpoints.size() == 2) {
+    CHECK(rig.sent[rig.sent.size() - 2] == checkpoints[1]);
+    auto first = proto::decode_checkpoint(checkpoints[0]);
+    auto last = proto::decode_checkpoint(checkpoints[1]);
+    REQUIRE(first.ok());
+    REQUIRE(last.ok());
+    CHECK(last->data > first->data);  // a later step (little-endian, < 256)
+  }
+}
+
+TEST_CASE("session: heartbeats every heartbeat_ms, busy or not, never in a tight loop") {
+  Rig rig;
+  REQUIRE(rig.session.start().ok());
+  proto::Welcome w;
+  w.id = "unit-1";  // the welcome of a worker (heartbeat_ms goes with its id)
+  SECTION("the pool's period") {
+    w.heartbeat_ms = 100;
+    REQUIRE(rig.deliver(proto::encode(w)).ok());
+    rig.run(550, [] { return false; });
+    const auto beats = rig.of_type("heartbeat");
+    CHECK(beats.size() >= 2);
+    CHECK(beats.size() <= 5);
+    auto beat = proto::decode_heartbeat(beats.at(0));
+    REQUIRE(beat.ok());
+    CHECK(beat->load == 0.5);  // what SessionConfig::heartbeat said
+  }
+  SECTION("a pool asking for 0 ms gets one per kMinWaitMs") {
+    w.heartbeat_ms = 0;
+    REQUIRE(rig.deliver(proto::encode(w)).ok());
+    rig.run(500, [] { return false; });
+    // A message per loop turn would be hundreds.
+    CHECK(rig.of_type("heartbeat").size() <= 11);
+  }
 }
 
 TEST_CASE("session: malformed or out-of-turn pool messages are refused") {

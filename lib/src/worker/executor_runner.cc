@@ -1,3 +1,5 @@
+// Native wrun's Runner (executor_runner.h): the executor of one campaign,
+// the tasks waiting for it, and the relay of its coupled tasks' members.
 #include "executor_runner.h"
 
 #include <sys/stat.h>
@@ -20,6 +22,8 @@ ExecutorRunner::~ExecutorRunner() {
   executor_.reset();
 }
 
+// --sig wins over the pool's wsig: a worker may sit on a network that
+// reaches wsig by another address.
 void ExecutorRunner::welcome(const std::string& sig, size_t max_output) {
   sig_ = o_.sig.empty() ? sig : o_.sig;
   max_output_ = max_output;
@@ -30,6 +34,8 @@ bool ExecutorRunner::has_kernel(const std::string& sha) {
   return ::stat(path_of(sha).c_str(), &st) == 0;
 }
 
+// The previous campaign's executor (and the relay that refers to it) go
+// now, so no task of the new campaign can reach the old kernel.
 void ExecutorRunner::set_campaign(const Kernel& kernel) {
   relay_.reset();
   executor_.reset();
@@ -81,6 +87,8 @@ Status ExecutorRunner::load(std::string_view artifact) {
   return {};
 }
 
+// Each waiting task fails with why the kernel cannot load: the pool counts
+// the attempt and moves on, as for any failure.
 void ExecutorRunner::fail_waiting() {
   std::deque<sandbox::Task> failed;
   failed.swap(waiting_);
@@ -118,6 +126,8 @@ void ExecutorRunner::feed() {
   }
 }
 
+// The pool's abort or a local member's failure: the run's members here
+// stop, waiting or running, and their relay links close.
 void ExecutorRunner::abort_group(const std::string& group, const std::string& why) {
   int stopped = 0;
   for (auto it = waiting_.begin(); it != waiting_.end();) {
@@ -142,6 +152,7 @@ std::vector<int64_t> ExecutorRunner::hand_back() {
   return ids;
 }
 
+// Waiting tasks count: each will give an outcome (or be handed back).
 size_t ExecutorRunner::in_flight() const {
   return waiting_.size() + (executor_ ? executor_->in_flight() : 0);
 }

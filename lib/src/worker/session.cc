@@ -1,3 +1,10 @@
+// The worker session (session.h has the conversation and its rules).
+//
+// State: welcomed_ (the pool accepted our hello), the campaign's kernel,
+// results in hand not yet sent (done_, since results_since_), the latest
+// checkpoint of each running task, and draining_/finished_. A send that
+// fails is kept in failure_ and returned by the next event, since the
+// runner's callbacks (on_outcome, on_checkpoint) have no Status to give it.
 #include "session.h"
 
 #include <algorithm>
@@ -10,11 +17,13 @@
 
 namespace w::worker {
 
+// The runner reports to this session from now on; one runner per session.
 Session::Session(SessionConfig config, Transport& transport, Runner& runner)
     : config_(std::move(config)), transport_(transport), runner_(runner) {
   runner_.bind(this);
 }
 
+// Every frame goes out here, so the first failure is never lost.
 Status Session::send(const std::string& frame) {
   Status s = transport_.send(frame);
   if (!s.ok() && failure_.ok()) failure_ = s;
@@ -32,6 +41,8 @@ Status Session::start() {
   return send(proto::encode(config_.hello));
 }
 
+// One checked decoder for every pool message (proto/), then one handler
+// per type. An error from the pool is a refusal: the host must not retry.
 Status Session::on_message(std::string_view frame) {
   W_RETURN_IF_ERROR(failure_);
   auto m = proto::decode_to_worker(frame);
@@ -66,6 +77,8 @@ Status Session::on_welcome(const proto::Welcome& m) {
   return {};
 }
 
+// A kernel is cached by its sha256, so a campaign of a known kernel starts
+// at once and a new one costs one fetch.
 Status Session::on_campaign(const proto::CampaignBind& m) {
   // Tasks of the previous campaign are all answered before the pool switches us.
   checkpoints_.clear();
@@ -79,6 +92,8 @@ Status Session::on_campaign(const proto::CampaignBind& m) {
   return send(proto::encode(proto::Fetch{kernel_.sha}));
 }
 
+// The artifact must be the campaign's kernel, byte for byte: a wrong one
+// (or one nobody asked for) ends the session before it is stored or run.
 Status Session::on_artifact(const proto::Artifact& m) {
   if (kernel_.sha.empty() || sha256_hex(m.data) != kernel_.sha)
     return Status::Invalid(
@@ -104,6 +119,7 @@ Status Session::on_tasks(const proto::Tasks& m) {
   return failure_;
 }
 
+// Idempotent: SIGTERM, the page's pause and the pool's drain may coincide.
 Status Session::drain() {
   if (draining_ || finished_) return failure_;
   draining_ = true;
@@ -118,11 +134,15 @@ Status Session::drain() {
   return tick();
 }
 
+// Held until results_due(); the host's next tick() (wait_ms() says when)
+// sends them.
 void Session::on_outcome(sandbox::Outcome outcome) {
   if (results_since_ < 0) results_since_ = config_.now_ms();
   done_.push_back(std::move(outcome));
 }
 
+// Only the latest state of a task is kept: a kernel that saves faster than
+// kCheckpointInterval has the states in between dropped.
 void Session::on_checkpoint(uint64_t task, std::string state) {
   Checkpoint& c = checkpoints_[task];
   c.state = std::move(state);
@@ -188,6 +208,8 @@ Status Session::send_checkpoints(double now) {
   return {};
 }
 
+// Everything time-driven happens here, so a host needs one timer (or one
+// poll timeout) and no knowledge of the protocol.
 Status Session::tick() {
   W_RETURN_IF_ERROR(failure_);
   if (finished_) return {};
@@ -208,6 +230,8 @@ Status Session::tick() {
   return {};
 }
 
+// The earliest of: the heartbeat, a held checkpoint's interval, the held
+// results' kResultHold; 0 when something is due now.
 int Session::wait_ms() const {
   const double now = config_.now_ms();
   if (finished_ || results_due(now) || (draining_ && runner_.in_flight() == 0)) return 0;

@@ -265,7 +265,7 @@ TEST_CASE("session: a drain before the welcome just closes") {
   CHECK(rig.pipe.b.closed());
 }
 
-TEST_CASE("session: checkpoints are held to their interval; a result supersedes them") {
+TEST_CASE("session: checkpoints are held to their interval, a result supersedes them") {
   Rig rig;
   rig.join("steps.so");
   // The session's clock stands still: after the first checkpoint, the

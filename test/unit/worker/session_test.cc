@@ -155,6 +155,20 @@ struct Rig {
     REQUIRE(deliver(proto::encode(c)).ok());
     REQUIRE(deliver(proto::encode(proto::Artifact{c.kernel, artifact})).ok());
   }
+  // The `size` members of group run `group`, all with `input`.
+  Status members(const std::string& group, int size, const std::string& input) {
+    proto::TasksBuilder b(7);
+    for (int rank = 0; rank < size; ++rank) {
+      proto::TaskItem t;
+      t.id = 10 + rank;
+      t.input = input;
+      t.group = group;
+      t.rank = rank;
+      t.size = size;
+      b.add(t);
+    }
+    return deliver(b.done());
+  }
   Status tasks(const std::vector<std::string>& inputs, int64_t first_id = 1) {
     proto::TasksBuilder b(7);
     for (size_t i = 0; i < inputs.size(); ++i) {
@@ -213,6 +227,37 @@ TEST_CASE("session: tasks run on the runner and come back as results") {
   // Results of a busy worker share messages.
   CHECK(rig.of_type("results").size() < inputs.size());
   CHECK(rig.runner.in_flight() == 0);
+}
+
+TEST_CASE("session: members of a group run report their rank and group, and abort stops them") {
+  Rig rig(2);  // each member alone on a slot
+  rig.join("ring.so");
+  SECTION("a run that completes") {
+    REQUIRE(rig.members("g1", 2, map_of("rounds", 3)).ok());
+    rig.run(20000, [&] { return rig.results().size() == 2; });
+    auto results = rig.results();
+    REQUIRE(results.size() == 2);
+    for (int rank = 0; rank < 2; ++rank) {
+      const proto::ResultItem& r = results.at(10 + rank);
+      CHECK(r.ok);
+      CHECK(r.group == "g1");
+      REQUIRE(r.rank.has_value());
+      CHECK(*r.rank == rank);
+    }
+  }
+  SECTION("the pool's abort") {
+    // 100 rounds of 50 ms: running when the abort comes.
+    std::string input = "\x82";
+    input += map_of("rounds", 100).substr(1);
+    input += map_of("sleep_ms", 50).substr(1);
+    REQUIRE(rig.members("g2", 2, input).ok());
+    rig.run(300, [] { return false; });
+    REQUIRE(rig.runner.in_flight() == 2);
+    REQUIRE(rig.deliver(proto::encode(proto::Abort{"g2", "a member failed elsewhere"})).ok());
+    CHECK(rig.runner.in_flight() == 0);
+    rig.run(300, [] { return false; });
+    CHECK(rig.results().empty());  // stopped members give no result
+  }
 }
 
 TEST_CASE("session: a kernel that cannot load fails its tasks with the reason") {

@@ -4,7 +4,6 @@
 #include <emscripten/eventloop.h>
 
 #include <algorithm>
-#include <cmath>
 
 #include <fmt/format.h>
 

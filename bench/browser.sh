@@ -15,6 +15,6 @@ done
 export W_WASM_OPT=$(grep -o 'W_WASM_OPT:STRING=.*' "$B/CMakeCache.txt" | cut -d= -f2)
 timeout 300 node bench/browser.js
 size() { gzip -9c "$@" | wc -c; }
-total=$(cat "$B"/www/{wrun.js,wrun.wasm,worker.js,kernel.js,index.html,volunteer.js,style.css} "$B/kernels/divisible.wasm" | gzip -9c | wc -c)
+total=$(cat "$B"/www/{wrun.js,wrun.wasm,worker.js,wkit_host.js,kernel.js,index.html,volunteer.js,style.css} "$B/kernels/divisible.wasm" | gzip -9c | wc -c)
 echo "download, gzip -9: wrun.wasm $(size "$B/www/wrun.wasm") B, wrun.js $(size "$B/www/wrun.js") B," \
   "divisible.wasm $(size "$B/kernels/divisible.wasm") B; page + worker + kernel in all $total B"

@@ -109,6 +109,8 @@ if(W_EMCC AND W_EMXX)
   set(w_lib ${PROJECT_SOURCE_DIR}/lib/src)
   set(w_wrun_sources
     ${w_lib}/worker/browser_emscripten.cc
+    ${w_lib}/worker/browser_host_emscripten.cc
+    ${w_lib}/worker/session.cc
     ${w_lib}/worker/members_emscripten.cc
     ${w_lib}/worker/tasks_emscripten.cc
     ${w_lib}/sandbox/group.cc

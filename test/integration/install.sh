@@ -24,7 +24,7 @@ for p in wsig wpool wsql wgen wrun wbench; do
   [ -x "$u/bin/$p" ] || fail "bin/$p not installed"
   [ -f "$u/share/man/man1/$p.1" ] || fail "man page $p.1 not installed"
 done
-for f in index.html dashboard.html volunteer.js worker.js datachannel.js wrun.js wrun.wasm wbench.js \
+for f in index.html dashboard.html volunteer.js worker.js wkit_host.js datachannel.js wrun.js wrun.wasm wbench.js \
   wbench.wasm; do
   [ -s "$u/share/wkit/www/$f" ] || fail "share/wkit/www/$f not installed (the built app)"
 done

@@ -4,37 +4,11 @@
 #include <emscripten/eventloop.h>
 
 #include <algorithm>
-#include <cmath>
 
 #include <fmt/format.h>
 
-#include "../proto/worker_messages.h"
+#include "browser_host.h"
 #include "w/diag.h"
-#include "w/msgpack.h"
-
-// The JavaScript side (www/worker.js, self.wkitHost).
-// clang-format off (C++ formatting would split JavaScript operators)
-// Starts the member in the inner worker; "" or why it cannot run here.
-EM_JS(char*, js_member_start, (const uint8_t* input, size_t n, int rank, int size), {
-  const err = self.wkitHost.memberStart(HEAPU8.slice(input, input + n), rank, size);
-  const len = lengthBytesUTF8(err) + 1;
-  const p = _malloc(len);
-  stringToUTF8(err, p, len);
-  return p;
-});
-EM_JS(void, js_member_answer, (int rc, const uint8_t* msg, size_t n),
-      { self.wkitHost.memberAnswer(rc, n ? HEAPU8.subarray(msg, msg + n) : null); });
-EM_JS(void, js_member_stop, (), { self.wkitHost.memberStop(); });
-// The bytes of the inner worker's call or result being handled.
-EM_JS(void, js_take_pending, (uint8_t * p), { self.wkitHost.takePending(HEAPU8, p); });
-// DataChannels, which the page opens and bridges (www/datachannel.js).
-EM_JS(void, js_dc_open, (const char* sig, const char* group, int rank, int peer),
-      { self.wkitHost.channelOpen(UTF8ToString(sig), UTF8ToString(group), rank, peer); });
-EM_JS(void, js_dc_send, (const char* group, int rank, int peer, const uint8_t* p, size_t n),
-      { self.wkitHost.channelSend(UTF8ToString(group), rank, peer, HEAPU8.slice(p, p + n)); });
-EM_JS(void, js_dc_close, (const char* group, int rank, int peer),
-      { self.wkitHost.channelClose(UTF8ToString(group), rank, peer); });
-// clang-format on
 
 namespace w::worker {
 namespace {
@@ -118,17 +92,14 @@ void BrowserMembers::finish(bool ok, const std::string& bytes, double ms) {
   const Member m = std::move(current_);
   current_ = {};
   groups_.end(m.group, m.rank, !ok);
-  proto::ResultItem item;
-  item.task = m.id;
-  item.ms = std::round(ms * 1000) / 1000;
-  item.rank = m.rank;
-  item.group = m.group;
-  item.ok = ok;
-  if (ok)
-    item.output = bytes;  // one msgpack object, or the encoder makes it an error
-  else
-    item.error = bytes;
-  on_result_(proto::encode_result_item(item), ok);
+  sandbox::Outcome out;
+  out.id = static_cast<uint64_t>(m.id);
+  out.ok = ok;
+  (ok ? out.output : out.error) = bytes;
+  out.ms = ms;
+  out.group = m.group;
+  out.rank = m.rank;
+  on_result_(std::move(out));
   start_next();
 }
 

@@ -41,8 +41,8 @@ namespace w::worker {
 
 class BrowserMembers : public sandbox::Remote {
  public:
-  /// Sends one `results` item (a member's result, with rank and group).
-  using ResultFn = std::function<void(std::string item, bool ok)>;
+  /// A member ended (its Outcome carries its rank and group).
+  using ResultFn = std::function<void(sandbox::Outcome)>;
   explicit BrowserMembers(ResultFn on_result);
   ~BrowserMembers() override;
 

@@ -4,40 +4,24 @@
 #include <emscripten/eventloop.h>
 
 #include <algorithm>
-#include <cmath>
 
 #include <fmt/format.h>
 
-#include "../proto/worker_messages.h"
-#include "w/msgpack.h"
-
-// The JavaScript side (www/worker.js, self.wkitHost).
-// clang-format off (C++ formatting would split JavaScript operators)
-// A task for the next slice; then js_tasks_run hands the slice over.
-EM_JS(void, js_task_add, (double id, const uint8_t* input, size_t n),
-      { self.wkitHost.addTask(id, HEAPU8.slice(input, input + n)); });
-EM_JS(void, js_tasks_run, (int batch, double slice_ms),
-      { self.wkitHost.runTasks(batch, slice_ms); });
-// Terminates the inner worker, whatever it runs, and starts a new one.
-EM_JS(void, js_kernel_stop, (), { self.wkitHost.stopKernel(); });
-// The bytes of the result being handled (w_browser_task_done).
-EM_JS(void, js_take_result, (uint8_t * p), { self.wkitHost.takePending(HEAPU8, p); });
-// clang-format on
+#include "browser_host.h"
 
 namespace w::worker {
 namespace {
 
 constexpr size_t kSliceTasks = 64;  // tasks handed to the inner worker at once
 constexpr double kSliceMs = 20;     // it comes back after this much work
-constexpr double kHoldMs = 20;      // results wait at most this long to share a message
 constexpr double kStartMs = 30000;  // the inner worker's time to come up, beyond the timeout
 
 BrowserTasks* g_tasks = nullptr;  // the one of this Web Worker
 
 }  // namespace
 
-BrowserTasks::BrowserTasks(SendFn send, ChangeFn changed)
-    : send_(std::move(send)), changed_(std::move(changed)) {
+BrowserTasks::BrowserTasks(OutcomeFn done, ChangeFn changed)
+    : done_fn_(std::move(done)), changed_(std::move(changed)) {
   g_tasks = this;
 }
 
@@ -51,8 +35,9 @@ void BrowserTasks::set_kernel(bool ready, const std::string& why) {
   if (ready) return schedule_run(0);
   if (why.empty()) return;
   while (!waiting_.empty()) {
-    hold(result_item(waiting_.front().id, false, why, 0), false);
+    const int64_t id = waiting_.front().id;
     waiting_.pop_front();
+    finish(id, false, why, 0);
   }
 }
 
@@ -72,7 +57,6 @@ void BrowserTasks::clear() {
   if (!running_.empty()) js_kernel_stop();
   running_.clear();
   waiting_.clear();
-  held_.clear();
   batch_ = 0;
   ready_ = false;
 }
@@ -123,7 +107,7 @@ void BrowserTasks::on_result(int batch, int64_t id, bool ok, const std::string& 
   if (batch != batch_ || running_.empty() || running_.front().id != id) return;
   running_.pop_front();
   task_start_ = emscripten_get_now();
-  hold(result_item(id, ok, bytes, ms), ok);
+  finish(id, ok, bytes, ms);
   if (end) end_slice("");
 }
 
@@ -132,22 +116,20 @@ void BrowserTasks::on_kernel_failed(const std::string& why) {
 }
 
 // The slice is over: its unfinished tasks go back to the front of the
-// queue (the first of them failed with `why` if there is one); the held
-// results go now if nothing is left, and the next slice comes after the
-// throttle's rest.
+// queue (the first of them failed with `why` if there is one), and the
+// next slice comes after the throttle's rest.
 void BrowserTasks::end_slice(const std::string& why) {
   batch_ = 0;
   const double now = emscripten_get_now();
   if (!why.empty() && !running_.empty()) {
     const int64_t id = running_.front().id;
     running_.pop_front();
-    hold(result_item(id, false, why, now - task_start_), false);
+    finish(id, false, why, now - task_start_);
   }
   while (!running_.empty()) {
     waiting_.push_front(std::move(running_.back()));
     running_.pop_back();
   }
-  if (waiting_.empty()) flush();
   changed_();
   schedule_run((now - slice_start_) * (100.0 / throttle_ - 1.0));
 }
@@ -177,38 +159,14 @@ void BrowserTasks::watchdog(void*) {
                                          s + kStartMs / 1000));
 }
 
-void BrowserTasks::hold(std::string item, bool ok) {
+void BrowserTasks::finish(int64_t id, bool ok, const std::string& bytes, double ms) {
   count(ok);
-  held_.push_back(std::move(item));
-  if (!ok) return flush();
-  if (hold_timer_) return;
-  hold_timer_ = true;
-  emscripten_set_timeout(
-      [](void*) {
-        if (!g_tasks) return;
-        g_tasks->hold_timer_ = false;
-        g_tasks->flush();
-      },
-      kHoldMs, nullptr);
-}
-
-void BrowserTasks::flush() {
-  if (held_.empty()) return;
-  std::vector<std::string> items;
-  items.swap(held_);
-  send_(items);
-}
-
-std::string BrowserTasks::result_item(int64_t task, bool ok, const std::string& bytes, double ms) {
-  proto::ResultItem item;
-  item.task = task;
-  item.ms = std::round(ms * 1000) / 1000;
-  item.ok = ok;
-  if (ok)
-    item.output = bytes;  // one msgpack object, or the encoder makes it an error
-  else
-    item.error = bytes;
-  return proto::encode_result_item(item);
+  sandbox::Outcome out;
+  out.id = static_cast<uint64_t>(id);
+  out.ok = ok;
+  (ok ? out.output : out.error) = bytes;
+  out.ms = ms;
+  done_fn_(std::move(out));
 }
 
 }  // namespace w::worker
@@ -218,7 +176,7 @@ extern "C" {
 EMSCRIPTEN_KEEPALIVE void w_browser_task_done(int batch, double id, int ok, size_t n, double ms,
                                               int end) {
   std::string bytes(n, '\0');
-  if (n) js_take_result(reinterpret_cast<uint8_t*>(bytes.data()));
+  if (n) js_take_pending(reinterpret_cast<uint8_t*>(bytes.data()));
   if (w::worker::g_tasks)
     w::worker::g_tasks->on_result(batch, static_cast<int64_t>(id), ok != 0, bytes, ms, end != 0);
 }

@@ -18,8 +18,8 @@
 // glue (www/kernel.js): past the cap the task fails with "out of memory" and the next one gets a
 // fresh instance.
 //
-// Results are held up to kHoldMs to share a message; a failure, or the end
-// of the work, sends them at once.
+// Each task's Outcome goes to the worker's Session (session.h) as it ends;
+// the session holds results to share a message.
 //
 // REQUIRES: everything runs on the Web Worker's one thread.
 #pragma once
@@ -30,15 +30,17 @@
 #include <string>
 #include <vector>
 
+#include "w/executor.h"
+
 namespace w::worker {
 
 class BrowserTasks {
  public:
-  /// Sends one `results` message with these items.
-  using SendFn = std::function<void(const std::vector<std::string>& items)>;
+  /// A task ended (ok: output, else error).
+  using OutcomeFn = std::function<void(sandbox::Outcome)>;
   /// The tasks' state changed (for the page's status line).
   using ChangeFn = std::function<void()>;
-  BrowserTasks(SendFn send, ChangeFn changed);
+  BrowserTasks(OutcomeFn done, ChangeFn changed);
   ~BrowserTasks();
 
   /// The campaign's timeout per task (0: none).
@@ -50,8 +52,6 @@ class BrowserTasks {
 
   /// A task from a `tasks` item.
   void add(int64_t id, std::string input);
-  /// Sends the held results now (before a `bye`).
-  void flush();
   /// The ids of the tasks received and not finished (a `bye`'s `returned`).
   std::vector<int64_t> held() const;
   /// The pool connection is gone or paused: everything is dropped (the
@@ -86,14 +86,13 @@ class BrowserTasks {
   double deadline() const;  // of the running task (or of the slice's start)
   void arm_watchdog();
   static void watchdog(void* self);
-  void hold(std::string item, bool ok);
-  static std::string result_item(int64_t task, bool ok, const std::string& bytes, double ms);
+  void finish(int64_t id, bool ok, const std::string& bytes, double ms);
 
-  SendFn send_;
+  OutcomeFn done_fn_;
   ChangeFn changed_;
   int64_t timeout_ms_ = 60000;
   int throttle_ = 100;  // percent of one core
-  bool ready_ = false, run_scheduled_ = false, hold_timer_ = false;
+  bool ready_ = false, run_scheduled_ = false;
   int watchdog_timer_ = 0;          // the armed watchdog's timeout id (0: none)
   bool started_ = false;            // the inner worker said it began the slice in flight
   std::deque<Task> waiting_;        // received, not handed to the inner worker
@@ -101,7 +100,6 @@ class BrowserTasks {
   int batch_ = 0, last_batch_ = 0;  // the slice in flight (0: none), the last one's number
   double slice_start_ = 0;          // when the slice was handed over, then began
   double task_start_ = 0;           // when running_.front() began (its predecessor's end)
-  std::vector<std::string> held_;   // results not sent yet
   int64_t done_ = 0, failed_ = 0;
 };
 

@@ -140,7 +140,8 @@ void ExecutorRunner::abort_group(const std::string& group, const std::string& wh
   }
   if (executor_) stopped += executor_->abort_group(group);
   if (relay_) relay_->abort(group);
-  if (stopped > 0) diag::info("group {}: stopped {} members ({})", group, stopped, why);
+  if (stopped > 0)
+    diag::info("group {}: stopped {} ({})", group, diag::count(stopped, "member"), why);
 }
 
 std::vector<int64_t> ExecutorRunner::hand_back() {

@@ -16,7 +16,7 @@
 # another user the test is skipped (exit 77), as CI runs it as root.
 . "$(dirname "$0")/pool_common.sh"
 [ "$(id -u)" = 0 ] || { echo "SKIP: slurmd must run as root to start jobs" >&2; exit 77; }
-for p in munged mungekey slurmctld slurmd sbatch srun scancel squeue scontrol; do
+for p in munged mungekey munge slurmctld slurmd sbatch scancel squeue sinfo scontrol; do
   command -v "$p" >/dev/null || fail "$p is missing: scripts/deps.sh installs munge and slurm"
 done
 SCRIPT=$W_SRC/examples/slurm/wrun.sbatch
@@ -59,8 +59,9 @@ wrun -k "$W_KERNELS/divisible.so" --static '{"divisor":123}' -j 2 -q <"$TMP/div.
 jq -c '[.seq, .output]' "$TMP/div.jsonl" | sort >"$TMP/a"
 jq -c '[.seq, .output]' "$TMP/filter.jsonl" | sort >"$TMP/b"
 cmp -s "$TMP/a" "$TMP/b" || fail "div: pool and filter-mode outputs differ"
-# scancel: Slurm sends SIGTERM to the steps and SIGKILL KillWait (30 s)
-# later; wrun drains and exits 0 at once, so every job ends well before.
+# scancel: Slurm sends SIGTERM to every process of the jobs and SIGKILL
+# KillWait (30 s) later; the idle wruns drain and exit 0 at once, so every
+# job ends well before.
 t0=$(date +%s)
 scancel "$array_job"
 wait_job_end "$array_job" 15
@@ -72,7 +73,8 @@ done
 echo "slurm_wrun: 4 array jobs drained and ended $(($(date +%s) - t0)) s after scancel" >&2
 
 # 2. The signal before a time limit, while tasks run: 30 tasks of 8 steps
-# (~0.4 s or more each), one slot (so at least one task waits in wrun).
+# (~0.4 s or more each, checkpointed after each step), one slot; the
+# signal comes once the job has done 2.
 for i in $(seq 0 29); do echo '{"steps":8}'; done >"$TMP/slow.in"
 run wpool submit slow --kernel "$W_KERNELS/steps.so" <"$TMP/slow.in"
 expect_rc 0
@@ -82,6 +84,7 @@ for _ in $(seq 1 600); do
   [ "$(wpool status slow --json | jq '.campaigns[0].done')" -ge 2 ] && break
   sleep 0.1
 done
+[ "$(wpool status slow --json | jq '.campaigns[0].done')" -ge 2 ] || fail "slow: the job did not start"
 scancel --batch --signal=TERM "$slow_job"
 wait_job_end "$slow_job" 30
 job_state "$slow_job" | grep -qx COMPLETED || fail "slow: job ended $(job_state "$slow_job"), not COMPLETED"

@@ -134,3 +134,5 @@ jq -e '.campaigns[0] | .done > 0 and .leased == 0 and .queued == .total - .done 
 [ "$(wpool results limit | jq -r .task | sort | uniq -d | wc -l)" = 0 ] || fail "limit: a task has two results"
 echo "slurm_wrun: the time-limited job ($state) ended $(($(date +%s) - limit_start)) s after sbatch," \
   "$(jq '.campaigns[0].done' <<<"$status") tasks done, $back handed back, the rest queued" >&2
+# Under the ASan build: no wrun run by Slurm reported an error or a leak.
+! grep -l 'Sanitizer' "$TMP"/job-*.out || fail "sanitizer reports: $(grep -h -A5 'Sanitizer' "$TMP"/job-*.out | head -40)"

@@ -8,6 +8,7 @@
 #   lib/wkit/kernels/           the example kernels, .so and .wasm (not the
 #                               test kernels); bare `-k name.so` finds them
 #   share/wkit/cron/            nightly.sh and its crontab
+#   share/wkit/slurm/           wrun.sbatch, wrun workers as a Slurm job array
 #   share/wkit/nginx/wkit.conf  the nginx site of README "Deploying"
 #   lib/systemd/system/         wpool, wrun@, wsig and wsql units, ExecStart
 #                               pointing at this prefix's bin/
@@ -41,6 +42,7 @@ install(FILES ${CMAKE_BINARY_DIR}/wkit-kernel.pc DESTINATION lib/pkgconfig)
 
 install(PROGRAMS examples/cron/nightly.sh DESTINATION share/wkit/cron)
 install(FILES examples/cron/crontab DESTINATION share/wkit/cron)
+install(PROGRAMS examples/slurm/wrun.sbatch DESTINATION share/wkit/slurm)
 install(FILES examples/deploy/nginx/wkit.conf DESTINATION share/wkit/nginx)
 
 # The units name the programs by absolute path, known only at install time

@@ -13,6 +13,7 @@ packages=(
   libsqlite3-mod-csvtable chromium firefox-esr nodejs emscripten
   nginx openssl  # nginx: the tests run their own on free ports, not the service
   coturn         # TURN for browser_ice.sh, run by the test on loopback
+  munge slurmctld slurmd slurm-client  # a one-node Slurm for slurm_wrun.sh, run by the test on free ports
 )
 
 # `deps.sh fuzz` adds what `make fuzz` needs: clang and its libFuzzer runtime.

@@ -1,8 +1,8 @@
 # `make install DESTDIR=... PREFIX=/usr` into a scratch root, then the
 # installed tree used as a sysadmin and a kernel author would: the programs,
 # man pages, the BUILT browser app (wrun.js/.wasm, wbench.js/.wasm), the
-# example kernels and no test kernel, the cron script where the README
-# points, the systemd units (ExecStart at PREFIX/bin; each scored by
+# example kernels and no test kernel, the cron script and the Slurm job
+# script where the README points, the systemd units (ExecStart at PREFIX/bin; each scored by
 # `systemd-analyze security --offline=true`, 2.0 "OK" at most, and
 # verified), w_kernel.h/.hpp, find_package(wkit) and wkit-kernel.pc each
 # building a kernel that the installed wrun runs; bare kernel names found
@@ -44,6 +44,10 @@ done
 cron=$(grep -oE '/usr/local/share/wkit/cron/nightly\.sh' "$W_SRC/README.md" | head -1)
 [ -n "$cron" ] || fail "README has no crontab line for share/wkit/cron/nightly.sh"
 [ -x "$u/${cron#/usr/local/}" ] || fail "$cron (PREFIX-relative) not installed executable"
+# The Slurm job script where README "Running on a cluster" points.
+sbatch=$(grep -oE '/usr/local/share/wkit/slurm/wrun\.sbatch' "$W_SRC/README.md" | head -1)
+[ -n "$sbatch" ] || fail "README has no sbatch line for share/wkit/slurm/wrun.sbatch"
+[ -x "$u/${sbatch#/usr/local/}" ] || fail "$sbatch (PREFIX-relative) not installed"
 
 # systemd units for this prefix, hardened.
 for unit in wpool.service wrun@.service wsig.service wsql.service; do

@@ -196,11 +196,15 @@ void arrange_fds(int sock) {
 }
 
 // The worker's signal handlers (and a test harness's) must not run inside
-// the kernel's process: a crash there has to end the child plainly.
+// the kernel's process: a crash there has to end the child plainly. The
+// signals that stop a whole process group (Ctrl-C, a hangup, `srun` and
+// `scancel` signal every process of a job) are for the worker, which
+// drains and lets the running task finish; it ends its slots itself
+// (SIGKILL), and PR_SET_PDEATHSIG ends them if it dies.
 void reset_signals() {
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
-    signal(sig, SIG_DFL);
+    signal(sig, sig == SIGTERM || sig == SIGINT || sig == SIGHUP ? SIG_IGN : SIG_DFL);
   }
   sigset_t none;
   sigemptyset(&none);

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <concepts>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -45,7 +46,10 @@ void debug(fmt::format_string<Args...> f, Args&&... args) {
 
 /// A count and its noun for a message: "1 task", "3 tasks", "0 tasks".
 /// Regular nouns only (the plural adds "s").
-std::string count(int64_t n, std::string_view noun);
+template <std::integral N>
+std::string count(N n, std::string_view noun) {
+  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
+}
 
 /// True when stderr is a terminal: progress lines are drawn only then.
 bool stderr_is_tty();

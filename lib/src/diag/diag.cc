@@ -45,10 +45,6 @@ int verbosity() {
   return g_verbosity;
 }
 
-std::string count(int64_t n, std::string_view noun) {
-  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
-}
-
 bool stderr_is_tty() {
   static const bool tty = ::isatty(STDERR_FILENO) == 1;
   return tty;

@@ -11,10 +11,11 @@ cleanup_pool() {
 }
 trap cleanup_pool EXIT
 
-# start_pool [PORT]: starts wpool serve on $TMP/pool.db; sets POOL_PID, PORT, POOL.
+# start_pool [PORT]: starts wpool serve on $POOL_DB ($TMP/pool.db unless
+# set); sets POOL_PID, PORT, POOL.
 start_pool() {
   local want=${1:-0}
-  wpool serve --db "$TMP/pool.db" --listen "127.0.0.1:$want" ${POOL_ARGS:-} 2>>"$TMP/pool.log" &
+  wpool serve --db "${POOL_DB:-$TMP/pool.db}" --listen "127.0.0.1:$want" ${POOL_ARGS:-} 2>>"$TMP/pool.log" &
   POOL_PID=$!
   PIDS+=("$POOL_PID")
   local i

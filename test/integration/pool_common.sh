@@ -64,3 +64,12 @@ wait_workers() {
   done
   fail "only $(wpool workers --json | jq '[.[] | select(.connected)] | length') of $1 workers connected"
 }
+
+# W_TEST_POOL_DB=postgres (set by pool_on_postgres.sh): start_pool serves a
+# database of a throwaway PostgreSQL cluster (pg_common.sh) instead of
+# $TMP/pool.db, the same one across restarts.
+if [ "${W_TEST_POOL_DB:-}" = postgres ] && [ -z "${PG_URL:-}" ]; then
+  . "$(dirname "$0")/pg_common.sh"
+  start_postgres
+  POOL_DB=$PG_URL
+fi

@@ -3,6 +3,7 @@
 
 #include <endian.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <iterator>
 
@@ -179,8 +180,6 @@ std::string redact_conninfo(std::string_view conninfo) {
 }
 
 PgParams& PgParams::add(Oid type, const char* data, size_t size) {
-  // More would be a bug in this file's statements, caught by every test.
-  if (n_ == kMax) std::abort();
   types_[n_] = type;
   values_[n_] = data;
   lengths_[n_] = static_cast<int>(size);
@@ -189,13 +188,21 @@ PgParams& PgParams::add(Oid type, const char* data, size_t size) {
   return *this;
 }
 
+void PgParams::check_room() const {
+  // More would be a bug in the statements of pg_store*.cc, which every
+  // test runs: stop before writing past the arrays.
+  if (n_ == kMax) std::abort();
+}
+
 PgParams& PgParams::i64(int64_t v) {
+  check_room();
   const uint64_t be = htobe64(static_cast<uint64_t>(v));
   std::memcpy(numbers_[n_].data(), &be, 8);
   return add(kInt8, numbers_[n_].data(), 8);
 }
 
 PgParams& PgParams::f64(double v) {
+  check_room();
   uint64_t bits;
   std::memcpy(&bits, &v, 8);
   bits = htobe64(bits);
@@ -204,11 +211,13 @@ PgParams& PgParams::f64(double v) {
 }
 
 PgParams& PgParams::bytes(std::string_view v) {
+  check_room();
   // A non-null pointer even for "": null would mean SQL NULL.
   return add(kBytea, v.empty() ? "" : v.data(), v.size());
 }
 
 PgParams& PgParams::text(std::string_view v) {
+  check_room();
   size_t i = 0;
   for (size_t n; i < v.size() && (n = utf8_at(v, i)) != 0;) i += n;
   if (i == v.size()) return add(kText, v.empty() ? "" : v.data(), v.size());
@@ -348,7 +357,7 @@ Result<PgResult> PgStore::run(const char* sql, const PgParams& params, const cha
   if (fresh) {
     // The parameters' types, as the first call gives them, are the
     // statement's: every call of one statement passes the same ones.
-    it->second = fmt::format("w{}", prepared_.size());
+    it->second = fmt::format("w{}", ++statements_);
     PgResult p(PQprepare(conn_.get(), it->second.c_str(), sql, params.size(), params.types()));
     if (p.status() != PGRES_COMMAND_OK) {
       prepared_.erase(it);

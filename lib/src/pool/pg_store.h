@@ -66,6 +66,7 @@ class PgParams {
 
  private:
   PgParams& add(Oid type, const char* data, size_t size);
+  void check_room() const;
   int n_ = 0;
   std::array<Oid, kMax> types_{};
   std::array<const char*, kMax> values_{};
@@ -167,6 +168,7 @@ class PgStore final : public Store {
   Status aborted_;  ///< the error that aborted the open transaction, if one did
   /// Prepared statements of this connection: SQL text -> name.
   std::unordered_map<std::string_view, std::string> prepared_;
+  int statements_ = 0;  ///< statements ever prepared: their names stay unique
 };
 
 }  // namespace w::pool

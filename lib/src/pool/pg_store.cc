@@ -334,6 +334,7 @@ Status PgStore::failed(const char* what, const char* message) const {
 Status PgStore::connect_again() {
   PQreset(conn_.get());
   prepared_.clear();
+  free_ids_.clear();  // drawn in a session that is gone: still unique, but let them go
   if (PQstatus(conn_.get()) != CONNECTION_OK)
     return failed("reconnect", PQerrorMessage(conn_.get()));
   return {};
@@ -345,14 +346,25 @@ Status PgStore::exec_simple(const char* sql, const char* what) {
   return failed(what, *r.error() ? r.error() : PQerrorMessage(conn_.get()));
 }
 
+Status PgStore::begin_if_needed() {
+  if (in_txn_) return {};
+  // Between transactions a connection the server dropped is opened again;
+  // inside one, its loss is the transaction's failure.
+  if (PQstatus(conn_.get()) != CONNECTION_OK) W_RETURN_IF_ERROR(connect_again());
+  W_RETURN_IF_ERROR(exec_simple("BEGIN", "begin a transaction"));
+  in_txn_ = true;
+  return {};
+}
+
 Result<PgResult> PgStore::run(const char* sql, const PgParams& params, const char* what,
                               Kind kind) {
   if (!aborted_.ok()) return aborted_;
-  if (!in_txn_ && PQstatus(conn_.get()) != CONNECTION_OK) W_RETURN_IF_ERROR(connect_again());
-  if (kind == Kind::kWrite && !in_txn_) {
-    W_RETURN_IF_ERROR(exec_simple("BEGIN", "begin a transaction"));
-    in_txn_ = true;
+  if (kind == Kind::kWrite) {
+    W_RETURN_IF_ERROR(begin_if_needed());
+  } else if (!in_txn_ && PQstatus(conn_.get()) != CONNECTION_OK) {
+    W_RETURN_IF_ERROR(connect_again());
   }
+  W_RETURN_IF_ERROR(flush_tasks());
   auto [it, fresh] = prepared_.try_emplace(sql);
   if (fresh) {
     // The parameters' types, as the first call gives them, are the
@@ -378,6 +390,7 @@ Result<PgResult> PgStore::run(const char* sql, const PgParams& params, const cha
 
 Status PgStore::commit() {
   if (!in_txn_) return {};
+  (void)flush_tasks();  // a failure is in aborted_, reported below
   in_txn_ = false;
   if (!aborted_.ok()) {
     // COMMIT would roll back and say so with success: say why instead.

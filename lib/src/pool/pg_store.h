@@ -30,6 +30,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "store.h"
 
@@ -150,6 +151,8 @@ class PgStore final : public Store {
   enum class Kind { kRead, kWrite };
   PgStore(std::string conninfo, PGconn* conn);
   Status connect_again();
+  /// Opens the transaction of writes unless one is open (BEGIN).
+  Status begin_if_needed();
   Status migrate();
   /// Runs a statement without parameters outside the prepared ones
   /// (BEGIN, COMMIT, the schema steps).
@@ -168,7 +171,15 @@ class PgStore final : public Store {
   Status aborted_;  ///< the error that aborted the open transaction, if one did
   /// Prepared statements of this connection: SQL text -> name.
   std::unordered_map<std::string_view, std::string> prepared_;
-  int statements_ = 0;  ///< statements ever prepared: their names stay unique
+  /// Tasks added but not yet sent: rows of a binary COPY (add_task()).
+  void append_copy_row(int64_t id, int64_t campaign, int64_t seq, std::string_view input);
+  Status flush_tasks();
+  static constexpr int kIdBlock = 1000;               ///< task ids drawn at once
+  static constexpr size_t kCopyFlushBytes = 4 << 20;  ///< sent once this big
+  std::string copy_;
+  int64_t copy_rows_ = 0;
+  std::vector<int64_t> free_ids_;  ///< drawn, not yet used (last = next)
+  int statements_ = 0;             ///< statements ever prepared: their names stay unique
 };
 
 }  // namespace w::pool

@@ -1,5 +1,7 @@
 // PgStore's kernels, campaigns, tasks and results (pg_store.h): the
 // statements of SqliteStore's store.cc in PostgreSQL's dialect.
+#include <endian.h>
+
 #include <ctime>
 
 #include <fmt/format.h>
@@ -124,11 +126,88 @@ Result<int64_t> PgStore::next_seq(int64_t campaign) {
   return r->i64(0, 0);
 }
 
+// Tasks are the one write that comes by thousands (a submit's batch): one
+// round trip each was most of a submit's time (6,000 tasks/s against
+// SQLite's 90,000). So add_task() takes its id from a block drawn from the
+// table's sequence in one query and only appends the row to a binary COPY
+// buffer; flush_tasks() sends the buffer before any other statement and
+// before COMMIT, so reads still see the transaction's own writes. An error
+// of the COPY (a duplicate seq, say) aborts the transaction as an error of
+// the INSERT would have.
 Result<int64_t> PgStore::add_task(int64_t campaign, int64_t seq, std::string_view input) {
-  auto r = run("INSERT INTO tasks(campaign,seq,input) VALUES($1,$2,$3) RETURNING id",
-               PgParams().i64(campaign).i64(seq).bytes(input), "add task", Kind::kWrite);
-  if (!r.ok()) return r.status();
-  return r->i64(0, 0);
+  if (free_ids_.empty()) {
+    // Drawn in the transaction, with the BEGIN this write needs anyway.
+    auto r =
+        run("SELECT nextval(pg_get_serial_sequence('tasks','id'))"
+            " FROM generate_series(1,$1)",
+            PgParams().i64(kIdBlock), "draw task ids", Kind::kWrite);
+    if (!r.ok()) return r.status();
+    for (int i = r->rows() - 1; i >= 0; --i) free_ids_.push_back(r->i64(i, 0));
+    if (free_ids_.empty()) return Status::Internal("store: the task id sequence gave no ids");
+  }
+  const int64_t id = free_ids_.back();
+  free_ids_.pop_back();
+  if (!aborted_.ok()) return aborted_;
+  W_RETURN_IF_ERROR(begin_if_needed());
+  append_copy_row(id, campaign, seq, input);
+  if (copy_.size() >= kCopyFlushBytes) W_RETURN_IF_ERROR(flush_tasks());
+  return id;
+}
+
+void PgStore::append_copy_row(int64_t id, int64_t campaign, int64_t seq, std::string_view input) {
+  // PostgreSQL's binary COPY format: per row the field count (int16), then
+  // each field's length (int32) and bytes, all big-endian.
+  auto put16 = [&](uint16_t v) {
+    v = htobe16(v);
+    copy_.append(reinterpret_cast<const char*>(&v), 2);
+  };
+  auto put32 = [&](uint32_t v) {
+    v = htobe32(v);
+    copy_.append(reinterpret_cast<const char*>(&v), 4);
+  };
+  auto put_i64 = [&](int64_t v) {
+    put32(8);
+    const uint64_t be = htobe64(static_cast<uint64_t>(v));
+    copy_.append(reinterpret_cast<const char*>(&be), 8);
+  };
+  put16(4);
+  put_i64(id);
+  put_i64(campaign);
+  put_i64(seq);
+  put32(static_cast<uint32_t>(input.size()));
+  copy_.append(input);
+  ++copy_rows_;
+}
+
+Status PgStore::flush_tasks() {
+  if (copy_rows_ == 0) return {};
+  static constexpr char kHeader[] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";  // + flags, extension
+  static constexpr char kTrailer[] = "\xff\xff";
+  std::string data;
+  data.reserve(sizeof kHeader - 1 + copy_.size() + 2);
+  data.append(kHeader, sizeof kHeader - 1);
+  data.append(copy_);
+  data.append(kTrailer, 2);
+  copy_.clear();
+  copy_rows_ = 0;
+  Status s = [&]() -> Status {
+    PgResult start(
+        PQexec(conn_.get(), "COPY tasks(id,campaign,seq,input) FROM STDIN (FORMAT binary)"));
+    if (start.status() != PGRES_COPY_IN)
+      return failed("add tasks", *start.error() ? start.error() : PQerrorMessage(conn_.get()));
+    if (PQputCopyData(conn_.get(), data.data(), static_cast<int>(data.size())) != 1 ||
+        PQputCopyEnd(conn_.get(), nullptr) != 1)
+      return failed("add tasks", PQerrorMessage(conn_.get()));
+    Status out;
+    while (PGresult* raw = PQgetResult(conn_.get())) {
+      PgResult r(raw);
+      if (r.status() != PGRES_COMMAND_OK && out.ok())
+        out = failed("add tasks", *r.error() ? r.error() : PQerrorMessage(conn_.get()));
+    }
+    return out;
+  }();
+  if (!s.ok()) aborted_ = s;
+  return s;
 }
 
 Result<std::vector<TaskRow>> PgStore::queued_tasks(int64_t campaign, int64_t after_id, int limit) {

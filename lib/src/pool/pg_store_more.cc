@@ -32,6 +32,7 @@ Result<std::vector<int64_t>> PgStore::checkpointed_tasks() {
   auto r = run("SELECT task FROM checkpoints", PgParams(), "list checkpoints");
   if (!r.ok()) return r.status();
   std::vector<int64_t> out;
+  out.reserve(static_cast<size_t>(r->rows()));
   for (int i = 0; i < r->rows(); ++i) out.push_back(r->i64(i, 0));
   return out;
 }
@@ -87,6 +88,7 @@ Result<std::vector<WorkerRow>> PgStore::workers() {
   auto r = run(sql.c_str(), PgParams(), "read workers");
   if (!r.ok()) return r.status();
   std::vector<WorkerRow> out;
+  out.reserve(static_cast<size_t>(r->rows()));
   for (int i = 0; i < r->rows(); ++i) out.push_back(worker_row(*r, i));
   return out;
 }
@@ -132,6 +134,7 @@ Result<std::vector<FlagRow>> PgStore::flag_evidence(const std::string& id, int l
           PgParams().text(id).i64(limit), "load flag evidence");
   if (!r.ok()) return r.status();
   std::vector<FlagRow> out;
+  out.reserve(static_cast<size_t>(r->rows()));
   for (int i = 0; i < r->rows(); ++i) {
     FlagRow f;
     f.worker = r->str(i, 0);
@@ -157,6 +160,7 @@ Result<std::vector<std::string>> PgStore::flagged_workers() {
   auto r = run("SELECT id FROM workers WHERE flagged=1", PgParams(), "read flagged workers");
   if (!r.ok()) return r.status();
   std::vector<std::string> out;
+  out.reserve(static_cast<size_t>(r->rows()));
   for (int i = 0; i < r->rows(); ++i) out.push_back(r->str(i, 0));
   return out;
 }
@@ -184,6 +188,7 @@ Result<std::vector<VoteRow>> PgStore::votes(int64_t campaign, int64_t first_task
           PgParams().i64(campaign).i64(first_task).i64(last_task), "load votes");
   if (!r.ok()) return r.status();
   std::vector<VoteRow> out;
+  out.reserve(static_cast<size_t>(r->rows()));
   for (int i = 0; i < r->rows(); ++i) {
     VoteRow v;
     v.task = r->i64(i, 0);
@@ -230,6 +235,7 @@ Result<std::vector<std::string>> PgStore::campaign_workers(int64_t campaign) {
                "read campaign workers");
   if (!r.ok()) return r.status();
   std::vector<std::string> out;
+  out.reserve(static_cast<size_t>(r->rows()));
   for (int i = 0; i < r->rows(); ++i) out.push_back(r->str(i, 0));
   return out;
 }

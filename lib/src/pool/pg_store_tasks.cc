@@ -38,6 +38,7 @@ Result<std::vector<std::vector<std::string>>> PgStore::kernels() {
                PgParams(), "read kernels");
   if (!r.ok()) return r.status();
   std::vector<std::vector<std::string>> out;
+  out.reserve(static_cast<size_t>(r->rows()));
   for (int i = 0; i < r->rows(); ++i)
     out.push_back({r->str(i, 0), r->str(i, 1), r->str(i, 2), r->str(i, 3)});
   return out;
@@ -78,6 +79,7 @@ Result<std::vector<CampaignRow>> PgStore::campaigns() {
           PgParams(), "read campaigns");
   if (!r.ok()) return r.status();
   std::vector<CampaignRow> out;
+  out.reserve(static_cast<size_t>(r->rows()));
   for (int i = 0; i < r->rows(); ++i) {
     CampaignRow c;
     c.id = r->i64(i, 0);
@@ -303,6 +305,7 @@ Result<std::vector<ResultRow>> PgStore::failures(int64_t campaign, int limit) {
       PgParams().i64(campaign).i64(limit), "read failures");
   if (!r.ok()) return r.status();
   std::vector<ResultRow> out;
+  out.reserve(static_cast<size_t>(r->rows()));
   for (int i = 0; i < r->rows(); ++i) {
     ResultRow row;
     row.task = r->i64(i, 0);

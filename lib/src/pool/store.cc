@@ -133,6 +133,10 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
   return std::unique_ptr<Store>(std::move(*s));
 }
 
+std::string Store::shown(const std::string& path) {
+  return is_postgres_conninfo(path) ? redact_conninfo(path) : path;
+}
+
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
   // No memory statistics: they take a global mutex on every allocation.
   // Only possible before SQLite's first use in the process; later it fails

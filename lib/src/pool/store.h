@@ -105,6 +105,9 @@ class Store {
   /// or postgres:// URL or a libpq keyword string (pg_store.h), else a
   /// SQLite file; created (and its schema brought up to date) if needed.
   static Result<std::unique_ptr<Store>> open(const std::string& path);
+  /// `path` as logs may show it: a PostgreSQL URL or keyword string with
+  /// its password replaced by "***"; a file's path as it is.
+  static std::string shown(const std::string& path);
   virtual ~Store() = default;
   /// Commits the open transaction (if any writes happened) and starts none:
   /// the next write begins a new one.

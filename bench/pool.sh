@@ -11,7 +11,8 @@
 # figures are noise, and the script says so.
 # Usage: bench/pool.sh [BUILD_DIR]
 #   NOOP_N, BUSY_N, BUSY_ROUNDS, IDLE_N, DASK_NOOP_N set the sizes; DASK=0
-#   skips Dask.
+#   skips Dask. POOL_DB=postgresql://... runs every pool on that (empty)
+#   PostgreSQL database instead of SQLite files in a temporary directory.
 set -euo pipefail
 B=$(cd "${1:-build}" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -47,7 +48,7 @@ cores_free() {
 }
 
 start_pool() { # $1: db name; sets POOL_PID, PORT, W_POOL
-  wpool serve --db "$work/$1" --listen 127.0.0.1:0 2>"$work/$1.log" &
+  wpool serve --db "${POOL_DB:-$work/$1}" --listen 127.0.0.1:0 2>"$work/$1.log" &
   POOL_PID=$!
   pids+=("$POOL_PID")
   PORT=

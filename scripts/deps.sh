@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   g++ cmake make pkg-config
   libfmt-dev libcli11-dev nlohmann-json3-dev libmsgpack-cxx-dev
-  libsqlite3-dev libwebsockets-dev libseccomp-dev libssl-dev
+  libsqlite3-dev libwebsockets-dev libseccomp-dev libssl-dev libpq-dev postgresql
   catch2 mandoc jq bc python3 python3-msgpack curl libpng-dev clang-tidy
   libsqlite3-mod-csvtable chromium firefox-esr nodejs emscripten
   nginx openssl  # nginx: the tests run their own on free ports, not the service

@@ -11,10 +11,11 @@ cleanup_pool() {
 }
 trap cleanup_pool EXIT
 
-# start_pool [PORT]: starts wpool serve on $TMP/pool.db; sets POOL_PID, PORT, POOL.
+# start_pool [PORT]: starts wpool serve on $POOL_DB ($TMP/pool.db unless
+# set); sets POOL_PID, PORT, POOL.
 start_pool() {
   local want=${1:-0}
-  wpool serve --db "$TMP/pool.db" --listen "127.0.0.1:$want" ${POOL_ARGS:-} 2>>"$TMP/pool.log" &
+  wpool serve --db "${POOL_DB:-$TMP/pool.db}" --listen "127.0.0.1:$want" ${POOL_ARGS:-} 2>>"$TMP/pool.log" &
   POOL_PID=$!
   PIDS+=("$POOL_PID")
   local i
@@ -63,3 +64,12 @@ wait_workers() {
   done
   fail "only $(wpool workers --json | jq '[.[] | select(.connected)] | length') of $1 workers connected"
 }
+
+# W_TEST_POOL_DB=postgres (set by pool_on_postgres.sh): start_pool serves a
+# database of a throwaway PostgreSQL cluster (pg_common.sh) instead of
+# $TMP/pool.db, the same one across restarts.
+if [ "${W_TEST_POOL_DB:-}" = postgres ] && [ -z "${PG_URL:-}" ]; then
+  . "$(dirname "$0")/pg_common.sh"
+  start_postgres
+  POOL_DB=$PG_URL
+fi

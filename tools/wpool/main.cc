@@ -69,7 +69,8 @@ const w::pool::ClientOptions& client(Options& o) {
 // the table at the end of the file names them.
 
 void serve_options(CLI::App& serve, Options& o) {
-  serve.add_option("--db", o.serve.db, "SQLite file holding the pool's state")
+  serve
+      .add_option("--db", o.serve.db, "SQLite file, or postgresql:// URL, holding the pool's state")
       ->capture_default_str();
   serve
       .add_option("--listen", o.serve.listen,

@@ -1,3 +1,4 @@
+#include "pg_store.h"
 #include "sqlite_store.h"
 
 #include <ctime>
@@ -120,9 +121,20 @@ int64_t now_s() {
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& path) {
+  // A URL or keyword string names a PostgreSQL database; anything else is
+  // a file (the default: nothing to run beside the pool).
+  if (is_postgres_conninfo(path)) {
+    auto pg = PgStore::open(path);
+    if (!pg.ok()) return pg.status();
+    return std::unique_ptr<Store>(std::move(*pg));
+  }
   auto s = SqliteStore::open(path);
   if (!s.ok()) return s.status();
   return std::unique_ptr<Store>(std::move(*s));
+}
+
+std::string Store::shown(const std::string& path) {
+  return is_postgres_conninfo(path) ? redact_conninfo(path) : path;
 }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {

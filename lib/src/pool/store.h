@@ -1,4 +1,4 @@
-// The pool's durable state: one SQLite file (WAL).
+// The pool's durable state: one SQLite file (WAL), or a PostgreSQL database.
 //
 // What is stored: kernels (artifacts by sha256), campaigns, tasks (queued,
 // done or failed, with attempts and error messages), results, workers.
@@ -93,17 +93,21 @@ struct VoteRow {
 };
 
 /// The pool's durable state, whatever holds it: the operations PoolServer
-/// uses, so that another backend (PostgreSQL, for pools on many hosts) can
-/// implement them. SqliteStore (sqlite_store.h) is the one there is.
+/// uses, implemented by SqliteStore (sqlite_store.h, the default) and
+/// PgStore (pg_store.h, PostgreSQL).
 ///
 /// Every write joins the open transaction, begun by the first write after
 /// a commit(); reads see the transaction's own writes. A result of false or
 /// NotFound is an answer, any other error a failure of the store.
 class Store {
  public:
-  /// Opens the store at `path`: a SQLite file, created (and its schema
-  /// brought up to date) if needed.
+  /// Opens the store at `path`: a PostgreSQL database for a postgresql://
+  /// or postgres:// URL or a libpq keyword string (pg_store.h), else a
+  /// SQLite file; created (and its schema brought up to date) if needed.
   static Result<std::unique_ptr<Store>> open(const std::string& path);
+  /// `path` as logs may show it: a PostgreSQL URL or keyword string with
+  /// its password replaced by "***"; a file's path as it is.
+  static std::string shown(const std::string& path);
   virtual ~Store() = default;
   /// Commits the open transaction (if any writes happened) and starts none:
   /// the next write begins a new one.

@@ -327,3 +327,17 @@ TEST_CASE("store: datasets count under their once-key, and a key of an older poo
   REQUIRE(old.ok());
   CHECK(*old == -1);
 }
+
+TEST_CASE("store: a PostgreSQL database is shown without its password, a file as it is") {
+  // wpool logs the store it serves: a password in --db must not reach it.
+  CHECK(Store::shown("postgresql://wpool:s3cr%40t@db1:5432/pool") ==
+        "postgresql://wpool:***@db1:5432/pool");
+  CHECK(Store::shown("postgres://wpool@db1/pool?sslmode=require&password=x&a=b") ==
+        "postgres://wpool@db1/pool?sslmode=require&password=***&a=b");
+  CHECK(Store::shown("host=db1 password='a b\\' c' dbname=pool") ==
+        "host=db1 password=*** dbname=pool");
+  CHECK(Store::shown("host=db1 password = plain dbname=pool") ==
+        "host=db1 password =*** dbname=pool");
+  CHECK(Store::shown("pool.db") == "pool.db");
+  CHECK(Store::shown("./pass=word.db") == "./pass=word.db");
+}

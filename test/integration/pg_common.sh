@@ -1,0 +1,69 @@
+# Helpers for tests of the pool on PostgreSQL: a throwaway PostgreSQL 15
+# cluster of the test's own (initdb + pg_ctl), on a free 127.0.0.1 port,
+# trust auth on loopback, its data in a directory of its own that goes at
+# exit. As root (CI) the server runs as the unprivileged postgres user, as
+# PostgreSQL requires; otherwise as the current user. Sourced after
+# pool_common.sh (it uses fail and cleanup_pool).
+PG_BIN=${W_PG_BIN:-/usr/lib/postgresql/15/bin}
+PG_DIR=""
+PG_PID=""
+
+# pg_as CMD...: runs CMD as the user the cluster belongs to, from / (the
+# postgres user may not enter the caller's directory).
+pg_as() {
+  if [ "$(id -u)" = 0 ]; then
+    (cd / && runuser -u postgres -- "$@")
+  else
+    (cd / && "$@")
+  fi
+}
+
+pg_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# stop_postgres: stops the cluster this script started (pg_ctl, then its
+# PID if pg_ctl could not), and removes its data.
+stop_postgres() {
+  [ -n "$PG_DIR" ] || return 0
+  if [ -n "$PG_PID" ]; then
+    pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w -t 20 stop >/dev/null 2>&1 ||
+      kill -9 "$PG_PID" 2>/dev/null || true
+  fi
+  rm -rf "$PG_DIR"
+  PG_DIR=""
+}
+trap 'stop_postgres; cleanup_pool' EXIT
+
+# start_postgres: initdb + start; sets PG_PORT, PG_PID and PG_URL (of the
+# database "postgres", user "wkit", no password).
+start_postgres() {
+  [ -x "$PG_BIN/initdb" ] || fail "no PostgreSQL 15 in $PG_BIN: scripts/deps.sh installs postgresql"
+  PG_DIR=$(mktemp -d /tmp/wkit-pg-XXXXXX)
+  [ "$(id -u)" = 0 ] && chown postgres: "$PG_DIR"
+  pg_as "$PG_BIN/initdb" -D "$PG_DIR/data" -U wkit --auth=trust -E UTF8 --no-locale \
+    >"$PG_DIR/initdb.log" 2>&1 || fail "initdb: $(tail -5 "$PG_DIR/initdb.log")"
+  local attempt
+  # The free port may be taken before the server binds it: try another.
+  for attempt in 1 2 3; do
+    PG_PORT=$(pg_free_port)
+    if pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR" start >/dev/null 2>&1; then
+      PG_PID=$(head -1 "$PG_DIR/data/postmaster.pid")
+      PG_URL=postgresql://wkit@127.0.0.1:$PG_PORT/postgres
+      return 0
+    fi
+  done
+  fail "PostgreSQL did not start: $(tail -5 "$PG_DIR/server.log")"
+}
+
+# pg_sql DB SQL: runs SQL on database DB of the cluster, unaligned output.
+pg_sql() {
+  "$PG_BIN/psql" -X -q -A -t -v ON_ERROR_STOP=1 "postgresql://wkit@127.0.0.1:$PG_PORT/$1" -c "$2"
+}
+
+# pg_createdb NAME: a fresh database; prints its URL.
+pg_createdb() {
+  pg_sql postgres "CREATE DATABASE $1" >/dev/null
+  echo "postgresql://wkit@127.0.0.1:$PG_PORT/$1"
+}

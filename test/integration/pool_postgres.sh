@@ -43,7 +43,11 @@ wait "$r1" "$r2" 2>/dev/null || true
 
 # A campaign run through: the answer of filter mode.
 POOL_DB=$(pg_createdb pool)
+# A password in the URL (trust auth does not ask for it) is never logged,
+# not even in the "listening on ... (store ...)" line.
+POOL_DB=${POOL_DB/wkit@/wkit:sekrit2@}
 start_pool
+grep -q sekrit2 "$TMP/pool.log" && fail "the password is in the pool's log: $(grep sekrit2 "$TMP/pool.log")"
 start_worker a -j 2
 worker_a=$WORKER_PID
 start_worker b -j 1

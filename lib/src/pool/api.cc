@@ -406,7 +406,7 @@ Status serve(const ServeOptions& options) {
   if (!server.ok()) return server.status();
   pool.attach(**server);
   diag::info("listening on {} (store '{}'{})", net::host_port(config.host, (*server)->port()),
-             options.db, config.tls_cert.empty() ? "" : "; https and wss only");
+             Store::shown(options.db), config.tls_cert.empty() ? "" : "; https and wss only");
   Status s = (*server)->run();
   diag::info("stopping");
   Status c = (*store)->commit();

@@ -1,4 +1,5 @@
 // wpool: the pool server (`wpool serve`) and its client commands.
+#include "common/secret_new.h"
 #include "w/cli.h"
 #include "w/net_client.h"
 #include "w/pool.h"
@@ -318,19 +319,10 @@ void cap_options(CLI::App& cap, Options& o) {
 }
 
 w::Status run_cap(Options& o) {
-  o.mint.create_secret = false;  // a mistyped path must not mint with a new secret
   o.mint.expires_in = *w::cli::parse_seconds(o.expires);
   auto text = w::cap::mint_with(w::pool::kService, o.mint, w::pool::right_names(), "campaign");
   if (!text.ok()) return text.status();
   return w::stream::write_all(1, *text + "\n");
-}
-
-void secret_new_options(CLI::App& sub, Options& o) {
-  sub.add_option("file", o.path, "The secret file to create (never overwritten)")->required();
-}
-
-w::Status run_secret_new(Options& o) {
-  return w::cap::create_secret(o.path);
 }
 
 using Command = w::cli::Command<Options>;
@@ -347,8 +339,9 @@ constexpr Command kKernelCommands[] = {
 };
 
 constexpr Command kSecretCommands[] = {
-    {"new", "Create a secret file (mode 0600) for serve --secret and cap --secret",
-     secret_new_options, run_secret_new},
+    w::tools::secret_new_command<Options, &Options::path>(
+        "Create a secret file (mode 0600) for serve --secret and cap --secret",
+        "  wpool secret new /etc/wkit/pool.secret\n"),
 };
 
 constexpr Command kCommands[] = {

@@ -1,6 +1,7 @@
 // wsig: a PeerJS-compatible WebRTC signalling server with groups and a relay.
 #include <fmt/format.h>
 
+#include "common/secret_new.h"
 #include "w/cap.h"
 #include "w/cli.h"
 #include "w/sig.h"
@@ -141,23 +142,12 @@ w::Status run_cap(Options& o) {
   return w::stream::write_all(1, *c + "\n");
 }
 
-void secret_new_options(CLI::App& sub, Options& o) {
-  sub.add_option("file", o.secret_file, "The secret file to create (never overwritten)")
-      ->required();
-}
-
-w::Status run_secret_new(Options& o) {
-  return w::cap::create_secret(o.secret_file);
-}
-
 using Command = w::cli::Command<Options>;
 
 constexpr Command kSecretCommands[] = {
-    {.name = "new",
-     .help = "Create a group secret file for --group-secret (mode 0600)",
-     .options = secret_new_options,
-     .run = run_secret_new,
-     .examples = "  wsig secret new /etc/wkit/wsig.secret\n"},
+    w::tools::secret_new_command<Options, &Options::secret_file>(
+        "Create a group secret file for --group-secret (mode 0600)",
+        "  wsig secret new /etc/wkit/wsig.secret\n"),
 };
 
 constexpr Command kCommands[] = {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "common/secret_new.h"
 #include "w/cap.h"
 #include "w/cli.h"
 #include "w/net_client.h"
@@ -145,7 +146,7 @@ w::Status run_serve(Options& o) {
 void add_cap(CLI::App& app, Options& o) {
   app.add_option("url", o.cap.url, "Ask this server for a weaker copy of the URL's capability");
   app.add_option("--secret", o.cap.secret_file,
-                 "Mint with the secret in this file (created if missing)")
+                 "Mint with the secret in this file (never created: see 'wsql secret new')")
       ->type_name("FILE");
   app.add_option("--key", o.cap.key, "Mint with the server's shared key as the secret")
       ->type_name("KEY");
@@ -229,23 +230,12 @@ void add_copy(CLI::App& app, Options& o) {
   add_client(app, o);
 }
 
-void add_secret_new(CLI::App& app, Options& o) {
-  app.add_option("file", o.secret_file, "The secret file to create (never overwritten)")
-      ->required();
-}
-
-w::Status run_secret_new(Options& o) {
-  return w::cap::create_secret(o.secret_file);
-}
-
 using Command = w::cli::Command<Options>;
 
 constexpr Command kSecretCommands[] = {
-    {.name = "new",
-     .help = "Create a secret file for serve --secret and cap --secret (mode 0600)",
-     .options = add_secret_new,
-     .run = run_secret_new,
-     .examples = "  wsql secret new ./wsql.secret\n"},
+    w::tools::secret_new_command<Options, &Options::secret_file>(
+        "Create a secret file for serve --secret and cap --secret (mode 0600)",
+        "  wsql secret new ./wsql.secret\n"),
 };
 
 constexpr Command kCommands[] = {

@@ -129,17 +129,17 @@ Status authorize(const Capability& c, uint32_t need, std::string_view kind, std:
 
 /// What `SERVICE cap` needs to mint a capability locally.
 struct MintOptions {
-  std::string secret_file;  ///< the service's secret file (see create_secret)...
+  std::string secret_file;  ///< the service's secret file, never created here...
   std::string key;          ///< ...else its plain shared key, used as the secret
   std::string object = "*";
   std::string rights;     ///< as parse_rights reads them
   double expires_in = 0;  ///< seconds from now; 0 = never
-  /// Create secret_file if it is missing; false: Code::kNotFound instead.
-  bool create_secret = true;
 };
 
-/// Parses the rights, loads (or creates) the secret, checks the object name
-/// (`kind` names it in messages) and mints.
+/// Parses the rights, reads the secret, checks the object name (`kind`
+/// names it in messages) and mints. A missing secret file is kNotFound
+/// naming `SERVICE secret new FILE`: a mistyped path must never mint with
+/// a new secret nobody serves.
 Result<std::string> mint_with(std::string_view service, const MintOptions& o, RightNames names,
                               std::string_view kind);
 

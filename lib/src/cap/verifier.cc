@@ -72,12 +72,9 @@ Result<std::string> mint_with(std::string_view service, const MintOptions& o, Ri
   // for a LAN pool, and must not silently sign for a pool with a secret.
   std::string secret = o.key;
   if (!o.secret_file.empty()) {
-    auto s = o.create_secret
-                 ? load_or_create_secret(o.secret_file)
-                 : read_existing_secret(
-                       o.secret_file, fmt::format("'{} secret new {}' (or start '{} serve "
-                                                  "--secret {}')",
-                                                  service, o.secret_file, service, o.secret_file));
+    auto s = read_existing_secret(
+        o.secret_file, fmt::format("'{} secret new {}' (or start '{} serve --secret {}')", service,
+                                   o.secret_file, service, o.secret_file));
     if (!s.ok()) return s.status();
     secret = *s;
   }

@@ -322,8 +322,7 @@ Status run_cap(const CapOptions& o, const ClientOptions& client) {
   } else {
     if (o.secret_file.empty() && o.key.empty())
       return Status::Invalid("cap: give --secret FILE, --key KEY or a URL");
-    cap::MintOptions mint{o.secret_file, o.key, o.db, o.rights, o.expires_in};
-    mint.create_secret = false;  // a mistyped path must not mint with a new secret
+    const cap::MintOptions mint{o.secret_file, o.key, o.db, o.rights, o.expires_in};
     auto minted = cap::mint_with(kService, mint, right_names(), "database");
     if (!minted.ok()) return minted.status();
     text = *minted;

@@ -17,15 +17,8 @@ N=${N:-10000} SIZE=${SIZE:-64}
 STREAM_N=${STREAM_N:-200} STREAM_SIZE=${STREAM_SIZE:-1048576}
 RELAY_N=${RELAY_N:-2000} RELAY_STREAM_N=${RELAY_STREAM_N:-50}
 REPS=${REPS:-3}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/common.sh"
+tmp=$work
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 # inputs N STREAM_N: REPS task inputs
@@ -38,17 +31,6 @@ inputs() {
 # best FILE: "rtt_ms mb_s" of the best runs in FILE (JSON lines of
 # {rtt_ms, stream_mb_s})
 best() { jq -rs '"\(map(.rtt_ms) | min) \(map(.stream_mb_s) | max)"' "$1"; }
-# listening LOG: the port a wsig/wpool logged it listens on (waits 5 s)
-listening() {
-  local i port=
-  for i in $(seq 1 100); do
-    port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$1" 2>/dev/null | tail -1 | cut -d: -f2 || true)
-    [ -n "$port" ] && { echo "$port"; return 0; }
-    sleep 0.05
-  done
-  echo "did not start: $(cat "$1")" >&2
-  return 1
-}
 
 load0=$(load)
 
@@ -66,11 +48,11 @@ read -r l_rtt l_mbs < <(best "$tmp/local.jsonl")
 # (b) Two wrun -j 1 of one pool: the members can only meet through wsig.
 "$BIN/wsig" -p 0 -H 127.0.0.1 ${WSIG_ARGS:-} 2>"$tmp/wsig.log" &
 pids+=("$!")
-sig_port=$(listening "$tmp/wsig.log")
+sig_port=$(listening_port "$tmp/wsig.log")
 "$BIN/wpool" serve --db "$tmp/pool.db" --listen 127.0.0.1:0 --sig "ws://127.0.0.1:$sig_port/" \
   2>"$tmp/pool.log" &
 pids+=("$!")
-export W_POOL=ws://127.0.0.1:$(listening "$tmp/pool.log")
+export W_POOL=ws://127.0.0.1:$(listening_port "$tmp/pool.log")
 for w in a b; do
   "$BIN/wrun" "$W_POOL" --name "$w" --cache "$tmp/cache-$w" -j 1 2>"$tmp/worker-$w.log" &
   pids+=("$!")

@@ -24,49 +24,18 @@ IDLE_N=${IDLE_N:-5000}
 DASK_NOOP_N=${DASK_NOOP_N:-20000} # Dask does ~1,000/s: 200,000 would take minutes
 DASK=${DASK:-1}
 PY=/usr/bin/python3 # Debian's: the one that imports python3-distributed
-work=$(mktemp -d)
-pids=()
+. "$HERE/common.sh"
 dask_pid=
-cleanup() {
-  local p
-  [ -z "$dask_pid" ] || kill -- -"$dask_pid" 2>/dev/null || true
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+at_exit+=('[ -z "$dask_pid" ] || kill -- -"$dask_pid" 2>/dev/null')
 now() { date +%s.%N; }
 calc() { echo "$1" | bc -l; }
-
-# cores_free: CPU seconds two parallel copies of the 10 ms loop got per
-# wall second (2.00 on an idle 2-core machine).
-cores_free() {
-  local TIMEFORMAT='%R %U %S' t r u s
-  t=$({ time { "$B/bench/busy_baseline" 100 >/dev/null & "$B/bench/busy_baseline" 100 >/dev/null; wait; }; } 2>&1)
-  read -r r u s <<<"$t"
-  calc "($u + $s) / $r" | xargs printf '%.2f'
-}
 
 start_pool() { # $1: db name; sets POOL_PID, PORT, W_POOL
   wpool serve --db "${POOL_DB:-$work/$1}" --listen 127.0.0.1:0 2>"$work/$1.log" &
   POOL_PID=$!
   pids+=("$POOL_PID")
-  PORT=
-  for _ in $(seq 1 200); do
-    PORT=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$work/$1.log" | cut -d: -f2 || true)
-    [ -n "$PORT" ] && break
-    sleep 0.05
-  done
-  [ -n "$PORT" ] || { echo "pool.sh: error: wpool did not start:" >&2; cat "$work/$1.log" >&2; exit 1; }
+  PORT=$(listening_port "$work/$1.log")
   export W_POOL=ws://127.0.0.1:$PORT
-}
-stop_pids() { # stops everything started so far, the last started first (workers before their pool)
-  local i
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    kill "${pids[i]}" 2>/dev/null || true
-    wait "${pids[i]}" 2>/dev/null || true
-  done
-  pids=()
 }
 start_workers() {
   for i in 1 2; do

@@ -154,17 +154,9 @@ class Load {
  private:
   void open(int i) {
     Conn& c = conns_[i];
-    c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c.fd < 0) die("socket (raise ulimit -n)");
-    const int one = 1;
-    setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (::connect(c.fd, reinterpret_cast<sockaddr*>(&addr_), sizeof addr_) < 0 &&
-        errno != EINPROGRESS)
-      return fail(c);
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT;
-    ev.data.u32 = static_cast<uint32_t>(i);
-    if (epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev) < 0) die("epoll_ctl");
+    c.fd = ws_client::open_connection(ep_, addr_, EPOLLIN | EPOLLOUT, static_cast<uint64_t>(i));
+    if (c.fd < 0 && (errno == EMFILE || errno == ENFILE)) die("socket (raise ulimit -n)");
+    if (c.fd < 0) fail(c);
   }
 
   void fail(Conn& c) {
@@ -181,21 +173,14 @@ class Load {
   }
 
   void flush(Conn& c) {
-    while (!c.out.empty()) {
-      ssize_t n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
-      if (n < 0) {
-        if (errno != EAGAIN) fail(c);
-        return;
-      }
-      c.out.erase(0, static_cast<size_t>(n));
-    }
+    if (!ws_client::flush(c.fd, c.out)) fail(c);
   }
 
   void poll(int ms) {
     epoll_event evs[512];
     int n = epoll_wait(ep_, evs, 512, ms);
     for (int k = 0; k < n; ++k) {
-      const int i = static_cast<int>(evs[k].data.u32);
+      const int i = static_cast<int>(evs[k].data.u64);
       Conn& c = conns_[i];
       if (c.state == State::kDead) continue;
       if (evs[k].events & (EPOLLERR | EPOLLHUP)) {
@@ -210,21 +195,13 @@ class Load {
 
   void upgrade(Conn& c, int i) {
     c.state = State::kUpgrading;
-    epoll_event ev{};
-    ev.events = EPOLLIN;  // EPOLLOUT again only if a write ever blocks (it does not: tiny frames)
-    ev.data.u32 = static_cast<uint32_t>(i);
-    epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
+    // EPOLLOUT again only if a write ever blocks (it does not: tiny frames).
+    ws_client::watch(ep_, c.fd, EPOLLIN, static_cast<uint64_t>(i));
     send(c, ws_client::upgrade_request("/worker", o_.host + ":" + std::to_string(o_.port)));
   }
 
   void receive(Conn& c) {
-    char buf[4096];
-    for (;;) {
-      ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
-      if (n == 0 || (n < 0 && errno != EAGAIN)) return fail(c);
-      if (n < 0) break;
-      c.in.append(buf, static_cast<size_t>(n));
-    }
+    if (!ws_client::read_available(c.fd, c.in)) return fail(c);
     if (c.state == State::kUpgrading) {
       const ws_client::Upgrade up = ws_client::take_upgrade(c.in);
       if (up == ws_client::Upgrade::kPending) return;

@@ -159,17 +159,9 @@ class Load {
  private:
   void open(int i) {
     Conn& c = conns_[static_cast<size_t>(i)];
-    c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c.fd < 0) die("socket (raise ulimit -n)");
-    const int one = 1;
-    setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (::connect(c.fd, reinterpret_cast<sockaddr*>(&addr_), sizeof addr_) < 0 &&
-        errno != EINPROGRESS)
-      return fail(c);
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT;
-    ev.data.u32 = static_cast<uint32_t>(i);
-    if (epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev) < 0) die("epoll_ctl");
+    c.fd = ws_client::open_connection(ep_, addr_, EPOLLIN | EPOLLOUT, static_cast<uint64_t>(i));
+    if (c.fd < 0 && (errno == EMFILE || errno == ENFILE)) die("socket (raise ulimit -n)");
+    if (c.fd < 0) fail(c);
   }
 
   void fail(Conn& c) {
@@ -186,14 +178,7 @@ class Load {
   }
 
   void flush(Conn& c) {
-    while (!c.out.empty()) {
-      ssize_t n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
-      if (n < 0) {
-        if (errno != EAGAIN) fail(c);
-        return;
-      }
-      c.out.erase(0, static_cast<size_t>(n));
-    }
+    if (!ws_client::flush(c.fd, c.out)) fail(c);
   }
 
   // Waits for sockets until `until` (seconds, now_s()'s clock).
@@ -202,7 +187,7 @@ class Load {
     const int ms = std::max(0, static_cast<int>((until - now_s()) * 1000));
     const int n = epoll_wait(ep_, evs, 512, ms);
     for (int k = 0; k < n; ++k) {
-      const auto i = evs[k].data.u32;
+      const auto i = evs[k].data.u64;
       Conn& c = conns_[i];
       if (c.state == State::kDead) continue;
       if (evs[k].events & (EPOLLERR | EPOLLHUP)) {
@@ -217,10 +202,8 @@ class Load {
 
   void upgrade(Conn& c, uint32_t i) {
     c.state = State::kUpgrading;
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLET;  // edge: EPOLLOUT only when a full socket drains
-    ev.data.u32 = i;
-    epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
+    // Edge-triggered: EPOLLOUT only when a full socket drains.
+    ws_client::watch(ep_, c.fd, EPOLLIN | EPOLLOUT | EPOLLET, i);
     send(c, ws_client::upgrade_request("/worker", o_.host + ":" + std::to_string(o_.port)));
   }
 
@@ -237,13 +220,7 @@ class Load {
   }
 
   void receive(Conn& c) {
-    char buf[16384];
-    for (;;) {
-      ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
-      if (n == 0 || (n < 0 && errno != EAGAIN)) return fail(c);
-      if (n < 0) break;
-      c.in.append(buf, static_cast<size_t>(n));
-    }
+    if (!ws_client::read_available(c.fd, c.in)) return fail(c);
     if (c.state == State::kUpgrading) {
       const ws_client::Upgrade up = ws_client::take_upgrade(c.in);
       if (up == ws_client::Upgrade::kPending) return;

@@ -15,15 +15,7 @@ ROWS=${ROWS:-"1000x10 10000x1"}
 SECONDS_PER_ROW=${SECONDS_PER_ROW:-20}
 WARMUP=${WARMUP:-5}
 export PATH="$B/bin:$PATH"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/common.sh"
 
 # Every worker is a socket on both sides: the pool and the load each need
 # one descriptor per worker and some.
@@ -42,16 +34,12 @@ printf '%-8s %6s %10s %10s %6s %10s %10s %6s %8s %9s %8s\n' workers rate offered
 for row in $ROWS; do
   n=${row%x*} rate=${row#*x}
   db="$work/pool-$n.db"
-  wpool serve --db "$db" --listen 127.0.0.1:0 --max-connections $((n + 50)) 2>"$db.log" &
+  # Half of --max-connections may be before their hello, and pool_load has
+  # up to 256 handshakes in flight: n + 50 refused workers of small rows.
+  wpool serve --db "$db" --listen 127.0.0.1:0 --max-connections $((2 * n + 512)) 2>"$db.log" &
   pool=$!
   pids+=("$pool")
-  port=
-  for _ in $(seq 1 200); do
-    port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$db.log" | cut -d: -f2 || true)
-    [ -n "$port" ] && break
-    sleep 0.05
-  done
-  [ -n "$port" ] || { echo "pool_scale.sh: error: wpool did not start:" >&2; cat "$db.log" >&2; exit 1; }
+  port=$(listening_port "$db.log")
   export W_POOL=ws://127.0.0.1:$port
   # Enough tasks for the whole run and some: the queue never runs dry.
   tasks=$(echo "$n * $rate * ($SECONDS_PER_ROW + $WARMUP + 30) * 1.3 / 1" | bc)

@@ -9,8 +9,8 @@ B=${1:-build}
 BIN=$B/bin K=$B/kernels
 NOOP_N=${NOOP_N:-1000000}
 BUSY_N=${BUSY_N:-200}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/common.sh"
+tmp=$work
 
 secs() { # run a command, print its wall time in seconds
   local t0 t1
@@ -22,15 +22,6 @@ secs() { # run a command, print its wall time in seconds
 
 "$BIN/wgen" range 0 "$NOOP_N" --step 1 -f msgpack >"$tmp/noop.in"
 "$BIN/wgen" seeds "$BUSY_N" -f msgpack >"$tmp/busy.in"
-
-# cores_free: CPU seconds two parallel copies of the 10 ms loop got per
-# wall second (2.00 on an idle 2-core machine): the speed-up can't beat it.
-cores_free() {
-  local TIMEFORMAT='%R %U %S' t r u s
-  t=$({ time { "$B/bench/busy_baseline" 100 >/dev/null & "$B/bench/busy_baseline" 100 >/dev/null; wait; }; } 2>&1)
-  read -r r u s <<<"$t"
-  echo "($u + $s) / $r" | bc -l | xargs printf '%.2f'
-}
 
 best() { # best of 3 runs
   local b=""

@@ -5,6 +5,13 @@
 // machine as little as possible next to the server they measure.
 #pragma once
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -78,6 +85,66 @@ void take_frames(std::string& in, Fn&& fn) {
     at += head + n;
   }
   in.erase(0, at);
+}
+
+// The sockets under the frames: every load tool keeps thousands of
+// non-blocking connections on one epoll set.
+
+// Starts a non-blocking TCP connection to `addr` (TCP_NODELAY: the frames
+// are tiny) and adds it to epoll `ep` as `events` with `tag` as its data.
+// The descriptor, or -1 with errno set: EMFILE/ENFILE mean the tool's
+// descriptor limit (ulimit -n), anything else a refused connection.
+inline int open_connection(int ep, const sockaddr_in& addr, uint32_t events, uint64_t tag) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = tag;
+  if ((::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) < 0 &&
+       errno != EINPROGRESS) ||
+      epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+    const int e = errno;
+    ::close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+
+// Sets the epoll events `fd` waits for (EPOLLIN alone once the upgrade
+// request is out: the frames are small enough that writes never block).
+inline void watch(int ep, int fd, uint32_t events, uint64_t tag) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = tag;
+  epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev);
+}
+
+// Writes what of `out` the socket takes, erasing it; false when the
+// connection failed (EAGAIN is not a failure: the rest waits in `out`).
+inline bool flush(int fd, std::string& out) {
+  while (!out.empty()) {
+    const ssize_t n = ::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+    if (n < 0) return errno == EAGAIN;
+    out.erase(0, static_cast<size_t>(n));
+  }
+  return true;
+}
+
+// Appends everything the socket has to `in`; false when the peer closed or
+// the connection failed.
+inline bool read_available(int fd, std::string& in) {
+  char buf[16384];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n > 0) {
+      in.append(buf, static_cast<size_t>(n));
+    } else {
+      return n < 0 && errno == EAGAIN;
+    }
+  }
 }
 
 }  // namespace ws_client

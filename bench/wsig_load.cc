@@ -146,19 +146,10 @@ class Load {
  private:
   void start(size_t i) {
     Conn& c = conns_[i];
-    c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    if (c.fd < 0) die("socket (raise ulimit -n?)");
-    int one = 1;
-    setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (::connect(c.fd, reinterpret_cast<sockaddr*>(&addr_), sizeof addr_) < 0 &&
-        errno != EINPROGRESS)
-      die("connect");
     c.out = ws_client::upgrade_request(
         o_.path + "peerjs?key=" + o_.key + "&id=p" + std::to_string(i) + "&token=t", o_.host);
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
-    ev.data.u64 = i;
-    if (epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev) < 0) die("epoll_ctl");
+    c.fd = ws_client::open_connection(ep_, addr_, EPOLLIN | EPOLLOUT | EPOLLET, i);
+    if (c.fd < 0) die("connect (raise ulimit -n?)");
   }
 
   void send(size_t i, std::string_view payload) {
@@ -174,14 +165,8 @@ class Load {
 
   void write_out(size_t i) {
     Conn& c = conns_[i];
-    while (!c.out.empty()) {
-      ssize_t n = ::write(c.fd, c.out.data(), c.out.size());
-      if (n < 0) {
-        if (errno == EAGAIN) return;  // EPOLLOUT will call again
-        die("write");
-      }
-      c.out.erase(0, static_cast<size_t>(n));
-    }
+    // What the socket does not take now waits for EPOLLOUT to call again.
+    if (!ws_client::flush(c.fd, c.out)) die("write");
   }
 
   // Edge-triggered: reads and writes go until EAGAIN.
@@ -197,15 +182,9 @@ class Load {
 
   void read_in(size_t i) {
     Conn& c = conns_[i];
-    char buf[65536];
-    while (true) {
-      ssize_t n = ::read(c.fd, buf, sizeof buf);
-      if (n == 0 || (n < 0 && errno != EAGAIN)) {
-        std::fprintf(stderr, "wsig_load: peer p%zu lost its connection\n", i);
-        std::exit(1);
-      }
-      if (n < 0) break;
-      c.in.append(buf, static_cast<size_t>(n));
+    if (!ws_client::read_available(c.fd, c.in)) {
+      std::fprintf(stderr, "wsig_load: peer p%zu lost its connection\n", i);
+      std::exit(1);
     }
     if (!c.upgraded) {
       const ws_client::Upgrade up = ws_client::take_upgrade(c.in);

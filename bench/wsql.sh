@@ -36,18 +36,15 @@ for f in postgres initdb pg_ctl pgbench psql; do
 done
 if [ "$(nproc)" -ge 2 ]; then SERVER_CPU="taskset -c 0"; LOAD_CPU="taskset -c 1"; else SERVER_CPU=""; LOAD_CPU=""; fi
 
-tmp=$(mktemp -d)
+. "$(dirname "$0")/common.sh"
+tmp=$work
 chmod 755 "$tmp"
 wsql_pid=""
 pg_up=0
 # as_pg CMD...: PostgreSQL refuses to run as root; use its own user then.
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-cleanup() {
-  if [ -n "$wsql_pid" ]; then kill "$wsql_pid" 2>/dev/null || true; wait "$wsql_pid" 2>/dev/null || true; fi
-  [ "$pg_up" = 0 ] || as_pg "$PG_BIN/pg_ctl" -D "$tmp/pg" -m fast -w stop >/dev/null 2>&1 || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+at_exit+=('[ -z "$wsql_pid" ] || { kill "$wsql_pid" 2>/dev/null; wait "$wsql_pid" 2>/dev/null; }'
+  '[ "$pg_up" = 0 ] || as_pg "$PG_BIN/pg_ctl" -D "$tmp/pg" -m fast -w stop >/dev/null 2>&1')
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 now() { date +%s.%N; }
 say() { echo "bench/wsql.sh: $*" >&2; }
@@ -84,12 +81,7 @@ say "wsql: server on core 0, load on core 1"
 key=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
 $SERVER_CPU "$WSQL" serve --dir "$tmp/wsql" --listen 127.0.0.1:0 --key "$key" 2>"$tmp/wsql.log" &
 wsql_pid=$!
-for _ in $(seq 100); do
-  port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$tmp/wsql.log" | sed 's/.*://' || true)
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || { cat "$tmp/wsql.log" >&2; exit 1; }
+port=$(listening_port "$tmp/wsql.log")
 U="ws://127.0.0.1:$port/bench?cap=$key"
 rpc() { curl -sf -X POST "http://127.0.0.1:$port/rpc?db=bench&cap=$key" -d "$1" >/dev/null; }
 rpc '{"op":"create_db","db":"bench"}'

@@ -105,17 +105,11 @@ class Hold {
  private:
   void open(size_t i) {
     Conn& c = conns_[i];
-    c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c.fd < 0) die("socket (raise ulimit -n)");
+    c.fd = ws_client::open_connection(ep_, addr_, EPOLLIN | EPOLLOUT, i);
+    if (c.fd < 0 && (errno == EMFILE || errno == ENFILE)) die("socket (raise ulimit -n)");
     c.state = State::kConnecting;
     ++handshakes_;
-    if (::connect(c.fd, reinterpret_cast<sockaddr*>(&addr_), sizeof addr_) < 0 &&
-        errno != EINPROGRESS)
-      return lose(c);
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT;
-    ev.data.u64 = i;
-    if (epoll_ctl(ep_, EPOLL_CTL_ADD, c.fd, &ev) < 0) die("epoll_ctl");
+    if (c.fd < 0) lose(c);
   }
 
   // The server closed or refused `c`; its slot may be opened again.
@@ -150,23 +144,14 @@ class Hold {
 
   void upgrade(Conn& c, uint64_t i) {
     c.state = State::kUpgrading;
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u64 = i;
-    epoll_ctl(ep_, EPOLL_CTL_MOD, c.fd, &ev);
+    ws_client::watch(ep_, c.fd, EPOLLIN, i);
     const std::string r =
         ws_client::upgrade_request(o_.path, o_.host + ":" + std::to_string(o_.port));
     if (::send(c.fd, r.data(), r.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(r.size())) lose(c);
   }
 
   void receive(Conn& c) {
-    char buf[4096];
-    for (;;) {
-      const ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
-      if (n == 0 || (n < 0 && errno != EAGAIN)) return lose(c);
-      if (n < 0) break;
-      c.in.append(buf, static_cast<size_t>(n));
-    }
+    if (!ws_client::read_available(c.fd, c.in)) return lose(c);
     if (c.state == State::kOpen) {
       // A close frame is answered the way a browser does: by closing.
       bool closing = false;

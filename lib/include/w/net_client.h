@@ -21,6 +21,7 @@
 // 429: kIo or kTimeout), which a client retries with a Backoff.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -84,6 +85,27 @@ struct RetryOptions {
   std::function<bool()> stop;  ///< true: stop waiting at once (a signal came)
 };
 
+/// The delays between attempts to reach a server: `first`, doubling up to
+/// `max`, each times a jitter in [0.5, 1.5) so that the workers that lost
+/// one pool together come back spread out, not in one wave. The one
+/// schedule of native clients (Backoff) and the browser worker (its own
+/// timers); no clock and no random source of its own.
+class RetrySchedule {
+ public:
+  RetrySchedule(double first, double max) : first_(first), max_(max) {}
+  /// The next delay in seconds; `unit` is a uniform sample in [0, 1).
+  double next(double unit) {
+    delay_ = delay_ == 0 ? first_ : std::min(delay_ * 2, max_);
+    return delay_ * (0.5 + unit);
+  }
+  /// After a success: the next failure waits `first` again.
+  void reset() { delay_ = 0; }
+
+ private:
+  double first_, max_;
+  double delay_ = 0;  ///< the last delay before its jitter; 0: none since reset
+};
+
 /// Counts failed attempts and waits between them. On a terminal it draws
 /// one progress line ("unreachable (...): retry 3 in 1.6 s"); otherwise
 /// it logs one warning per attempt.
@@ -101,9 +123,9 @@ class Backoff {
 
  private:
   RetryOptions options_;
+  RetrySchedule schedule_;
   std::mt19937 rng_;
   int attempts_ = 0;
-  double delay_ = 0;
   double first_failure_ = 0;  // steady-clock seconds; 0: none since reset()
 };
 

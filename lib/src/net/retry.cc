@@ -23,12 +23,13 @@ double now_s() {
 
 Backoff::Backoff(RetryOptions options)
     : options_(std::move(options)),
+      schedule_(options_.first_delay, options_.max_delay),
       rng_(static_cast<unsigned>(::getpid() ^ static_cast<unsigned>(now_s() * 1e6))) {}
 
 void Backoff::reset() {
   if (attempts_ > 0) diag::finish_progress();  // the last retry line stays, ended
   attempts_ = 0;
-  delay_ = 0;
+  schedule_.reset();
   first_failure_ = 0;
 }
 
@@ -41,11 +42,8 @@ Result<bool> Backoff::wait(const Status& failure, std::string_view what) {
     return Status(Code::kTempFail,
                   fmt::format("{} unreachable for {:.0f} s ({} attempts), giving up: {}", what,
                               spent, attempts_, failure.message()));
-  delay_ = delay_ == 0 ? options_.first_delay : std::min(delay_ * 2, options_.max_delay);
-  // Jitter in [0.5, 1.5) of the delay: workers that lost one pool together
-  // come back spread out, not in one wave.
-  std::uniform_real_distribution<double> jitter(0.5, 1.5);
-  double wait = delay_ * jitter(rng_);
+  std::uniform_real_distribution<double> unit(0, 1);
+  double wait = schedule_.next(unit(rng_));
   if (options_.give_up_after > 0)
     wait = std::min(wait, std::max(0.0, first_failure_ + options_.give_up_after - now));
   const std::string line = fmt::format("{} unreachable ({}); attempt {}, next in {:.1f} s", what,

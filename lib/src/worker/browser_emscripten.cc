@@ -140,11 +140,11 @@ class BrowserWorker : public Runner {
   std::unique_ptr<Session> session_;  // one per connection
   std::string id_;
   bool welcomed_ = false, paused_ = false;
-  double backoff_ms_ = 200;
-  long tick_timer_ = 0;     // the armed tick's timeout id (0: none)
-  double tick_at_ = 0;      // when it fires
-  BrowserTasks tasks_;      // ordinary tasks, under the watchdog
-  BrowserMembers members_;  // coupled tasks' members
+  net::RetrySchedule backoff_{0.2, 30};  // seconds
+  long tick_timer_ = 0;                  // the armed tick's timeout id (0: none)
+  double tick_at_ = 0;                   // when it fires
+  BrowserTasks tasks_;                   // ordinary tasks, under the watchdog
+  BrowserMembers members_;               // coupled tasks' members
 };
 
 void BrowserWorker::report(const std::string& state, const std::string& detail) {
@@ -201,12 +201,10 @@ void BrowserWorker::lost(const std::string& why) {
   transport_.reset(nullptr);
   drop_tasks();
   if (paused_) return report("paused");
-  const double jitter = 0.5 + emscripten_random();
-  const double delay = backoff_ms_ * jitter;
-  backoff_ms_ = std::min(backoff_ms_ * 2, 30000.0);
-  report("disconnected", fmt::format("{}; retrying in {:.1f} s", why, delay / 1000));
-  emscripten_set_timeout([](void* self) { static_cast<BrowserWorker*>(self)->connect(); }, delay,
-                         this);
+  const double delay = backoff_.next(emscripten_random());
+  report("disconnected", fmt::format("{}; retrying in {:.1f} s", why, delay));
+  emscripten_set_timeout([](void* self) { static_cast<BrowserWorker*>(self)->connect(); },
+                         delay * 1000, this);
 }
 
 void BrowserWorker::check(const Status& s) {
@@ -226,7 +224,7 @@ void BrowserWorker::pump() {
     check(session_->on_message(msg.data));
     if (session_ && session_->welcomed() && !welcomed_) {
       welcomed_ = true;
-      backoff_ms_ = 200;
+      backoff_.reset();
       id_ = session_->welcome().id;
       report("idle");
     }
@@ -350,7 +348,7 @@ void BrowserWorker::pause() {
 void BrowserWorker::resume() {
   if (!paused_) return;
   paused_ = false;
-  backoff_ms_ = 200;
+  backoff_.reset();
   connect();
 }
 

@@ -137,6 +137,20 @@ TEST_CASE("a refused path is a permanent failure naming its HTTP status") {
   CHECK(c.status().message().find("HTTP 404") != std::string::npos);
 }
 
+TEST_CASE(
+    "the retry schedule doubles up to its cap, jittered by half either way, afresh after reset") {
+  // The one schedule of native and browser workers: the jitter sample 0
+  // gives half the delay, a sample near 1 almost one and a half.
+  w::net::RetrySchedule s(0.2, 1.0);
+  CHECK(s.next(0.5) == Approx(0.2));
+  CHECK(s.next(0.5) == Approx(0.4));
+  CHECK(s.next(0.0) == Approx(0.4));                   // 0.8 x 0.5
+  CHECK(s.next(0.999) == Approx(1.499).margin(1e-9));  // capped at 1.0, x 1.499
+  CHECK(s.next(0.5) == Approx(1.0));                   // stays at the cap
+  s.reset();
+  CHECK(s.next(0.5) == Approx(0.2));
+}
+
 TEST_CASE("Backoff waits out transient failures and gives up after its time") {
   // Delays grow from first_delay; past give_up_after it is kTempFail, and a
   // permanent failure comes back at once.

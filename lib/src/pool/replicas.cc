@@ -296,12 +296,8 @@ void Scheduler::flag(const std::string& worker, const Campaign& c, int64_t task,
   diag::warning("worker {} disagreed with the quorum on task {} of '{}': flagged", worker, task,
                 c.row.spec.name);
   if (Status s = store_.flag_worker(worker); !s.ok()) diag::error("{}", s.message());
-  FlagRow evidence{worker,
-                   task,
-                   c.row.spec.name,
-                   static_cast<int64_t>(std::time(nullptr)),
-                   std::string(output),
-                   std::string(accepted)};
+  FlagRow evidence{
+      worker, task, c.row.spec.name, unix_clock_(), std::string(output), std::string(accepted)};
   if (Status s = store_.add_flag_evidence(evidence); !s.ok()) diag::error("{}", s.message());
   std::vector<Worker*> live;
   for (auto& [conn, w] : workers_)

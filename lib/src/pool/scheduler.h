@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -146,8 +147,13 @@ class Scheduler {
     int done = 0;
   };
 
+  /// The wall clock (unix seconds) of the records the scheduler stamps
+  /// (a flag's evidence); the rules themselves run on the events' `now`.
+  using UnixClock = std::function<int64_t()>;
+
   /// `worker_timeout`: seconds a worker may stay silent before it is dropped.
-  Scheduler(Store& store, double worker_timeout);
+  /// `unix_clock` defaults to the system's; tests give a fixed one.
+  Scheduler(Store& store, double worker_timeout, UnixClock unix_clock = {});
   /// Reads campaigns, flagged workers and checkpointed tasks from the
   /// store; drops campaigns a submit left empty (the caller commits).
   Status load();
@@ -294,6 +300,7 @@ class Scheduler {
 
   Store& store_;
   double worker_timeout_;
+  UnixClock unix_clock_;
   // The time of the event being handled: the rules read only this.
   Clock::time_point now_{};
   std::vector<Decision> decisions_;  // decided, not yet taken

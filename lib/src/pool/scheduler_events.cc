@@ -2,6 +2,8 @@
 // server does to the scheduling state (scheduler.h). The rules they apply
 // are in scheduler.cc (leases, prefetch, priorities), groups.cc, replicas.cc
 // and quarantine.cc.
+#include <ctime>
+
 #include <fmt/format.h>
 
 #include "scheduler.h"
@@ -16,8 +18,11 @@ std::string count_of(long long n, std::string_view noun) {
 }
 }  // namespace
 
-Scheduler::Scheduler(Store& store, double worker_timeout)
-    : store_(store), worker_timeout_(worker_timeout) {}
+Scheduler::Scheduler(Store& store, double worker_timeout, UnixClock unix_clock)
+    : store_(store),
+      worker_timeout_(worker_timeout),
+      unix_clock_(unix_clock ? std::move(unix_clock)
+                             : [] { return static_cast<int64_t>(std::time(nullptr)); }) {}
 
 Status Scheduler::load() {
   auto rows = store_.campaigns();

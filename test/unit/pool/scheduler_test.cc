@@ -25,6 +25,7 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr const char* kInput = "\x81\xa1x\x01";  // {"x": 1}
+constexpr int64_t kUnixNow = 1'800'000'000;      // the fake wall clock
 
 // The scheduler over a fresh pool file, and what it decided so far, by
 // connection.
@@ -50,7 +51,7 @@ struct Pool {
     REQUIRE(opened.ok());
     store = std::move(*opened);
     REQUIRE(store->put_kernel("sha", "k.so", "linux-x86_64", "ELF").ok());
-    s = std::make_unique<Scheduler>(*store, worker_timeout);
+    s = std::make_unique<Scheduler>(*store, worker_timeout, [] { return kUnixNow; });
     REQUIRE(s->load().ok());
   }
   ~Pool() {
@@ -357,6 +358,13 @@ TEST_CASE("scheduler: replicas agree by quorum and a worker that disagreed is fl
   auto stored = p.store->worker("w2");
   REQUIRE(stored.ok());
   CHECK(stored->flagged);
+  // The evidence: what w2 returned beside what the quorum accepted, when.
+  auto evidence = p.store->flag_evidence("w2", 10);
+  REQUIRE(evidence.ok());
+  REQUIRE(evidence->size() == 1);
+  CHECK(evidence->at(0).task == t1[0]);
+  CHECK(evidence->at(0).at == kUnixNow);
+  CHECK(evidence->at(0).output != evidence->at(0).accepted);
 }
 
 TEST_CASE("scheduler: a checkpoint is handed to the task's next lease") {

@@ -36,7 +36,7 @@ for _ in $(seq 1 200); do
 done
 grep -q 'listening on' "$TMP/race1.log" || fail "the first pool did not start: $(cat "$TMP/race1.log")"
 grep -q 'listening on' "$TMP/race2.log" || fail "the second pool did not start: $(cat "$TMP/race2.log")"
-[ "$(pg_sql race 'SELECT count(*), max(version) FROM wpool_schema')" = "1|1" ] ||
+[ "$(pg_sql race 'SELECT count(*), max(version) FROM wpool_schema')" = "1|2" ] ||
   fail "schema version rows: $(pg_sql race 'SELECT * FROM wpool_schema')"
 kill "$r1" "$r2"
 wait "$r1" "$r2" 2>/dev/null || true

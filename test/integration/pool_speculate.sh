@@ -68,3 +68,11 @@ echo "speculate: ${spec_ms} ms, --no-speculate: ${nospec_ms} ms, fast-only ideal
   fail "with speculation ${spec_ms} ms, more than 1.2x the fast-only ideal ($IDEAL_MS ms)"
 [ "$nospec_ms" -gt "$spec_ms" ] ||
   fail "--no-speculate (${nospec_ms} ms) was not longer than with speculation (${spec_ms} ms)"
+
+# The setting is the campaign's, kept by the store: after a restart the
+# pool still knows which campaign has speculation off.
+kill "$POOL_PID"
+wait "$POOL_PID" 2>/dev/null || true
+POOL_STARTS=2 start_pool
+[ "$(wpool status --json | jq -c '[.campaigns[] | {(.name): .speculate}] | add')" = '{"spec":true,"nospec":false}' ] ||
+  fail "after a restart: $(wpool status --json | jq -c '[.campaigns[] | {name, speculate}]')"

@@ -49,6 +49,9 @@ bool Scheduler::may_copy(const Worker& w, const Campaign& c) const {
 }
 
 void Scheduler::speculate(Campaign& c) {
+  // Every task out has had its copy: nothing to look for (this runs on
+  // every result and tick while the campaign ends).
+  if (static_cast<int64_t>(c.copied.size()) >= c.leased) return;
   // The idle slots, best score first (the fastest worker gets the copy
   // most likely to beat the original); the connection breaks ties, so the
   // choice does not depend on the hash map's order.
@@ -67,10 +70,12 @@ void Scheduler::speculate(Campaign& c) {
     net::ConnId holder;
   };
   std::vector<Running> running;
-  for (const auto& [conn, w] : workers_)
+  for (const auto& [conn, w] : workers_) {
+    if (w.campaign != c.row.id) continue;  // a worker holds its bound campaign's tasks only
     for (const auto& [task, lease] : w.leases)
       if (lease.task.campaign == c.row.id && !c.copied.count(task))
         running.push_back({lease.since, task, &lease, conn});
+  }
   std::sort(running.begin(), running.end(), [](const Running& a, const Running& b) {
     return a.since != b.since ? a.since < b.since : a.task < b.task;
   });

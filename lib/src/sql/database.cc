@@ -11,7 +11,12 @@
 // hardening (sqlite3_limit, sqlite3_db_config, sqlite3_drop_modules), the
 // busy handler, authorizer and progress handler (callbacks into this
 // object), sqlite3_load_extension of the CSV module, sqlite3_exec of the
-// setup pragmas and maps, and sqlite3_get_autocommit. The guarded user
+// setup pragmas and maps and of the ROLLBACK when a Database closes
+// mid-group, and sqlite3_get_autocommit. Open and setup keep their own
+// Status codes (a file that cannot be opened for its WAL is kDenied, all
+// else kIo): the engine turns them into not_found, denied or internal,
+// and store::sqlite_status() would name some of those differently (a
+// READONLY file denied, a missing -wal not found). The guarded user
 // functions (functions.cc) use sqlite3_create_function_v2 and the
 // sqlite3_value/sqlite3_result API a user function is written in; their
 // delegate statements are store::Statements too. engine.cc sets the

@@ -37,9 +37,13 @@ lint: configure
 unit: all
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-asan-build: deps
+# The browser side (wasm) is the release build's, copied: it does not change
+# with the native sanitizers (cmake/wasm.cmake, W_WASM_FROM).
+asan-build: configure
+	@if command -v emcc >/dev/null; then cmake --build $(BUILD) --target wasm -j $(JOBS); fi
 	@test -f $(ASAN_BUILD)/CMakeCache.txt || \
-	  cmake -S . -B $(ASAN_BUILD) -DW_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS) >/dev/null
+	  cmake -S . -B $(ASAN_BUILD) -DW_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
+	    -DW_WASM_FROM=$(abspath $(BUILD)) $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 asan: asan-build

@@ -12,17 +12,49 @@
 #
 # Target `wasm` builds all of it and is part of `all`. Without emcc the
 # native build is unchanged and `wasm` only says why it cannot run.
+#
+# W_WASM_FROM=DIR takes all of it from another build directory instead (the
+# ASan build takes the release build's: the browser side does not change
+# with the native sanitizers, and compiling it twice cost CI minutes).
 # Emscripten 3.1.6 (Debian) needs NODE_PATH for its optimiser at -O1+, and
 # host headers (msgpack-cxx, fmt) only after its own: -idirafter, never -I.
 find_program(W_EMCC emcc)
 find_program(W_EMXX em++)
 set(W_WASM_OPT -O2 CACHE STRING "Emscripten optimisation level for kernels and wrun.wasm")
+set(W_WASM_FROM "" CACHE PATH "Copy the browser side from this build directory, built there")
 set(w_emenv ${CMAKE_COMMAND} -E env NODE_PATH=/usr/share/nodejs)
 file(MAKE_DIRECTORY ${W_KERNEL_DIR} ${W_WWW_DIR} ${CMAKE_BINARY_DIR}/wasm)
 
-if(W_EMCC AND W_EMXX)
+if(W_EMCC AND W_EMXX AND W_WASM_FROM)
+  message(STATUS "emcc found: the browser side is copied from ${W_WASM_FROM} (W_WASM_FROM)")
+  add_custom_target(wasm ALL)
+elseif(W_EMCC AND W_EMXX)
   message(STATUS "emcc found: building kernels as .wasm and the browser worker (${W_WASM_OPT})")
   add_custom_target(wasm ALL)
+else()
+  add_custom_target(wasm
+    COMMAND ${CMAKE_COMMAND} -E echo "wasm: error: emcc is not installed (make deps installs emscripten)"
+    COMMAND ${CMAKE_COMMAND} -E false
+    VERBATIM)
+endif()
+
+# w_wasm_from(target out...): `target` copies each output from W_WASM_FROM's
+# same place (build/kernels/x.wasm, build/www/wrun.js, ...).
+function(w_wasm_from target)
+  set(outs)
+  foreach(out ${ARGN})
+    file(RELATIVE_PATH rel ${CMAKE_BINARY_DIR} ${out})
+    add_custom_command(OUTPUT ${out}
+      COMMAND ${CMAKE_COMMAND} -E copy_if_different ${W_WASM_FROM}/${rel} ${out}
+      DEPENDS ${W_WASM_FROM}/${rel}
+      COMMENT "wasm: ${rel} from ${W_WASM_FROM}" VERBATIM)
+    list(APPEND outs ${out})
+  endforeach()
+  add_custom_target(${target} DEPENDS ${outs})
+  add_dependencies(wasm ${target})
+endfunction()
+
+if(W_EMCC AND W_EMXX AND NOT W_WASM_FROM)
   # The accessors every kernel module links, compiled once.
   set(w_kernel_host_o ${CMAKE_BINARY_DIR}/wasm/w_kernel_wasm_host.o)
   add_custom_command(
@@ -34,11 +66,6 @@ if(W_EMCC AND W_EMXX)
     COMMENT "emcc w_kernel_wasm_host.o" VERBATIM)
   # Kernels in other directories see the object only through a target.
   add_custom_target(w_kernel_wasm_host DEPENDS ${w_kernel_host_o})
-else()
-  add_custom_target(wasm
-    COMMAND ${CMAKE_COMMAND} -E echo "wasm: error: emcc is not installed (make deps installs emscripten)"
-    COMMAND ${CMAKE_COMMAND} -E false
-    VERBATIM)
 endif()
 
 # w_add_kernel_wasm(name src...): NAME.wasm beside NAME.so (see w_add_kernel).
@@ -72,6 +99,10 @@ function(w_add_kernel_wasm name)
   list(APPEND headers ${common_headers})
   list(REMOVE_DUPLICATES headers)
   set(out ${W_KERNEL_DIR}/${name}.wasm)
+  if(W_WASM_FROM)
+    w_wasm_from(${name}_wasm ${out})
+    return()
+  endif()
   # -fwasm-exceptions: C++ kernels fail tasks by throwing, and native wasm
   # exceptions need no JavaScript imports (a standalone module has none).
   add_custom_command(
@@ -105,7 +136,11 @@ add_custom_target(www ALL DEPENDS ${w_www_outputs})
 
 # The browser worker. Its C++ is the platform-neutral part of lib/ plus the
 # *_emscripten.cc files that replace libwebsockets, OpenSSL and the sandbox.
-if(W_EMCC AND W_EMXX)
+if(W_EMCC AND W_EMXX AND W_WASM_FROM)
+  w_wasm_from(wrun_wasm ${W_WWW_DIR}/wrun.js ${W_WWW_DIR}/wrun.wasm)
+  add_dependencies(wasm www)
+  w_wasm_from(wbench_wasm ${W_WWW_DIR}/wbench.js ${W_WWW_DIR}/wbench.wasm)
+elseif(W_EMCC AND W_EMXX)
   set(w_lib ${PROJECT_SOURCE_DIR}/lib/src)
   set(w_wrun_sources
     ${w_lib}/worker/browser_emscripten.cc
@@ -160,7 +195,7 @@ endif()
 # a Web Worker). The same sources as native wbench and the same rules: two
 # translation units, -O2 -fno-inline, no LTO; wbench.cc's calibration and
 # "should be" checks, and wbench_emscripten.cc's w_wbench_run entry point.
-if(W_EMCC AND W_EMXX)
+if(W_EMCC AND W_EMXX AND NOT W_WASM_FROM)
   set(w_bench_dir ${CMAKE_BINARY_DIR}/wasm/bench)
   file(MAKE_DIRECTORY ${w_bench_dir})
   set(w_wbench_objects)

@@ -64,6 +64,12 @@ class Statement {
   /// Compiles the first statement of `sql` on `db` (flags: SQLITE_PREPARE_*).
   /// An `sql` with no statement in it (only spaces or comments) is kInvalid.
   static Result<Statement> prepare(sqlite3* db, std::string_view sql, unsigned flags = 0);
+  /// prepare() for callers with an error taxonomy of their own (wsql's
+  /// wire errors): returns SQLite's code and leaves `out` empty on failure
+  /// or when `sql` holds no statement; `rest` (if given) gets the text
+  /// after the first statement, so a caller can refuse a second one.
+  static int prepare_rc(sqlite3* db, std::string_view sql, unsigned flags, Statement& out,
+                        std::string_view* rest = nullptr);
 
   sqlite3_stmt* get() const { return st_; }
   explicit operator bool() const { return st_ != nullptr; }
@@ -86,6 +92,24 @@ class Statement {
   void bind_text_copy(int i, std::string_view s) {
     keep(sqlite3_bind_text64(st_, i, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
   }
+  /// Binds a copy of the blob `b` (SQLITE_TRANSIENT).
+  void bind_blob_copy(int i, std::string_view b) {
+    keep(sqlite3_bind_blob64(st_, i, b.data(), b.size(), SQLITE_TRANSIENT));
+  }
+  /// Binds a copy of a value SQLite handed a user function (sqlite3_value).
+  void bind_value(int i, const sqlite3_value* v) { keep(sqlite3_bind_value(st_, i, v)); }
+  /// The code of the first bind that failed since the last reset (SQLITE_OK
+  /// if none), for callers that name the failing value at once instead of
+  /// waiting for step() (SQLITE_TOOBIG: the value passed SQLITE_LIMIT_LENGTH).
+  int bind_rc() const { return bind_rc_; }
+  /// How many parameters the statement has: the largest index, as SQLite counts.
+  int bind_parameter_count() const { return sqlite3_bind_parameter_count(st_); }
+  /// The name of parameter `i` with its prefix (":a", "?3"), or null for a plain "?".
+  const char* bind_parameter_name(int i) const { return sqlite3_bind_parameter_name(st_, i); }
+  /// True if the statement does not write to the database (sqlite3_stmt_readonly).
+  bool readonly() const { return sqlite3_stmt_readonly(st_) != 0; }
+  /// Bytes of memory the compiled statement uses (SQLite's own count).
+  int64_t memory_used() const { return sqlite3_stmt_status(st_, SQLITE_STMTSTATUS_MEMUSED, 0); }
 
   /// Runs the statement to its next row. After kError, rc() and status()
   /// say why; the statement must be reset before it runs again.
@@ -116,6 +140,12 @@ class Statement {
   int column_int(int i) const { return sqlite3_column_int(st_, i); }
   int64_t column_int64(int i) const { return sqlite3_column_int64(st_, i); }
   double column_double(int i) const { return sqlite3_column_double(st_, i); }
+  /// Bytes of a text or blob column (of the others, as text), without
+  /// copying it: known before the value is read or materialized.
+  int column_bytes(int i) const { return sqlite3_column_bytes(st_, i); }
+  /// The column as SQLite's value, for a user function's result (valid
+  /// until the next step or reset).
+  sqlite3_value* column_value(int i) const { return sqlite3_column_value(st_, i); }
   /// The column's bytes, valid until the next step, reset or conversion.
   std::string_view column_text_view(int i) const {
     const unsigned char* p = sqlite3_column_text(st_, i);

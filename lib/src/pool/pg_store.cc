@@ -3,9 +3,11 @@
 
 #include <endian.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -77,6 +79,10 @@ constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 // other starting at once waits, then finds the schema up to date. "wpool"
 // in ASCII: an arbitrary key other software on the database will not use.
 constexpr int64_t kMigrationLock = 0x77706f6f6c;
+// Held by the one wpool that serves the database, for as long as its
+// connection lives: leases are in that pool's memory, so a second pool
+// would lease the same tasks again. "wpoolS" in ASCII.
+constexpr int64_t kServeLock = 0x77706f6f6c53;
 
 // Length of the valid UTF-8 sequence without NUL at s[i], or 0.
 size_t utf8_at(std::string_view s, size_t i) {
@@ -324,7 +330,25 @@ Result<std::unique_ptr<PgStore>> PgStore::open(const std::string& conninfo) {
         fmt::format("store: database '{}' has encoding {}; wpool needs UTF8 (createdb -E UTF8)",
                     s->shown_, enc ? enc : "(unknown)"));
   W_RETURN_IF_ERROR(s->migrate());
+  W_RETURN_IF_ERROR(s->claim());
   return s;
+}
+
+Status PgStore::claim() {
+  // A pool restarted after kill -9 may find its old session still holding
+  // the lock for a moment, until the server reads the closed socket.
+  for (int tries = 0; tries < 30; ++tries) {
+    if (tries > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto r = run("SELECT pg_try_advisory_lock($1)::int::bigint", PgParams().i64(kServeLock),
+                 "lock the database for this pool", Kind::kRead);
+    if (!r.ok()) return r.status();
+    if (r->i64(0, 0) == 1) return {};
+  }
+  return Status(Code::kTempFail,
+                fmt::format("store: another wpool serves database '{}' (it holds the pool's lock); "
+                            "one pool per database: stop that one, or give this one another "
+                            "database",
+                            shown_));
 }
 
 PgStore::~PgStore() {
@@ -342,7 +366,9 @@ Status PgStore::connect_again() {
   free_ids_.clear();  // drawn in a session that is gone: still unique, but let them go
   if (PQstatus(conn_.get()) != CONNECTION_OK)
     return failed("reconnect", PQerrorMessage(conn_.get()));
-  return {};
+  // The lock went with the old session: while this pool was cut off,
+  // another may have taken the database.
+  return claim();
 }
 
 Status PgStore::exec_simple(const char* sql, const char* what) {

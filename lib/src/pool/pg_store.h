@@ -154,6 +154,9 @@ class PgStore final : public Store {
   /// Opens the transaction of writes unless one is open (BEGIN).
   Status begin_if_needed();
   Status migrate();
+  /// Takes the database for this pool (a session lock, gone with the
+  /// connection): kTempFail when another wpool holds it.
+  Status claim();
   /// Runs a statement without parameters outside the prepared ones
   /// (BEGIN, COMMIT, the schema steps).
   Status exec_simple(const char* sql, const char* what);

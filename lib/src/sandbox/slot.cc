@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -68,7 +69,17 @@ Slot::~Slot() {
   if (fd_ >= 0) close(fd_);
 }
 
-Result<std::unique_ptr<Slot>> Slot::start(const SlotConfig& config, int index) {
+Result<std::unique_ptr<Slot>> Slot::start(const SlotConfig& given, int index) {
+  // A relative kernel path (wrun --cache ./cache) would make the child's
+  // dlopen ask getcwd, which its seccomp filter forbids: resolve it here.
+  SlotConfig config = given;
+  if (!config.kernel_path.empty() && config.kernel_path.front() != '/') {
+    std::error_code ec;
+    auto absolute = std::filesystem::absolute(config.kernel_path, ec);
+    if (ec)
+      return Status(Code::kIo, fmt::format("kernel '{}': {}", config.kernel_path, ec.message()));
+    config.kernel_path = absolute.string();
+  }
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     return errno_status("socketpair", errno);

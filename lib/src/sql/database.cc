@@ -1,8 +1,29 @@
 // Database: connection setup, the statement cache, the request limits and
 // the group transaction (see database.h for the model). The authorizer is
 // in authorizer.cc.
+//
+// SQLite layer: statements are store::Statement (prepare, bind, step,
+// columns, reset, finalize all go through w/store.h), and a result code
+// becomes a wire error in error_from() from store::sqlite_code(). What
+// stays on SQLite's C API here is what store has no concept for, because
+// only wsql needs it: sqlite3_open_v2 with wsql's own open errors (a
+// symbolic link, a database that does not exist) and the connection's
+// hardening (sqlite3_limit, sqlite3_db_config, sqlite3_drop_modules), the
+// busy handler, authorizer and progress handler (callbacks into this
+// object), sqlite3_load_extension of the CSV module, sqlite3_exec of the
+// setup pragmas and maps and of the ROLLBACK when a Database closes
+// mid-group, and sqlite3_get_autocommit. Open and setup keep their own
+// Status codes (a file that cannot be opened for its WAL is kDenied, all
+// else kIo): the engine turns them into not_found, denied or internal,
+// and store::sqlite_status() would name some of those differently (a
+// READONLY file denied, a missing -wal not found). The guarded user
+// functions (functions.cc) use sqlite3_create_function_v2 and the
+// sqlite3_value/sqlite3_result API a user function is written in; their
+// delegate statements are store::Statements too. engine.cc sets the
+// process-wide heap limits.
 #include "database.h"
 
+#include <cctype>
 #include <cstring>
 #include <ctime>
 #include <thread>
@@ -201,31 +222,47 @@ int Database::authorize(void* self, int action, const char* a1, const char* a2, 
   return d->internal_ ? SQLITE_OK : d->decide(action, a1, a2, db);
 }
 
+// The wire taxonomy (wsql(1)) from the one code mapping, store::sqlite_code(),
+// read in the request's context. Where the wire splits or merges store's
+// kinds, the exception is named below; everything else is an SQL error
+// classified by SQLite's message.
 Error Database::error_from(int rc) {
   std::string message = sqlite3_errmsg(db_);
   if (yield_ != Yield::kNone) return {Err::kTimeout, "yielded to the worker thread"};
-  switch (rc & 0xff) {
-    case SQLITE_INTERRUPT:
+  switch (store::sqlite_code(rc)) {
+    case Code::kInterrupted:
       if (limits_.cancel && limits_.cancel->load()) return {Err::kTimeout, "request cancelled"};
       return {Err::kTimeout, "statement ran past its time budget"};
-    case SQLITE_AUTH:
-      return {Err::kDenied, message + " (the capability lacks the right)"};
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
+    case Code::kTempFail:  // BUSY, LOCKED: another connection holds the lock
       return {Err::kBusy, message};
-    case SQLITE_TOOBIG:
-      return {Err::kTooBig, message};
-    case SQLITE_NOMEM:
-      return {Err::kTooBig, "out of memory: SQLite's memory is capped by --max-memory"};
+    case Code::kDenied:
+      // Only the authorizer's refusal (AUTH) is a right the capability
+      // lacks; READONLY and PERM stay SQL errors on the wire, as SQLite
+      // words them (a read-only file is not the capability's doing).
+      if ((rc & 0xff) == SQLITE_AUTH)
+        return {Err::kDenied, message + " (the capability lacks the right)"};
+      break;
+    case Code::kInvalid:
+      // store counts a value past SQLITE_LIMIT_LENGTH as bad data (kInvalid);
+      // the wire names it too_big, so a client knows to send less.
+      if ((rc & 0xff) == SQLITE_TOOBIG) return {Err::kTooBig, message};
+      break;
+    case Code::kIo:
+      // Out of memory is store's kIo; for wsql it is the --max-memory cap
+      // the request ran into: too_big, with the flag named.
+      if ((rc & 0xff) == SQLITE_NOMEM)
+        return {Err::kTooBig, "out of memory: SQLite's memory is capped by --max-memory"};
+      break;
     default:
-      // The one SQL error a client branches on: the table is not there.
-      if (message.rfind("no such table", 0) == 0) return {Err::kNotFound, message};
-      // A function the authorizer refused comes back as a plain error.
-      if (message.rfind("not authorized", 0) == 0) return {Err::kDenied, message};
-      // The CSV maps are read-only by nature, before the authorizer asks.
-      if (message.find("may not be modified") != std::string::npos) return {Err::kDenied, message};
-      return {Err::kSql, message};
+      break;
   }
+  // The one SQL error a client branches on: the table is not there.
+  if (message.rfind("no such table", 0) == 0) return {Err::kNotFound, message};
+  // A function the authorizer refused comes back as a plain error.
+  if (message.rfind("not authorized", 0) == 0) return {Err::kDenied, message};
+  // The CSV maps are read-only by nature, before the authorizer asks.
+  if (message.find("may not be modified") != std::string::npos) return {Err::kDenied, message};
+  return {Err::kSql, message};
 }
 
 // Evicts least recently used statements past the byte and count budgets,
@@ -244,13 +281,13 @@ void Database::trim_cache(uint64_t keep_recent) {
   }
 }
 
-Error Database::prepare(std::string_view sql, sqlite3_stmt** out, bool internal) {
+Error Database::prepare(std::string_view sql, store::Statement** out, bool internal) {
   std::string key = fmt::format("{:x}{}|", internal ? 0xffff : limits_.rights, internal ? "i" : "");
   key += sql;
   if (auto it = cache_.find(key); it != cache_.end()) {
     it->second.stmt.reset();
     it->second.used = ++tick_;
-    *out = it->second.stmt.get();
+    *out = &it->second.stmt;
     return {};
   }
   // Compiling client SQL can take seconds (a CTE that expands itself
@@ -262,41 +299,40 @@ Error Database::prepare(std::string_view sql, sqlite3_stmt** out, bool internal)
   }
   internal_ = internal;
   creating_.clear(), dropping_.clear(), creating_table_ = altering_ = false;
-  const char* tail = nullptr;
-  sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
-                              SQLITE_PREPARE_PERSISTENT, &raw, &tail);
-  store::Statement stmt(raw);  // finalized unless the cache keeps it
+  store::Statement stmt;  // finalized unless the cache keeps it
+  std::string_view rest;
+  const int rc = store::Statement::prepare_rc(db_, sql, SQLITE_PREPARE_PERSISTENT, stmt, &rest);
   internal_ = false;
   creating_.clear(), dropping_.clear(), creating_table_ = altering_ = false;
   if (rc != SQLITE_OK) return error_from(rc);
   if (!stmt) return bad_request("empty SQL statement");
-  for (const char* p = tail; p && p < sql.data() + sql.size(); ++p) {
-    if (*p != ';' && !std::isspace(static_cast<unsigned char>(*p))) {
+  for (char ch : rest) {
+    if (ch != ';' && !std::isspace(static_cast<unsigned char>(ch))) {
       return bad_request("one statement per request (found more after the first ';')");
     }
   }
-  const auto bytes = static_cast<size_t>(sqlite3_stmt_status(raw, SQLITE_STMTSTATUS_MEMUSED, 0));
-  cache_.emplace(std::move(key), Cached{std::move(stmt), bytes, ++tick_});
+  const auto bytes = static_cast<size_t>(stmt.memory_used());
+  auto it = cache_.emplace(std::move(key), Cached{std::move(stmt), bytes, ++tick_}).first;
   cache_bytes_ += bytes;
+  *out = &it->second.stmt;
   trim_cache(8);
-  *out = raw;
   return {};
 }
 
 Error Database::exec_internal(std::string_view sql) {
-  sqlite3_stmt* stmt = nullptr;
+  store::Statement* stmt = nullptr;
   if (Error e = prepare(sql, &stmt, true); !e.ok()) return e;
   // Our own statements (BEGIN, SAVEPOINT, COMMIT) are never interrupted,
   // so a group is never left half-committed; internal_ also lets a
   // re-prepare after a schema change pass the authorizer.
   internal_ = true;
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+  store::Step step;
+  while ((step = stmt->step()) == store::Step::kRow) {
   }
   internal_ = false;
-  sqlite3_reset(stmt);
-  return rc == SQLITE_DONE ? Error{} : error_from(rc);
+  const int rc = stmt->rc();
+  stmt->reset();
+  return step == store::Step::kDone ? Error{} : error_from(rc);
 }
 
 Error Database::begin_write() {

@@ -101,7 +101,7 @@ class Database {
   /// `internal` the authorizer lets everything through: only for SQL the
   /// server wrote itself with quoted names. One statement only. A statement
   /// handed out stays valid until 8 more were prepared or the request ends.
-  Error prepare(std::string_view sql, sqlite3_stmt** out, bool internal = false);
+  Error prepare(std::string_view sql, store::Statement** out, bool internal = false);
 
   /// Runs SQL the server wrote itself (no results).
   Error exec_internal(std::string_view sql);
@@ -116,8 +116,17 @@ class Database {
   /// Writes the group to disk; on failure rolls it back and says why.
   Error commit();
 
-  /// Turns a SQLite result code (and the connection's message) into an Error.
+  /// Turns a SQLite result code (and the connection's message) into an
+  /// Error: the kind is store::sqlite_code()'s, read in the request's
+  /// context (a yield, a cancel, a right the capability lacks).
   Error error_from(int rc);
+  /// error_from() of a statement's last step.
+  Error error_from(const store::Statement& st) { return error_from(st.rc()); }
+
+  /// Rows changed by the last INSERT, UPDATE or DELETE on this connection.
+  int64_t changes() const { return sqlite3_changes64(db_); }
+  /// The rowid of the last row inserted on this connection.
+  int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 
   /// The thread this database's handed-off requests run on (made on first use).
   Worker& worker();

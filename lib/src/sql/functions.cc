@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "w/store.h"
+
 namespace w::sql {
 namespace {
 
@@ -181,13 +183,8 @@ uint64_t cost(int kind, sqlite3_value** argv) {
 }  // namespace
 
 struct GuardedFunctions::Impl {
-  sqlite3* priv = nullptr;  // SQLite's own functions run here
-  std::array<sqlite3_stmt*, kNumDelegates> stmts{};
-
-  ~Impl() {
-    for (sqlite3_stmt* s : stmts) sqlite3_finalize(s);
-    sqlite3_close_v2(priv);
-  }
+  store::Database priv;  // SQLite's own functions run here; closed last
+  std::array<store::Statement, kNumDelegates> stmts;  // finalized before priv closes
 };
 
 namespace {
@@ -209,17 +206,16 @@ void delegate_func(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     sqlite3_result_error(ctx, why.c_str(), -1);
     return sqlite3_result_error_code(ctx, SQLITE_TOOBIG);
   }
-  sqlite3_stmt* s = call->impl->stmts[call->index];
-  for (int i = 0; i < argc; ++i) sqlite3_bind_value(s, i + 1, argv[i]);
-  const int rc = sqlite3_step(s);
-  if (rc == SQLITE_ROW) {
-    sqlite3_result_value(ctx, sqlite3_column_value(s, 0));
+  store::Statement& s = call->impl->stmts[call->index];
+  for (int i = 0; i < argc; ++i) s.bind_value(i + 1, argv[i]);
+  if (s.step() == store::Step::kRow) {
+    sqlite3_result_value(ctx, s.column_value(0));
   } else {
-    sqlite3_result_error(ctx, sqlite3_errmsg(call->impl->priv), -1);
-    sqlite3_result_error_code(ctx, sqlite3_extended_errcode(call->impl->priv));
+    sqlite3* priv = call->impl->priv.get();
+    sqlite3_result_error(ctx, sqlite3_errmsg(priv), -1);
+    sqlite3_result_error_code(ctx, sqlite3_extended_errcode(priv));
   }
-  sqlite3_reset(s);
-  sqlite3_clear_bindings(s);
+  s.reset();  // and its bindings cleared
 }
 
 }  // namespace
@@ -235,17 +231,17 @@ Result<std::unique_ptr<GuardedFunctions>> GuardedFunctions::install(sqlite3* db)
   std::unique_ptr<GuardedFunctions> g(new GuardedFunctions());
   g->impl_ = std::make_unique<Impl>();
   Impl& m = *g->impl_;
-  if (sqlite3_open_v2(":memory:", &m.priv, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
-      SQLITE_OK)
-    return Status::Internal("open the private connection for guarded functions");
+  auto priv = store::Database::open(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
+  if (!priv.ok()) return Status::Internal("open the private connection for guarded functions");
+  m.priv = std::move(*priv);
   // Results obey the same size limit as the connection they return to.
-  sqlite3_limit(m.priv, SQLITE_LIMIT_LENGTH, sqlite3_limit(db, SQLITE_LIMIT_LENGTH, -1));
+  sqlite3_limit(m.priv.get(), SQLITE_LIMIT_LENGTH, sqlite3_limit(db, SQLITE_LIMIT_LENGTH, -1));
   constexpr int kFlags = SQLITE_UTF8 | SQLITE_DETERMINISTIC;
   for (size_t i = 0; i < kNumDelegates; ++i) {
-    if (sqlite3_prepare_v3(m.priv, kDelegates[i].sql, -1, SQLITE_PREPARE_PERSISTENT, &m.stmts[i],
-                           nullptr) != SQLITE_OK)
+    if (store::Statement::prepare_rc(m.priv.get(), kDelegates[i].sql, SQLITE_PREPARE_PERSISTENT,
+                                     m.stmts[i]) != SQLITE_OK)
       return Status::Internal(
-          fmt::format("prepare {}: {}", kDelegates[i].sql, sqlite3_errmsg(m.priv)));
+          fmt::format("prepare {}: {}", kDelegates[i].sql, sqlite3_errmsg(m.priv.get())));
     // The Call records live as long as the GuardedFunctions (freed by
     // SQLite's destructor callback when the function is replaced or the
     // connection closes).

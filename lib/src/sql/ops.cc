@@ -17,58 +17,51 @@
 namespace w::sql {
 namespace {
 
-// Resets a statement when the operation ends, which also ends its read
-// transaction (a statement left open would pin the WAL).
-struct ResetOnExit {
-  sqlite3_stmt* stmt = nullptr;
-  ~ResetOnExit() {
-    if (stmt) sqlite3_reset(stmt);
-  }
-};
-
 constexpr char kListTables[] =
     "SELECT name, type FROM sqlite_schema WHERE type IN ('table', 'view') "
     "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
     "UNION ALL SELECT name, 'csv' FROM sqlite_temp_schema WHERE type = 'table' ORDER BY name";
 
-std::string text_column(sqlite3_stmt* s, int col) {
-  const unsigned char* p = sqlite3_column_text(s, col);
-  return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
+// A text column up to its first NUL, as the C string SQLite gives (names
+// and SQL from the schema).
+std::string text_column(const store::Statement& s, int col) {
+  std::string_view v = s.column_text_view(col);
+  return std::string(v.substr(0, v.find('\0')));
 }
 
 // Packs one table's schema entry: {table, type, sql, columns: [...]}.
 Error pack_table_schema(OpContext& c, const std::string& name, const std::string& type) {
-  sqlite3_stmt* sql_stmt = nullptr;
+  store::Statement* sql_stmt = nullptr;
   if (Error e = c.db.prepare("SELECT sql FROM sqlite_schema WHERE name = ? "
                              "UNION ALL SELECT sql FROM sqlite_temp_schema WHERE name = ?",
                              &sql_stmt, true);
       !e.ok())
     return e;
-  ResetOnExit reset_sql{sql_stmt};
-  sqlite3_bind_text(sql_stmt, 1, name.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(sql_stmt, 2, name.c_str(), -1, SQLITE_TRANSIENT);
-  std::string create = sqlite3_step(sql_stmt) == SQLITE_ROW ? text_column(sql_stmt, 0) : "";
-  sqlite3_stmt* cols = nullptr;
+  store::ResetOnExit reset_sql(*sql_stmt);
+  sql_stmt->bind_text(1, name);
+  sql_stmt->bind_text(2, name);
+  std::string create = sql_stmt->step() == store::Step::kRow ? text_column(*sql_stmt, 0) : "";
+  store::Statement* cols = nullptr;
   if (Error e = c.db.prepare(
           "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?)", &cols, true);
       !e.ok())
     return e;
-  ResetOnExit reset_cols{cols};
-  sqlite3_bind_text(cols, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+  store::ResetOnExit reset_cols(*cols);
+  cols->bind_text(1, name);
   std::string items;
   mp::Packer ipk(items);
   uint32_t n = 0;
-  int rc;
-  while ((rc = sqlite3_step(cols)) == SQLITE_ROW) {
+  store::Step step;
+  while ((step = cols->step()) == store::Step::kRow) {
     ++n;
     ipk.map(5);
-    ipk.str("name"), ipk.str(text_column(cols, 0));
-    ipk.str("type"), ipk.str(text_column(cols, 1));
-    ipk.str("notnull"), ipk.boolean(sqlite3_column_int(cols, 2) != 0);
-    ipk.str("default"), pack_column(ipk, cols, 3);
-    ipk.str("pk"), ipk.integer(sqlite3_column_int(cols, 4));
+    ipk.str("name"), ipk.str(text_column(*cols, 0));
+    ipk.str("type"), ipk.str(text_column(*cols, 1));
+    ipk.str("notnull"), ipk.boolean(cols->column_int(2) != 0);
+    ipk.str("default"), pack_column(ipk, *cols, 3);
+    ipk.str("pk"), ipk.integer(cols->column_int(4));
   }
-  if (rc != SQLITE_DONE) return c.db.error_from(rc);
+  if (step != store::Step::kDone) return c.db.error_from(*cols);
   mp::Packer& pk = c.body.pk;
   pk.map(4);
   pk.str("table"), pk.str(name);
@@ -92,36 +85,36 @@ void close_array(std::string& buf, size_t at, uint32_t n) {
 
 }  // namespace
 
-Error step_done(Database& db, sqlite3_stmt* stmt) {
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+Error step_done(Database& db, store::Statement& stmt) {
+  store::Step step;
+  while ((step = stmt.step()) == store::Step::kRow) {
   }
-  return rc == SQLITE_DONE ? Error{} : db.error_from(rc);
+  return step == store::Step::kDone ? Error{} : db.error_from(stmt);
 }
 
 namespace {
 
 // Bytes column `col` of the current row will take, known before it is
 // converted or materialized (msgpack header included, generously).
-size_t value_bytes(sqlite3_stmt* stmt, int col) {
-  const int type = sqlite3_column_type(stmt, col);
+size_t value_bytes(const store::Statement& stmt, int col) {
+  const int type = stmt.column_type(col);
   if (type != SQLITE_TEXT && type != SQLITE_BLOB) return 9;
-  return static_cast<size_t>(sqlite3_column_bytes(stmt, col)) + 5;
+  return static_cast<size_t>(stmt.column_bytes(col)) + 5;
 }
 
 }  // namespace
 
-Error pack_rows(OpContext& c, sqlite3_stmt* stmt) {
-  const int ncol = sqlite3_column_count(stmt);
+Error pack_rows(OpContext& c, store::Statement& stmt) {
+  const int ncol = stmt.column_count();
   mp::Packer& pk = c.body.key("columns");
   pk.array(static_cast<uint32_t>(ncol));
-  for (int i = 0; i < ncol; ++i) pk.str(sqlite3_column_name(stmt, i));
+  for (int i = 0; i < ncol; ++i) pk.str(stmt.column_name(i));
   c.body.key("rows");
   size_t at = open_array(c.body.buf);
   const size_t room = std::min(c.room, c.config.max_result);
   uint32_t n = 0;
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+  store::Step step;
+  while ((step = stmt.step()) == store::Step::kRow) {
     pk.array(static_cast<uint32_t>(ncol));
     for (int i = 0; i < ncol; ++i) {
       if (c.body.buf.size() + value_bytes(stmt, i) > room)
@@ -133,21 +126,20 @@ Error pack_rows(OpContext& c, sqlite3_stmt* stmt) {
     }
     ++n;
   }
-  if (rc != SQLITE_DONE) return c.db.error_from(rc);
+  if (step != store::Step::kDone) return c.db.error_from(stmt);
   close_array(c.body.buf, at, n);
   c.stats.rows_read += n;
   return {};
 }
 
 void pack_changes(OpContext& c) {
-  sqlite3* h = c.db.handle();
-  c.body.key("changes").integer(sqlite3_changes64(h));
-  c.body.key("last_id").integer(sqlite3_last_insert_rowid(h));
+  c.body.key("changes").integer(c.db.changes());
+  c.body.key("last_id").integer(c.db.last_insert_rowid());
 }
 
-Error bind_params(sqlite3_stmt* stmt, int first, const std::vector<std::string_view>& params,
+Error bind_params(store::Statement& stmt, int first, const std::vector<std::string_view>& params,
                   int extra) {
-  const int have = sqlite3_bind_parameter_count(stmt);
+  const int have = stmt.bind_parameter_count();
   const int want = first - 1 + static_cast<int>(params.size()) + extra;
   if (have != want)
     return bad_request(fmt::format("the statement has {} placeholders but {} params were given",
@@ -155,7 +147,7 @@ Error bind_params(sqlite3_stmt* stmt, int first, const std::vector<std::string_v
   std::string why;
   for (size_t i = 0; i < params.size(); ++i) {
     const int index = first + static_cast<int>(i);
-    if (sqlite3_bind_parameter_name(stmt, index) != nullptr)
+    if (stmt.bind_parameter_name(index) != nullptr)
       return bad_request("use plain ? placeholders (not ?NNN, :name, @name or $name)");
     if (!bind_value(stmt, index, params[i], why))
       return bad_request(fmt::format("param {}: {}", i + 1, why));
@@ -169,35 +161,36 @@ std::string where_clause(const Request& r) {
 }
 
 Error op_tables(OpContext& c) {
-  sqlite3_stmt* stmt = nullptr;
+  store::Statement* stmt = nullptr;
   if (Error e = c.db.prepare(kListTables, &stmt, true); !e.ok()) return e;
-  ResetOnExit reset{stmt};
+  store::ResetOnExit reset(*stmt);
   c.body.key("tables");
   size_t at = open_array(c.body.buf);
   uint32_t n = 0;
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+  store::Step step;
+  while ((step = stmt->step()) == store::Step::kRow) {
     c.body.pk.map(2);
-    c.body.pk.str("name"), c.body.pk.str(text_column(stmt, 0));
-    c.body.pk.str("type"), c.body.pk.str(text_column(stmt, 1));
+    c.body.pk.str("name"), c.body.pk.str(text_column(*stmt, 0));
+    c.body.pk.str("type"), c.body.pk.str(text_column(*stmt, 1));
     ++n;
   }
-  if (rc != SQLITE_DONE) return c.db.error_from(rc);
+  if (step != store::Step::kDone) return c.db.error_from(*stmt);
   close_array(c.body.buf, at, n);
   return {};
 }
 
 Error op_schema(OpContext& c) {
-  sqlite3_stmt* stmt = nullptr;
+  store::Statement* stmt = nullptr;
   if (Error e = c.db.prepare(kListTables, &stmt, true); !e.ok()) return e;
   std::vector<std::pair<std::string, std::string>> tables;
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    std::string name = text_column(stmt, 0);
-    if (c.r.table.empty() || name == c.r.table) tables.emplace_back(name, text_column(stmt, 1));
+  store::Step step;
+  while ((step = stmt->step()) == store::Step::kRow) {
+    std::string name = text_column(*stmt, 0);
+    if (c.r.table.empty() || name == c.r.table) tables.emplace_back(name, text_column(*stmt, 1));
   }
-  sqlite3_reset(stmt);
-  if (rc != SQLITE_DONE) return c.db.error_from(rc);
+  const int rc = stmt->rc();
+  stmt->reset();
+  if (step != store::Step::kDone) return c.db.error_from(rc);
   if (!c.r.table.empty() && tables.empty())
     return {Err::kNotFound, fmt::format("no table '{}' in database '{}'", c.r.table, c.db.name())};
   c.body.key("schema").array(static_cast<uint32_t>(tables.size()));
@@ -228,52 +221,51 @@ Error op_select(OpContext& c) {
   std::string sql =
       fmt::format("SELECT {} FROM {}{}{} LIMIT ? OFFSET ?", columns, table, where_clause(r),
                   r.order.empty() ? "" : " ORDER BY " + r.order + "\n");
-  sqlite3_stmt* stmt = nullptr;
+  store::Statement* stmt = nullptr;
   if (Error e = c.db.prepare(sql, &stmt); !e.ok()) return e;
-  ResetOnExit reset{stmt};
-  if (Error e = bind_params(stmt, 1, r.params, 2); !e.ok()) return e;
-  const int n = sqlite3_bind_parameter_count(stmt);
-  sqlite3_bind_int64(stmt, n - 1, r.limit);
-  sqlite3_bind_int64(stmt, n, r.offset);
-  return pack_rows(c, stmt);
+  store::ResetOnExit reset(*stmt);
+  if (Error e = bind_params(*stmt, 1, r.params, 2); !e.ok()) return e;
+  const int n = stmt->bind_parameter_count();
+  stmt->bind_int64(n - 1, r.limit);
+  stmt->bind_int64(n, r.offset);
+  return pack_rows(c, *stmt);
 }
 
 Error op_count(OpContext& c) {
   std::string table;
   if (Error e = quote_ident(c.r.table, table); !e.ok()) return e;
-  sqlite3_stmt* stmt = nullptr;
+  store::Statement* stmt = nullptr;
   if (Error e =
           c.db.prepare(fmt::format("SELECT count(*) FROM {}{}", table, where_clause(c.r)), &stmt);
       !e.ok())
     return e;
-  ResetOnExit reset{stmt};
-  if (Error e = bind_params(stmt, 1, c.r.params); !e.ok()) return e;
-  int rc = sqlite3_step(stmt);
-  if (rc != SQLITE_ROW) return c.db.error_from(rc);
-  c.body.key("count").integer(sqlite3_column_int64(stmt, 0));
+  store::ResetOnExit reset(*stmt);
+  if (Error e = bind_params(*stmt, 1, c.r.params); !e.ok()) return e;
+  if (stmt->step() != store::Step::kRow) return c.db.error_from(*stmt);
+  c.body.key("count").integer(stmt->column_int64(0));
   return {};
 }
 
 Error op_sql(OpContext& c) {
-  sqlite3_stmt* stmt = nullptr;
+  store::Statement* stmt = nullptr;
   if (Error e = c.db.prepare(c.r.sql, &stmt); !e.ok()) return e;
-  ResetOnExit reset{stmt};
-  if (Error e = bind_params(stmt, 1, c.r.params); !e.ok()) return e;
-  const bool writes = !sqlite3_stmt_readonly(stmt);
+  store::ResetOnExit reset(*stmt);
+  if (Error e = bind_params(*stmt, 1, c.r.params); !e.ok()) return e;
+  const bool writes = !stmt->readonly();
   if (writes) {
     if (Error e = c.db.begin_write(); !e.ok()) return e;
   }
   Error e;
-  if (sqlite3_column_count(stmt) > 0) {
-    e = pack_rows(c, stmt);
+  if (stmt->column_count() > 0) {
+    e = pack_rows(c, *stmt);
   } else {
-    e = step_done(c.db, stmt);
+    e = step_done(c.db, *stmt);
     if (e.ok()) pack_changes(c);
   }
   if (writes) {
-    sqlite3_reset(stmt);
+    stmt->reset();
     c.db.end_write(e.ok());
-    if (e.ok()) c.stats.rows_written += static_cast<uint64_t>(sqlite3_changes64(c.db.handle()));
+    if (e.ok()) c.stats.rows_written += static_cast<uint64_t>(c.db.changes());
   }
   return e;
 }

@@ -57,11 +57,11 @@ Error op_merge(OpContext& c);
 // Helpers shared by the operations (ops.cc).
 
 /// Steps `stmt` to the end, ignoring rows.
-Error step_done(Database& db, sqlite3_stmt* stmt);
+Error step_done(Database& db, store::Statement& stmt);
 /// Steps `stmt`, writing "columns" and "rows"; stops with Err::kTooBig as
 /// soon as the next value would pass `c.room` bytes, checked before the
 /// value is built (a zeroblob's size is known without making it).
-Error pack_rows(OpContext& c, sqlite3_stmt* stmt);
+Error pack_rows(OpContext& c, store::Statement& stmt);
 /// Writes "changes" and "last_id" of the last statement.
 void pack_changes(OpContext& c);
 /// " WHERE (...)" for the request's where text, or "".
@@ -70,7 +70,7 @@ std::string where_clause(const Request& r);
 /// Binds params[i] to parameters first+i.. of `stmt`; every ? must be a
 /// plain anonymous one and the counts must match exactly (with `extra`
 /// parameters the caller binds after them).
-Error bind_params(sqlite3_stmt* stmt, int first, const std::vector<std::string_view>& params,
+Error bind_params(store::Statement& stmt, int first, const std::vector<std::string_view>& params,
                   int extra = 0);
 
 }  // namespace w::sql

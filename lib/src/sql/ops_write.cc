@@ -79,26 +79,25 @@ Error check_type(std::string_view type, std::string& out) {
 
 // "table", "view", or "" when there is no such table.
 Result<std::string> table_type(Database& db, const std::string& name) {
-  sqlite3_stmt* stmt = nullptr;
+  store::Statement* stmt = nullptr;
   Error e = db.prepare(
       "SELECT type FROM sqlite_schema WHERE name = ? AND type IN ('table', 'view')", &stmt, true);
   if (!e.ok()) return Status::Internal(e.message);
-  sqlite3_bind_text(stmt, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+  store::ResetOnExit reset(*stmt);
+  // As a C string: a name with a NUL in it is looked up up to the NUL.
+  stmt->bind_text(1, name.c_str());
   std::string type;
-  if (sqlite3_step(stmt) == SQLITE_ROW)
-    type = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
-  sqlite3_reset(stmt);
+  if (stmt->step() == store::Step::kRow) type = stmt->column_text(0);
   return type;
 }
 
 Error columns_of(Database& db, const std::string& table, std::vector<std::string>& out) {
-  sqlite3_stmt* stmt = nullptr;
+  store::Statement* stmt = nullptr;
   if (Error e = db.prepare("SELECT name FROM pragma_table_info(?)", &stmt, true); !e.ok()) return e;
-  sqlite3_bind_text(stmt, 1, table.c_str(), -1, SQLITE_TRANSIENT);
+  store::ResetOnExit reset(*stmt);
+  stmt->bind_text(1, table.c_str());  // as a C string, up to a NUL
   out.clear();
-  while (sqlite3_step(stmt) == SQLITE_ROW)
-    out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
-  sqlite3_reset(stmt);
+  while (stmt->step() == store::Step::kRow) out.push_back(stmt->column_text(0));
   if (out.empty())
     return {Err::kNotFound, fmt::format("no table '{}' in database '{}'", table, db.name())};
   return {};
@@ -114,26 +113,26 @@ Error in_savepoint(OpContext& c, Fn&& body) {
 }
 
 // Binds the request's params from `first_param` on, runs, reports changes.
-Error run_prepared(OpContext& c, sqlite3_stmt* stmt, int first_param, bool report = true) {
+Error run_prepared(OpContext& c, store::Statement& stmt, int first_param, bool report = true) {
   Error e = bind_params(stmt, first_param, c.r.params);
   if (e.ok()) e = step_done(c.db, stmt);
-  sqlite3_reset(stmt);
+  stmt.reset();
   if (!e.ok()) return e;
   if (!report) return {};
   pack_changes(c);
-  c.stats.rows_written += static_cast<uint64_t>(sqlite3_changes64(c.db.handle()));
+  c.stats.rows_written += static_cast<uint64_t>(c.db.changes());
   return {};
 }
 
 Error run_write(OpContext& c, const std::string& sql, bool report = true) {
-  sqlite3_stmt* stmt = nullptr;
+  store::Statement* stmt = nullptr;
   if (Error e = c.db.prepare(sql, &stmt); !e.ok()) return e;
-  return run_prepared(c, stmt, 1, report);
+  return run_prepared(c, *stmt, 1, report);
 }
 
 // The INSERT statement for one set of column names.
 Error insert_statement(OpContext& c, const std::string& table,
-                       const std::vector<std::string_view>& keys, sqlite3_stmt** stmt) {
+                       const std::vector<std::string_view>& keys, store::Statement** stmt) {
   const char* verb = c.r.conflict == "ignore"    ? "INSERT OR IGNORE"
                      : c.r.conflict == "replace" ? "INSERT OR REPLACE"
                                                  : "INSERT";
@@ -152,7 +151,7 @@ Error insert_rows(OpContext& c, const std::string& table, int64_t& changes) {
   std::vector<std::string_view> keys, prev_keys, values;
   std::vector<std::pair<std::string_view, std::string_view>> entries;
   const std::vector<std::string_view> fixed(c.r.columns.begin(), c.r.columns.end());
-  sqlite3_stmt* stmt = nullptr;
+  store::Statement* stmt = nullptr;
   std::string why;
   for (size_t i = 0; i < c.r.rows.size(); ++i) {
     std::string_view raw = c.r.rows[i];
@@ -176,16 +175,17 @@ Error insert_rows(OpContext& c, const std::string& table, int64_t& changes) {
       prev_keys = keys;
     }
     for (size_t k = 0; k < values.size(); ++k)
-      if (!bind_value(stmt, static_cast<int>(k) + 1, values[k], why))
+      if (!bind_value(*stmt, static_cast<int>(k) + 1, values[k], why))
         return bad_request(fmt::format("row {}, column '{}': {}", i + 1, keys[k], why));
-    int rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    if (rc != SQLITE_DONE) {
+    const store::Step step = stmt->step();
+    const int rc = stmt->rc();
+    stmt->reset();
+    if (step != store::Step::kDone) {
       Error e = c.db.error_from(rc);
       e.message = fmt::format("row {}: {}", i + 1, e.message);
       return e;
     }
-    changes += sqlite3_changes64(c.db.handle());
+    changes += c.db.changes();
   }
   return {};
 }
@@ -244,7 +244,7 @@ Error op_insert(OpContext& c) {
   Error e = in_savepoint(c, [&] { return insert_rows(c, table, changes); });
   if (!e.ok()) return e;
   c.body.key("changes").integer(changes);
-  c.body.key("last_id").integer(sqlite3_last_insert_rowid(c.db.handle()));
+  c.body.key("last_id").integer(c.db.last_insert_rowid());
   c.stats.rows_written += static_cast<uint64_t>(changes);
   return {};
 }
@@ -258,14 +258,14 @@ Error op_update(OpContext& c) {
   }
   std::string sql = fmt::format("UPDATE {} SET {}{}", table, sets, where_clause(c.r));
   return in_savepoint(c, [&]() -> Error {
-    sqlite3_stmt* stmt = nullptr;
+    store::Statement* stmt = nullptr;
     if (Error e = c.db.prepare(sql, &stmt); !e.ok()) return e;
     std::string why;
     for (size_t i = 0; i < c.r.set.size(); ++i) {
-      if (!bind_value(stmt, static_cast<int>(i) + 1, c.r.set[i].second, why))
+      if (!bind_value(*stmt, static_cast<int>(i) + 1, c.r.set[i].second, why))
         return bad_request(fmt::format("set '{}': {}", c.r.set[i].first, why));
     }
-    return run_prepared(c, stmt, static_cast<int>(c.r.set.size()) + 1);
+    return run_prepared(c, *stmt, static_cast<int>(c.r.set.size()) + 1);
   });
 }
 

@@ -77,20 +77,21 @@ Kind kind_of(std::string_view raw) {
   }
 }
 
-bool bind_value(sqlite3_stmt* stmt, int index, std::string_view raw, std::string& why) {
-  int rc = SQLITE_OK;
+// Values are bound as copies (SQLITE_TRANSIENT): a request's bytes and
+// the JSON made here need not outlive the call.
+bool bind_value(store::Statement& stmt, int index, std::string_view raw, std::string& why) {
   switch (kind_of(raw)) {
     case Kind::kNil:
-      rc = sqlite3_bind_null(stmt, index);
+      stmt.bind_null(index);
       break;
     case Kind::kBool:
-      rc = sqlite3_bind_int(stmt, index, raw[0] == '\xc3');
+      stmt.bind_int(index, raw[0] == '\xc3');
       break;
     case Kind::kInt: {
       int64_t v;
       uint64_t u;
       if (mp::decode_int(raw, v)) {
-        rc = sqlite3_bind_int64(stmt, index, v);
+        stmt.bind_int64(index, v);
       } else if (decode_uint64(raw, u)) {
         why = fmt::format("integer {} does not fit SQLite's 64-bit signed INTEGER", u);
         return false;
@@ -103,24 +104,24 @@ bool bind_value(sqlite3_stmt* stmt, int index, std::string_view raw, std::string
     case Kind::kFloat: {
       double d;
       if (!mp::decode_double(raw, d)) return why = "truncated float", false;
-      rc = sqlite3_bind_double(stmt, index, d);
+      stmt.bind_double(index, d);
       break;
     }
     case Kind::kStr:
     case Kind::kBin: {
       std::string_view s;
       if (!mp::decode_str(raw, s)) return why = "truncated string", false;
-      rc = kind_of(raw) == Kind::kStr
-               ? sqlite3_bind_text64(stmt, index, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8)
-               : sqlite3_bind_blob64(stmt, index, s.data(), s.size(), SQLITE_TRANSIENT);
+      if (kind_of(raw) == Kind::kStr)
+        stmt.bind_text_copy(index, s);
+      else
+        stmt.bind_blob_copy(index, s);
       break;
     }
     case Kind::kArray:
     case Kind::kMap: {
       std::string json;
       if (!mp::to_json(raw, json).ok()) return why = "malformed nested value", false;
-      rc =
-          sqlite3_bind_text64(stmt, index, json.data(), json.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+      stmt.bind_text_copy(index, json);
       break;
     }
     case Kind::kExt:
@@ -128,29 +129,29 @@ bool bind_value(sqlite3_stmt* stmt, int index, std::string_view raw, std::string
       why = "a msgpack ext or malformed value cannot be stored";
       return false;
   }
-  if (rc != SQLITE_OK) {
+  // The statement keeps its first failed bind (for step()); asked here, so
+  // the reply names the value at once.
+  if (const int rc = stmt.bind_rc(); rc != SQLITE_OK) {
     why = rc == SQLITE_TOOBIG ? "value too big" : sqlite3_errstr(rc);
     return false;
   }
   return true;
 }
 
-void pack_column(mp::Packer& pk, sqlite3_stmt* stmt, int col) {
-  switch (sqlite3_column_type(stmt, col)) {
+void pack_column(mp::Packer& pk, const store::Statement& stmt, int col) {
+  switch (stmt.column_type(col)) {
     case SQLITE_INTEGER:
-      pk.integer(sqlite3_column_int64(stmt, col));
+      pk.integer(stmt.column_int64(col));
       break;
     case SQLITE_FLOAT:
-      pk.real(sqlite3_column_double(stmt, col));
+      pk.real(stmt.column_double(col));
       break;
-    case SQLITE_TEXT: {
-      const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, col));
-      pk.str(std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(stmt, col))));
+    case SQLITE_TEXT:
+      pk.str(stmt.column_text_view(col));
       break;
-    }
     case SQLITE_BLOB: {
-      const void* p = sqlite3_column_blob(stmt, col);
-      pk.bin(p, static_cast<size_t>(sqlite3_column_bytes(stmt, col)));
+      std::string_view b = stmt.column_blob_view(col);
+      pk.bin(b.data(), b.size());
       break;
     }
     default:

@@ -6,14 +6,13 @@
 // and maps are bound as their JSON text (for SQLite's JSON functions).
 #pragma once
 
-#include <sqlite3.h>
-
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "w/msgpack.h"
+#include "w/store.h"
 
 namespace w::sql {
 
@@ -24,10 +23,10 @@ Kind kind_of(std::string_view raw);
 
 /// Binds `raw` to parameter `index` of `stmt`. False if the value cannot be
 /// bound (an ext, a uint past INT64_MAX, bad bytes); `why` says which.
-bool bind_value(sqlite3_stmt* stmt, int index, std::string_view raw, std::string& why);
+bool bind_value(store::Statement& stmt, int index, std::string_view raw, std::string& why);
 
 /// Appends column `col` of the current row of `stmt`.
-void pack_column(mp::Packer& pk, sqlite3_stmt* stmt, int col);
+void pack_column(mp::Packer& pk, const store::Statement& stmt, int col);
 
 /// The (key, raw value) pairs of a msgpack map with string keys.
 bool decode_map(std::string_view raw,

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <utility>
@@ -65,13 +66,27 @@ Statement& Statement::operator=(Statement&& o) noexcept {
   return *this;
 }
 
-Result<Statement> Statement::prepare(sqlite3* db, std::string_view sql, unsigned flags) {
+int Statement::prepare_rc(sqlite3* db, std::string_view sql, unsigned flags, Statement& out,
+                          std::string_view* rest) {
   sqlite3_stmt* st = nullptr;
+  const char* tail = nullptr;
   const int rc =
-      sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), flags, &st, nullptr);
+      sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), flags, &st, &tail);
+  out = Statement(st);  // null on failure (SQLite then sets no statement)
+  if (rest) {
+    // SQLite points `tail` just past the first statement (or at the end).
+    const size_t used = tail ? static_cast<size_t>(tail - sql.data()) : sql.size();
+    *rest = sql.substr(std::min(used, sql.size()));
+  }
+  return rc;
+}
+
+Result<Statement> Statement::prepare(sqlite3* db, std::string_view sql, unsigned flags) {
+  Statement st;
+  const int rc = prepare_rc(db, sql, flags, st);
   if (rc != SQLITE_OK) return sqlite_status(rc, db, "prepare");
   if (!st) return Status::Invalid("prepare: no SQL statement in the text");
-  return Statement(st);
+  return st;
 }
 
 sqlite3_stmt* Statement::release() {

@@ -137,6 +137,55 @@ TEST_CASE("reset clears bindings and a failed bind is reported by step") {
   CHECK(sel->column_int(2) == 4);
 }
 
+TEST_CASE("prepare_rc gives SQLite's code and the text after the first statement") {
+  TempDir t;
+  Database db = open_db(t.file("a.db"));
+  Statement st;
+  std::string_view rest;
+  CHECK(Statement::prepare_rc(db.get(), "SELECT 1; SELECT 2", 0, st, &rest) == SQLITE_OK);
+  CHECK(st);
+  CHECK(rest == " SELECT 2");
+  CHECK(Statement::prepare_rc(db.get(), "SELECT 1", 0, st, &rest) == SQLITE_OK);
+  CHECK(rest.empty());
+  // Only a comment: no statement, and nothing is an error.
+  CHECK(Statement::prepare_rc(db.get(), "-- nothing", 0, st, &rest) == SQLITE_OK);
+  CHECK_FALSE(st);
+  CHECK((Statement::prepare_rc(db.get(), "SELEC 1", 0, st) & 0xff) == SQLITE_ERROR);
+  CHECK_FALSE(st);
+  CHECK(Statement::prepare_rc(db.get(), "SELECT * FROM nowhere", 0, st) != SQLITE_OK);
+  CHECK_FALSE(st);
+}
+
+TEST_CASE("a statement tells its parameters, whether it writes, and a failed bind at once") {
+  TempDir t;
+  Database db = open_db(t.file("a.db"));
+  REQUIRE(db.exec("CREATE TABLE v(x)").ok());
+  auto ins = db.prepare("INSERT INTO v VALUES(?), (:name)");
+  REQUIRE(ins.ok());
+  CHECK(ins->bind_parameter_count() == 2);
+  CHECK(ins->bind_parameter_name(1) == nullptr);
+  CHECK(std::string(ins->bind_parameter_name(2)) == ":name");
+  CHECK_FALSE(ins->readonly());
+  CHECK(ins->memory_used() > 0);
+  CHECK(ins->bind_rc() == SQLITE_OK);
+  sqlite3_limit(db.get(), SQLITE_LIMIT_LENGTH, 10);
+  ins->bind_blob_copy(1, std::string(11, 'x'));
+  CHECK(ins->bind_rc() == SQLITE_TOOBIG);
+  ins->bind_int(2, 1);  // a later good bind keeps the first failure
+  CHECK(ins->bind_rc() == SQLITE_TOOBIG);
+  ins->reset();
+  CHECK(ins->bind_rc() == SQLITE_OK);
+  auto sel = db.prepare("SELECT 'abc', x'0102', 12345, NULL");
+  REQUIRE(sel.ok());
+  CHECK(sel->readonly());
+  REQUIRE(sel->step() == Step::kRow);
+  CHECK(sel->column_bytes(0) == 3);
+  CHECK(sel->column_bytes(1) == 2);
+  CHECK(sel->column_bytes(2) == 5);  // as text
+  CHECK(sel->column_bytes(3) == 0);
+  CHECK(sqlite3_value_type(sel->column_value(2)) == SQLITE_INTEGER);
+}
+
 TEST_CASE("step errors name what failed, with SQLite's message and code") {
   TempDir t;
   Database db = open_db(t.file("a.db"));

@@ -55,7 +55,7 @@ wait "$refused_pid" || rc=$?
 [ "$rc" -eq 75 ] || fail "the second pool exited $rc, not 75: $(cat "$TMP/race$refused.log")"
 grep -q "another wpool serves database" "$TMP/race$refused.log" ||
   fail "the second pool did not say why: $(cat "$TMP/race$refused.log")"
-[ "$(pg_sql race 'SELECT count(*), max(version) FROM wpool_schema')" = "1|1" ] ||
+[ "$(pg_sql race 'SELECT count(*), max(version) FROM wpool_schema')" = "1|2" ] ||
   fail "schema version rows: $(pg_sql race 'SELECT * FROM wpool_schema')"
 kill "$serving_pid"
 wait "$serving_pid" 2>/dev/null || true

@@ -200,6 +200,10 @@ void submit_options(CLI::App& submit, Options& o) {
       ->type_name("K")
       ->capture_default_str()
       ->check(CLI::Range(1, w::pool::kMaxGroup));
+  submit.add_flag_callback(
+      "--no-speculate", [&o] { o.submit.speculate = false; },
+      "No speculative copies: idle workers do not rerun this campaign's last running tasks "
+      "(default: they do, unless --replicas or --group)");
   submit.add_option("--once-key", o.submit.once_key,
                     "Resumable: skip the records already stored under this key, add the rest");
   submit.add_option("--batch", o.submit.batch, "Datasets per message")

@@ -88,6 +88,8 @@ struct SubmitOptions {
   double quorum_tolerance = 0;
   int priority = kDefaultPriority;  ///< above the default needs the admin right
   int group = 1;  ///< coupled campaign: members that run each task together; 1 = not coupled
+  /// Copies of the last running tasks on idle slots (off: --no-speculate).
+  bool speculate = true;
   std::string once_key;
   int batch = 1000;  ///< datasets per message
   int input_fd = 0;

@@ -48,6 +48,7 @@ nlohmann::json campaign_json(const CampaignRow& r, int64_t leased, double rate) 
           {"quorum", r.spec.quorum},
           {"quorum_tolerance", r.spec.quorum_tolerance},
           {"group", r.spec.group},
+          {"speculate", r.spec.speculate},
           {"created", r.created}};
 }
 
@@ -225,6 +226,17 @@ std::string PoolServer::metrics_text() const {
   // Not wpool_group_runs: that is the family of wpool_group_runs_total.
   metric("wpool_group_runs_running", "gauge", "Group runs running now.");
   out += fmt::format("wpool_group_runs_running {}\n", sched_.groups().size());
+  metric("wpool_speculative_copies_total", "counter",
+         "Second copies of a campaign's last running tasks run on idle slots.");
+  out += fmt::format("wpool_speculative_copies_total {}\n",
+                     sched_.counters().speculative_copies_total);
+  metric("wpool_speculative_wins_total", "counter",
+         "Tasks whose speculative copy returned the result before the original.");
+  out += fmt::format("wpool_speculative_wins_total {}\n", sched_.counters().speculative_wins_total);
+  metric("wpool_speculative_discarded_total", "counter",
+         "Results of a task's other copy, ignored: the task was already decided.");
+  out += fmt::format("wpool_speculative_discarded_total {}\n",
+                     sched_.counters().speculative_discarded_total);
   metric("wpool_checkpoints_total", "counter", "Task checkpoints stored since start.");
   out += fmt::format("wpool_checkpoints_total {}\n", sched_.counters().checkpoints_total);
   metric("wpool_checkpoints_ignored_total", "counter",

@@ -67,7 +67,12 @@ CREATE TABLE campaign_workers(
   campaign bigint NOT NULL, worker text NOT NULL, PRIMARY KEY(campaign, worker));
 )sql";
 
-constexpr const char* kMigrations[] = {kSchemaV1};
+// Speculative copies at the end of a campaign (SQLite's kSpeculate step).
+constexpr const char* kSpeculate = R"sql(
+ALTER TABLE campaigns ADD COLUMN speculate integer NOT NULL DEFAULT 1;
+)sql";
+
+constexpr const char* kMigrations[] = {kSchemaV1, kSpeculate};
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
 // Held (for the migrating transaction) by the one wpool that migrates; any

@@ -50,7 +50,7 @@ std::string redact_conninfo(std::string_view conninfo);
 /// must outlive the call that runs the statement.
 class PgParams {
  public:
-  static constexpr int kMax = 12;
+  static constexpr int kMax = 16;
   PgParams& i64(int64_t v);
   PgParams& f64(double v);
   PgParams& bytes(std::string_view v);  ///< bytea

@@ -47,8 +47,8 @@ Result<std::vector<std::vector<std::string>>> PgStore::kernels() {
 Result<int64_t> PgStore::create_campaign(const CampaignSpec& c) {
   auto r = run(
       "INSERT INTO campaigns(name,kernel,static,timeout_ms,max_attempts,replicas,quorum,priority,"
-      "created,kernel_wasm,group_size,quorum_tolerance)"
-      " VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) RETURNING id",
+      "created,kernel_wasm,group_size,quorum_tolerance,speculate)"
+      " VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING id",
       PgParams()
           .text(c.name)
           .text(c.kernel_sha)
@@ -61,7 +61,8 @@ Result<int64_t> PgStore::create_campaign(const CampaignSpec& c) {
           .i64(now_s())
           .text(c.kernel_wasm)
           .i64(c.group)
-          .f64(c.quorum_tolerance),
+          .f64(c.quorum_tolerance)
+          .i64(c.speculate ? 1 : 0),
       "create campaign", Kind::kWrite);
   if (!r.ok()) return r.status();
   return r->i64(0, 0);
@@ -74,7 +75,7 @@ Result<std::vector<CampaignRow>> PgStore::campaigns() {
           " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id),"
           " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id AND t.state=0),"
           " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id AND t.state=3),"
-          " c.kernel_wasm, c.group_size, c.quorum_tolerance"
+          " c.kernel_wasm, c.group_size, c.quorum_tolerance, c.speculate"
           " FROM campaigns c ORDER BY c.id",
           PgParams(), "read campaigns");
   if (!r.ok()) return r.status();
@@ -99,6 +100,7 @@ Result<std::vector<CampaignRow>> PgStore::campaigns() {
     c.spec.kernel_wasm = r->str(i, 14);
     c.spec.group = static_cast<int>(r->i64(i, 15));
     c.spec.quorum_tolerance = r->f64(i, 16);
+    c.spec.speculate = r->i64(i, 17) != 0;
     out.push_back(std::move(c));
   }
   return out;

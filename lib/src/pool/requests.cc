@@ -63,6 +63,7 @@ Status PoolServer::on_open(net::ConnId id, const proto::Open& m) {
   spec.quorum = m.quorum == 0 ? spec.replicas / 2 + 1 : m.quorum;  // 0: a majority
   spec.quorum_tolerance = m.quorum_tolerance;
   spec.group = m.group;
+  spec.speculate = m.speculate;
   int64_t cid;
   if (const Campaign* existing = sched_.campaign(spec.name)) {
     const Campaign& c = *existing;

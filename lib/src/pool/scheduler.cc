@@ -177,7 +177,7 @@ bool Scheduler::send_tasks(Worker& w, Campaign& c, int want) {
     // The deadline allows for the tasks queued ahead of this one on the worker.
     const auto ahead = static_cast<long>(w.leases.size()) / std::max(1, w.row.slots);
     const int64_t id = task.id;
-    w.leases.emplace(id, Lease{std::move(task), now + timeout * (ahead + 1) + kLeaseGrace});
+    w.leases.emplace(id, Lease{std::move(task), now + timeout * (ahead + 1) + kLeaseGrace, now});
     ++c.leased;
   }
   if (sent == 0) return false;
@@ -190,9 +190,10 @@ void Scheduler::top_up_after(Worker* w) {
   if (poke_all_) {
     poke_all_ = false;
     top_up_all();
-  } else if (w) {
-    top_up(*w);
+    return;  // it speculates
   }
+  if (w) top_up(*w);
+  speculate();
 }
 
 void Scheduler::top_up_all() {
@@ -211,9 +212,10 @@ void Scheduler::top_up_all() {
     schedule_groups(*c, group_candidates(*c));
     short_of_slots |= group_capacity(*c) < c->row.spec.group;
   }
-  if (!short_of_slots) return;
-  for (auto& [id, w] : workers_)
-    if (!w.busy()) top_up(w);  // idle workers of a group that cannot start: see top_up
+  if (short_of_slots)
+    for (auto& [id, w] : workers_)
+      if (!w.busy()) top_up(w);  // idle workers of a group that cannot start: see top_up
+  speculate();                   // the slots still idle have nothing else to do
 }
 
 void Scheduler::release_leases(Worker& w, const std::string& why) {
@@ -223,11 +225,14 @@ void Scheduler::release_leases(Worker& w, const std::string& why) {
   w.leases.clear();
   for (auto& [id, lease] : leases) {
     auto it = campaigns_.find(lease.task.campaign);
-    if (it != campaigns_.end()) return_lease(it->second, std::move(lease), w.row.id);
+    if (it != campaigns_.end()) return_lease(it->second, std::move(lease), w.row.id, w.conn);
   }
 }
 
-void Scheduler::return_lease(Campaign& c, Lease&& lease, const std::string& worker) {
+void Scheduler::return_lease(Campaign& c, Lease&& lease, const std::string& worker,
+                             net::ConnId conn) {
+  // The other copy of a speculated task still runs it: nothing goes back.
+  if (!c.replicated() && drop_copy(c, lease.task.id, conn)) return;
   --c.leased;
   ++counters_.requeues_total;
   if (!c.replicated()) return c.requeued.push_front(std::move(lease.task));
@@ -242,18 +247,28 @@ void Scheduler::return_lease(Campaign& c, Lease&& lease, const std::string& work
 void Scheduler::finish_task(Worker& w, int64_t task_id, bool ok, std::string_view output,
                             const std::string& error, double ms) {
   auto lease_it = w.leases.find(task_id);
-  if (lease_it == w.leases.end()) return;  // not this worker's (late, or already re-leased)
+  if (lease_it == w.leases.end()) {
+    // A copy whose other copy decided the task first: ignored, counted.
+    if (w.lost.erase(task_id)) ++counters_.speculative_discarded_total;
+    return;  // else not this worker's (late, or already re-leased)
+  }
   Lease lease = std::move(lease_it->second);
   w.leases.erase(lease_it);
   auto cit = campaigns_.find(lease.task.campaign);
   if (cit == campaigns_.end()) return;
   Campaign& c = cit->second;
-  --c.leased;
   w.avg_ms = w.avg_ms < 0 ? ms : 0.95 * w.avg_ms + 0.05 * ms;
-  if (c.replicated()) return finish_replica(w, c, task_id, ok, output, error, ms);
+  if (c.replicated()) {
+    --c.leased;
+    return finish_replica(w, c, task_id, ok, output, error, ms);
+  }
   record_outcome(w, c, !ok);
+  // A failed copy while the other still runs the task: no attempt counted.
+  if (!ok && drop_copy(c, task_id, w.conn)) return;
+  --c.leased;
   if (ok) {
     auto stored = store_.complete_task(task_id, output, w.row.id, w.row.platform, ms);
+    if (stored.ok()) end_copies(w, c, task_id, lease.copy && *stored);
     if (stored.ok() && *stored) {
       ++c.row.done;
       ++w.row.tasks_done;
@@ -299,6 +314,7 @@ void Scheduler::tick(Clock::time_point now) {
       gone.push_back(id);
       continue;
     }
+    if (!w.lost.empty()) expire_lost(w);
     std::vector<int64_t> expired;
     for (auto& [task, lease] : w.leases)
       if (lease.deadline < now) expired.push_back(task);

@@ -14,8 +14,9 @@
 // the store, so a campaign of any size costs constant memory. Coupled
 // campaigns (`group` K > 1) are gang-scheduled instead, without prefetch:
 // each task runs as K members leased together on K free slots (groups.cc).
-// Replicated campaigns (replicas.cc) and quarantine (quarantine.cc) are
-// rules over the same state.
+// Replicated campaigns (replicas.cc), quarantine (quarantine.cc) and the
+// speculative copies at the end of a campaign (speculate.cc) are rules over
+// the same state.
 //
 // REQUIRES: used from one thread (the server's).
 #pragma once
@@ -46,6 +47,10 @@ struct SchedulerCounters {
   uint64_t votes_total = 0, disagreements_total = 0, no_quorum_total = 0;
   uint64_t group_runs_total = 0, group_aborts_total = 0;
   uint64_t quarantines_total = 0;
+  // Speculation (speculate.cc): copies handed out, copies whose result came
+  // first, and results of a task's other copy that came too late.
+  uint64_t speculative_copies_total = 0, speculative_wins_total = 0;
+  uint64_t speculative_discarded_total = 0;
 };
 
 class Scheduler {
@@ -84,16 +89,24 @@ class Scheduler {
     // goes to another worker when there is one (BOINC: a job is not sent
     // to the same host twice). Dropped when the task ends.
     std::unordered_map<int64_t, std::vector<std::string>> failed_on;
+    // Tasks that got a speculative copy (speculate.cc): the connections that
+    // run it now, the original's first. An entry lives until the task is
+    // decided or back in the queue, so a task gets one copy per dispatch.
+    std::unordered_map<int64_t, std::vector<net::ConnId>> copied;
     bool replicated() const { return row.spec.replicas > 1; }
     bool grouped() const { return row.spec.group > 1; }
     bool has_work() const {
       return !ready.empty() || !requeued.empty() || !store_exhausted || !wanting.empty();
     }
     bool complete() const { return row.done + row.failed >= row.total; }
+    /// Copies of its last running tasks may run on idle slots.
+    bool speculates() const { return row.spec.speculate && !replicated() && !grouped(); }
   };
   struct Lease {
     TaskRow task;
     Clock::time_point deadline;
+    Clock::time_point since{};  // when it was handed out: the oldest is copied first
+    bool copy = false;          // a speculative copy of a task another worker runs
   };
   // A worker's last outcomes on one campaign (quarantine.cc).
   struct Outcomes {
@@ -128,7 +141,10 @@ class Scheduler {
     // Why the pool is closing its connection, when the worker broke the
     // protocol: its leases then fail (an attempt each) instead of returning.
     std::string violation;
-    int busy() const { return static_cast<int>(leases.size() + members.size()); }
+    // Copies it still runs of tasks the other copy decided: their results
+    // are ignored; they hold a slot until then (or their lease's deadline).
+    std::unordered_map<int64_t, Clock::time_point> lost;
+    int busy() const { return static_cast<int>(leases.size() + members.size() + lost.size()); }
   };
   // One dispatch of a coupled campaign's task: K members started together
   // (groups.cc). Lives in memory only, like leases.
@@ -245,13 +261,30 @@ class Scheduler {
   void finish_task(Worker& w, int64_t task, bool ok, std::string_view output,
                    const std::string& error, double ms);
   /// A lease ends without a result (worker lost, bye): the task goes back.
-  void return_lease(Campaign& c, Lease&& lease, const std::string& worker);
+  /// `conn`: the holder's connection (0 for a replica: replicas are never copied).
+  void return_lease(Campaign& c, Lease&& lease, const std::string& worker, net::ConnId conn = 0);
   bool send_tasks(Worker& w, Campaign& c, int want);
   /// After results or lost leases: tops up every worker if a replica is
   /// wanted (any of them may be the one to take it), else just `w`.
   void top_up_after(Worker* w);
   /// The task is done or failed for good: drops what was kept for it.
   void forget_task(int64_t task);
+
+  // Speculation at the end of campaigns (speculate.cc).
+  /// Hands copies of running tasks to idle slots, for every campaign whose
+  /// queue is empty.
+  void speculate();
+  void speculate(Campaign& c);
+  /// True if `w` may take a copy of a task of `c` now (an idle slot).
+  bool may_copy(const Worker& w, const Campaign& c) const;
+  /// `conn`'s lease of `task` ends undecided (failure, expiry, loss): true
+  /// if the task's other copy still runs it, so nothing is counted or queued.
+  bool drop_copy(Campaign& c, int64_t task, net::ConnId conn);
+  /// `w` decided `task` (its result is stored): the other copy's result
+  /// will be ignored; a win if `w`'s was the copy.
+  void end_copies(Worker& w, Campaign& c, int64_t task, bool was_copy);
+  /// Drops the ignored copies whose lease deadline has passed.
+  void expire_lost(Worker& w);
 
   // Coupled campaigns (groups.cc).
   /// Workers that may run members of `c` now, with their free slots.

@@ -97,6 +97,7 @@ void Scheduler::worker_joined(net::ConnId conn, WorkerRow row, bool coupled, std
              w.row.platform, w.row.score);
   (void)store_.upsert_worker(w.row);
   top_up(workers_.emplace(conn, std::move(w)).first->second);
+  speculate();  // an idle newcomer may copy a campaign's last tasks
 }
 
 void Scheduler::worker_left(net::ConnId conn, Clock::time_point now, int64_t unix_now) {
@@ -212,7 +213,7 @@ void Scheduler::drain(net::ConnId conn, const proto::Bye& m, Clock::time_point n
     auto lease = w.leases.find(task);
     if (lease == w.leases.end()) continue;
     auto c = campaigns_.find(lease->second.task.campaign);
-    if (c != campaigns_.end()) return_lease(c->second, std::move(lease->second), w.row.id);
+    if (c != campaigns_.end()) return_lease(c->second, std::move(lease->second), w.row.id, w.conn);
     w.leases.erase(lease);
   }
   top_up_all();

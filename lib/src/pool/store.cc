@@ -109,8 +109,15 @@ INSERT OR IGNORE INTO campaign_workers
   SELECT DISTINCT campaign, worker FROM results WHERE worker IS NOT NULL AND worker<>'';
 )sql";
 
+// Speculative copies at the end of a campaign: on unless its submit said
+// --no-speculate (campaigns of older pools get them too).
+constexpr const char* kSpeculate = R"sql(
+ALTER TABLE campaigns ADD COLUMN speculate INTEGER NOT NULL DEFAULT 1;
+)sql";
+
 constexpr const char* kMigrations[] = {
-    kSchemaV1, kCheckpoints, kVotes, kWasmKernels, kGroups, kLeanIndexes, kTrust, kSubmits,
+    kSchemaV1,    kCheckpoints, kVotes,   kWasmKernels, kGroups,
+    kLeanIndexes, kTrust,       kSubmits, kSpeculate,
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -267,7 +274,8 @@ Result<int64_t> SqliteStore::create_campaign(const CampaignSpec& c) {
   W_RETURN_IF_ERROR(begin_if_needed());
   auto q = prepare(
       "INSERT INTO campaigns(name,kernel,static,timeout_ms,max_attempts,replicas,quorum,priority,"
-      "created,kernel_wasm,group_size,quorum_tolerance) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+      "created,kernel_wasm,group_size,quorum_tolerance,speculate)"
+      " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
   if (!q.ok()) return q.status();
   store::Statement& st = **q;
   store::ResetOnExit r(st);
@@ -283,6 +291,7 @@ Result<int64_t> SqliteStore::create_campaign(const CampaignSpec& c) {
   st.bind_text(10, c.kernel_wasm);
   st.bind_int(11, c.group);
   st.bind_double(12, c.quorum_tolerance);
+  st.bind_int(13, c.speculate ? 1 : 0);
   W_RETURN_IF_ERROR(run(st, "create campaign"));
   return static_cast<int64_t>(db_.last_insert_rowid());
 }
@@ -294,7 +303,7 @@ Result<std::vector<CampaignRow>> SqliteStore::campaigns() {
       " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id),"
       " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id AND t.state=0),"
       " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id AND t.state=3),"
-      " c.kernel_wasm, c.group_size, c.quorum_tolerance"
+      " c.kernel_wasm, c.group_size, c.quorum_tolerance, c.speculate"
       " FROM campaigns c ORDER BY c.id");
   if (!q.ok()) return q.status();
   store::Statement& st = **q;
@@ -320,6 +329,7 @@ Result<std::vector<CampaignRow>> SqliteStore::campaigns() {
     c.spec.kernel_wasm = st.column_text(14);
     c.spec.group = st.column_int(15);
     c.spec.quorum_tolerance = st.column_double(16);
+    c.spec.speculate = st.column_int(17) != 0;
     out.push_back(std::move(c));
   }
   if (st.rc() != SQLITE_DONE) return failed(st, "read campaigns");

@@ -34,6 +34,10 @@ struct CampaignSpec {
   /// Replicas: 0 compares results exactly, among workers of one platform;
   /// > 0 compares numbers within this relative difference, across platforms.
   double quorum_tolerance = 0;
+  /// The tail of a campaign: once its queue is empty, idle slots run copies
+  /// of its oldest running tasks, first result wins (scheduler.h). Never for
+  /// replicated or coupled campaigns, whatever this says.
+  bool speculate = true;
 };
 
 struct CampaignRow {

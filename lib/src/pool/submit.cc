@@ -105,6 +105,7 @@ Result<proto::Open> open_message(PoolClient& pc, const SubmitOptions& s) {
   open.quorum_tolerance = s.quorum_tolerance;
   open.priority = s.priority;
   open.group = s.group;
+  open.speculate = s.speculate;
   open.once_key = s.once_key;
   open.resumable = true;
   return open;

@@ -70,6 +70,7 @@ Result<Open> open(Fields& f) {
     f.fail("group", "a coupled campaign (group) cannot have replicas");
   f.text("once_key", m.once_key, kMaxName);
   f.boolean("resumable", m.resumable);
+  f.boolean("speculate", m.speculate);
   return finish(f, std::move(m));
 }
 
@@ -286,6 +287,7 @@ std::string encode(const Open& m) {
       .integer("group", m.group)
       .str("once_key", m.once_key)
       .boolean("resumable", m.resumable)
+      .boolean("speculate", m.speculate)
       .done();
 }
 

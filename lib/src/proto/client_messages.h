@@ -48,6 +48,9 @@ struct Open {
   /// The client skips `opened.resume` records (false: a client older than
   /// resumable submits, which is told to `skip` once its key has datasets).
   bool resumable = false;
+  /// Speculative copies of its last running tasks (false: --no-speculate);
+  /// absent (an older client) is true, the default.
+  bool speculate = true;
 };
 /// Appends datasets (each one msgpack map). Answer: Ack.
 struct Datasets {

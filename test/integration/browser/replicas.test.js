@@ -51,8 +51,10 @@ test('mlp with replicas on a browser and two native workers', async () => {
     const slots = await page.evaluate(() => wkit.slots);
     assert.ok(slots[0].done > 0, 'the browser computed no replica: ' + JSON.stringify(slots));
     // The premise: alone, the browser's results are not the natives' bit for bit.
+    // No speculative copies: idle natives would rerun the browser's tasks
+    // before the pause and their results, first in, would be the ones kept.
     lib.run('wpool', ['submit', 'mlp-browser', '--pool', pool.ws, '--kernel',
-      path.join(lib.KERNELS, 'mlp.so'), '--static', staticFile], datasets);
+      path.join(lib.KERNELS, 'mlp.so'), '--static', staticFile, '--no-speculate'], datasets);
     lib.run('wpool', ['pause', 'mlp-browser', '--pool', pool.ws]);
     for (const n of natives) n.kill('SIGKILL');
     await lib.until('the native workers gone', async () =>

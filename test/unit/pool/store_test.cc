@@ -53,6 +53,7 @@ int64_t make_campaign(Store& s, int n, std::vector<int64_t>& tasks, int replicas
 // Takes a pool file back to schema version 5 (before the lean indexes), as
 // a wpool of then wrote it.
 constexpr const char* kBackToV5 = R"sql(
+ALTER TABLE campaigns DROP COLUMN speculate;
 DROP TABLE campaign_workers;
 ALTER TABLE once_keys DROP COLUMN acked;
 ALTER TABLE campaigns DROP COLUMN quorum_tolerance;
@@ -318,6 +319,7 @@ TEST_CASE("store: datasets count under their once-key, and a key of an older poo
   sqlite3* raw = nullptr;
   REQUIRE(sqlite3_open(db.path.c_str(), &raw) == SQLITE_OK);
   REQUIRE(sqlite3_exec(raw,
+                       "ALTER TABLE campaigns DROP COLUMN speculate;"
                        "DROP TABLE campaign_workers; ALTER TABLE once_keys DROP COLUMN acked;"
                        "PRAGMA user_version=7",
                        nullptr, nullptr, nullptr) == SQLITE_OK);

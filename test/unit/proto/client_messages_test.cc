@@ -24,7 +24,8 @@ Json open_json() {
           {"priority", 0},
           {"group", 1},
           {"once_key", "k1"},
-          {"quorum_tolerance", 1e-9}};
+          {"quorum_tolerance", 1e-9},
+          {"speculate", false}};
 }
 
 }  // namespace
@@ -62,7 +63,8 @@ TEST_CASE("open: every setting is checked against its range") {
                 {"priority", {"int", "negative"}, false, {int64_t{1} << 40}},
                 {"group", {"int"}, false, {0, kMaxGroup + 1}},
                 {"once_key", {"string"}},
-                {"quorum_tolerance", {}, false, {-0.1, 1.5}}});
+                {"quorum_tolerance", {}, false, {-0.1, 1.5}},
+                {"speculate", {"bool"}}});
   check_fields(W_STATUS_OF(decode_unflag), "unflag", {{"t", "unflag"}, {"worker", "k-1"}},
                {{"worker", {"string"}, true, {""}}});
   Json coupled = open_json();
@@ -84,6 +86,7 @@ TEST_CASE("open: what a submit sends comes back as sent") {
   o.quorum = 0;
   o.priority = -4;
   o.once_key = "nightly";
+  o.speculate = false;
   auto r = decode_open(kept(encode(o)));
   REQUIRE(r.ok());
   CHECK(r->name == "c");
@@ -95,11 +98,13 @@ TEST_CASE("open: what a submit sends comes back as sent") {
   CHECK(r->quorum == 0);
   CHECK(r->priority == -4);
   CHECK(r->once_key == "nightly");
+  CHECK(!r->speculate);
   Open no_static;
   no_static.name = "d";
   auto n = decode_open(kept(encode(no_static)));
   REQUIRE(n.ok());
   CHECK(n->static_data.empty());  // nil is none
+  CHECK(n->speculate);            // on unless turned off
 }
 
 TEST_CASE("datasets, status, results and control: fields checked and named") {

@@ -593,6 +593,7 @@ TEST_CASE("scheduler: no copies for replicated or coupled campaigns, or with spe
     REQUIRE(p.given(2).size() == 1);
     p.join(3, 1);
     CHECK(p.given(3).empty());
+    CHECK(p.s->counters().speculative_copies_total == 0);
   }
   SECTION("group") {
     Pool p;
@@ -604,6 +605,7 @@ TEST_CASE("scheduler: no copies for replicated or coupled campaigns, or with spe
     REQUIRE(p.given(1).size() == 1);
     p.join(3, 1);
     CHECK(p.given(3).empty());
+    CHECK(p.s->counters().speculative_copies_total == 0);
   }
   SECTION("--no-speculate") {
     Pool p;
@@ -614,9 +616,8 @@ TEST_CASE("scheduler: no copies for replicated or coupled campaigns, or with spe
     REQUIRE(p.given(1).size() == 1);
     p.join(2, 1);
     CHECK(p.given(2).empty());
+    CHECK(p.s->counters().speculative_copies_total == 0);
   }
-  Pool p;
-  CHECK(p.s->counters().speculative_copies_total == 0);
 }
 
 TEST_CASE("scheduler: a worker never gets a copy of a task it runs") {

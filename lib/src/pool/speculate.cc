@@ -100,8 +100,9 @@ void Scheduler::speculate(Campaign& c) {
         if (auto checkpoint = store_.load_checkpoint(task.id); checkpoint.ok())
           item.checkpoint = std::move(*checkpoint);
       message.items.push_back(std::move(item));
-      c.copied[task.id] = {it->holder, w->conn};
-      w->leases.emplace(task.id, Lease{std::move(task), now_ + timeout + kCopyGrace, now_, true});
+      const int64_t id = task.id;  // read before the task moves into its lease
+      c.copied[id] = {it->holder, w->conn};
+      w->leases.emplace(id, Lease{std::move(task), now_ + timeout + kCopyGrace, now_, true});
       ++counters_.speculative_copies_total;
       diag::debug("task {} of '{}': a copy for worker {}", it->task, c.row.spec.name, w->row.id);
       it = running.erase(it);

@@ -1,5 +1,5 @@
 // wpool: the pool server (`wpool serve`) and its client commands.
-#include "common/secret_new.h"
+#include "secret_new.h"
 #include "w/cli.h"
 #include "w/net_client.h"
 #include "w/pool.h"

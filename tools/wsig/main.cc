@@ -1,7 +1,7 @@
 // wsig: a PeerJS-compatible WebRTC signalling server with groups and a relay.
 #include <fmt/format.h>
 
-#include "common/secret_new.h"
+#include "secret_new.h"
 #include "w/cap.h"
 #include "w/cli.h"
 #include "w/sig.h"

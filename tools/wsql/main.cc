@@ -5,7 +5,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "common/secret_new.h"
+#include "secret_new.h"
 #include "w/cap.h"
 #include "w/cli.h"
 #include "w/net_client.h"

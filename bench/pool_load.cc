@@ -6,8 +6,12 @@
 //
 // Opens N WebSocket connections to a pool's /worker endpoint, each a
 // one-slot worker (w-protocol(7)): hello, then for every task the pool
-// leases it "runs" the task for 1/R seconds and returns a result (msgpack
-// nil), one at a time, so N workers offer N x R tasks/s. After --warmup
+// leases it "runs" the task for 0.5/R to 1.5/R seconds (uniform, seeded: on
+// average 1/R) and returns a result (msgpack nil), one at a time, so N
+// workers offer N x R tasks/s. The spread matters: with every task exactly
+// 1/R long, workers that joined together stay in step and their results
+// reach the pool as one burst per period, which measures how long the pool
+// takes to drain N results at once, not how fast it refills a worker. After --warmup
 // seconds it measures for --seconds and prints one JSON line:
 //   tasks_per_s     results returned per second in the window
 //   topup_p50_ms, topup_p99_ms
@@ -29,11 +33,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <queue>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,6 +83,7 @@ struct Conn {
   std::string in, out;
   std::deque<int64_t> queued;   // tasks leased and not started
   int64_t running = 0;          // the task in the slot; 0 = none
+  double started = 0;           // when the running task started (now_s())
   double idle_since = -1;       // when the slot last emptied with nothing queued
   double results_sent_at = -1;  // the last results message not yet answered by tasks
 };
@@ -110,16 +117,20 @@ class Load {
     window_start_ = start + o_.warmup;
     window_end_ = window_start_ + o_.seconds;
     cpu_start_ = cpu_s();
-    double next_beat = start + 5;
+    // Heartbeats every kBeat seconds per worker, spread over the period as
+    // real workers' are (each beats from its own connect time): sent all at
+    // once, 10,000 of them would be a burst the pool drains for ~100 ms.
+    constexpr double kBeat = 5;
+    const std::string hb = frame(w::proto::encode(w::proto::Heartbeat{}));
+    const size_t n = conns_.size();
+    size_t beats = 0;  // heartbeats sent so far, over all periods
     for (double t = now_s(); t < window_end_; t = now_s()) {
       finish_due(t);
-      if (t >= next_beat) {
-        const std::string hb = frame(w::proto::encode(w::proto::Heartbeat{}));
-        for (Conn& c : conns_)
-          if (c.state == State::kWorking) send(c, hb);
-        next_beat = t + 5;
-      }
-      double wake = std::min(window_end_, next_beat);
+      const auto due = static_cast<size_t>((t - start) / kBeat * static_cast<double>(n));
+      for (; beats < due; ++beats)
+        if (Conn& c = conns_[beats % n]; c.state == State::kWorking) send(c, hb);
+      double wake = std::min(
+          window_end_, start + static_cast<double>(beats + 1) * kBeat / static_cast<double>(n));
       if (!due_.empty()) wake = std::min(wake, due_.top().first);
       poll(wake);
     }
@@ -184,7 +195,11 @@ class Load {
   // Waits for sockets until `until` (seconds, now_s()'s clock).
   void poll(double until) {
     epoll_event evs[512];
-    const int ms = std::max(0, static_cast<int>((until - now_s()) * 1000));
+    // Rounded up: a task due in 0.4 ms would otherwise make a wait of 0 ms,
+    // and at thousands of results a second the loop would spin on a core
+    // the pool needs. A result leaves up to 1 ms late; lateness is not in
+    // the refill time, which starts when the result is sent.
+    const int ms = std::max(0, static_cast<int>(std::ceil((until - now_s()) * 1000)));
     const int n = epoll_wait(ep_, evs, 512, ms);
     for (int k = 0; k < n; ++k) {
       const auto i = evs[k].data.u64;
@@ -274,7 +289,8 @@ class Load {
     c.idle_since = -1;
     c.running = c.queued.front();
     c.queued.pop_front();
-    due_.emplace(t + 1 / o_.rate, static_cast<uint32_t>(&c - conns_.data()));
+    c.started = t;
+    due_.emplace(t + duration_(random_) / o_.rate, static_cast<uint32_t>(&c - conns_.data()));
   }
 
   // Returns the results of the tasks whose time is up.
@@ -286,7 +302,7 @@ class Load {
       w::proto::ResultItem item;
       item.task = c.running;
       item.output = std::string_view("\xc0", 1);  // nil
-      item.ms = 1000 / o_.rate;
+      item.ms = (t - c.started) * 1000;
       w::proto::Results r;
       r.items.push_back(item);
       send(c, frame(w::proto::encode(r)));
@@ -306,6 +322,8 @@ class Load {
   // Slots running a task: (when it finishes, connection), soonest first.
   using Due = std::pair<double, uint32_t>;
   std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
+  std::mt19937_64 random_{17};                                 // the same durations on every run
+  std::uniform_real_distribution<double> duration_{0.5, 1.5};  // of 1/rate
   double window_start_ = 0, window_end_ = 0;
   int64_t results_ = 0;
   double idle_ = 0;

@@ -84,6 +84,11 @@ class Handler {
   virtual bool http_authenticated(const HttpRequest&) { return false; }
 };
 
+/// The WebSocket subprotocol of wsig's relay links (wsig(1) "Relay"), which
+/// wrun's members ask for: the same messages as without one, read by wsig
+/// through a larger receive buffer (ServerConfig::protocol_rx_buffer).
+inline constexpr std::string_view kRelayProtocol = "wkit-relay";
+
 struct ServerConfig {
   std::string host = "127.0.0.1";      ///< interface address to bind; "" = all
   int port = 0;                        ///< 0: the kernel picks a free port
@@ -103,6 +108,10 @@ struct ServerConfig {
   /// (they arrive in pieces and are joined); a small one saves a page of
   /// memory per connection (wsig: 2 KiB).
   size_t rx_buffer = size_t{64} * 1024;
+  /// The receive buffer of connections that asked for one of `protocols`
+  /// (0: rx_buffer): wsig keeps 512 B for its many PeerJS peers and gives
+  /// its few relay connections, which carry bulk data, 64 KiB.
+  size_t protocol_rx_buffer = 0;
   /// send() writes at once when nothing is queued for that socket, instead
   /// of waiting for it to be reported writeable: one system call per
   /// message instead of four under light load.

@@ -396,7 +396,9 @@ Result<std::unique_ptr<Server>> Server::create(const ServerConfig& config, Handl
     lws_protocols p{};
     p.name = name.c_str();
     p.callback = &Impl::callback;
-    p.rx_buffer_size = config.rx_buffer;
+    p.rx_buffer_size = impl->protocols.empty() || config.protocol_rx_buffer == 0
+                           ? config.rx_buffer
+                           : config.protocol_rx_buffer;
     impl->protocols.push_back(p);
   }
   impl->protocols.push_back(lws_protocols{});  // terminator

@@ -9,6 +9,7 @@
 #include "../sandbox/group.h"
 #include "w/diag.h"
 #include "w/msgpack.h"
+#include "w/net.h"
 
 namespace w::worker {
 namespace {
@@ -55,6 +56,7 @@ Result<std::unique_ptr<RelayLink>> RelayLink::connect(const std::string& sig_url
       fmt::format("{}peerjs?key={}&id={}&token={}", base, key, id, random_token());
   net::ClientOptions co;
   co.connect_timeout = 10;
+  co.protocol = std::string(net::kRelayProtocol);  // wsig's large receive buffer
   auto c = net::Client::connect(url, co);
   if (!c.ok()) return c.status().with_context(fmt::format("relay peer {} at {}", id, sig_url));
   return std::unique_ptr<RelayLink>(new RelayLink(id, std::move(*c)));

@@ -193,7 +193,7 @@ void Scheduler::top_up_after(Worker* w) {
     return;  // it speculates
   }
   if (w) top_up(*w);
-  speculate();
+  speculate(w);  // null (the tick): every worker
 }
 
 void Scheduler::top_up_all() {

@@ -272,9 +272,12 @@ class Scheduler {
 
   // Speculation at the end of campaigns (speculate.cc).
   /// Hands copies of running tasks to idle slots, for every campaign whose
-  /// queue is empty.
-  void speculate();
-  void speculate(Campaign& c);
+  /// queue is empty: `only`'s slots, or (null) every worker's. A result
+  /// frees a slot of its own worker only, so looking at that one keeps the
+  /// end of a campaign of 10,000 workers from costing O(workers) per
+  /// result; the tick looks at all of them.
+  void speculate(Worker* only = nullptr);
+  void speculate(Campaign& c, Worker* only);
   /// True if `w` may take a copy of a task of `c` now (an idle slot).
   bool may_copy(const Worker& w, const Campaign& c) const;
   /// `conn`'s lease of `task` ends undecided (failure, expiry, loss): true

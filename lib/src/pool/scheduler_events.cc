@@ -96,8 +96,9 @@ void Scheduler::worker_joined(net::ConnId conn, WorkerRow row, bool coupled, std
   diag::info("worker {} joined: {}, {}, score {:.0f}", w.row.id, count_of(w.row.slots, "slot"),
              w.row.platform, w.row.score);
   (void)store_.upsert_worker(w.row);
-  top_up(workers_.emplace(conn, std::move(w)).first->second);
-  speculate();  // an idle newcomer may copy a campaign's last tasks
+  Worker& joined = workers_.emplace(conn, std::move(w)).first->second;
+  top_up(joined);
+  speculate(&joined);  // an idle newcomer may copy a campaign's last tasks
 }
 
 void Scheduler::worker_left(net::ConnId conn, Clock::time_point now, int64_t unix_now) {

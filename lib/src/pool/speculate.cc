@@ -31,11 +31,11 @@ constexpr auto kCopyGrace = std::chrono::seconds(5);  // as a lease's: see sched
 
 }  // namespace
 
-void Scheduler::speculate() {
+void Scheduler::speculate(Worker* only) {
   for (auto& [id, c] : campaigns_)
     if (c.speculates() && c.row.state == "running" && !c.has_work() && c.leased > 0 &&
         !c.complete())
-      speculate(c);
+      speculate(c, only);
 }
 
 bool Scheduler::may_copy(const Worker& w, const Campaign& c) const {
@@ -48,7 +48,7 @@ bool Scheduler::may_copy(const Worker& w, const Campaign& c) const {
   return w.busy() < std::min(w.row.slots, allowance(w, c));
 }
 
-void Scheduler::speculate(Campaign& c) {
+void Scheduler::speculate(Campaign& c, Worker* only) {
   // Every task out has had its copy: nothing to look for (this runs on
   // every result and tick while the campaign ends).
   if (static_cast<int64_t>(c.copied.size()) >= c.leased) return;
@@ -56,8 +56,12 @@ void Scheduler::speculate(Campaign& c) {
   // most likely to beat the original); the connection breaks ties, so the
   // choice does not depend on the hash map's order.
   std::vector<Worker*> idle;
-  for (auto& [conn, w] : workers_)
-    if (may_copy(w, c)) idle.push_back(&w);
+  if (only) {
+    if (may_copy(*only, c)) idle.push_back(only);
+  } else {
+    for (auto& [conn, w] : workers_)
+      if (may_copy(w, c)) idle.push_back(&w);
+  }
   if (idle.empty()) return;
   std::sort(idle.begin(), idle.end(), [](const Worker* a, const Worker* b) {
     return a->row.score != b->row.score ? a->row.score > b->row.score : a->conn < b->conn;

@@ -100,10 +100,10 @@ Status Database::setup(const DatabaseOptions& options) {
   // WAL lets other processes read while we write; synchronous=FULL makes
   // each group COMMIT durable before its writes are acknowledged. Pages are
   // read through a mapping of the file (up to 256 MiB of it), not a pread()
-  // and a copy per page: a point select at one in flight took 19% less
-  // time. SQLite still writes with write(); its docs' caveat is that an
-  // I/O error or another process truncating the file then ends the server
-  // with SIGBUS instead of an error, which loses nothing committed.
+  // and a copy per page: point selects at one in flight ran 19% faster.
+  // SQLite still writes with write(); its docs' caveat is that an I/O
+  // error or another process truncating the file then ends the server with
+  // SIGBUS instead of an error, which loses nothing committed.
   internal_ = true;
   for (const char* pragma :
        {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",

@@ -11,8 +11,8 @@
 // database (Engine). A reply that depends on it is held, and so is every
 // later reply on the same connection (answers stay in order), until the
 // commit timer (commit_ms after the first held reply, or at the end of the
-// loop turn when the last group held one write) has written its group to
-// disk. An HTTP request commits at once, because its answer
+// loop turn while groups hold fewer than kCompany writes) has written its
+// group to disk. An HTTP request commits at once, because its answer
 // cannot wait.
 //
 // Long requests: a WebSocket message the engine hands to a worker thread

@@ -39,7 +39,7 @@ start_pool() { # $1: db name; sets POOL_PID, PORT, W_POOL
 }
 start_workers() {
   for i in 1 2; do
-    wrun "$W_POOL" -j 1 --name "bench-$i" --cache "$work/cache" -q &
+    wrun "$W_POOL" -j 1 --name "bench-$i" --cache "$work/cache-$i" -q &
     pids+=($!)
   done
 }

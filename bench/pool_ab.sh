@@ -30,9 +30,9 @@ noop() {
   local port t0 t1
   port=$(listening_port "$d/pool.log")
   export W_POOL=ws://127.0.0.1:$port
-  "$b/bin/wrun" "$W_POOL" -j 1 --name a --cache "$d/cache" -q 2>/dev/null &
+  "$b/bin/wrun" "$W_POOL" -j 1 --name a --cache "$d/cache-a" -q 2>/dev/null &
   pids+=($!)
-  "$b/bin/wrun" "$W_POOL" -j 1 --name b --cache "$d/cache" -q 2>/dev/null &
+  "$b/bin/wrun" "$W_POOL" -j 1 --name b --cache "$d/cache-b" -q 2>/dev/null &
   pids+=($!)
   "$b/bin/wgen" range 0 "$N" --step 1 -f msgpack >"$d/noop.in"
   sleep 1 # both workers connected

@@ -92,6 +92,10 @@ void server_options(CLI::App& app, Options& o) {
   app.add_option("--relay-circuits", o.sig.relay_circuits, "Relay circuits per peer at most")
       ->capture_default_str()
       ->check(CLI::Range(0, 100000));
+  app.add_option("--relay-links", o.sig.relay_links,
+                 "Connections on the relay subprotocol at once (64 KiB buffer each)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000));
   app.add_option("--stats", o.sig.stats_interval_s, "Log counters every N seconds (0: never)")
       ->capture_default_str()
       ->check(CLI::Range(0, 86400));

@@ -39,12 +39,13 @@ namespace w::net {
 using ConnId = uint64_t;
 
 struct HttpRequest {
-  std::string method;  ///< "GET", "POST", "OPTIONS", ...
-  std::string path;    ///< without the query, percent-decoded by lws
-  std::string query;   ///< "a=1&b=2" (each arg as sent, joined by '&')
-  std::string body;    ///< POST body
-  std::string origin;  ///< the Origin header, if any
-  std::string peer;    ///< the client's address
+  std::string method;    ///< "GET", "POST", "OPTIONS", ...
+  std::string path;      ///< without the query, percent-decoded by lws
+  std::string query;     ///< "a=1&b=2" (each arg as sent, joined by '&')
+  std::string body;      ///< POST body
+  std::string origin;    ///< the Origin header, if any
+  std::string peer;      ///< the client's address
+  std::string protocol;  ///< WebSocket: the subprotocol agreed on ("" for none)
 
   /// The value of `name` in the query ("" if absent), percent-decoded.
   std::string arg(std::string_view name) const;
@@ -112,6 +113,11 @@ struct ServerConfig {
   /// (0: rx_buffer): wsig keeps 512 B for its many PeerJS peers and gives
   /// its few relay connections, which carry bulk data, 64 KiB.
   size_t protocol_rx_buffer = 0;
+  /// WebSockets on the named `protocols` at once (0: no bound of their
+  /// own). lws gives each its protocol_rx_buffer at the upgrade, before
+  /// any credentials are checked, so past the bound newcomers are answered
+  /// 503 before the upgrade (wsig: 256 relay links, 16 MiB of buffers).
+  size_t max_protocol_connections = 0;
   /// send() writes at once when nothing is queued for that socket, instead
   /// of waiting for it to be reported writeable: one system call per
   /// message instead of four under light load.
@@ -152,6 +158,8 @@ struct ServerStats {
   uint64_t too_big = 0;              ///< messages and bodies over their cap
   uint64_t tls_reloads = 0;          ///< certificates reloaded on SIGHUP
   uint64_t tls_reload_failures = 0;  ///< SIGHUPs whose files did not make a good pair
+  uint64_t protocol_now = 0;         ///< WebSockets on a named subprotocol
+  uint64_t protocol_refused = 0;     ///< of those, refused: max_protocol_connections open
 };
 
 class Server {

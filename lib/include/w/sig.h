@@ -62,6 +62,10 @@ struct SigOptions {
   bool relay = true;                 ///< RELAY-* circuits between peers
   size_t relay_window = 256u << 10;  ///< unacknowledged bytes per direction
   size_t relay_circuits = 64;        ///< circuits per peer at most
+  /// Connections on the relay subprotocol (net::kRelayProtocol) at once;
+  /// each reads through a 64 KiB buffer, so this bounds their memory
+  /// (256: 16 MiB). Past it a newcomer is answered 503 before the upgrade.
+  size_t relay_links = 256;
 
   int stats_interval_s = 0;  ///< log a stats line this often (0: never)
 };

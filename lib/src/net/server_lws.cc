@@ -123,6 +123,7 @@ void Server::Impl::drop(lws* wsi) {
   std::unique_ptr<Session> s = std::move(it->second);
   sessions.erase(it);
   forget(*s);
+  if (s->named_protocol) --self->stats_.protocol_now;
   if (s->is_ws) {
     conns.erase(s->id);
     if (s->ws_open) {
@@ -230,6 +231,21 @@ int Server::Impl::accept_ws(lws* wsi) {
     // ws:// to a wss:// server: 426 Upgrade Required, never a clear channel.
     lws_return_http_status(wsi, 426, nullptr);
     return 1;
+  }
+  // A named subprotocol brings its own receive buffer (protocol_rx_buffer),
+  // which lws allocates at the upgrade: bounded here, before it exists.
+  // (By name: lws binds the vhost's copy of `protocols`, not our array.)
+  if (const lws_protocols* p = lws_get_protocol(wsi);
+      p && p->name && protocol_names.front() != p->name) {
+    if (config.max_protocol_connections != 0 &&
+        self->stats_.protocol_now >= config.max_protocol_connections) {
+      ++self->stats_.protocol_refused;
+      lws_return_http_status(wsi, 503, nullptr);
+      return 1;
+    }
+    s.named_protocol = true;
+    ++self->stats_.protocol_now;
+    s.request.protocol = p->name;
   }
   s.is_ws = true;
   s.request.method = "GET";

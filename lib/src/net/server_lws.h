@@ -52,8 +52,9 @@ enum class Linger : uint8_t { kNo, kWaiting, kDone };
 struct Session {
   ConnId id = 0;
   bool is_ws = false;
-  bool ws_open = false;      // on_ws_open accepted it: on_ws_close is owed
-  bool established = false;  // the 101 answer is out: messages may be written
+  bool ws_open = false;         // on_ws_open accepted it: on_ws_close is owed
+  bool established = false;     // the 101 answer is out: messages may be written
+  bool named_protocol = false;  // counted in ServerStats::protocol_now
   HttpRequest request;
   HttpResponse response;
   size_t body_sent = 0;

@@ -63,6 +63,8 @@ std::string metrics(const ApiContext& c) {
   put("relay_frames_total", "counter", r.frames);
   put("relay_bytes_total", "counter", r.bytes);
   put("relay_window_violations_total", "counter", r.window_violations);
+  put("relay_links", "gauge", c.net.protocol_now);
+  put("relay_links_refused_total", "counter", c.net.protocol_refused);
   put("http_requests_total", "counter", c.net.http_requests);
   put("ws_open", "gauge", c.net.ws_open_now);
   put("ws_messages_in_total", "counter", c.net.messages_in);

@@ -36,6 +36,7 @@ class SigServer final : public net::Handler, public Outbox {
     // messages read 512 B at a time moved at 40-45 MB/s, at 64 KiB 85-99.
     c.protocols = {std::string(net::kRelayProtocol)};
     c.protocol_rx_buffer = size_t{64} * 1024;
+    c.max_protocol_connections = options_.relay_links;  // their buffers, before any key is checked
     c.eager_writes = true;
     c.max_queued = options_.send_queue;  // beyond, try_send() drops: see Outbox
     auto server = net::Server::create(c, *this);

@@ -58,6 +58,14 @@ Result<std::unique_ptr<RelayLink>> RelayLink::connect(const std::string& sig_url
   co.connect_timeout = 10;
   co.protocol = std::string(net::kRelayProtocol);  // wsig's large receive buffer
   auto c = net::Client::connect(url, co);
+  if (!c.ok()) {
+    // wsig has all its relay buffers in use (--relay-links), or predates
+    // them: a plain peer connection carries the same messages, slower.
+    diag::info("relay peer {}: {}; connecting without the {} subprotocol", id, c.status().message(),
+               net::kRelayProtocol);
+    co.protocol.clear();
+    c = net::Client::connect(url, co);
+  }
   if (!c.ok()) return c.status().with_context(fmt::format("relay peer {} at {}", id, sig_url));
   return std::unique_ptr<RelayLink>(new RelayLink(id, std::move(*c)));
 }

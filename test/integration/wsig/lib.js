@@ -93,12 +93,12 @@ class Client {
 
   // Connects as a peer and returns the client; the first message (OPEN or an
   // error) is left in the inbox.
-  static peer(server, { id, token = 'tok', key = 'peerjs', path = '/', extra = '' } = {}) {
+  static peer(server, { id, token = 'tok', key = 'peerjs', path = '/', extra = '', protocols } = {}) {
     const q = new URLSearchParams();
     if (key !== null) q.set('key', key);
     if (id !== null && id !== undefined) q.set('id', id);
     if (token !== null) q.set('token', token);
-    return Client.open(`${server.ws}${path}peerjs?${q}${extra}`);
+    return Client.open(`${server.ws}${path}peerjs?${q}${extra}`, { protocols });
   }
 
   _wake() {

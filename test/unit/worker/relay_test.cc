@@ -14,6 +14,7 @@
 #include <regex>
 #include <string>
 #include <thread>
+#include <vector>
 
 using w::worker::RelayLink;
 
@@ -23,7 +24,9 @@ namespace {
 struct Wsig {
   pid_t pid = -1;
   int port = 0;
-  Wsig() {
+  explicit Wsig(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"wsig", "-p", "0", "-H", "127.0.0.1", "--relay-window", "4"};
+    args.insert(args.end(), extra.begin(), extra.end());
     int err[2];
     REQUIRE(pipe(err) == 0);
     pid = fork();
@@ -33,8 +36,10 @@ struct Wsig {
       close(err[0]);
       close(err[1]);
       const std::string bin = std::string(W_BIN_DIR) + "/wsig";
-      execl(bin.c_str(), "wsig", "-p", "0", "-H", "127.0.0.1", "--relay-window", "4",
-            static_cast<char*>(nullptr));
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(bin.c_str(), argv.data());
       _exit(127);
     }
     close(err[1]);
@@ -138,4 +143,20 @@ TEST_CASE("a relay link with a taken id is refused") {
     s = (*b)->pump(events);
   }
   CHECK_FALSE(s.ok());
+}
+
+TEST_CASE(
+    "past wsig's --relay-links a relay link connects as a plain peer and still carries messages") {
+  Wsig sig({"--relay-links", "1"});
+  auto a = RelayLink::connect(sig.url(), "g9-r0");  // takes the one relay buffer
+  REQUIRE(a.ok());
+  auto b = RelayLink::connect(sig.url(), "g9-r1");  // refused 503 with it, then plain
+  REQUIRE(b.ok());
+  const std::string big(100000, 'y');
+  REQUIRE((*b)->send("g9-r0", big).ok());
+  REQUIRE((*a)->send("g9-r1", "hello").ok());
+  std::vector<RelayLink::Event> got;
+  pump_until({a->get(), b->get()}, got, 2);
+  REQUIRE(got.size() == 2);
+  for (const auto& e : got) CHECK((e.data == big ? e.peer == "g9-r1" : e.data == "hello"));
 }

@@ -47,3 +47,25 @@ wpool results again | jq -r .worker | grep -qxF "$id" || fail "the unflagged wor
 run wpool workers unflag k-nosuchworker
 expect_rc 66
 expect_err "no worker 'k-nosuchworker'"
+
+# Two wrun on one cache at once are two workers: the second takes
+# worker.2.key (each locks its key), and a restart takes the first free key.
+wrun "$POOL" --name s1 --cache "$TMP/shared" -j 1 2>>"$TMP/worker-s1.log" &
+s1=$!
+PIDS+=("$s1")
+wait_workers 4
+wrun "$POOL" --name s2 --cache "$TMP/shared" -j 1 2>>"$TMP/worker-s2.log" &
+PIDS+=($!)
+wait_workers 5
+id1=$(worker_id s1)
+id2=$(worker_id s2)
+[[ "$id1" == k-* && "$id2" == k-* && "$id1" != "$id2" ]] ||
+  fail "two wrun on one cache are one worker: $id1 $id2"
+[ -s "$TMP/shared/worker.key" ] && [ -s "$TMP/shared/worker.2.key" ] ||
+  fail "keys in the shared cache: $(ls "$TMP/shared")"
+kill "$s1"
+wait "$s1" || true
+wrun "$POOL" --name s3 --cache "$TMP/shared" -j 1 2>>"$TMP/worker-s3.log" &
+PIDS+=($!)
+wait_workers 5
+[ "$(worker_id s3)" = "$id1" ] || fail "a restart on the shared cache did not take the free key"

@@ -4,6 +4,7 @@
 #include "host.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -68,13 +69,11 @@ Status make_dirs(const std::string& path) {
   return {};
 }
 
-// The worker's identity: 32 random bytes (hex) in the cache directory,
-// created on the first run (mode 0600, written beside and linked into
-// place, so two workers starting at once agree on one). The pool keeps a
-// hash of it; its flags and counts follow the key across restarts.
-Result<std::string> worker_key(const std::string& dir) {
-  W_RETURN_IF_ERROR(make_dirs(dir));
-  const std::string path = dir + "/worker.key";
+namespace {
+
+// One key file: read it, or make it (written beside and linked into place,
+// so two processes making it at once agree on one).
+Result<std::string> key_in(const std::string& path) {
   auto read_key = [&]() -> Result<std::string> {
     std::ifstream in(path);
     std::string key;
@@ -103,6 +102,36 @@ Result<std::string> worker_key(const std::string& dir) {
   if (!written) return errno_status(fmt::format("write '{}'", tmp), err);
   if (linked != 0 && err != EEXIST) return errno_status(fmt::format("create '{}'", path), err);
   return read_key();  // ours, or the one another worker linked first
+}
+
+}  // namespace
+
+// The worker's identity: 32 random bytes (hex) in the cache directory,
+// made on the first run (mode 0600). The pool keeps a hash of it; its flags
+// and counts follow the key across restarts. A running worker holds its
+// key's lock (flock on "<key>.lock", for its whole life: the descriptor is
+// never closed), so a second wrun on the same cache takes worker.2.key, a
+// third worker.3.key...: two processes never show up as one worker whose
+// counts overwrite each other, and each keeps its key across restarts.
+Result<std::string> worker_key(const std::string& dir) {
+  W_RETURN_IF_ERROR(make_dirs(dir));
+  constexpr int kMaxKeys = 256;  // workers on one cache at once
+  for (int n = 1; n <= kMaxKeys; ++n) {
+    const std::string path = n == 1 ? dir + "/worker.key" : fmt::format("{}/worker.{}.key", dir, n);
+    const std::string lock = path + ".lock";
+    const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return errno_status(fmt::format("create '{}'", lock), errno);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      ::close(fd);
+      if (err == EWOULDBLOCK) continue;  // another running worker's key
+      return errno_status(fmt::format("lock '{}'", lock), err);
+    }
+    return key_in(path);  // `fd` stays open: the lock lasts as long as we do
+  }
+  return Status{Code::kTempFail,
+                fmt::format("'{}' has {} running workers already: give this one its own --cache",
+                            dir, kMaxKeys)};
 }
 
 }  // namespace w::worker

@@ -12,7 +12,8 @@
 // - msgpack becomes at most 16 bytes of JSON per byte (no key bombs);
 // - msgpack that converts to JSON converts back to msgpack that converts to
 //   the same JSON (a fixed point after one round);
-// - a frame reader never returns a frame larger than its limit.
+// - a frame reader never returns a frame larger than its limit;
+// - JSON -> msgpack as the parser reads equals the DOM's, bytes and errors.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -75,8 +76,14 @@ void one_input(std::string_view bytes) {
         (void)w::mp::decode_str(value, s);
       }
   }
-  std::string out;
-  (void)w::mp::from_json(bytes, out);
+  // JSON -> msgpack as it reads (SAX) gives what the DOM gives, bytes and
+  // errors alike.
+  std::string out, dom;
+  const w::Status sax_status = w::mp::from_json(bytes, out);
+  const w::Status dom_status = w::mp::from_json_dom(bytes, dom);
+  check(sax_status.ok() == dom_status.ok() && sax_status.message() == dom_status.message(),
+        "from_json and the DOM disagree on an error");
+  check(out == dom, "from_json and the DOM pack different bytes");
 
   w::sandbox::FrameReader reader(4096);
   reader.append(bytes.data(), bytes.size());

@@ -72,8 +72,13 @@ constexpr size_t kMaxJsonRecord = 64u << 20;
 /// than N MiB as JSON") and leaves `out` partly written.
 Status to_json(std::string_view msgpack, std::string& out, size_t max_bytes = kMaxJsonRecord);
 
-/// Appends the msgpack form of one JSON text. {"$b64":"..."} becomes bin.
+/// Appends the msgpack form of one JSON text. {"$b64":"..."} becomes bin;
+/// of a key given twice in one object, the last value counts, at the first
+/// one's place. On error `out` is as it was.
 Status from_json(std::string_view json, std::string& out);
+/// from_json through nlohmann's DOM: what from_json does for the inputs it
+/// cannot pack as it reads, and the reference it is tested against.
+Status from_json_dom(std::string_view json, std::string& out);
 
 }  // namespace w::mp
 

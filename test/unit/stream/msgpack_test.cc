@@ -1,6 +1,10 @@
 #include "w/msgpack.h"
 
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
+#include <string>
+#include <vector>
 
 using w::mp::Packer;
 
@@ -161,4 +165,40 @@ TEST_CASE("a record whose JSON would pass the cap is an error that says so") {
   CHECK(s.message().find("larger than") != std::string::npos);
   out.clear();
   CHECK(w::mp::to_json(bytes, out).ok());
+}
+
+TEST_CASE("from_json packs as it reads exactly what the DOM packs") {
+  auto nested = [](int depth, std::string_view inner) {
+    return std::string(static_cast<size_t>(depth), '[') + std::string(inner) +
+           std::string(static_cast<size_t>(depth), ']');
+  };
+  std::string wide_map = "{", wide_array = "[", big_map = "{";
+  for (int i = 0; i < 20; ++i) wide_map += (i ? "," : "") + fmt::format("\"k{}\":{}", i, i);
+  wide_map += "}";
+  for (int i = 0; i < 70000; ++i) wide_array += (i ? ",1" : "1");
+  wide_array += "]";
+  for (int i = 0; i < 70000; ++i) big_map += (i ? "," : "") + fmt::format("\"{}\":null", i);
+  big_map += "}";
+  const std::vector<std::string> inputs = {
+      "null", "true", "false", "0", "-1", "127", "128", "-33", "18446744073709551615",
+      "-9223372036854775808", "1.5", "-0.0", "1e308", R"("")", R"("\u00e9\ud83d\ude00 \n")", "[]",
+      "{}", R"({"a":[1,{"b":null}],"c":"d"})", wide_map, wide_array, big_map,
+      // The $b64 form, and what only looks like it.
+      R"({"$b64":"AAEC/w=="})", R"({"x":{"$b64":""}})", R"({"$b64":1})", R"({"$b64":"AA","y":1})",
+      R"({"$b64":{"$b64":"AA=="}})",
+      // Duplicate keys: the last value, at the first one's place (few and many keys).
+      R"({"a":1,"b":2,"a":3})", wide_map.substr(0, wide_map.size() - 1) + R"(,"k3":"again"})",
+      // Errors: the same message either way.
+      R"({"$b64":"!!"})", "", "[1,", "{\"a\" 1}", "[1] x", "nul", "\"\\x\"", nested(256, "1"),
+      nested(257, "1"), nested(257, ""), nested(300, "[")};
+  for (const std::string& in : inputs) {
+    std::string sax = "prefix", dom = "prefix";
+    const w::Status a = w::mp::from_json(in, sax);
+    const w::Status b = w::mp::from_json_dom(in, dom);
+    INFO(in.substr(0, 80));
+    CHECK(a.ok() == b.ok());
+    CHECK(a.message() == b.message());
+    CHECK(sax == dom);
+    if (!a.ok()) CHECK(sax == "prefix");  // nothing left behind
+  }
 }

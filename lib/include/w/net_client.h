@@ -55,6 +55,14 @@ struct ClientOptions {
   size_t max_queued = 8u << 20;     ///< bytes waiting to be sent before send() blocks
   size_t max_message = 256u << 20;  ///< bigger incoming messages close the connection
   TlsOptions tls = default_tls();   ///< for wss://
+  /// true: libwebsockets runs on a private thread (see the top of the
+  /// file). false: on the caller's, inside connect(), send() (when the
+  /// queue is full), flush() and receive(): no thread hand-over per
+  /// message (two wake-ups fewer per request and answer), for a client
+  /// used by one thread that waits for its answers (wsql's). Nothing moves
+  /// between those calls, so notify_fd() and try_receive() see only what
+  /// the last of them read; close() is sent by the next of them.
+  bool service_thread = true;
 };
 
 /// Parts of a ws://, wss://, http:// (as ws://) or https:// (as wss://) URL.

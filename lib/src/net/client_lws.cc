@@ -1,9 +1,11 @@
-// w::net::Client on libwebsockets 4.1: a private context and service thread.
+// w::net::Client on libwebsockets 4.1: a private context and service thread,
+// or none (ClientOptions::service_thread false: the caller's thread runs
+// lws inside the calls that wait, Impl::pump).
 //
 // Ownership: the Impl lives until ~Client, which stops and joins the thread
 // before destroying the context (and then its SSL_CTX, which lws only
-// borrows). Everything touching `wsi` happens on the service thread; the
-// mutex guards the queues and the state flags.
+// borrows). Everything touching `wsi` happens on the service thread (the
+// caller's, without one); the mutex guards the queues and the state flags.
 //
 // TLS: our own SSL_CTX (tls.h: the system's CAs or --cacert) is handed to
 // lws, which verifies the chain and the host name per connection and asks
@@ -14,6 +16,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -49,6 +52,12 @@ Status check_host(const WsUrl& where, std::string_view url) {
   return Status::Io(why);  // EAI_AGAIN, EAI_FAIL...: the resolver may answer later
 }
 
+// now + timeout_ms, or never for a negative timeout.
+std::chrono::steady_clock::time_point deadline_after(int timeout_ms) {
+  return timeout_ms < 0 ? std::chrono::steady_clock::time_point::max()
+                        : std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+}
+
 }  // namespace
 
 struct Client::Impl {
@@ -79,7 +88,14 @@ struct Client::Impl {
   std::string reason;  // why it closed, for close_reason()
   Status failure;      // why connecting failed, with its kind (net_client.h)
 
-  std::string partial;  // service thread only
+  std::string partial;            // service thread only
+  lws_sorted_usec_list_t wake{};  // without a thread: ends pump()'s wait at its deadline
+
+  using Clock = std::chrono::steady_clock;
+  /// Without a service thread: runs lws on this thread until `done()`
+  /// (called under `mu`) or `deadline`; returns done().
+  template <class Done>
+  bool pump(Done done, Clock::time_point deadline = Clock::time_point::max());
 
   static int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
   int on_callback(lws* w, lws_callback_reasons reason, void* user, void* in, size_t len);
@@ -90,6 +106,31 @@ struct Client::Impl {
     (void)ignored;
   }
 };
+
+template <class Done>
+bool Client::Impl::pump(Done done, Clock::time_point deadline) {
+  while (true) {
+    {
+      std::lock_guard lock(mu);
+      if (done()) break;
+    }
+    const auto now = Clock::now();
+    if (now >= deadline) break;
+    // lws_service() returns after one wait: for a socket, or for lws's next
+    // timer, of which `wake` is the one at our deadline.
+    if (deadline != Clock::time_point::max())
+      lws_sul_schedule(
+          ctx, 0, &wake, [](lws_sorted_usec_list_t*) {},
+          std::chrono::duration_cast<std::chrono::microseconds>(deadline - now).count() + 1);
+    if (lws_service(ctx, 0) < 0) {
+      mark_closed(Status::Io(fmt::format("{}: the connection's service failed", shown)));
+      break;
+    }
+  }
+  lws_sul_cancel(&wake);
+  std::lock_guard lock(mu);
+  return done();
+}
 
 int Client::Impl::callback(lws* w, lws_callback_reasons reason, void* user, void* in, size_t len) {
   auto* impl = static_cast<Impl*>(lws_context_user(lws_get_context(w)));
@@ -258,6 +299,17 @@ Result<std::unique_ptr<Client>> Client::connect(const std::string& url,
     m.ctx = nullptr;
     return Status::Io(fmt::format("connect {}: could not start the connection", m.shown));
   }
+  if (!options.service_thread) {
+    const auto deadline =
+        Impl::Clock::now() +
+        std::chrono::microseconds(static_cast<int64_t>(options.connect_timeout * 1e6));
+    m.pump([&] { return m.established || m.is_closed; }, deadline);
+    std::lock_guard lock(m.mu);
+    if (m.established) return client;
+    if (m.is_closed) return m.failure;
+    return Status(Code::kTimeout, fmt::format("connect {}: no answer within {:g} s", m.shown,
+                                              options.connect_timeout));
+  }
   m.thread = std::thread([&m] {
     while (true) {
       {
@@ -297,6 +349,8 @@ Client::~Client() {
 // NOLINTNEXTLINE(performance-unnecessary-value-param)
 Status Client::send(std::string data, bool binary) {
   Impl& m = *impl_;
+  const bool own_thread = m.options.service_thread;
+  if (!own_thread) m.pump([&] { return m.is_closed || m.queued_bytes < m.options.max_queued; });
   std::unique_lock lock(m.mu);
   m.cv.wait(lock, [&] { return m.is_closed || m.queued_bytes < m.options.max_queued; });
   if (m.is_closed)
@@ -307,20 +361,25 @@ Status Client::send(std::string data, bool binary) {
   m.outbox.push_back(std::move(framed));
   m.outbox_binary.push_back(binary);
   lock.unlock();
-  lws_cancel_service(m.ctx);
+  if (!own_thread) {
+    if (m.wsi) lws_callback_on_writable(m.wsi);  // written by the next pump()
+  } else {
+    lws_cancel_service(m.ctx);
+  }
   return {};
 }
 
 Status Client::flush(int timeout_ms) {
   Impl& m = *impl_;
-  std::unique_lock lock(m.mu);
   auto pred = [&] { return m.is_closed || m.outbox.empty(); };
-  if (timeout_ms < 0) {
-    m.cv.wait(lock, pred);
-  } else if (!m.cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), pred)) {
+  const bool own_thread = m.options.service_thread;
+  const bool pumped = !own_thread && m.pump(pred, deadline_after(timeout_ms));
+  std::unique_lock lock(m.mu);
+  if (own_thread && timeout_ms < 0) m.cv.wait(lock, pred);
+  if (own_thread ? !m.cv.wait_for(lock, std::chrono::milliseconds(std::max(timeout_ms, 0)), pred)
+                 : !pumped)
     return Status(Code::kTimeout,
                   fmt::format("{}: sending took longer than {} ms", m.shown, timeout_ms));
-  }
   if (!m.outbox.empty())
     return Status(Code::kIo, fmt::format("{}: connection closed: {}", m.shown, m.reason));
   return {};
@@ -343,13 +402,14 @@ bool Client::try_receive(Message& message) {
 Result<bool> Client::receive(Message& message, int timeout_ms) {
   Impl& m = *impl_;
   {
-    std::unique_lock lock(m.mu);
     auto pred = [&] { return !m.inbox.empty() || m.is_closed; };
-    if (timeout_ms < 0) {
-      m.cv.wait(lock, pred);
-    } else if (!m.cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), pred)) {
+    const bool own_thread = m.options.service_thread;
+    if (!own_thread && !m.pump(pred, deadline_after(timeout_ms))) return false;
+    std::unique_lock lock(m.mu);
+    if (own_thread && timeout_ms < 0) m.cv.wait(lock, pred);
+    if (own_thread &&
+        !m.cv.wait_for(lock, std::chrono::milliseconds(std::max(timeout_ms, 0)), pred))
       return false;
-    }
     if (m.inbox.empty())
       return Status(Code::kIo, fmt::format("{}: connection closed: {}", m.shown, m.reason));
   }
@@ -375,7 +435,11 @@ void Client::close() {
     std::lock_guard lock(impl_->mu);
     impl_->close_requested = true;
   }
-  lws_cancel_service(impl_->ctx);
+  if (!impl_->options.service_thread) {
+    if (impl_->wsi) lws_callback_on_writable(impl_->wsi);
+  } else {
+    lws_cancel_service(impl_->ctx);
+  }
 }
 
 }  // namespace w::net

@@ -182,6 +182,9 @@ Result<std::unique_ptr<Client>> connect_client(const Target& t, double timeout_s
   options.protocol = "wsql";
   options.connect_timeout = timeout_s;
   options.max_message = max_message;
+  // One thread sends and waits for each answer: lws runs on it, with no
+  // hand-over to a service thread and back per request (latency at 1 in flight).
+  options.service_thread = false;
   // A server that is down or restarting is waited for, within --timeout;
   // errors name the URL without its capability (net::Client drops queries).
   net::RetryOptions retry;

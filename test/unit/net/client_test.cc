@@ -212,6 +212,59 @@ TEST_CASE("a client receives a greeting and its messages echoed, in order") {
   CHECK(m.data.size() == big.size());
 }
 
+TEST_CASE(
+    "a client without a service thread runs lws inside its calls: echo, big messages, timeouts, "
+    "refusals") {
+  Running r;
+  ClientOptions o;
+  o.service_thread = false;
+  o.max_queued = 1 << 20;  // the 3 MiB message below waits for room inside send()
+  auto c = Client::connect(r.url("/greet?name=inline"), o);
+  REQUIRE(c.ok());
+  Message m;
+  REQUIRE(*(*c)->receive(m, 5000));
+  CHECK(m.data == "hello inline");
+  // Nothing arrives: receive() returns false at its deadline, not before.
+  const auto t0 = std::chrono::steady_clock::now();
+  auto none = (*c)->receive(m, 150);
+  REQUIRE(none.ok());
+  CHECK_FALSE(*none);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  CHECK(waited >= std::chrono::milliseconds(140));
+  CHECK(waited < std::chrono::seconds(2));
+  // Requests in flight before the first answer is read (wsql's window).
+  for (int i = 0; i < 200; ++i) REQUIRE((*c)->send(std::to_string(i), i % 2 == 0).ok());
+  for (int i = 0; i < 200; ++i) {
+    REQUIRE(*(*c)->receive(m, 5000));
+    CHECK(m.data == std::to_string(i));
+    CHECK(m.binary == (i % 2 == 0));
+  }
+  std::string big(3 << 20, 'y');
+  REQUIRE((*c)->send(big, true).ok());
+  REQUIRE((*c)->send("after", false).ok());
+  REQUIRE((*c)->flush(10000).ok());
+  REQUIRE(*(*c)->receive(m, 10000));
+  CHECK(m.data == big);
+  REQUIRE(*(*c)->receive(m, 5000));
+  CHECK(m.data == "after");
+  // The server goes away: receive() reports the close instead of waiting.
+  const int port = r.server->port();
+  r.server->stop();
+  r.thread.join();
+  r.server.reset();  // its sockets close with it
+  auto gone = (*c)->receive(m, 5000);
+  CHECK_FALSE(gone.ok());
+  CHECK((*c)->closed());
+  // A refused connect fails inside connect(), with no thread to wait for.
+  auto refused = Client::connect("ws://127.0.0.1:" + std::to_string(port) + "/", o);
+  CHECK_FALSE(refused.ok());
+  CHECK(is_transient(refused.status()));
+  auto s = Server::create(ServerConfig{}, r.handler);  // for ~Running to stop
+  REQUIRE(s.ok());
+  r.server = std::move(*s);
+  r.thread = std::thread([&r] { (void)r.server->run(); });
+}
+
 TEST_CASE("connecting to a closed port fails with a message") {
   // Nothing listens: connect() reports instead of hanging.
   Running r;

@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
                  "Pool mode: cache of kernel artifacts (default ~/.cache/wkit)");
   w::net::TlsOptions tls;
   std::string retry_for = "0";
+  std::string exit_idle = "0";
   app.add_option("--cacert", tls.cacert,
                  "Pool mode, wss://: trust the CAs in this PEM file instead of the system's")
       ->type_name("FILE")
@@ -80,12 +81,17 @@ int main(int argc, char** argv) {
                  "Pool mode: keep retrying an unreachable pool this long (0 = forever)")
       ->capture_default_str()
       ->check(w::cli::seconds_validator());
+  app.add_option("--exit-idle", exit_idle,
+                 "Pool mode: drain and exit after this long with no task (0 = never)")
+      ->capture_default_str()
+      ->check(w::cli::seconds_validator());
   return prog.run(argc, argv, [&]() -> w::Status {
     if (!p.pool.empty()) {
       if (!o.kernel.empty())
         return w::Status(w::Code::kUsage, "give a pool URL or --kernel, not both");
       w::net::set_default_tls(tls);
       p.retry_for = *w::cli::parse_seconds(retry_for);
+      p.exit_idle = *w::cli::parse_seconds(exit_idle);
       p.jobs = o.jobs;
       p.memory_mb = o.memory_mb;
       p.insecure_sandbox = o.insecure_sandbox;

@@ -25,6 +25,9 @@ struct PoolWorkerOptions {
   /// Permanent failures (bad URL, unknown host, HTTP 4xx, TLS, denied) end
   /// at once.
   double retry_for = 0;
+  /// Drain and exit (ok) after this many seconds with no task received and
+  /// not done yet (0: never): a batch job's worker ends once the work is.
+  double exit_idle = 0;
 };
 
 /// This machine's Dhrystone score, measured once and cached in the cache

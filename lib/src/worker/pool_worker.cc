@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 
@@ -85,6 +86,7 @@ Status serve(const PoolWorkerOptions& o, const std::string& name, net::Client& c
   Session session({hello_of(o, name), now_ms, self_report}, transport, runner);
   W_RETURN_IF_ERROR(session.start());
   const double started = now_ms();
+  double idle_since = -1;  // --exit-idle: when the last task was done (-1: busy)
   net::Message msg;
   std::vector<struct pollfd> fds;
   while (true) {
@@ -104,8 +106,23 @@ Status serve(const PoolWorkerOptions& o, const std::string& name, net::Client& c
       return Status(Code::kIo, "pool connection closed: " + client.close_reason());
     if (!welcomed && now_ms() - started > kWelcomeMs)
       return Status(Code::kTimeout, "the pool did not welcome us within 10 s");
+    int wait_ms = session.wait_ms();
+    if (o.exit_idle > 0 && welcomed && !session.draining()) {
+      const double now = now_ms();
+      if (runner.in_flight() > 0) {
+        idle_since = -1;
+      } else if (idle_since < 0) {
+        idle_since = now;
+      } else if (now - idle_since >= o.exit_idle * 1000) {
+        diag::info("no task for {:g} s: draining (--exit-idle)", o.exit_idle);
+        W_RETURN_IF_ERROR(session.drain());
+        continue;
+      }
+      if (idle_since >= 0)
+        wait_ms = std::min(wait_ms, static_cast<int>(idle_since + o.exit_idle * 1000 - now) + 1);
+    }
     fds.assign(1, {client.notify_fd(), POLLIN, 0});
-    W_RETURN_IF_ERROR(runner.poll(session.wait_ms(), fds));
+    W_RETURN_IF_ERROR(runner.poll(std::max(wait_ms, 0), fds));
   }
 }
 

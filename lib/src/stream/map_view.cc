@@ -116,11 +116,17 @@ bool decode_array(std::string_view raw, std::vector<std::string_view>& out) {
 }
 
 Result<MapView> MapView::parse(std::string_view bytes) {
-  if (!is_one_object(bytes)) return Status::Invalid("not one well-formed msgpack object");
+  // One walk: each key and value is measured (and so checked) once, and the
+  // last must end where `bytes` does. (An is_one_object() first walked the
+  // whole map once more: a wsql insert's rows were measured twice.) Only a
+  // failure walks again, to name it as before.
+  auto fail = [&](const char* why) {
+    return Status::Invalid(is_one_object(bytes) ? why : "not one well-formed msgpack object");
+  };
   uint64_t len;
   size_t pos;
-  if (!header(bytes, 0x80, 0x0f, 0, 0xde, 0xdf, len, pos))
-    return Status::Invalid("not a msgpack map");
+  if (!header(bytes, 0x80, 0x0f, 0, 0xde, 0xdf, len, pos)) return fail("not a msgpack map");
+  if (len > bytes.size() - pos) return fail("truncated msgpack map");  // before reserve()
   MapView view;
   view.entries_.reserve(static_cast<size_t>(len));
   const auto* base = reinterpret_cast<const uint8_t*>(bytes.data());
@@ -128,13 +134,14 @@ Result<MapView> MapView::parse(std::string_view bytes) {
     long k = object_size(base + pos, bytes.size() - pos);
     std::string_view key;
     if (k <= 0 || !decode_str(bytes.substr(pos, static_cast<size_t>(k)), key))
-      return Status::Invalid("msgpack map key is not a string");
+      return fail("msgpack map key is not a string");
     pos += static_cast<size_t>(k);
     long v = object_size(base + pos, bytes.size() - pos);
-    if (v <= 0) return Status::Invalid("truncated msgpack map");
+    if (v <= 0) return fail("truncated msgpack map");
     view.entries_.emplace_back(key, bytes.substr(pos, static_cast<size_t>(v)));
     pos += static_cast<size_t>(v);
   }
+  if (pos != bytes.size()) return fail("trailing bytes after a msgpack map");
   return view;
 }
 

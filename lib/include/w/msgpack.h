@@ -90,8 +90,12 @@ namespace w::mp {
 /// The viewed bytes must outlive the view.
 class MapView {
  public:
+  using Entries = std::vector<std::pair<std::string_view, std::string_view>>;
   /// Fails unless `bytes` is exactly one map whose keys are all strings.
   static Result<MapView> parse(std::string_view bytes);
+  /// parse() into `entries` (cleared first; its capacity is reused: a
+  /// caller decoding many rows allocates once).
+  static Status parse_into(std::string_view bytes, Entries& entries);
 
   size_t size() const { return entries_.size(); }
   bool has(std::string_view key) const { return find(key) != nullptr; }
@@ -107,13 +111,11 @@ class MapView {
   /// bin or str bytes.
   Result<std::string> bytes(std::string_view key) const;
 
-  const std::vector<std::pair<std::string_view, std::string_view>>& entries() const {
-    return entries_;
-  }
+  const Entries& entries() const { return entries_; }
 
  private:
   const std::string_view* find(std::string_view key) const;
-  std::vector<std::pair<std::string_view, std::string_view>> entries_;
+  Entries entries_;
 };
 
 /// Decoders for one raw scalar value.

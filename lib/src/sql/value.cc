@@ -161,10 +161,7 @@ void pack_column(mp::Packer& pk, const store::Statement& stmt, int col) {
 
 bool decode_map(std::string_view raw,
                 std::vector<std::pair<std::string_view, std::string_view>>& out) {
-  auto view = mp::MapView::parse(raw);
-  if (!view.ok()) return false;
-  out = view->entries();
-  return true;
+  return mp::MapView::parse_into(raw, out).ok();
 }
 
 std::string value_text(std::string_view raw, std::string_view null_text) {

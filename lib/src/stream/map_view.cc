@@ -116,6 +116,12 @@ bool decode_array(std::string_view raw, std::vector<std::string_view>& out) {
 }
 
 Result<MapView> MapView::parse(std::string_view bytes) {
+  MapView view;
+  W_RETURN_IF_ERROR(parse_into(bytes, view.entries_));
+  return view;
+}
+
+Status MapView::parse_into(std::string_view bytes, Entries& entries) {
   // One walk: each key and value is measured (and so checked) once, and the
   // last must end where `bytes` does. (An is_one_object() first walked the
   // whole map once more: a wsql insert's rows were measured twice.) Only a
@@ -123,12 +129,12 @@ Result<MapView> MapView::parse(std::string_view bytes) {
   auto fail = [&](const char* why) {
     return Status::Invalid(is_one_object(bytes) ? why : "not one well-formed msgpack object");
   };
+  entries.clear();
   uint64_t len;
   size_t pos;
   if (!header(bytes, 0x80, 0x0f, 0, 0xde, 0xdf, len, pos)) return fail("not a msgpack map");
   if (len > bytes.size() - pos) return fail("truncated msgpack map");  // before reserve()
-  MapView view;
-  view.entries_.reserve(static_cast<size_t>(len));
+  entries.reserve(static_cast<size_t>(len));
   const auto* base = reinterpret_cast<const uint8_t*>(bytes.data());
   for (uint64_t i = 0; i < len; ++i) {
     long k = object_size(base + pos, bytes.size() - pos);
@@ -138,11 +144,11 @@ Result<MapView> MapView::parse(std::string_view bytes) {
     pos += static_cast<size_t>(k);
     long v = object_size(base + pos, bytes.size() - pos);
     if (v <= 0) return fail("truncated msgpack map");
-    view.entries_.emplace_back(key, bytes.substr(pos, static_cast<size_t>(v)));
+    entries.emplace_back(key, bytes.substr(pos, static_cast<size_t>(v)));
     pos += static_cast<size_t>(v);
   }
   if (pos != bytes.size()) return fail("trailing bytes after a msgpack map");
-  return view;
+  return {};
 }
 
 const std::string_view* MapView::find(std::string_view key) const {

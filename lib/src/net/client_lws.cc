@@ -362,7 +362,13 @@ Status Client::send(std::string data, bool binary) {
   m.outbox_binary.push_back(binary);
   lock.unlock();
   if (!own_thread) {
-    if (m.wsi) lws_callback_on_writable(m.wsi);  // written by the next pump()
+    // Written now, as far as the socket takes it, without waiting: a
+    // pipelining caller (wsql insert's window of batches) keeps the server
+    // busy while it prepares the next message. The rest goes in the next
+    // wait (pump()).
+    if (m.wsi) lws_callback_on_writable(m.wsi);
+    if (lws_service(m.ctx, -1) < 0)
+      m.mark_closed(Status::Io(fmt::format("{}: the connection's service failed", m.shown)));
   } else {
     lws_cancel_service(m.ctx);
   }

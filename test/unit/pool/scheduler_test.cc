@@ -328,7 +328,3 @@ TEST_CASE("scheduler: a lost worker's tasks go back to the front, ahead of faile
   CHECK(std::find(lost.begin(), lost.end(), next[0]) != lost.end());
   CHECK(p.s->counters().requeues_total == 3);
 }
-
-// Speculation (the end of a campaign): once a campaign's queue is empty,
-// idle slots run copies of its oldest running tasks, first result wins.
-

@@ -1,5 +1,6 @@
 // Speculation at the end of a campaign (pool/speculate.cc), on the
-// scheduler fixture.
+// scheduler fixture: once a campaign's queue is empty, idle slots run
+// copies of its oldest running tasks, first result wins.
 #include "scheduler_fixture.h"
 
 namespace {

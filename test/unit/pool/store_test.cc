@@ -294,7 +294,8 @@ TEST_CASE("store: a version 5 file keeps its tasks and results through the index
   CHECK((*page2)[1].task == tasks[5]);
 }
 
-TEST_CASE("store: datasets count under their once-key, and a key of an older pool took all its input") {
+TEST_CASE(
+    "store: datasets count under their once-key, and a key of an older pool took all its input") {
   TempDb db;
   std::vector<int64_t> tasks;
   {

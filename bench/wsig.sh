@@ -12,7 +12,8 @@
 #      rest of a write). Its CPU per message is about what the kernel's TCP
 #      receive and send cost, so wsig's ratio to it is wsig's own overhead
 #      (issue 18's target: <= 1.5x). wsig, PeerJS and the floor are compared
-#      at the highest rate all three passed, from the same ladders.
+#      at the highest rate all three passed, in $SAME_ROUNDS interleaved
+#      rounds of $SAME_SECONDS s.
 # Server and generator are pinned to different cores when there are two.
 # Usage: bench/wsig.sh [BUILD_DIR]
 set -euo pipefail
@@ -21,6 +22,8 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 PEERS=${PEERS:-10000}
 RELAY_PEERS=${RELAY_PEERS:-1000}
 SECONDS_PER_RATE=${SECONDS_PER_RATE:-2}
+SAME_ROUNDS=${SAME_ROUNDS:-3}    # runs of each server at the common rate
+SAME_SECONDS=${SAME_SECONDS:-4}  # seconds each
 RATES=${RATES:-"5000 10000 20000 40000 80000 120000 160000 240000 320000"}
 WSIG=$B/bin/wsig
 LOAD=${WSIG_LOAD:-$B/bench/wsig_load}
@@ -115,13 +118,39 @@ read -r rate_w cpu_w p99_w <<<"$(relay wsig)"
 # their ratio is the figure that matters.
 read -r rate_f _ _ <<<"$(relay floor)"
 read -r rate_p cpu_p p99_p <<<"$(relay peerjs)"
-# The highest rate all three passed, and each one's CPU per message there.
-common=-
-for r in $RATES; do
-  for n in wsig peerjs floor; do grep -q "^$r " "$tmp/ladder.$n" 2>/dev/null || continue 2; done
-  common=$r
-done
-cpu_at() { awk -v r="$common" '$1 == r {print $2}' "$tmp/ladder.$1" 2>/dev/null | grep . || echo -; }
+# The highest rate all three passed; there, rounds of one run each, in
+# turn, so a drift of the host's speed hits the three alike. CPU per
+# message is the rounds' CPU over their messages (runs that lost some are
+# left out): a run's CPU is counted in 10 ms clock ticks.
+# When PeerJS passed no rate (a loaded machine), wsig and the floor alone.
+highest() { # highest NAME...: the highest rate all of them passed, or -
+  local r n best=-
+  for r in $RATES; do
+    for n in "$@"; do grep -q "^$r " "$tmp/ladder.$n" 2>/dev/null || continue 2; done
+    best=$r
+  done
+  echo "$best"
+}
+same=(wsig floor peerjs)
+common=$(highest "${same[@]}")
+[ "$common" != - ] || { same=(wsig floor); common=$(highest "${same[@]}"); }
+declare -A cpu_s=() msgs=()
+if [ "$common" != - ]; then
+  echo "same rate: $common/s, $SAME_ROUNDS rounds of ${SAME_SECONDS}s each" >&2
+  for _ in $(seq "$SAME_ROUNDS"); do
+    for n in "${same[@]}"; do
+      start "$n"
+      out=$($LOAD_CPU "$LOAD" --port "$port" --peers "$RELAY_PEERS" --rate "$common" \
+        --seconds "$SAME_SECONDS" --server-pid "$server_pid" 2>/dev/null) || out=""
+      stop
+      echo "  $n $out" >&2
+      [ -n "$out" ] && [ "$(sed -E 's/.*"lost":([0-9]+).*/\1/' <<<"$out")" = 0 ] || continue
+      cpu_s[$n]=$(echo "${cpu_s[$n]:-0} + $(sed -E 's/.*"server_cpu_s":([0-9.]+).*/\1/' <<<"$out")" | bc -l)
+      msgs[$n]=$((${msgs[$n]:-0} + $(sed -E 's/.*"sent":([0-9]+).*/\1/' <<<"$out")))
+    done
+  done
+fi
+cpu_at() { if [ -n "${msgs[$1]:-}" ]; then printf '%.2f' "$(echo "${cpu_s[$1]} * 1000000 / ${msgs[$1]}" | bc -l)"; else echo -; fi; }
 same_w=$(cpu_at wsig) same_p=$(cpu_at peerjs) same_f=$(cpu_at floor)
 
 # ratio A B [DIGITS]: A/B, or - when either is missing.

@@ -357,7 +357,12 @@ class Scheduler {
   // Workers that disagreed with a quorum, connected or not: their votes no
   // longer count and they get no replicas.
   std::unordered_set<std::string> flagged_;
-  bool poke_all_ = false;  // a replica is wanted: top up every worker
+  bool poke_all_ = false;                             // a replica is wanted: top up every worker
+  std::unordered_map<std::string, GroupRun> groups_;  // running group runs by id
+  std::unordered_map<std::string, Quarantine> quarantines_;  // by worker id
+  // Each worker's last outcomes per campaign, by worker id (so they survive
+  // a reconnect) and campaign id.
+  std::unordered_map<std::string, std::unordered_map<int64_t, Outcomes>> outcomes_;
   // Results of one message, waiting for store_results(): each row, and its
   // campaign and whether its lease was a speculative copy.
   struct BatchedLease {
@@ -366,11 +371,6 @@ class Scheduler {
   };
   std::vector<TaskResult> batch_;
   std::vector<BatchedLease> batch_leases_;
-  std::unordered_map<std::string, GroupRun> groups_;         // running group runs by id
-  std::unordered_map<std::string, Quarantine> quarantines_;  // by worker id
-  // Each worker's last outcomes per campaign, by worker id (so they survive
-  // a reconnect) and campaign id.
-  std::unordered_map<std::string, std::unordered_map<int64_t, Outcomes>> outcomes_;
 };
 
 }  // namespace w::pool

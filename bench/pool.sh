@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # wpool end to end, with 2 local one-slot workers, beside Dask distributed
 # doing the same work in the same run (bench/pool_dask.py):
-#   1. no-op tasks/s from `wpool submit` to every result stored (durable)
+#   1. no-op tasks/s from `wpool submit` to every result stored (durable),
+#      on a SQLite file and on PostgreSQL side by side: the same tasks and
+#      workers, NOOP_ROUNDS rounds interleaved, every round printed
 #   2. 2,000 tasks of 10 ms: efficiency against the ideal (the same loop in
 #      two plain processes side by side), best of 3 interleaved rounds
 #   3. time from `wrun` start to its first result, the pool already up
@@ -13,11 +15,18 @@
 #   NOOP_N, BUSY_N, BUSY_ROUNDS, IDLE_N, DASK_NOOP_N set the sizes; DASK=0
 #   skips Dask. POOL_DB=postgresql://... runs every pool on that (empty)
 #   PostgreSQL database instead of SQLite files in a temporary directory.
+#   The PostgreSQL no-op rounds run on a throwaway PostgreSQL 15 cluster
+#   (PG_BIN, as the postgres user when run as root) with fsync and
+#   synchronous_commit on, as shipped: a commit is on disk when it returns,
+#   as SQLite's are. PG=0 (or no PostgreSQL installed) skips them.
 set -euo pipefail
 B=$(cd "${1:-build}" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
 export PATH="$B/bin:$PATH"
 NOOP_N=${NOOP_N:-200000}
+NOOP_ROUNDS=${NOOP_ROUNDS:-3}
+PG=${PG:-1}
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 BUSY_N=${BUSY_N:-2000}
 BUSY_ROUNDS=${BUSY_ROUNDS:-3}
 IDLE_N=${IDLE_N:-5000}
@@ -30,8 +39,8 @@ at_exit+=('[ -z "$dask_pid" ] || kill -- -"$dask_pid" 2>/dev/null')
 now() { date +%s.%N; }
 calc() { echo "$1" | bc -l; }
 
-start_pool() { # $1: db name; sets POOL_PID, PORT, W_POOL
-  wpool serve --db "${POOL_DB:-$work/$1}" --listen 127.0.0.1:0 2>"$work/$1.log" &
+start_pool() { # $1: db name; $2: the --db (default: POOL_DB, or $work/$1); sets POOL_PID, PORT, W_POOL
+  wpool serve --db "${2:-${POOL_DB:-$work/$1}}" --listen 127.0.0.1:0 2>"$work/$1.log" &
   POOL_PID=$!
   pids+=("$POOL_PID")
   PORT=$(listening_port "$work/$1.log")
@@ -69,16 +78,60 @@ read -r idle_ok idle_s < <(jq -r '"\(.welcomed) \(.accept_s)"' "$work/idle.json"
 idle_per=$(calc "($rss1 - $rss0) * 1024 / $IDLE_N")
 stop_pids
 
-# 1. no-op throughput
-start_pool noop.db
-start_workers
+# 1. no-op throughput, SQLite and PostgreSQL rounds interleaved (a host
+# that changes speed over minutes moves both)
+pg_up=0
+# as_pg CMD...: PostgreSQL refuses to run as root; use its own user then.
+as_pg() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
+at_exit+=('[ "$pg_up" = 0 ] || as_pg "$PG_BIN/pg_ctl" -D "$work/pg" -m fast -w stop >/dev/null 2>&1')
+pg_note=
+if [ "$PG" = 0 ]; then
+  pg_note="PostgreSQL skipped (PG=0)"
+elif [ ! -x "$PG_BIN/initdb" ]; then
+  pg_note="PostgreSQL skipped: no $PG_BIN/initdb (apt-get install postgresql)"
+else
+  chmod 755 "$work"
+  mkdir -p "$work/pg"
+  [ "$(id -u)" != 0 ] || chown postgres "$work/pg"
+  as_pg "$PG_BIN/initdb" -D "$work/pg" -U wkit --auth=trust -E UTF8 --no-locale >"$work/initdb.log" 2>&1 ||
+    { echo "pool.sh: error: initdb: $(tail -3 "$work/initdb.log")" >&2; exit 1; }
+  pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  as_pg "$PG_BIN/pg_ctl" -D "$work/pg" -l "$work/pg/server.log" -w -o "-p $pg_port -k $work/pg \
+    -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on" start >/dev/null
+  pg_up=1
+  pg_durable=$("$PG_BIN/psql" -XAtq "postgresql://wkit@127.0.0.1:$pg_port/postgres" \
+    -c "SELECT current_setting('fsync') || '/' || current_setting('synchronous_commit')")
+  [ "$pg_durable" = on/on ] || { echo "pool.sh: error: PostgreSQL fsync/synchronous_commit: $pg_durable" >&2; exit 1; }
+fi
 wgen range 0 "$NOOP_N" --step 1 -f msgpack >"$work/noop.in"
-t0=$(now)
-wpool submit noop -k "$B/kernels/noop.so" -q <"$work/noop.in"
-wpool wait noop -q
-t1=$(now)
-noop_rate=$(calc "$NOOP_N / ($t1 - $t0)")
-stored=$(wpool results noop -f msgpack | wc -c)
+noop_round() { # $1: db name, $2: --db, $3: campaign; prints tasks/s
+  start_pool "$1" "$2"
+  start_workers
+  local t0 t1
+  t0=$(now)
+  wpool submit "$3" -k "$B/kernels/noop.so" -q <"$work/noop.in"
+  wpool wait "$3" -q
+  t1=$(now)
+  wpool results "$3" -f msgpack | wc -c >"$work/$1.stored"
+  stop_pids
+  calc "$NOOP_N / ($t1 - $t0)"
+}
+noop_rate=0 pg_rate=0 noop_all=() pg_all=()
+max() { calc "if ($1 > $2) $1 else $2"; }
+for round in $(seq 1 "$NOOP_ROUNDS"); do
+  r=$(noop_round noop.db "" "noop$round")
+  noop_all+=("$(printf '%.0f' "$r")")
+  noop_rate=$(max "$noop_rate" "$r")
+  if [ "$pg_up" = 1 ]; then
+    "$PG_BIN/psql" -XAtq "postgresql://wkit@127.0.0.1:$pg_port/postgres" -c "CREATE DATABASE noop$round"
+    r=$(noop_round noop-pg "postgresql://wkit@127.0.0.1:$pg_port/noop$round" "noop$round")
+    pg_all+=("$(printf '%.0f' "$r")")
+    pg_rate=$(max "$pg_rate" "$r")
+  fi
+done
+stored=$(cat "$work/noop.db.stored")
+start_pool noop.db # the 10 ms tasks run on the SQLite pool
+start_workers
 
 # 2. 10 ms tasks, and the ideal: the same loop in two plain C processes side
 # by side, half the tasks each (the work itself on both cores at once; both
@@ -148,18 +201,25 @@ fi
 free_after=$(cores_free)
 
 row() { printf '%-50s %14s %14s %10s\n' "$@"; }
+pg_row() { # the no-op figure on PostgreSQL; its ratio is to SQLite's
+  [ "$pg_up" = 1 ] || return 0
+  row "  the same on PostgreSQL (ratio: to SQLite)" "$(printf '%.0f' "$pg_rate")" "-" \
+    "$(printf '%.2fx' "$(calc "$pg_rate / $noop_rate")")"
+}
 row "figure" "wpool" "Dask" "ratio"
 if [ -n "${dn:-}" ]; then
   dask_rate=$(calc "$dn / $ds")
   dask_eff=$(calc "$ideal / $dbs * 100")
   row "no-op tasks/s end to end, 2 workers" "$(printf '%.0f' "$noop_rate")" \
     "$(printf '%.0f' "$dask_rate")" "$(printf '%.1fx' "$(calc "$noop_rate / $dask_rate")")"
+  pg_row
   row "$BUSY_N x 10 ms tasks, 2 workers: wall (s)" "$(printf '%.2f' "$busy_wall")" \
     "$(printf '%.2f' "$dbs")" "$(printf '%.2fx' "$(calc "$dbs / $busy_wall")")"
   row "  efficiency vs ideal $(printf '%.2f' "$ideal") s" \
     "$(printf '%.1f%%' "$(calc "$ideal / $busy_wall * 100")")" "$(printf '%.1f%%' "$dask_eff")" "-"
 else
   row "no-op tasks/s end to end, 2 workers" "$(printf '%.0f' "$noop_rate")" "-" "-"
+  pg_row
   row "$BUSY_N x 10 ms tasks, 2 workers: wall (s)" "$(printf '%.2f' "$busy_wall")" "-" "-"
   row "  efficiency vs ideal $(printf '%.2f' "$ideal") s" \
     "$(printf '%.1f%%' "$(calc "$ideal / $busy_wall * 100")")" "-" "-"
@@ -173,6 +233,11 @@ row "time to accept $idle_ok of $IDLE_N connections" "$(printf '%.0f ms' "$(calc
 row "wrun start to first result stored" "${first_ms} ms" "-" "-"
 echo "(no-op: $NOOP_N tasks on wpool, ${dn:-$DASK_NOOP_N} on Dask, whose results sit in worker memory"
 echo " while wpool's are committed to SQLite: $stored bytes of msgpack results)"
+echo "(no-op, best of $NOOP_ROUNDS rounds, SQLite and PostgreSQL interleaved; every round:"
+echo " SQLite ${noop_all[*]}; PostgreSQL ${pg_all[*]:-none} tasks/s)"
+[ "$pg_up" = 0 ] || echo "(PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'): a throwaway" \
+  "cluster on this machine's disk, fsync on, synchronous_commit on: durable like SQLite)"
+[ -n "$pg_note" ] && echo "($pg_note)"
 [ -n "$dask_note" ] && echo "($dask_note)"
 echo "cores free before/after: $free_before/$free_after of 2 (below ~1.9 the figures are noisy)"
 echo "targets: >= 100,000 no-op tasks/s; >= 99% efficiency; <= 16 KiB per connection;"

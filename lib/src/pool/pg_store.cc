@@ -111,6 +111,26 @@ size_t utf8_at(std::string_view s, size_t i) {
   return n;
 }
 
+// `v` if it is valid UTF-8 without NUL, which PostgreSQL's text takes;
+// else `v` with U+FFFD in place of each bad byte, kept in `repaired`.
+std::string_view valid_text(std::string_view v, std::string& repaired) {
+  size_t i = 0;
+  for (size_t n; i < v.size() && (n = utf8_at(v, i)) != 0;) i += n;
+  if (i == v.size()) return v;
+  repaired.assign(v.substr(0, i));
+  while (i < v.size()) {
+    const size_t n = utf8_at(v, i);
+    if (n == 0) {
+      repaired.append("\xef\xbf\xbd");
+      ++i;
+    } else {
+      repaired.append(v.substr(i, n));
+      i += n;
+    }
+  }
+  return repaired;
+}
+
 // The end of a URL's authority (user:password@host:port), from `from`.
 size_t authority_end(std::string_view s, size_t from) {
   const size_t end = s.find_first_of("/?", from);
@@ -229,22 +249,63 @@ PgParams& PgParams::bytes(std::string_view v) {
 
 PgParams& PgParams::text(std::string_view v) {
   check_room();
-  size_t i = 0;
-  for (size_t n; i < v.size() && (n = utf8_at(v, i)) != 0;) i += n;
-  if (i == v.size()) return add(kText, v.empty() ? "" : v.data(), v.size());
-  std::string& out = cleaned_[n_];
-  out.assign(v.substr(0, i));
-  while (i < v.size()) {
-    const size_t n = utf8_at(v, i);
-    if (n == 0) {
-      out.append("\xef\xbf\xbd");
-      ++i;
-    } else {
-      out.append(v.substr(i, n));
-      i += n;
-    }
+  const std::string_view valid = valid_text(v, cleaned_[n_]);
+  return add(kText, valid.empty() ? "" : valid.data(), valid.size());
+}
+
+PgParams& PgParams::array(const PgArray& v) {
+  check_room();
+  return add(v.type(), v.data().data(), v.data().size());
+}
+
+// PostgreSQL's binary array: dimensions (1), a has-nulls flag (0), the
+// element type, then per dimension its length and lower bound (1); then
+// each element as its length and bytes, all big-endian.
+PgArray::PgArray(Type type) : type_(type) {
+  static constexpr Oid kElement[] = {kInt8, kFloat8, kBytea, kText};
+  for (uint32_t v : {1u, 0u, kElement[static_cast<int>(type)], 0u, 1u}) {
+    v = htobe32(v);
+    buf_.append(reinterpret_cast<const char*>(&v), 4);
   }
-  return add(kText, out.data(), out.size());
+}
+
+Oid PgArray::type() const {
+  static constexpr Oid kArray[] = {1016, 1022, 1001, 1009};  // int8[] float8[] bytea[] text[]
+  return kArray[static_cast<int>(type_)];
+}
+
+void PgArray::element(const char* data, size_t size) {
+  const uint32_t len = htobe32(static_cast<uint32_t>(size));
+  buf_.append(reinterpret_cast<const char*>(&len), 4);
+  if (size > 0) buf_.append(data, size);
+  const uint32_t n = htobe32(++n_);
+  std::memcpy(buf_.data() + 12, &n, 4);  // the dimension's length
+}
+
+PgArray& PgArray::i64(int64_t v) {
+  const uint64_t be = htobe64(static_cast<uint64_t>(v));
+  element(reinterpret_cast<const char*>(&be), 8);
+  return *this;
+}
+
+PgArray& PgArray::f64(double v) {
+  uint64_t bits;
+  std::memcpy(&bits, &v, 8);
+  bits = htobe64(bits);
+  element(reinterpret_cast<const char*>(&bits), 8);
+  return *this;
+}
+
+PgArray& PgArray::bytes(std::string_view v) {
+  element(v.data(), v.size());
+  return *this;
+}
+
+PgArray& PgArray::text(std::string_view v) {
+  std::string repaired;
+  const std::string_view valid = valid_text(v, repaired);
+  element(valid.data(), valid.size());
+  return *this;
 }
 
 int64_t PgResult::changed() const {

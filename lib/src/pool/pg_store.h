@@ -48,6 +48,8 @@ std::string redact_conninfo(std::string_view conninfo);
 /// The parameters of one statement: up to kMax values, each with its
 /// PostgreSQL type, in binary format. Views stay the caller's: the data
 /// must outlive the call that runs the statement.
+class PgArray;
+
 class PgParams {
  public:
   static constexpr int kMax = 16;
@@ -58,6 +60,8 @@ class PgParams {
   /// (which PostgreSQL would refuse, aborting the transaction) is stored
   /// with U+FFFD in place of each bad byte.
   PgParams& text(std::string_view v);
+  /// An array (PgArray), which must outlive the call that runs the statement.
+  PgParams& array(const PgArray& v);
 
   int size() const { return n_; }
   const Oid* types() const { return types_.data(); }
@@ -75,6 +79,29 @@ class PgParams {
   std::array<int, kMax> formats_{};
   std::array<std::array<char, 8>, kMax> numbers_{};  ///< i64/f64, big-endian
   std::array<std::string, kMax> cleaned_;            ///< text() that had to be repaired
+};
+
+/// A one-dimensional array parameter in PostgreSQL's binary format, of one
+/// element type: how a batch of rows goes in one statement (unnest($1,...)).
+/// Elements are copied in; text is repaired as PgParams::text() does.
+class PgArray {
+ public:
+  enum class Type { kInt8, kFloat8, kBytea, kText };
+  explicit PgArray(Type type);
+  PgArray& i64(int64_t v);
+  PgArray& f64(double v);
+  PgArray& bytes(std::string_view v);
+  PgArray& text(std::string_view v);
+
+  Oid type() const;  ///< the array's type (int8[], ...)
+  /// The encoded array: its header, then every element appended so far.
+  std::string_view data() const { return buf_; }
+
+ private:
+  void element(const char* data, size_t size);
+  Type type_;
+  uint32_t n_ = 0;
+  std::string buf_;  ///< the header (its count kept up to date), then the elements
 };
 
 /// One result of libpq (binary format), freed when it goes.
@@ -125,6 +152,7 @@ class PgStore final : public Store {
   Result<std::vector<TaskRow>> queued_tasks(int64_t campaign, int64_t after_id, int limit) override;
   Result<bool> complete_task(int64_t task, std::string_view output, const std::string& worker,
                              const std::string& platform, double ms) override;
+  Result<std::vector<bool>> complete_tasks(std::span<const TaskResult> results) override;
   Result<bool> fail_attempt(int64_t task, const std::string& error, int max_attempts,
                             const std::string& worker) override;
   Result<std::vector<ResultRow>> results(int64_t campaign, int64_t since, int limit,

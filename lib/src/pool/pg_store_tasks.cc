@@ -3,6 +3,7 @@
 #include <endian.h>
 
 #include <ctime>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -250,6 +251,49 @@ Result<bool> PgStore::complete_task(int64_t task, std::string_view output,
           Kind::kWrite);
   if (!r.ok()) return r.status();
   return r->changed() == 1;
+}
+
+// A worker's batch of results in one statement, one round trip: the rows
+// go as arrays, unnest() turns them back into rows, and the statement is
+// complete_task()'s for all of them at once. A task twice in the batch
+// is sent once (its first result): UPDATE ... FROM would pick one of the
+// two unpredictably, and the loop it replaces stores the first. The
+// results are inserted in the batch's order (ORDER BY ord), so results.id
+// keeps the order they finished in; RETURNING names the tasks whose
+// result was inserted, the ones answered true.
+Result<std::vector<bool>> PgStore::complete_tasks(std::span<const TaskResult> results) {
+  std::vector<bool> stored(results.size(), false);
+  std::unordered_map<int64_t, size_t> first;  // task -> its index in `results`
+  first.reserve(results.size());
+  PgArray tasks(PgArray::Type::kInt8), outputs(PgArray::Type::kBytea);
+  PgArray workers(PgArray::Type::kText), platforms(PgArray::Type::kText);
+  PgArray ms(PgArray::Type::kFloat8);
+  for (size_t i = 0; i < results.size(); ++i) {
+    const TaskResult& r = results[i];
+    if (!first.emplace(r.task, i).second) continue;
+    tasks.i64(r.task);
+    outputs.bytes(r.output);
+    workers.text(r.worker);
+    platforms.text(r.platform);
+    ms.f64(r.ms);
+  }
+  if (first.empty()) return stored;
+  auto r =
+      run("WITH r AS (SELECT * FROM unnest($1::bigint[],$2::bytea[],$3::text[],$4::text[],"
+          "   $5::float8[]) WITH ORDINALITY AS r(task,output,worker,platform,ms,ord)),"
+          " t AS (UPDATE tasks SET state=2 FROM r WHERE tasks.id=r.task AND tasks.state=0"
+          "   RETURNING tasks.id,tasks.campaign,r.output,r.worker,r.platform,r.ms,r.ord)"
+          " INSERT INTO results(task,campaign,output,worker,platform,ms)"
+          " SELECT id,campaign,output,worker,platform,ms FROM t ORDER BY ord"
+          " ON CONFLICT(task) DO NOTHING RETURNING task",
+          PgParams().array(tasks).array(outputs).array(workers).array(platforms).array(ms),
+          "complete tasks", Kind::kWrite);
+  if (!r.ok()) return r.status();
+  for (int row = 0; row < r->rows(); ++row) {
+    auto it = first.find(r->i64(row, 0));
+    if (it != first.end()) stored[it->second] = true;
+  }
+  return stored;
 }
 
 // A failed attempt, and the task's failure record once it has run out of

@@ -258,6 +258,9 @@ void Scheduler::finish_task(Worker& w, int64_t task_id, bool ok, std::string_vie
   if (cit == campaigns_.end()) return;
   Campaign& c = cit->second;
   w.avg_ms = w.avg_ms < 0 ? ms : 0.95 * w.avg_ms + 0.05 * ms;
+  // Any other write waits for the results batched before it: the store
+  // keeps them in the order they came.
+  if (c.replicated() || !ok) store_results(w);
   if (c.replicated()) {
     --c.leased;
     return finish_replica(w, c, task_id, ok, output, error, ms);
@@ -267,17 +270,9 @@ void Scheduler::finish_task(Worker& w, int64_t task_id, bool ok, std::string_vie
   if (!ok && drop_copy(c, task_id, w.conn)) return;
   --c.leased;
   if (ok) {
-    auto stored = store_.complete_task(task_id, output, w.row.id, w.row.platform, ms);
-    if (stored.ok()) end_copies(w, c, task_id, lease.copy && *stored);
-    if (stored.ok() && *stored) {
-      ++c.row.done;
-      ++w.row.tasks_done;
-      ++counters_.results_total;
-      c.failed_on.erase(task_id);
-      forget_task(task_id);
-    } else if (!stored.ok()) {
-      diag::error("{}", stored.status().message());
-    }
+    // Stored with the rest of its message's results (store_results()).
+    batch_.push_back({task_id, output, w.row.id, w.row.platform, ms});
+    batch_leases_.push_back({c.row.id, lease.copy});
   } else {
     ++w.row.tasks_failed;
     auto final = store_.fail_attempt(task_id, fmt::format("{}: {}", w.row.id, error),
@@ -298,6 +293,33 @@ void Scheduler::finish_task(Worker& w, int64_t task_id, bool ok, std::string_vie
       c.requeued.push_back(std::move(lease.task));
     }
   }
+}
+
+void Scheduler::store_results(Worker& w) {
+  if (batch_.empty()) return;
+  auto stored = store_.complete_tasks(batch_);
+  if (!stored.ok()) {
+    // Nothing of the batch is counted; its tasks come back at the next
+    // start. (PostgreSQL's transaction is aborted: commit() fails with
+    // this and the server stops.)
+    diag::error("{}", stored.status().message());
+  } else {
+    for (size_t i = 0; i < batch_.size(); ++i) {
+      auto cit = campaigns_.find(batch_leases_[i].campaign);
+      if (cit == campaigns_.end()) continue;
+      Campaign& c = cit->second;
+      const int64_t task = batch_[i].task;
+      end_copies(w, c, task, batch_leases_[i].copy && (*stored)[i]);
+      if (!(*stored)[i]) continue;  // a duplicate or late result: the task was done
+      ++c.row.done;
+      ++w.row.tasks_done;
+      ++counters_.results_total;
+      c.failed_on.erase(task);
+      forget_task(task);
+    }
+  }
+  batch_.clear();
+  batch_leases_.clear();
 }
 
 void Scheduler::forget_task(int64_t task) {

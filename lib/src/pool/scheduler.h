@@ -258,8 +258,15 @@ class Scheduler {
   bool take_task(Campaign& c, TaskRow& task, const Worker* worker = nullptr);
   int prefetch(const Worker& w, const Campaign& c) const;
   void release_leases(Worker& w, const std::string& why);
+  /// The lease of `task` on `w` ends with this outcome. A result (ok) of
+  /// an unreplicated task joins the batch that store_results() stores:
+  /// the caller calls it before any write of its own (the store keeps the
+  /// order results came in). `output` must live until then.
   void finish_task(Worker& w, int64_t task, bool ok, std::string_view output,
                    const std::string& error, double ms);
+  /// Stores the results finish_task() batched (one complete_tasks()) and
+  /// counts those that were new.
+  void store_results(Worker& w);
   /// A lease ends without a result (worker lost, bye): the task goes back.
   /// `conn`: the holder's connection (0 for a replica: replicas are never copied).
   void return_lease(Campaign& c, Lease&& lease, const std::string& worker, net::ConnId conn = 0);
@@ -356,6 +363,14 @@ class Scheduler {
   // Each worker's last outcomes per campaign, by worker id (so they survive
   // a reconnect) and campaign id.
   std::unordered_map<std::string, std::unordered_map<int64_t, Outcomes>> outcomes_;
+  // Results of one message, waiting for store_results(): each row, and its
+  // campaign and whether its lease was a speculative copy.
+  struct BatchedLease {
+    int64_t campaign = 0;
+    bool copy = false;
+  };
+  std::vector<TaskResult> batch_;
+  std::vector<BatchedLease> batch_leases_;
 };
 
 }  // namespace w::pool

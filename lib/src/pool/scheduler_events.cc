@@ -151,6 +151,7 @@ Status Scheduler::results(net::ConnId conn, const proto::Results& m, Clock::time
   for (const proto::ResultItem& item : m.items) {
     const int64_t task = item.task;
     if (item.rank || (!w->members.empty() && !w->leases.count(task))) {
+      store_results(*w);  // the results before it are stored first, as they came
       // A member of a group run: by its rank, or the one member of the task it holds.
       int rank = item.rank.value_or(-1);
       if (rank < 0) {
@@ -169,6 +170,7 @@ Status Scheduler::results(net::ConnId conn, const proto::Results& m, Clock::time
       finish_task(*w, task, true, item.output, {}, item.ms);
     }
   }
+  store_results(*w);
   top_up_after(w);
   return {};
 }

@@ -41,6 +41,7 @@ class SqliteStore final : public Store {
   Result<std::vector<TaskRow>> queued_tasks(int64_t campaign, int64_t after_id, int limit) override;
   Result<bool> complete_task(int64_t task, std::string_view output, const std::string& worker,
                              const std::string& platform, double ms) override;
+  Result<std::vector<bool>> complete_tasks(std::span<const TaskResult> results) override;
   Result<bool> fail_attempt(int64_t task, const std::string& error, int max_attempts,
                             const std::string& worker) override;
   Result<std::vector<ResultRow>> results(int64_t campaign, int64_t since, int limit,
@@ -67,6 +68,7 @@ class SqliteStore final : public Store {
   explicit SqliteStore(store::Database db) : db_(std::move(db)) {}
   Status migrate();
   Status begin_if_needed();
+  Result<bool> complete_one(const TaskResult& result);
   /// The statement for `sql` (a literal), reset when the caller's scope ends.
   Result<store::Statement*> prepare(const char* sql) { return db_.cached(sql); }
   /// Steps `st` to its end: "what in 'file': why" if it fails or returns a row.

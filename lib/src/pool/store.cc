@@ -416,6 +416,23 @@ Result<std::vector<TaskRow>> SqliteStore::queued_tasks(int64_t campaign, int64_t
 Result<bool> SqliteStore::complete_task(int64_t task, std::string_view output,
                                         const std::string& worker, const std::string& platform,
                                         double ms) {
+  return complete_one({task, output, worker, platform, ms});
+}
+
+// SQLite is in this process: a batch is its loop, with nothing to save.
+Result<std::vector<bool>> SqliteStore::complete_tasks(std::span<const TaskResult> results) {
+  std::vector<bool> stored;
+  stored.reserve(results.size());
+  for (const TaskResult& r : results) {
+    auto one = complete_one(r);
+    if (!one.ok()) return one.status();
+    stored.push_back(*one);
+  }
+  return stored;
+}
+
+Result<bool> SqliteStore::complete_one(const TaskResult& result) {
+  const int64_t task = result.task;
   W_RETURN_IF_ERROR(begin_if_needed());
   auto q = prepare("UPDATE tasks SET state=2 WHERE id=? AND state=0 RETURNING campaign");
   if (!q.ok()) return q.status();
@@ -437,10 +454,10 @@ Result<bool> SqliteStore::complete_task(int64_t task, std::string_view output,
   store::ResetOnExit r(ins);
   ins.bind_int64(1, task);
   ins.bind_int64(2, campaign);
-  ins.bind_blob(3, output);
-  ins.bind_text(4, worker);
-  ins.bind_text(5, platform);
-  ins.bind_double(6, ms);
+  ins.bind_blob(3, result.output);
+  ins.bind_text(4, result.worker);
+  ins.bind_text(5, result.platform);
+  ins.bind_double(6, result.ms);
   W_RETURN_IF_ERROR(run(ins, "store result"));
   return true;
 }

@@ -5,8 +5,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 using namespace w::pool;
 
@@ -70,6 +72,59 @@ ALTER TABLE results_v5 RENAME TO results;
 CREATE INDEX results_campaign ON results(campaign, row);
 PRAGMA user_version=5;
 )sql";
+
+// A batch of results with a duplicate and a late one, on any store: each
+// task's result is stored once (the first that came), the answer says
+// which were new, and the results keep the batch's order.
+void check_complete_batch(Store& s) {
+  std::vector<int64_t> t;
+  const int64_t cid = make_campaign(s, 4, t);
+  auto early = s.complete_task(t[0], "\x01", "w1", "linux-x86_64", 1);
+  REQUIRE(early.ok());
+  REQUIRE(*early);
+  REQUIRE(s.commit().ok());
+  const std::vector<TaskResult> batch = {
+      {t[2], "\x02", "w2", "linux-x86_64", 2.5},
+      {t[0], "\x03", "w2", "linux-x86_64", 3},  // done before the batch
+      {t[1], "\x04", "w2", "wasm32", 4},
+      {t[2], "\x05", "w3", "linux-x86_64", 5},  // twice in the batch
+  };
+  auto stored = s.complete_tasks(batch);
+  REQUIRE(stored.ok());
+  CHECK(*stored == std::vector<bool>{true, false, true, false});
+  auto none = s.complete_tasks({});
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+  REQUIRE(s.commit().ok());
+
+  auto rows = s.results(cid, 0, 100);
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 3);
+  CHECK((*rows)[0].task == t[0]);
+  CHECK((*rows)[0].output == "\x01");
+  CHECK((*rows)[1].task == t[2]);  // in the batch's order, the first result of t[2]
+  CHECK((*rows)[1].output == "\x02");
+  CHECK((*rows)[1].worker == "w2");
+  CHECK((*rows)[1].ms == 2.5);
+  CHECK((*rows)[2].task == t[1]);
+  CHECK((*rows)[2].platform == "wasm32");
+  auto queued = s.queued_tasks(cid, 0, 10);
+  REQUIRE(queued.ok());
+  REQUIRE(queued->size() == 1);
+  CHECK(queued->front().id == t[3]);
+  auto campaigns = s.campaigns();
+  REQUIRE(campaigns.ok());
+  CHECK(campaigns->front().done == 3);
+
+  // The same batch again: every task is done, nothing is stored.
+  auto again = s.complete_tasks(batch);
+  REQUIRE(again.ok());
+  CHECK(*again == std::vector<bool>(4, false));
+  REQUIRE(s.commit().ok());
+  rows = s.results(cid, 0, 100);
+  REQUIRE(rows.ok());
+  CHECK(rows->size() == 3);
+}
 
 }  // namespace
 
@@ -343,4 +398,23 @@ TEST_CASE("store: a PostgreSQL database is shown without its password, a file as
         "host=db1 password =*** dbname=pool");
   CHECK(Store::shown("pool.db") == "pool.db");
   CHECK(Store::shown("./pass=word.db") == "./pass=word.db");
+}
+
+TEST_CASE("store: a batch of results stores each task's first result once, on SQLite") {
+  // A worker's message: a result twice, and one of a task already done.
+  TempDb db;
+  check_complete_batch(*db.open());
+}
+
+// Hidden: it needs a PostgreSQL database, W_TEST_PG (a fresh one: the
+// campaign's name must be free). test/integration/store_postgres.sh starts
+// a throwaway cluster and runs it.
+TEST_CASE("store: a batch of results stores each task's first result once, on PostgreSQL",
+          "[.postgres]") {
+  // The same message as on SQLite, in one statement of arrays.
+  const char* url = std::getenv("W_TEST_PG");
+  if (url == nullptr) FAIL("W_TEST_PG: a fresh PostgreSQL database (store_postgres.sh gives one)");
+  auto s = Store::open(url);
+  REQUIRE(s.ok());
+  check_complete_batch(**s);
 }

@@ -58,9 +58,12 @@ Result<std::unique_ptr<RelayLink>> RelayLink::connect(const std::string& sig_url
   co.connect_timeout = 10;
   co.protocol = std::string(net::kRelayProtocol);  // wsig's large receive buffer
   auto c = net::Client::connect(url, co);
-  if (!c.ok()) {
-    // wsig has all its relay buffers in use (--relay-links), or predates
-    // them: a plain peer connection carries the same messages, slower.
+  // wsig answered the upgrade with a refusal (503: all its relay buffers in
+  // use, --relay-links) or predates the subprotocol: a plain peer
+  // connection carries the same messages, slower. Not after a timeout, a
+  // TLS or name failure: a second try would only fail the same way, later.
+  const Code code = c.ok() ? Code::kOk : c.status().code();
+  if (code == Code::kIo || code == Code::kUnavailable) {
     diag::info("relay peer {}: {}; connecting without the {} subprotocol", id, c.status().message(),
                net::kRelayProtocol);
     co.protocol.clear();

@@ -52,3 +52,36 @@ cores_free() {
   read -r r u s <<<"$t"
   echo "($u + $s) / $r" | bc -l | xargs printf '%.2f'
 }
+
+# start_bench_pg NAME: a throwaway PostgreSQL 15 cluster in $work/pg on a
+# free port (PG_BIN, as the postgres user when run as root), fsync and
+# synchronous_commit on as shipped, stopped at exit. Sets pg_up (1 if it
+# runs), pg_port, and pg_note (why it does not, when PG=0 or no initdb).
+# NAME prefixes its errors.
+start_bench_pg() {
+  PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+  pg_up=0 pg_note=
+  if [ "${PG:-1}" = 0 ]; then
+    pg_note="PostgreSQL skipped (PG=0)"
+    return 0
+  elif [ ! -x "$PG_BIN/initdb" ]; then
+    pg_note="PostgreSQL skipped: no $PG_BIN/initdb (apt-get install postgresql)"
+    return 0
+  fi
+  chmod 755 "$work"
+  mkdir -p "$work/pg"
+  [ "$(id -u)" != 0 ] || chown postgres "$work/pg"
+  as_pg "$PG_BIN/initdb" -D "$work/pg" -U wkit --auth=trust -E UTF8 --no-locale >"$work/initdb.log" 2>&1 ||
+    { echo "$1: error: initdb: $(tail -3 "$work/initdb.log")" >&2; exit 1; }
+  pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  as_pg "$PG_BIN/pg_ctl" -D "$work/pg" -l "$work/pg/server.log" -w -o "-p $pg_port -k $work/pg \
+    -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=200" start >/dev/null
+  pg_up=1
+  at_exit+=('as_pg "$PG_BIN/pg_ctl" -D "$work/pg" -m fast -w stop >/dev/null 2>&1')
+  local durable
+  durable=$("$PG_BIN/psql" -XAtq "postgresql://wkit@127.0.0.1:$pg_port/postgres" \
+    -c "SELECT current_setting('fsync') || '/' || current_setting('synchronous_commit')")
+  [ "$durable" = on/on ] || { echo "$1: error: PostgreSQL fsync/synchronous_commit: $durable" >&2; exit 1; }
+}
+# as_pg CMD...: PostgreSQL refuses to run as root; use its own user then.
+as_pg() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }

@@ -2,8 +2,9 @@
 # wpool end to end, with 2 local one-slot workers, beside Dask distributed
 # doing the same work in the same run (bench/pool_dask.py):
 #   1. no-op tasks/s from `wpool submit` to every result stored (durable),
-#      on a SQLite file and on PostgreSQL side by side: the same tasks and
-#      workers, NOOP_ROUNDS rounds interleaved, every round printed
+#      on a SQLite file, on PostgreSQL, and on three pools sharing one
+#      PostgreSQL database, side by side: the same tasks and workers,
+#      NOOP_ROUNDS rounds interleaved, every round printed
 #   2. 2,000 tasks of 10 ms: efficiency against the ideal (the same loop in
 #      two plain processes side by side), best of 3 interleaved rounds
 #   3. time from `wrun` start to its first result, the pool already up
@@ -80,29 +81,7 @@ stop_pids
 
 # 1. no-op throughput, SQLite and PostgreSQL rounds interleaved (a host
 # that changes speed over minutes moves both)
-pg_up=0
-# as_pg CMD...: PostgreSQL refuses to run as root; use its own user then.
-as_pg() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
-at_exit+=('[ "$pg_up" = 0 ] || as_pg "$PG_BIN/pg_ctl" -D "$work/pg" -m fast -w stop >/dev/null 2>&1')
-pg_note=
-if [ "$PG" = 0 ]; then
-  pg_note="PostgreSQL skipped (PG=0)"
-elif [ ! -x "$PG_BIN/initdb" ]; then
-  pg_note="PostgreSQL skipped: no $PG_BIN/initdb (apt-get install postgresql)"
-else
-  chmod 755 "$work"
-  mkdir -p "$work/pg"
-  [ "$(id -u)" != 0 ] || chown postgres "$work/pg"
-  as_pg "$PG_BIN/initdb" -D "$work/pg" -U wkit --auth=trust -E UTF8 --no-locale >"$work/initdb.log" 2>&1 ||
-    { echo "pool.sh: error: initdb: $(tail -3 "$work/initdb.log")" >&2; exit 1; }
-  pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  as_pg "$PG_BIN/pg_ctl" -D "$work/pg" -l "$work/pg/server.log" -w -o "-p $pg_port -k $work/pg \
-    -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on" start >/dev/null
-  pg_up=1
-  pg_durable=$("$PG_BIN/psql" -XAtq "postgresql://wkit@127.0.0.1:$pg_port/postgres" \
-    -c "SELECT current_setting('fsync') || '/' || current_setting('synchronous_commit')")
-  [ "$pg_durable" = on/on ] || { echo "pool.sh: error: PostgreSQL fsync/synchronous_commit: $pg_durable" >&2; exit 1; }
-fi
+start_bench_pg pool.sh
 wgen range 0 "$NOOP_N" --step 1 -f msgpack >"$work/noop.in"
 noop_round() { # $1: db name, $2: --db, $3: campaign; prints tasks/s
   start_pool "$1" "$2"
@@ -116,7 +95,31 @@ noop_round() { # $1: db name, $2: --db, $3: campaign; prints tasks/s
   stop_pids
   calc "$NOOP_N / ($t1 - $t0)"
 }
-noop_rate=0 pg_rate=0 noop_all=() pg_all=()
+# The same on three pools sharing one PostgreSQL database: a worker on each
+# of two, the submit through the third. Its end is when the database holds
+# every result (psql polled every 50 ms): a pool learns the others' counts
+# once a second, so its `wpool wait` would add up to that second.
+noop_round_shared() { # $1: --db, $2: campaign; prints tasks/s
+  local i ports=()
+  for i in 1 2 3; do
+    wpool serve --db "$1" --listen 127.0.0.1:0 2>"$work/shared$i.log" &
+    pids+=($!)
+    ports+=("$(listening_port "$work/shared$i.log")")
+  done
+  for i in 1 2; do
+    wrun "ws://127.0.0.1:${ports[$((i - 1))]}" -j 1 --name "bench-$i" --cache "$work/cache-$i" -q &
+    pids+=($!)
+  done
+  local t0 t1
+  t0=$(now)
+  W_POOL=ws://127.0.0.1:${ports[2]} wpool submit "$2" -k "$B/kernels/noop.so" -q <"$work/noop.in"
+  until [ "$("$PG_BIN/psql" -XAtq "$1" -c "SELECT count(*) FROM results r JOIN campaigns c
+      ON c.id = r.campaign WHERE c.name = '$2'")" = "$NOOP_N" ]; do sleep 0.05; done
+  t1=$(now)
+  stop_pids
+  calc "$NOOP_N / ($t1 - $t0)"
+}
+noop_rate=0 pg_rate=0 pg3_rate=0 noop_all=() pg_all=() pg3_all=()
 max() { calc "if ($1 > $2) $1 else $2"; }
 for round in $(seq 1 "$NOOP_ROUNDS"); do
   r=$(noop_round noop.db "" "noop$round")
@@ -127,6 +130,10 @@ for round in $(seq 1 "$NOOP_ROUNDS"); do
     r=$(noop_round noop-pg "postgresql://wkit@127.0.0.1:$pg_port/noop$round" "noop$round")
     pg_all+=("$(printf '%.0f' "$r")")
     pg_rate=$(max "$pg_rate" "$r")
+    "$PG_BIN/psql" -XAtq "postgresql://wkit@127.0.0.1:$pg_port/postgres" -c "CREATE DATABASE shared$round"
+    r=$(noop_round_shared "postgresql://wkit@127.0.0.1:$pg_port/shared$round" "noop$round")
+    pg3_all+=("$(printf '%.0f' "$r")")
+    pg3_rate=$(max "$pg3_rate" "$r")
   fi
 done
 stored=$(cat "$work/noop.db.stored")
@@ -205,6 +212,8 @@ pg_row() { # the no-op figure on PostgreSQL; its ratio is to SQLite's
   [ "$pg_up" = 1 ] || return 0
   row "  the same on PostgreSQL (ratio: to SQLite)" "$(printf '%.0f' "$pg_rate")" "-" \
     "$(printf '%.2fx' "$(calc "$pg_rate / $noop_rate")")"
+  row "  3 pools on one PostgreSQL (ratio: to 1 pool)" "$(printf '%.0f' "$pg3_rate")" "-" \
+    "$(printf '%.2fx' "$(calc "$pg3_rate / $pg_rate")")"
 }
 row "figure" "wpool" "Dask" "ratio"
 if [ -n "${dn:-}" ]; then
@@ -234,7 +243,7 @@ row "wrun start to first result stored" "${first_ms} ms" "-" "-"
 echo "(no-op: $NOOP_N tasks on wpool, ${dn:-$DASK_NOOP_N} on Dask, whose results sit in worker memory"
 echo " while wpool's are committed to SQLite: $stored bytes of msgpack results)"
 echo "(no-op, best of $NOOP_ROUNDS rounds, SQLite and PostgreSQL interleaved; every round:"
-echo " SQLite ${noop_all[*]}; PostgreSQL ${pg_all[*]:-none} tasks/s)"
+echo " SQLite ${noop_all[*]}; PostgreSQL ${pg_all[*]:-none}; 3 pools on PostgreSQL ${pg3_all[*]:-none} tasks/s)"
 [ "$pg_up" = 0 ] || echo "(PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'): a throwaway" \
   "cluster on this machine's disk, fsync on, synchronous_commit on: durable like SQLite)"
 [ -n "$pg_note" ] && echo "($pg_note)"

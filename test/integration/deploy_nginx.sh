@@ -6,20 +6,11 @@
 # through wsig at /sig/, wsql answers at /sql/ (WebSocket and POST),
 # /metrics answers this machine, and http:// is sent to https://.
 . "$(dirname "$0")/pool_common.sh"
-. "$(dirname "$0")/tls_common.sh"
+. "$(dirname "$0")/nginx_common.sh"
 . "$(dirname "$0")/browser/env.sh"
-command -v nginx >/dev/null || fail "nginx is not installed (scripts/deps.sh installs it)"
-SITE=$W_SRC/examples/deploy/nginx/wkit.conf
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-make_ca "$TMP/ca"
-issue_cert "$TMP/ca" server "DNS:localhost,IP:127.0.0.1"
+nginx_ports
 SPKI=$(openssl x509 -in "$TMP/ca/server.pem" -pubkey -noout | openssl pkey -pubin -outform der |
   openssl dgst -sha256 -binary | base64)
-NP=$(free_port)
-HP=$(free_port)
-ORIGIN=https://localhost:$NP
 
 # The three servers, in clear on 127.0.0.1, as the site's header says.
 wsig --host 127.0.0.1 --port 0 2>"$TMP/sig.log" &
@@ -34,45 +25,9 @@ wsql serve --dir "$TMP/data" --listen 127.0.0.1:0 --key sqlkey 2>"$TMP/sql.log" 
 PIDS+=($!)
 SQL_PORT=$(wait_listening "$TMP/sql.log")
 
-# The example site with this test's ports, names and certificate; nothing
-# else changed. Around it, an nginx.conf that needs no root: its files in
-# $TMP, one process in the foreground.
-sed -e "s/^\( *listen\) 443 ssl http2;/\1 127.0.0.1:$NP ssl http2;/" \
-  -e "s/^\( *listen\) 80;/\1 127.0.0.1:$HP;/" \
-  -e '/listen \[::\]/d' \
-  -e 's/pool\.example\.org;/localhost;/' \
-  -e "s|ssl_certificate .*|ssl_certificate $TMP/ca/server.pem;|" \
-  -e "s|ssl_certificate_key .*|ssl_certificate_key $TMP/ca/server.key;|" \
-  -e "s/127\.0\.0\.1:7070/127.0.0.1:$POOL_PORT/" \
-  -e "s/127\.0\.0\.1:9000/127.0.0.1:$SIG_PORT/" \
-  -e "s/127\.0\.0\.1:7080/127.0.0.1:$SQL_PORT/" "$SITE" >"$TMP/wkit.conf"
-grep -q "listen 127.0.0.1:$NP ssl" "$TMP/wkit.conf" || fail "the site's https listen line changed"
-grep -q "127.0.0.1:$POOL_PORT" "$TMP/wkit.conf" || fail "the site's pool upstream changed"
-mkdir -p "$TMP/nginx"
-cat >"$TMP/nginx.conf" <<CONF
-daemon off;
-master_process off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log info;
-events { worker_connections 1024; }
-http {
-  access_log $TMP/nginx/access.log;
-  client_body_temp_path $TMP/nginx/body;
-  proxy_temp_path $TMP/nginx/proxy;
-  fastcgi_temp_path $TMP/nginx/fastcgi;
-  uwsgi_temp_path $TMP/nginx/uwsgi;
-  scgi_temp_path $TMP/nginx/scgi;
-  include $TMP/wkit.conf;
-}
-CONF
-nginx -t -q -c "$TMP/nginx.conf" -p "$TMP/nginx" -e "$TMP/nginx/error.log" ||
-  fail "nginx -t: $(cat "$TMP/nginx/error.log")"
-nginx -c "$TMP/nginx.conf" -p "$TMP/nginx" -e "$TMP/nginx/error.log" &
-PIDS+=($!)
-for _ in $(seq 1 100); do
-  curl -s --cacert "$TMP/ca/ca.pem" "$ORIGIN/healthz" >/dev/null && break
-  sleep 0.05
-done
+# The example site with this test's ports, names and certificate.
+nginx_site "$POOL_PORT" "$SIG_PORT" "$SQL_PORT"
+start_nginx
 run curl -s --cacert "$TMP/ca/ca.pem" "$ORIGIN/healthz"
 expect_out ok
 export W_POOL=wss://localhost:$NP W_CACERT=$TMP/ca/ca.pem

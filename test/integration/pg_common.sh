@@ -67,3 +67,31 @@ pg_createdb() {
   pg_sql postgres "CREATE DATABASE $1" >/dev/null
   echo "postgresql://wkit@127.0.0.1:$PG_PORT/$1"
 }
+
+# serve I [PORT]: pool I (of several) on database $POOL_DB, its log
+# $TMP/poolI.log; sets PPID_I and PORT_I.
+serve() {
+  local i=$1 want=${2:-0} starts
+  starts=$(($(grep -c 'listening on' "$TMP/pool$i.log" 2>/dev/null || true) + 1))
+  wpool serve --db "$POOL_DB" --listen "127.0.0.1:$want" --heartbeat 1s 2>>"$TMP/pool$i.log" &
+  eval "PPID_$i=$!"
+  PIDS+=($!)
+  local n port
+  for n in $(seq 1 200); do
+    if [ "$(grep -c 'listening on' "$TMP/pool$i.log")" -ge "$starts" ]; then
+      port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$TMP/pool$i.log" | tail -1 | cut -d: -f2)
+      eval "PORT_$i=$port"
+      return 0
+    fi
+    sleep 0.05
+  done
+  fail "pool $i did not start: $(cat "$TMP/pool$i.log")"
+}
+
+# on I CMD...: a client command against pool I.
+on() {
+  local port
+  eval "port=\$PORT_$1"
+  shift
+  W_POOL=ws://127.0.0.1:$port "$@"
+}

@@ -17,6 +17,15 @@
 // Between transactions a broken connection (the server restarted) is
 // opened again before the next statement.
 //
+// Several pools may share one database (Store::shared()): each start joins
+// the table pools, queued_tasks() claims the tasks it returns (FOR UPDATE
+// SKIP LOCKED: two pools never wait on each other for queued tasks, and
+// never take the same), and keepalive() keeps the claims; a pool's claims
+// lapse some seconds after its last keepalive, and its tasks go to the
+// others (at once when its session is gone: WPOOL_LIVE_POOLS). A task run
+// by two pools anyway (one was cut off from the
+// database past the lapse) has its result stored once, by UNIQUE.
+//
 // The schema is wpool's own: wpool_schema holds its version and open()
 // runs the missing steps (pg_store.cc) in one transaction under an
 // advisory lock, so two pools starting on one database at once do not
@@ -126,6 +135,12 @@ class PgResult {
   std::unique_ptr<PGresult, void (*)(PGresult*)> r_;
 };
 
+/// The ids of the live pools, as SQL: a row in pools not lapsed, and its
+/// session connected (application_name "wpool pool <id>", set by join()).
+#define WPOOL_LIVE_POOLS                                            \
+  "SELECT p.id FROM pools p WHERE p.alive_until>now() AND EXISTS (" \
+  "SELECT 1 FROM pg_stat_activity a WHERE a.application_name='wpool pool '||p.id)"
+
 class PgStore final : public Store {
  public:
   /// Connects to `conninfo` (a URL or keyword string, see libpq) and
@@ -135,6 +150,11 @@ class PgStore final : public Store {
 
   Status commit() override;
   bool dirty() const override { return in_txn_; }
+  bool shared() const override { return true; }
+  Status keepalive() override;
+  int64_t pool_id() const override { return pool_; }
+  Result<int64_t> other_pools() override;
+  Status release_tasks(std::span<const int64_t> tasks) override;
   Status put_kernel(const std::string& sha, const std::string& name, const std::string& platform,
                     const std::string& data) override;
   Result<std::string> kernel_data(const std::string& sha) override;
@@ -182,9 +202,12 @@ class PgStore final : public Store {
   /// Opens the transaction of writes unless one is open (BEGIN).
   Status begin_if_needed();
   Status migrate();
-  /// Takes the database for this pool (a session lock, gone with the
-  /// connection): kTempFail when another wpool holds it.
-  Status claim();
+  /// Adds this pool to the database's pools (pool_).
+  Status join();
+  /// Sets the session's application_name to "wpool pool <pool_>".
+  Status name_session();
+  /// Hands back the tasks this pool claimed and leaves the pools.
+  void leave();
   /// Runs a statement without parameters outside the prepared ones
   /// (BEGIN, COMMIT, the schema steps).
   Status exec_simple(const char* sql, const char* what);
@@ -198,6 +221,7 @@ class PgStore final : public Store {
   std::string conninfo_;  ///< as given: what libpq connects with
   std::string shown_;     ///< redacted: what messages show
   std::unique_ptr<PGconn, void (*)(PGconn*)> conn_;
+  int64_t pool_ = 0;  ///< this pool's row in pools
   bool in_txn_ = false;
   Status aborted_;  ///< the error that aborted the open transaction, if one did
   /// Prepared statements of this connection: SQL text -> name.

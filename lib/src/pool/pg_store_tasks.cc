@@ -2,6 +2,7 @@
 // statements of SqliteStore's store.cc in PostgreSQL's dialect.
 #include <endian.h>
 
+#include <algorithm>
 #include <ctime>
 #include <unordered_map>
 
@@ -49,7 +50,8 @@ Result<int64_t> PgStore::create_campaign(const CampaignSpec& c) {
   auto r = run(
       "INSERT INTO campaigns(name,kernel,static,timeout_ms,max_attempts,replicas,quorum,priority,"
       "created,kernel_wasm,group_size,quorum_tolerance,speculate)"
-      " VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING id",
+      " VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"
+      " ON CONFLICT(name) DO NOTHING RETURNING id",
       PgParams()
           .text(c.name)
           .text(c.kernel_sha)
@@ -66,6 +68,11 @@ Result<int64_t> PgStore::create_campaign(const CampaignSpec& c) {
           .i64(c.speculate ? 1 : 0),
       "create campaign", Kind::kWrite);
   if (!r.ok()) return r.status();
+  // Another pool on the database created it since this one last looked.
+  if (r->rows() == 0)
+    return Status(Code::kTempFail,
+                  fmt::format("campaign '{}' was just created through another pool; try again",
+                              c.name));
   return r->i64(0, 0);
 }
 
@@ -125,6 +132,12 @@ Status PgStore::delete_campaign(int64_t id) {
 }
 
 Result<int64_t> PgStore::next_seq(int64_t campaign) {
+  // Two pools taking submits to one campaign would number datasets alike
+  // (and fail UNIQUE(campaign, seq)): the campaign's row lock, held to the
+  // end of the transaction that adds the tasks, makes them take turns.
+  auto lock = run("SELECT id FROM campaigns WHERE id=$1 FOR UPDATE", PgParams().i64(campaign),
+                  "lock campaign", Kind::kWrite);
+  if (!lock.ok()) return lock.status();
   auto r = run("SELECT coalesce(max(seq)+1,0) FROM tasks WHERE campaign=$1",
                PgParams().i64(campaign), "next seq");
   if (!r.ok()) return r.status();
@@ -215,11 +228,21 @@ Status PgStore::flush_tasks() {
   return s;
 }
 
+// Claims up to `limit` queued tasks for this pool, oldest first: those no
+// live pool claimed, skipping rows another pool's open transaction holds
+// (it is claiming or finishing them), so pools never wait on each other
+// here. The claim is a write of the open transaction: until it commits,
+// the rows stay locked against the others' claims.
 Result<std::vector<TaskRow>> PgStore::queued_tasks(int64_t campaign, int64_t after_id, int limit) {
-  auto r =
-      run("SELECT id,seq,input,attempts FROM tasks WHERE campaign=$1 AND state=0 AND id>$2"
-          " ORDER BY id LIMIT $3",
-          PgParams().i64(campaign).i64(after_id).i64(limit), "load tasks");
+  auto r = run(
+      "WITH live AS MATERIALIZED (" WPOOL_LIVE_POOLS "),"
+      " c AS (SELECT id FROM tasks WHERE campaign=$2 AND state=0 AND id>$3"
+      "   AND (pool IS NULL OR pool NOT IN (SELECT id FROM live))"
+      "   ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)"
+      " UPDATE tasks t SET pool=$1 FROM c WHERE t.id=c.id"
+      " RETURNING t.id,t.seq,t.input,t.attempts,"
+      "   EXISTS(SELECT 1 FROM checkpoints k WHERE k.task=t.id)::int",
+      PgParams().i64(pool_).i64(campaign).i64(after_id).i64(limit), "claim tasks", Kind::kWrite);
   if (!r.ok()) return r.status();
   std::vector<TaskRow> out;
   out.reserve(static_cast<size_t>(r->rows()));
@@ -230,9 +253,21 @@ Result<std::vector<TaskRow>> PgStore::queued_tasks(int64_t campaign, int64_t aft
     t.seq = r->i64(i, 1);
     t.input = r->str(i, 2);
     t.attempts = static_cast<int>(r->i64(i, 3));
+    t.checkpointed = r->i64(i, 4) != 0;
     out.push_back(std::move(t));
   }
+  // RETURNING keeps no order.
+  std::sort(out.begin(), out.end(), [](const TaskRow& a, const TaskRow& b) { return a.id < b.id; });
   return out;
+}
+
+Status PgStore::release_tasks(std::span<const int64_t> tasks) {
+  if (tasks.empty()) return {};
+  PgArray ids(PgArray::Type::kInt8);
+  for (int64_t id : tasks) ids.i64(id);
+  return run("UPDATE tasks SET pool=NULL WHERE id=ANY($1::bigint[]) AND pool=$2",
+             PgParams().array(ids).i64(pool_), "hand back tasks", Kind::kWrite)
+      .status();
 }
 
 // One statement, one round trip: the task leaves state 0 and its result is

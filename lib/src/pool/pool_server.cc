@@ -27,6 +27,13 @@ void PoolServer::attach(net::Server& server) {
   server.every(250, [this] {
     now_ = Clock::now();
     sched_.tick(now_);
+    // Pools sharing the store: every second, this one is alive, and learns
+    // what the others did.
+    if (store_.shared() && ++ticks_ % 4 == 0) {
+      Status s = store_.keepalive();
+      if (s.ok()) s = sched_.sync(now_);
+      if (!s.ok()) diag::error("{}", s.message());
+    }
     finish_event();
   });
   sample_history();  // the first point at once, not one interval later
@@ -106,6 +113,7 @@ void PoolServer::commit() {
   if (!s.ok()) {
     // Without the store nothing can be acknowledged: stop rather than lie.
     diag::error("{}", s.message());
+    store_failure_ = s;
     server_->stop();
     return;
   }

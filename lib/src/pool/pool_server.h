@@ -45,6 +45,8 @@ class PoolServer : public net::Handler {
   PoolServer(const ServeOptions& options, Store& store);
   Status load();  ///< reads campaigns and counts from the store
   void attach(net::Server& server);
+  /// The failed commit the server stopped on; OK if it did not.
+  const Status& store_failure() const { return store_failure_; }
 
   net::HttpResponse on_http(const net::HttpRequest& request) override;
   bool on_ws_open(net::ConnId id, const net::HttpRequest& request, int& refusal) override;
@@ -92,6 +94,9 @@ class PoolServer : public net::Handler {
   /// given its tasks (stored) and those bound to it now.
   std::unordered_set<std::string> scope_workers(const std::string& scope) const;
   Status on_kernel_put(net::ConnId id, const proto::KernelPut& m);
+  /// Reads the shared store again if `campaign` is not known here (made
+  /// through another pool since the last sync()).
+  void look_up(const std::string& campaign);
   Status on_open(net::ConnId id, const proto::Open& m);
   Status on_datasets(net::ConnId id, const proto::Datasets& m);
   Status on_results_query(net::ConnId id, const proto::ResultsQuery& m);
@@ -142,6 +147,8 @@ class PoolServer : public net::Handler {
   Clock::time_point started_ = Clock::now();
   History history_;
   uint64_t commits_ = 0;
+  uint64_t ticks_ = 0;  ///< of the 250 ms timer
+  Status store_failure_;  ///< the failed commit the server stopped on, if one
   cap::Verifier verifier_;                                   // the --secret and --key
   std::unordered_map<net::ConnId, cap::Capability> grants_;  // per hello'd connection
   // What a client connection opened to submit to: datasets it sends to that

@@ -21,7 +21,20 @@
 
 namespace w::pool {
 
+void PoolServer::look_up(const std::string& campaign) {
+  // On a shared store a campaign made through another pool in the last
+  // second is not known here yet: read the store again rather than say
+  // there is no such campaign.
+  if (!store_.shared() || campaign.empty() || sched_.campaign(campaign)) return;
+  now_ = Clock::now();
+  if (Status s = sched_.sync(now_); !s.ok()) diag::error("{}", s.message());
+}
+
 Status PoolServer::on_request(net::ConnId id, const proto::FromClient& m) {
+  if (auto* open = std::get_if<proto::Open>(&m)) look_up(open->name);
+  if (auto* q = std::get_if<proto::StatusQuery>(&m)) look_up(q->campaign);
+  if (auto* q = std::get_if<proto::ResultsQuery>(&m)) look_up(q->campaign);
+  if (auto* control = std::get_if<proto::Control>(&m)) look_up(control->campaign);
   if (auto* put = std::get_if<proto::KernelPut>(&m)) return on_kernel_put(id, *put);
   if (auto* open = std::get_if<proto::Open>(&m)) return on_open(id, *open);
   if (auto* datasets = std::get_if<proto::Datasets>(&m)) return on_datasets(id, *datasets);

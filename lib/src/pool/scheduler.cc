@@ -14,6 +14,8 @@ namespace w::pool {
 namespace {
 
 constexpr int kLoadBatch = 2048;    // tasks read from the store at a time
+constexpr int kSharedLoadBatch = 512;  // most claimed at a time from a shared store
+constexpr int kMinClaim = 16;          // least claimed at a time
 constexpr size_t kLowWater = 512;   // refill the window below this
 constexpr int kMaxPrefetch = 4096;  // most tasks outstanding per worker
 constexpr auto kLeaseGrace = std::chrono::seconds(5);
@@ -42,7 +44,7 @@ int Scheduler::prefetch(const Worker& w, const Campaign& c) const {
   return depth;
 }
 
-bool Scheduler::take_task(Campaign& c, TaskRow& task, const Worker* worker) {
+bool Scheduler::take_task(Campaign& c, TaskRow& task, const Worker* worker, int wanted) {
   if (!c.requeued.empty()) {
     // A task that failed on this worker waits for another, if another may
     // take it (a few are looked at: a long line of them means this worker
@@ -62,19 +64,28 @@ bool Scheduler::take_task(Campaign& c, TaskRow& task, const Worker* worker) {
       if (failed_here(c.requeued[i])) continue;
       task = std::move(c.requeued[i]);
       c.requeued.erase(c.requeued.begin() + static_cast<std::ptrdiff_t>(i));
+      c.last_taken = now_;
       return true;
     }
   }
-  if (c.ready.size() < kLowWater && !c.store_exhausted) {
-    auto more = store_.queued_tasks(c.row.id, c.cursor, kLoadBatch);
+  // On a shared store the window is claimed, and other pools' workers may
+  // not take what this one holds: claim about what the caller takes now,
+  // when the window is empty, so a pool holds little more than its
+  // workers run (a pool with one slow worker would otherwise sit on a
+  // window of tasks while the others' workers idle).
+  const bool shared = store_.shared();
+  if ((shared ? c.ready.empty() : c.ready.size() < kLowWater) && !c.store_exhausted) {
+    const int batch = shared ? std::clamp(wanted, kMinClaim, kSharedLoadBatch) : kLoadBatch;
+    auto more = store_.queued_tasks(c.row.id, c.cursor, batch);
     if (!more.ok()) {
       diag::error("{}", more.status().message());
     } else {
-      if (more->size() < static_cast<size_t>(kLoadBatch)) c.store_exhausted = true;
+      if (more->size() < static_cast<size_t>(batch)) c.store_exhausted = true;
       if (!more->empty()) c.cursor = more->back().id;
       if (c.replicated()) adopt_votes(c, *more);  // tasks with votes in go to c.open
       for (auto& t : *more) {
         c.cursor = t.id;
+        if (t.checkpointed) checkpointed_.insert(t.id);  // by another pool, maybe
         c.ready.push_back(std::move(t));
       }
     }
@@ -82,6 +93,7 @@ bool Scheduler::take_task(Campaign& c, TaskRow& task, const Worker* worker) {
   if (c.ready.empty()) return false;
   task = std::move(c.ready.front());
   c.ready.pop_front();
+  c.last_taken = now_;
   return true;
 }
 
@@ -161,7 +173,7 @@ bool Scheduler::send_tasks(Worker& w, Campaign& c, int want) {
     if (c.replicated()) {
       if (next_replica == replicas.size()) break;
       task = std::move(replicas[next_replica++]);
-    } else if (!take_task(c, task, &w)) {
+    } else if (!take_task(c, task, &w, want - sent)) {
       break;
     }
     TaskGrant item{task.id, task.seq, task.input};
@@ -310,7 +322,10 @@ void Scheduler::store_results(Worker& w) {
       Campaign& c = cit->second;
       const int64_t task = batch_[i].task;
       end_copies(w, c, task, batch_leases_[i].copy && (*stored)[i]);
-      if (!(*stored)[i]) continue;  // a duplicate or late result: the task was done
+      if (!(*stored)[i]) {  // a duplicate or late result: the task was done (maybe by another pool)
+        ++counters_.results_discarded_total;
+        continue;
+      }
       ++c.row.done;
       ++w.row.tasks_done;
       ++counters_.results_total;

@@ -51,6 +51,11 @@ struct SchedulerCounters {
   // first, and results of a task's other copy that came too late.
   uint64_t speculative_copies_total = 0, speculative_wins_total = 0;
   uint64_t speculative_discarded_total = 0;
+  // Results not stored: their task was decided already (a late or second
+  // copy, or another pool's result first).
+  uint64_t results_discarded_total = 0;
+  // Shared stores (shared.cc): claimed tasks handed back unrun.
+  uint64_t tasks_released_total = 0;
 };
 
 class Scheduler {
@@ -81,6 +86,7 @@ class Scheduler {
     int64_t bound = 0;     // workers bound to it (Worker::campaign)
     double done_rate = 0;  // results per second, smoothed
     int64_t done_last_tick = 0;
+    Clock::time_point last_taken{};  // a task of its window last went to a worker
     // Replicated campaigns only: open tasks by id, and those that want more
     // replicas, oldest first (one entry per task, see Replicated::in_wanting).
     std::unordered_map<int64_t, Replicated> open;
@@ -198,6 +204,11 @@ class Scheduler {
   /// Every 250 ms: silent workers, expired leases and group runs, starved
   /// replicas, ended quarantines, completion rates.
   void tick(Clock::time_point now);
+  /// Every second or so, on a shared store (Store::shared(); else nothing):
+  /// reads back what the other pools did (campaigns created, paused,
+  /// deleted; tasks added; counts) and hands back claimed tasks this pool
+  /// has no worker for (shared.cc).
+  Status sync(Clock::time_point now);
 
   // Campaigns (what clients ask for; requests.cc checks and stores them).
   /// A campaign just created in the store (it has no task yet).
@@ -210,6 +221,9 @@ class Scheduler {
   Status delete_campaign(int64_t id, Clock::time_point now);
   /// Drops a campaign that holds no task (a submit that stored nothing).
   void drop_empty(int64_t id);
+  /// Forgets a campaign deleted from the store: its runs abort, its leases
+  /// are dropped (what delete_campaign() does, but for the store write).
+  void forget_campaign(int64_t id);
   /// Lifts a worker's flag (wpool workers unflag).
   Status unflag(const std::string& worker, Clock::time_point now);
 
@@ -249,13 +263,17 @@ class Scheduler {
   /// Lets quarantines that ran out end (their workers are topped up).
   void end_quarantines(Clock::time_point now);
 
+  /// Hands back the tasks of `c`'s window no worker took for a while.
+  void release_unused(Campaign& c);
+
   // Scheduling (scheduler.cc).
   void top_up(Worker& w);
   void top_up_all();
   Campaign* pick_campaign(const Worker& w, int64_t skip = 0);
   /// The next task of `c` for `w`: a requeued one first, unless it failed
-  /// on `w` and another worker works on `c`.
-  bool take_task(Campaign& c, TaskRow& task, const Worker* worker = nullptr);
+  /// on `w` and another worker works on `c`. `wanted`: how many the caller
+  /// is about to take in a row (what a shared store claims at once).
+  bool take_task(Campaign& c, TaskRow& task, const Worker* worker = nullptr, int wanted = 1);
   int prefetch(const Worker& w, const Campaign& c) const;
   void release_leases(Worker& w, const std::string& why);
   /// The lease of `task` on `w` ends with this outcome. A result (ok) of

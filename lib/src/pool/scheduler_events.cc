@@ -27,6 +27,10 @@ Scheduler::Scheduler(Store& store, double worker_timeout, UnixClock unix_clock)
 Status Scheduler::load() {
   auto rows = store_.campaigns();
   if (!rows.ok()) return rows.status();
+  // A campaign without tasks may be one another live pool's client is
+  // submitting to now: only a pool alone on its store drops them.
+  auto others = store_.other_pools();
+  if (!others.ok()) return others.status();
   for (auto& row : *rows) {
     Campaign c;
     c.row = std::move(row);
@@ -34,7 +38,7 @@ Status Scheduler::load() {
     const int64_t id = c.row.id;
     campaigns_.emplace(id, std::move(c));
     // Opened by a submit that stored nothing before the pool went down.
-    drop_empty(id);
+    if (*others == 0) drop_empty(id);
   }
   W_RETURN_IF_ERROR(load_flagged());
   return load_checkpoints();
@@ -254,15 +258,21 @@ Status Scheduler::delete_campaign(int64_t id, Clock::time_point now) {
   now_ = now;
   auto it = campaigns_.find(id);
   if (it == campaigns_.end()) return Status::NotFound("no such campaign");
-  drop_groups(id);
-  for (auto& [conn, w] : workers_)
-    if (w.campaign == id) release_leases(w, "campaign deleted"), w.campaign = 0;
   W_RETURN_IF_ERROR(store_.delete_campaign(id));
-  by_name_.erase(it->second.row.spec.name);
-  campaigns_.erase(it);
+  forget_campaign(id);
   W_RETURN_IF_ERROR(load_checkpoints());  // the campaign's went with it
   top_up_all();
   return {};
+}
+
+void Scheduler::forget_campaign(int64_t id) {
+  auto it = campaigns_.find(id);
+  if (it == campaigns_.end()) return;
+  drop_groups(id);
+  for (auto& [conn, w] : workers_)
+    if (w.campaign == id) release_leases(w, "campaign deleted"), w.campaign = 0;
+  by_name_.erase(it->second.row.spec.name);
+  campaigns_.erase(it);
 }
 
 void Scheduler::drop_empty(int64_t id) {

@@ -4,6 +4,10 @@
 // done or failed, with attempts and error messages), results, workers.
 // Leases are not stored: they live in the scheduler's memory, so after a
 // restart every task that is not done or failed is simply queued again.
+// A shared store (PostgreSQL) may serve several pools at once: each claims
+// the queued tasks it loads, so no two pools hold one task, and a claim
+// lasts while its pool keeps itself alive (keepalive()): the tasks of a
+// pool that died go to the others once its claims lapse.
 //
 // Writes go into one open transaction that the server commits for many
 // writes at once (group commit, pool_server.h); nothing is acknowledged to
@@ -55,6 +59,9 @@ struct TaskRow {
   int64_t seq = 0;
   std::string input;
   int attempts = 0;
+  /// It has a checkpoint: set by a shared store's queued_tasks(), where
+  /// another pool may have stored it.
+  bool checkpointed = false;
 };
 
 struct ResultRow {
@@ -128,6 +135,16 @@ class Store {
   virtual Status commit() = 0;
   /// True while writes wait for a commit().
   virtual bool dirty() const = 0;
+  /// True when other pools may write the store at the same time: the
+  /// scheduler then reads back what they did (Scheduler::sync()).
+  virtual bool shared() const { return false; }
+  /// Shared stores: this pool is alive, its claims hold (call every second
+  /// or so; they lapse some seconds after the last call). A write.
+  virtual Status keepalive() { return {}; }
+  /// This pool's number among those sharing the store (0: not shared).
+  virtual int64_t pool_id() const { return 0; }
+  /// How many other pools share the store and are alive now.
+  virtual Result<int64_t> other_pools() { return int64_t{0}; }
 
   virtual Status put_kernel(const std::string& sha, const std::string& name,
                             const std::string& platform, const std::string& data) = 0;
@@ -154,9 +171,16 @@ class Store {
   virtual Result<int64_t> next_seq(int64_t campaign) = 0;
   /// Appends one task; returns its id.
   virtual Result<int64_t> add_task(int64_t campaign, int64_t seq, std::string_view input) = 0;
-  /// Queued tasks with id > after_id, oldest first.
+  /// Queued tasks with id > after_id, oldest first. A shared store claims
+  /// them for this pool, and skips those another live pool claimed.
   virtual Result<std::vector<TaskRow>> queued_tasks(int64_t campaign, int64_t after_id,
                                                     int limit) = 0;
+  /// Hands back tasks queued_tasks() claimed and this pool did not run, so
+  /// other pools may take them (shared stores; elsewhere nothing to do).
+  virtual Status release_tasks(std::span<const int64_t> tasks) {
+    (void)tasks;
+    return {};
+  }
 
   /// Marks the task done and stores its result, once: false if it already
   /// was done or failed (a duplicate or late result).

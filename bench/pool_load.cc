@@ -53,6 +53,7 @@ struct Options {
   std::string host = "127.0.0.1";
   int port = 0;
   int workers = 1000;
+  int first = 0;    // the first worker's number: ids load-<first>...
   double rate = 1;  // tasks per second per worker
   double seconds = 20, warmup = 5, timeout = 120;
   std::string key, cap;
@@ -225,7 +226,7 @@ class Load {
   std::string hello(size_t i) const {
     w::proto::WorkerHello h;
     h.v = w::proto::kProtocolVersion;
-    h.id = "load-" + std::to_string(i);
+    h.id = "load-" + std::to_string(static_cast<size_t>(o_.first) + i);
     h.name = "pool_load";
     h.slots = 1;
     h.coupled = false;
@@ -334,9 +335,11 @@ class Load {
 void usage() {
   std::fputs(
       "Usage: pool_load --port P [--host H] --workers N --rate R [--seconds S] [--warmup W]\n"
-      "                 [--timeout S] [--cap CAP | --key KEY]\n"
+      "                 [--timeout S] [--cap CAP | --key KEY] [--first K]\n"
       "N one-slot simulated workers, each taking R tasks/s, against a wpool; prints\n"
-      "one JSON line of tasks/s, top-up latency and idle slot time.\n"
+      "one JSON line of tasks/s, top-up latency and idle slot time. Their ids are\n"
+      "load-K ... load-(K+N-1) (K: --first, default 0): loads against pools that\n"
+      "share one store take ranges of their own, as distinct workers would.\n"
       "Example: pool_load --port 7070 --workers 10000 --rate 1 --seconds 20\n",
       stdout);
 }
@@ -357,6 +360,8 @@ Options parse(int argc, char** argv) {
       o.port = std::atoi(v.c_str());
     else if (a == "--workers")
       o.workers = std::atoi(v.c_str());
+    else if (a == "--first")
+      o.first = std::atoi(v.c_str());
     else if (a == "--rate")
       o.rate = std::atof(v.c_str());
     else if (a == "--seconds")
@@ -374,8 +379,8 @@ Options parse(int argc, char** argv) {
       std::exit(2);
     }
   }
-  if (o.port <= 0 || o.port > 65535 || o.workers <= 0 || o.workers > 1000000 || o.rate <= 0 ||
-      o.rate > 10000 || o.seconds <= 0 || o.warmup < 0 || o.timeout <= 0) {
+  if (o.port <= 0 || o.port > 65535 || o.workers <= 0 || o.workers > 1000000 || o.first < 0 ||
+      o.rate <= 0 || o.rate > 10000 || o.seconds <= 0 || o.warmup < 0 || o.timeout <= 0) {
     std::fputs("pool_load: error: an option is out of range (see --help)\n", stderr);
     std::exit(2);
   }

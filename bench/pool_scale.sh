@@ -16,7 +16,7 @@
 #   sizes.
 set -euo pipefail
 B=$(cd "${1:-build}" && pwd)
-ROWS=${ROWS:-"1000x10 10000x1"}
+ROWS=${ROWS-"1000x10 10000x1"}
 PG_ROWS=${PG_ROWS-"10000x1"}
 SECONDS_PER_ROW=${SECONDS_PER_ROW:-20}
 WARMUP=${WARMUP:-5}
@@ -99,12 +99,19 @@ for row in $PG_ROWS; do
   s0=$(date +%s.%N)
   loads=()
   for i in 0 1 2; do
-    "$B/bench/pool_load" --port "${ports[$i]}" --workers $((n / 3)) --rate "$rate" \
+    "$B/bench/pool_load" --port "${ports[$i]}" --workers $((n / 3)) --first $((i * n / 3)) --rate "$rate" \
       --seconds "$SECONDS_PER_ROW" --warmup "$WARMUP" >"$work/load$n-$i.json" &
     loads+=($!)
   done
-  wait "${loads[@]}"
+  failed=0
+  for l in "${loads[@]}"; do wait "$l" || failed=1; done
   s1=$(date +%s.%N)
+  for i in 0 1 2; do
+    kill -0 "${pools[$i]}" 2>/dev/null && [ "$failed" = 0 ] && continue
+    echo "pool_scale.sh: error: a load or pool $((i + 1)) on PostgreSQL failed during the row:" >&2
+    grep -v "joined\|left" "$work/pg$n-$((i + 1)).log" | tail -5 >&2
+    exit 1
+  done
   t1=0 hwm=0
   for p in "${pools[@]}"; do
     t1=$((t1 + $(cpu_ticks "$p")))

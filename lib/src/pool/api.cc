@@ -240,8 +240,8 @@ std::string PoolServer::metrics_text() const {
   metric("wpool_results_discarded_total", "counter",
          "Results not stored: their task was done already (a late or second copy, or another "
          "pool's result came first).");
-  out += fmt::format("wpool_results_discarded_total {}\n",
-                     sched_.counters().results_discarded_total);
+  out +=
+      fmt::format("wpool_results_discarded_total {}\n", sched_.counters().results_discarded_total);
   metric("wpool_tasks_released_total", "counter",
          "Claimed tasks handed back to the shared store unrun, for other pools' workers.");
   out += fmt::format("wpool_tasks_released_total {}\n", sched_.counters().tasks_released_total);
@@ -425,11 +425,11 @@ Status serve(const ServeOptions& options) {
   auto server = net::Server::create(config, pool);
   if (!server.ok()) return server.status();
   pool.attach(**server);
-  diag::info("listening on {} (store '{}'{}{})", net::host_port(config.host, (*server)->port()),
-             Store::shown(options.db),
-             (*store)->shared() ? fmt::format(", pool {} of those sharing it", (*store)->pool_id())
-                                : "",
-             config.tls_cert.empty() ? "" : "; https and wss only");
+  diag::info(
+      "listening on {} (store '{}'{}{})", net::host_port(config.host, (*server)->port()),
+      Store::shown(options.db),
+      (*store)->shared() ? fmt::format(", pool {} of those sharing it", (*store)->pool_id()) : "",
+      config.tls_cert.empty() ? "" : "; https and wss only");
   Status s = (*server)->run();
   diag::info("stopping");
   // A pool that stopped because its store failed exits with that failure,

@@ -379,7 +379,9 @@ PGconn* connect(const std::string& conninfo) {
   PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   // The server's NOTICEs ("relation ... already exists, skipping" of the
   // schema check) are not the pool's to print; errors come as results.
-  if (conn != nullptr) PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  if (conn != nullptr)
+    PQsetNoticeProcessor(
+        conn, [](void*, const char*) {}, nullptr);
   return conn;
 }
 
@@ -416,13 +418,14 @@ Result<std::unique_ptr<PgStore>> PgStore::open(const std::string& conninfo) {
 Status PgStore::join() {
   char host[256] = "";
   (void)gethostname(host, sizeof host - 1);
-  auto r = run("INSERT INTO pools(host,started,alive_until)"
-               " VALUES($1,$2,now()+make_interval(secs=>$3)) RETURNING id",
-               PgParams()
-                   .text(fmt::format("{} pid {}", host, getpid()))
-                   .i64(static_cast<int64_t>(std::time(nullptr)))
-                   .i64(kPoolLapseSeconds),
-               "join the pools", Kind::kWrite);
+  auto r =
+      run("INSERT INTO pools(host,started,alive_until)"
+          " VALUES($1,$2,now()+make_interval(secs=>$3)) RETURNING id",
+          PgParams()
+              .text(fmt::format("{} pid {}", host, getpid()))
+              .i64(static_cast<int64_t>(std::time(nullptr)))
+              .i64(kPoolLapseSeconds),
+          "join the pools", Kind::kWrite);
   if (!r.ok()) return r.status();
   pool_ = r->i64(0, 0);
   W_RETURN_IF_ERROR(commit());
@@ -452,7 +455,8 @@ Status PgStore::name_session() {
 }
 
 Result<int64_t> PgStore::other_pools() {
-  auto r = run("WITH live AS MATERIALIZED (" WPOOL_LIVE_POOLS ")"
+  auto r = run("WITH live AS MATERIALIZED (" WPOOL_LIVE_POOLS
+               ")"
                " SELECT count(*) FROM live WHERE id<>$1",
                PgParams().i64(pool_), "count the pools");
   if (!r.ok()) return r.status();

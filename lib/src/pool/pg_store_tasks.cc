@@ -70,9 +70,9 @@ Result<int64_t> PgStore::create_campaign(const CampaignSpec& c) {
   if (!r.ok()) return r.status();
   // Another pool on the database created it since this one last looked.
   if (r->rows() == 0)
-    return Status(Code::kTempFail,
-                  fmt::format("campaign '{}' was just created through another pool; try again",
-                              c.name));
+    return Status(
+        Code::kTempFail,
+        fmt::format("campaign '{}' was just created through another pool; try again", c.name));
   return r->i64(0, 0);
 }
 
@@ -234,15 +234,16 @@ Status PgStore::flush_tasks() {
 // here. The claim is a write of the open transaction: until it commits,
 // the rows stay locked against the others' claims.
 Result<std::vector<TaskRow>> PgStore::queued_tasks(int64_t campaign, int64_t after_id, int limit) {
-  auto r = run(
-      "WITH live AS MATERIALIZED (" WPOOL_LIVE_POOLS "),"
-      " c AS (SELECT id FROM tasks WHERE campaign=$2 AND state=0 AND id>$3"
-      "   AND (pool IS NULL OR pool NOT IN (SELECT id FROM live))"
-      "   ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)"
-      " UPDATE tasks t SET pool=$1 FROM c WHERE t.id=c.id"
-      " RETURNING t.id,t.seq,t.input,t.attempts,"
-      "   EXISTS(SELECT 1 FROM checkpoints k WHERE k.task=t.id)::int",
-      PgParams().i64(pool_).i64(campaign).i64(after_id).i64(limit), "claim tasks", Kind::kWrite);
+  auto r = run("WITH live AS MATERIALIZED (" WPOOL_LIVE_POOLS
+               "),"
+               " c AS (SELECT id FROM tasks WHERE campaign=$2 AND state=0 AND id>$3"
+               "   AND (pool IS NULL OR pool NOT IN (SELECT id FROM live))"
+               "   ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)"
+               " UPDATE tasks t SET pool=$1 FROM c WHERE t.id=c.id"
+               " RETURNING t.id,t.seq,t.input,t.attempts,"
+               "   EXISTS(SELECT 1 FROM checkpoints k WHERE k.task=t.id)::int",
+               PgParams().i64(pool_).i64(campaign).i64(after_id).i64(limit), "claim tasks",
+               Kind::kWrite);
   if (!r.ok()) return r.status();
   std::vector<TaskRow> out;
   out.reserve(static_cast<size_t>(r->rows()));

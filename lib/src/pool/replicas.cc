@@ -103,7 +103,8 @@ void Scheduler::take_replicas(Campaign& c, const Worker& w, int want, std::vecto
   c.wanting.swap(keep);
   // Then new tasks, as long as the open set stays bounded.
   TaskRow task;
-  while (static_cast<int>(out.size()) < want && c.open.size() < kMaxOpen && take_task(c, task, nullptr, want - static_cast<int>(out.size()))) {
+  while (static_cast<int>(out.size()) < want && c.open.size() < kMaxOpen &&
+         take_task(c, task, nullptr, want - static_cast<int>(out.size()))) {
     Replicated& r = c.open[task.id];
     r.task = task;
     r.holders.push_back(w.row.id);

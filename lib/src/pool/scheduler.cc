@@ -13,11 +13,11 @@
 namespace w::pool {
 namespace {
 
-constexpr int kLoadBatch = 2048;    // tasks read from the store at a time
+constexpr int kLoadBatch = 2048;       // tasks read from the store at a time
 constexpr int kSharedLoadBatch = 512;  // most claimed at a time from a shared store
 constexpr int kMinClaim = 16;          // least claimed at a time
-constexpr size_t kLowWater = 512;   // refill the window below this
-constexpr int kMaxPrefetch = 4096;  // most tasks outstanding per worker
+constexpr size_t kLowWater = 512;      // refill the window below this
+constexpr int kMaxPrefetch = 4096;     // most tasks outstanding per worker
 constexpr auto kLeaseGrace = std::chrono::seconds(5);
 
 }  // namespace

@@ -6,7 +6,8 @@
 #      PostgreSQL database, side by side: the same tasks and workers,
 #      NOOP_ROUNDS rounds interleaved, every round printed
 #   2. 2,000 tasks of 10 ms: efficiency against the ideal (the same loop in
-#      two plain processes side by side), best of 3 interleaved rounds
+#      two plain processes side by side), best of 3 interleaved rounds; then
+#      on PostgreSQL, one pool and three sharing it, best of 3 each
 #   3. time from `wrun` start to its first result, the pool already up
 #   4. 5,000 idle worker connections: pool RSS per connection and the time
 #      to accept them (bench/pool_idle)
@@ -99,7 +100,7 @@ noop_round() { # $1: db name, $2: --db, $3: campaign; prints tasks/s
 # of two, the submit through the third. Its end is when the database holds
 # every result (psql polled every 50 ms): a pool learns the others' counts
 # once a second, so its `wpool wait` would add up to that second.
-noop_round_shared() { # $1: --db, $2: campaign; prints tasks/s
+shared_round() { # $1: --db, $2: campaign, $3: kernel, $4: input, $5: tasks; prints seconds
   local i ports=()
   for i in 1 2 3; do
     wpool serve --db "$1" --listen 127.0.0.1:0 2>"$work/shared$i.log" &
@@ -112,12 +113,15 @@ noop_round_shared() { # $1: --db, $2: campaign; prints tasks/s
   done
   local t0 t1
   t0=$(now)
-  W_POOL=ws://127.0.0.1:${ports[2]} wpool submit "$2" -k "$B/kernels/noop.so" -q <"$work/noop.in"
+  W_POOL=ws://127.0.0.1:${ports[2]} wpool submit "$2" -k "$3" -q <"$4"
   until [ "$("$PG_BIN/psql" -XAtq "$1" -c "SELECT count(*) FROM results r JOIN campaigns c
-      ON c.id = r.campaign WHERE c.name = '$2'")" = "$NOOP_N" ]; do sleep 0.05; done
+      ON c.id = r.campaign WHERE c.name = '$2'")" = "$5" ]; do sleep 0.05; done
   t1=$(now)
   stop_pids
-  calc "$NOOP_N / ($t1 - $t0)"
+  calc "$t1 - $t0"
+}
+noop_round_shared() { # $1: --db, $2: campaign; prints tasks/s
+  calc "$NOOP_N / $(shared_round "$1" "$2" "$B/kernels/noop.so" "$work/noop.in" "$NOOP_N")"
 }
 noop_rate=0 pg_rate=0 pg3_rate=0 noop_all=() pg_all=() pg3_all=()
 max() { calc "if ($1 > $2) $1 else $2"; }
@@ -176,8 +180,27 @@ read -r bu bs < <({ time "$B/bench/busy_baseline" "$BUSY_N" >/dev/null; } 2>&1)
 unset TIMEFORMAT
 ideal_one=$(calc "($bu + $bs) / 2")
 
-# 3. time to first result: a fresh worker on a pool with work waiting
+# The 10 ms tasks on PostgreSQL too: one pool, and three sharing the
+# database (ends as their no-op rounds do), best of BUSY_ROUNDS each.
 stop_pids
+pg_busy_wall=1000000000 pg3_busy_wall=1000000000
+for round in $(seq 1 "$BUSY_ROUNDS"); do
+  [ "$pg_up" = 1 ] || break
+  pg_admin=postgresql://wkit@127.0.0.1:$pg_port/postgres
+  "$PG_BIN/psql" -XAtq "$pg_admin" -c "CREATE DATABASE busy$round" -c "CREATE DATABASE busy3_$round"
+  start_pool busy-pg "postgresql://wkit@127.0.0.1:$pg_port/busy$round"
+  start_workers
+  t0=$(now)
+  wpool submit "busy$round" -k "$B/kernels/busy10ms.so" -q <"$work/busy.in"
+  wpool wait "busy$round" -q
+  t1=$(now)
+  stop_pids
+  pg_busy_wall=$(min "$pg_busy_wall" "$(calc "$t1 - $t0")")
+  pg3_busy_wall=$(min "$pg3_busy_wall" "$(shared_round "postgresql://wkit@127.0.0.1:$pg_port/busy3_$round" \
+    "busy$round" "$B/kernels/busy10ms.so" "$work/busy.in" "$BUSY_N")")
+done
+
+# 3. time to first result: a fresh worker on a pool with work waiting
 start_pool noop.db # the same store, reopened: campaigns and kernels kept
 wgen seeds 10 | wpool submit first -k "$B/kernels/noop.so" -q
 first_ms=$("$PY" "$HERE/pool_first.py" "http://127.0.0.1:$PORT/api/status" first \
@@ -232,6 +255,10 @@ else
   row "$BUSY_N x 10 ms tasks, 2 workers: wall (s)" "$(printf '%.2f' "$busy_wall")" "-" "-"
   row "  efficiency vs ideal $(printf '%.2f' "$ideal") s" \
     "$(printf '%.1f%%' "$(calc "$ideal / $busy_wall * 100")")" "-" "-"
+fi
+if [ "$pg_up" = 1 ]; then
+  row "  efficiency on PostgreSQL, 1 pool" "$(printf '%.1f%%' "$(calc "$ideal / $pg_busy_wall * 100")")" "-" "-"
+  row "  efficiency on PostgreSQL, 3 pools" "$(printf '%.1f%%' "$(calc "$ideal / $pg3_busy_wall * 100")")" "-" "-"
 fi
 row "  slots inside the kernel, share of the wall time" \
   "$(printf '%.1f%%' "$slots_busy")" "-" "-"

@@ -382,7 +382,10 @@ class Scheduler {
   // a reconnect) and campaign id.
   std::unordered_map<std::string, std::unordered_map<int64_t, Outcomes>> outcomes_;
   // Results of one message, waiting for store_results(): each row, and its
-  // campaign and whether its lease was a speculative copy.
+  // campaign and whether its lease was a speculative copy. The rows' views
+  // point into that message, so the batch must be stored before the event
+  // returns: results() does, and any other caller of finish_task(ok=true)
+  // must call store_results() too (take_decisions() asserts it is empty).
   struct BatchedLease {
     int64_t campaign = 0;
     bool copy = false;

@@ -2,6 +2,7 @@
 // server does to the scheduling state (scheduler.h). The rules they apply
 // are in scheduler.cc (leases, prefetch, priorities), groups.cc, replicas.cc
 // and quarantine.cc.
+#include <cassert>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -56,6 +57,8 @@ void Scheduler::decide(net::ConnId conn, decltype(Decision::action) action) {
 }
 
 std::vector<Decision> Scheduler::take_decisions() {
+  // A result batch left behind would point into a message that is gone.
+  assert(batch_.empty());
   std::vector<Decision> out;
   out.swap(decisions_);
   return out;

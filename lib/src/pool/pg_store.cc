@@ -478,6 +478,11 @@ Result<PgResult> PgStore::run(const char* sql, const PgParams& params, const cha
 Status PgStore::commit() {
   if (!in_txn_) return {};
   (void)flush_tasks();  // a failure is in aborted_, reported below
+  if (notify_ && aborted_.ok() && pool_ != 0) {
+    // Delivered to the other pools' LISTEN when (and only if) this commits.
+    (void)run("SELECT pg_notify('wpool', '')", PgParams(), "wake the other pools");
+  }
+  notify_ = false;
   in_txn_ = false;
   if (!aborted_.ok()) {
     // COMMIT would roll back and say so with success: say why instead.

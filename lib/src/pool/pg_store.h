@@ -154,6 +154,7 @@ class PgStore final : public Store {
   Status keepalive() override;
   int64_t pool_id() const override { return pool_; }
   Result<int64_t> other_pools() override;
+  bool changed_elsewhere() override;
   Status release_tasks(std::span<const int64_t> tasks) override;
   Status put_kernel(const std::string& sha, const std::string& name, const std::string& platform,
                     const std::string& data) override;
@@ -221,7 +222,8 @@ class PgStore final : public Store {
   std::string conninfo_;  ///< as given: what libpq connects with
   std::string shown_;     ///< redacted: what messages show
   std::unique_ptr<PGconn, void (*)(PGconn*)> conn_;
-  int64_t pool_ = 0;  ///< this pool's row in pools
+  int64_t pool_ = 0;     ///< this pool's row in pools
+  bool notify_ = false;  ///< the open transaction changed what other pools show
   bool in_txn_ = false;
   Status aborted_;  ///< the error that aborted the open transaction, if one did
   /// Prepared statements of this connection: SQL text -> name.

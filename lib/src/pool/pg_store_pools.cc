@@ -50,14 +50,31 @@ Status PgStore::join() {
 // the locks go with it (a pool's transaction is never idle that long: it
 // commits within 100 ms; if it was only slow, its next commit fails and it
 // stops, losing nothing acknowledged).
+//
+// The session also listens on channel "wpool", where a pool's commit that
+// created, changed or added to a campaign notifies the others
+// (changed_elsewhere()): they read it back at once, not at their next
+// second's sync.
 Status PgStore::name_session() {
-  return run("SELECT set_config('application_name', $1, false),"
-             " set_config('idle_in_transaction_session_timeout', $2, false)",
-             PgParams()
-                 .text(fmt::format("wpool pool {}", pool_))
-                 .text(fmt::format("{}s", kPoolLapseSeconds)),
-             "name the session")
-      .status();
+  W_RETURN_IF_ERROR(run("SELECT set_config('application_name', $1, false),"
+                        " set_config('idle_in_transaction_session_timeout', $2, false)",
+                        PgParams()
+                            .text(fmt::format("wpool pool {}", pool_))
+                            .text(fmt::format("{}s", kPoolLapseSeconds)),
+                        "name the session")
+                        .status());
+  return exec_simple("LISTEN wpool", "listen for the other pools");
+}
+
+bool PgStore::changed_elsewhere() {
+  if (pool_ == 0 || PQconsumeInput(conn_.get()) == 0) return false;
+  bool changed = false;
+  const int self = PQbackendPID(conn_.get());
+  while (PGnotify* n = PQnotifies(conn_.get())) {
+    if (n->be_pid != self) changed = true;  // not this pool's own
+    PQfreemem(n);
+  }
+  return changed;
 }
 
 Result<int64_t> PgStore::other_pools() {

@@ -68,6 +68,7 @@ Result<int64_t> PgStore::create_campaign(const CampaignSpec& c) {
           .i64(c.speculate ? 1 : 0),
       "create campaign", Kind::kWrite);
   if (!r.ok()) return r.status();
+  notify_ = true;
   // Another pool on the database created it since this one last looked.
   if (r->rows() == 0)
     return Status(
@@ -115,12 +116,14 @@ Result<std::vector<CampaignRow>> PgStore::campaigns() {
 }
 
 Status PgStore::set_campaign_state(int64_t id, const std::string& state) {
+  notify_ = true;
   return run("UPDATE campaigns SET state=$1 WHERE id=$2", PgParams().text(state).i64(id),
              "update campaign", Kind::kWrite)
       .status();
 }
 
 Status PgStore::delete_campaign(int64_t id) {
+  notify_ = true;
   for (const char* sql :
        {"DELETE FROM checkpoints WHERE task IN (SELECT id FROM tasks WHERE campaign=$1)",
         "DELETE FROM votes WHERE campaign=$1", "DELETE FROM results WHERE campaign=$1",
@@ -199,6 +202,7 @@ void PgStore::append_copy_row(int64_t id, int64_t campaign, int64_t seq, std::st
 
 Status PgStore::flush_tasks() {
   if (copy_rows_ == 0) return {};
+  notify_ = true;
   static constexpr char kHeader[] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";  // + flags, extension
   static constexpr char kTrailer[] = "\xff\xff";
   std::string data;

@@ -27,11 +27,12 @@ void PoolServer::attach(net::Server& server) {
   server.every(250, [this] {
     now_ = Clock::now();
     sched_.tick(now_);
-    // Pools sharing the store: every second, this one is alive, and learns
-    // what the others did.
-    if (store_.shared() && ++ticks_ % 4 == 0) {
-      Status s = store_.keepalive();
-      if (s.ok()) s = sched_.sync(now_);
+    // Pools sharing the store: every second, this one is alive and learns
+    // what the others did; sooner when one of them says it changed something.
+    if (store_.shared()) {
+      const bool second = ++ticks_ % 4 == 0;
+      Status s = second ? store_.keepalive() : Status();
+      if (s.ok() && (second || store_.changed_elsewhere())) s = sched_.sync(now_);
       if (!s.ok()) diag::error("{}", s.message());
     }
     finish_event();

@@ -143,6 +143,9 @@ class Store {
   virtual Status keepalive() { return {}; }
   /// This pool's number among those sharing the store (0: not shared).
   virtual int64_t pool_id() const { return 0; }
+  /// Shared stores: another pool committed a change to campaigns or their
+  /// tasks since the last call (a prompt to sync() now). Never blocks.
+  virtual bool changed_elsewhere() { return false; }
   /// How many other pools share the store and are alive now.
   virtual Result<int64_t> other_pools() { return int64_t{0}; }
 

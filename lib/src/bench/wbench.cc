@@ -21,6 +21,10 @@ constexpr double kVaxDhrystones = 1757.0;
 // times it) still fits a long, which has 32 bits in wasm32 (wbench.wasm).
 constexpr long kMaxRuns = std::numeric_limits<long>::max() / 100;
 constexpr int kMeasurements = 20;
+// The score is the best of at least this many, even when one measurement
+// took the whole time (a calibration step that overshot, or the machine
+// taken away for a while): one alone is not a best of several.
+constexpr int kMinMeasurements = 3;
 
 }  // namespace
 
@@ -44,7 +48,12 @@ Result<DhrystoneResult> run_dhrystone(double min_seconds) {
       r.seconds += secs;
       ++r.measurements;
       r.dhrystones_per_second = std::max(r.dhrystones_per_second, static_cast<double>(runs) / secs);
-      if (r.seconds >= min_seconds || runs > kMaxRuns) break;
+      if ((r.seconds >= min_seconds && r.measurements >= kMinMeasurements) || runs > kMaxRuns)
+        break;
+      // A measurement far past its share (the calibration overshot): the
+      // next ones aim at their share again.
+      if (secs > 2 * each)
+        runs = std::max(1L, static_cast<long>(static_cast<double>(runs) * each / secs));
       continue;
     }
     // Aim a little past one measurement's length so the next run is one.

@@ -147,9 +147,10 @@ class PoolServer : public net::Handler {
   Clock::time_point started_ = Clock::now();
   History history_;
   uint64_t commits_ = 0;
-  uint64_t ticks_ = 0;      ///< of the 250 ms timer
-  Status store_failure_;    ///< the failed commit the server stopped on, if one
-  cap::Verifier verifier_;  // the --secret and --key
+  uint64_t ticks_ = 0;                ///< of the 250 ms timer
+  Clock::time_point last_look_up_{};  ///< look_up()'s last read of the store
+  Status store_failure_;              ///< the failed commit the server stopped on, if one
+  cap::Verifier verifier_;            // the --secret and --key
   std::unordered_map<net::ConnId, cap::Capability> grants_;  // per hello'd connection
   // What a client connection opened to submit to: datasets it sends to that
   // campaign count under its once-key (resumable submits, requests.cc).

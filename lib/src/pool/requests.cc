@@ -26,7 +26,11 @@ void PoolServer::look_up(const std::string& campaign) {
   // second is not known here yet: read the store again rather than say
   // there is no such campaign.
   if (!store_.shared() || campaign.empty() || sched_.campaign(campaign)) return;
+  // At most one extra read per tick: a client naming campaigns that do not
+  // exist must not turn each request into a read of every campaign.
   now_ = Clock::now();
+  if (now_ - last_look_up_ < std::chrono::milliseconds(250)) return;
+  last_look_up_ = now_;
   if (Status s = sched_.sync(now_); !s.ok()) diag::error("{}", s.message());
 }
 

@@ -95,3 +95,23 @@ on() {
   shift
   W_POOL=ws://127.0.0.1:$port "$@"
 }
+
+# kill_pool_mid_campaign I N: once a fifth of N results is in and pool I
+# holds tasks (it learns of a campaign within a second), kill -9 of pool I;
+# sets done_at_kill and held (the tasks it held, which must go to others).
+kill_pool_mid_campaign() {
+  local i=$1 n=$2 pid killed
+  eval "pid=\$PPID_$i"
+  killed=$(pg_sql shared "SELECT id FROM pools WHERE host LIKE '% pid $pid'")
+  for _ in $(seq 1 1200); do
+    [ "$(pg_sql shared "SELECT (SELECT count(*) FROM results) >= $((n / 5)) AND
+      EXISTS (SELECT 1 FROM tasks WHERE pool=$killed AND state=0)")" = t ] && break
+    sleep 0.02
+  done
+  kill -9 "$pid"
+  wait "$pid" 2>/dev/null || true
+  done_at_kill=$(pg_sql shared 'SELECT count(*) FROM results')
+  [ "$done_at_kill" -lt "$n" ] || fail "the campaign ended before the kill: make it longer"
+  held=$(pg_sql shared "SELECT count(*) FROM tasks WHERE pool=$killed AND state=0")
+  [ "$held" -gt 0 ] || fail "the killed pool held no task: the test tests nothing"
+}

@@ -53,22 +53,7 @@ done
 
 
 # Mid-campaign: kill -9 of pool 3 and a worker of pool 1, both started again.
-# Once a fifth is done and pool 3 holds tasks (it learns of the campaign
-# within a second).
-killed=$(pg_sql shared "SELECT id FROM pools WHERE host LIKE '% pid $PPID_3'")
-for _ in $(seq 1 1200); do
-  [ "$(pg_sql shared "SELECT (SELECT count(*) FROM results) >= 20000 AND
-    EXISTS (SELECT 1 FROM tasks WHERE pool=$killed AND state=0)")" = t ] && break
-  sleep 0.02
-done
-kill -9 "$PPID_3"
-wait "$PPID_3" 2>/dev/null || true
-done_at_kill=$(pg_sql shared 'SELECT count(*) FROM results')
-[ "$done_at_kill" -lt "$n" ] || fail "the campaign ended before the kill: make it longer"
-# The killed pool held tasks (its window, its workers' leases): they wait
-# for its claims to lapse, then go to the others.
-held=$(pg_sql shared "SELECT count(*) FROM tasks WHERE pool=$killed AND state=0")
-[ "$held" -gt 0 ] || fail "the killed pool held no task: the test tests nothing"
+kill_pool_mid_campaign 3 "$n"
 kill -9 "$worker_b"
 wait "$worker_b" 2>/dev/null || true
 sleep 1

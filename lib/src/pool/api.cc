@@ -436,7 +436,7 @@ Status serve(const ServeOptions& options) {
   // so a supervisor (systemd's Restart=on-failure) starts it again.
   if (s.ok()) s = pool.store_failure();
   if (!s.ok()) return s;
-  return (*store)->commit();
+  return pool.save();
 }
 
 }  // namespace w::pool

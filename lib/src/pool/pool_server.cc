@@ -71,7 +71,7 @@ void PoolServer::finish_event() {
       server_->close(d.conn, close->code, close->reason);
     }
   }
-  if (store_.dirty()) schedule_commit();
+  if (store_.dirty() || sched_.results_pending()) schedule_commit();
 }
 
 void PoolServer::reply_after_commit(net::ConnId id, std::string message) {
@@ -105,10 +105,16 @@ void PoolServer::schedule_commit() {
 }
 
 void PoolServer::observe() {
-  if (store_.dirty()) commit();
+  if (store_.dirty() || sched_.results_pending()) commit();
+}
+
+Status PoolServer::save() {
+  sched_.store_results();
+  return store_.commit();
 }
 
 void PoolServer::commit() {
+  sched_.store_results();  // results wait for the commit that makes them durable
   if (!store_.dirty() && after_commit_.empty()) return;
   Status s = store_.commit();
   if (!s.ok()) {

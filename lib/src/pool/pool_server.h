@@ -44,6 +44,7 @@ class PoolServer : public net::Handler {
  public:
   PoolServer(const ServeOptions& options, Store& store);
   Status load();  ///< reads campaigns and counts from the store
+  Status save();  ///< stores the results that wait and commits (at the end)
   void attach(net::Server& server);
   /// The failed commit the server stopped on; OK if it did not.
   const Status& store_failure() const { return store_failure_; }

@@ -36,7 +36,7 @@ int Scheduler::prefetch(const Worker& w, const Campaign& c) const {
   // the others are not idle while it works through a queue of its own.
   if (!c.replicated()) {
     // Shared among the workers on this campaign (w is one: it is bound).
-    const int64_t open = c.row.total - c.row.done - c.row.failed;
+    const int64_t open = c.row.total - c.row.done - c.row.failed - c.pending;
     const int64_t n = std::max<int64_t>(1, c.bound);
     const int64_t share = (open + n - 1) / n;
     depth = static_cast<int>(std::min<int64_t>(depth, std::max<int64_t>(0, share - w.row.slots)));
@@ -272,7 +272,7 @@ void Scheduler::finish_task(Worker& w, int64_t task_id, bool ok, std::string_vie
   w.avg_ms = w.avg_ms < 0 ? ms : 0.95 * w.avg_ms + 0.05 * ms;
   // Any other write waits for the results batched before it: the store
   // keeps them in the order they came.
-  if (c.replicated() || !ok) store_results(w);
+  if (c.replicated() || !ok) store_results();
   if (c.replicated()) {
     --c.leased;
     return finish_replica(w, c, task_id, ok, output, error, ms);
@@ -282,9 +282,14 @@ void Scheduler::finish_task(Worker& w, int64_t task_id, bool ok, std::string_vie
   if (!ok && drop_copy(c, task_id, w.conn)) return;
   --c.leased;
   if (ok) {
-    // Stored with the rest of its message's results (store_results()).
-    batch_.push_back({task_id, output, w.row.id, w.row.platform, ms});
-    batch_leases_.push_back({c.row.id, lease.copy});
+    // Its other copies stop now; the result is stored with others
+    // (store_results()).
+    end_copies(w, c, task_id, lease.copy);
+    ++c.pending;
+    batch_bytes_ += output.size();
+    batch_.push_back(
+        {task_id, c.row.id, w.conn, std::string(output), w.row.id, w.row.platform, ms});
+    if (batch_.size() >= kMaxBatch || batch_bytes_ >= kMaxBatchBytes) store_results();
   } else {
     ++w.row.tasks_failed;
     auto final = store_.fail_attempt(task_id, fmt::format("{}: {}", w.row.id, error),
@@ -307,34 +312,39 @@ void Scheduler::finish_task(Worker& w, int64_t task_id, bool ok, std::string_vie
   }
 }
 
-void Scheduler::store_results(Worker& w) {
+void Scheduler::store_results() {
   if (batch_.empty()) return;
-  auto stored = store_.complete_tasks(batch_);
+  std::vector<TaskResult> rows;
+  rows.reserve(batch_.size());
+  for (const BatchedResult& r : batch_)
+    rows.push_back({r.task, r.output, r.worker, r.platform, r.ms});
+  auto stored = store_.complete_tasks(rows);
   if (!stored.ok()) {
     // Nothing of the batch is counted; its tasks come back at the next
     // start. (PostgreSQL's transaction is aborted: commit() fails with
     // this and the server stops.)
     diag::error("{}", stored.status().message());
-  } else {
-    for (size_t i = 0; i < batch_.size(); ++i) {
-      auto cit = campaigns_.find(batch_leases_[i].campaign);
-      if (cit == campaigns_.end()) continue;
-      Campaign& c = cit->second;
-      const int64_t task = batch_[i].task;
-      end_copies(w, c, task, batch_leases_[i].copy && (*stored)[i]);
-      if (!(*stored)[i]) {  // a duplicate or late result: the task was done (maybe by another pool)
-        ++counters_.results_discarded_total;
-        continue;
-      }
-      ++c.row.done;
-      ++w.row.tasks_done;
-      ++counters_.results_total;
-      c.failed_on.erase(task);
-      forget_task(task);
+  }
+  for (size_t i = 0; i < batch_.size(); ++i) {
+    const BatchedResult& r = batch_[i];
+    auto cit = campaigns_.find(r.campaign);
+    if (cit == campaigns_.end()) continue;
+    Campaign& c = cit->second;
+    --c.pending;
+    if (!stored.ok()) continue;
+    if (!(*stored)[i]) {  // a duplicate or late result: the task was done (maybe by another pool)
+      ++counters_.results_discarded_total;
+      continue;
     }
+    ++c.row.done;
+    ++counters_.results_total;
+    // The worker may have left since (its count was stored as it left).
+    if (Worker* w = find_worker(r.conn); w && w->row.id == r.worker) ++w->row.tasks_done;
+    c.failed_on.erase(r.task);
+    forget_task(r.task);
   }
   batch_.clear();
-  batch_leases_.clear();
+  batch_bytes_ = 0;
 }
 
 void Scheduler::forget_task(int64_t task) {

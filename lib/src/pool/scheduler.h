@@ -83,6 +83,7 @@ class Scheduler {
     int64_t cursor = 0;            // highest task id loaded from the store
     bool store_exhausted = false;  // nothing queued beyond cursor
     int64_t leased = 0;
+    int64_t pending = 0;   // results waiting for store_results()
     int64_t bound = 0;     // workers bound to it (Worker::campaign)
     double done_rate = 0;  // results per second, smoothed
     int64_t done_last_tick = 0;
@@ -230,6 +231,15 @@ class Scheduler {
   /// What the events decided since the last call, in order.
   std::vector<Decision> take_decisions();
 
+  /// Stores the results that wait (one complete_tasks()) and counts those
+  /// that were new. Results of unreplicated tasks wait for company (a
+  /// statement per result cost the store more than the tasks did): the
+  /// server calls this before it commits and before any event that reads
+  /// or writes the store, so the store keeps the order results came in.
+  void store_results();
+  /// Results wait for store_results().
+  bool results_pending() const { return !batch_.empty(); }
+
   // Views, for status and metrics.
   const std::map<int64_t, Campaign>& campaigns() const { return campaigns_; }
   /// The campaign named `name`; nullptr if none.
@@ -277,14 +287,10 @@ class Scheduler {
   int prefetch(const Worker& w, const Campaign& c) const;
   void release_leases(Worker& w, const std::string& why);
   /// The lease of `task` on `w` ends with this outcome. A result (ok) of
-  /// an unreplicated task joins the batch that store_results() stores:
-  /// the caller calls it before any write of its own (the store keeps the
-  /// order results came in). `output` must live until then.
+  /// an unreplicated task joins the batch that store_results() stores (a
+  /// copy of `output`); any other outcome stores that batch first.
   void finish_task(Worker& w, int64_t task, bool ok, std::string_view output,
                    const std::string& error, double ms);
-  /// Stores the results finish_task() batched (one complete_tasks()) and
-  /// counts those that were new.
-  void store_results(Worker& w);
   /// A lease ends without a result (worker lost, bye): the task goes back.
   /// `conn`: the holder's connection (0 for a replica: replicas are never copied).
   void return_lease(Campaign& c, Lease&& lease, const std::string& worker, net::ConnId conn = 0);
@@ -381,17 +387,21 @@ class Scheduler {
   // Each worker's last outcomes per campaign, by worker id (so they survive
   // a reconnect) and campaign id.
   std::unordered_map<std::string, std::unordered_map<int64_t, Outcomes>> outcomes_;
-  // Results of one message, waiting for store_results(): each row, and its
-  // campaign and whether its lease was a speculative copy. The rows' views
-  // point into that message, so the batch must be stored before the event
-  // returns: results() does, and any other caller of finish_task(ok=true)
-  // must call store_results() too (take_decisions() asserts it is empty).
-  struct BatchedLease {
+  // Results waiting for store_results(), in the order they came: owned
+  // copies (the message and even the worker may be gone when they are
+  // stored). Bounded: past kMaxBatch results or kMaxBatchBytes of output
+  // they are stored at once.
+  struct BatchedResult {
+    int64_t task = 0;
     int64_t campaign = 0;
-    bool copy = false;
+    net::ConnId conn = 0;
+    std::string output, worker, platform;
+    double ms = 0;
   };
-  std::vector<TaskResult> batch_;
-  std::vector<BatchedLease> batch_leases_;
+  static constexpr size_t kMaxBatch = 4096;
+  static constexpr size_t kMaxBatchBytes = 4u << 20;
+  std::vector<BatchedResult> batch_;
+  size_t batch_bytes_ = 0;
 };
 
 }  // namespace w::pool

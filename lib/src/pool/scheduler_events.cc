@@ -2,7 +2,6 @@
 // server does to the scheduling state (scheduler.h). The rules they apply
 // are in scheduler.cc (leases, prefetch, priorities), groups.cc, replicas.cc
 // and quarantine.cc.
-#include <cassert>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -57,8 +56,6 @@ void Scheduler::decide(net::ConnId conn, decltype(Decision::action) action) {
 }
 
 std::vector<Decision> Scheduler::take_decisions() {
-  // A result batch left behind would point into a message that is gone.
-  assert(batch_.empty());
   std::vector<Decision> out;
   out.swap(decisions_);
   return out;
@@ -110,6 +107,7 @@ void Scheduler::worker_joined(net::ConnId conn, WorkerRow row, bool coupled, std
 
 void Scheduler::worker_left(net::ConnId conn, Clock::time_point now, int64_t unix_now) {
   now_ = now;
+  store_results();  // its count, stored below, includes the results it sent
   auto it = workers_.find(conn);
   if (it == workers_.end()) return;
   Worker& w = it->second;
@@ -158,7 +156,7 @@ Status Scheduler::results(net::ConnId conn, const proto::Results& m, Clock::time
   for (const proto::ResultItem& item : m.items) {
     const int64_t task = item.task;
     if (item.rank || (!w->members.empty() && !w->leases.count(task))) {
-      store_results(*w);  // the results before it are stored first, as they came
+      store_results();  // the results before it are stored first, as they came
       // A member of a group run: by its rank, or the one member of the task it holds.
       int rank = item.rank.value_or(-1);
       if (rank < 0) {
@@ -177,7 +175,6 @@ Status Scheduler::results(net::ConnId conn, const proto::Results& m, Clock::time
       finish_task(*w, task, true, item.output, {}, item.ms);
     }
   }
-  store_results(*w);
   top_up_after(w);
   return {};
 }
@@ -259,6 +256,7 @@ Status Scheduler::set_state(int64_t id, const std::string& state, Clock::time_po
 
 Status Scheduler::delete_campaign(int64_t id, Clock::time_point now) {
   now_ = now;
+  store_results();
   auto it = campaigns_.find(id);
   if (it == campaigns_.end()) return Status::NotFound("no such campaign");
   W_RETURN_IF_ERROR(store_.delete_campaign(id));

@@ -26,6 +26,7 @@ constexpr auto kUnusedClaim = std::chrono::seconds(2);
 Status Scheduler::sync(Clock::time_point now) {
   if (!store_.shared()) return {};
   now_ = now;
+  store_results();  // the counts read back include this pool's results
   auto rows = store_.campaigns();
   if (!rows.ok()) return rows.status();
   bool changed = false;

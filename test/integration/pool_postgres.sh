@@ -39,7 +39,7 @@ for r in 1 2; do
   grep -q 'listening on.*of those sharing it' "$TMP/race$r.log" ||
     fail "pool $r does not serve the database: $(cat "$TMP/race$r.log")"
 done
-[ "$(pg_sql race 'SELECT count(*), max(version) FROM wpool_schema')" = "1|3" ] ||
+[ "$(pg_sql race 'SELECT count(*), max(version) FROM wpool_schema')" = "1|4" ] ||
   fail "schema version rows: $(pg_sql race 'SELECT * FROM wpool_schema')"
 [ "$(pg_sql race 'SELECT count(*), count(DISTINCT id) FROM pools')" = "2|2" ] ||
   fail "pools: $(pg_sql race 'SELECT * FROM pools')"
@@ -115,3 +115,19 @@ grep -q "unreachable.*attempt" "$TMP/worker-a.log" || fail "worker a did not rec
 [ "$(pg_sql pool 'SELECT count(*), count(DISTINCT task) FROM results')" = "$((n + n2))|$((n + n2))" ] ||
   fail "result rows (all, distinct tasks): $(pg_sql pool 'SELECT count(*), count(DISTINCT task) FROM results')"
 [ "$(pg_sql pool 'SELECT count(*) FROM tasks WHERE state<>2')" = 0 ] || fail "tasks not done"
+# The counts each pool keeps (campaign_counts) agree with the task rows.
+[ "$(pg_sql pool 'SELECT sum(total), sum(done), sum(failed) FROM campaign_counts')" = \
+  "$((n + n2))|$((n + n2))|0" ] ||
+  fail "campaign_counts: $(pg_sql pool 'SELECT * FROM campaign_counts')"
+
+# A database of schema step 3 (no campaign_counts): the pool migrates it,
+# counting what its tasks table holds, and shows the same status as before.
+before=$(wpool status div2 --json | jq -c '.campaigns[0] | [.total, .done, .failed]')
+kill "$POOL_PID"
+wait "$POOL_PID" 2>/dev/null || true
+pg_sql pool 'DROP TABLE campaign_counts; UPDATE wpool_schema SET version=3' >/dev/null
+POOL_STARTS=3 start_pool "$PORT"
+[ "$(pg_sql pool 'SELECT max(version) FROM wpool_schema')" = 4 ] || fail "not migrated to step 4"
+after=$(wpool status div2 --json | jq -c '.campaigns[0] | [.total, .done, .failed]')
+[ "$after" = "[$n2,$n2,0]" ] && [ "$after" = "$before" ] ||
+  fail "status after the migration: $after (before: $before, want [$n2,$n2,0])"

@@ -236,6 +236,13 @@ class PgStore final : public Store {
   std::string copy_;
   int64_t copy_rows_ = 0;
   std::vector<int64_t> free_ids_;  ///< drawn, not yet used (last = next)
+  /// What the open transaction added to each campaign's counts, written
+  /// to this pool's rows of campaign_counts as it commits (flush_counts()).
+  struct CountDelta {
+    int64_t total = 0, done = 0, failed = 0;
+  };
+  std::unordered_map<int64_t, CountDelta> counts_;
+  Status flush_counts();
   int statements_ = 0;             ///< statements ever prepared: their names stay unique
 };
 

@@ -78,15 +78,19 @@ Result<int64_t> PgStore::create_campaign(const CampaignSpec& c) {
 }
 
 Result<std::vector<CampaignRow>> PgStore::campaigns() {
-  auto r =
-      run("SELECT c.id,c.name,c.kernel,c.static,c.timeout_ms,c.max_attempts,c.replicas,c.quorum,"
-          "c.priority,c.state,c.created,"
-          " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id),"
-          " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id AND t.state=0),"
-          " (SELECT count(*) FROM tasks t WHERE t.campaign=c.id AND t.state=3),"
-          " c.kernel_wasm, c.group_size, c.quorum_tolerance, c.speculate"
-          " FROM campaigns c ORDER BY c.id",
-          PgParams(), "read campaigns");
+  // The counts include this transaction's own writes, as count(*) would.
+  W_RETURN_IF_ERROR(flush_counts());
+  counts_.clear();
+  auto r = run(
+      "SELECT c.id,c.name,c.kernel,c.static,c.timeout_ms,c.max_attempts,c.replicas,c.quorum,"
+      "c.priority,c.state,c.created,"
+      " coalesce(n.total,0), coalesce(n.done,0), coalesce(n.failed,0),"
+      " c.kernel_wasm, c.group_size, c.quorum_tolerance, c.speculate"
+      " FROM campaigns c LEFT JOIN (SELECT campaign, sum(total)::bigint AS total,"
+      "  sum(done)::bigint AS done,"
+      " sum(failed)::bigint AS failed FROM campaign_counts GROUP BY campaign) n ON n.campaign=c.id"
+      " ORDER BY c.id",
+      PgParams(), "read campaigns");
   if (!r.ok()) return r.status();
   std::vector<CampaignRow> out;
   out.reserve(static_cast<size_t>(r->rows()));
@@ -104,8 +108,8 @@ Result<std::vector<CampaignRow>> PgStore::campaigns() {
     c.state = r->str(i, 9);
     c.created = r->i64(i, 10);
     c.total = r->i64(i, 11);
+    c.done = r->i64(i, 12);
     c.failed = r->i64(i, 13);
-    c.done = c.total - r->i64(i, 12) - c.failed;
     c.spec.kernel_wasm = r->str(i, 14);
     c.spec.group = static_cast<int>(r->i64(i, 15));
     c.spec.quorum_tolerance = r->f64(i, 16);
@@ -124,11 +128,13 @@ Status PgStore::set_campaign_state(int64_t id, const std::string& state) {
 
 Status PgStore::delete_campaign(int64_t id) {
   notify_ = true;
+  counts_.erase(id);
   for (const char* sql :
        {"DELETE FROM checkpoints WHERE task IN (SELECT id FROM tasks WHERE campaign=$1)",
         "DELETE FROM votes WHERE campaign=$1", "DELETE FROM results WHERE campaign=$1",
         "DELETE FROM tasks WHERE campaign=$1", "DELETE FROM once_keys WHERE campaign=$1",
-        "DELETE FROM campaign_workers WHERE campaign=$1", "DELETE FROM campaigns WHERE id=$1"}) {
+        "DELETE FROM campaign_workers WHERE campaign=$1",
+        "DELETE FROM campaign_counts WHERE campaign=$1", "DELETE FROM campaigns WHERE id=$1"}) {
     W_RETURN_IF_ERROR(run(sql, PgParams().i64(id), "delete campaign", Kind::kWrite).status());
   }
   return {};
@@ -171,6 +177,7 @@ Result<int64_t> PgStore::add_task(int64_t campaign, int64_t seq, std::string_vie
   if (!aborted_.ok()) return aborted_;
   W_RETURN_IF_ERROR(begin_if_needed());
   append_copy_row(id, campaign, seq, input);
+  ++counts_[campaign].total;
   if (copy_.size() >= kCopyFlushBytes) W_RETURN_IF_ERROR(flush_tasks());
   return id;
 }
@@ -286,11 +293,13 @@ Result<bool> PgStore::complete_task(int64_t task, std::string_view output,
   auto r =
       run("WITH t AS (UPDATE tasks SET state=2 WHERE id=$1 AND state=0 RETURNING campaign)"
           " INSERT INTO results(task,campaign,output,worker,platform,ms)"
-          " SELECT $1,campaign,$2,$3,$4,$5 FROM t ON CONFLICT(task) DO NOTHING",
+          " SELECT $1,campaign,$2,$3,$4,$5 FROM t ON CONFLICT(task) DO NOTHING RETURNING campaign",
           PgParams().i64(task).bytes(output).text(worker).text(platform).f64(ms), "complete task",
           Kind::kWrite);
   if (!r.ok()) return r.status();
-  return r->changed() == 1;
+  if (r->rows() != 1) return false;
+  ++counts_[r->i64(0, 0)].done;
+  return true;
 }
 
 // A worker's batch of results in one statement, one round trip: the rows
@@ -325,13 +334,14 @@ Result<std::vector<bool>> PgStore::complete_tasks(std::span<const TaskResult> re
           "   RETURNING tasks.id,tasks.campaign,r.output,r.worker,r.platform,r.ms,r.ord)"
           " INSERT INTO results(task,campaign,output,worker,platform,ms)"
           " SELECT id,campaign,output,worker,platform,ms FROM t ORDER BY ord"
-          " ON CONFLICT(task) DO NOTHING RETURNING task",
+          " ON CONFLICT(task) DO NOTHING RETURNING task,campaign",
           PgParams().array(tasks).array(outputs).array(workers).array(platforms).array(ms),
           "complete tasks", Kind::kWrite);
   if (!r.ok()) return r.status();
   for (int row = 0; row < r->rows(); ++row) {
     auto it = first.find(r->i64(row, 0));
     if (it != first.end()) stored[it->second] = true;
+    ++counts_[r->i64(row, 1)].done;
   }
   return stored;
 }
@@ -348,11 +358,13 @@ Result<bool> PgStore::fail_attempt(int64_t task, const std::string& error, int m
           " f AS (INSERT INTO results(task,campaign,error,worker,platform,ms)"
           "  SELECT $3,campaign,errors,$4,'',0 FROM t WHERE state=3"
           "  ON CONFLICT(task) DO NOTHING RETURNING 1)"
-          " SELECT (SELECT count(*) FROM f)",
+          " SELECT (SELECT count(*) FROM f), (SELECT campaign FROM t)",
           PgParams().text(error).i64(max_attempts).i64(task).text(worker), "record failure",
           Kind::kWrite);
   if (!r.ok()) return r.status();
-  return r->i64(0, 0) == 1;
+  if (r->i64(0, 0) != 1) return false;
+  ++counts_[r->i64(0, 1)].failed;
+  return true;
 }
 
 Result<std::vector<ResultRow>> PgStore::results(int64_t campaign, int64_t since, int limit,

@@ -155,7 +155,7 @@ class PgStore final : public Store {
   int64_t pool_id() const override { return pool_; }
   Result<int64_t> other_pools() override;
   bool changed_elsewhere() override;
-  Status release_tasks(std::span<const int64_t> tasks) override;
+  Status release_tasks(std::span<const int64_t> tasks, bool for_others = false) override;
   Status put_kernel(const std::string& sha, const std::string& name, const std::string& platform,
                     const std::string& data) override;
   Result<std::string> kernel_data(const std::string& sha) override;
@@ -243,7 +243,7 @@ class PgStore final : public Store {
   };
   std::unordered_map<int64_t, CountDelta> counts_;
   Status flush_counts();
-  int statements_ = 0;             ///< statements ever prepared: their names stay unique
+  int statements_ = 0;  ///< statements ever prepared: their names stay unique
 };
 
 }  // namespace w::pool

@@ -245,16 +245,16 @@ Status PgStore::flush_tasks() {
 // here. The claim is a write of the open transaction: until it commits,
 // the rows stay locked against the others' claims.
 Result<std::vector<TaskRow>> PgStore::queued_tasks(int64_t campaign, int64_t after_id, int limit) {
-  auto r = run("WITH live AS MATERIALIZED (" WPOOL_LIVE_POOLS
-               "),"
-               " c AS (SELECT id FROM tasks WHERE campaign=$2 AND state=0 AND id>$3"
-               "   AND (pool IS NULL OR pool NOT IN (SELECT id FROM live))"
-               "   ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)"
-               " UPDATE tasks t SET pool=$1 FROM c WHERE t.id=c.id"
-               " RETURNING t.id,t.seq,t.input,t.attempts,"
-               "   EXISTS(SELECT 1 FROM checkpoints k WHERE k.task=t.id)::int",
-               PgParams().i64(pool_).i64(campaign).i64(after_id).i64(limit), "claim tasks",
-               Kind::kWrite);
+  auto r = run(
+      "WITH live AS MATERIALIZED (" WPOOL_LIVE_POOLS
+      "),"
+      " c AS (SELECT id FROM tasks WHERE campaign=$2 AND state=0 AND id>$3"
+      "   AND (pool IS NULL OR pool NOT IN (SELECT id FROM live)) AND pool IS DISTINCT FROM -$1"
+      "   ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)"
+      " UPDATE tasks t SET pool=$1 FROM c WHERE t.id=c.id"
+      " RETURNING t.id,t.seq,t.input,t.attempts,"
+      "   EXISTS(SELECT 1 FROM checkpoints k WHERE k.task=t.id)::int",
+      PgParams().i64(pool_).i64(campaign).i64(after_id).i64(limit), "claim tasks", Kind::kWrite);
   if (!r.ok()) return r.status();
   std::vector<TaskRow> out;
   out.reserve(static_cast<size_t>(r->rows()));
@@ -273,12 +273,16 @@ Result<std::vector<TaskRow>> PgStore::queued_tasks(int64_t campaign, int64_t aft
   return out;
 }
 
-Status PgStore::release_tasks(std::span<const int64_t> tasks) {
+Status PgStore::release_tasks(std::span<const int64_t> tasks, bool for_others) {
   if (tasks.empty()) return {};
+  notify_ = true;  // the other pools look for them at once
   PgArray ids(PgArray::Type::kInt8);
   for (int64_t id : tasks) ids.i64(id);
-  return run("UPDATE tasks SET pool=NULL WHERE id=ANY($1::bigint[]) AND pool=$2",
-             PgParams().array(ids).i64(pool_), "hand back tasks", Kind::kWrite)
+  // Handed on for others: pool = -this pool, which queued_tasks() skips
+  // here and no live pool's id matches elsewhere.
+  return run("UPDATE tasks SET pool=NULLIF($3,0) WHERE id=ANY($1::bigint[]) AND pool=$2",
+             PgParams().array(ids).i64(pool_).i64(for_others ? -pool_ : 0), "hand back tasks",
+             Kind::kWrite)
       .status();
 }
 

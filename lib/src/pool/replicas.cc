@@ -30,6 +30,10 @@ namespace {
 // the others (its first replicas wait for a second worker).
 constexpr size_t kMaxOpen = 4096;
 
+// How long a task no worker here can give its next replica waits for one
+// before it goes to another pool (a shared store; timeout_ms if shorter).
+constexpr auto kHandBack = std::chrono::seconds(1);
+
 // Disagreements that each halve a worker's score; later ones leave it be.
 constexpr int kMaxPenalties = 10;
 
@@ -83,25 +87,29 @@ void Scheduler::restore_worker(WorkerRow& row) {
 void Scheduler::take_replicas(Campaign& c, const Worker& w, int want, std::vector<TaskRow>& out) {
   if (w.row.flagged) return;
   // One pass over the wanted replicas, keeping the order of what stays.
-  std::deque<int64_t> keep;
-  size_t i = 0;
-  for (; i < c.wanting.size() && static_cast<int>(out.size()) < want; ++i) {
-    auto it = c.open.find(c.wanting[i]);
-    if (it == c.open.end()) continue;
-    Replicated& r = it->second;
-    if (!r.finished && r.want > 0 && !has_part(r.holders, r.votes, w.row.id)) {
-      r.holders.push_back(w.row.id);
-      --r.want;
-      out.push_back(r.task);
+  auto take_wanted = [&] {
+    std::deque<int64_t> keep;
+    size_t i = 0;
+    for (; i < c.wanting.size() && static_cast<int>(out.size()) < want; ++i) {
+      auto it = c.open.find(c.wanting[i]);
+      if (it == c.open.end()) continue;
+      Replicated& r = it->second;
+      if (!r.finished && r.want > 0 && !has_part(r.holders, r.votes, w.row.id)) {
+        r.holders.push_back(w.row.id);
+        --r.want;
+        out.push_back(r.task);
+      }
+      if (!r.finished && r.want > 0)
+        keep.push_back(c.wanting[i]);
+      else
+        r.in_wanting = false;
     }
-    if (!r.finished && r.want > 0)
-      keep.push_back(c.wanting[i]);
-    else
-      r.in_wanting = false;
-  }
-  for (; i < c.wanting.size(); ++i) keep.push_back(c.wanting[i]);
-  c.wanting.swap(keep);
+    for (; i < c.wanting.size(); ++i) keep.push_back(c.wanting[i]);
+    c.wanting.swap(keep);
+  };
+  take_wanted();
   // Then new tasks, as long as the open set stays bounded.
+  const size_t wanted_before = c.wanting.size();
   TaskRow task;
   while (static_cast<int>(out.size()) < want && c.open.size() < kMaxOpen &&
          take_task(c, task, nullptr, want - static_cast<int>(out.size()))) {
@@ -111,6 +119,9 @@ void Scheduler::take_replicas(Campaign& c, const Worker& w, int want, std::vecto
     out.push_back(std::move(task));
     judge_task(c, r, false);
   }
+  // Tasks claimed with votes in (another pool's workers voted) want
+  // replicas now: this worker may be the one to give them.
+  if (c.wanting.size() > wanted_before) take_wanted();
 }
 
 void Scheduler::adopt_votes(Campaign& c, std::vector<TaskRow>& loaded) {
@@ -237,7 +248,9 @@ void Scheduler::check_starved(Clock::time_point now) {
       if (!w.draining && !w.row.flagged && may_work_on(w, c) &&
           (w.row.platform != "wasm32" || !c.row.spec.kernel_wasm.empty()))
         able.insert(w.row.id);
-    std::vector<int64_t> starved;
+    std::vector<int64_t> starved, handed;
+    int64_t others = -1;  // other live pools sharing the store, asked once
+    const auto timeout = std::chrono::milliseconds(c.row.spec.timeout_ms);
     for (int64_t tid : c.wanting) {
       auto it = c.open.find(tid);
       if (it == c.open.end() || it->second.finished || it->second.want <= 0) continue;
@@ -249,9 +262,23 @@ void Scheduler::check_starved(Clock::time_point now) {
         continue;
       }
       if (r.starved_since == Clock::time_point{}) r.starved_since = now;
-      if (now - r.starved_since > std::chrono::milliseconds(c.row.spec.timeout_ms))
-        starved.push_back(tid);
+      // Another pool's workers may give what is missing: once no replica
+      // of it runs here, the task goes back to the store (its votes stay
+      // there) for a pool that has them to claim.
+      if (store_.shared() && r.holders.empty() &&
+          now - r.starved_since >= std::min<Clock::duration>(kHandBack, timeout)) {
+        if (others < 0) {
+          auto n = store_.other_pools();
+          others = n.ok() ? *n : 0;
+        }
+        if (others > 0) {
+          handed.push_back(tid);
+          continue;
+        }
+      }
+      if (now - r.starved_since > timeout) starved.push_back(tid);
     }
+    if (!handed.empty()) hand_back(c, handed);
     for (int64_t tid : starved) {
       Replicated& r = c.open.at(tid);
       std::set<std::string> platforms;
@@ -270,6 +297,15 @@ void Scheduler::check_starved(Clock::time_point now) {
       end_task(c, r);
     }
   }
+}
+
+void Scheduler::hand_back(Campaign& c, const std::vector<int64_t>& tasks) {
+  if (Status s = store_.release_tasks(tasks, true); !s.ok()) return diag::error("{}", s.message());
+  for (int64_t tid : tasks) c.open.erase(tid);
+  std::erase_if(c.wanting, [&](int64_t tid) { return !c.open.count(tid); });
+  counters_.tasks_released_total += tasks.size();
+  diag::debug("{} of '{}' to the other pools: no worker here can give the replicas they want",
+              diag::count(tasks.size(), "task"), c.row.spec.name);
 }
 
 void Scheduler::end_task(Campaign& c, Replicated& r) {

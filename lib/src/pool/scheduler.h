@@ -356,6 +356,9 @@ class Scheduler {
   /// Fails tasks that have wanted a replica no connected worker may take
   /// for longer than their campaign's timeout ("no quorum: ...").
   void check_starved(Clock::time_point now);
+  /// Tasks of `c` that want replicas no worker here can give go back to a
+  /// shared store, votes and all, for another pool to claim.
+  void hand_back(Campaign& c, const std::vector<int64_t>& tasks);
   Status load_flagged();
   /// Flags `worker` (every connection of it): it returned `output` for
   /// `task` of `c`, and the quorum accepted `accepted`.

@@ -180,8 +180,11 @@ class Store {
                                                     int limit) = 0;
   /// Hands back tasks queued_tasks() claimed and this pool did not run, so
   /// other pools may take them (shared stores; elsewhere nothing to do).
-  virtual Status release_tasks(std::span<const int64_t> tasks) {
+  /// `for_others`: this pool's queued_tasks() skips them from now on (it
+  /// has no worker that can run them; another pool may).
+  virtual Status release_tasks(std::span<const int64_t> tasks, bool for_others = false) {
     (void)tasks;
+    (void)for_others;
     return {};
   }
 

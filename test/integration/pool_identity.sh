@@ -24,6 +24,9 @@ expect_out "of 'verified' returned"
 
 # Restarted (same cache, so the same key): same id, still flagged, no tasks.
 kill -9 "$cheater"
+# Gone before the restart: until then its lock holds the key, and the new
+# process would take another (a new worker, as two wrun on one cache are).
+wait "$cheater" 2>/dev/null || true
 W_TEST_CHEAT=1 start_worker c -j 1
 wait_workers 3
 [ "$(wpool workers --json | jq -r '[.[] | select(.name == "c")] | length')" = 1 ] ||

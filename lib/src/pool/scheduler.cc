@@ -15,9 +15,16 @@ namespace {
 
 constexpr int kLoadBatch = 2048;       // tasks read from the store at a time
 constexpr int kSharedLoadBatch = 512;  // most claimed at a time from a shared store
-constexpr int kMinClaim = 16;          // least claimed at a time
-constexpr size_t kLowWater = 512;      // refill the window below this
-constexpr int kMaxPrefetch = 4096;     // most tasks outstanding per worker
+constexpr int kMinClaim = 4;           // least claimed at a time
+constexpr int kFirstClaim = 16;        // a campaign's first claim, before its pace is known
+// A claim is sized to what this pool's workers take in about this long:
+// long enough that claims are few (10,000 one-task workers take 3,000+ a
+// second from each of three pools), short enough that a pool holds little
+// its workers will not start soon (at the end of a campaign another pool's
+// idle workers cannot take what this one claimed).
+constexpr auto kClaimWindow = std::chrono::milliseconds(50);
+constexpr size_t kLowWater = 512;   // refill the window below this
+constexpr int kMaxPrefetch = 4096;  // most tasks outstanding per worker
 constexpr auto kLeaseGrace = std::chrono::seconds(5);
 
 }  // namespace
@@ -75,7 +82,24 @@ bool Scheduler::take_task(Campaign& c, TaskRow& task, const Worker* worker, int 
   // window of tasks while the others' workers idle).
   const bool shared = store_.shared();
   if ((shared ? c.ready.empty() : c.ready.size() < kLowWater) && !c.store_exhausted) {
-    const int batch = shared ? std::clamp(wanted, kMinClaim, kSharedLoadBatch) : kLoadBatch;
+    int batch = kLoadBatch;
+    if (shared) {
+      // The last claim went in `ms`: the next is scaled to kClaimWindow,
+      // growing at most 4x a time (two claims in one event say little).
+      if (c.claim == 0) {
+        c.claim = kFirstClaim;
+      } else {
+        const double ms =
+            std::max(1.0, std::chrono::duration<double, std::milli>(now_ - c.claimed_at).count());
+        const double next =
+            c.claim * std::chrono::duration<double, std::milli>(kClaimWindow).count() / ms;
+        c.claim = static_cast<int>(
+            std::clamp(next, static_cast<double>(kMinClaim),
+                       std::min(4.0 * c.claim, static_cast<double>(kSharedLoadBatch))));
+      }
+      c.claimed_at = now_;
+      batch = std::clamp(wanted, c.claim, kSharedLoadBatch);
+    }
     auto more = store_.queued_tasks(c.row.id, c.cursor, batch);
     if (!more.ok()) {
       diag::error("{}", more.status().message());
@@ -290,6 +314,8 @@ void Scheduler::finish_task(Worker& w, int64_t task_id, bool ok, std::string_vie
     batch_.push_back(
         {task_id, c.row.id, w.conn, std::string(output), w.row.id, w.row.platform, ms});
     if (batch_.size() >= kMaxBatch || batch_bytes_ >= kMaxBatchBytes) store_results();
+    if (c.leased == 0 && c.store_exhausted && c.ready.empty() && c.requeued.empty())
+      drained_ = true;
   } else {
     ++w.row.tasks_failed;
     auto final = store_.fail_attempt(task_id, fmt::format("{}: {}", w.row.id, error),

@@ -28,6 +28,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "../proto/worker_messages.h"
@@ -88,6 +89,10 @@ class Scheduler {
     double done_rate = 0;  // results per second, smoothed
     int64_t done_last_tick = 0;
     Clock::time_point last_taken{};  // a task of its window last went to a worker
+    // Shared stores: how many tasks the next claim takes, and when the last
+    // one was made (take_task() sizes claims to ~kClaimWindow of work).
+    int claim = 0;
+    Clock::time_point claimed_at{};
     // Replicated campaigns only: open tasks by id, and those that want more
     // replicas, oldest first (one entry per task, see Replicated::in_wanting).
     std::unordered_map<int64_t, Replicated> open;
@@ -239,6 +244,10 @@ class Scheduler {
   void store_results();
   /// Results wait for store_results().
   bool results_pending() const { return !batch_.empty(); }
+  /// A campaign's last task here has its result since the last call: the
+  /// server commits at once rather than after its delay, so a client (or
+  /// another pool) sees the campaign end without waiting for it.
+  bool take_drained() { return std::exchange(drained_, false); }
 
   // Views, for status and metrics.
   const std::map<int64_t, Campaign>& campaigns() const { return campaigns_; }
@@ -385,6 +394,7 @@ class Scheduler {
   // longer count and they get no replicas.
   std::unordered_set<std::string> flagged_;
   bool poke_all_ = false;                             // a replica is wanted: top up every worker
+  bool drained_ = false;                              // see take_drained()
   std::unordered_map<std::string, GroupRun> groups_;  // running group runs by id
   std::unordered_map<std::string, Quarantine> quarantines_;  // by worker id
   // Each worker's last outcomes per campaign, by worker id (so they survive

@@ -151,6 +151,7 @@ elseif(W_EMCC AND W_EMXX)
     ${w_lib}/sandbox/group.cc
     ${w_lib}/worker/relay.cc
     ${w_lib}/stream/msgpack_json.cc
+    ${w_lib}/stream/json_flat.cc
     ${w_lib}/stream/base64.cc
     ${w_lib}/net/client_emscripten.cc
     ${w_lib}/net/client_common.cc

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "json_flat.h"
 #include "w/base64.h"
 #include "w/msgpack.h"
 
@@ -490,6 +491,7 @@ Status to_json(std::string_view msgpack, std::string& out, size_t max_bytes) {
 }
 
 Status from_json(std::string_view json, std::string& out) {
+  if (pack_flat_object(json, out)) return {};
   const size_t at = out.size();
   SaxPacker sax(out);
   if (nlohmann::ordered_json::sax_parse(json.begin(), json.end(), &sax)) return {};

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "../../../lib/src/stream/json_flat.h"
+
 using w::mp::Packer;
 
 namespace {
@@ -200,5 +202,70 @@ TEST_CASE("from_json packs as it reads exactly what the DOM packs") {
     CHECK(a.message() == b.message());
     CHECK(sax == dom);
     if (!a.ok()) CHECK(sax == "prefix");  // nothing left behind
+  }
+}
+
+TEST_CASE("flat records take the fast path which packs what the DOM packs") {
+  std::string wide = "{";
+  for (int i = 0; i < 64; ++i) wide += (i ? "," : "") + fmt::format("\"c{}\":{}", i, -i);
+  const std::string too_wide = wide + ",\"c64\":1}";
+  wide += "}";
+  // Taken: flat objects of plain ASCII keys and integers, strings, literals.
+  const std::vector<std::string> taken = {
+      "{}",
+      " { } ",
+      R"({"tid":1,"bid":1,"aid":3,"delta":-4999,"mtime":7})",
+      "\t{ \"a\" : 0 ,\r\n\"b\":-0, \"c\" : \"x y~\x7f\" }\n",
+      R"({"s":"","t":true,"f":false,"n":null})",
+      R"({"u":18446744073709551615,"i":-9223372036854775808,"j":9223372036854775807})",
+      R"({"p":"~!@#$%^&*()_+{}[]:;'<>,.?/|`"})",
+      wide};
+  // Left to nlohmann: whatever is outside that subset, valid or not.
+  const std::vector<std::string> left = {R"({"x":1.5})",
+                                         R"({"x":1e3})",
+                                         R"({"x":1E3})",
+                                         R"({"x":[1]})",
+                                         R"({"x":{}})",
+                                         R"({"\u0061":1})",
+                                         R"({"a":"\n"})",
+                                         "{\"a\":\"\xc3\xa9\"}",
+                                         R"({"a":1,"a":2})",
+                                         R"({"$b64":"AA=="})",
+                                         R"({"u":18446744073709551616})",
+                                         R"({"i":-9223372036854775809})",
+                                         R"({"a":01})",
+                                         R"({"a":-})",
+                                         R"({"a":+1})",
+                                         R"({"a":tru})",
+                                         R"({"a":1,})",
+                                         R"({"a":1}x)",
+                                         R"({"a":1)",
+                                         R"({a:1})",
+                                         "[1]",
+                                         "1",
+                                         "\xef\xbb\xbf{}",
+                                         too_wide,
+                                         "{\"a\":\"\x01\"}"};
+  auto agrees = [](const std::string& in) {
+    std::string sax = "p", dom = "p";
+    const w::Status a = w::mp::from_json(in, sax);
+    const w::Status b = w::mp::from_json_dom(in, dom);
+    INFO(in.substr(0, 80));
+    CHECK(a.ok() == b.ok());
+    CHECK(a.message() == b.message());
+    CHECK(sax == dom);
+  };
+  for (const std::string& in : taken) {
+    std::string out = "p";
+    INFO(in);
+    CHECK(w::mp::pack_flat_object(in, out));
+    agrees(in);
+  }
+  for (const std::string& in : left) {
+    std::string out = "p";
+    INFO(in);
+    CHECK_FALSE(w::mp::pack_flat_object(in, out));
+    CHECK(out == "p");
+    agrees(in);
   }
 }

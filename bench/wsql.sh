@@ -15,12 +15,14 @@
 # postgres user when run as root), with its default, durable settings.
 # Usage: bench/wsql.sh [BUILD_DIR]
 #   SECS (seconds per timed run, default 5), ROWS (batch rows, 1000000),
-#   FLIGHTS (requests in flight, "1 2 16 64")
+#   FLIGHTS (requests in flight, "1 2 16 64"), BUSY_POLL (wsql serve
+#   --busy-poll of the second set of wsql rows, 0.2ms)
 set -euo pipefail
 B=$(cd "${1:-build}" && pwd)
 SECS=${SECS:-5}
 FLIGHTS=${FLIGHTS:-"1 2 16 64"}
 ROWS=${ROWS:-1000000}
+BUSY_POLL=${BUSY_POLL:-0.2ms}
 KEYS=100000 # pgbench scale 1: 100,000 accounts
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 WSQL=$B/bin/wsql
@@ -125,6 +127,28 @@ kill "$wsql_pid"
 wait "$wsql_pid" 2>/dev/null || true
 wsql_pid=""
 
+# The same loads on the same databases, the server started again with
+# --busy-poll (it polls, a core busy, while requests come closer than
+# that); its CPU seconds per request beside the throughput.
+$SERVER_CPU "$WSQL" serve --dir "$tmp/wsql" --listen 127.0.0.1:0 --key "$key" --busy-poll "$BUSY_POLL" \
+  2>"$tmp/wsql-poll.log" &
+wsql_pid=$!
+port=$(listening_port "$tmp/wsql-poll.log")
+U="ws://127.0.0.1:$port/bench?cap=$key"
+declare -A WB
+for n in $FLIGHTS; do
+  for mode in select insert; do
+    c0=$(awk '{ print $14 + $15 }' "/proc/$wsql_pid/stat")
+    WB[$mode$n]=$(load "$mode" "$n")
+    c1=$(awk '{ print $14 + $15 }' "/proc/$wsql_pid/stat")
+    WB[cpu$mode$n]=$(echo "($c1 - $c0) / 100 / $SECS" | bc -l)
+    say "wsql --busy-poll $BUSY_POLL $mode, $n in flight: ${WB[$mode$n]} (server $(printf %.2f "${WB[cpu$mode$n]}") cores)"
+  done
+done
+kill "$wsql_pid"
+wait "$wsql_pid" 2>/dev/null || true
+wsql_pid=""
+
 # ---------------------------------------------------------------- PostgreSQL
 say "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'): throwaway cluster in $tmp/pg"
 mkdir -p "$tmp/pg" "$tmp/sock"
@@ -188,6 +212,15 @@ table() { # KIND TITLE
 echo
 echo "wsql vs PostgreSQL 15, $(nproc) cores (server on core 0, load on core 1), ${SECS} s per run"
 table select "Point select by primary key (wsql: 1 connection, or 2 each with half in flight; postgres: pgbench -S -c N)"
+for mode in select insert; do
+  echo
+  echo "The same, $mode, with wsql serve --busy-poll $BUSY_POLL (last column: the wsql server's cores busy)"
+  echo "| in flight | wsql ops/s | p50 ms | p99 ms | postgres ops/s | p50 ms | p99 ms | ratio | target | wsql cores |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"
+  for n in $FLIGHTS; do
+    echo "$(row "$n" "${WB[$mode$n]}" "${P[$mode$n]}" "$mode") $(printf %.2f "${WB[cpu$mode$n]}") |"
+  done
+done
 table insert "Durable single-row insert (wsql: as above, each answered after its group commit; postgres: pgbench -c N, autocommit INSERT)"
 echo
 echo "Batch insert of $ROWS rows (target: >= 0.5x COPY)"

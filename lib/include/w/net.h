@@ -122,6 +122,12 @@ struct ServerConfig {
   /// of waiting for it to be reported writeable: one system call per
   /// message instead of four under light load.
   bool eager_writes = false;
+  /// After a message, look for the next one this long without sleeping
+  /// (libev loop only; 0: never). A client with one request at a time then
+  /// does not wait for the server to wake up (wsql's point select at one
+  /// in flight: p50 74 -> 46 us), at the cost of a core while requests
+  /// keep coming closer than this.
+  int busy_poll_us = 0;
 
   // Admission (see the top of this file).
   /// Connections at once, HTTP and WebSocket. 0: the descriptor limit

@@ -148,6 +148,7 @@ struct ServeOptions {
   double idle_timeout = 300;       ///< seconds an authenticated WebSocket may send nothing
   std::string ssl_key;             ///< PEM private key: serve https and wss (with ssl_cert)
   std::string ssl_cert;            ///< PEM certificate chain; both read again on SIGHUP
+  int busy_poll_us = 0;            ///< net::ServerConfig::busy_poll_us (--busy-poll)
 };
 
 /// Serves until SIGINT/SIGTERM. Logs "listening on HOST:PORT" at start.

@@ -17,7 +17,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <csignal>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -58,18 +57,6 @@ struct LibEv {
 };
 
 namespace {
-
-std::atomic<Server*> g_running{nullptr};
-
-constexpr int kEvRunOnce = 2;  // EVRUN_ONCE in <ev.h>
-
-void on_signal(int) {
-  if (Server* s = g_running.load()) s->stop();
-}
-
-void on_hangup(int) {
-  if (Server* s = g_running.load()) s->reload();
-}
 
 // lws reports every dropped client as an error; that is our debug level.
 void lws_log_to_diag(int, const char* line) {
@@ -137,11 +124,16 @@ int Server::Impl::callback(lws* wsi, lws_callback_reasons reason, void* user, vo
                            size_t len) {
   auto* impl = static_cast<Impl*>(lws_context_user(lws_get_context(wsi)));
   if (!impl) return lws_callback_http_dummy(wsi, reason, nullptr, in, len);
+  if (reason == LWS_CALLBACK_RECEIVE || reason == LWS_CALLBACK_HTTP) ++impl->received;
   if (reason == LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS) {
     impl->ssl_ctx = static_cast<SSL_CTX*>(user);  // the vhost's, made from tls_cert/tls_key
     return 0;
   }
   return impl->on_callback(wsi, reason, in, len);
+}
+
+void Server::Impl::run_ev(int how) {
+  ev->run(ev_loop, how);
 }
 
 void Server::Impl::reload_tls() {
@@ -552,46 +544,6 @@ size_t Server::max_unauthenticated() const {
 bool Server::is_open(ConnId id) const {
   auto it = impl_->conns.find(id);
   return it != impl_->conns.end() && !impl_->sessions.at(it->second)->closing;
-}
-
-Status Server::run() {
-  g_running.store(this);
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  struct sigaction old_int {
-  }, old_term{}, old_hup{};
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
-  struct sigaction hup {};
-  hup.sa_handler = on_hangup;
-  sigaction(SIGHUP, &hup, &old_hup);
-  Status status;
-  while (!impl_->stop_requested.load()) {
-    // lws_cancel_service() (stop()) wakes either kind of loop.
-    if (impl_->ev_loop) {
-      impl_->ev->run(impl_->ev_loop, kEvRunOnce);
-      continue;
-    }
-    if (lws_service(impl_->ctx, 0) < 0) {
-      status = Status::Io("libwebsockets service loop failed");
-      break;
-    }
-  }
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
-  sigaction(SIGHUP, &old_hup, nullptr);
-  g_running.store(nullptr);
-  return status;
-}
-
-void Server::stop() {
-  impl_->stop_requested.store(true);
-  if (impl_->ctx) lws_cancel_service(impl_->ctx);
-}
-
-void Server::reload() {
-  impl_->reload_requested.store(true);
-  if (impl_->ctx) lws_cancel_service(impl_->ctx);
 }
 
 }  // namespace w::net

@@ -106,6 +106,9 @@ struct Server::Impl {
   ConnId next_id = 1;
   std::vector<std::unique_ptr<Timer>> timers;
   std::atomic<bool> stop_requested{false};
+  uint64_t received = 0;  ///< WebSocket messages and HTTP requests seen (busy_poll())
+  void busy_poll();
+  void run_ev(int how);  ///< one ev_run of the libev loop (EVRUN_NOWAIT, EVRUN_ONCE)
   // TLS: the vhost's context, as lws made it (LOAD_EXTRA_SERVER_VERIFY_CERTS),
   // and a reload asked for by SIGHUP, done on the service thread.
   SSL_CTX* ssl_ctx = nullptr;

@@ -44,6 +44,7 @@ struct Pool {
   std::map<w::net::ConnId, std::vector<CloseConn>> closes;
 
   int verbosity = w::diag::verbosity();
+  bool commit_each = true;  ///< result() stores what waits, as a commit would
 
   /// `worker_timeout`: seconds of silence before a worker is dropped.
   explicit Pool(double worker_timeout = 60) {
@@ -110,6 +111,9 @@ struct Pool {
     m.items.push_back(item);
     s->heard(conn, now);
     REQUIRE(s->results(conn, m, now).ok());
+    // The server stores waiting results at its next commit; here each
+    // message is followed by one, unless a test looks at the wait itself.
+    if (commit_each) s->store_results();
     collect();
   }
   void tick(Clock::duration later) {

@@ -328,3 +328,44 @@ TEST_CASE("scheduler: a lost worker's tasks go back to the front, ahead of faile
   CHECK(std::find(lost.begin(), lost.end(), next[0]) != lost.end());
   CHECK(p.s->counters().requeues_total == 3);
 }
+
+TEST_CASE("scheduler: results wait for the commit and are stored together in the order they came") {
+  Pool p;
+  p.commit_each = false;
+  const int64_t c = p.campaign("c", 10);
+  p.join(1, 2);
+  p.join(2, 2);
+  const auto a = p.given(1), b = p.given(2);
+  REQUIRE(a.size() >= 2);
+  REQUIRE(b.size() >= 1);
+  p.result(1, a[1], "\x11");
+  p.result(2, b[0], "\x21");
+  p.result(1, a[0], "\x10");
+  // Nothing is in the store yet; the tasks are out of the leases and not
+  // counted done, but not counted open either (the prefetch share).
+  CHECK(p.s->results_pending());
+  CHECK(p.store->results(c, 0, 100)->empty());
+  CHECK(p.camp(c).row.done == 0);
+  CHECK(p.camp(c).pending == 3);
+  p.s->store_results();
+  CHECK_FALSE(p.s->results_pending());
+  CHECK(p.camp(c).row.done == 3);
+  CHECK(p.camp(c).pending == 0);
+  CHECK(p.s->workers().at(1).row.tasks_done == 2);
+  auto rows = p.store->results(c, 0, 100);
+  REQUIRE(rows->size() == 3);
+  CHECK((*rows)[0].output == "\x11");
+  CHECK((*rows)[1].output == "\x21");
+  CHECK((*rows)[2].output == "\x10");
+  // A worker that leaves with results waiting: they are stored before its
+  // row, which counts them.
+  REQUIRE_FALSE(p.s->workers().at(2).leases.empty());
+  const int64_t next = p.s->workers().at(2).leases.begin()->first;
+  p.result(2, next, "\x22");
+  CHECK(p.s->results_pending());
+  p.leave(2);
+  CHECK_FALSE(p.s->results_pending());
+  CHECK(p.store->results(c, 0, 100)->size() == 4);
+  CHECK(p.camp(c).row.done == 4);
+  CHECK(p.store->worker("w2")->tasks_done == 2);
+}

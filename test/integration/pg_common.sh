@@ -88,6 +88,18 @@ serve() {
   fail "pool $i did not start: $(cat "$TMP/pool$i.log")"
 }
 
+# worker NAME I [ARGS...]: a one-slot wrun of pool I, its log
+# $TMP/worker-NAME.log; sets WORKER_PID.
+worker() {
+  local name=$1 port
+  eval "port=\$PORT_$2"
+  shift 2
+  wrun "ws://127.0.0.1:$port" --name "$name" --cache "$TMP/cache-$name" -j 1 "$@" \
+    2>>"$TMP/worker-$name.log" &
+  WORKER_PID=$!
+  PIDS+=($!)
+}
+
 # on I CMD...: a client command against pool I.
 on() {
   local port

@@ -12,10 +12,8 @@ STEPS=40
 
 serve 1
 serve 2
-wrun "ws://127.0.0.1:$PORT_1" --name first --cache "$TMP/cache-first" -j 1 -v \
-  2>>"$TMP/worker-first.log" &
-first=$!
-PIDS+=($first)
+worker first 1 -v
+first=$WORKER_PID
 echo "{\"steps\":$STEPS,\"log\":1}" >"$TMP/in"
 run on 1 wpool submit long --kernel "$W_KERNELS/steps.so" --timeout 60s <"$TMP/in"
 expect_rc 0
@@ -37,9 +35,7 @@ done_before=$(steps_done "$TMP/worker-first.log")
 grep -q 'steps: step '"$STEPS"' of' "$TMP/worker-first.log" &&
   fail "the first worker finished the task before it was killed"
 
-wrun "ws://127.0.0.1:$PORT_2" --name second --cache "$TMP/cache-second" -j 1 -v \
-  2>>"$TMP/worker-second.log" &
-PIDS+=($!)
+worker second 2 -v
 run on 2 timeout 60 wpool wait long
 expect_rc 0
 on 2 wpool results long >"$TMP/out.jsonl"

@@ -10,14 +10,6 @@
 start_postgres
 POOL_DB=$(pg_createdb shared)
 
-# worker NAME I: a one-slot worker of pool I.
-worker() {
-  local port
-  eval "port=\$PORT_$2"
-  wrun "ws://127.0.0.1:$port" --name "$1" --cache "$TMP/cache-$1" -j 1 2>>"$TMP/worker-$1.log" &
-  PIDS+=($!)
-}
-
 serve 1
 serve 2
 worker a 1

@@ -11,15 +11,6 @@
 start_postgres
 POOL_DB=$(pg_createdb shared)
 
-# worker NAME I: a worker of pool I; sets WORKER_PID.
-worker() {
-  local port
-  eval "port=\$PORT_$2"
-  wrun "ws://127.0.0.1:$port" --name "$1" --cache "$TMP/cache-$1" -j 1 2>>"$TMP/worker-$1.log" &
-  WORKER_PID=$!
-  PIDS+=($!)
-}
-
 serve 1
 serve 2
 serve 3

@@ -240,6 +240,7 @@ void Scheduler::judge_task(Campaign& c, Replicated& r, bool urgent) {
 }
 
 void Scheduler::check_starved(Clock::time_point now) {
+  int64_t others = -1;  // other live pools sharing the store, asked once a tick at most
   for (auto& [cid, c] : campaigns_) {
     if (!c.replicated() || c.wanting.empty()) continue;
     // Workers that may take this campaign's replicas at all.
@@ -249,7 +250,6 @@ void Scheduler::check_starved(Clock::time_point now) {
           (w.row.platform != "wasm32" || !c.row.spec.kernel_wasm.empty()))
         able.insert(w.row.id);
     std::vector<int64_t> starved, handed;
-    int64_t others = -1;  // other live pools sharing the store, asked once
     const auto timeout = std::chrono::milliseconds(c.row.spec.timeout_ms);
     for (int64_t tid : c.wanting) {
       auto it = c.open.find(tid);

@@ -405,7 +405,8 @@ Status serve(const ServeOptions& options) {
   config.busy_poll_us = options.busy_poll_us;
   // An answer goes out from the request's own callback when nothing is
   // queued before it, not at the next writeable event: a point select at
-  // one in flight did 8% more a second (bench/wsql.sh, 2026-12-07).
+  // one in flight did 8% more a second (bench/wsql_bench, one request in
+  // flight, with and without, interleaved; 2026-12-07).
   config.eager_writes = true;
   auto server = net::Server::create(config, handler);
   if (!server.ok()) return server.status();

@@ -1,11 +1,16 @@
 /* bench/coupled.sh's baseline: the same ping-pong and stream as
  * bench/pingpong.c's kernel, between two plain processes over a UNIX
  * socketpair (SOCK_STREAM, each message sent whole, read whole), without any
- * sandbox or router in between. Prints one JSON line like the kernel's output.
- * Usage: pingpong_socket [N [SIZE [STREAM_N [STREAM_SIZE]]]] */
+ * sandbox or router in between; with "tcp", over a TCP connection on loopback
+ * (TCP_NODELAY, as wrun's direct links): the floor of those links. Prints one
+ * JSON line like the kernel's output.
+ * Usage: pingpong_socket [N [SIZE [STREAM_N [STREAM_SIZE [unix|tcp]]]]] */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -35,6 +40,28 @@ static void get_all(int fd, uint8_t* p, size_t n) {
   }
 }
 
+/* sv[0], sv[1]: the two ends of a loopback TCP connection. */
+static int tcp_pair(int sv[2]) {
+  struct sockaddr_in a;
+  socklen_t len = sizeof a;
+  int one = 1;
+  int l = socket(AF_INET, SOCK_STREAM, 0);
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (l < 0 || bind(l, (struct sockaddr*)&a, sizeof a) != 0 || listen(l, 1) != 0 ||
+      getsockname(l, (struct sockaddr*)&a, &len) != 0)
+    return -1;
+  sv[0] = socket(AF_INET, SOCK_STREAM, 0);
+  if (sv[0] < 0 || connect(sv[0], (struct sockaddr*)&a, sizeof a) != 0) return -1;
+  sv[1] = accept(l, NULL, NULL);
+  close(l);
+  if (sv[1] < 0) return -1;
+  setsockopt(sv[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  setsockopt(sv[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return 0;
+}
+
 static double now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -47,9 +74,10 @@ int main(int argc, char** argv) {
   size_t stream_n = argc > 3 ? strtoul(argv[3], NULL, 10) : 200;
   size_t stream_size = argc > 4 ? strtoul(argv[4], NULL, 10) : 1u << 20;
   const size_t warmup = 100;
+  const int tcp = argc > 5 && strcmp(argv[5], "tcp") == 0;
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
-    perror("socketpair");
+  if (tcp ? tcp_pair(sv) != 0 : socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
+    perror(tcp ? "loopback TCP" : "socketpair");
     return 1;
   }
   uint8_t* buf = malloc(size > stream_size ? size : stream_size);

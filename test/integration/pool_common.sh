@@ -7,7 +7,7 @@ cleanup_pool() {
   local p
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$TMP"
+  [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP" # KEEP_TMP=1: left for a look at the logs
 }
 trap cleanup_pool EXIT
 

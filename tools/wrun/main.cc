@@ -66,6 +66,11 @@ int main(int argc, char** argv) {
   app.add_option("--sig", p.sig,
                  "Pool mode: wsig URL coupled tasks relay through (overrides the pool's)")
       ->type_name("URL");
+  app.add_option("--link", p.link,
+                 "Pool mode: where members take direct links from other workers' members: auto "
+                 "(the address wsig is reached from), a HOST, or off (the relay only)")
+      ->capture_default_str()
+      ->type_name("HOST");
   app.add_option("--cache", p.cache_dir,
                  "Pool mode: cache of kernel artifacts (default ~/.cache/wkit)");
   w::net::TlsOptions tls;

@@ -42,6 +42,7 @@ struct Task {
   std::string group;
   int rank = 0;
   int size = 0;
+  std::string link;  ///< the run's secret for direct links between workers (pool mode)
   bool member() const { return size > 1; }
 };
 

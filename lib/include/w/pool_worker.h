@@ -14,6 +14,7 @@ struct PoolWorkerOptions {
   std::string name;       ///< shown in `wpool workers`; default: host name
   std::string cache_dir;  ///< kernel artifacts by sha256; default ~/.cache/wkit
   std::string sig;        ///< wsig URL for coupled tasks' relay; overrides the pool's
+  std::string link = "auto";  ///< direct links: auto, HOST or off (ExecutorRunnerOptions::link)
   std::string
       worker_key;  ///< this worker's identity (cache_dir/worker.key; set by run_pool_worker)
   int jobs = 1;

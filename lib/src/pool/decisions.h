@@ -25,6 +25,9 @@ struct TaskGrant {
   std::string group;                      ///< a member's group run id; "" = a task
   int rank = 0, size = 0;                 ///< a member's rank and K
   std::vector<int> browsers;              ///< ranks on browser workers (wasm32 only)
+  /// The run's secret its native members prove to each other when they link
+  /// directly (w-protocol(7) "Direct links"); "" for browser workers.
+  std::string link;
 };
 
 /// `tasks`: the tasks (or members) of one campaign, leased to the worker.

@@ -24,6 +24,7 @@
 #include <fmt/format.h>
 
 #include "scheduler.h"
+#include "w/cap.h"
 #include "w/diag.h"
 
 namespace w::pool {
@@ -120,6 +121,10 @@ void Scheduler::schedule_groups(Campaign& c, std::vector<std::pair<Worker*, int>
     // Browser members open WebRTC DataChannels to each other (w-protocol(7)
     // `browsers`): the ranks on wasm32 workers, told to those workers.
     std::vector<int> browsers;
+    // Native members that link directly prove this to each other (a run's
+    // own secret: knowing the group id, which wsig sees, is not enough).
+    std::string link;
+    if (auto secret = cap::generate_secret(); secret.ok()) link = secret->substr(0, 32);
     for (int r = 0; r < k; ++r)
       if (candidates[slots[best + static_cast<size_t>(r)]].first->row.platform == "wasm32")
         browsers.push_back(r);
@@ -132,6 +137,7 @@ void Scheduler::schedule_groups(Campaign& c, std::vector<std::pair<Worker*, int>
         item.rank = r;
         item.size = k;
         if (w.row.platform == "wasm32" && browsers.size() > 1) item.browsers = browsers;
+        if (w.row.platform != "wasm32") item.link = link;
         message.items.push_back(std::move(item));
         w.members.emplace(std::make_pair(task.id, r), run.id);
       }

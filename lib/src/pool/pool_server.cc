@@ -70,6 +70,7 @@ void PoolServer::finish_event() {
         item.rank = t.rank;
         item.size = t.size;
         item.browsers = t.browsers;
+        item.link = t.link;
         message.add(item);
       }
       reply(d.conn, message.done());

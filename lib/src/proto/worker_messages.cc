@@ -15,6 +15,7 @@ namespace {
 
 constexpr size_t kMaxItems = size_t{1} << 20;  // items of one results/tasks/bye message
 constexpr size_t kMaxGroupId = 64;             // a group run's id
+constexpr size_t kMaxLinkSecret = 64;          // a group run's direct-link secret, hex
 constexpr double kMaxScore = 1e15;             // Dhrystones/s
 constexpr double kMaxMs = 1e12;                // a task's time, ms (~30 years)
 constexpr int64_t kMaxMemoryMb = int64_t{1} << 40;
@@ -154,6 +155,7 @@ Status task_item(Fields& f, TaskItem& t) {
   std::vector<int64_t> browsers;
   f.integers("browsers", browsers, kMaxGroup, 0, t.size - 1);
   t.browsers.assign(browsers.begin(), browsers.end());
+  f.text("link", t.link, kMaxLinkSecret, Text::kToken);
   return f.status();
 }
 
@@ -368,6 +370,7 @@ void TasksBuilder::add(const TaskItem& t) {
       for (int r : t.browsers) pk.integer(r);
       item.raw("browsers", ranks);
     }
+    if (!t.link.empty()) item.str("link", t.link);
   }
   packer_.raw(item.done());
   ++count_;

@@ -153,6 +153,8 @@ struct TaskItem {
   std::string group;                           ///< a member's group run id
   int rank = 0, size = 0;                      ///< a member's rank and K
   std::vector<int> browsers;                   ///< ranks on browser workers (wasm32 only)
+  /// The run's secret for direct links between native members (hex); "" = none.
+  std::string link;
   bool member() const { return !group.empty(); }
 };
 struct Tasks {

@@ -33,6 +33,7 @@ enum BodyKind : uint8_t {
   kBodyMessage = 1,
   kBodyBarrier = 2,
   kBodyFinished = 3,  ///< the sender finished: its circuit closing is no loss (RelayRouter)
+  kBodyLinkOffer = 4,  ///< the sender's worker takes direct links at this address (RelayRouter)
 };
 
 /// body = u8 kind | u32 from rank | message bytes (none for kBodyBarrier).

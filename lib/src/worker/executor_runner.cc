@@ -82,9 +82,37 @@ Status ExecutorRunner::load(std::string_view artifact) {
   if (!sig_.empty()) {
     relay_ = std::make_unique<RelayRouter>(sig_, *executor_);
     executor_->set_remote(relay_.get());
+    listen_links();
   }
   feed();
   return {};
+}
+
+// Direct links listen where this host reaches wsig from (--link auto), or
+// on --link HOST; without them (--link off, or no address) members talk
+// through the relay alone.
+void ExecutorRunner::listen_links() {
+  if (o_.link == "off") return;
+  std::string host = o_.link;
+  if (host.empty() || host == "auto") {
+    auto toward = local_address_toward(sig_);
+    if (!toward.ok()) {
+      diag::warning("{}; members on other workers talk through the relay",
+                    toward.status().message());
+      return;
+    }
+    host = *toward;
+  }
+  RelayRouter* router = relay_.get();
+  auto links = listen_direct(host, [router](const std::string& group, int rank) {
+    return router->link_secret(group, rank);
+  });
+  if (!links.ok()) {
+    diag::warning("{}; members on other workers talk through the relay", links.status().message());
+    return;
+  }
+  diag::debug("direct links: listening on {}", (*links)->address());
+  relay_->set_direct(std::move(*links));
 }
 
 // Each waiting task fails with why the kernel cannot load: the pool counts
@@ -109,7 +137,10 @@ void ExecutorRunner::feed() {
   bool members = false;
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     if (it->member()) {
+      const std::string group = it->group, secret = it->link;
+      const int rank = it->rank;
       executor_->submit(std::move(*it));
+      if (relay_) relay_->set_link_secret(group, rank, secret);
       it = waiting_.erase(it);
       members = true;
     } else {
@@ -162,7 +193,7 @@ Status ExecutorRunner::poll(int wait_ms, std::vector<struct pollfd>& extra) {
   feed();  // what the last messages brought goes to the slots before we sleep
   const size_t own = extra.size();
   if (relay_) {
-    for (int fd : relay_->fds()) extra.push_back({fd, POLLIN, 0});
+    relay_->pollfds(extra);
     if (int due = relay_->wait_ms(); due >= 0) wait_ms = std::min(wait_ms, due);
   }
   if (executor_) {

@@ -36,6 +36,9 @@ struct ExecutorRunnerOptions {
   /// wsig URL for members' relay; overrides the pool's (welcome). Empty and
   /// the pool's empty: members talk only within this worker.
   std::string sig;
+  /// Direct links between members on different workers: "auto" (listen on
+  /// the address this host reaches wsig from), a HOST, or "off".
+  std::string link = "auto";
 };
 
 class ExecutorRunner : public Runner {
@@ -61,6 +64,7 @@ class ExecutorRunner : public Runner {
   std::string path_of(const std::string& sha) const { return o_.cache + "/" + sha + ".so"; }
   void feed();
   void fail_waiting();
+  void listen_links();
 
   ExecutorRunnerOptions o_;
   size_t max_output_ = 0;  // 0: the slot's own limit

@@ -244,7 +244,39 @@ std::vector<std::string> RelayLink::open_peers() const {
   return out;
 }
 
+size_t RelayLink::backlog(const std::string& dst) const {
+  auto it = circuits_.find(dst);
+  return it == circuits_.end() ? 0 : it->second.pending() + it->second.in_flight;
+}
+
 // ---------------------------------------------------------------------------
+
+namespace {
+
+// The rank of peer id "<group>-r<rank>" of `group`; -1 if it is not one.
+// (atoi read a peer id the relay handed us that is no rank as rank 0, and
+// blamed member 0 for its loss.)
+int rank_of(const std::string& group, const std::string& peer) {
+  const size_t dash = peer.rfind("-r");
+  if (dash == std::string::npos || dash != group.size() || peer.compare(0, dash, group) != 0)
+    return -1;
+  int rank = -1;
+  const char* digits = peer.data() + dash + 2;
+  const char* end = peer.data() + peer.size();
+  auto [stop, err] = std::from_chars(digits, end, rank);
+  return err != std::errc() || stop != end || digits == end || rank < 0 ? -1 : rank;
+}
+
+// The sender's rank in a body (group.h's framing); -1 if it has none.
+int body_from(const std::string& body) {
+  if (body.size() < 5) return -1;
+  const auto r = static_cast<int64_t>(get_u32(std::string_view(body).substr(1)));
+  return r > INT32_MAX ? -1 : static_cast<int>(r);
+}
+
+constexpr size_t kMaxAddress = 64;  // an announced HOST:PORT
+
+}  // namespace
 
 std::string RelayRouter::peer_id(const std::string& group, int rank) {
   return fmt::format("{}-r{}", group, rank);
@@ -257,18 +289,37 @@ void RelayRouter::member_added(const std::string& group, int rank, int size) {
   m.size = size;
 }
 
+void RelayRouter::set_link_secret(const std::string& group, int rank, std::string secret) {
+  if (auto it = members_.find({group, rank}); it != members_.end())
+    it->second.secret = std::move(secret);
+}
+
+std::string RelayRouter::link_secret(const std::string& group, int rank) const {
+  auto it = members_.find({group, rank});
+  return it == members_.end() || it->second.ended ? std::string() : it->second.secret;
+}
+
 void RelayRouter::finish(const Key& key, Member& m, bool failed) {
   m.ended = true;
   m.ended_at = std::chrono::steady_clock::now();
-  if (!m.link) return;
   if (failed) {
-    m.link.reset();  // the others see the circuits close: this member is lost
+    m.link.reset();  // the others see the circuits and links close: this member is lost
+    if (direct_) direct_->close_member(key.group, key.rank);
     return;
   }
-  // Tell every peer it talked to that it is done, so the circuits closing
-  // later are not taken for a loss.
+  // Tell every peer it talked to that it is done, so the circuits and links
+  // closing later are not taken for a loss: on the route its messages took.
+  const std::string done = sandbox::make_body(sandbox::kBodyFinished, key.rank, {});
+  std::set<int> told;
+  for (auto& [rank, p] : m.paths)
+    if (direct_ && direct_->up(key.group, key.rank, rank)) {
+      route(key, m, rank, done);
+      told.insert(rank);
+    }
+  if (!m.link) return;
   for (const std::string& peer : m.link->open_peers()) {
-    Status s = m.link->send(peer, sandbox::make_body(sandbox::kBodyFinished, key.rank, {}));
+    if (told.count(rank_of(key.group, peer))) continue;
+    Status s = m.link->send(peer, done);
     if (!s.ok()) diag::warning("{}", s.message());
   }
 }
@@ -282,22 +333,83 @@ void RelayRouter::member_ended(const std::string& group, int rank, bool failed) 
 void RelayRouter::send(const std::string& group, int from, int to, std::string body) {
   auto it = members_.find({group, from});
   if (it == members_.end()) return;
-  Member& m = it->second;
+  route(it->first, it->second, to, std::move(body));
+}
+
+void RelayRouter::route(const Key& key, Member& m, int to, std::string body) {
+  Path& p = m.paths[to];
+  if (p.direct) {
+    // false: the link just went down; its event reports the loss
+    direct_->send(key.group, key.rank, to, std::move(body));
+    return;
+  }
+  if (direct_ && direct_->up(key.group, key.rank, to)) {
+    p.held_bytes += body.size();
+    p.held.push_back(std::move(body));
+    switch_if_drained(key, m, to, p);
+    return;
+  }
   if (!m.link) {
     m.early.push_back(std::move(body));
     m.early_to.push_back(to);
     return;
   }
-  Status s = m.link->send(peer_id(group, to), body);
+  Status s = m.link->send(peer_id(key.group, to), body);
   if (!s.ok()) diag::warning("{}", s.message());
+}
+
+// The relay has delivered everything sent to `to` (the receiver acknowledged
+// it on reading it, before it reads the link): what follows may take the link.
+void RelayRouter::switch_if_drained(const Key& key, Member& m, int to, Path& p) {
+  if (p.direct || !direct_ || !direct_->up(key.group, key.rank, to)) return;
+  if (m.link && m.link->backlog(peer_id(key.group, to)) > 0) return;
+  p.direct = true;
+  for (std::string& body : p.held) direct_->send(key.group, key.rank, to, std::move(body));
+  p.held.clear();
+  p.held_bytes = 0;
 }
 
 size_t RelayRouter::backlog(const std::string& group, int from) const {
   auto it = members_.find({group, from});
   if (it == members_.end()) return 0;
+  const Member& m = it->second;
   size_t n = 0;
-  for (const std::string& b : it->second.early) n += b.size();
-  return n + (it->second.link ? it->second.link->backlog() : 0);
+  for (const std::string& b : m.early) n += b.size();
+  for (const auto& [rank, p] : m.paths) n += p.held_bytes;
+  if (direct_) n += direct_->backlog(group, from);
+  return n + (m.link ? m.link->backlog() : 0);
+}
+
+// Each member announces its worker's address to the higher ranks that are
+// not on this worker; they dial it.
+void RelayRouter::offer(const Key& key, Member& m) {
+  if (!direct_ || m.secret.empty() || !m.link) return;
+  const std::string body =
+      sandbox::make_body(sandbox::kBodyLinkOffer, key.rank, direct_->address());
+  for (int r = key.rank + 1; r < m.size; ++r) {
+    if (members_.count({key.group, r})) continue;  // here: no link needed
+    Status s = m.link->send(peer_id(key.group, r), body);
+    if (!s.ok()) diag::warning("{}", s.message());
+  }
+}
+
+bool RelayRouter::control(const Key& key, Member& m, int from, const std::string& body) {
+  if (body.empty()) return false;
+  const auto kind = static_cast<uint8_t>(body[0]);
+  if (kind == sandbox::kBodyFinished) {
+    m.finished.insert(from);
+    return true;
+  }
+  if (kind != sandbox::kBodyLinkOffer) return false;
+  // Only a lower rank offers; its address is dialed once, numerically.
+  if (!direct_ || m.ended || m.secret.empty() || from >= key.rank || body_from(body) != from ||
+      body.size() - 5 > kMaxAddress)
+    return true;
+  Path& p = m.paths[from];
+  if (p.dialed) return true;
+  p.dialed = true;
+  direct_->dial(key.group, key.rank, from, body.substr(5), m.secret);
+  return true;
 }
 
 Status RelayRouter::connect_pending() {
@@ -308,6 +420,7 @@ Status RelayRouter::connect_pending() {
     auto link = RelayLink::connect(sig_, peer_id(key.group, key.rank));
     if (!link.ok()) return link.status();
     m.link = std::move(*link);
+    offer(key, m);
     for (size_t i = 0; i < m.early.size(); ++i)
       W_RETURN_IF_ERROR(m.link->send(peer_id(key.group, m.early_to[i]), m.early[i]));
     m.early.clear();
@@ -316,7 +429,35 @@ Status RelayRouter::connect_pending() {
   return {};
 }
 
+void RelayRouter::pump_direct() {
+  if (!direct_) return;
+  std::vector<LinkEvent> events;
+  direct_->pump(events);
+  for (LinkEvent& e : events) {
+    auto it = members_.find({e.group, e.local});
+    if (it == members_.end()) continue;
+    const Key& key = it->first;
+    Member& m = it->second;
+    if (e.kind == LinkEvent::kUp) {
+      diag::info("group {}: rank {} <-> rank {}: direct link up", e.group, e.local, e.remote);
+      switch_if_drained(key, m, e.remote, m.paths[e.remote]);
+    } else if (e.kind == LinkEvent::kData) {
+      if (!control(key, m, e.remote, e.data) && !m.ended)
+        executor_.deliver(e.group, e.local, e.data);
+    } else if (!e.was_up) {
+      diag::info("group {}: rank {} -> rank {}: no direct link ({}); the relay carries on", e.group,
+                 e.local, e.remote, e.reason);
+    } else if (!m.finished.count(e.remote) && !m.ended) {
+      diag::warning("group {}: rank {} was lost (direct link: {})", e.group, e.remote, e.reason);
+      executor_.member_lost(e.group, e.remote);
+    }
+  }
+}
+
 void RelayRouter::pump() {
+  // The links first: a peer's `finished` on its link is read before its
+  // relay circuit's close is taken for a loss.
+  pump_direct();
   const auto now = std::chrono::steady_clock::now();
   for (auto it = members_.begin(); it != members_.end();) {
     const Key& key = it->first;
@@ -325,24 +466,17 @@ void RelayRouter::pump() {
       std::vector<RelayLink::Event> events;
       Status s = m.link->pump(events);
       for (auto& e : events) {
-        // Peer ids are "<group>-r<rank>".
-        const size_t dash = e.peer.rfind("-r");
-        if (dash == std::string::npos || e.peer.compare(0, dash, key.group) != 0) continue;
-        // A peer id the relay hands us that is no rank is not one of ours
-        // (atoi read it as rank 0 and blamed member 0 for its loss).
-        int rank = -1;
-        const char* digits = e.peer.data() + dash + 2;
-        const char* end = e.peer.data() + e.peer.size();
-        auto [stop, err] = std::from_chars(digits, end, rank);
-        if (err != std::errc() || stop != end || digits == end || rank < 0) continue;
+        const int rank = rank_of(key.group, e.peer);
+        if (rank < 0) continue;
         if (e.lost) {
+          // Past the switch a link carries the messages: its close decides.
+          auto p = m.paths.find(rank);
+          if (p != m.paths.end() && p->second.direct) continue;
           if (!m.finished.count(rank) && !m.ended) {
             diag::warning("group {}: rank {} was lost ({})", key.group, rank, e.reason);
             executor_.member_lost(key.group, rank);
           }
-        } else if (!e.data.empty() && static_cast<uint8_t>(e.data[0]) == sandbox::kBodyFinished) {
-          m.finished.insert(rank);
-        } else if (!m.ended) {
+        } else if (!control(key, m, rank, e.data) && !m.ended) {
           executor_.deliver(key.group, key.rank, e.data);
         }
       }
@@ -351,8 +485,15 @@ void RelayRouter::pump() {
         m.link.reset();
         if (!m.ended) executor_.member_lost(key.group, key.rank);
       }
+      for (auto& [rank, p] : m.paths)
+        if (!p.direct && !p.held.empty()) switch_if_drained(key, m, rank, p);
     }
-    if (m.ended && (!m.link || m.link->flushed() || now - m.ended_at > kLinger)) {
+    const bool sent = (!m.link || m.link->flushed()) &&
+                      (!direct_ || direct_->backlog(key.group, key.rank) == 0) &&
+                      std::all_of(m.paths.begin(), m.paths.end(),
+                                  [](const auto& p) { return p.second.held.empty(); });
+    if (m.ended && (sent || now - m.ended_at > kLinger)) {
+      if (direct_) direct_->close_member(key.group, key.rank);
       it = members_.erase(it);
     } else {
       ++it;
@@ -360,15 +501,14 @@ void RelayRouter::pump() {
   }
 }
 
-std::vector<int> RelayRouter::fds() const {
-  std::vector<int> out;
+void RelayRouter::pollfds(std::vector<struct pollfd>& out) const {
   for (const auto& [key, m] : members_)
-    if (m.link) out.push_back(m.link->notify_fd());
-  return out;
+    if (m.link) out.push_back({m.link->notify_fd(), POLLIN, 0});
+  if (direct_) direct_->pollfds(out);
 }
 
 int RelayRouter::wait_ms() const {
-  int best = -1;
+  int best = direct_ ? direct_->wait_ms() : -1;
   for (const auto& [key, m] : members_) {
     if (!m.link) continue;
     int ms = m.ended ? 50 : m.link->wait_ms();
@@ -380,6 +520,7 @@ int RelayRouter::wait_ms() const {
 void RelayRouter::abort(const std::string& group) {
   for (auto it = members_.begin(); it != members_.end();)
     it = it->first.group == group ? members_.erase(it) : std::next(it);
+  if (direct_) direct_->close_group(group);
 }
 
 }  // namespace w::worker

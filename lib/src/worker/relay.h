@@ -14,7 +14,11 @@
 //
 // RelayRouter is the executor's sandbox::Remote in pool mode: it holds one link per
 // local member of a group run that has members elsewhere, with the peer id
-// `<group>-r<rank>`, and hands what arrives to the executor.
+// `<group>-r<rank>`, and hands what arrives to the executor. Given direct
+// links (direct.h), each member announces its worker's address over the
+// relay to the higher ranks elsewhere, which dial it; once a link is up, a
+// member's messages to that rank wait until the relay has delivered all it
+// sent there (acknowledged), then go over the link: two routes, one order.
 #pragma once
 
 #include <chrono>
@@ -24,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "direct.h"
 #include "w/executor.h"
 #include "w/net_client.h"
 #include "w/status.h"
@@ -58,8 +63,9 @@ class RelayLink {
   int wait_ms() const;
   /// Everything queued has been sent and acknowledged.
   bool flushed() const { return backlog() == 0; }
-  /// Bytes queued or sent and not yet acknowledged, on all circuits.
+  /// Bytes queued or sent and not yet acknowledged, on all circuits / to `dst`.
   size_t backlog() const;
+  size_t backlog(const std::string& dst) const;
   /// Peers with an open circuit.
   std::vector<std::string> open_peers() const;
 
@@ -115,6 +121,17 @@ class RelayRouter : public sandbox::Remote {
   /// Drops everything of `group` (it was aborted).
   void abort(const std::string& group);
 
+  /// Direct links between members on different workers; without them
+  /// everything goes through the relay.
+  void set_direct(std::unique_ptr<DirectLinks> direct) { direct_ = std::move(direct); }
+  DirectLinks* direct() const { return direct_.get(); }
+  /// The run's secret for direct links (the task's `link`), kept with the member.
+  void set_link_secret(const std::string& group, int rank, std::string secret);
+  /// The secret if `rank` of `group` is a live member here, else "".
+  std::string link_secret(const std::string& group, int rank) const;
+  /// The poll entries of the links.
+  void pollfds(std::vector<struct pollfd>& out) const;
+
   /// The peer id of a member: `<group>-r<rank>`.
   static std::string peer_id(const std::string& group, int rank);
 
@@ -126,8 +143,16 @@ class RelayRouter : public sandbox::Remote {
       return group != o.group ? group < o.group : rank < o.rank;
     }
   };
+  struct Path {                     // to one remote rank
+    bool direct = false;            // messages go over the direct link now
+    bool dialed = false;            // we dialed it (or it cannot be)
+    std::vector<std::string> held;  // waiting for the relay to drain before the switch
+    size_t held_bytes = 0;
+  };
   struct Member {
     int size = 0;
+    std::string secret;  // the run's direct-link secret
+    std::map<int, Path> paths;
     bool ended = false;
     std::chrono::steady_clock::time_point ended_at{};
     std::unique_ptr<RelayLink> link;
@@ -136,10 +161,18 @@ class RelayRouter : public sandbox::Remote {
     std::set<int> finished;  // remote ranks that said they finished
   };
   void finish(const Key& key, Member& m, bool failed);
+  /// Sends `body` from member `key` to `to` over the route its path takes now.
+  void route(const Key& key, Member& m, int to, std::string body);
+  void switch_if_drained(const Key& key, Member& m, int to, Path& p);
+  void offer(const Key& key, Member& m);
+  void pump_direct();
+  /// What a remote rank's body says beyond messages for the kernel; true if taken.
+  bool control(const Key& key, Member& m, int from, const std::string& body);
 
   std::string sig_;
   sandbox::Executor& executor_;
   std::map<Key, Member> members_;
+  std::unique_ptr<DirectLinks> direct_;
 };
 
 }  // namespace w::worker

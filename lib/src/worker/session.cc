@@ -110,6 +110,7 @@ Status Session::on_tasks(const proto::Tasks& m) {
       task.group = t.group;
       task.rank = t.rank;
       task.size = t.size;
+      task.link = t.link;
     } else if (t.checkpoint) {
       task.restore = std::string(*t.checkpoint);
       diag::info("task {}: resuming from a checkpoint of {} bytes", task.id, task.restore.size());

@@ -1,0 +1,160 @@
+// Direct links over real loopback TCP: two listeners in this process, as two
+// wrun would have. Messages in order both ways (small and large), the
+// handshake refused without the run's secret or for a member not here, and
+// hostile bytes on the listener.
+#include "../../../lib/src/worker/direct.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+using w::worker::DirectLinks;
+using w::worker::LinkEvent;
+
+namespace {
+
+// A listener whose members are `ranks` of group "g1" with `secret`.
+struct Side {
+  std::unique_ptr<DirectLinks> links;
+  std::vector<LinkEvent> events;
+  Side(std::string secret, std::vector<int> ranks) {
+    auto l =
+        w::worker::listen_direct("127.0.0.1", [secret, ranks](const std::string& group, int rank) {
+          for (int r : ranks)
+            if (group == "g1" && r == rank) return secret;
+          return std::string();
+        });
+    REQUIRE(l.ok());
+    links = std::move(*l);
+  }
+};
+
+// Pumps both sides until `done` or 5 s.
+template <class Done>
+bool pump_until(Side& a, Side& b, Done done) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < until) {
+    std::vector<pollfd> fds;
+    a.links->pollfds(fds);
+    b.links->pollfds(fds);
+    ::poll(fds.data(), fds.size(), 10);
+    a.links->pump(a.events);
+    b.links->pump(b.events);
+    if (done()) return true;
+  }
+  return false;
+}
+
+size_t count(const std::vector<LinkEvent>& events, LinkEvent::Kind kind) {
+  size_t n = 0;
+  for (const auto& e : events) n += e.kind == kind;
+  return n;
+}
+
+int connect_to(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+  inet_pton(AF_INET, address.substr(0, colon).c_str(), &a.sin_addr);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  return fd;
+}
+
+}  // namespace
+
+TEST_CASE("direct links carry bodies in order both ways once both ends proved the secret") {
+  Side low("s3cret", {0}), high("s3cret", {1});
+  REQUIRE(low.links->address().rfind("127.0.0.1:", 0) == 0);
+  high.links->dial("g1", 1, 0, low.links->address(), "s3cret");
+  REQUIRE(pump_until(low, high, [&] {
+    return count(low.events, LinkEvent::kUp) == 1 && count(high.events, LinkEvent::kUp) == 1;
+  }));
+  CHECK(low.links->up("g1", 0, 1));
+  CHECK(high.links->up("g1", 1, 0));
+  CHECK_FALSE(high.links->up("g1", 1, 2));
+
+  // Small bodies and large ones (read in place), interleaved, each way.
+  std::vector<std::string> sent;
+  for (int i = 0; i < 200; ++i) {
+    std::string body = i % 10 == 3 ? std::string(3u << 20, static_cast<char>('a' + i % 26))
+                                   : "m" + std::to_string(i);
+    sent.push_back(body);
+    REQUIRE(high.links->send("g1", 1, 0, body));
+    REQUIRE(low.links->send("g1", 0, 1, body));
+  }
+  CHECK(high.links->backlog("g1", 1) > 0);
+  auto data = [](const std::vector<LinkEvent>& ev) {
+    std::vector<std::string> out;
+    for (const auto& e : ev)
+      if (e.kind == LinkEvent::kData) out.push_back(e.data);
+    return out;
+  };
+  REQUIRE(pump_until(low, high, [&] {
+    return data(low.events).size() == sent.size() && data(high.events).size() == sent.size();
+  }));
+  CHECK(data(low.events) == sent);
+  CHECK(data(high.events) == sent);
+  CHECK(high.links->backlog("g1", 1) == 0);
+  for (const auto& e : low.events)
+    if (e.kind == LinkEvent::kData) CHECK((e.local == 0 && e.remote == 1 && e.group == "g1"));
+
+  // A member that ends closes its links: the other end sees it go down.
+  high.links->close_member("g1", 1);
+  REQUIRE(pump_until(low, high, [&] { return count(low.events, LinkEvent::kDown) == 1; }));
+  for (const auto& e : low.events)
+    if (e.kind == LinkEvent::kDown) CHECK(e.was_up);
+  CHECK_FALSE(low.links->up("g1", 0, 1));
+}
+
+TEST_CASE("a dialer without the run's secret is refused and so is one that lies") {
+  Side low("right", {0}), high("wrong", {1});
+  high.links->dial("g1", 1, 0, low.links->address(), "wrong");
+  REQUIRE(pump_until(low, high, [&] { return count(high.events, LinkEvent::kDown) == 1; }));
+  CHECK(count(low.events, LinkEvent::kUp) == 0);
+  CHECK(count(high.events, LinkEvent::kUp) == 0);
+  CHECK_FALSE(high.events.back().was_up);
+  CHECK(high.links->refused() == 1);  // the acceptor's answer did not prove the secret
+  CHECK_FALSE(high.links->send("g1", 1, 0, "x"));
+
+  // A member the listener does not hold; an address that is no address.
+  Side other("right", {1});
+  other.links->dial("g1", 1, 7, low.links->address(), "right");
+  other.links->dial("g1", 1, 8, "not-an-address", "right");
+  other.links->dial("g1", 1, 9, "example.org:80", "right");  // never looked up
+  REQUIRE(pump_until(low, other, [&] { return count(other.events, LinkEvent::kDown) == 3; }));
+  CHECK(count(low.events, LinkEvent::kUp) == 0);
+}
+
+TEST_CASE("hostile bytes on a listener are refused and bounded before any secret") {
+  Side low("s", {0}), high("s", {1});
+  // Not our magic; a group id longer than any; a hello for a member not here.
+  const int junk = connect_to(low.links->address());
+  REQUIRE(::write(junk, "GET / HTTP/1.1\r\n\r\n", 18) == 18);
+  const int longid = connect_to(low.links->address());
+  const std::string hello = std::string("WKL1") + static_cast<char>(200);
+  REQUIRE(::write(longid, hello.data(), hello.size()) == static_cast<ssize_t>(hello.size()));
+  // Many silent connections: more than may handshake at once.
+  std::vector<int> silent;
+  for (int i = 0; i < 40; ++i) silent.push_back(connect_to(low.links->address()));
+  REQUIRE(pump_until(low, high, [&] { return low.links->refused() >= 2 + 8; }));
+  char byte;
+  CHECK(::read(junk, &byte, 1) == 0);  // closed by the listener
+  CHECK(::read(longid, &byte, 1) == 0);
+  ::close(junk);
+  ::close(longid);
+  // Meanwhile a real member still links (the silent ones time out later).
+  for (int fd : silent) ::close(fd);
+  high.links->dial("g1", 1, 0, low.links->address(), "s");
+  REQUIRE(pump_until(low, high, [&] { return count(high.events, LinkEvent::kUp) == 1; }));
+  CHECK(count(low.events, LinkEvent::kData) == 0);
+}

@@ -43,6 +43,7 @@ struct Task {
   int rank = 0;
   int size = 0;
   std::string link;  ///< the run's secret for direct links between workers (pool mode)
+  int64_t step = 0;  ///< a member resumed from `restore`: the checkpoint step it was saved at
   bool member() const { return size > 1; }
 };
 
@@ -80,7 +81,7 @@ struct ExecutorConfig {
   int max_depth = 64;   ///< most tasks queued on one slot
   /// Called from poll() with each checkpoint a running task saves
   /// (w_checkpoint), before that task's Outcome; unset: checkpoints are dropped.
-  std::function<void(uint64_t task, std::string state)> on_checkpoint;
+  std::function<void(const Task& task, std::string state)> on_checkpoint;
 };
 
 class Executor {

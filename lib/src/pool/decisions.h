@@ -28,6 +28,7 @@ struct TaskGrant {
   /// The run's secret its native members prove to each other when they link
   /// directly (w-protocol(7) "Direct links"); "" for browser workers.
   std::string link;
+  int64_t step = 0;  ///< a member resumed from `checkpoint`: the step it was saved at
 };
 
 /// `tasks`: the tasks (or members) of one campaign, leased to the worker.

@@ -108,6 +108,8 @@ void Scheduler::schedule_groups(Campaign& c, std::vector<std::pair<Worker*, int>
     if (!take_task(c, task)) return;
     GroupRun run;
     run.id = new_group_id(task);
+    run.saved.resize(static_cast<size_t>(k));
+    std::vector<std::string> restore = member_restore(task.id, k, run.common);
     run.deadline = now_ + std::chrono::milliseconds(c.row.spec.timeout_ms) + kGroupGrace;
     run.members.resize(static_cast<size_t>(k));
     // Ranks in window order: one worker's members get consecutive ranks.
@@ -138,6 +140,10 @@ void Scheduler::schedule_groups(Campaign& c, std::vector<std::pair<Worker*, int>
         item.size = k;
         if (w.row.platform == "wasm32" && browsers.size() > 1) item.browsers = browsers;
         if (w.row.platform != "wasm32") item.link = link;
+        if (!restore.empty()) {
+          item.checkpoint = std::move(restore[static_cast<size_t>(r)]);
+          item.step = run.common;
+        }
         message.items.push_back(std::move(item));
         w.members.emplace(std::make_pair(task.id, r), run.id);
       }

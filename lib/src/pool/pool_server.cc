@@ -71,6 +71,7 @@ void PoolServer::finish_event() {
         item.size = t.size;
         item.browsers = t.browsers;
         item.link = t.link;
+        item.step = t.step;
         message.add(item);
       }
       reply(d.conn, message.done());

@@ -173,6 +173,11 @@ class Scheduler {
     std::vector<GroupMember> members;  // by rank
     Clock::time_point deadline;
     int done = 0;
+    // Members' checkpoints by rank and step, until every member has saved
+    // that step; `common` is the latest step all saved (stored, packed).
+    std::vector<std::map<int64_t, std::string>> saved;
+    size_t saved_bytes = 0;
+    int64_t common = 0;
   };
 
   /// The wall clock (unix seconds) of the records the scheduler stamps
@@ -348,6 +353,11 @@ class Scheduler {
   /// Drops the runs of a deleted campaign, aborting their members.
   void drop_groups(int64_t campaign);
   std::string new_group_id(const TaskRow& task);
+  /// A member's checkpoint (w-protocol(7) "Coupled checkpoints").
+  Status member_checkpoint(Worker& w, const proto::Checkpoint& m);
+  /// The members' states of the step a failed run of `task` saved last, by
+  /// rank (empty: start afresh), and that step.
+  std::vector<std::string> member_restore(int64_t task, int k, int64_t& step);
   /// Decides `campaign` when `w` is not yet bound to `c`.
   void bind(Worker& w, const Campaign& c);
 

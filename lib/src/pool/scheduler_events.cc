@@ -183,6 +183,7 @@ Status Scheduler::checkpoint(net::ConnId conn, const proto::Checkpoint& m, Clock
   now_ = now;
   Worker* w = find_worker(conn);
   if (!w) return Status::Invalid("say hello first");
+  if (m.rank) return member_checkpoint(*w, m);
   auto lease = w->leases.find(m.task);
   // Only the lease holder may save a task's state. A replica must be
   // computed independently, so replicated campaigns keep no checkpoints:

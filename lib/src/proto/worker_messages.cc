@@ -85,6 +85,14 @@ Result<Checkpoint> checkpoint(Fields& f) {
   Checkpoint c;
   f.integer("task", c.task, 1, INT64_MAX, Need::kRequired);
   f.bin("data", c.data, Need::kRequired);
+  if (f.has("rank") || f.has("step")) {  // a member's: both
+    int rank = 0;
+    int64_t step = 0;
+    f.integer("rank", rank, 0, kMaxGroup - 1, Need::kRequired);
+    f.integer("step", step, 1, INT64_MAX, Need::kRequired);
+    c.rank = rank;
+    c.step = step;
+  }
   return finish(f, c);
 }
 
@@ -156,6 +164,7 @@ Status task_item(Fields& f, TaskItem& t) {
   f.integers("browsers", browsers, kMaxGroup, 0, t.size - 1);
   t.browsers.assign(browsers.begin(), browsers.end());
   f.text("link", t.link, kMaxLinkSecret, Text::kToken);
+  f.integer("step", t.step, 0, INT64_MAX);
   return f.status();
 }
 
@@ -316,7 +325,10 @@ std::string encode(const Heartbeat& m) {
 }
 
 std::string encode(const Checkpoint& m) {
-  return mp::MapBuilder().str("t", "checkpoint").integer("task", m.task).bin("data", m.data).done();
+  mp::MapBuilder b;
+  b.str("t", "checkpoint").integer("task", m.task).bin("data", m.data);
+  if (m.rank) b.integer("rank", *m.rank).integer("step", m.step);
+  return b.done();
 }
 
 std::string encode(const Fetch& m) {
@@ -371,6 +383,7 @@ void TasksBuilder::add(const TaskItem& t) {
       item.raw("browsers", ranks);
     }
     if (!t.link.empty()) item.str("link", t.link);
+    if (t.step > 0) item.integer("step", t.step);
   }
   packer_.raw(item.done());
   ++count_;

@@ -77,6 +77,11 @@ struct Heartbeat {
 struct Checkpoint {
   int64_t task = 0;
   std::string_view data;
+  /// A member's: its rank, and which of its checkpoints this is (1, 2, ...
+  /// counted from the start of the run, restores included): the pool keeps
+  /// the latest step every member saved (w-protocol(7) "Coupled checkpoints").
+  std::optional<int> rank;
+  int64_t step = 0;
 };
 /// Asks for a kernel artifact the worker has not cached.
 struct Fetch {
@@ -155,6 +160,8 @@ struct TaskItem {
   std::vector<int> browsers;                   ///< ranks on browser workers (wasm32 only)
   /// The run's secret for direct links between native members (hex); "" = none.
   std::string link;
+  /// A member resumed from `checkpoint`: the step it was saved at (0: none).
+  int64_t step = 0;
   bool member() const { return !group.empty(); }
 };
 struct Tasks {

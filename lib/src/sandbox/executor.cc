@@ -225,7 +225,7 @@ Status Executor::handle_slot(SlotState& s, std::vector<Outcome>& done) {
       break;
     }
     if (r.checkpoint) {
-      if (config_.on_checkpoint) config_.on_checkpoint(s.queue.front().id, std::move(r.output));
+      if (config_.on_checkpoint) config_.on_checkpoint(s.queue.front(), std::move(r.output));
       continue;
     }
     if (r.call != sandbox::Call::kNone) {

@@ -65,8 +65,12 @@ Status ExecutorRunner::load(std::string_view artifact) {
   if (max_output_ > 0) config.slot.max_output = max_output_;
   config.slots = o_.jobs;
   config.timeout = static_cast<double>(kernel_.timeout_ms) / 1000.0;
-  config.on_checkpoint = [this](uint64_t task, std::string state) {
-    sink_->on_checkpoint(task, std::move(state));
+  config.on_checkpoint = [this](const sandbox::Task& task, std::string state) {
+    if (!task.member()) return sink_->on_checkpoint(task.id, std::move(state));
+    // A member's checkpoints are numbered from its run's start: the pool
+    // restarts a failed run from the latest step every member saved.
+    const int64_t step = task.step + ++member_steps_[{task.group, task.rank}];
+    sink_->on_member_checkpoint(task.id, task.rank, step, std::move(state));
   };
   auto ex = std::make_unique<sandbox::Executor>(std::move(config));
   Status s = ex->start();
@@ -206,6 +210,7 @@ Status ExecutorRunner::poll(int wait_ms, std::vector<struct pollfd>& extra) {
   std::vector<sandbox::Outcome> done;
   done.swap(done_);
   for (sandbox::Outcome& o : done) {
+    if (!o.group.empty()) member_steps_.erase({o.group, o.rank});
     // A member that failed here fails its run: its siblings here stop now.
     if (!o.group.empty() && !o.ok) abort_group(o.group, fmt::format("rank {} failed", o.rank));
     sink_->on_outcome(std::move(o));

@@ -18,6 +18,7 @@
 #include <poll.h>
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,6 +76,7 @@ class ExecutorRunner : public Runner {
   Status load_failed_;                  // why this campaign's kernel cannot run here, if it cannot
   std::deque<sandbox::Task> waiting_;
   std::vector<sandbox::Outcome> done_;  // filled by Executor::poll, emptied into the sink
+  std::map<std::pair<std::string, int>, int64_t> member_steps_;  // checkpoints of running members
 };
 
 }  // namespace w::worker

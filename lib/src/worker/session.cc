@@ -111,6 +111,12 @@ Status Session::on_tasks(const proto::Tasks& m) {
       task.rank = t.rank;
       task.size = t.size;
       task.link = t.link;
+      if (t.checkpoint) {
+        task.restore = std::string(*t.checkpoint);
+        task.step = t.step;
+        diag::info("task {} rank {}: resuming from its checkpoint of step {}", task.id, task.rank,
+                   task.step);
+      }
     } else if (t.checkpoint) {
       task.restore = std::string(*t.checkpoint);
       diag::info("task {}: resuming from a checkpoint of {} bytes", task.id, task.restore.size());
@@ -150,6 +156,19 @@ void Session::on_checkpoint(uint64_t task, std::string state) {
   c.unsent = true;
 }
 
+void Session::on_member_checkpoint(uint64_t task, int rank, int64_t step, std::string state) {
+  proto::Checkpoint m{static_cast<int64_t>(task), state};
+  m.rank = rank;
+  m.step = step;
+  member_checkpoints_.push_back(proto::encode(m));
+}
+
+Status Session::send_member_checkpoints() {
+  for (const std::string& m : member_checkpoints_) W_RETURN_IF_ERROR(send(m));
+  member_checkpoints_.clear();
+  return {};
+}
+
 bool Session::results_due(double now) const {
   if (done_.empty()) return false;
   if (draining_ || runner_.in_flight() == 0 || done_.size() >= kResultBatch ||
@@ -161,6 +180,7 @@ bool Session::results_due(double now) const {
 
 Status Session::send_results() {
   results_since_ = -1;
+  W_RETURN_IF_ERROR(send_member_checkpoints());  // a member's states before its result
   // A failed task may be tried again: the pool gets its latest state first.
   // A result makes the task's checkpoint moot.
   for (const sandbox::Outcome& out : done_) {
@@ -223,6 +243,7 @@ Status Session::tick() {
   }
   if (results_due(now)) W_RETURN_IF_ERROR(send_results());
   W_RETURN_IF_ERROR(send_checkpoints(now));
+  W_RETURN_IF_ERROR(send_member_checkpoints());
   // Every heartbeat_ms, busy or not: it carries the load the dashboard shows.
   if (welcomed_ && now - last_beat_ > beat_ms()) {
     last_beat_ = now;
@@ -235,7 +256,9 @@ Status Session::tick() {
 // results' kResultHold; 0 when something is due now.
 int Session::wait_ms() const {
   const double now = config_.now_ms();
-  if (finished_ || results_due(now) || (draining_ && runner_.in_flight() == 0)) return 0;
+  if (finished_ || results_due(now) || (draining_ && runner_.in_flight() == 0) ||
+      !member_checkpoints_.empty())
+    return 0;
   double wait = std::max(kMinWaitMs, static_cast<double>(welcome_.heartbeat_ms) / 2);
   if (welcomed_) wait = std::min(wait, last_beat_ + beat_ms() + 1 - now);
   for (const auto& [task, c] : checkpoints_)

@@ -71,6 +71,8 @@ class RunnerSink {
   virtual void on_outcome(sandbox::Outcome outcome) = 0;
   /// A running task saved its state (w_checkpoint).
   virtual void on_checkpoint(uint64_t task, std::string state) = 0;
+  /// A running member saved its state: its `step`th checkpoint of the run.
+  virtual void on_member_checkpoint(uint64_t task, int rank, int64_t step, std::string state) = 0;
 };
 
 /// The campaign a worker is bound to, as the session hands it to the runner.
@@ -175,6 +177,8 @@ class Session : private RunnerSink {
   };
   void on_outcome(sandbox::Outcome outcome) override;
   void on_checkpoint(uint64_t task, std::string state) override;
+  void on_member_checkpoint(uint64_t task, int rank, int64_t step, std::string state) override;
+  Status send_member_checkpoints();
   Status send(const std::string& frame);
   Status on_welcome(const proto::Welcome& m);
   Status on_campaign(const proto::CampaignBind& m);
@@ -195,6 +199,9 @@ class Session : private RunnerSink {
   std::vector<sandbox::Outcome> done_;  // results not sent yet
   double results_since_ = -1;           // when the oldest of done_ came (-1: none)
   std::unordered_map<uint64_t, Checkpoint> checkpoints_;  // by task id, while it runs
+  // Members' checkpoints go every one, at once: the pool needs the same step
+  // of every member, which dropping states in between would not leave it.
+  std::vector<std::string> member_checkpoints_;  // encoded, not sent yet
   double last_beat_ = 0;                                  // a heartbeat goes at least this often
   Status failure_;
 };

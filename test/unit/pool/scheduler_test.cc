@@ -188,6 +188,49 @@ TEST_CASE("scheduler: a group run completes when every member's result is in") {
   CHECK(p.s->groups().empty());
 }
 
+TEST_CASE("scheduler: a failed group run starts again from the latest step every member saved") {
+  // Rank 0 saves steps 1 and 2, rank 1 only step 1: step 1 is kept. A state
+  // from a worker that does not hold the member, or of a step already kept,
+  // is ignored. The run fails; the next one gives each member its own state
+  // of step 1.
+  Pool p;
+  CampaignSpec spec;
+  spec.group = 2;
+  p.campaign("g", 1, spec);
+  p.join(1, 1);
+  p.join(2, 1);
+  REQUIRE(p.tasks[1].size() == 1);
+  REQUIRE(p.tasks[2].size() == 1);
+  const TaskGrant a = p.tasks[1][0], b = p.tasks[2][0];
+  CHECK_FALSE(a.checkpoint);
+  auto save = [&](w::net::ConnId conn, const TaskGrant& m, int64_t step, std::string_view data) {
+    w::proto::Checkpoint cp{m.id, data};
+    cp.rank = m.rank;
+    cp.step = step;
+    REQUIRE(p.s->checkpoint(conn, cp, p.now).ok());
+  };
+  save(1, a, 1, "a1");
+  save(1, a, 2, "a2");
+  CHECK(p.s->counters().checkpoints_total == 0);  // rank 1 has saved nothing yet
+  save(2, b, 1, "b1");
+  CHECK(p.s->counters().checkpoints_total == 1);
+  save(1, b, 3, "not a's member");  // worker 1 does not hold rank b
+  save(2, b, 1, "b1 again");        // step 1 is kept already
+  CHECK(p.s->counters().checkpoints_ignored == 2);
+  CHECK(p.s->counters().checkpoints_total == 1);
+
+  p.leave(2);
+  p.tasks[1].clear();
+  p.join(3, 1);
+  REQUIRE(p.tasks[1].size() == 1);
+  REQUIRE(p.tasks[3].size() == 1);
+  for (const TaskGrant& m : {p.tasks[1][0], p.tasks[3][0]}) {
+    REQUIRE(m.checkpoint);
+    CHECK(*m.checkpoint == (m.rank == a.rank ? "a1" : "b1"));
+    CHECK(m.step == 1);
+  }
+}
+
 TEST_CASE("scheduler: replicas agree by quorum and a worker that disagreed is flagged") {
   // Two replicas, both must agree. Workers 1 and 2 disagree, so a third
   // replica goes to worker 3; it agrees with worker 1: the task is done and

@@ -158,6 +158,18 @@ TEST_CASE("checkpoint, fetch and bye: every field is checked and named") {
   REQUIRE(cp.ok());
   CHECK(cp->task == 7);
   CHECK(cp->data == std::string_view("\0s", 2));
+  CHECK_FALSE(cp->rank);
+  // A member's: rank and step, both or neither.
+  Checkpoint member{7, "s"};
+  member.rank = 3;
+  member.step = 12;
+  auto mcp = decode_checkpoint(kept(encode(member)));
+  REQUIRE(mcp.ok());
+  CHECK(mcp->rank == 3);
+  CHECK(mcp->step == 12);
+  check_fields(W_STATUS_OF(decode_checkpoint), "checkpoint",
+               {{"t", "checkpoint"}, {"task", 7}, {"data", bin({1})}, {"rank", 1}, {"step", 2}},
+               {{"rank", {"int"}, true, {-1, kMaxGroup}}, {"step", {"int"}, true, {0}}});
 }
 
 TEST_CASE("heartbeat: load and rss are optional, checked and round-trip") {
@@ -253,8 +265,16 @@ TEST_CASE("pool to worker: welcome, campaign, artifact, abort, error are checked
 
 TEST_CASE("tasks: items, members and checkpoints are checked") {
   // A member's rank must be below its size; browsers are ranks of the run.
-  const Json item = {{"id", 4},   {"seq", 0},  {"input", {{"x", 1}}}, {"group", "g4a1xq"},
-                     {"rank", 1}, {"size", 2}, {"browsers", {0, 1}}};
+  const Json item = {{"id", 4},
+                     {"seq", 0},
+                     {"input", {{"x", 1}}},
+                     {"group", "g4a1xq"},
+                     {"rank", 1},
+                     {"size", 2},
+                     {"browsers", {0, 1}},
+                     {"link", "0123abcd"},
+                     {"checkpoint", bin({9})},
+                     {"step", 5}};
   check_fields(W_STATUS_OF(decode_tasks), "tasks",
                {{"t", "tasks"}, {"campaign", 1}, {"items", {item}}},
                {{"campaign", {"int"}, true, {0}},
@@ -265,7 +285,9 @@ TEST_CASE("tasks: items, members and checkpoints are checked") {
                 {"items/0/group", {"string"}, false, {""}},
                 {"items/0/rank", {"int"}, true, {2}},
                 {"items/0/size", {"int"}, true, {1, kMaxGroup + 1}},
-                {"items/0/browsers/1", {"int"}, false, {2}}});
+                {"items/0/browsers/1", {"int"}, false, {2}},
+                {"items/0/link", {"string"}, false, {std::string(65, 'a'), "a b"}},
+                {"items/0/step", {"int"}, false, {-1}}});
   Json plain = {{"id", 4}, {"input", {{"x", 1}}}, {"checkpoint", bin({9})}};
   check_fields(
       W_STATUS_OF(decode_tasks), "tasks", {{"t", "tasks"}, {"campaign", 1}, {"items", {plain}}},
@@ -287,6 +309,9 @@ TEST_CASE("tasks: the builder's message decodes to the items given") {
   m.rank = 1;
   m.size = 3;
   m.browsers = {0, 1};
+  m.link = "5ec12e7";
+  m.checkpoint = std::string_view("member state");
+  m.step = 4;
   b.add(m);
   CHECK(b.size() == 2);
   auto t = decode_tasks(kept(b.done()));
@@ -300,6 +325,9 @@ TEST_CASE("tasks: the builder's message decodes to the items given") {
   CHECK(t->items[1].rank == 1);
   CHECK(t->items[1].size == 3);
   CHECK(t->items[1].browsers == std::vector<int>{0, 1});
+  CHECK(t->items[1].link == "5ec12e7");
+  CHECK(t->items[1].checkpoint == std::string_view("member state"));
+  CHECK(t->items[1].step == 4);
 }
 
 TEST_CASE("decode_to_worker: unknown types pass as Unknown") {

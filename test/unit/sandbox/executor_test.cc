@@ -89,9 +89,10 @@ TEST_CASE("checkpoints reach on_checkpoint with their task's id, before its outc
   // callback sees 1,2 for task 7 and 2 for task 8, each before that outcome.
   std::vector<std::string> events;
   ExecutorConfig c = config_for("steps.so", 1);
-  c.on_checkpoint = [&](uint64_t task, std::string state) {
+  c.on_checkpoint = [&](const w::sandbox::Task& task, std::string state) {
     REQUIRE(state.size() == 4);
-    events.push_back(std::to_string(task) + ":" + std::to_string(static_cast<uint8_t>(state[0])));
+    events.push_back(std::to_string(task.id) + ":" +
+                     std::to_string(static_cast<uint8_t>(state[0])));
   };
   Executor ex(std::move(c));
   REQUIRE(ex.start().ok());

@@ -86,7 +86,7 @@ TEST_CASE("direct links carry bodies in order both ways once both ends proved th
   // Small bodies and large ones (read in place), interleaved, each way.
   std::vector<std::string> sent;
   for (int i = 0; i < 200; ++i) {
-    std::string body = i % 10 == 3 ? std::string(3u << 20, static_cast<char>('a' + i % 26))
+    std::string body = i % 10 == 3 ? std::string(256u << 10, static_cast<char>('a' + i % 26))
                                    : "m" + std::to_string(i);
     sent.push_back(body);
     REQUIRE(high.links->send("g1", 1, 0, body));

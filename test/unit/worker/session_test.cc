@@ -221,6 +221,7 @@ TEST_CASE("session: tasks run on the runner and come back as results") {
   REQUIRE(results.size() == inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     const proto::ResultItem& r = results.at(100 + static_cast<int64_t>(i));
+    INFO(r.error);
     CHECK(r.ok);
     CHECK(r.output == inputs[i]);  // echo.so returns its input
   }

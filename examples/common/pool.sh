@@ -1,7 +1,9 @@
 # pool.sh — sourced by the case studies' run.sh: a throwaway pool on this
 # machine for coupled tasks. pool_start starts wsig, then wpool serve --sig
 # pointing at it, then $2 wrun workers of $3 slots each, all on free ports
-# of 127.0.0.1 with their state in a temporary directory; pool_stop (also
+# of 127.0.0.1 with their state in a temporary directory (EXAMPLE_LINK, the
+# workers' --link: auto [default] links members directly, off relays every
+# message through wsig); pool_stop (also
 # run on exit) stops exactly those processes. pool_run runs one coupled
 # task through the pool and writes its result record like wrun does.
 #
@@ -53,7 +55,7 @@ pool_start() {
   POOL=ws://127.0.0.1:$port
   for i in $(seq 1 "$workers"); do
     "$build/bin/wrun" "$POOL" --name "w$i" -j "$slots" --cache "$POOL_TMP/cache-$i" \
-      2>"$POOL_TMP/wrun-$i.log" &
+      --link "${EXAMPLE_LINK:-auto}" 2>"$POOL_TMP/wrun-$i.log" &
     POOL_PIDS+=($!)
   done
   # Every worker connected before the first task, so a group can spread.

@@ -17,7 +17,8 @@
 #   POISSON_TOLERANCE largest difference to the reference allowed [1e-6]
 #   POISSON_REPEAT    runs of each split; its time is the best one [3]
 #   EXAMPLE_MODE      pool: wsig + wpool + 4 one-slot workers, each split a
-#                     coupled campaign relayed through wsig; filter: one
+#                     coupled campaign, members linked directly (EXAMPLE_LINK=off:
+#                     relayed through wsig); filter: one
 #                     `wrun --group K -j K` per split, members on local slots [pool]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

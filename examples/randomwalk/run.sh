@@ -19,10 +19,11 @@
 #                      give the speed-up (PN = 1, PN = 2) [1x1 1x2 2x2]
 #   RANDOMWALK_SEED    the seed [42]
 #   RANDOMWALK_MORE    more worlds for the speed-up, RxC:steps, each run (and
-#                      checked) on 1x1 and 1x2 [1000x1000:50]
+#                      checked) on 1x1 and 1x2 [1000x1000:200]
 #   RANDOMWALK_REPEAT  runs of each split; its time is the best one [3]
 #   EXAMPLE_MODE       pool: wsig + wpool + 4 one-slot workers, each split a
-#                      coupled campaign relayed through wsig; filter: one
+#                      coupled campaign, members linked directly (EXAMPLE_LINK=off:
+#                      relayed through wsig); filter: one
 #                      `wrun --group K -j K` per split, members on local slots [pool]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,7 +33,7 @@ world=${RANDOMWALK_WORLD:-200x200}
 steps=${RANDOMWALK_STEPS:-500}
 splits=${RANDOMWALK_SPLITS:-1x1 1x2 2x2}
 seed=${RANDOMWALK_SEED:-42}
-more=${RANDOMWALK_MORE-1000x1000:50}
+more=${RANDOMWALK_MORE-1000x1000:200}
 rows=${world%x*} cols=${world#*x}
 
 mode=${EXAMPLE_MODE:-pool}

@@ -43,13 +43,16 @@ wrun -k "$W_KERNELS/divisible.so" --static '{"divisor":7}' <"$TMP/ranges" | jq -
 [ "$(wc -l <"$TMP/got")" = 100 ] || fail "$(wc -l <"$TMP/got") results of 100"
 cmp -s "$TMP/got" "$TMP/want" || fail "pool results differ from the filter-mode run"
 
-# A coupled campaign: 4 members on two 2-slot workers, so two pairs talk
-# across workers through wsig's relay, over wss.
+# A coupled campaign: 4 members on two 2-slot workers, so pairs meet across
+# workers through wsig's relay over wss, then link directly over TLS.
 echo '{"x":1}' | wpool submit ring --kernel "$W_KERNELS/ring.so" --group 4 -q
 run timeout 60 wpool wait ring --timeout 50s
 expect_rc 0
 wpool results ring | jq -e '.output | length == 4' >/dev/null ||
   fail "ring over wss: $(wpool results ring)"
+grep -q "direct link up (TLS)" "$TMP/worker-a.log" "$TMP/worker-b.log" ||
+  fail "the members' direct links did not run TLS: $(cat "$TMP/worker-a.log" "$TMP/worker-b.log")"
+grep -q "direct link up$" "$TMP/worker-a.log" "$TMP/worker-b.log" && fail "a link without TLS"
 ! grep -i "error" "$TMP/worker-a.log" "$TMP/worker-b.log" || fail "the workers logged errors"
 
 # A CA that did not sign the certificate, or none (the system's): exit 76

@@ -1,4 +1,6 @@
 #include "direct.h"
+#include "link_tls.h"
+#include "link_wire.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -31,8 +33,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr char kMagic[4] = {'W', 'K', 'L', '1'};
-constexpr size_t kNonce = 16, kMac = 32;
+constexpr char kMagic[3] = {'W', 'K', 'L'};  // then the mode: '1' plain, 'T' TLS
+using link::get_u32, link::handshake_mac, link::kMac, link::kNonce, link::put_u32, link::same_mac,
+    link::set_socket_options, link::numeric_address, link::split_address, link::token_char;
 constexpr size_t kMaxGroupId = 64;
 constexpr size_t kHelloFixed = 4 + 1 + 8 + kNonce;  // + the group id
 constexpr size_t kMaxBody = W_MESSAGE_MAX + 5;      // a w_send message and its header
@@ -43,77 +46,17 @@ constexpr auto kHandshakeTimeout = std::chrono::seconds(5);
 constexpr size_t kMaxHandshaking = 32;
 constexpr int kMaxIov = 64;
 
-void put_u32(std::string& out, uint32_t n) {
-  for (int i = 0; i < 4; ++i) out += static_cast<char>((n >> (8 * i)) & 0xff);
-}
-uint32_t get_u32(const char* p) {
-  const auto* u = reinterpret_cast<const uint8_t*>(p);
-  return static_cast<uint32_t>(u[0]) | static_cast<uint32_t>(u[1]) << 8 |
-         static_cast<uint32_t>(u[2]) << 16 | static_cast<uint32_t>(u[3]) << 24;
-}
-
-bool token_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == '-';
-}
-
-// role 'A' (acceptor) or 'D' (dialer) over everything both ends said.
-std::string handshake_mac(const std::string& secret, char role, const std::string& group,
-                          int dialer, int acceptor, const unsigned char* nonce_d,
-                          const unsigned char* nonce_a) {
-  std::string msg(1, role);
-  msg += group;
-  put_u32(msg, static_cast<uint32_t>(dialer));
-  put_u32(msg, static_cast<uint32_t>(acceptor));
-  msg.append(reinterpret_cast<const char*>(nonce_d), kNonce);
-  msg.append(reinterpret_cast<const char*>(nonce_a), kNonce);
-  unsigned char mac[kMac];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &len);
-  return std::string(reinterpret_cast<const char*>(mac), kMac);
-}
-
-bool same_mac(const std::string& a, const char* b) {
-  return a.size() == kMac && CRYPTO_memcmp(a.data(), b, kMac) == 0;
-}
-
-void set_socket_options(int fd) {
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
-
-std::string numeric_address(const sockaddr* sa, socklen_t len) {
-  char host[NI_MAXHOST], port[NI_MAXSERV];
-  if (getnameinfo(sa, len, host, sizeof host, port, sizeof port, NI_NUMERICHOST | NI_NUMERICSERV))
-    return {};
-  return sa->sa_family == AF_INET6 ? fmt::format("[{}]:{}", host, port)
-                                   : fmt::format("{}:{}", host, port);
-}
-
-// "HOST:PORT" / "[V6]:PORT" -> host, port.
-bool split_address(const std::string& address, std::string& host, std::string& port) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) return false;
-  host = address.substr(0, colon);
-  port = address.substr(colon + 1);
-  if (host.front() == '[') {
-    if (host.back() != ']') return false;
-    host = host.substr(1, host.size() - 2);
-  }
-  return true;
-}
-
 struct Out {
   char head[4];
   size_t head_size = 0;  // 0: raw handshake bytes in body
   std::string body;
-  size_t done = 0;  // bytes of head + body written
+  size_t done = 0;     // bytes of head + body written
+  size_t counted = 0;  // of the backlog, gone once it is written
   size_t size() const { return head_size + body.size(); }
 };
 
 struct Conn {
-  enum State { kConnecting, kDialerWait, kAcceptorHello, kAcceptorMac, kUp };
+  enum State { kConnecting, kDialerWait, kAcceptorHello, kAcceptorMac, kTls, kUp };
   int fd = -1;
   State state = kConnecting;
   bool dialer = false;
@@ -131,13 +74,15 @@ struct Conn {
   size_t out_bytes = 0;  // of bodies (the backlog); handshake bytes not counted
   bool dead = false;
   std::string why;
-  std::string peer;  // acceptor: the dialer's address
+  std::string peer;              // acceptor: the dialer's address
+  char mode = '1';               // '1' plain, 'T' TLS (either end's pool runs TLS)
+  std::unique_ptr<LinkTls> tls;  // when the pool runs with TLS
 };
 
 class TcpLinks final : public DirectLinks {
  public:
-  TcpLinks(int listener, std::string address, SecretFn secret)
-      : listener_(listener), address_(std::move(address)), secret_(std::move(secret)) {}
+  TcpLinks(int listener, std::string address, SecretFn secret, bool tls)
+      : listener_(listener), address_(std::move(address)), secret_(std::move(secret)), tls_(tls) {}
   ~TcpLinks() override {
     for (auto& c : conns_) ::close(c->fd);
     ::close(listener_);
@@ -172,7 +117,8 @@ class TcpLinks final : public DirectLinks {
     }
     set_socket_options(c->fd);
     RAND_bytes(c->nonce_d, kNonce);
-    std::string hello(kMagic, 4);
+    std::string hello(kMagic, 3);
+    hello += tls_ ? 'T' : '1';
     hello += static_cast<char>(group.size());
     hello += group;
     put_u32(hello, static_cast<uint32_t>(local));
@@ -195,9 +141,20 @@ class TcpLinks final : public DirectLinks {
     Out o;
     const auto n = static_cast<uint32_t>(body.size());
     for (int i = 0; i < 4; ++i) o.head[i] = static_cast<char>((n >> (8 * i)) & 0xff);
-    o.head_size = 4;
-    o.body = std::move(body);
-    c.out_bytes += o.body.size();
+    o.counted = body.size();
+    if (c.tls) {
+      Status s = c.tls->write(o.head, 4);
+      if (s.ok()) s = c.tls->write(body.data(), body.size());
+      if (!s.ok()) {
+        kill(c, s.message());  // reported by the next pump
+        return true;
+      }
+      o.body = c.tls->take_output();
+    } else {
+      o.head_size = 4;
+      o.body = std::move(body);
+    }
+    c.out_bytes += o.counted;
     c.out.push_back(std::move(o));
     if (c.out.size() == 1) write_some(c);  // the common case: straight to the kernel
     return true;
@@ -294,6 +251,7 @@ class TcpLinks final : public DirectLinks {
   }
 
   void queue_raw(Conn& c, std::string bytes) {
+    if (bytes.empty()) return;
     Out o;
     o.body = std::move(bytes);
     c.out.push_back(std::move(o));
@@ -395,7 +353,7 @@ class TcpLinks final : public DirectLinks {
         o.done += take;
         left -= take;
         if (o.done == o.size()) {
-          if (o.head_size) c.out_bytes -= o.body.size();
+          c.out_bytes -= o.counted;
           c.out.pop_front();
         }
       }
@@ -407,7 +365,16 @@ class TcpLinks final : public DirectLinks {
     size_t budget = kReadPerPump;
     while (!c.dead && budget > 0) {
       ssize_t got;
-      if (c.reading_big) {
+      if (c.tls) {  // ciphertext, through the TLS session into c.in
+        if (cipher_.size() < kReadChunk) cipher_.resize(kReadChunk);
+        got = ::read(c.fd, cipher_.data(), cipher_.size());
+        if (got > 0) {
+          budget -= std::min(budget, static_cast<size_t>(got));
+          c.tls->feed(cipher_.data(), static_cast<size_t>(got));
+          drain_tls(c, events);
+          continue;
+        }
+      } else if (c.reading_big) {
         got = ::read(c.fd, c.big.data() + c.big_have, c.big.size() - c.big_have);
       } else {
         if (c.in.size() < c.in_len + kReadChunk) c.in.resize(c.in_len + kReadChunk);
@@ -433,7 +400,38 @@ class TcpLinks final : public DirectLinks {
         continue;
       }
       take(c, events);
+      if (c.tls) drain_tls(c, events);  // the bytes after the proof were TLS
     }
+  }
+
+  // The TLS handshake's next step, then what it decrypts.
+  void drain_tls(Conn& c, std::vector<LinkEvent>& events) {
+    if (c.state == Conn::kTls) {
+      auto done = c.tls->handshake();
+      queue_raw(c, c.tls->take_output());
+      if (!done.ok()) return kill(c, done.status().message());
+      if (!*done) return;
+      up_event(c, events);
+    }
+    if (c.state != Conn::kUp) return;
+    Status s = c.tls->read(c.in, c.in_len);
+    queue_raw(c, c.tls->take_output());
+    take(c, events);
+    if (!s.ok()) kill(c, s.message());
+  }
+
+  // Both ends proved the secret: the link is up, or (TLS) starts its session
+  // keyed with what only they know.
+  void established(Conn& c, size_t& at, std::vector<LinkEvent>& events) {
+    if (c.mode != 'T') return up_event(c, events);
+    const int dialer = c.dialer ? c.local : c.remote, acceptor = c.dialer ? c.remote : c.local;
+    auto tls = LinkTls::start(
+        c.dialer, handshake_mac(c.secret, "K", c.group, dialer, acceptor, c.nonce_d, c.nonce_a));
+    if (!tls.ok()) return kill(c, tls.status().message());
+    c.tls = std::move(*tls);
+    c.state = Conn::kTls;
+    c.tls->feed(c.in.data() + at, c.in_len - at);
+    at = c.in_len;
   }
 
   void data_event(Conn& c, std::string body, std::vector<LinkEvent>& events) {
@@ -462,7 +460,7 @@ class TcpLinks final : public DirectLinks {
         at += 4 + len;
         continue;
       }
-      if (len >= kInPlace) {  // the rest goes straight into its own buffer
+      if (len >= kInPlace && !c.tls) {  // the rest goes straight into its own buffer
         c.big.resize(len);
         c.big_have = c.in_len - at - 4;
         std::memcpy(c.big.data(), c.in.data() + at + 4, c.big_have);
@@ -478,7 +476,9 @@ class TcpLinks final : public DirectLinks {
 
   bool acceptor_hello(Conn& c, size_t& at) {
     if (c.in_len < 5) return false;
-    if (std::memcmp(c.in.data(), kMagic, 4) != 0) return refuse(c, "not a wkit link");
+    if (std::memcmp(c.in.data(), kMagic, 3) != 0 || (c.in[3] != '1' && c.in[3] != 'T'))
+      return refuse(c, "not a wkit link");
+    c.mode = tls_ || c.in[3] == 'T' ? 'T' : '1';  // TLS if either end runs it
     const size_t glen = static_cast<uint8_t>(c.in[4]);
     if (glen == 0 || glen > kMaxGroupId) return refuse(c, "bad group id");
     if (c.in_len < kHelloFixed + glen) return false;
@@ -495,37 +495,44 @@ class TcpLinks final : public DirectLinks {
     if (find(c.group, acceptor, dialer)) return refuse(c, "already linked");
     c.local = acceptor, c.remote = dialer, c.secret = std::move(secret);
     RAND_bytes(c.nonce_a, kNonce);
-    std::string answer(reinterpret_cast<const char*>(c.nonce_a), kNonce);
-    answer += handshake_mac(c.secret, 'A', c.group, dialer, acceptor, c.nonce_d, c.nonce_a);
+    std::string answer(1, c.mode);
+    answer.append(reinterpret_cast<const char*>(c.nonce_a), kNonce);
+    answer += handshake_mac(c.secret, std::string("A") + c.mode, c.group, dialer, acceptor,
+                            c.nonce_d, c.nonce_a);
     queue_raw(c, std::move(answer));
     c.state = Conn::kAcceptorMac;
     return true;
   }
 
   bool dialer_answer(Conn& c, size_t& at, std::vector<LinkEvent>& events) {
-    if (c.in_len - at < kNonce + kMac) return false;
-    std::memcpy(c.nonce_a, c.in.data() + at, kNonce);
+    if (c.in_len - at < 1 + kNonce + kMac) return false;
+    c.mode = c.in[at];
+    if (c.mode != 'T' && (c.mode != '1' || tls_))
+      return refuse(c, "the other end would not run TLS");
+    std::memcpy(c.nonce_a, c.in.data() + at + 1, kNonce);
+    const std::string role = std::string("A") + c.mode;
     const std::string want =
-        handshake_mac(c.secret, 'A', c.group, c.local, c.remote, c.nonce_d, c.nonce_a);
-    if (!same_mac(want, c.in.data() + at + kNonce))
+        handshake_mac(c.secret, role, c.group, c.local, c.remote, c.nonce_d, c.nonce_a);
+    if (!same_mac(want, c.in.data() + at + 1 + kNonce))
       return refuse(c, "the other end does not know the run's secret");
-    at += kNonce + kMac;
-    queue_raw(c, handshake_mac(c.secret, 'D', c.group, c.local, c.remote, c.nonce_d, c.nonce_a));
-    up_event(c, events);
-    return true;
+    at += 1 + kNonce + kMac;
+    queue_raw(c, handshake_mac(c.secret, std::string("D") + c.mode, c.group, c.local, c.remote,
+                               c.nonce_d, c.nonce_a));
+    established(c, at, events);
+    return c.state == Conn::kUp;
   }
 
   bool acceptor_mac(Conn& c, size_t& at, std::vector<LinkEvent>& events) {
     if (c.in_len - at < kMac) return false;
-    const std::string want =
-        handshake_mac(c.secret, 'D', c.group, c.remote, c.local, c.nonce_d, c.nonce_a);
+    const std::string want = handshake_mac(c.secret, std::string("D") + c.mode, c.group, c.remote,
+                                           c.local, c.nonce_d, c.nonce_a);
     if (!same_mac(want, c.in.data() + at))
       return refuse(c, "the other end does not know the run's secret");
     at += kMac;
     if (find(c.group, c.local, c.remote)) return refuse(c, "already linked");
     by_key_[{c.group, c.local, c.remote}] = &c;
-    up_event(c, events);
-    return true;
+    established(c, at, events);
+    return c.state == Conn::kUp;
   }
 
   void up_event(Conn& c, std::vector<LinkEvent>& events) {
@@ -534,12 +541,15 @@ class TcpLinks final : public DirectLinks {
     LinkEvent e;
     e.kind = LinkEvent::kUp;
     e.group = c.group, e.local = c.local, e.remote = c.remote;
+    e.tls = c.tls != nullptr;
     events.push_back(std::move(e));
   }
 
   int listener_;
   std::string address_;
   SecretFn secret_;
+  bool tls_;
+  std::string cipher_;  // TLS bytes read, before they are decrypted
   std::vector<std::unique_ptr<Conn>> conns_;
   std::map<Key, Conn*> by_key_;
   std::vector<LinkEvent> pending_;  // dials that failed before a socket existed
@@ -549,7 +559,7 @@ class TcpLinks final : public DirectLinks {
 }  // namespace
 
 Result<std::unique_ptr<DirectLinks>> listen_direct(const std::string& host,
-                                                   DirectLinks::SecretFn secret) {
+                                                   DirectLinks::SecretFn secret, bool tls) {
   addrinfo hints{}, *res = nullptr;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
@@ -567,7 +577,7 @@ Result<std::unique_ptr<DirectLinks>> listen_direct(const std::string& host,
   socklen_t len = sizeof sa;
   getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
   std::string address = numeric_address(reinterpret_cast<sockaddr*>(&sa), len);
-  return std::unique_ptr<DirectLinks>(new TcpLinks(fd, std::move(address), std::move(secret)));
+  return std::unique_ptr<DirectLinks>(new TcpLinks(fd, std::move(address), std::move(secret), tls));
 }
 
 }  // namespace w::worker

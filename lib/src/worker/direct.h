@@ -15,6 +15,9 @@
 // framing, group.h): written by writev straight from the queued bodies, and
 // a large one read in place into its own buffer.
 //
+// When the pool runs with TLS, so do the links: after the proof, a TLS 1.3
+// session keyed from the secret and both nonces carries every byte.
+//
 // Bounds before authentication: a dialer has 5 s to finish the handshake, at
 // most 32 connections may be in it at once, and its first message is at most
 // 4 + 1 + 64 + 8 + 16 bytes; a refused or failed handshake closes the
@@ -44,6 +47,7 @@ struct LinkEvent {
   std::string data;     ///< kData: one body
   std::string reason;   ///< kDown: why, in words
   bool was_up = false;  ///< kDown: the link had opened (else: a dial that failed)
+  bool tls = false;     ///< kUp: the link runs TLS
 };
 
 class DirectLinks {
@@ -75,9 +79,10 @@ class DirectLinks {
   virtual uint64_t refused() const = 0;
 };
 
-/// Listens on HOST, port 0 (native builds only).
+/// Listens on HOST, port 0 (native builds only); `tls`: every link runs
+/// TLS 1.3 keyed from the run's secret (link_tls.h), which both ends must.
 Result<std::unique_ptr<DirectLinks>> listen_direct(const std::string& host,
-                                                   DirectLinks::SecretFn secret);
+                                                   DirectLinks::SecretFn secret, bool tls = false);
 
 /// The local address this host reaches `url`'s host from (no packet is
 /// sent), for --link auto.

@@ -108,14 +108,15 @@ void ExecutorRunner::listen_links() {
     host = *toward;
   }
   RelayRouter* router = relay_.get();
-  auto links = listen_direct(host, [router](const std::string& group, int rank) {
-    return router->link_secret(group, rank);
-  });
+  auto links = listen_direct(
+      host,
+      [router](const std::string& group, int rank) { return router->link_secret(group, rank); },
+      o_.link_tls);
   if (!links.ok()) {
     diag::warning("{}; members on other workers talk through the relay", links.status().message());
     return;
   }
-  diag::debug("direct links: listening on {}", (*links)->address());
+  diag::debug("direct links: listening on {}{}", (*links)->address(), o_.link_tls ? " (TLS)" : "");
   relay_->set_direct(std::move(*links));
 }
 

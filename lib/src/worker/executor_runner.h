@@ -40,6 +40,7 @@ struct ExecutorRunnerOptions {
   /// Direct links between members on different workers: "auto" (listen on
   /// the address this host reaches wsig from), a HOST, or "off".
   std::string link = "auto";
+  bool link_tls = false;  ///< links run TLS (the pool does: wss://, https://)
 };
 
 class ExecutorRunner : public Runner {

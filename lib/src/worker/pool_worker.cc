@@ -82,7 +82,8 @@ proto::WorkerHello hello_of(const PoolWorkerOptions& o, const std::string& name)
 Status serve(const PoolWorkerOptions& o, const std::string& name, net::Client& client,
              const std::string& cache, bool& welcomed) {
   ClientTransport transport(client);
-  ExecutorRunner runner({cache, o.jobs, o.memory_mb, o.insecure_sandbox, o.sig, o.link});
+  const bool tls = o.pool.rfind("wss://", 0) == 0 || o.pool.rfind("https://", 0) == 0;
+  ExecutorRunner runner({cache, o.jobs, o.memory_mb, o.insecure_sandbox, o.sig, o.link, tls});
   Session session({hello_of(o, name), now_ms, self_report}, transport, runner);
   W_RETURN_IF_ERROR(session.start());
   const double started = now_ms();

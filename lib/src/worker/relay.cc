@@ -439,7 +439,8 @@ void RelayRouter::pump_direct() {
     const Key& key = it->first;
     Member& m = it->second;
     if (e.kind == LinkEvent::kUp) {
-      diag::info("group {}: rank {} <-> rank {}: direct link up", e.group, e.local, e.remote);
+      diag::info("group {}: rank {} <-> rank {}: direct link up{}", e.group, e.local, e.remote,
+                 e.tls ? " (TLS)" : "");
       switch_if_drained(key, m, e.remote, m.paths[e.remote]);
     } else if (e.kind == LinkEvent::kData) {
       if (!control(key, m, e.remote, e.data) && !m.ended)

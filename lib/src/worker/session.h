@@ -202,7 +202,7 @@ class Session : private RunnerSink {
   // Members' checkpoints go every one, at once: the pool needs the same step
   // of every member, which dropping states in between would not leave it.
   std::vector<std::string> member_checkpoints_;  // encoded, not sent yet
-  double last_beat_ = 0;                                  // a heartbeat goes at least this often
+  double last_beat_ = 0;                         // a heartbeat goes at least this often
   Status failure_;
 };
 

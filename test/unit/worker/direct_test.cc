@@ -3,6 +3,7 @@
 // handshake refused without the run's secret or for a member not here, and
 // hostile bytes on the listener.
 #include "../../../lib/src/worker/direct.h"
+#include "../../../lib/src/worker/link_wire.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -12,6 +13,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <string>
 #include <vector>
@@ -25,13 +27,15 @@ namespace {
 struct Side {
   std::unique_ptr<DirectLinks> links;
   std::vector<LinkEvent> events;
-  Side(std::string secret, std::vector<int> ranks) {
-    auto l =
-        w::worker::listen_direct("127.0.0.1", [secret, ranks](const std::string& group, int rank) {
+  Side(std::string secret, std::vector<int> ranks, bool tls = false) {
+    auto l = w::worker::listen_direct(
+        "127.0.0.1",
+        [secret, ranks](const std::string& group, int rank) {
           for (int r : ranks)
             if (group == "g1" && r == rank) return secret;
           return std::string();
-        });
+        },
+        tls);
     REQUIRE(l.ok());
     links = std::move(*l);
   }
@@ -73,7 +77,9 @@ int connect_to(const std::string& address) {
 }  // namespace
 
 TEST_CASE("direct links carry bodies in order both ways once both ends proved the secret") {
-  Side low("s3cret", {0}), high("s3cret", {1});
+  const bool tls = GENERATE(false, true);  // the pool's TLS: links run TLS 1.3 too
+  INFO("tls " << tls);
+  Side low("s3cret", {0}, tls), high("s3cret", {1}, tls);
   REQUIRE(low.links->address().rfind("127.0.0.1:", 0) == 0);
   high.links->dial("g1", 1, 0, low.links->address(), "s3cret");
   REQUIRE(pump_until(low, high, [&] {
@@ -157,4 +163,63 @@ TEST_CASE("hostile bytes on a listener are refused and bounded before any secret
   high.links->dial("g1", 1, 0, low.links->address(), "s");
   REQUIRE(pump_until(low, high, [&] { return count(high.events, LinkEvent::kUp) == 1; }));
   CHECK(count(low.events, LinkEvent::kData) == 0);
+}
+
+TEST_CASE("a link runs TLS when either end's pool does") {
+  const bool dialer_tls = GENERATE(false, true);
+  INFO("the dialer runs TLS: " << dialer_tls);
+  Side low("s", {0}, !dialer_tls), high("s", {1}, dialer_tls);
+  high.links->dial("g1", 1, 0, low.links->address(), "s");
+  REQUIRE(pump_until(low, high, [&] {
+    return count(low.events, LinkEvent::kUp) == 1 && count(high.events, LinkEvent::kUp) == 1;
+  }));
+  REQUIRE(high.links->send("g1", 1, 0, "over TLS"));
+  REQUIRE(pump_until(low, high, [&] { return count(low.events, LinkEvent::kData) == 1; }));
+  CHECK(low.events.back().data == "over TLS");
+}
+
+TEST_CASE("over TLS the bytes after the proof are a TLS handshake and never plain frames") {
+  // This test is the acceptor, by hand: it answers a TLS dialer's hello with
+  // the proof, then reads what follows: the dialer's proof and a TLS record.
+  Side high("s", {1}, true);
+  const int l = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  REQUIRE(::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(l, 1) == 0);
+  REQUIRE(::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  high.links->dial("g1", 1, 0, "127.0.0.1:" + std::to_string(ntohs(a.sin_port)), "s");
+  for (int i = 0; i < 20; ++i) high.links->pump(high.events);  // connects, sends its hello
+  const int fd = ::accept(l, nullptr, nullptr);
+  REQUIRE(fd >= 0);
+  auto read_n = [&](size_t n) {
+    std::string got;
+    while (got.size() < n) {
+      high.links->pump(high.events);
+      char b[512];
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 10) <= 0) continue;
+      const ssize_t r = ::read(fd, b, std::min(sizeof b, n - got.size()));
+      REQUIRE(r > 0);
+      got.append(b, static_cast<size_t>(r));
+    }
+    return got;
+  };
+  const std::string hello = read_n(4 + 1 + 2 + 8 + 16);  // "WKLT", "g1", ranks, nonce
+  CHECK(hello.substr(0, 4) == "WKLT");
+  unsigned char nonce_d[16], nonce_a[16] = {7};
+  std::memcpy(nonce_d, hello.data() + 4 + 1 + 2 + 8, 16);
+  std::string answer = "T" + std::string(reinterpret_cast<char*>(nonce_a), 16) +
+                       w::worker::link::handshake_mac("s", "AT", "g1", 1, 0, nonce_d, nonce_a);
+  REQUIRE(::write(fd, answer.data(), answer.size()) == static_cast<ssize_t>(answer.size()));
+  const std::string proof = read_n(32);
+  CHECK(proof == w::worker::link::handshake_mac("s", "DT", "g1", 1, 0, nonce_d, nonce_a));
+  const std::string record = read_n(3);
+  CHECK(record[0] == 0x16);  // a TLS handshake record: the ClientHello
+  CHECK(record[1] == 0x03);
+  CHECK_FALSE(high.links->up("g1", 1, 0));  // not before TLS is up
+  ::close(fd);
+  ::close(l);
 }

@@ -34,7 +34,7 @@
     .catch(() => {});
   const HIGH_WATER = 8 << 20;  // bytes buffered in a channel before the page holds more
   const stats = { requested: 0, opened: 0, failed: 0, closed: 0, sent: 0, received: 0,
-    sentBytes: 0, receivedBytes: 0 };
+    sentBytes: 0, receivedBytes: 0, maxQueuedBytes: 0 };
   const signals = new Map();  // our signalling id -> {ws, channels: Map(peer id -> ch), early}
 
   function token() {
@@ -145,14 +145,22 @@
     dc.onbufferedamountlow = () => flush(ch);
   }
 
+  // Moves what the member queued into the channel while its buffer is below
+  // HIGH_WATER, and tells the member how much went: its w_send is held while
+  // what it handed the page and the page has not sent is large, so a fast
+  // sender's bytes wait in its own worker, bounded, not here.
   function flush(ch) {
+    let moved = 0;
     while (ch.queue.length && ch.dc && ch.dc.readyState === 'open' &&
            ch.dc.bufferedAmount < HIGH_WATER) {
       const b = ch.queue.shift();
       ch.dc.send(b);
       ++stats.sent;
       stats.sentBytes += b.byteLength;
+      moved += b.byteLength;
     }
+    ch.queued -= moved;
+    if (moved) post(ch, { ev: 'sent', n: moved });
   }
 
   function newPeerConnection(ch) {
@@ -212,11 +220,14 @@
     const peerId = `${m.group}-r${m.peer}-dc`;
     const s = signal(m.sig, myId);
     const ch = { port: port1, signal: s, peerId, offerer: m.rank < m.peer, connectionId: '',
-      pc: null, dc: null, queue: [], candidates: [], remote: false, opened: false, done: false };
+      pc: null, dc: null, queue: [], queued: 0, candidates: [], remote: false, opened: false,
+      done: false };
     s.channels.set(peerId, ch);
     port1.onmessage = (e) => {
       if (e.data instanceof ArrayBuffer) {
         ch.queue.push(e.data);
+        ch.queued += e.data.byteLength;
+        stats.maxQueuedBytes = Math.max(stats.maxQueuedBytes, ch.queued);
         flush(ch);
       } else if (e.data && e.data.close) {
         if (!ch.done) ++stats.closed;

@@ -140,6 +140,9 @@ function channelEvent(group, rank, peer, m) {
     Module.ccall('w_browser_dc_data', null, ['string', 'number', 'number', 'number'],
       [group, rank, peer, pending.length]);
     pending = null;
+  } else if (m.ev === 'sent') {
+    Module.ccall('w_browser_dc_sent', null, ['string', 'number', 'number', 'number'],
+      [group, rank, peer, m.n]);
   } else if (m.ev === 'closed') {
     channels.delete(`${group}/${rank}/${peer}`);
     Module.ccall('w_browser_dc_closed', null, ['string', 'number', 'number', 'string'],

@@ -115,5 +115,7 @@ void w_browser_member_done(int ok, size_t n, double ms);
 /// DataChannel events for local member `rank` and browser rank `peer`.
 void w_browser_dc_open(const char* group, int rank, int peer);
 void w_browser_dc_data(const char* group, int rank, int peer, size_t n);
+/// The page moved `n` more of the member's bytes into the DataChannel.
+void w_browser_dc_sent(const char* group, int rank, int peer, double n);
 void w_browser_dc_closed(const char* group, int rank, int peer, const char* why);
 }

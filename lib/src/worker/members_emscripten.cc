@@ -229,6 +229,7 @@ void BrowserMembers::channel_send(const ChannelKey& key, const std::string& body
   for (int i = 0; i < 4; ++i) frame += static_cast<char>((body.size() >> (8 * i)) & 0xff);
   frame += body;
   const auto& [group, from, to] = key;
+  if (auto it = channels_.find(key); it != channels_.end()) it->second.unsent += frame.size();
   for (size_t at = 0; at < frame.size(); at += kChunkMax)
     js_dc_send(group.c_str(), from, to, reinterpret_cast<const uint8_t*>(frame.data()) + at,
                std::min(kChunkMax, frame.size() - at));
@@ -310,9 +311,23 @@ void BrowserMembers::relay_send(const std::string& group, int from, int to, std:
   if (!s.ok()) diag::warning("{}", s.message());
 }
 
+void BrowserMembers::on_channel_sent(const std::string& group, int rank, int peer, size_t n) {
+  auto it = channels_.find({group, rank, peer});
+  if (it == channels_.end()) return;
+  it->second.unsent -= std::min(it->second.unsent, n);
+  groups_.expire();  // a w_send held on the backlog may go on now
+}
+
+// What the relay has not delivered, and what the page holds for the
+// member's DataChannels (its w_send waits while this is large).
 size_t BrowserMembers::backlog(const std::string& group, int from) const {
-  auto it = links_.find({group, from});
-  return it == links_.end() || !it->second.link ? 0 : it->second.link->backlog();
+  size_t n = 0;
+  for (auto it = channels_.lower_bound({group, from, 0});
+       it != channels_.end() && std::get<0>(it->first) == group && std::get<1>(it->first) == from;
+       ++it)
+    if (!it->second.closed) n += it->second.unsent;
+  auto link = links_.find({group, from});
+  return n + (link == links_.end() || !link->second.link ? 0 : link->second.link->backlog());
 }
 
 void BrowserMembers::pump() {
@@ -410,6 +425,10 @@ EMSCRIPTEN_KEEPALIVE void w_browser_dc_data(const char* group, int rank, int pee
   std::string bytes(n, '\0');
   if (n) js_take_pending(reinterpret_cast<uint8_t*>(bytes.data()));
   if (w::worker::g_members) w::worker::g_members->on_channel_data(group, rank, peer, bytes);
+}
+EMSCRIPTEN_KEEPALIVE void w_browser_dc_sent(const char* group, int rank, int peer, double n) {
+  if (w::worker::g_members)
+    w::worker::g_members->on_channel_sent(group, rank, peer, static_cast<size_t>(n));
 }
 EMSCRIPTEN_KEEPALIVE void w_browser_dc_closed(const char* group, int rank, int peer,
                                               const char* why) {

@@ -77,6 +77,8 @@ class BrowserMembers : public sandbox::Remote {
   void on_channel_open(const std::string& group, int rank, int peer);
   void on_channel_data(const std::string& group, int rank, int peer, std::string_view bytes);
   void on_channel_closed(const std::string& group, int rank, int peer, const std::string& why);
+  /// The page moved `n` of the channel's bytes into the DataChannel.
+  void on_channel_sent(const std::string& group, int rank, int peer, size_t n);
 
   /// Reads the relay links, expires timed-out calls, retries opens; call
   /// on every WebSocket event and from a timer.
@@ -108,6 +110,7 @@ class BrowserMembers : public sandbox::Remote {
     bool peer_finished = false;
     double asked_at = 0;
     std::vector<std::string> queued;  // bodies sent while undecided
+    size_t unsent = 0;                // handed to the page, not yet in the channel
     std::string in;                   // stream bytes, not yet a whole body
   };
   using ChannelKey = std::tuple<std::string, int, int>;  // group, local rank, peer

@@ -6,7 +6,9 @@
 // relay, and the outputs equal filter mode's. Then the same on a page with
 // ?datachannel=fail (every ICE candidate dropped, so no channel opens): the
 // members wait for the channel, give up, and the campaign completes over
-// the relay.
+// the relay. Then a 96 MiB stream between the two members: the sender is
+// held while the page holds 32 MiB of its bytes, so the page never queues
+// the whole stream.
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -81,6 +83,36 @@ test('browser members talk over DataChannels, and over the relay when none opens
     const fbFrames = (await relayFrames(sig)) - dcFrames;
     assert.ok(fbFrames > dcFrames && fbFrames >= 3 * 2 * 5,
       `relay frames: ${fbFrames} without channels, ${dcFrames} with`);
+  } finally {
+    await browser.close();
+    lib.stopAll();
+  }
+});
+
+test('a fast sender on a DataChannel is held: the page queues a bounded part of a 96 MiB stream', async () => {
+  const dir = lib.tmpdir();
+  const sig = await lib.startWsig();
+  const pool = await lib.startPool(dir, ['--sig', sig.url]);
+  const browser = await lib.launch();
+  try {
+    const input = JSON.stringify({ n: 10, size: 64, stream_n: 96, stream_size: 1 << 20 }) + '\n';
+    lib.run('wpool', ['submit', 'stream', '--pool', pool.ws, '--kernel',
+      path.join(lib.KERNELS, 'pingpong.so'), '--group', '2', '--timeout', '120s'], input);
+    const { page, logs } = await lib.newPage(browser, { workerLogs: true });
+    const why = () => '; page log: ' + logs.join(' | ') + '; pool log: ' + pool.log().slice(-3000);
+    await page.goto(`${pool.http}/?workers=2`);
+    await page.getByRole('button', { name: 'Join' }).click();
+    await wait(pool, 'stream').catch((e) => { throw new Error(e.message + why()); });
+    const results = lib.lines(lib.run('wpool', ['results', 'stream', '--pool', pool.ws]));
+    assert.equal(results.length, 1, JSON.stringify(results));
+    assert.ok(!results[0].error && results[0].output[0].stream_n === 96, JSON.stringify(results));
+    const stats = await page.evaluate(() => wkitChannels.stats);
+    assert.equal(stats.opened, 2, JSON.stringify(stats) + why());
+    assert.ok(stats.sentBytes >= 96 << 20, JSON.stringify(stats));
+    // The member's backlog bound (32 MiB) plus what was in flight when it
+    // was held: far from the 96 MiB an unheld sender leaves on the page.
+    assert.ok(stats.maxQueuedBytes > 0 && stats.maxQueuedBytes <= 40 << 20, JSON.stringify(stats));
+    await page.close();
   } finally {
     await browser.close();
     lib.stopAll();

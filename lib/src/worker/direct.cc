@@ -2,14 +2,7 @@
 #include "link_tls.h"
 #include "link_wire.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -44,6 +37,7 @@ constexpr size_t kReadChunk = size_t{256} << 10;
 constexpr size_t kReadPerPump = size_t{8} << 20;  // per connection: the others get their turn
 constexpr auto kHandshakeTimeout = std::chrono::seconds(5);
 constexpr size_t kMaxHandshaking = 32;
+constexpr auto kClosingTime = std::chrono::seconds(2);  // a finished member's links read this long
 constexpr int kMaxIov = 64;
 
 struct Out {
@@ -73,6 +67,7 @@ struct Conn {
   std::deque<Out> out;
   size_t out_bytes = 0;  // of bodies (the backlog); handshake bytes not counted
   bool dead = false;
+  bool closing = false;  // its member finished: shut down for writing, reading to the end
   std::string why;
   std::string peer;              // acceptor: the dialer's address
   char mode = '1';               // '1' plain, 'T' TLS (either end's pool runs TLS)
@@ -173,6 +168,10 @@ class TcpLinks final : public DirectLinks {
     for (auto& cp : conns_) {
       Conn& c = *cp;
       if (c.dead) continue;
+      if (c.closing) {
+        drain_closing(c, now);
+        continue;
+      }
       if (c.state != Conn::kUp && now > c.deadline) {
         kill(c, "handshake timed out");
         continue;
@@ -211,7 +210,7 @@ class TcpLinks final : public DirectLinks {
     const auto now = Clock::now();
     for (const auto& c : conns_) {
       if (c->dead) return 0;  // killed by a send: reported by the next pump
-      if (c->state == Conn::kUp) continue;
+      if (c->state == Conn::kUp && !c->closing) continue;
       const auto left =
           std::chrono::duration_cast<std::chrono::milliseconds>(c->deadline - now).count() + 1;
       const int ms = static_cast<int>(std::max<long long>(0, left));
@@ -220,9 +219,19 @@ class TcpLinks final : public DirectLinks {
     return best;
   }
 
-  void close_member(const std::string& group, int local) override {
-    for (auto& c : conns_)
-      if (c->group == group && c->local == local && !c->dead) kill(*c, "closed");
+  void close_member(const std::string& group, int local, bool graceful) override {
+    for (auto& c : conns_) {
+      if (c->group != group || c->local != local || c->dead || c->closing) continue;
+      if (!graceful || c->state != Conn::kUp) {
+        kill(*c, "closed");
+        continue;
+      }
+      ::shutdown(c->fd, SHUT_WR);
+      c->closing = true;
+      c->deadline = Clock::now() + kClosingTime;
+      auto k = by_key_.find({c->group, c->local, c->remote});
+      if (k != by_key_.end() && k->second == c.get()) by_key_.erase(k);
+    }
     std::vector<LinkEvent> ignored;
     reap(ignored, false);
   }
@@ -257,6 +266,14 @@ class TcpLinks final : public DirectLinks {
     c.out.push_back(std::move(o));
   }
 
+  // Reads and drops what the peer still sends, until its close or the deadline.
+  void drain_closing(Conn& c, Clock::time_point now) {
+    char sink[16384];
+    ssize_t got = 0;
+    while ((got = ::read(c.fd, sink, sizeof sink)) > 0) continue;
+    if (got == 0 || (errno != EAGAIN && errno != EINTR) || now > c.deadline) kill(c, "closed");
+  }
+
   void kill(Conn& c, std::string why) {
     c.dead = true;
     c.why = std::move(why);
@@ -276,7 +293,7 @@ class TcpLinks final : public DirectLinks {
         ++it;
         continue;
       }
-      const bool keyed = c.dialer || c.state == Conn::kUp;
+      const bool keyed = (c.dialer || c.state == Conn::kUp) && !c.closing;
       if (c.state != Conn::kUp) {
         ++refused_;
         // A stranger's attempts are counted, not each logged: anyone may knock.

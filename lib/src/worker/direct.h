@@ -73,7 +73,11 @@ class DirectLinks {
   /// Milliseconds until the next handshake deadline; -1: none.
   virtual int wait_ms() const = 0;
   /// Closes `local`'s links (its peers see them go down) / all of `group`'s.
-  virtual void close_member(const std::string& group, int local) = 0;
+  /// `graceful`: the member finished; what it sent is read to the end by its
+  /// peers before they see the close (its links stop sending, read what
+  /// still comes, for 2 s at most), where closing at once with unread bytes
+  /// would reset the connection and could take its last words with it.
+  virtual void close_member(const std::string& group, int local, bool graceful) = 0;
   virtual void close_group(const std::string& group) = 0;
   /// Handshakes refused or failed so far.
   virtual uint64_t refused() const = 0;

@@ -304,7 +304,7 @@ void RelayRouter::finish(const Key& key, Member& m, bool failed) {
   m.ended_at = std::chrono::steady_clock::now();
   if (failed) {
     m.link.reset();  // the others see the circuits and links close: this member is lost
-    if (direct_) direct_->close_member(key.group, key.rank);
+    if (direct_) direct_->close_member(key.group, key.rank, false);
     return;
   }
   // Tell every peer it talked to that it is done, so the circuits and links
@@ -494,7 +494,7 @@ void RelayRouter::pump() {
                       std::all_of(m.paths.begin(), m.paths.end(),
                                   [](const auto& p) { return p.second.held.empty(); });
     if (m.ended && (sent || now - m.ended_at > kLinger)) {
-      if (direct_) direct_->close_member(key.group, key.rank);
+      if (direct_) direct_->close_member(key.group, key.rank, true);
       it = members_.erase(it);
     } else {
       ++it;

@@ -115,7 +115,7 @@ TEST_CASE("direct links carry bodies in order both ways once both ends proved th
     if (e.kind == LinkEvent::kData) CHECK((e.local == 0 && e.remote == 1 && e.group == "g1"));
 
   // A member that ends closes its links: the other end sees it go down.
-  high.links->close_member("g1", 1);
+  high.links->close_member("g1", 1, true);
   REQUIRE(pump_until(low, high, [&] { return count(low.events, LinkEvent::kDown) == 1; }));
   for (const auto& e : low.events)
     if (e.kind == LinkEvent::kDown) CHECK(e.was_up);
@@ -222,4 +222,26 @@ TEST_CASE("over TLS the bytes after the proof are a TLS handshake and never plai
   CHECK_FALSE(high.links->up("g1", 1, 0));  // not before TLS is up
   ::close(fd);
   ::close(l);
+}
+
+TEST_CASE("a finished member's last message arrives before its link closes") {
+  // Rank 0 keeps sending to rank 1, which finishes without reading it: its
+  // link shuts down for writing and reads to the end, so rank 0 gets rank
+  // 1's last message, then the close (not a reset that could lose it).
+  Side low("s", {0}), high("s", {1});
+  high.links->dial("g1", 1, 0, low.links->address(), "s");
+  REQUIRE(pump_until(low, high, [&] {
+    return count(low.events, LinkEvent::kUp) == 1 && count(high.events, LinkEvent::kUp) == 1;
+  }));
+  for (int i = 0; i < 8; ++i) REQUIRE(low.links->send("g1", 0, 1, std::string(1u << 20, 'x')));
+  low.links->pump(low.events);  // into high's receive buffer, unread
+  REQUIRE(high.links->send("g1", 1, 0, "last words"));
+  high.links->close_member("g1", 1, true);
+  CHECK_FALSE(high.links->up("g1", 1, 0));
+  REQUIRE(pump_until(low, high, [&] { return count(low.events, LinkEvent::kDown) == 1; }));
+  std::vector<std::string> got;
+  for (const auto& e : low.events)
+    if (e.kind == LinkEvent::kData) got.push_back(e.data);
+  CHECK(got == std::vector<std::string>{"last words"});
+  CHECK(low.events.back().kind == LinkEvent::kDown);
 }

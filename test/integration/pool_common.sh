@@ -43,6 +43,22 @@ start_worker() {
   PIDS+=("$WORKER_PID")
 }
 
+# start_wsig: a real wsig on a free port of 127.0.0.1; sets SIG_PORT and
+# SIG (its ws:// URL).
+start_wsig() {
+  wsig -p 0 -H 127.0.0.1 2>>"$TMP/wsig.log" &
+  PIDS+=("$!")
+  local i
+  SIG_PORT=
+  for i in $(seq 1 100); do
+    SIG_PORT=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$TMP/wsig.log" | tail -1 | cut -d: -f2 || true)
+    [ -n "$SIG_PORT" ] && break
+    sleep 0.05
+  done
+  [ -n "$SIG_PORT" ] || fail "wsig did not start: $(cat "$TMP/wsig.log")"
+  SIG=ws://127.0.0.1:$SIG_PORT/
+}
+
 # worker_id NAME [client args...]: the id the pool knows worker NAME by (its
 # key's hash, as results name it).
 worker_id() {

@@ -5,14 +5,7 @@
 # uninterrupted run. A real wsig, wpool serve --sig and three real wrun -j 1.
 . "$(dirname "$0")/pool_common.sh"
 
-wsig -p 0 -H 127.0.0.1 2>>"$TMP/wsig.log" &
-PIDS+=("$!")
-for i in $(seq 1 100); do
-  SIG_PORT=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$TMP/wsig.log" | tail -1 | cut -d: -f2 || true)
-  [ -n "$SIG_PORT" ] && break
-  sleep 0.05
-done
-[ -n "$SIG_PORT" ] || fail "wsig did not start: $(cat "$TMP/wsig.log")"
+start_wsig
 POOL_ARGS="--sig ws://127.0.0.1:$SIG_PORT/ --worker-timeout 2s --heartbeat 500ms"
 ROUNDS=30
 start_pool

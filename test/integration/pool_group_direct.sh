@@ -7,18 +7,6 @@
 # direct links still runs coupled campaigns with those that have them.
 . "$(dirname "$0")/pool_common.sh"
 
-start_wsig() {
-  wsig -p 0 -H 127.0.0.1 2>>"$TMP/wsig.log" &
-  PIDS+=("$!")
-  local i port=
-  for i in $(seq 1 100); do
-    port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$TMP/wsig.log" | tail -1 | cut -d: -f2 || true)
-    [ -n "$port" ] && break
-    sleep 0.05
-  done
-  [ -n "$port" ] || fail "wsig did not start: $(cat "$TMP/wsig.log")"
-  SIG_PORT=$port
-}
 relayed() { curl -sf "http://127.0.0.1:$SIG_PORT/metrics" | awk '/^wsig_relay_bytes_total/ {print $2}'; }
 # stream NAME: one pingpong task (K=2) with 16 MiB one way; its output checked.
 stream() {

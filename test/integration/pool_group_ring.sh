@@ -6,21 +6,6 @@
 # workers left (plus a new one), and the campaign completes.
 . "$(dirname "$0")/pool_common.sh"
 
-# start_wsig: a real wsig on a free port; sets SIG.
-start_wsig() {
-  wsig -p 0 -H 127.0.0.1 2>>"$TMP/wsig.log" &
-  PIDS+=("$!")
-  local i port=
-  for i in $(seq 1 100); do
-    port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$TMP/wsig.log" | tail -1 | cut -d: -f2 || true)
-    [ -n "$port" ] && break
-    sleep 0.05
-  done
-  [ -n "$port" ] || fail "wsig did not start: $(cat "$TMP/wsig.log")"
-  SIG_PORT=$port
-  SIG=ws://127.0.0.1:$port/
-}
-
 # expect_ring NAME N ROUNDS: the results of campaign NAME are N tasks whose
 # output is, for each rank r of 4, [x*1000 + ((r+3)%4)*10 + round].
 expect_ring() {

@@ -25,14 +25,7 @@ kill "$POOL_PID" "$WORKER_PID"
 wait "$POOL_PID" "$WORKER_PID" 2>/dev/null || true
 
 # The pool names a wsig that is not there; the workers' --sig wins.
-wsig -p 0 -H 127.0.0.1 2>>"$TMP/wsig.log" &
-PIDS+=("$!")
-for i in $(seq 1 100); do
-  SIG_PORT=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$TMP/wsig.log" | tail -1 | cut -d: -f2 || true)
-  [ -n "$SIG_PORT" ] && break
-  sleep 0.05
-done
-[ -n "$SIG_PORT" ] || fail "wsig did not start: $(cat "$TMP/wsig.log")"
+start_wsig
 rm -f "$TMP/pool.db" "$TMP/pool.log"
 POOL_ARGS="--sig ws://127.0.0.1:9/"
 start_pool

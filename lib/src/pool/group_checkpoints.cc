@@ -46,21 +46,23 @@ Status Scheduler::member_checkpoint(Worker& w, const proto::Checkpoint& m) {
   }
   GroupRun& run = g->second;
   auto& mine = run.saved[static_cast<size_t>(rank)];
-  if (auto old = mine.find(m.step); old != mine.end()) run.saved_bytes -= old->second.size();
-  mine[m.step] = std::string(m.data);
-  run.saved_bytes += m.data.size();
-  while (mine.size() > kKeptPerRank) {
-    run.saved_bytes -= mine.begin()->second.size();
-    mine.erase(mine.begin());
-  }
-  if (run.saved_bytes > kMaxRunBytes) {
-    // Members whose states outgrow the bound are run without them.
+  auto old = mine.find(m.step);
+  const size_t replaced = old == mine.end() ? 0 : old->second.size();
+  // The bound is checked before the state is copied: members whose states
+  // outgrow it are run without them.
+  if (run.saved_bytes - replaced + m.data.size() > kMaxRunBytes) {
     diag::warning("group run {}: members' checkpoints over {} MiB: not kept", run.id,
                   kMaxRunBytes >> 20);
     for (auto& by_step : run.saved) by_step.clear();
     run.saved_bytes = 0;
     ++counters_.checkpoints_ignored;
     return {};
+  }
+  run.saved_bytes = run.saved_bytes - replaced + m.data.size();
+  mine[m.step] = std::string(m.data);
+  while (mine.size() > kKeptPerRank) {
+    run.saved_bytes -= mine.begin()->second.size();
+    mine.erase(mine.begin());
   }
   // The latest step every member has saved.
   int64_t step = 0;

@@ -10,24 +10,33 @@
 #      autocommit INSERT per transaction, answered after its WAL flush
 #   3. batch insert: `wsql insert` of JSON Lines and of msgpack vs COPY
 # Throughput and the latency of one request (p50, p99: send to answer;
-# pgbench's per-transaction log) on both sides.
+# pgbench's per-transaction log) on both sides. Both servers run through
+# the timed loads, and the point selects at 1 and 2 in flight (the rows
+# with a target) alternate wsql, PostgreSQL and the floor ROUNDS times,
+# each reported by its median run, so a drift of the machine's speed
+# during the run falls on both. The floor (bench/rtt_floor) is a round trip
+# over loopback TCP to a server that does nothing: what the kernel and the
+# wake-ups cost any server; the table gives each server's time above it.
 # PostgreSQL runs as a throwaway cluster in a temporary directory (as the
 # postgres user when run as root), with its default, durable settings.
 # Usage: bench/wsql.sh [BUILD_DIR]
 #   SECS (seconds per timed run, default 5), ROWS (batch rows, 1000000),
 #   FLIGHTS (requests in flight, "1 2 16 64"), BUSY_POLL (wsql serve
-#   --busy-poll of the second set of wsql rows, 0.2ms)
+#   --busy-poll of the second set of wsql rows, 0.2ms), ROUNDS (runs of
+#   each side at 1 and 2 in flight, 3)
 set -euo pipefail
 B=$(cd "${1:-build}" && pwd)
 SECS=${SECS:-5}
 FLIGHTS=${FLIGHTS:-"1 2 16 64"}
 ROWS=${ROWS:-1000000}
 BUSY_POLL=${BUSY_POLL:-0.2ms}
+ROUNDS=${ROUNDS:-3}
 KEYS=100000 # pgbench scale 1: 100,000 accounts
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 WSQL=$B/bin/wsql
 LOAD=$B/bench/wsql_bench
-for f in "$WSQL" "$LOAD"; do
+FLOOR=$B/bench/rtt_floor
+for f in "$WSQL" "$LOAD" "$FLOOR"; do
   [ -x "$f" ] || { echo "bench/wsql.sh: error: build $f first (cmake --build $B)" >&2; exit 1; }
 done
 for f in postgres initdb pg_ctl pgbench psql; do
@@ -78,6 +87,35 @@ INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (1, 1, :aid, :d
 EOF
 chmod 644 "$tmp"/*
 
+# ---------------------------------------------------------------- PostgreSQL
+say "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'): throwaway cluster in $tmp/pg"
+mkdir -p "$tmp/pg" "$tmp/sock"
+[ "$(id -u)" != 0 ] || chown postgres "$tmp/pg" "$tmp/sock"
+as_pg "$PG_BIN/initdb" -D "$tmp/pg" -U postgres --auth=trust -E UTF8 >"$tmp/initdb.log" 2>&1 ||
+  { cat "$tmp/initdb.log" >&2; exit 1; }
+pg_port=$(free_port)
+# Defaults kept (fsync=on, synchronous_commit=on): every COMMIT waits for
+# its WAL flush. Only the addresses differ: TCP on 127.0.0.1 and a socket
+# in the temporary directory.
+as_pg $SERVER_CPU "$PG_BIN/pg_ctl" -D "$tmp/pg" -l "$tmp/sock/pg.log" -w \
+  -o "-p $pg_port -k $tmp/sock -c listen_addresses=127.0.0.1" start >/dev/null
+pg_up=1
+PGARGS=(-h 127.0.0.1 -p "$pg_port" -U postgres)
+$LOAD_CPU "$PG_BIN/pgbench" "${PGARGS[@]}" -i -s 1 -q postgres >/dev/null 2>&1
+# pg N ARGS...: pgbench with N connections; prints the same JSON line as
+# wsql_bench, its latencies from pgbench's per-transaction log (microseconds,
+# the third field).
+pg() {
+  local n=$1 log="$tmp/pglog.$1.$RANDOM" tps
+  shift
+  tps=$(cd "$tmp" && $LOAD_CPU "$PG_BIN/pgbench" "${PGARGS[@]}" "$@" -c "$n" -j $((n < 2 ? n : 2)) \
+    -T "$SECS" -n -l --log-prefix="$log" postgres 2>/dev/null | awk '/^tps = / {print $3; exit}')
+  cat "$log".* | awk '{print $3}' | sort -n | awk -v tps="$tps" -v n="$n" '
+    { v[NR] = $1 }
+    END { printf "{\"ops_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"in_flight\":%d}\n",
+          tps, v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000, n }'
+  rm -f "$log".*
+}
 # ---------------------------------------------------------------- wsql
 say "wsql: server on core 0, load on core 1"
 key=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
@@ -100,12 +138,27 @@ load() {
   $LOAD_CPU "$LOAD" "$1" "$U" --clients "$clients" --window $(($2 / clients)) --seconds "$SECS" \
     --keys "$KEYS"
 }
-declare -A W
+# ---------------------------------------------------------------- timed loads
+# median RUN...: of JSON lines, the one with the median ops_per_s.
+median() { printf '%s\n' "$@" | jq -sc 'sort_by(.ops_per_s) | .[length / 2 | floor]'; }
+floor() { if [ -n "$SERVER_CPU" ]; then "$FLOOR" "$1" "$SECS" 0 1; else "$FLOOR" "$1" "$SECS"; fi; }
+declare -A W P F
 for n in $FLIGHTS; do
-  W[select$n]=$(load select "$n")
-  say "wsql point select, $n in flight: ${W[select$n]}"
+  rounds=1
+  ((n <= 2)) && rounds=$ROUNDS
+  ws=() ps=() fs=()
+  for ((r = 0; r < rounds; r++)); do
+    ws+=("$(load select "$n")")
+    ps+=("$(pg "$n" -S)")
+    ((n > 2)) || fs+=("$(floor "$n")")
+  done
+  W[select$n]=$(median "${ws[@]}")
+  P[select$n]=$(median "${ps[@]}")
+  ((n > 2)) || F[select$n]=$(median "${fs[@]}")
+  say "point select, $n in flight (median of $rounds): wsql ${W[select$n]}, PostgreSQL (pgbench -S -c $n) ${P[select$n]}${F[select$n]:+, floor ${F[select$n]}}"
   W[insert$n]=$(load insert "$n")
-  say "wsql single-row insert, $n in flight: ${W[insert$n]}"
+  P[insert$n]=$(pg "$n" -f "$tmp/insert.sql")
+  say "single-row insert, $n in flight: wsql ${W[insert$n]}, PostgreSQL (pgbench -f insert.sql -c $n) ${P[insert$n]}"
 done
 # batch_insert TABLE FILE FORMAT: rows/s of `wsql insert`, checked by count.
 batch_insert() {
@@ -148,50 +201,12 @@ done
 kill "$wsql_pid"
 wait "$wsql_pid" 2>/dev/null || true
 wsql_pid=""
-
-# ---------------------------------------------------------------- PostgreSQL
-say "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'): throwaway cluster in $tmp/pg"
-mkdir -p "$tmp/pg" "$tmp/sock"
-[ "$(id -u)" != 0 ] || chown postgres "$tmp/pg" "$tmp/sock"
-as_pg "$PG_BIN/initdb" -D "$tmp/pg" -U postgres --auth=trust -E UTF8 >"$tmp/initdb.log" 2>&1 ||
-  { cat "$tmp/initdb.log" >&2; exit 1; }
-pg_port=$(free_port)
-# Defaults kept (fsync=on, synchronous_commit=on): every COMMIT waits for
-# its WAL flush. Only the addresses differ: TCP on 127.0.0.1 and a socket
-# in the temporary directory.
-as_pg $SERVER_CPU "$PG_BIN/pg_ctl" -D "$tmp/pg" -l "$tmp/sock/pg.log" -w \
-  -o "-p $pg_port -k $tmp/sock -c listen_addresses=127.0.0.1" start >/dev/null
-pg_up=1
-PGARGS=(-h 127.0.0.1 -p "$pg_port" -U postgres)
-$LOAD_CPU "$PG_BIN/pgbench" "${PGARGS[@]}" -i -s 1 -q postgres >/dev/null 2>&1
-# pg N ARGS...: pgbench with N connections; prints the same JSON line as
-# wsql_bench, its latencies from pgbench's per-transaction log (microseconds,
-# the third field).
-pg() {
-  local n=$1 log="$tmp/pglog.$1.$RANDOM" tps
-  shift
-  tps=$(cd "$tmp" && $LOAD_CPU "$PG_BIN/pgbench" "${PGARGS[@]}" "$@" -c "$n" -j $((n < 2 ? n : 2)) \
-    -T "$SECS" -n -l --log-prefix="$log" postgres 2>/dev/null | awk '/^tps = / {print $3; exit}')
-  cat "$log".* | awk '{print $3}' | sort -n | awk -v tps="$tps" -v n="$n" '
-    { v[NR] = $1 }
-    END { printf "{\"ops_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"in_flight\":%d}\n",
-          tps, v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000, n }'
-  rm -f "$log".*
-}
-declare -A P
-for n in $FLIGHTS; do
-  P[select$n]=$(pg "$n" -S)
-  say "PostgreSQL point select (pgbench -S -c $n): ${P[select$n]}"
-  P[insert$n]=$(pg "$n" -f "$tmp/insert.sql")
-  say "PostgreSQL autocommit insert (pgbench -f insert.sql -c $n): ${P[insert$n]}"
-done
 "$PG_BIN/psql" "${PGARGS[@]}" -qX -c 'CREATE TABLE batch (tid int, bid int, aid int, delta int, mtime bigint)' postgres
 t0=$(now)
 $LOAD_CPU "$PG_BIN/psql" "${PGARGS[@]}" -qX -c '\copy batch FROM STDIN WITH (FORMAT csv)' postgres <"$tmp/rows.csv"
 t1=$(now)
 p_batch=$(echo "$ROWS / ($t1 - $t0)" | bc -l)
 say "PostgreSQL COPY: $(printf %.0f "$p_batch") rows/s"
-
 # ---------------------------------------------------------------- tables
 # A row: in flight, wsql and PostgreSQL (ops/s, p50, p99), the throughput
 # ratio and, for point selects at 1 and 2 in flight, the target (>= 1.2x,
@@ -211,7 +226,22 @@ table() { # KIND TITLE
 }
 echo
 echo "wsql vs PostgreSQL 15, $(nproc) cores (server on core 0, load on core 1), ${SECS} s per run"
-table select "Point select by primary key (wsql: 1 connection, or 2 each with half in flight; postgres: pgbench -S -c N)"
+echo
+echo "Point select by primary key (wsql: 1 connection, or 2 each with half in flight; postgres: pgbench -S -c N;"
+echo "at 1 and 2 in flight the median of $ROUNDS alternating runs of each, beside the floor: a loopback TCP"
+echo "round trip to a server that does nothing, and each server's time per request above it)"
+echo "| in flight | wsql ops/s | p50 ms | p99 ms | postgres ops/s | p50 ms | p99 ms | ratio | target | floor ops/s | wsql us above floor | postgres us above floor |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"
+for n in $FLIGHTS; do
+  if [ -n "${F[select$n]:-}" ]; then
+    echo "$(row "$n" "${W[select$n]}" "${P[select$n]}" select) $(jq -rn --argjson w "${W[select$n]}" \
+      --argjson p "${P[select$n]}" --argjson f "${F[select$n]}" --argjson n "$n" '
+        def above(x): ($n / x.ops_per_s - $n / $f.ops_per_s) * 1e6 * 10 | round / 10;
+        "\($f.ops_per_s) | \(above($w)) | \(above($p)) |"')"
+  else
+    echo "$(row "$n" "${W[select$n]}" "${P[select$n]}" select) | | |"
+  fi
+done
 for mode in select insert; do
   echo
   echo "The same, $mode, with wsql serve --busy-poll $BUSY_POLL (last column: the wsql server's cores busy)"

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -69,6 +70,10 @@ struct Client::Impl {
   lws* wsi = nullptr;  // service thread only
   std::thread thread;
   int event_fd = -1;
+  // Without a service thread, event_fd is written only once notify_fd()
+  // was asked for: wsql's client never polls it, and the write and the
+  // read back were two of a request's seven system calls.
+  mutable std::atomic<bool> notify_used{false};
   lws_protocols protocols[2] = {};
   std::string protocol_name;
   SslCtx ssl_ctx;            // wss:// only; freed after the context
@@ -100,7 +105,9 @@ struct Client::Impl {
   static int callback(lws* wsi, lws_callback_reasons reason, void* user, void* in, size_t len);
   int on_callback(lws* w, lws_callback_reasons reason, void* user, void* in, size_t len);
   void mark_closed(Status why);
+  bool signals() const { return options.service_thread || notify_used.load(); }
   void signal_fd() {
+    if (!signals()) return;
     uint64_t one = 1;
     ssize_t ignored = ::write(event_fd, &one, sizeof one);
     (void)ignored;
@@ -357,15 +364,26 @@ Status Client::send(std::string data, bool binary) {
     return Status(Code::kIo, fmt::format("{}: connection closed: {}", m.shown, m.reason));
   std::string framed(LWS_PRE, '\0');
   framed += data;
+  if (!own_thread && m.wsi && m.established && m.outbox.empty() && !m.close_requested &&
+      !lws_partial_buffered(m.wsi)) {
+    // Nothing queued before it: written now, as far as the socket takes it
+    // (lws keeps the rest and asks for a write itself), without the poll
+    // of a service pass. A pipelining caller (wsql insert's window) keeps
+    // the server busy while it prepares the next message.
+    lock.unlock();
+    auto* p = reinterpret_cast<unsigned char*>(framed.data() + LWS_PRE);
+    if (lws_write(m.wsi, p, data.size(), binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) <
+        static_cast<int>(data.size()))
+      m.mark_closed(Status::Io(fmt::format("{}: writing to the connection failed", m.shown)));
+    return {};
+  }
   m.queued_bytes += data.size();
   m.outbox.push_back(std::move(framed));
   m.outbox_binary.push_back(binary);
   lock.unlock();
   if (!own_thread) {
-    // Written now, as far as the socket takes it, without waiting: a
-    // pipelining caller (wsql insert's window of batches) keeps the server
-    // busy while it prepares the next message. The rest goes in the next
-    // wait (pump()).
+    // Behind others: written in the next wait (pump()), or now as far as a
+    // pass of lws takes it.
     if (m.wsi) lws_callback_on_writable(m.wsi);
     if (lws_service(m.ctx, -1) < 0)
       m.mark_closed(Status::Io(fmt::format("{}: the connection's service failed", m.shown)));
@@ -377,8 +395,13 @@ Status Client::send(std::string data, bool binary) {
 
 Status Client::flush(int timeout_ms) {
   Impl& m = *impl_;
-  auto pred = [&] { return m.is_closed || m.outbox.empty(); };
   const bool own_thread = m.options.service_thread;
+  // Without a thread, what lws holds of a message written at once counts
+  // too (on the caller's thread, so wsi may be read here).
+  auto pred = [&] {
+    return m.is_closed ||
+           (m.outbox.empty() && (own_thread || !m.wsi || !lws_partial_buffered(m.wsi)));
+  };
   const bool pumped = !own_thread && m.pump(pred, deadline_after(timeout_ms));
   std::unique_lock lock(m.mu);
   if (own_thread && timeout_ms < 0) m.cv.wait(lock, pred);
@@ -397,7 +420,7 @@ bool Client::try_receive(Message& message) {
   if (m.inbox.empty()) return false;
   message = std::move(m.inbox.front());
   m.inbox.pop_front();
-  if (m.inbox.empty() && !m.is_closed) {
+  if (m.inbox.empty() && !m.is_closed && m.signals()) {
     uint64_t drained;
     ssize_t ignored = ::read(m.event_fd, &drained, sizeof drained);
     (void)ignored;
@@ -423,7 +446,12 @@ Result<bool> Client::receive(Message& message, int timeout_ms) {
 }
 
 int Client::notify_fd() const {
-  return impl_->event_fd;
+  Impl& m = *impl_;
+  if (!m.notify_used.exchange(true)) {
+    std::lock_guard lock(m.mu);
+    if (!m.inbox.empty() || m.is_closed) m.signal_fd();
+  }
+  return m.event_fd;
 }
 
 bool Client::closed() const {

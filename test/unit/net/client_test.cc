@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <poll.h>
+
 #include <chrono>
 #include <thread>
 
@@ -255,6 +257,10 @@ TEST_CASE(
   auto gone = (*c)->receive(m, 5000);
   CHECK_FALSE(gone.ok());
   CHECK((*c)->closed());
+  // notify_fd() is written only once asked for (wsql never polls it), and
+  // then says what happened before it was asked: the close.
+  pollfd pfd{(*c)->notify_fd(), POLLIN, 0};
+  CHECK(poll(&pfd, 1, 0) == 1);
   // A refused connect fails inside connect(), with no thread to wait for.
   auto refused = Client::connect("ws://127.0.0.1:" + std::to_string(port) + "/", o);
   CHECK_FALSE(refused.ok());

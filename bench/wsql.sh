@@ -142,20 +142,26 @@ load() {
 # median RUN...: of JSON lines, the one with the median ops_per_s.
 median() { printf '%s\n' "$@" | jq -sc 'sort_by(.ops_per_s) | .[length / 2 | floor]'; }
 floor() { if [ -n "$SERVER_CPU" ]; then "$FLOOR" "$1" "$SECS" 0 1; else "$FLOOR" "$1" "$SECS"; fi; }
-declare -A W P F
+declare -A W P PP F
 for n in $FLIGHTS; do
   rounds=1
   ((n <= 2)) && rounds=$ROUNDS
-  ws=() ps=() fs=()
+  ws=() ps=() pps=() fs=()
   for ((r = 0; r < rounds; r++)); do
     ws+=("$(load select "$n")")
     ps+=("$(pg "$n" -S)")
-    ((n > 2)) || fs+=("$(floor "$n")")
+    if ((n <= 2)); then
+      pps+=("$(pg "$n" -S -M prepared)")
+      fs+=("$(floor "$n")")
+    fi
   done
   W[select$n]=$(median "${ws[@]}")
   P[select$n]=$(median "${ps[@]}")
-  ((n > 2)) || F[select$n]=$(median "${fs[@]}")
-  say "point select, $n in flight (median of $rounds): wsql ${W[select$n]}, PostgreSQL (pgbench -S -c $n) ${P[select$n]}${F[select$n]:+, floor ${F[select$n]}}"
+  if ((n <= 2)); then
+    PP[select$n]=$(median "${pps[@]}")
+    F[select$n]=$(median "${fs[@]}")
+  fi
+  say "point select, $n in flight (median of $rounds): wsql ${W[select$n]}, PostgreSQL (pgbench -S -c $n) ${P[select$n]}${PP[select$n]:+, with -M prepared ${PP[select$n]}}${F[select$n]:+, floor ${F[select$n]}}"
   W[insert$n]=$(load insert "$n")
   P[insert$n]=$(pg "$n" -f "$tmp/insert.sql")
   say "single-row insert, $n in flight: wsql ${W[insert$n]}, PostgreSQL (pgbench -f insert.sql -c $n) ${P[insert$n]}"
@@ -230,16 +236,17 @@ echo
 echo "Point select by primary key (wsql: 1 connection, or 2 each with half in flight; postgres: pgbench -S -c N;"
 echo "at 1 and 2 in flight the median of $ROUNDS alternating runs of each, beside the floor: a loopback TCP"
 echo "round trip to a server that does nothing, and each server's time per request above it)"
-echo "| in flight | wsql ops/s | p50 ms | p99 ms | postgres ops/s | p50 ms | p99 ms | ratio | target | floor ops/s | wsql us above floor | postgres us above floor |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"
+echo "| in flight | wsql ops/s | p50 ms | p99 ms | postgres ops/s | p50 ms | p99 ms | ratio | target | postgres -M prepared | ratio | floor ops/s | wsql us above floor | postgres us above floor | -M prepared |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"
 for n in $FLIGHTS; do
   if [ -n "${F[select$n]:-}" ]; then
     echo "$(row "$n" "${W[select$n]}" "${P[select$n]}" select) $(jq -rn --argjson w "${W[select$n]}" \
-      --argjson p "${P[select$n]}" --argjson f "${F[select$n]}" --argjson n "$n" '
+      --argjson p "${P[select$n]}" --argjson pp "${PP[select$n]}" --argjson f "${F[select$n]}" \
+      --argjson n "$n" '
         def above(x): ($n / x.ops_per_s - $n / $f.ops_per_s) * 1e6 * 10 | round / 10;
-        "\($f.ops_per_s) | \(above($w)) | \(above($p)) |"')"
+        "\($pp.ops_per_s) | \($w.ops_per_s / $pp.ops_per_s * 100 | round / 100)x | \($f.ops_per_s) | \(above($w)) | \(above($p)) | \(above($pp)) |"')"
   else
-    echo "$(row "$n" "${W[select$n]}" "${P[select$n]}" select) | | |"
+    echo "$(row "$n" "${W[select$n]}" "${P[select$n]}" select) | | | | | |"
   fi
 done
 for mode in select insert; do

@@ -26,13 +26,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr char kMagic[3] = {'W', 'K', 'L'};  // then the mode: '1' plain, 'T' TLS
-using link::get_u32, link::handshake_mac, link::kMac, link::kNonce, link::put_u32, link::same_mac,
-    link::set_socket_options, link::numeric_address, link::split_address, link::token_char;
-constexpr size_t kMaxGroupId = 64;
-constexpr size_t kHelloFixed = 4 + 1 + 8 + kNonce;  // + the group id
-constexpr size_t kMaxBody = W_MESSAGE_MAX + 5;      // a w_send message and its header
-constexpr size_t kInPlace = size_t{64} << 10;       // larger bodies are read in place
+using link::handshake_mac, link::kMac, link::kNonce, link::same_mac, link::set_socket_options,
+    link::numeric_address, link::split_address;
+constexpr size_t kMaxBody = W_MESSAGE_MAX + 5;  // a w_send message and its header
+constexpr size_t kInPlace = size_t{64} << 10;   // larger bodies are read in place
 constexpr size_t kReadChunk = size_t{256} << 10;
 constexpr size_t kReadPerPump = size_t{8} << 20;  // per connection: the others get their turn
 constexpr auto kHandshakeTimeout = std::chrono::seconds(5);
@@ -112,14 +109,12 @@ class TcpLinks final : public DirectLinks {
     }
     set_socket_options(c->fd);
     RAND_bytes(c->nonce_d, kNonce);
-    std::string hello(kMagic, 3);
-    hello += tls_ ? 'T' : '1';
-    hello += static_cast<char>(group.size());
-    hello += group;
-    put_u32(hello, static_cast<uint32_t>(local));
-    put_u32(hello, static_cast<uint32_t>(remote));
-    hello.append(reinterpret_cast<const char*>(c->nonce_d), kNonce);
-    queue_raw(*c, std::move(hello));
+    link::Hello hello;
+    hello.mode = tls_ ? 'T' : '1';
+    hello.group = group;
+    hello.dialer = static_cast<uint32_t>(local), hello.acceptor = static_cast<uint32_t>(remote);
+    std::memcpy(hello.nonce, c->nonce_d, kNonce);
+    queue_raw(*c, link::encode_hello(hello));
     by_key_[{group, local, remote}] = c.get();
     conns_.push_back(std::move(c));
   }
@@ -466,12 +461,12 @@ class TcpLinks final : public DirectLinks {
     if (c.state == Conn::kAcceptorHello) more = acceptor_hello(c, at);
     if (more && c.state == Conn::kDialerWait) more = dialer_answer(c, at, events);
     if (more && c.state == Conn::kAcceptorMac) more = acceptor_mac(c, at, events);
-    while (more && c.state == Conn::kUp && c.in_len - at >= 4) {
-      const size_t len = get_u32(c.in.data() + at);
-      if (len > kMaxBody) {
-        kill(c, fmt::format("a message of {} bytes", len));
-        return;
-      }
+    while (more && c.state == Conn::kUp) {
+      size_t len = 0;
+      std::string why;
+      const auto got = link::decode_frame_header(pending(c, at), kMaxBody, len, why);
+      if (got == link::Parse::kMore) break;
+      if (got == link::Parse::kBad) return kill(c, why);
       if (c.in_len - at - 4 >= len) {
         data_event(c, c.in.substr(at + 4, len), events);
         at += 4 + len;
@@ -491,21 +486,22 @@ class TcpLinks final : public DirectLinks {
     c.in_len -= at;
   }
 
+  // The bytes of c.in not taken yet.
+  static std::string_view pending(const Conn& c, size_t at) {
+    return {c.in.data() + at, c.in_len - at};
+  }
+
   bool acceptor_hello(Conn& c, size_t& at) {
-    if (c.in_len < 5) return false;
-    if (std::memcmp(c.in.data(), kMagic, 3) != 0 || (c.in[3] != '1' && c.in[3] != 'T'))
-      return refuse(c, "not a wkit link");
-    c.mode = tls_ || c.in[3] == 'T' ? 'T' : '1';  // TLS if either end runs it
-    const size_t glen = static_cast<uint8_t>(c.in[4]);
-    if (glen == 0 || glen > kMaxGroupId) return refuse(c, "bad group id");
-    if (c.in_len < kHelloFixed + glen) return false;
-    std::string group = c.in.substr(5, glen);
-    if (!std::all_of(group.begin(), group.end(), token_char)) return refuse(c, "bad group id");
-    const auto dialer = static_cast<int>(get_u32(c.in.data() + 5 + glen));
-    const auto acceptor = static_cast<int>(get_u32(c.in.data() + 9 + glen));
-    std::memcpy(c.nonce_d, c.in.data() + 13 + glen, kNonce);
-    at = kHelloFixed + glen;
-    c.group = std::move(group);
+    link::Hello hello;
+    std::string why;
+    const auto got = link::decode_hello(pending(c, at), hello, at, why);
+    if (got == link::Parse::kMore) return false;
+    if (got == link::Parse::kBad) return refuse(c, why);
+    c.mode = tls_ || hello.mode == 'T' ? 'T' : '1';  // TLS if either end runs it
+    const auto dialer = static_cast<int>(hello.dialer);
+    const auto acceptor = static_cast<int>(hello.acceptor);
+    std::memcpy(c.nonce_d, hello.nonce, kNonce);
+    c.group = std::move(hello.group);
     std::string secret = secret_(c.group, acceptor);
     if (secret.empty() || dialer < 0 || dialer == acceptor)
       return refuse(c, fmt::format("no member {} of {} here", acceptor, c.group));
@@ -522,17 +518,21 @@ class TcpLinks final : public DirectLinks {
   }
 
   bool dialer_answer(Conn& c, size_t& at, std::vector<LinkEvent>& events) {
-    if (c.in_len - at < 1 + kNonce + kMac) return false;
-    c.mode = c.in[at];
-    if (c.mode != 'T' && (c.mode != '1' || tls_))
-      return refuse(c, "the other end would not run TLS");
-    std::memcpy(c.nonce_a, c.in.data() + at + 1, kNonce);
+    link::Answer answer;
+    size_t used = 0;
+    std::string why;
+    const auto got = link::decode_answer(pending(c, at), answer, used, why);
+    if (got == link::Parse::kMore) return false;
+    if (got == link::Parse::kBad) return refuse(c, why);
+    c.mode = answer.mode;
+    if (c.mode == '1' && tls_) return refuse(c, "the other end would not run TLS");
+    std::memcpy(c.nonce_a, answer.nonce, kNonce);
     const std::string role = std::string("A") + c.mode;
     const std::string want =
         handshake_mac(c.secret, role, c.group, c.local, c.remote, c.nonce_d, c.nonce_a);
-    if (!same_mac(want, c.in.data() + at + 1 + kNonce))
+    if (!same_mac(want, answer.mac))
       return refuse(c, "the other end does not know the run's secret");
-    at += 1 + kNonce + kMac;
+    at += used;
     queue_raw(c, handshake_mac(c.secret, std::string("D") + c.mode, c.group, c.local, c.remote,
                                c.nonce_d, c.nonce_a));
     established(c, at, events);

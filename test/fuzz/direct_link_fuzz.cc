@@ -1,0 +1,112 @@
+// libFuzzer target for the decoders of wrun's direct links (link_wire.h),
+// which read bytes from any host that connects to a member's link port,
+// before it has proved anything:
+// - nothing crashes, reads out of bounds or loops;
+// - a hello that decodes encodes back to exactly the bytes it was read
+//   from, with a group id of 1-64 token characters;
+// - a decoder's verdict on a prefix holds for the whole: a prefix of bytes
+//   that decode (or are refused) never was refused (or decoded) itself,
+//   so a stranger's junk is refused at its first wrong byte and a hello
+//   that comes a byte at a time is read as it would be whole;
+// - a frame header never admits a body over its limit.
+// Built with clang -fsanitize=fuzzer,address -DW_LIBFUZZER it is a fuzzer;
+// built plainly it replays test/fuzz/corpus/direct_link (fuzz_main.h).
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "../../lib/src/worker/link_wire.h"
+
+namespace {
+
+namespace link = w::worker::link;
+
+void check(bool ok, const char* what) {
+  if (ok) return;
+  std::fprintf(stderr, "direct_link_fuzz: %s\n", what);
+  std::abort();
+}
+
+// Each shorter prefix: kMore if the whole decoded, kMore or kBad (and then
+// kBad for every longer prefix) if it was refused.
+template <class Decode>
+void check_prefixes(std::string_view in, link::Parse whole, size_t used, Decode decode) {
+  // The decoders look at no more than a hello's 93 bytes.
+  const size_t end = whole == link::Parse::kOk ? used : std::min<size_t>(in.size(), 128);
+  bool refused = false;
+  for (size_t k = 0; k < end; ++k) {
+    const link::Parse p = decode(in.substr(0, k));
+    if (whole == link::Parse::kOk)
+      check(p == link::Parse::kMore, "a prefix of a valid message is not 'more'");
+    if (refused) check(p == link::Parse::kBad, "refused bytes accepted once more came");
+    refused = refused || p == link::Parse::kBad;
+    check(p != link::Parse::kOk || whole != link::Parse::kBad,
+          "a prefix decoded, the whole was refused");
+  }
+  check(!refused || whole == link::Parse::kBad, "refused bytes accepted once more came");
+}
+
+void one_input(std::string_view in) {
+  std::string why;
+  size_t used = 0;
+  link::Hello hello;
+  const link::Parse h = link::decode_hello(in, hello, used, why);
+  if (h == link::Parse::kOk) {
+    check(used <= in.size(), "hello past the input");
+    check(link::encode_hello(hello) == in.substr(0, used), "hello does not encode back");
+    check(!hello.group.empty() && hello.group.size() <= link::kMaxGroupId, "group id length");
+    for (char c : hello.group) check(link::token_char(c), "group id character");
+  }
+  check(h != link::Parse::kBad || !why.empty(), "a refusal without a reason");
+  check_prefixes(in, h, used, [](std::string_view p) {
+    link::Hello x;
+    size_t u = 0;
+    std::string w;
+    return link::decode_hello(p, x, u, w);
+  });
+
+  // The acceptor's answer, as the dialer reads it.
+  link::Answer answer;
+  size_t aused = 0;
+  const link::Parse a = link::decode_answer(in, answer, aused, why);
+  if (a == link::Parse::kOk) {
+    check(aused == 1 + link::kNonce + link::kMac && aused <= in.size(), "answer size");
+    check(answer.mode == '1' || answer.mode == 'T', "answer mode");
+  }
+  check_prefixes(in, a, aused, [](std::string_view p) {
+    link::Answer x;
+    size_t u = 0;
+    std::string w;
+    return link::decode_answer(p, x, u, w);
+  });
+
+  // Frames after the handshake: each header admits at most the limit.
+  std::string_view rest = h == link::Parse::kOk ? in.substr(used) : in;
+  constexpr size_t kMax = 1 << 16;
+  for (int i = 0; i < 10000 && !rest.empty(); ++i) {
+    size_t body = 0;
+    const link::Parse f = link::decode_frame_header(rest, kMax, body, why);
+    if (f != link::Parse::kOk) break;
+    check(body <= kMax, "a frame over its limit");
+    if (rest.size() - 4 < body) break;
+    rest.remove_prefix(4 + body);
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  one_input(std::string_view(reinterpret_cast<const char*>(data), size));
+  return 0;
+}
+
+#ifndef W_LIBFUZZER
+#include "fuzz_main.h"
+int main(int argc, char** argv) {
+  return w::fuzz::replay_main("direct_link_fuzz", argc, argv);
+}
+#endif

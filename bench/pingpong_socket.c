@@ -4,8 +4,12 @@
  * sandbox or router in between; with "tcp", over a TCP connection on loopback
  * (TCP_NODELAY, as wrun's direct links): the floor of those links. Prints one
  * JSON line like the kernel's output.
- * Usage: pingpong_socket [N [SIZE [STREAM_N [STREAM_SIZE [unix|tcp]]]]] */
+ * Usage: pingpong_socket [N [SIZE [STREAM_N [STREAM_SIZE [unix|tcp [CPU0 CPU1]]]]]]
+ * CPU0, CPU1: the cores the two processes run on (bench/coupled.sh pins
+ * its two wrun the same way, so both sides pay the same wake-ups). */
+#define _GNU_SOURCE
 #include <netinet/in.h>
+#include <sched.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -82,10 +86,17 @@ int main(int argc, char** argv) {
   }
   uint8_t* buf = malloc(size > stream_size ? size : stream_size);
   if (!buf) return 1;
+  const int pinned = argc > 7;
   pid_t child = fork();
   if (child < 0) {
     perror("fork");
     return 1;
+  }
+  if (pinned) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(atoi(argv[child == 0 ? 7 : 6]), &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) perror("sched_setaffinity");
   }
   if (child == 0) { /* rank 1: echo, then receive the stream and ack */
     close(sv[0]);

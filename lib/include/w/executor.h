@@ -72,6 +72,20 @@ class Remote {
   /// Bytes local member `from` has sent that are not yet acknowledged by
   /// their receivers: its w_send is held while this is large.
   virtual size_t backlog(const std::string& group, int from) const = 0;
+  /// Direct links a member takes over (w-protocol(7) "Handed to the
+  /// member"): the socket of local member `from`'s link to rank `to`, for
+  /// its own writing, or of local member `to`'s link from `from`, for its
+  /// reading; -1: not now (something of that direction is still queued
+  /// here), or not at all. The Remote keeps its copy of the socket and
+  /// stays off that direction until the member ends.
+  virtual int take_writer(const std::string& /*group*/, int /*from*/, int /*to*/) { return -1; }
+  virtual int take_reader(const std::string& /*group*/, int /*to*/, int /*from*/) { return -1; }
+  /// What local member `rank` read on a link it took from `peer` that is
+  /// the Remote's: the peer finished, or the link ended without that.
+  virtual void link_note(const std::string& /*group*/, int /*rank*/, int /*peer*/,
+                         bool /*finished*/) {}
+  /// The run broke here: members waiting on links they took must wake.
+  virtual void broken(const std::string& /*group*/) {}
 };
 
 struct ExecutorConfig {
@@ -126,7 +140,7 @@ class Executor {
   void dispatch();
   void start_on(SlotState& s, Task task);
   Outcome outcome_of(const SlotState& s) const;
-  void answer(int slot, sandbox::Call call, int rc, std::string_view message);
+  void answer(int slot, sandbox::Call call, int rc, std::string_view message, int fd = -1);
   Status handle_slot(SlotState& s, std::vector<Outcome>& done);
   Status fail_and_restart(SlotState& s, std::string why, std::vector<Outcome>& done);
   void check_timeouts(std::vector<Outcome>& done, Status& status);

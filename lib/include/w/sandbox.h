@@ -44,7 +44,9 @@ struct SlotConfig {
 Status check_confinement(const SlotConfig& config);
 
 /// What a member of a coupled task asks of its worker (see Reply::call).
-enum class Call { kNone, kSend, kRecv, kBarrier };
+/// kLinkNote: no answer; what the member read on a direct link it was
+/// handed that is the worker's (a barrier token, a finish, the link's end).
+enum class Call { kNone, kSend, kRecv, kBarrier, kLinkNote };
 
 /// What a slot answered for one task, or a checkpoint of the task it is
 /// running, or a call of a member's hook (then more replies for the same
@@ -57,6 +59,7 @@ struct Reply {
   Call call = Call::kNone;
   int peer = 0;
   int timeout_ms = -1;  ///< of a kRecv or kBarrier; < 0: none
+  int note = 0;         ///< of a kLinkNote: what (frame.h's LinkNote)
   std::string output;   ///< ok: the kernel's msgpack output (may be empty)
   std::string error;    ///< !ok: why the task failed
   double ms = 0;        ///< time spent in w_main, measured in the child
@@ -85,9 +88,11 @@ class Slot {
   /// its w_out has rank, size and the send/recv/barrier hooks.
   void queue_member(std::string_view input, std::string_view restore, int rank, int size);
   /// Answers the member's pending call: w_send's or w_barrier's result, or
-  /// w_recv's (`rc` < 0: W_E*; else `message`). Queued like tasks.
-  void answer_send(int rc);
-  void answer_recv(int rc, std::string_view message);
+  /// w_recv's (`rc` < 0: W_E*; else `message`). Queued like tasks. With
+  /// `fd` (>= 0, rc kHandover) the socket of a direct link goes with the
+  /// answer; the Slot sends a copy of it (the caller keeps its own).
+  void answer_send(int rc, int fd = -1);
+  void answer_recv(int rc, std::string_view message, int fd = -1);
   void answer_barrier(int rc);
   Status flush();
   bool wants_write() const { return !outbox_.empty(); }
@@ -115,6 +120,12 @@ class Slot {
   size_t memory_mb_;
   size_t max_output_;
   std::string outbox_;
+  struct PassedFd {
+    size_t at;  // the outbox offset of the frame it goes with
+    int fd;     // our copy, closed once sent
+  };
+  std::vector<PassedFd> passing_;
+  void pass_fd(int fd);
   std::unique_ptr<class FrameReader> reader_;
   int forbidden_syscall_ = -1;  // set when the child reported a seccomp trap
   bool reaped_ = false;

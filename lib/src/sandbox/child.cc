@@ -11,19 +11,23 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <string>
 #include <string_view>
 
 #include "child.h"
 #include "confine.h"
 #include "frame.h"
+#include "member_links.h"
 #include "w_kernel.h"
 
 namespace w::sandbox {
@@ -63,12 +67,54 @@ int send_checkpoint(w_out*, const void* state, size_t n) {
   return 0;
 }
 
+double now_ms() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
 // Frames from the worker. The main loop reads tasks from it and the coupled
 // tasks' hooks read their answers from it; a slot runs one task at a time, so
 // while a member waits in a hook the next frame is that hook's answer.
 FrameReader& reader() {
   static FrameReader r(kMaxTask);
   return r;
+}
+
+// Sockets of direct links the worker passed (SCM_RIGHTS), in the order they
+// came; a kHandover answer takes the first.
+std::deque<int>& passed_fds() {
+  static std::deque<int> fds;
+  return fds;
+}
+
+// read() of kChildFd, keeping the descriptors that come with the bytes.
+ssize_t read_worker(char* buf, size_t size) {
+  iovec iov{buf, size};
+  alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  const ssize_t n = ::recvmsg(kChildFd, &msg, MSG_CMSG_CLOEXEC);
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); n > 0 && c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      passed_fds().push_back(fd);
+    }
+  }
+  return n;
+}
+
+int take_passed_fd() {
+  if (passed_fds().empty()) _exit(2);  // a handover without its socket
+  const int fd = passed_fds().front();
+  passed_fds().pop_front();
+  return fd;
 }
 
 // Blocks until the worker's next frame arrives. Anything but `type` breaks
@@ -82,7 +128,7 @@ void await_frame(FrameType type, Frame& frame) {
       if (frame.type != type) _exit(2);
       return;
     }
-    ssize_t n = ::read(kChildFd, buf, sizeof buf);
+    ssize_t n = read_worker(buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) _exit(0);  // the worker closed the socket (the group was stopped)
     reader().append(buf, static_cast<size_t>(n));
@@ -95,36 +141,80 @@ void send_header_or_exit(FrameType type, size_t n) {
   if (!send_bytes(header, sizeof header)) _exit(0);
 }
 
-// The w_send hook: one kFrameSend, then the worker's verdict. The worker
-// answers at once unless the destination is far behind, which throttles a
-// member that sends faster than its peer receives.
+void send_note(int rank, uint8_t what) {
+  std::string payload;
+  put_i32(payload, rank);
+  payload += static_cast<char>(what);
+  std::string frame_bytes;
+  append_frame(frame_bytes, kFrameLinkNote, payload);
+  if (!send_all(frame_bytes)) _exit(0);
+}
+
+MemberLinks& links() {
+  static MemberLinks l(send_note);
+  return l;
+}
+
+// The w_send hook: over the member's own link to `to` once it was handed
+// one, else one kFrameSend and the worker's verdict. The worker answers at
+// once unless the destination is far behind, which throttles a member that
+// sends faster than its peer receives; or it hands over the link.
 int member_send(w_out* out, int to, const void* bytes, size_t n) {
   if (to < 0 || to >= out->group_size || to == out->rank) return W_ERANK;
   if (n > W_MESSAGE_MAX) return W_ETOOBIG;
+  if (links().writes_to(to) && links().send(out->rank, to, bytes, n)) return 0;
   std::string head;
   put_i32(head, to);
   send_header_or_exit(kFrameSend, 4 + n);
   if (!send_bytes(head.data(), 4) || !send_bytes(static_cast<const char*>(bytes), n)) _exit(0);
   Frame frame;
   await_frame(kFrameSendDone, frame);
-  return get_i32(frame.payload);
+  const int32_t rc = get_i32(frame.payload);
+  if (rc != kHandover) return rc;
+  if (links().writes_to(to)) _exit(2);  // handed twice
+  links().set_writer(to, take_passed_fd());
+  // A link that fails at once: the worker (told) answers for it.
+  return member_send(out, to, bytes, n);
+}
+
+long copy_out(const std::string_view message, void* buffer, size_t cap) {
+  if (buffer && cap > 0) std::memcpy(buffer, message.data(), std::min(message.size(), cap));
+  return static_cast<long>(message.size());
 }
 
 long member_recv(w_out* out, int from, void* buffer, size_t cap, int timeout_ms) {
   if (from < 0 || from >= out->group_size || from == out->rank) return W_ERANK;
+  const double deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+  auto left = [&] {
+    return deadline < 0 ? -1 : static_cast<int>(std::max(0.0, deadline - now_ms()));
+  };
+  if (links().reads_from(from)) {
+    size_t length = 0;
+    switch (links().recv(from, timeout_ms, buffer, cap, length)) {
+      case MemberLinks::Got::kMessage:
+        return static_cast<long>(length);
+      case MemberLinks::Got::kTimeout:
+        return W_ETIMEOUT;
+      case MemberLinks::Got::kEnded:
+        break;  // the worker knows how it ended: ask it
+    }
+  }
   std::string payload;
   put_i32(payload, from);
-  put_i32(payload, timeout_ms);
+  put_i32(payload, left());
   std::string frame_bytes;
   append_frame(frame_bytes, kFrameRecv, payload);
   if (!send_all(frame_bytes)) _exit(0);
   Frame frame;
   await_frame(kFrameRecvDone, frame);
   const int32_t rc = get_i32(frame.payload);
+  if (rc == kHandover) {
+    if (links().reads_from(from)) _exit(2);  // handed twice
+    links().set_reader(from, take_passed_fd());
+    return member_recv(out, from, buffer, cap, left());
+  }
   if (rc < 0) return rc;
-  const size_t n = frame.payload.size() - 4;
-  if (buffer && cap > 0) std::memcpy(buffer, frame.payload.data() + 4, n < cap ? n : cap);
-  return static_cast<long>(n);
+  return copy_out(std::string_view(frame.payload).substr(4), buffer, cap);
 }
 
 int member_barrier(w_out*, int timeout_ms) {
@@ -204,17 +294,14 @@ void arrange_fds(int sock) {
 void reset_signals() {
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
-    signal(sig, sig == SIGTERM || sig == SIGINT || sig == SIGHUP ? SIG_IGN : SIG_DFL);
+    // SIGPIPE too: a write to a direct link whose peer is gone is an error
+    // the member reports, not its death.
+    signal(sig, sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGPIPE ? SIG_IGN
+                                                                                   : SIG_DFL);
   }
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-}
-
-double now_ms() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
 }
 
 void run_task(MainFn w_main_fn, std::string_view input, std::string_view restore, int rank,
@@ -236,6 +323,9 @@ void run_task(MainFn w_main_fn, std::string_view input, std::string_view restore
   const double t0 = now_ms();
   const int rc = w_main_fn(reinterpret_cast<const uint8_t*>(input.data()), input.size(), &out);
   const double ms = now_ms() - t0;
+  links().reset();  // the worker takes the links back with the result
+  for (int fd : passed_fds()) ::close(fd);
+  passed_fds().clear();
   char ms_bytes[8];
   std::memcpy(ms_bytes, &ms, sizeof ms_bytes);
   if (rc == 0) {
@@ -323,7 +413,7 @@ void child_main(const SlotConfig& config, int sock) {
       if (!send_all(out)) _exit(0);
       continue;
     }
-    ssize_t n = ::read(kChildFd, buf, sizeof buf);
+    ssize_t n = read_worker(buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) _exit(0);  // the worker closed the socket: done
     reader().append(buf, static_cast<size_t>(n));

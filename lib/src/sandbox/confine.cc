@@ -86,6 +86,20 @@ struct Filter {
                            SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(fd)));
   }
 
+  // Both stages: the run's rules must pass the load filter too.
+  void allow_links() {
+    // Direct links the worker hands a member (member_links.h) come as
+    // descriptors on its socket, numbered from kChildFd + 1 up: I/O on those.
+    // The kernel cannot make a descriptor of its own (no open, socket, pipe,
+    // dup), so every one below 64 is ours (closing its own socket to the
+    // worker or stderr would only cut the kernel off).
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(recvmsg), 1,
+                             SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(kChildFd)));
+    for (int nr : {SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(writev), SCMP_SYS(close)})
+      rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_MASKED_EQ, ~63ull, 0));
+    for (int nr : {SCMP_SYS(poll), SCMP_SYS(ppoll)}) allow(nr);
+  }
+
   // What libc needs to compute, report and exit, in both stages: stdio on
   // the worker's socket and stderr (stdout is stderr in a slot), memory,
   // clocks, randomness, futexes, and signals to itself only (abort()).
@@ -192,6 +206,7 @@ Status restrict_filesystem(const std::string& kernel_path) {
 Status install_load_filter() {
   Filter f(SCMP_ACT_TRAP);
   f.allow_computing();
+  f.allow_links();
   // dlopen: files are opened read-only (Landlock decides which), read,
   // mapped (code is mapped executable) and closed.
   f.rc |= seccomp_rule_add(
@@ -213,6 +228,7 @@ Status install_load_filter() {
 Status install_run_filter() {
   Filter f(SCMP_ACT_TRAP);
   f.allow_computing();
+  f.allow_links();
   // Memory, never executable: no JIT, no shellcode.
   for (int nr : {SCMP_SYS(mmap), SCMP_SYS(mprotect)})
     f.rc |=

@@ -22,26 +22,27 @@ struct Executor::SlotState {
 Executor::Executor(ExecutorConfig config)
     : config_(std::move(config)),
       groups_(std::make_unique<Groups>(
-          [this](int slot, sandbox::Call call, int rc, std::string_view message) {
-            answer(slot, call, rc, message);
+          [this](int slot, sandbox::Call call, int rc, std::string_view message, int fd) {
+            answer(slot, call, rc, message, fd);
           })) {}
 Executor::~Executor() = default;
 
-void Executor::answer(int slot, sandbox::Call call, int rc, std::string_view message) {
+void Executor::answer(int slot, sandbox::Call call, int rc, std::string_view message, int fd) {
   if (slot < 0 || static_cast<size_t>(slot) >= slots_.size()) return;
   auto& s = slots_[static_cast<size_t>(slot)];
   if (!s->slot) return;
   switch (call) {
     case sandbox::Call::kSend:
-      s->slot->answer_send(rc);
+      s->slot->answer_send(rc, fd);
       break;
     case sandbox::Call::kRecv:
-      s->slot->answer_recv(rc, message);
+      s->slot->answer_recv(rc, message, fd);
       break;
     case sandbox::Call::kBarrier:
       s->slot->answer_barrier(rc);
       break;
     case sandbox::Call::kNone:
+    case sandbox::Call::kLinkNote:
       return;
   }
   // Written now when the socket takes it; poll() writes the rest.

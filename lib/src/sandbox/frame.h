@@ -34,7 +34,20 @@ enum FrameType : uint8_t {
   kFrameSend = 16,     ///< payload: u32 destination rank | message
   kFrameRecv = 17,     ///< payload: u32 source rank | i32 timeout in ms (< 0: none)
   kFrameBarrier = 18,  ///< payload: i32 timeout in ms (< 0: none)
+  /// What a member read on a direct link it was handed that is for the
+  /// worker, not for it (no answer): i32 rank | u8 what (kLinkNote*).
+  kFrameLinkNote = 19,
 };
+
+/// The result of a kFrameSendDone or kFrameRecvDone that hands the member
+/// the socket of its direct link to that rank (SCM_RIGHTS, with the frame):
+/// from now on it writes its messages to that rank (send) or reads that
+/// rank's (recv) there itself; the call is not done, the member does it.
+constexpr int32_t kHandover = -100;
+
+/// kFrameLinkNote's `what`: a barrier token from the rank, the rank said it
+/// finished, or the link ended without that (the rank was lost).
+enum LinkNote : uint8_t { kLinkNoteLost = 0, kLinkNoteBarrier = 2, kLinkNoteFinished = 3 };
 
 constexpr size_t kFrameHeader = 5;
 

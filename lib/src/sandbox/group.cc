@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "frame.h"
+
 #include "w_kernel.h"
 
 namespace w::sandbox {
@@ -34,6 +36,7 @@ std::string make_body(BodyKind kind, int from, std::string_view message) {
 void Groups::add(const std::string& group, int rank, int size) {
   Run& run = runs_[group];
   if (run.size == 0) run.size = size;
+  run.name = group;
   Member& m = run.members[rank];
   const auto k = static_cast<size_t>(run.size);
   m.inbox.resize(k);
@@ -82,6 +85,7 @@ void Groups::erase(const std::string& group) {
 void Groups::break_run(Run& run) {
   if (run.broken) return;
   run.broken = true;
+  if (remote_) remote_->broken(run.name);
   for (auto& [rank, m] : run.members)
     if (!m.ended && m.waiting != Call::kNone) answer(m, m.waiting, W_EGROUP);
   for (auto& [rank, m] : run.members)
@@ -97,10 +101,20 @@ void Groups::lost(const std::string& group, int) {
   if (it != runs_.end()) break_run(it->second);
 }
 
-void Groups::answer(Member& m, Call call, int rc, std::string_view message) {
+void Groups::answer(Member& m, Call call, int rc, std::string_view message, int fd) {
   if (m.waiting == call) m.waiting = Call::kNone;
   m.has_deadline = false;
-  if (m.slot >= 0) answer_(m.slot, call, rc, message);
+  if (m.slot >= 0) answer_(m.slot, call, rc, message, fd);
+}
+
+bool Groups::hand_reader(Run& run, int rank, Member& m, int from) {
+  if (!remote_ || run.broken || run.members.count(from) ||
+      !m.inbox[static_cast<size_t>(from)].empty())
+    return false;
+  const int fd = remote_->take_reader(run.name, rank, from);
+  if (fd < 0) return false;
+  answer(m, Call::kRecv, kHandover, {}, fd);
+  return true;
 }
 
 void Groups::wait(Member& m, Call call, int from, int timeout_ms) {
@@ -190,6 +204,11 @@ void Groups::call(const std::string& group, int rank, const sandbox::Reply& r) {
       if (!valid_peer) return answer(m, Call::kSend, W_ERANK);
       if (run.broken) return answer(m, Call::kSend, W_EGROUP);
       const int to = r.peer;
+      if (remote_ && !run.members.count(to)) {
+        // The member writes to `to` itself from now on, this message first.
+        const int fd = remote_->take_writer(group, rank, to);
+        if (fd >= 0) return answer(m, Call::kSend, kHandover, {}, fd);
+      }
       if (!route(group, run, rank, m, to, kBodyMessage, r.output))
         return answer(m, Call::kSend, W_EGROUP);
       auto dest = run.members.find(to);
@@ -208,7 +227,13 @@ void Groups::call(const std::string& group, int rank, const sandbox::Reply& r) {
       if (!valid_peer) return answer(m, Call::kRecv, W_ERANK);
       wait(m, Call::kRecv, r.peer, r.timeout_ms);
       progress(run, rank, m);
+      if (m.waiting == Call::kRecv && hand_reader(run, rank, m, r.peer)) return;
       if (m.waiting == Call::kRecv && r.timeout_ms == 0) answer(m, Call::kRecv, W_ETIMEOUT);
+      return;
+    case Call::kLinkNote:
+      if (!valid_peer) return;
+      if (r.note == kLinkNoteBarrier) return put(run, r.peer, rank, kBodyBarrier, {});
+      if (remote_) remote_->link_note(group, rank, r.peer, r.note == kLinkNoteFinished);
       return;
     case Call::kBarrier:
       if (run.broken) return answer(m, Call::kBarrier, W_EGROUP);

@@ -42,8 +42,9 @@ std::string make_body(BodyKind kind, int from, std::string_view message);
 class Groups {
  public:
   /// Answers a member's pending call: `slot` is the slot it runs on.
-  using AnswerFn =
-      std::function<void(int slot, sandbox::Call call, int rc, std::string_view message)>;
+  /// `fd` >= 0: a direct link's socket goes with it (rc kHandover).
+  using AnswerFn = std::function<void(int slot, sandbox::Call call, int rc,
+                                      std::string_view message, int fd)>;
   explicit Groups(AnswerFn answer) : answer_(std::move(answer)) {}
 
   void set_remote(Remote* remote) { remote_ = remote; }
@@ -87,12 +88,16 @@ class Groups {
     bool held_remote = false;  // a w_send answered once the Remote's backlog is small
   };
   struct Run {
+    std::string name;
     int size = 0;
     bool broken = false;
     std::map<int, Member> members;
   };
 
-  void answer(Member& m, sandbox::Call call, int rc, std::string_view message = {});
+  void answer(Member& m, sandbox::Call call, int rc, std::string_view message = {}, int fd = -1);
+  /// Hands local member `rank` the link it reads `from`'s messages on, if
+  /// the Remote can now; true if it did (m's recv is answered).
+  bool hand_reader(Run& run, int rank, Member& m, int from);
   void wait(Member& m, sandbox::Call call, int from, int timeout_ms);
   /// Answers m's waiting call if it can be answered now.
   void progress(Run& run, int rank, Member& m);

@@ -67,6 +67,7 @@ Slot::Slot(pid_t pid, int fd, int index, size_t memory_mb, size_t max_output)
 Slot::~Slot() {
   if (!reaped_) reap();
   if (fd_ >= 0) close(fd_);
+  for (const PassedFd& p : passing_) close(p.fd);
 }
 
 Result<std::unique_ptr<Slot>> Slot::start(const SlotConfig& given, int index) {
@@ -146,15 +147,25 @@ void Slot::queue_member(std::string_view input, std::string_view restore, int ra
   append_member_frame(outbox_, rank, size, input, restore);
 }
 
-void Slot::answer_send(int rc) {
+// A copy of `fd` goes with the next frame queued: SCM_RIGHTS attached to
+// its first byte, which the child reads with (or after) the descriptor.
+void Slot::pass_fd(int fd) {
+  if (fd < 0) return;
+  const int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy >= 0) passing_.push_back({outbox_.size(), copy});
+}
+
+void Slot::answer_send(int rc, int fd) {
   std::string p;
   put_i32(p, rc);
+  pass_fd(fd);
   append_frame(outbox_, kFrameSendDone, p);
 }
 
-void Slot::answer_recv(int rc, std::string_view message) {
+void Slot::answer_recv(int rc, std::string_view message, int fd) {
   std::string p;
   put_i32(p, rc);
+  pass_fd(fd);
   append_frame(outbox_, kFrameRecvDone, p, rc < 0 ? std::string_view() : message);
 }
 
@@ -166,17 +177,43 @@ void Slot::answer_barrier(int rc) {
 
 Status Slot::flush() {
   while (!outbox_.empty()) {
-    ssize_t n = ::send(fd_, outbox_.data(), outbox_.size(), MSG_NOSIGNAL);
+    // Up to the next descriptor's frame plainly; that frame with it.
+    ssize_t n;
+    if (!passing_.empty() && passing_.front().at == 0) {
+      iovec iov{outbox_.data(), outbox_.size()};
+      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      cmsghdr* c = CMSG_FIRSTHDR(&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int));
+      std::memcpy(CMSG_DATA(c), &passing_.front().fd, sizeof(int));
+      n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
+      if (n > 0) {
+        close(passing_.front().fd);
+        passing_.erase(passing_.begin());
+      }
+    } else {
+      const size_t upto = passing_.empty() ? outbox_.size() : passing_.front().at;
+      n = ::send(fd_, outbox_.data(), upto, MSG_NOSIGNAL);
+    }
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return {};
       if (errno == EPIPE || errno == ECONNRESET) {
         outbox_.clear();  // the child is gone; read_replies() will see EOF
+        for (const PassedFd& p : passing_) close(p.fd);
+        passing_.clear();
         return {};
       }
       return errno_status("write to slot", errno);
     }
     outbox_.erase(0, static_cast<size_t>(n));
+    for (PassedFd& p : passing_) p.at -= std::min(p.at, static_cast<size_t>(n));
   }
   return {};
 }
@@ -266,6 +303,14 @@ Result<bool> Slot::read_replies(std::vector<Reply>& replies) {
           return Status(Code::kFailed, "protocol violation by kernel: a malformed barrier frame");
         reply.call = Call::kBarrier;
         reply.timeout_ms = get_i32(frame.payload);
+        replies.push_back(std::move(reply));
+        break;
+      case kFrameLinkNote:
+        if (frame.payload.size() != 5)
+          return Status(Code::kFailed, "protocol violation by kernel: a malformed link note");
+        reply.call = Call::kLinkNote;
+        reply.peer = get_i32(frame.payload);
+        reply.note = static_cast<uint8_t>(frame.payload[4]);
         replies.push_back(std::move(reply));
         break;
       case kFrameForbidden:

@@ -1,4 +1,5 @@
 #include "direct.h"
+#include "direct_conn.h"
 #include "link_tls.h"
 #include "link_wire.h"
 
@@ -35,41 +36,6 @@ constexpr size_t kReadPerPump = size_t{8} << 20;  // per connection: the others 
 constexpr auto kHandshakeTimeout = std::chrono::seconds(5);
 constexpr size_t kMaxHandshaking = 32;
 constexpr auto kClosingTime = std::chrono::seconds(2);  // a finished member's links read this long
-constexpr int kMaxIov = 64;
-
-struct Out {
-  char head[4];
-  size_t head_size = 0;  // 0: raw handshake bytes in body
-  std::string body;
-  size_t done = 0;     // bytes of head + body written
-  size_t counted = 0;  // of the backlog, gone once it is written
-  size_t size() const { return head_size + body.size(); }
-};
-
-struct Conn {
-  enum State { kConnecting, kDialerWait, kAcceptorHello, kAcceptorMac, kTls, kUp };
-  int fd = -1;
-  State state = kConnecting;
-  bool dialer = false;
-  std::string group;
-  int local = -1, remote = -1;
-  std::string secret;
-  unsigned char nonce_d[kNonce]{}, nonce_a[kNonce]{};
-  Clock::time_point deadline;
-  std::string in;     // received bytes are in[0, in_len): the buffer is kept, not
-  size_t in_len = 0;  // cleared, so a read does not pay for zeroing it
-  std::string big;    // a large body, read in place
-  size_t big_have = 0;
-  bool reading_big = false;
-  std::deque<Out> out;
-  size_t out_bytes = 0;  // of bodies (the backlog); handshake bytes not counted
-  bool dead = false;
-  bool closing = false;  // its member finished: shut down for writing, reading to the end
-  std::string why;
-  std::string peer;              // acceptor: the dialer's address
-  char mode = '1';               // '1' plain, 'T' TLS (either end's pool runs TLS)
-  std::unique_ptr<LinkTls> tls;  // when the pool runs with TLS
-};
 
 class TcpLinks final : public DirectLinks {
  public:
@@ -126,7 +92,9 @@ class TcpLinks final : public DirectLinks {
 
   bool send(const std::string& group, int local, int remote, std::string body) override {
     auto it = by_key_.find({group, local, remote});
-    if (it == by_key_.end() || it->second->state != Conn::kUp || it->second->dead) return false;
+    if (it == by_key_.end() || it->second->state != Conn::kUp || it->second->dead ||
+        it->second->member_writes)
+      return false;
     Conn& c = *it->second;
     Out o;
     const auto n = static_cast<uint32_t>(body.size());
@@ -184,8 +152,12 @@ class TcpLinks final : public DirectLinks {
         c.state = Conn::kDialerWait;
       }
       if (!write_some(c)) continue;
-      read_some(c, events);
-      if (!c.dead) write_some(c);  // a handshake answer read just now
+      if (c.discard) {
+        drain(c);
+      } else if (!c.member_reads) {
+        read_some(c, events);
+        if (!c.dead) write_some(c);  // a handshake answer read just now
+      }
     }
     reap(events);
   }
@@ -194,9 +166,9 @@ class TcpLinks final : public DirectLinks {
     out.push_back({listener_, POLLIN, 0});
     for (const auto& c : conns_) {
       if (c->dead) continue;
-      short ev = c->state == Conn::kConnecting ? POLLOUT : POLLIN;
+      short ev = c->state == Conn::kConnecting ? POLLOUT : c->member_reads ? 0 : POLLIN;
       if (!c->out.empty()) ev |= POLLOUT;
-      out.push_back({c->fd, ev, 0});
+      if (ev) out.push_back({c->fd, ev, 0});
     }
   }
 
@@ -238,12 +210,42 @@ class TcpLinks final : public DirectLinks {
   }
   uint64_t refused() const override { return refused_; }
 
+  int hand_writer(const std::string& group, int local, int remote) override {
+    Conn* c = find(group, local, remote);
+    if (!handable(c) || c->member_writes || !c->out.empty()) return -1;
+    c->member_writes = true;
+    return c->fd;
+  }
+  int hand_reader(const std::string& group, int local, int remote) override {
+    Conn* c = find(group, local, remote);
+    if (!handable(c) || c->member_reads || !c->got_data || c->in_len > 0 || c->reading_big)
+      return -1;
+    c->member_reads = true;
+    return c->fd;
+  }
+  void take_back(const std::string& group, int local) override {
+    for (auto& c : conns_) {
+      if (c->group != group || c->local != local) continue;
+      c->discard = c->discard || c->member_reads;  // it may have stopped mid-body
+      c->member_writes = c->member_reads = false;
+    }
+  }
+  void shut_handed(const std::string& group) override {
+    for (auto& c : conns_)
+      if (c->group == group && !c->dead && (c->member_writes || c->member_reads))
+        ::shutdown(c->fd, SHUT_RDWR);
+  }
+
  private:
   using Key = std::tuple<std::string, int, int>;
 
   Conn* find(const std::string& group, int local, int remote) {
     auto it = by_key_.find({group, local, remote});
     return it == by_key_.end() ? nullptr : it->second;
+  }
+  // A member may take it: up, plain (a kernel cannot run our TLS), open.
+  static bool handable(const Conn* c) {
+    return c && c->state == Conn::kUp && !c->dead && !c->closing && !c->tls;
   }
 
   void failed_dial(const std::string& group, int local, int remote, std::string why) {
@@ -261,12 +263,20 @@ class TcpLinks final : public DirectLinks {
     c.out.push_back(std::move(o));
   }
 
-  // Reads and drops what the peer still sends, until its close or the deadline.
-  void drain_closing(Conn& c, Clock::time_point now) {
+  // Reads and drops what the peer sends; false once it closed.
+  bool drain(Conn& c) {
     char sink[16384];
     ssize_t got = 0;
     while ((got = ::read(c.fd, sink, sizeof sink)) > 0) continue;
-    if (got == 0 || (errno != EAGAIN && errno != EINTR) || now > c.deadline) kill(c, "closed");
+    if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
+      kill(c, "closed");
+      return false;
+    }
+    return true;
+  }
+  // A finished member's link: what the peer still sends, until its close or the deadline.
+  void drain_closing(Conn& c, Clock::time_point now) {
+    if (drain(c) && now > c.deadline) kill(c, "closed");
   }
 
   void kill(Conn& c, std::string why) {
@@ -336,41 +346,6 @@ class TcpLinks final : public DirectLinks {
       c->deadline = Clock::now() + kHandshakeTimeout;
       conns_.push_back(std::move(c));
     }
-  }
-
-  // False when the connection died.
-  bool write_some(Conn& c) {
-    while (!c.out.empty() && c.state != Conn::kConnecting) {
-      iovec iov[kMaxIov];
-      int n = 0;
-      for (auto it = c.out.begin(); it != c.out.end() && n + 2 <= kMaxIov; ++it) {
-        size_t at = it->done;
-        if (at < it->head_size) {
-          iov[n++] = {it->head + at, it->head_size - at};
-          at = it->head_size;
-        }
-        const size_t off = at - it->head_size;
-        if (off < it->body.size()) iov[n++] = {it->body.data() + off, it->body.size() - off};
-      }
-      const ssize_t wrote = ::writev(c.fd, iov, n);
-      if (wrote < 0) {
-        if (errno == EAGAIN || errno == EINTR) return true;
-        kill(c, fmt::format("write: {}", strerror(errno)));
-        return false;
-      }
-      auto left = static_cast<size_t>(wrote);
-      while (left > 0) {
-        Out& o = c.out.front();
-        const size_t take = std::min(left, o.size() - o.done);
-        o.done += take;
-        left -= take;
-        if (o.done == o.size()) {
-          c.out_bytes -= o.counted;
-          c.out.pop_front();
-        }
-      }
-    }
-    return true;
   }
 
   void read_some(Conn& c, std::vector<LinkEvent>& events) {
@@ -447,6 +422,7 @@ class TcpLinks final : public DirectLinks {
   }
 
   void data_event(Conn& c, std::string body, std::vector<LinkEvent>& events) {
+    c.got_data = true;
     LinkEvent e;
     e.kind = LinkEvent::kData;
     e.group = c.group, e.local = c.local, e.remote = c.remote;

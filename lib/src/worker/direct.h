@@ -81,6 +81,19 @@ class DirectLinks {
   virtual void close_group(const std::string& group) = 0;
   /// Handshakes refused or failed so far.
   virtual uint64_t refused() const = 0;
+
+  /// The socket of `local`'s link to `remote`, handed to the member for its
+  /// own writing / reading (executor.h, take_writer): ours, still owned and
+  /// closed here; -1 when not possible now (not up, TLS, bytes of that
+  /// direction queued or half read here, already handed).
+  virtual int hand_writer(const std::string& group, int local, int remote) = 0;
+  virtual int hand_reader(const std::string& group, int local, int remote) = 0;
+  /// The member ended: its links are ours again to write on (its finish);
+  /// what comes on them is read and dropped, since nobody reads it now.
+  virtual void take_back(const std::string& group, int local) = 0;
+  /// The run broke: the links its members took are shut down, which wakes
+  /// them wherever they wait on one.
+  virtual void shut_handed(const std::string& group) = 0;
 };
 
 /// Listens on HOST, port 0 (native builds only); `tls`: every link runs

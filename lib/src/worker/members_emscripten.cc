@@ -30,7 +30,7 @@ std::string peer_id(const std::string& group, int rank) {
 
 BrowserMembers::BrowserMembers(ResultFn on_result)
     : on_result_(std::move(on_result)),
-      groups_([this](int, Call, int rc, std::string_view message) {
+      groups_([this](int, Call, int rc, std::string_view message, int) {
         if (running_)
           js_member_answer(rc, reinterpret_cast<const uint8_t*>(message.data()), message.size());
       }) {
@@ -135,7 +135,7 @@ void BrowserMembers::clear() {
   for (auto& [key, c] : channels_) close_channel(key, c);
   channels_.clear();
   browsers_.clear();
-  groups_ = sandbox::Groups([this](int, Call, int rc, std::string_view message) {
+  groups_ = sandbox::Groups([this](int, Call, int rc, std::string_view message, int) {
     if (running_)
       js_member_answer(rc, reinterpret_cast<const uint8_t*>(message.data()), message.size());
   });

@@ -275,6 +275,8 @@ int body_from(const std::string& body) {
 }
 
 constexpr size_t kMaxAddress = 64;  // an announced HOST:PORT
+// Sockets a member may hold: the sandbox lets it use descriptors below 64.
+constexpr int kMaxHanded = 48;
 
 }  // namespace
 
@@ -308,14 +310,18 @@ void RelayRouter::finish(const Key& key, Member& m, bool failed) {
     return;
   }
   // Tell every peer it talked to that it is done, so the circuits and links
-  // closing later are not taken for a loss: on the route its messages took.
+  // closing later are not taken for a loss: on the route its messages took
+  // (the links the member wrote on are ours again for that).
   const std::string done = sandbox::make_body(sandbox::kBodyFinished, key.rank, {});
   std::set<int> told;
-  for (auto& [rank, p] : m.paths)
+  if (direct_) direct_->take_back(key.group, key.rank);
+  for (auto& [rank, p] : m.paths) {
+    p.member_writes = false;
     if (direct_ && direct_->up(key.group, key.rank, rank)) {
       route(key, m, rank, done);
       told.insert(rank);
     }
+  }
   if (!m.link) return;
   for (const std::string& peer : m.link->open_peers()) {
     if (told.count(rank_of(key.group, peer))) continue;
@@ -338,12 +344,12 @@ void RelayRouter::send(const std::string& group, int from, int to, std::string b
 
 void RelayRouter::route(const Key& key, Member& m, int to, std::string body) {
   Path& p = m.paths[to];
-  if (p.direct) {
+  if (p.direct && !p.member_writes) {
     // false: the link just went down; its event reports the loss
     direct_->send(key.group, key.rank, to, std::move(body));
     return;
   }
-  if (direct_ && direct_->up(key.group, key.rank, to)) {
+  if (direct_ && !p.member_writes && direct_->up(key.group, key.rank, to)) {
     p.held_bytes += body.size();
     p.held.push_back(std::move(body));
     switch_if_drained(key, m, to, p);
@@ -378,6 +384,50 @@ size_t RelayRouter::backlog(const std::string& group, int from) const {
   for (const auto& [rank, p] : m.paths) n += p.held_bytes;
   if (direct_) n += direct_->backlog(group, from);
   return n + (m.link ? m.link->backlog() : 0);
+}
+
+int RelayRouter::take_writer(const std::string& group, int from, int to) {
+  auto it = members_.find({group, from});
+  if (!direct_ || it == members_.end() || it->second.ended || it->second.handed >= kMaxHanded)
+    return -1;
+  Member& m = it->second;
+  Path& p = m.paths[to];
+  // Only once the relay has delivered all it carried there and the link
+  // holds nothing of ours: the member's bytes follow ours in order.
+  if (!p.direct || p.member_writes || !p.held.empty()) return -1;
+  const int fd = direct_->hand_writer(group, from, to);
+  if (fd < 0) return -1;
+  p.member_writes = true, ++m.handed;
+  diag::debug("group {}: rank {} writes to rank {} on the link itself", group, from, to);
+  return fd;
+}
+
+int RelayRouter::take_reader(const std::string& group, int to, int from) {
+  auto it = members_.find({group, to});
+  if (!direct_ || it == members_.end() || it->second.ended || it->second.handed >= kMaxHanded)
+    return -1;
+  // The link has brought a body: `from` sends nothing more by the relay.
+  const int fd = direct_->hand_reader(group, to, from);
+  if (fd < 0) return -1;
+  ++it->second.handed;
+  diag::debug("group {}: rank {} reads rank {} on the link itself", group, to, from);
+  return fd;
+}
+
+void RelayRouter::link_note(const std::string& group, int rank, int peer, bool finished) {
+  auto it = members_.find({group, rank});
+  if (it == members_.end()) return;
+  Member& m = it->second;
+  if (finished) {
+    m.finished.insert(peer);
+  } else if (!m.finished.count(peer) && !m.ended) {
+    diag::warning("group {}: rank {} was lost (its direct link ended)", group, peer);
+    executor_.member_lost(group, peer);
+  }
+}
+
+void RelayRouter::broken(const std::string& group) {
+  if (direct_) direct_->shut_handed(group);
 }
 
 // Each member announces its worker's address to the higher ranks that are
@@ -443,6 +493,9 @@ void RelayRouter::pump_direct() {
                  e.tls ? " (TLS)" : "");
       switch_if_drained(key, m, e.remote, m.paths[e.remote]);
     } else if (e.kind == LinkEvent::kData) {
+      // A link carries one member's bodies, written by its worker or, once
+      // handed, by the member itself: nothing in another's name, no offers.
+      if (body_from(e.data) != e.remote || e.data[0] == sandbox::kBodyLinkOffer) continue;
       if (!control(key, m, e.remote, e.data) && !m.ended)
         executor_.deliver(e.group, e.local, e.data);
     } else if (!e.was_up) {

@@ -107,6 +107,10 @@ class RelayRouter : public sandbox::Remote {
   void member_ended(const std::string& group, int rank, bool failed) override;
   void send(const std::string& group, int from, int to, std::string body) override;
   size_t backlog(const std::string& group, int from) const override;
+  int take_writer(const std::string& group, int from, int to) override;
+  int take_reader(const std::string& group, int to, int from) override;
+  void link_note(const std::string& group, int rank, int peer, bool finished) override;
+  void broken(const std::string& group) override;
 
   /// Connects the links the members added since the last call need (one per
   /// local member of a run with members elsewhere). Call after a batch of
@@ -145,6 +149,7 @@ class RelayRouter : public sandbox::Remote {
   };
   struct Path {                     // to one remote rank
     bool direct = false;            // messages go over the direct link now
+    bool member_writes = false;     // the member writes them there itself
     bool dialed = false;            // we dialed it (or it cannot be)
     std::vector<std::string> held;  // waiting for the relay to drain before the switch
     size_t held_bytes = 0;
@@ -159,6 +164,7 @@ class RelayRouter : public sandbox::Remote {
     std::vector<std::string> early;  // messages sent before the link was up
     std::vector<int> early_to;
     std::set<int> finished;  // remote ranks that said they finished
+    int handed = 0;          // link sockets handed to the member (at most kMaxHanded)
   };
   void finish(const Key& key, Member& m, bool failed);
   /// Sends `body` from member `key` to `to` over the route its path takes now.

@@ -9,8 +9,8 @@
  * its two wrun the same way, so both sides pay the same wake-ups). */
 #define _GNU_SOURCE
 #include <netinet/in.h>
-#include <sched.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

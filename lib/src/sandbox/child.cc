@@ -296,8 +296,8 @@ void reset_signals() {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     // SIGPIPE too: a write to a direct link whose peer is gone is an error
     // the member reports, not its death.
-    signal(sig, sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGPIPE ? SIG_IGN
-                                                                                   : SIG_DFL);
+    signal(sig,
+           sig == SIGTERM || sig == SIGINT || sig == SIGHUP || sig == SIGPIPE ? SIG_IGN : SIG_DFL);
   }
   sigset_t none;
   sigemptyset(&none);

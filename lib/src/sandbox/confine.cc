@@ -94,7 +94,7 @@ struct Filter {
     // dup), so every one below 64 is ours (closing its own socket to the
     // worker or stderr would only cut the kernel off).
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(recvmsg), 1,
-                             SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(kChildFd)));
+                           SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(kChildFd)));
     for (int nr : {SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(writev), SCMP_SYS(close)})
       rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A0(SCMP_CMP_MASKED_EQ, ~63ull, 0));
     for (int nr : {SCMP_SYS(poll), SCMP_SYS(ppoll)}) allow(nr);

@@ -171,7 +171,7 @@ bool MemberLinks::send(int self, int to, const void* bytes, size_t n) {
 }
 
 MemberLinks::Got MemberLinks::recv(int from, int timeout_ms, void* buffer, size_t cap,
-                                    size_t& length) {
+                                   size_t& length) {
   Link* r = find(from, false);
   if (!r) return Got::kEnded;
   char* out = static_cast<char*>(buffer);

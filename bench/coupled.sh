@@ -12,8 +12,13 @@
 # The last line is for scripts:
 #   coupled: direct rtt_ms=R tcp_rtt_ms=T rtt_ratio=R/T stream_MBps=S tcp_MBps=P stream_ratio=S/P relay_MBps=Q
 # Each figure is the best of REPS runs (one task per run, bench/pingpong.c).
+# With 2 cores or more, (b), (c) and the TCP floor run on the same two cores,
+# one side on each (the two wrun under taskset, pingpong_socket's processes
+# pinned): left alone, the scheduler sometimes puts the floor's two processes
+# on one core, where a round trip costs 0.006 ms instead of 0.07 ms, a
+# placement two members of two workers cannot count on.
 # Usage: bench/coupled.sh [BUILD_DIR]  (env: N SIZE STREAM_N STREAM_SIZE RELAY_N
-#   RELAY_STREAM_N REPS, WSIG_ARGS e.g. "--relay-window 4096")
+#   RELAY_STREAM_N REPS, WSIG_ARGS e.g. "--relay-window 4096", PIN=0: no pinning)
 set -euo pipefail
 B=${1:-build}
 BIN=$B/bin K=$B/kernels
@@ -21,6 +26,10 @@ N=${N:-10000} SIZE=${SIZE:-64}
 STREAM_N=${STREAM_N:-200} STREAM_SIZE=${STREAM_SIZE:-1048576}
 RELAY_N=${RELAY_N:-2000} RELAY_STREAM_N=${RELAY_STREAM_N:-50}
 REPS=${REPS:-3}
+PIN=${PIN:-1}
+[ "$(nproc)" -ge 2 ] || PIN=0
+# pin CORE: the command prefix that runs a process on that core (none without pinning).
+pin() { if [ "$PIN" = 1 ]; then echo "taskset -c $1"; fi; }
 . "$(dirname "$0")/common.sh"
 tmp=$work
 
@@ -64,9 +73,12 @@ relay_bytes() { curl -sf "http://127.0.0.1:$sig_port/metrics" | awk '/^wsig_rela
 # --link LINK; the outputs in $tmp/NAME.jsonl, the bytes wsig relayed in $tmp/NAME.relayed.
 pool_pair() {
   local w before wpids=()
+  local core=0
   for w in a b; do
-    "$BIN/wrun" "$W_POOL" --name "$1-$w" --cache "$tmp/cache-$w" -j 1 --link "$2" \
+    # shellcheck disable=SC2046 # the prefix is words on purpose
+    $(pin "$core") "$BIN/wrun" "$W_POOL" --name "$1-$w" --cache "$tmp/cache-$w" -j 1 --link "$2" \
       2>"$tmp/worker-$1-$w.log" &
+    core=1
     wpids+=("$!")
   done
   for _ in $(seq 1 200); do
@@ -98,7 +110,11 @@ relayed=$(cat "$tmp/relay.relayed")
 
 # The floor of the direct links: the same exchange over loopback TCP.
 for _ in $(seq 1 "$REPS"); do
-  "$B/bench/pingpong_socket" "$N" "$SIZE" "$STREAM_N" "$STREAM_SIZE" tcp
+  if [ "$PIN" = 1 ]; then
+    "$B/bench/pingpong_socket" "$N" "$SIZE" "$STREAM_N" "$STREAM_SIZE" tcp 0 1
+  else
+    "$B/bench/pingpong_socket" "$N" "$SIZE" "$STREAM_N" "$STREAM_SIZE" tcp
+  fi
 done >"$tmp/tcp.jsonl"
 read -r t_rtt t_mbs < <(best "$tmp/tcp.jsonl")
 
@@ -114,7 +130,8 @@ printf '%-60s %12.0f %12.0f %10.3f\n' "stream, $kib KiB msgs, one wrun -j 2 (MB/
   "$l_mbs" "$s_mbs" "$(echo "$l_mbs / $s_mbs" | bc -l)"
 printf '%-60s %12.0f %12.0f %10.3f\n' "stream, $kib KiB msgs, 2 wrun via wsig relay (MB/s, $RELAY_STREAM_N)" \
   "$r_mbs" "$s_mbs" "$(echo "$r_mbs / $s_mbs" | bc -l)"
-printf '%-60s %12s %12s %10s\n' "direct links vs plain TCP (best of $REPS)" "direct" "loopback TCP" "ratio"
+printf '%-60s %12s %12s %10s\n' "direct links vs plain TCP (best of $REPS$([ "$PIN" = 1 ] && echo ', one side per core'))" \
+  "direct" "loopback TCP" "ratio"
 printf '%-60s %12.4f %12.4f %10.2f\n' "round trip, $SIZE B, 2 wrun linked directly (ms, $N)" \
   "$d_rtt" "$t_rtt" "$(echo "$d_rtt / $t_rtt" | bc -l)"
 printf '%-60s %12.0f %12.0f %10.3f\n' "stream, $kib KiB msgs, 2 wrun linked directly (MB/s, $STREAM_N)" \

@@ -10,7 +10,8 @@
 #
 # Usage: examples/poisson/run.sh [build-dir]
 # Environment (defaults in brackets):
-#   POISSON_GRID      rows x cols of the whole grid [100x100]
+#   POISSON_GRID      rows x cols of the whole grid [100x100]; from 200x200
+#                     (POISSON_SPLITS="1x1 1x2") 2 blocks on 2 cores pay: S >= 1.5
 #   POISSON_SPLITS    partitions to run, blockRows x blockCols [1x1 1x2 2x2]
 #   POISSON_MAXRES    global residual target [1e-6]
 #   POISSON_BLOCKITT  inner sweeps between exchanges (blockMaxItt) [20]

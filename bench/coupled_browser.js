@@ -6,7 +6,8 @@
 //   (a) over WebRTC DataChannels the page opens through wsig's signalling,
 //   (b) on a fresh page with ?datachannel=fail, over wsig's relay.
 // Prints one JSON line per case: {case, rtt_ms, stream_mb_s (best of the
-// runs), runs, relay_frames, channels (the page's wkitChannels.stats)}.
+// runs), runs, relay_frames, channels (the page's wkitChannels.stats)}, and
+// {case: 'raw', stream_mb_s}: the browser's own DataChannel, the floor.
 //   W_BIN, W_BUILD, W_KERNELS   the build;  N SIZE STREAM_N STREAM_SIZE REPS
 //
 // The kernel times itself with clock_gettime(CLOCK_MONOTONIC), which
@@ -70,6 +71,49 @@ async function run(browser, pool, sig, name, query) {
   };
 }
 
+// The floor: what a DataChannel itself moves in this browser, between two
+// RTCPeerConnections of one page (no wkit, no Web Workers, no signalling
+// server), STREAM_N x STREAM_SIZE bytes in 64 KiB messages (wkit's chunk)
+// with the page's flow control (bufferedAmount under 8 MiB).
+async function rawDataChannel(browser) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto('about:blank');
+  const mbs = await page.evaluate(async ({ total, chunk }) => {
+    const a = new RTCPeerConnection(), b = new RTCPeerConnection();
+    a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
+    b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
+    const dc = a.createDataChannel('floor');
+    const opened = new Promise((resolve) => { b.ondatachannel = (e) => resolve(e.channel); });
+    await a.setLocalDescription(await a.createOffer());
+    await b.setRemoteDescription(a.localDescription);
+    await b.setLocalDescription(await b.createAnswer());
+    await a.setRemoteDescription(b.localDescription);
+    const rx = await opened;
+    rx.binaryType = 'arraybuffer';
+    await new Promise((resolve) => (dc.readyState === 'open' ? resolve() : (dc.onopen = resolve)));
+    let received = 0, sent = 0;
+    const done = new Promise((resolve) => {
+      rx.onmessage = (e) => { received += e.data.byteLength; if (received >= total) resolve(); };
+    });
+    const buf = new Uint8Array(chunk);
+    const t0 = performance.now();
+    dc.bufferedAmountLowThreshold = 4 << 20;
+    const pump = () => {
+      while (sent < total && dc.bufferedAmount < (8 << 20)) { dc.send(buf); sent += chunk; }
+    };
+    dc.onbufferedamountlow = pump;
+    pump();
+    await done;
+    const ms = performance.now() - t0;
+    a.close();
+    b.close();
+    return total / ms / 1000;
+  }, { total: STREAM_N * STREAM_SIZE, chunk: 65536 });
+  await context.close();
+  return mbs;
+}
+
 async function main() {
   const dir = lib.tmpdir();
   const sig = await lib.startWsig();
@@ -80,6 +124,9 @@ async function main() {
       const r = await run(browser, pool, sig, name, query);
       console.log(JSON.stringify(r));
     }
+    let best = 0;
+    for (let i = 0; i < REPS; ++i) best = Math.max(best, await rawDataChannel(browser));
+    console.log(JSON.stringify({ case: 'raw', stream_mb_s: best }));
   } finally {
     await browser.close();
     lib.stopAll();

@@ -6,6 +6,8 @@
 #   (a) over WebRTC DataChannels (wsig only signals),
 #   (b) with ?datachannel=fail: no channel opens, every message goes through
 #       wsig's relay,
+#   (c) the floor: a DataChannel between two RTCPeerConnections of one page,
+#       no wkit at all (what the browser's SCTP stack moves),
 # beside the same kernel on the two slots of one native `wrun --group 2 -j 2`.
 # Each figure is the best of REPS runs (one task per run). Skips (exit 0)
 # when the build has no pingpong.wasm / browser worker, or chromium, node or
@@ -57,5 +59,9 @@ printf '%-66s %12.1f\n' "stream, $kib KiB msgs, 2 Web Workers over DataChannels 
 printf '%-66s %12.1f\n' "stream, $kib KiB msgs, 2 Web Workers via wsig relay (MB/s, $STREAM_N)" \
   "$(fig relay stream_mb_s)"
 printf '%-66s %12.1f\n' "stream, $kib KiB msgs, one native wrun -j 2 (MB/s, $NATIVE_STREAM_N)" "$n_mbs"
+printf '%-66s %12.1f\n' "floor: a DataChannel between 2 RTCPeerConnections of one page (MB/s)" \
+  "$(fig raw stream_mb_s)"
+printf '%-66s %12.2f\n' "DataChannel stream, Web Workers / floor" \
+  "$(echo "$(fig datachannel stream_mb_s) / $(fig raw stream_mb_s)" | bc -l)"
 echo "DataChannel case: $(fig datachannel channels.opened) channels opened, $(fig datachannel channels.sent) messages" \
   "sent on them, $(fig datachannel relay_frames) relay frames; relay case: $(fig relay relay_frames) relay frames"

@@ -18,7 +18,8 @@
 # on one core, where a round trip costs 0.006 ms instead of 0.07 ms, a
 # placement two members of two workers cannot count on.
 # Usage: bench/coupled.sh [BUILD_DIR]  (env: N SIZE STREAM_N STREAM_SIZE RELAY_N
-#   RELAY_STREAM_N REPS, WSIG_ARGS e.g. "--relay-window 4096", PIN=0: no pinning)
+#   RELAY_STREAM_N REPS, WSIG_ARGS e.g. "--relay-window 1024 --send-queue 4096",
+#   PIN=0: no pinning)
 set -euo pipefail
 B=${1:-build}
 BIN=$B/bin K=$B/kernels
@@ -80,6 +81,7 @@ pool_pair() {
       2>"$tmp/worker-$1-$w.log" &
     core=1
     wpids+=("$!")
+    pids+=("$!") # stopped at exit too if the run fails half way
   done
   for _ in $(seq 1 200); do
     [ "$("$BIN/wpool" workers --json 2>/dev/null | jq '[.[] | select(.connected)] | length' 2>/dev/null)" = 2 ] && break

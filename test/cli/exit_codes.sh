@@ -49,3 +49,10 @@ wait "$pid"
 rc=$?
 set -e
 expect_rc 130
+
+# 2: options that do not make sense together, refused at start: a relay
+# window that cannot fit in its receiver's queue (wsig would close every
+# fast circuit with "Receiver's queue is full").
+run wsig -p 0 -H 127.0.0.1 --relay-window 4096
+expect_rc 2
+grep -q -- '--send-queue' "$TMP/err" || fail "wsig does not say which option to raise: $(cat "$TMP/err")"

@@ -117,6 +117,16 @@ w::Status load_secret(Options& o, bool create) {
 }
 
 w::Status run_server(Options& o) {
+  // A circuit's window must fit in its receiver's queue with room to spare,
+  // or a fast sender loses its circuit ("Receiver's queue is full") by
+  // doing what the window allows.
+  if (!o.no_relay && o.window_kb * 2 > o.send_queue_kb)
+    return w::Status(
+        w::Code::kUsage,
+        fmt::format("--relay-window {} KB is more than half of --send-queue {} KB: a relay "
+                    "circuit's window "
+                    "must fit in its receiver's queue (raise --send-queue to {} or more)",
+                    o.window_kb, o.send_queue_kb, o.window_kb * 2));
   W_RETURN_IF_ERROR(load_secret(o, true));
   o.sig.queue_bytes = o.queue_mb << 20;
   o.sig.max_message = o.message_kb << 10;

@@ -181,7 +181,7 @@ MemberLinks::Got MemberLinks::recv(int from, int timeout_ms, void* buffer, size_
     if (!r->messages.empty()) {
       const std::string& m = r->messages.front();
       length = m.size();
-      std::memcpy(out, m.data(), std::min(cap, m.size()));
+      m.copy(out, std::min(cap, m.size()));
       r->message_bytes -= m.size();
       r->messages.pop_front();
       return Got::kMessage;

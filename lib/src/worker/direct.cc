@@ -166,8 +166,10 @@ class TcpLinks final : public DirectLinks {
     out.push_back({listener_, POLLIN, 0});
     for (const auto& c : conns_) {
       if (c->dead) continue;
-      short ev = c->state == Conn::kConnecting ? POLLOUT : c->member_reads ? 0 : POLLIN;
-      if (!c->out.empty()) ev |= POLLOUT;
+      auto ev = static_cast<short>(c->state == Conn::kConnecting ? POLLOUT
+                                   : c->member_reads             ? 0
+                                                                 : POLLIN);
+      if (!c->out.empty()) ev = static_cast<short>(ev | POLLOUT);
       if (ev) out.push_back({c->fd, ev, 0});
     }
   }

@@ -245,3 +245,65 @@ TEST_CASE("a finished member's last message arrives before its link closes") {
   CHECK(got == std::vector<std::string>{"last words"});
   CHECK(low.events.back().kind == LinkEvent::kDown);
 }
+
+TEST_CASE("a link is handed to its member only once nothing of that direction is held here") {
+  Side low("s", {0}), high("s", {1});
+  high.links->dial("g1", 1, 0, low.links->address(), "s");
+  REQUIRE(pump_until(low, high, [&] {
+    return count(low.events, LinkEvent::kUp) == 1 && count(high.events, LinkEvent::kUp) == 1;
+  }));
+  // Reading: not before a body came (the peer may still send by the relay).
+  CHECK(low.links->hand_reader("g1", 0, 1) < 0);
+  // Writing: not while a body waits in the queue.
+  const std::string big(8u << 20, 'b');
+  REQUIRE(high.links->send("g1", 1, 0, big));
+  REQUIRE(high.links->backlog("g1", 1) > 0);
+  CHECK(high.links->hand_writer("g1", 1, 0) < 0);
+  REQUIRE(pump_until(low, high, [&] { return count(low.events, LinkEvent::kData) == 1; }));
+  const int wfd = high.links->hand_writer("g1", 1, 0);
+  const int rfd = low.links->hand_reader("g1", 0, 1);
+  REQUIRE(wfd >= 0);
+  REQUIRE(rfd >= 0);
+  CHECK(high.links->hand_writer("g1", 1, 0) < 0);  // once
+  CHECK(low.links->hand_reader("g1", 0, 1) < 0);
+  CHECK_FALSE(high.links->send("g1", 1, 0, "not ours to write now"));
+
+  // The members' bytes go end to end, the workers' pumps keep out of them.
+  const std::string frame = std::string("\x05\x00\x00\x00\x01\x01\x00\x00\x00", 9);
+  REQUIRE(::write(wfd, frame.data(), frame.size()) == static_cast<ssize_t>(frame.size()));
+  pollfd p{rfd, POLLIN, 0};
+  REQUIRE(::poll(&p, 1, 5000) == 1);
+  for (int i = 0; i < 5; ++i) {
+    low.links->pump(low.events);
+    high.links->pump(high.events);
+  }
+  CHECK(count(low.events, LinkEvent::kData) == 1);  // the member's, unread by its worker
+  char got[16];
+  REQUIRE(::read(rfd, got, sizeof got) == static_cast<ssize_t>(frame.size()));
+  CHECK(std::string(got, frame.size()) == frame);
+
+  // The member ends: the worker writes again (its finish), after the member's bytes.
+  high.links->take_back("g1", 1);
+  CHECK(high.links->send("g1", 1, 0, "done"));
+  REQUIRE(::poll(&p, 1, 5000) == 1);
+  REQUIRE(::read(rfd, got, sizeof got) == 8);
+  CHECK(std::string(got, 8) == std::string("\x04\x00\x00\x00"
+                                           "done",
+                                           8));
+  // A broken run wakes a member waiting on its link: the socket is shut down.
+  low.links->shut_handed("g1");
+  REQUIRE(::poll(&p, 1, 5000) == 1);
+  CHECK(::read(rfd, got, sizeof got) == 0);
+}
+
+TEST_CASE("a TLS link is never handed to a member") {
+  Side low("s", {0}, true), high("s", {1}, true);
+  high.links->dial("g1", 1, 0, low.links->address(), "s");
+  REQUIRE(pump_until(low, high, [&] {
+    return count(low.events, LinkEvent::kUp) == 1 && count(high.events, LinkEvent::kUp) == 1;
+  }));
+  REQUIRE(high.links->send("g1", 1, 0, "x"));
+  REQUIRE(pump_until(low, high, [&] { return count(low.events, LinkEvent::kData) == 1; }));
+  CHECK(high.links->hand_writer("g1", 1, 0) < 0);
+  CHECK(low.links->hand_reader("g1", 0, 1) < 0);
+}

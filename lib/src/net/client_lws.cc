@@ -93,8 +93,15 @@ struct Client::Impl {
   std::string reason;  // why it closed, for close_reason()
   Status failure;      // why connecting failed, with its kind (net_client.h)
 
-  std::string partial;            // service thread only
-  lws_sorted_usec_list_t wake{};  // without a thread: ends pump()'s wait at its deadline
+  std::string partial;  // service thread only
+  // Without a thread: ends pump()'s wait at its deadline. When the timer is
+  // due already as lws works out how long to sleep, lws runs it there and
+  // would sleep on for its own next timer (30 s and more): so it also
+  // cancels the wait. The sul comes first, for the callback to find ctx.
+  struct Wake {
+    lws_sorted_usec_list_t sul{};
+    lws_context* ctx = nullptr;
+  } wake;
 
   using Clock = std::chrono::steady_clock;
   /// Without a service thread: runs lws on this thread until `done()`
@@ -125,16 +132,21 @@ bool Client::Impl::pump(Done done, Clock::time_point deadline) {
     if (now >= deadline) break;
     // lws_service() returns after one wait: for a socket, or for lws's next
     // timer, of which `wake` is the one at our deadline.
-    if (deadline != Clock::time_point::max())
+    if (deadline != Clock::time_point::max()) {
+      wake.ctx = ctx;
       lws_sul_schedule(
-          ctx, 0, &wake, [](lws_sorted_usec_list_t*) {},
+          ctx, 0, &wake.sul,
+          [](lws_sorted_usec_list_t* sul) {
+            lws_cancel_service(reinterpret_cast<Wake*>(sul)->ctx);
+          },
           std::chrono::duration_cast<std::chrono::microseconds>(deadline - now).count() + 1);
+    }
     if (lws_service(ctx, 0) < 0) {
       mark_closed(Status::Io(fmt::format("{}: the connection's service failed", shown)));
       break;
     }
   }
-  lws_sul_cancel(&wake);
+  lws_sul_cancel(&wake.sul);
   std::lock_guard lock(mu);
   return done();
 }

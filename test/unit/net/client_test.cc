@@ -290,3 +290,26 @@ TEST_CASE("connecting to a closed port fails with a message") {
   r.server = std::move(*s);
   r.thread = std::thread([&r] { (void)r.server->run(); });
 }
+
+TEST_CASE(
+    "a client without a service thread returns at its deadline even when lws's timer is due at "
+    "once") {
+  // pump() arms an lws timer at the deadline and waits in lws_service();
+  // when that timer is already due as lws works out how long to sleep, lws
+  // runs it there and sleeps on, for its own next timer (30 s and more),
+  // unless the timer wakes the wait. Many short waits hit that window.
+  Running r;
+  ClientOptions o;
+  o.service_thread = false;
+  auto c = Client::connect(r.url("/greet?name=inline"), o);
+  REQUIRE(c.ok());
+  Message m;
+  REQUIRE(*(*c)->receive(m, 5000));
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 300; ++i) {
+    auto none = (*c)->receive(m, 1 + i % 7);
+    REQUIRE(none.ok());
+    CHECK_FALSE(*none);
+  }
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10));
+}

@@ -8,7 +8,10 @@
 //   that decode (or are refused) never was refused (or decoded) itself,
 //   so a stranger's junk is refused at its first wrong byte and a hello
 //   that comes a byte at a time is read as it would be whole;
-// - a frame header never admits a body over its limit.
+// - a frame header never admits a body over its limit;
+// - a member reading a link it was handed (sandbox::decode_link_head)
+//   admits only its peer's bodies of known kinds within the limit, and
+//   decides on the first 9 bytes alone.
 // Built with clang -fsanitize=fuzzer,address -DW_LIBFUZZER it is a fuzzer;
 // built plainly it replays test/fuzz/corpus/direct_link (fuzz_main.h).
 #include <algorithm>
@@ -19,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "../../lib/src/sandbox/group.h"
 #include "../../lib/src/worker/link_wire.h"
 
 namespace {
@@ -94,6 +98,30 @@ void one_input(std::string_view in) {
     check(body <= kMax, "a frame over its limit");
     if (rest.size() - 4 < body) break;
     rest.remove_prefix(4 + body);
+  }
+
+  // The same bytes as a member reads them on a link from rank `peer`.
+  namespace sb = w::sandbox;
+  const int peer = in.empty() ? 0 : static_cast<uint8_t>(in[0]) % 4;
+  rest = in.empty() ? in : in.substr(1);
+  for (int i = 0; i < 10000; ++i) {
+    sb::LinkHead head;
+    const int got = sb::decode_link_head(rest, peer, kMax, head);
+    check(got == 0 || rest.size() >= sb::kLinkHead, "decided before the head came");
+    if (rest.size() > sb::kLinkHead) {
+      sb::LinkHead again;
+      check(sb::decode_link_head(rest.substr(0, sb::kLinkHead), peer, kMax, again) == got,
+            "a link head decided by bytes after it");
+    }
+    if (got <= 0) break;
+    check(head.message <= kMax, "a member's message over its limit");
+    check(head.kind == sb::kBodyMessage || head.message == 0, "a token with bytes");
+    check(head.kind == sb::kBodyMessage || head.kind == sb::kBodyBarrier ||
+              head.kind == sb::kBodyFinished,
+          "a kind a link does not carry");
+    check(link::get_u32(rest.data() + 5) == static_cast<uint32_t>(peer), "another rank's body");
+    if (rest.size() - sb::kLinkHead < head.message) break;
+    rest.remove_prefix(sb::kLinkHead + head.message);
   }
 }
 

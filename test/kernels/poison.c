@@ -1,8 +1,9 @@
 #define _GNU_SOURCE
 /* Poison tasks: a dataset {"big": MB} returns MB megabytes of output (a
  * msgpack bin), {"junk": 1} writes garbage to the slot's own socket (fd 3)
- * and {"die_mid_frame": 1} writes half a frame there and exits; anything
- * else is returned unchanged. Each must fail its task only. */
+ * {"die_mid_frame": 1} writes half a frame there and exits and
+ * {"bad_note": 1} writes a well-formed link note whose `what` no worker
+ * knows; anything else is returned unchanged. Each must fail its task only. */
 #include <string.h>
 #include <unistd.h>
 
@@ -30,6 +31,12 @@ int w_main(const uint8_t* in, size_t n, w_out* out) {
   if (has(in, n, "junk")) {
     static const char junk[] = "\x05\x00\x00\x00\x4d junk frames from the kernel";
     ssize_t ignored = write(3, junk, sizeof junk);
+    (void)ignored;
+  }
+  if (has(in, n, "bad_note")) {
+    /* u32 length 5 | type 19 (kFrameLinkNote) | i32 rank 1 | what 7 */
+    static const char note[] = "\x05\x00\x00\x00\x13\x01\x00\x00\x00\x07";
+    ssize_t ignored = write(3, note, sizeof note - 1);
     (void)ignored;
   }
   if (has(in, n, "die_mid_frame")) {

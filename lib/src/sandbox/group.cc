@@ -33,6 +33,19 @@ std::string make_body(BodyKind kind, int from, std::string_view message) {
   return b;
 }
 
+int decode_link_head(std::string_view in, int peer, size_t max_message, LinkHead& head) {
+  if (in.size() < kLinkHead) return 0;
+  const uint32_t length = get_u32(in, 0);
+  const auto kind = static_cast<uint8_t>(in[4]);
+  if (length < 5 || length - 5 > max_message || get_u32(in, 5) != static_cast<uint32_t>(peer))
+    return -1;
+  if (kind != kBodyMessage && (length != 5 || (kind != kBodyBarrier && kind != kBodyFinished)))
+    return -1;
+  head.kind = static_cast<BodyKind>(kind);
+  head.message = length - 5;
+  return 1;
+}
+
 void Groups::add(const std::string& group, int rank, int size) {
   Run& run = runs_[group];
   if (run.size == 0) run.size = size;

@@ -32,19 +32,32 @@ namespace w::sandbox {
 enum BodyKind : uint8_t {
   kBodyMessage = 1,
   kBodyBarrier = 2,
-  kBodyFinished = 3,  ///< the sender finished: its circuit closing is no loss (RelayRouter)
+  kBodyFinished = 3,   ///< the sender finished: its circuit closing is no loss (RelayRouter)
   kBodyLinkOffer = 4,  ///< the sender's worker takes direct links at this address (RelayRouter)
 };
 
 /// body = u8 kind | u32 from rank | message bytes (none for kBodyBarrier).
 std::string make_body(BodyKind kind, int from, std::string_view message);
 
+/// The head of a body on a direct link, as a member reads it from a link it
+/// was handed: u32 length (of what follows) | u8 kind | u32 from.
+struct LinkHead {
+  BodyKind kind = kBodyMessage;
+  size_t message = 0;  ///< bytes of message after the head
+};
+constexpr size_t kLinkHead = 4 + 1 + 4;
+/// 0: fewer than kLinkHead bytes; 1: `head` filled; -1: not `peer`'s
+/// framing: a sender other than `peer`, a length under 5 or with more than
+/// `max_message` bytes of message, a kind a link does not carry (offers
+/// come by the relay), a barrier token or finish with bytes.
+int decode_link_head(std::string_view in, int peer, size_t max_message, LinkHead& head);
+
 class Groups {
  public:
   /// Answers a member's pending call: `slot` is the slot it runs on.
   /// `fd` >= 0: a direct link's socket goes with it (rc kHandover).
-  using AnswerFn = std::function<void(int slot, sandbox::Call call, int rc,
-                                      std::string_view message, int fd)>;
+  using AnswerFn =
+      std::function<void(int slot, sandbox::Call call, int rc, std::string_view message, int fd)>;
   explicit Groups(AnswerFn answer) : answer_(std::move(answer)) {}
 
   void set_remote(Remote* remote) { remote_ = remote; }

@@ -16,16 +16,9 @@
 namespace w::sandbox {
 namespace {
 
-constexpr size_t kHeader = 4 + 1 + 4;  // u32 length | u8 kind | u32 from
-constexpr size_t kMaxBody = W_MESSAGE_MAX + 5;
+constexpr size_t kHeader = kLinkHead;
 constexpr size_t kHeld = 32u << 20;  // read ahead per link while a send waits
 constexpr size_t kChunk = 256u << 10;
-
-uint32_t u32_at(const std::string& s, size_t at) {
-  const auto* p = reinterpret_cast<const uint8_t*>(s.data() + at);
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
-         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
-}
 
 void put_u32(char* p, uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
@@ -80,19 +73,20 @@ void MemberLinks::end(Link& l, bool finished) {
 }
 
 long MemberLinks::front(Link& l) {
-  while (!l.corrupt && l.len - l.at >= kHeader) {
-    const size_t size = u32_at(l.in, l.at);
-    if (size < 5 || size > kMaxBody || u32_at(l.in, l.at + 5) != static_cast<uint32_t>(l.rank)) {
+  LinkHead head;
+  while (!l.corrupt) {
+    const int got = decode_link_head(std::string_view(l.in).substr(l.at, l.len - l.at), l.rank,
+                                     W_MESSAGE_MAX, head);
+    if (got == 0) break;
+    if (got < 0) {
       l.corrupt = true;  // not the peer's framing: nothing more can be trusted on it
       end(l, false);
       break;
     }
-    const auto kind = static_cast<uint8_t>(l.in[l.at + 4]);
-    if (kind == kBodyMessage) return static_cast<long>(size - 5);
-    if (l.len - l.at - 4 < size) break;
-    if (kind == kBodyBarrier) note_(l.rank, kLinkNoteBarrier);
-    if (kind == kBodyFinished) end(l, true);
-    l.at += 4 + size;
+    if (head.kind == kBodyMessage) return static_cast<long>(head.message);
+    if (head.kind == kBodyBarrier) note_(l.rank, kLinkNoteBarrier);
+    if (head.kind == kBodyFinished) end(l, true);
+    l.at += kHeader;
   }
   return -1;
 }

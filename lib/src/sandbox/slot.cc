@@ -311,6 +311,9 @@ Result<bool> Slot::read_replies(std::vector<Reply>& replies) {
         reply.call = Call::kLinkNote;
         reply.peer = get_i32(frame.payload);
         reply.note = static_cast<uint8_t>(frame.payload[4]);
+        if (reply.note != kLinkNoteLost && reply.note != kLinkNoteBarrier &&
+            reply.note != kLinkNoteFinished)
+          return Status(Code::kFailed, "protocol violation by kernel: an unknown link note");
         replies.push_back(std::move(reply));
         break;
       case kFrameForbidden:

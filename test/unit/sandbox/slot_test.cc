@@ -211,3 +211,25 @@ TEST_CASE("a kernel may print to stderr when the worker's stderr is a file") {
   close(log);
   unlink(path);
 }
+
+TEST_CASE("a link note the worker does not know is a protocol violation") {
+  auto started = Slot::start(config_for("poison.so"), 0);
+  REQUIRE(started.ok());
+  Slot& slot = **started;
+  slot.queue_task(
+      "\x81\xa8"
+      "bad_note"
+      "\x01");
+  REQUIRE(slot.flush().ok());
+  std::string why;
+  for (int turns = 0; turns < 100 && why.empty(); ++turns) {
+    struct pollfd pfd = {slot.fd(), POLLIN, 0};
+    REQUIRE(poll(&pfd, 1, 10000) == 1);
+    std::vector<Reply> replies;
+    auto open = slot.read_replies(replies);
+    if (!open.ok()) why = open.status().message();
+    for (const auto& r : replies) CHECK(r.call != w::sandbox::Call::kLinkNote);
+    if (open.ok() && !*open) break;
+  }
+  CHECK(why.find("unknown link note") != std::string::npos);
+}

@@ -33,7 +33,7 @@ struct Options {
   w::sql::CapOptions cap;
   std::string secret_file, statement_timeout = "10s", http_timeout = "1s", timeout = "60s",
                            expires = "0";
-  std::string auth_timeout = "10s", idle_timeout = "5m", busy_poll = "0";
+  std::string auth_timeout = "10s", idle_timeout = "5m", busy_poll = "0", commit_delay = "1ms";
   std::vector<std::string> maps;
   std::string url, sql, table, src, dst;
   std::vector<std::string> params;
@@ -110,6 +110,11 @@ void add_serve(CLI::App& app, Options& o) {
                  "Close a WebSocket that sends no request this long (0 = never)")
       ->capture_default_str()
       ->check(w::cli::seconds_validator());
+  app.add_option("--commit-delay", o.commit_delay,
+                 "Longest a group commit waits for more writes once groups hold two or more "
+                 "(0 = never waits)")
+      ->capture_default_str()
+      ->check(w::cli::seconds_validator());
   app.add_option("--busy-poll", o.busy_poll,
                  "After a request, look for the next this long without sleeping (e.g. 0.2ms; "
                  "0 = never): lower latency one request at a time, a core busy while they come")
@@ -145,6 +150,9 @@ w::Status run_serve(Options& o) {
     return w::Status(w::Code::kUsage, "--http-timeout must be more than 0");
   o.serve.auth_timeout = *w::cli::parse_seconds(o.auth_timeout);
   o.serve.idle_timeout = *w::cli::parse_seconds(o.idle_timeout);
+  o.serve.commit_ms = *w::cli::parse_seconds(o.commit_delay) * 1e3;
+  if (o.serve.commit_ms > 1000)
+    return w::Status(w::Code::kUsage, "--commit-delay: at most 1s (default 1ms)");
   const double busy_poll = *w::cli::parse_seconds(o.busy_poll);
   if (busy_poll > 1) return w::Status(w::Code::kUsage, "--busy-poll: at most 1s (try 0.2ms)");
   o.serve.busy_poll_us = static_cast<int>(busy_poll * 1e6);

@@ -142,7 +142,7 @@ struct ServeOptions {
   EngineConfig engine;
   std::string listen = "127.0.0.1:7080";
   size_t max_message = 64u << 20;  ///< largest request message
-  double commit_ms = 1;            ///< group-commit interval
+  double commit_ms = 1;            ///< longest a group commit waits for company (0: never)
   size_t max_connections = 0;      ///< 0: what the descriptor limit leaves after the databases
   double auth_timeout = 10;        ///< seconds a connection may go without a valid capability
   double idle_timeout = 300;       ///< seconds an authenticated WebSocket may send nothing

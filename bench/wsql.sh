@@ -17,13 +17,19 @@
 # during the run falls on both. The floor (bench/rtt_floor) is a round trip
 # over loopback TCP to a server that does nothing: what the kernel and the
 # wake-ups cost any server; the table gives each server's time above it.
+# On a VM that wake-up is most of a round trip (the sender's wake-up of a
+# sleeping vCPU exits to the host), so the rows at 1 and 2 in flight run
+# once more with the load on the server's core (ONE_CORE=1, the default
+# with 2 cores or more): a wake-up is then a context switch, and what is
+# left above the floor is each server's own work.
 # PostgreSQL runs as a throwaway cluster in a temporary directory (as the
 # postgres user when run as root), with its default, durable settings.
 # Usage: bench/wsql.sh [BUILD_DIR]
 #   SECS (seconds per timed run, default 5), ROWS (batch rows, 1000000),
 #   FLIGHTS (requests in flight, "1 2 16 64"), BUSY_POLL (wsql serve
 #   --busy-poll of the second set of wsql rows, 0.2ms), ROUNDS (runs of
-#   each side at 1 and 2 in flight, 3)
+#   each side at 1 and 2 in flight, 3), ONE_CORE (0: no rows with the load
+#   on the server's core)
 set -euo pipefail
 B=$(cd "${1:-build}" && pwd)
 SECS=${SECS:-5}
@@ -31,6 +37,7 @@ FLIGHTS=${FLIGHTS:-"1 2 16 64"}
 ROWS=${ROWS:-1000000}
 BUSY_POLL=${BUSY_POLL:-0.2ms}
 ROUNDS=${ROUNDS:-3}
+ONE_CORE=${ONE_CORE:-1}
 KEYS=100000 # pgbench scale 1: 100,000 accounts
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 WSQL=$B/bin/wsql
@@ -45,7 +52,8 @@ for f in postgres initdb pg_ctl pgbench psql; do
     exit 1
   }
 done
-if [ "$(nproc)" -ge 2 ]; then SERVER_CPU="taskset -c 0"; LOAD_CPU="taskset -c 1"; else SERVER_CPU=""; LOAD_CPU=""; fi
+if [ "$(nproc)" -ge 2 ]; then SERVER_CPU="taskset -c 0"; LOAD_CPU="taskset -c 1"; else SERVER_CPU=""; LOAD_CPU=""; ONE_CORE=0; fi
+LOAD_AT=$LOAD_CPU # where load() and pg() run: LOAD_CPU, or SERVER_CPU for the one-core rows
 
 . "$(dirname "$0")/common.sh"
 tmp=$work
@@ -108,7 +116,7 @@ $LOAD_CPU "$PG_BIN/pgbench" "${PGARGS[@]}" -i -s 1 -q postgres >/dev/null 2>&1
 pg() {
   local n=$1 log="$tmp/pglog.$1.$RANDOM" tps
   shift
-  tps=$(cd "$tmp" && $LOAD_CPU "$PG_BIN/pgbench" "${PGARGS[@]}" "$@" -c "$n" -j $((n < 2 ? n : 2)) \
+  tps=$(cd "$tmp" && $LOAD_AT "$PG_BIN/pgbench" "${PGARGS[@]}" "$@" -c "$n" -j $((n < 2 ? n : 2)) \
     -T "$SECS" -n -l --log-prefix="$log" postgres 2>/dev/null | awk '/^tps = / {print $3; exit}')
   cat "$log".* | awk '{print $3}' | sort -n | awk -v tps="$tps" -v n="$n" '
     { v[NR] = $1 }
@@ -135,14 +143,32 @@ done
 load() {
   local clients=1
   (($2 >= 2)) && clients=2
-  $LOAD_CPU "$LOAD" "$1" "$U" --clients "$clients" --window $(($2 / clients)) --seconds "$SECS" \
+  $LOAD_AT "$LOAD" "$1" "$U" --clients "$clients" --window $(($2 / clients)) --seconds "$SECS" \
     --keys "$KEYS"
 }
 # ---------------------------------------------------------------- timed loads
 # median RUN...: of JSON lines, the one with the median ops_per_s.
 median() { printf '%s\n' "$@" | jq -sc 'sort_by(.ops_per_s) | .[length / 2 | floor]'; }
-floor() { if [ -n "$SERVER_CPU" ]; then "$FLOOR" "$1" "$SECS" 0 1; else "$FLOOR" "$1" "$SECS"; fi; }
+floor() { if [ -n "$SERVER_CPU" ]; then "$FLOOR" "$1" "$SECS" 0 "${2:-1}"; else "$FLOOR" "$1" "$SECS"; fi; }
 declare -A W P PP F
+# selects_on_one_core N: the point selects at N in flight again, with the
+# load on core 0 beside the server (W, P, PP, F under one$N).
+selects_on_one_core() {
+  local n=$1 ws=() ps=() pps=() fs=() r
+  LOAD_AT=$SERVER_CPU
+  for ((r = 0; r < ROUNDS; r++)); do
+    ws+=("$(load select "$n")")
+    ps+=("$(pg "$n" -S)")
+    pps+=("$(pg "$n" -S -M prepared)")
+    fs+=("$(floor "$n" 0)")
+  done
+  LOAD_AT=$LOAD_CPU
+  W[one$n]=$(median "${ws[@]}")
+  P[one$n]=$(median "${ps[@]}")
+  PP[one$n]=$(median "${pps[@]}")
+  F[one$n]=$(median "${fs[@]}")
+  say "point select, $n in flight, load on the server's core: wsql ${W[one$n]}, PostgreSQL ${P[one$n]}, with -M prepared ${PP[one$n]}, floor ${F[one$n]}"
+}
 for n in $FLIGHTS; do
   rounds=1
   ((n <= 2)) && rounds=$ROUNDS
@@ -162,6 +188,7 @@ for n in $FLIGHTS; do
     F[select$n]=$(median "${fs[@]}")
   fi
   say "point select, $n in flight (median of $rounds): wsql ${W[select$n]}, PostgreSQL (pgbench -S -c $n) ${P[select$n]}${PP[select$n]:+, with -M prepared ${PP[select$n]}}${F[select$n]:+, floor ${F[select$n]}}"
+  ((n <= 2 && ONE_CORE)) && selects_on_one_core "$n"
   W[insert$n]=$(load insert "$n")
   P[insert$n]=$(pg "$n" -f "$tmp/insert.sql")
   say "single-row insert, $n in flight: wsql ${W[insert$n]}, PostgreSQL (pgbench -f insert.sql -c $n) ${P[insert$n]}"
@@ -238,17 +265,27 @@ echo "at 1 and 2 in flight the median of $ROUNDS alternating runs of each, besid
 echo "round trip to a server that does nothing, and each server's time per request above it)"
 echo "| in flight | wsql ops/s | p50 ms | p99 ms | postgres ops/s | p50 ms | p99 ms | ratio | target | postgres -M prepared | ratio | floor ops/s | wsql us above floor | postgres us above floor | -M prepared |"
 echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"
+# with_floor KEY N: a row with the prepared and floor columns.
+with_floor() {
+  echo "$(row "$2" "${W[$1]}" "${P[$1]}" select) $(jq -rn --argjson w "${W[$1]}" \
+    --argjson p "${P[$1]}" --argjson pp "${PP[$1]}" --argjson f "${F[$1]}" --argjson n "$2" '
+      def above(x): ($n / x.ops_per_s - $n / $f.ops_per_s) * 1e6 * 10 | round / 10;
+      "\($pp.ops_per_s) | \($w.ops_per_s / $pp.ops_per_s * 100 | round / 100)x | \($f.ops_per_s) | \(above($w)) | \(above($p)) | \(above($pp)) |"')"
+}
 for n in $FLIGHTS; do
   if [ -n "${F[select$n]:-}" ]; then
-    echo "$(row "$n" "${W[select$n]}" "${P[select$n]}" select) $(jq -rn --argjson w "${W[select$n]}" \
-      --argjson p "${P[select$n]}" --argjson pp "${PP[select$n]}" --argjson f "${F[select$n]}" \
-      --argjson n "$n" '
-        def above(x): ($n / x.ops_per_s - $n / $f.ops_per_s) * 1e6 * 10 | round / 10;
-        "\($pp.ops_per_s) | \($w.ops_per_s / $pp.ops_per_s * 100 | round / 100)x | \($f.ops_per_s) | \(above($w)) | \(above($p)) | \(above($pp)) |"')"
+    with_floor "select$n" "$n"
   else
     echo "$(row "$n" "${W[select$n]}" "${P[select$n]}" select) | | | | | |"
   fi
 done
+if ((ONE_CORE)) && [ -n "${F[one1]:-}${F[one2]:-}" ]; then
+  echo
+  echo "The same with the load on the server's core (core 0): no wake-up of another vCPU, each server's own time"
+  echo "| in flight | wsql ops/s | p50 ms | p99 ms | postgres ops/s | p50 ms | p99 ms | ratio | target | postgres -M prepared | ratio | floor ops/s | wsql us above floor | postgres us above floor | -M prepared |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"
+  for n in 1 2; do [ -z "${F[one$n]:-}" ] || with_floor "one$n" "$n"; done
+fi
 for mode in select insert; do
   echo
   echo "The same, $mode, with wsql serve --busy-poll $BUSY_POLL (last column: the wsql server's cores busy)"

@@ -4,9 +4,8 @@
 // MapView, and the slot frame reader.
 //
 // Built with clang -fsanitize=fuzzer,address -DW_LIBFUZZER it is a fuzzer;
-// built plainly (g++) it replays every file in the directories or files
-// named on the command line, plus deterministic mutations of each, so ctest
-// runs the same checks:
+// built plainly it replays test/fuzz/corpus/stream and seeded edits of it
+// (fuzz_main.h), so ctest runs the same checks:
 // - nothing crashes, reads out of bounds or loops;
 // - object_size never claims more bytes than it was given;
 // - msgpack becomes at most 16 bytes of JSON per byte (no key bombs);
@@ -17,9 +16,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "../../lib/src/sandbox/frame.h"
@@ -103,36 +99,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 }
 
 #ifndef W_LIBFUZZER
-// Replayer: each input as is, then truncated and with single bytes flipped.
+#include "fuzz_main.h"
 int main(int argc, char** argv) {
-  size_t inputs = 0;
-  auto replay = [&](const std::string& data) {
-    one_input(data);
-    for (size_t cut = 0; cut < data.size(); cut += 1 + data.size() / 64)
-      one_input(data.substr(0, cut));
-    for (size_t i = 0; i < data.size(); i += 1 + data.size() / 64) {
-      std::string m = data;
-      m[i] = static_cast<char>(m[i] ^ 0x5a);
-      one_input(m);
-    }
-    ++inputs;
-  };
-  for (int a = 1; a < argc; ++a) {
-    std::filesystem::path path(argv[a]);
-    std::vector<std::filesystem::path> files;
-    if (std::filesystem::is_directory(path)) {
-      for (const auto& e : std::filesystem::directory_iterator(path)) files.push_back(e.path());
-    } else {
-      files.push_back(path);
-    }
-    for (const auto& f : files) {
-      std::ifstream in(f, std::ios::binary);
-      std::ostringstream buf;
-      buf << in.rdbuf();
-      replay(buf.str());
-    }
-  }
-  std::printf("stream_fuzz: %zu inputs replayed\n", inputs);
-  return inputs > 0 ? 0 : 1;
+  return w::fuzz::replay_main("stream_fuzz", argc, argv);
 }
 #endif

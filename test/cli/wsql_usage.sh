@@ -15,6 +15,9 @@ expect_rc 65
 run wsql serve --dir "$TMP/d" --key k --statement-timeout soon
 expect_rc 2
 expect_err "not a duration: 'soon'"
+run wsql serve --dir "$TMP/d" --key k --commit-delay 2s
+expect_rc 2
+expect_err "--commit-delay: at most 1s"
 run wsql 'ftp://host/db' 'SELECT 1'
 expect_rc 65
 expect_err "'ftp://host/db' is not a ws://, wss://, http:// or https:// URL"

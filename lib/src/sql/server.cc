@@ -12,8 +12,8 @@
 // later reply on the same connection (answers stay in order), until the
 // group is written to disk: at the end of the loop turn while groups hold
 // fewer than kCompany writes or once it holds as many as the last group,
-// else commit_ms after its first held reply. An HTTP request commits at once, because its answer
-// cannot wait.
+// else commit_ms after its first held reply. An HTTP request commits at
+// once, because its answer cannot wait.
 //
 // Long requests: a WebSocket message the engine hands to a worker thread
 // (engine_impl.h) is answered when poll() returns it; a 1 ms timer polls

@@ -33,7 +33,13 @@ stop_postgres() {
   rm -rf "$PG_DIR"
   PG_DIR=""
 }
-trap 'stop_postgres; cleanup_pool' EXIT
+# A failing test shows the end of PostgreSQL's log first: the cluster and
+# its log go with the test.
+pg_log_on_failure() {
+  [ "$1" = 0 ] || [ -z "$PG_DIR" ] || [ ! -f "$PG_DIR/server.log" ] ||
+    { echo "--- PostgreSQL's log (last 30 lines):"; tail -30 "$PG_DIR/server.log"; } >&2
+}
+trap 'pg_log_on_failure $?; stop_postgres; cleanup_pool' EXIT
 
 # start_postgres: initdb + start; sets PG_PORT, PG_PID and PG_URL (of the
 # database "postgres", user "wkit", no password).

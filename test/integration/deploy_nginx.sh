@@ -42,11 +42,13 @@ expect_out "wpool_tasks"
 # workers, all through nginx. Together they race: a lone worker leases a
 # whole queue and natives outrun wasm, so either side could end up with no
 # task. So the page runs the first half alone (and leaves when it is done),
-# then the natives join and the second half is added.
+# then the natives join and the second half is added. The first half is
+# submitted once both Web Workers have joined: it takes the page about a
+# second, and submitted before, it could be done (and the page gone) before
+# the second Web Worker joined, or between two looks at the pool.
 wgen range 0 200000 --step 100 >"$TMP/ranges-1"
 wgen range 200000 400000 --step 100 >"$TMP/ranges-2"
 cat "$TMP/ranges-1" "$TMP/ranges-2" >"$TMP/ranges"
-wpool submit div --kernel "$W_KERNELS/divisible.so" --static '{"divisor":13}' <"$TMP/ranges-1" -q
 timeout 150 node "$W_SRC/test/integration/browser/join.js" "$ORIGIN/" "$SPKI" div 2 140 \
   >"$TMP/join.out" 2>"$TMP/join.err" &
 joiner=$!
@@ -56,9 +58,11 @@ count_workers() { # JQ-FILTER: how many connected workers match it
 }
 deadline=$((SECONDS + 110))
 until [ "$(count_workers '.platform == "wasm32"')" = 2 ]; do
-  [ "$SECONDS" -lt "$deadline" ] || fail "the page's Web Workers did not join within 110 s: $(cat "$TMP/join.err")"
+  kill -0 "$joiner" 2>/dev/null || fail "join.js ended before the page joined: $(cat "$TMP/join.err")"
+  [ "$SECONDS" -lt "$deadline" ] || fail "the page's Web Workers did not join within 110 s: $(wpool workers --json)"
   sleep 0.2
 done
+wpool submit div --kernel "$W_KERNELS/divisible.so" --static '{"divisor":13}' <"$TMP/ranges-1" -q
 wait "$joiner" || fail "join.js: $(cat "$TMP/join.err")"
 jq -e --arg p "$W_POOL" '.pool == $p' "$TMP/join.out" >/dev/null || fail "the page's pool: $(cat "$TMP/join.out")"
 wrun "$W_POOL" --name n1 -j 2 --cache "$TMP/cache-n1" 2>"$TMP/worker-n1.log" &

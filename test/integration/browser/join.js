@@ -1,7 +1,8 @@
 // For shell tests: opens the volunteer page at URL in headless Chromium
 // (trusting the certificate whose public key hashes to SPKI, "-" for none),
 // presses Join with N Web Workers, and waits until CAMPAIGN is complete,
-// asking `wpool status` (W_POOL, W_CACERT from the environment).
+// asking `wpool status` (W_POOL, W_CACERT from the environment); CAMPAIGN
+// may be submitted once the page's workers have joined.
 //   node join.js URL SPKI CAMPAIGN [N [SECONDS]]
 // Prints the page's slots as JSON; exits 1 with the page's log on failure.
 'use strict';
@@ -22,10 +23,18 @@ async function main() {
       throw new Error(`${url}: HTTP ${response && response.status()}`);
     await page.getByRole('button', { name: 'Join' }).click();
     // Awaited: playwright starts each Web Worker only while we answer it.
+    // The campaign may be submitted after the page joined: until then
+    // `wpool status` refuses the name, and its last word is in the timeout.
+    let last = '';
     await lib.until(`campaign ${campaign} complete`, async () => {
-      const s = JSON.parse(await lib.runAsync('wpool', ['status', campaign, '--json']));
-      return s.campaigns.length === 1 && s.campaigns[0].complete;
-    }, Number(seconds) * 1000);
+      try {
+        const s = JSON.parse(await lib.runAsync('wpool', ['status', campaign, '--json']));
+        return s.campaigns.length === 1 && s.campaigns[0].complete;
+      } catch (e) {
+        last = e.message;
+        return false;
+      }
+    }, Number(seconds) * 1000).catch((e) => { throw new Error(`${e.message} (${last || 'not complete'})`); });
     const slots = await page.evaluate(() => wkit.slots);
     console.log(JSON.stringify({ pool: await page.textContent('#pool'), slots }));
   } catch (e) {

@@ -11,7 +11,8 @@
 // - a frame header never admits a body over its limit;
 // - a member reading a link it was handed (sandbox::decode_link_head)
 //   admits only its peer's bodies of known kinds within the limit, and
-//   decides on the first 9 bytes alone.
+//   decides on the first 9 bytes alone; its worker (link_body_allowed)
+//   takes and refuses the same bodies.
 // Built with clang -fsanitize=fuzzer,address -DW_LIBFUZZER it is a fuzzer;
 // built plainly it replays test/fuzz/corpus/direct_link (fuzz_main.h).
 #include <algorithm>
@@ -113,6 +114,11 @@ void one_input(std::string_view in) {
       check(sb::decode_link_head(rest.substr(0, sb::kLinkHead), peer, kMax, again) == got,
             "a link head decided by bytes after it");
     }
+    // The worker's check of a whole body (link_body_allowed) agrees.
+    const size_t length = rest.size() >= 4 ? link::get_u32(rest.data()) : 0;
+    if (length >= 5 && length - 5 <= kMax && rest.size() - 4 >= length)
+      check((got == 1) == sb::link_body_allowed(rest.substr(4, length), peer),
+            "the worker and the member disagree on a body");
     if (got <= 0) break;
     check(head.message <= kMax, "a member's message over its limit");
     check(head.kind == sb::kBodyMessage || head.message == 0, "a token with bytes");

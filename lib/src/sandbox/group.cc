@@ -21,6 +21,12 @@ uint32_t get_u32(std::string_view b, size_t at) {
          static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
 }
 
+// link_body_allowed() on a body's kind, sender and message length.
+bool allowed_on_link(uint8_t kind, uint32_t from, size_t message, int peer) {
+  if (from != static_cast<uint32_t>(peer)) return false;
+  return kind == kBodyMessage || (message == 0 && (kind == kBodyBarrier || kind == kBodyFinished));
+}
+
 }  // namespace
 
 std::string make_body(BodyKind kind, int from, std::string_view message) {
@@ -37,13 +43,17 @@ int decode_link_head(std::string_view in, int peer, size_t max_message, LinkHead
   if (in.size() < kLinkHead) return 0;
   const uint32_t length = get_u32(in, 0);
   const auto kind = static_cast<uint8_t>(in[4]);
-  if (length < 5 || length - 5 > max_message || get_u32(in, 5) != static_cast<uint32_t>(peer))
-    return -1;
-  if (kind != kBodyMessage && (length != 5 || (kind != kBodyBarrier && kind != kBodyFinished)))
+  if (length < 5 || length - 5 > max_message ||
+      !allowed_on_link(kind, get_u32(in, 5), length - 5, peer))
     return -1;
   head.kind = static_cast<BodyKind>(kind);
   head.message = length - 5;
   return 1;
+}
+
+bool link_body_allowed(std::string_view body, int peer) {
+  return body.size() >= 5 &&
+         allowed_on_link(static_cast<uint8_t>(body[0]), get_u32(body, 1), body.size() - 5, peer);
 }
 
 void Groups::add(const std::string& group, int rank, int size) {

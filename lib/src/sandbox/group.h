@@ -48,9 +48,13 @@ struct LinkHead {
 constexpr size_t kLinkHead = 4 + 1 + 4;
 /// 0: fewer than kLinkHead bytes; 1: `head` filled; -1: not `peer`'s
 /// framing: a sender other than `peer`, a length under 5 or with more than
-/// `max_message` bytes of message, a kind a link does not carry (offers
-/// come by the relay), a barrier token or finish with bytes.
+/// `max_message` bytes of message, or a body link_body_allowed() refuses.
 int decode_link_head(std::string_view in, int peer, size_t max_message, LinkHead& head);
+/// What a direct link from `peer` may carry, whoever reads it (its worker,
+/// or its member once handed the link): `peer`'s message, barrier token or
+/// finish, the two tokens without bytes; not an offer (those come by the
+/// relay) nor a body in another rank's name.
+bool link_body_allowed(std::string_view body, int peer);
 
 class Groups {
  public:

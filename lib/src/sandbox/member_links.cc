@@ -16,7 +16,6 @@
 namespace w::sandbox {
 namespace {
 
-constexpr size_t kHeader = kLinkHead;
 constexpr size_t kHeld = 32u << 20;  // read ahead per link while a send waits
 constexpr size_t kChunk = 256u << 10;
 
@@ -86,16 +85,16 @@ long MemberLinks::front(Link& l) {
     if (head.kind == kBodyMessage) return static_cast<long>(head.message);
     if (head.kind == kBodyBarrier) note_(l.rank, kLinkNoteBarrier);
     if (head.kind == kBodyFinished) end(l, true);
-    l.at += kHeader;
+    l.at += kLinkHead;
   }
   return -1;
 }
 
 void MemberLinks::take_all(Link& l) {
-  for (long n; (n = front(l)) >= 0 && l.len - l.at - kHeader >= static_cast<size_t>(n);) {
-    l.messages.emplace_back(l.in, l.at + kHeader, static_cast<size_t>(n));
+  for (long n; (n = front(l)) >= 0 && l.len - l.at - kLinkHead >= static_cast<size_t>(n);) {
+    l.messages.emplace_back(l.in, l.at + kLinkHead, static_cast<size_t>(n));
     l.message_bytes += static_cast<size_t>(n);
-    l.at += kHeader + static_cast<size_t>(n);
+    l.at += kLinkHead + static_cast<size_t>(n);
   }
 }
 
@@ -125,17 +124,17 @@ int MemberLinks::fill(Link& l) {
 bool MemberLinks::send(int self, int to, const void* bytes, size_t n) {
   Link* w = find(to, true);
   if (!w || w->ended) return false;
-  char head[kHeader];
+  char head[kLinkHead];
   put_u32(head, static_cast<uint32_t>(n + 5));
   head[4] = static_cast<char>(kBodyMessage);
   put_u32(head + 5, static_cast<uint32_t>(self));
   size_t done = 0;
-  const size_t total = kHeader + n;
+  const size_t total = kLinkHead + n;
   while (done < total) {
     iovec iov[2];
     int k = 0;
-    if (done < kHeader) iov[k++] = {head + done, kHeader - done};
-    const size_t off = done < kHeader ? 0 : done - kHeader;
+    if (done < kLinkHead) iov[k++] = {head + done, kLinkHead - done};
+    const size_t off = done < kLinkHead ? 0 : done - kLinkHead;
     if (n > off) iov[k++] = {const_cast<char*>(static_cast<const char*>(bytes)) + off, n - off};
     const ssize_t wrote = ::writev(w->fd, iov, k);
     if (wrote > 0) {
@@ -183,17 +182,17 @@ MemberLinks::Got MemberLinks::recv(int from, int timeout_ms, void* buffer, size_
     const long n = front(*r);
     if (n >= 0) {
       const auto size = static_cast<size_t>(n);
-      const size_t have = r->len - r->at - kHeader;
+      const size_t have = r->len - r->at - kLinkHead;
       if (have >= size) {  // whole: one copy out of the buffer
         length = size;
-        std::memcpy(out, r->in.data() + r->at + kHeader, std::min(cap, size));
-        r->at += kHeader + size;
+        std::memcpy(out, r->in.data() + r->at + kLinkHead, std::min(cap, size));
+        r->at += kLinkHead + size;
         return Got::kMessage;
       }
       if (size >= kChunk && cap >= size) {
         // A large one begun: the rest straight into the caller's buffer. It
         // is finished whatever the timeout; its sender is writing it now.
-        std::memcpy(out, r->in.data() + r->at + kHeader, have);
+        std::memcpy(out, r->in.data() + r->at + kLinkHead, have);
         r->at = r->len = 0;
         for (size_t done = have; done < size;) {
           const ssize_t got = ::read(r->fd, out + done, size - done);

@@ -494,8 +494,8 @@ void RelayRouter::pump_direct() {
       switch_if_drained(key, m, e.remote, m.paths[e.remote]);
     } else if (e.kind == LinkEvent::kData) {
       // A link carries one member's bodies, written by its worker or, once
-      // handed, by the member itself: nothing in another's name, no offers.
-      if (body_from(e.data) != e.remote || e.data[0] == sandbox::kBodyLinkOffer) continue;
+      // handed, by the member itself: checked as the member checks them.
+      if (!sandbox::link_body_allowed(e.data, e.remote)) continue;
       if (!control(key, m, e.remote, e.data) && !m.ended)
         executor_.deliver(e.group, e.local, e.data);
     } else if (!e.was_up) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "../../../lib/src/sandbox/group.h"
 #include "w/executor.h"
 #include "w/msgpack.h"
 
@@ -106,4 +107,25 @@ TEST_CASE("abort_group stops a run's members without outcomes") {
   auto all = wait_for(ex, 1);
   REQUIRE(all.size() == 1);
   CHECK(all[0].ok);
+}
+
+TEST_CASE("a direct link carries only its peer's messages, barrier tokens and finish") {
+  using namespace w::sandbox;
+  CHECK(link_body_allowed(make_body(kBodyMessage, 1, "hello"), 1));
+  CHECK(link_body_allowed(make_body(kBodyMessage, 1, ""), 1));
+  CHECK(link_body_allowed(make_body(kBodyBarrier, 1, ""), 1));
+  CHECK(link_body_allowed(make_body(kBodyFinished, 1, ""), 1));
+  CHECK_FALSE(link_body_allowed(make_body(kBodyMessage, 2, "in rank 2's name"), 1));
+  CHECK_FALSE(link_body_allowed(make_body(kBodyLinkOffer, 1, "10.0.0.1:9"), 1));  // by relay only
+  CHECK_FALSE(link_body_allowed(make_body(kBodyBarrier, 1, "x"), 1));
+  CHECK_FALSE(link_body_allowed(make_body(kBodyFinished, 1, "x"), 1));
+  CHECK_FALSE(link_body_allowed(std::string("\x01\x01\x00\x00", 4), 1));  // no sender
+  CHECK_FALSE(link_body_allowed(std::string("\x09\x01\x00\x00\x00", 5), 1));
+  // The member's decoder of the same bytes on the link agrees.
+  const std::string body = make_body(kBodyBarrier, 1, "x");
+  std::string framed(4, '\0');
+  framed[0] = static_cast<char>(body.size());
+  framed += body;
+  LinkHead head;
+  CHECK(decode_link_head(framed, 1, 1024, head) == -1);
 }

@@ -184,12 +184,13 @@ class SqlHandler : public net::Handler {
     arm_flush();
   }
 
-  // Commits at the end of this loop turn, not at the timer's.
-  void flush_soon() {
+  // A flush() in `ms` (0: at the end of this loop turn); one armed before
+  // is void.
+  void schedule_flush(int ms) {
     flush_armed_ = true;
-    flush_soon_ = true;
-    const uint64_t turn = ++flush_turn_;  // the armed timer, if any, is void
-    server->after(0, [this, turn] {
+    flush_soon_ = ms == 0;
+    const uint64_t turn = ++flush_turn_;
+    server->after(ms, [this, turn] {
       if (turn != flush_turn_) return;
       flush_armed_ = flush_soon_ = false;
       flush();
@@ -202,7 +203,7 @@ class SqlHandler : public net::Handler {
       // its next write about a round trip later): waiting on only makes
       // them wait, so the group commits now. One that does not come back
       // costs one commit_ms, after which the groups are smaller.
-      if (!flush_soon_ && group_writes_ >= last_group_) flush_soon();
+      if (!flush_soon_ && group_writes_ >= last_group_) schedule_flush(0);
       return;
     }
     // The group commit waits commit_ms for company, but only while there is
@@ -214,16 +215,9 @@ class SqlHandler : public net::Handler {
     // commit_siblings): 16 writes in flight waited the whole commit_ms for
     // each group before, 0.67x PostgreSQL's inserts. An idle server sets no
     // timer at all (a 1 ms one woke it 1,000 times a second).
-    if (last_group_ < kCompany || group_writes_ >= last_group_ || options_.commit_ms <= 0)
-      return flush_soon();
-    flush_armed_ = true;
-    const uint64_t turn = ++flush_turn_;
-    const int wait_ms = std::max(1, static_cast<int>(std::ceil(options_.commit_ms)));
-    server->after(wait_ms, [this, turn] {
-      if (turn != flush_turn_) return;
-      flush_armed_ = false;
-      flush();
-    });
+    const bool now =
+        last_group_ < kCompany || group_writes_ >= last_group_ || options_.commit_ms <= 0;
+    schedule_flush(now ? 0 : std::max(1, static_cast<int>(std::ceil(options_.commit_ms))));
   }
 
   // Collects messages the workers finished, every millisecond while any

@@ -44,6 +44,15 @@ stop_server() {
   SERVER_PID=""
 }
 
+# crash_and_restart [ARGS...]: kill -9 of the server, then a new one on
+# the same data directory (a crash: nothing is committed at exit).
+crash_and_restart() {
+  kill -9 "$SERVER_PID"
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PIDS=()
+  start_server "$@"
+}
+
 server_alive() {
   kill -0 "$SERVER_PID" 2>/dev/null || fail "the server died: $(tail -5 "$TMP/server.log")"
   curl -s -m 10 "$HTTP/api/status" | jq -e '.service == "wsql"' >/dev/null || fail "the server does not answer"

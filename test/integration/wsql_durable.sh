@@ -8,10 +8,7 @@ rpc '{"op":"create_db","db":"runs"}' >/dev/null
 rpc '{"op":"create","table":"d","columns":{"i":"INTEGER PRIMARY KEY"}}' "$ALL" runs >/dev/null
 # One row per request, acknowledged one by one (a window of 4 in flight).
 seq 1 3000 | sed 's/.*/{"i":&}/' | timeout 60 wsql insert -q --batch 1 "$WS/runs?cap=$ALL" d
-kill -9 "$SERVER_PID"
-wait "$SERVER_PID" 2>/dev/null || true
-SERVER_PIDS=()
-start_server
+crash_and_restart
 run wsql "$WS/runs?cap=$ALL" 'SELECT count(*) AS n FROM d'
 expect_out '{"n":3000}'
 run wsql "$WS/runs?cap=$ALL" 'PRAGMA integrity_check'

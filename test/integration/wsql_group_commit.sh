@@ -25,10 +25,7 @@ t0=$(date +%s%N)
 run timeout 10 wsql "$WS/runs?cap=$ALL" 'INSERT INTO d (i) VALUES (2001)'
 elapsed=$((($(date +%s%N) - t0) / 1000000))
 ((elapsed < 5000)) || fail "a lone write took $elapsed ms"
-kill -9 "$SERVER_PID"
-wait "$SERVER_PID" 2>/dev/null || true
-SERVER_PIDS=()
-start_server
+crash_and_restart
 run wsql "$WS/runs?cap=$ALL" 'SELECT count(*) AS n FROM d'
 expect_out '{"n":2001}'
 server_alive
